@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.patients.models import Specimen
+from apps.smears.models import Cell
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class AnalysisRun(models.Model):
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="analysis_runs")
+    pipeline = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED,
+                              db_index=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # [{name, version, sha256}] of every model the run used.
+    models_used = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Figures of the run: seconds per stage, cells per second.
+    timings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        verbose_name = _("analysis run")
+
+    def __str__(self) -> str:
+        return f"run {self.pk} {self.pipeline} {self.status}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == RunStatus.SUCCEEDED else 0
+        return round(100 * self.progress_done / self.progress_total)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class CellPrediction(models.Model):
+    """One model's output for one cell. Unique per cell and model version, so a re-run of the
+    same model overwrites instead of duplicating."""
+
+    cell = models.ForeignKey(Cell, on_delete=models.CASCADE, related_name="predictions")
+    run = models.ForeignKey(AnalysisRun, on_delete=models.PROTECT, related_name="predictions")
+    model_name = models.CharField(max_length=64)
+    model_version = models.CharField(max_length=32)
+    model_sha256 = models.CharField(max_length=64)
+    cell_class = models.CharField(max_length=32, db_index=True)
+    cell_class_prob = models.FloatField()
+    class_probs = models.JSONField(default=dict)
+    subtype = models.CharField(max_length=32, blank=True)
+    subtype_prob = models.FloatField(null=True, blank=True)
+    subtype_probs = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    attribute_probs = models.JSONField(default=dict, blank=True)
+    # anomaly name -> probability, or null where the model card says "not available".
+    anomalies = models.JSONField(default=dict, blank=True)
+    cam = models.FileField(upload_to="cams/", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cell_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cell", "model_name", "model_version"],
+                                    name="prediction_unique_per_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cell_id}: {self.cell_class} ({self.model_name} {self.model_version})"

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from apps.patients.models import Specimen
+
+from .models import AnalysisRun
+
+
+def run_latest(specimen: Specimen) -> AnalysisRun | None:
+    return AnalysisRun.objects.filter(specimen=specimen).order_by("-queued_at", "-id").first()
+
+
+def run_progress(run: AnalysisRun | None) -> dict[str, object]:
+    if run is None:
+        return {"status": "none", "done": 0, "total": 0, "percent": 0, "error": ""}
+    return {
+        "id": run.pk, "status": run.status, "done": run.progress_done,
+        "total": run.progress_total, "percent": run.progress_percent, "error": run.error,
+        "active": run.is_active,
+    }
+
+
+def specimen_document(specimen: Specimen) -> dict[str, object]:
+    """The whole specimen as one JSON-ready document (export_specimen and the REST API)."""
+    from apps.hemograms.models import CBCResult
+    from apps.smears.models import Cell
+
+    cbc = []
+    for result in CBCResult.objects.filter(specimen=specimen).prefetch_related("values"):
+        cbc.append({
+            "id": result.pk, "analyser": result.analyser,
+            "measured_at": result.measured_at.isoformat() if result.measured_at else None,
+            "source_format": result.source_format, "source_import": result.source_id,
+            "source_line": result.source_line,
+            "reference_ranges_version": result.reference_ranges_version,
+            "values": [{
+                "code": v.code, "value": v.value, "unit": v.unit, "raw_value": v.raw_value,
+                "raw_unit": v.raw_unit, "analyser_flag": v.analyser_flag,
+                "ref_low": v.ref_low, "ref_high": v.ref_high, "flag": v.flag,
+            } for v in result.values.all()],
+            "flags": [f"{v.code}:{v.flag}" for v in result.values.all() if v.flag],
+        })
+    cells = []
+    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+        prediction = cell.latest_prediction()
+        entry: dict[str, object] = {
+            "id": cell.pk, "sha256": cell.sha256, "source_name": cell.source_name,
+            "width": cell.width, "height": cell.height, "analyser_class": cell.analyser_class,
+            "predicted_class": None, "probabilities": None,
+        }
+        if prediction is not None:
+            entry.update({
+                "predicted_class": prediction.cell_class,
+                "predicted_class_prob": prediction.cell_class_prob,
+                "probabilities": prediction.class_probs,
+                "subtype": prediction.subtype or None, "subtype_prob": prediction.subtype_prob,
+                "attributes": prediction.attributes,
+                "anomalies": {k: (v if v is not None else "not available in this model")
+                              for k, v in prediction.anomalies.items()},
+                "model": {"name": prediction.model_name, "version": prediction.model_version,
+                          "sha256": prediction.model_sha256},
+            })
+        cells.append(entry)
+    runs = [{
+        "id": run.pk, "pipeline": run.pipeline, "status": run.status,
+        "progress": {"done": run.progress_done, "total": run.progress_total},
+        "models": run.models_used, "queued_at": run.queued_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error, "timings": run.timings,
+    } for run in specimen.analysis_runs.all()]
+    return {
+        "specimen": {
+            "accession": specimen.accession,
+            "patient": specimen.patient.pseudo_id if specimen.patient_id else None,
+            "collected_at": specimen.collected_at.isoformat() if specimen.collected_at else None,
+            "status": specimen.status,
+        },
+        "cbc": cbc,
+        "cells": cells,
+        "analysis_runs": runs,
+        "scores": [],
+    }

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.analysis.models import AnalysisRun
+from apps.patients.models import Patient, Sex, Specimen
+from apps.patients.services import accession_clean
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ["pseudo_id", "external_id", "family_name", "given_name", "birth_date", "sex",
+                  "created_at"]
+        read_only_fields = ["pseudo_id", "created_at"]
+
+
+class PatientCreateSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    given_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False, default=Sex.UNKNOWN)
+
+    def validate_external_id(self, value: str) -> str:
+        value = value.strip()
+        if value and Patient.objects.filter(external_id=value).exists():
+            raise serializers.ValidationError("A patient with this record number already exists.")
+        return value
+
+
+class SpecimenSerializer(serializers.ModelSerializer):
+    patient = serializers.SlugRelatedField(slug_field="pseudo_id", read_only=True)
+
+    class Meta:
+        model = Specimen
+        fields = ["accession", "patient", "collected_at", "status", "created_at"]
+
+
+class SpecimenCreateSerializer(serializers.Serializer):
+    accession = serializers.CharField(max_length=64)
+    collected_at = serializers.DateTimeField(required=False, allow_null=True)
+    patient = serializers.SlugRelatedField(slug_field="pseudo_id", queryset=Patient.objects.all(),
+                                           required=False, allow_null=True)
+
+    def validate_accession(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        try:
+            value = accession_clean(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        if Specimen.objects.filter(accession=value).exists():
+            raise serializers.ValidationError("This accession number already exists.")
+        return value
+
+
+class FileUploadSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+
+
+class CBCUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=["sysmex", "hl7", "csv"], required=False)
+
+
+class AnalysisRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AnalysisRun
+        fields = ["id", "pipeline", "status", "progress_done", "progress_total", "models_used",
+                  "queued_at", "started_at", "finished_at", "error", "timings"]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class HemogramsConfig(AppConfig):
+    name = "apps.hemograms"
+    label = "hemograms"
+    verbose_name = "Hemograms"

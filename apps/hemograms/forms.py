@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+FORMAT_CHOICES = [("", _("Detect automatically")), ("sysmex", "Sysmex XN CSV"),
+                  ("hl7", "HL7 v2 ORU^R01"), ("csv", _("Generic CSV"))]
+
+
+class CBCUploadForm(forms.Form):
+    file = forms.FileField(label=_("CBC file (Sysmex XN CSV, HL7 v2, generic CSV)"))
+    format = forms.ChoiceField(label=_("Format"), choices=FORMAT_CHOICES, required=False)

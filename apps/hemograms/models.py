@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import TimeStampedModel
+from apps.patients.models import Specimen
+
+
+class CBCImport(TimeStampedModel):
+    """One uploaded CBC file, kept whole as the raw source."""
+
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    format = models.CharField(max_length=16)
+    raw = models.TextField(help_text="The file as received, decoded as text.")
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    results_created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("CBC import")
+
+    def __str__(self) -> str:
+        return f"{self.file_name or self.file_sha256[:12]} ({self.format})"
+
+
+class CBCResult(TimeStampedModel):
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="cbc_results")
+    source = models.ForeignKey(CBCImport, on_delete=models.PROTECT, related_name="results")
+    source_line = models.PositiveIntegerField()
+    source_format = models.CharField(max_length=16)
+    analyser = models.CharField(max_length=120, blank=True)
+    measured_at = models.DateTimeField(null=True, blank=True)
+    raw = models.TextField(help_text="The source text of this record.")
+    reference_ranges_version = models.CharField(max_length=32)
+    # Same record imported twice (same file or another export of it) is recognised by this key.
+    dedup_key = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-measured_at", "-created_at"]
+        verbose_name = _("CBC result")
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "dedup_key"], name="cbc_result_dedup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"CBC {self.specimen} {self.measured_at or ''}"
+
+
+class Flag(models.TextChoices):
+    NONE = "", "—"
+    LOW = "L", _("Low")
+    HIGH = "H", _("High")
+
+
+class CBCValue(models.Model):
+    result = models.ForeignKey(CBCResult, on_delete=models.CASCADE, related_name="values")
+    code = models.CharField(max_length=16)
+    value = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    raw_value = models.CharField(max_length=64, blank=True)
+    raw_unit = models.CharField(max_length=32, blank=True)
+    analyser_flag = models.CharField(max_length=16, blank=True)
+    ref_low = models.FloatField(null=True, blank=True)
+    ref_high = models.FloatField(null=True, blank=True)
+    flag = models.CharField(max_length=1, choices=Flag.choices, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["result", "code"], name="cbc_value_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}={self.raw_value} {self.unit}"

@@ -1,0 +1,471 @@
+"""Result types and the helpers every CBC format shares: decoding, CSV rows, values, dates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from .units import Parameter, conversion_factor
+
+MAX_ID_LENGTH = 64  # accession and patient id; longer values are refused, not truncated
+
+
+@dataclass(frozen=True)
+class Measurement:
+    code: str
+    value: float | None
+    unit: str
+    raw_value: str
+    raw_unit: str
+    analyser_flag: str
+
+
+@dataclass(frozen=True)
+class CBCRecord:
+    line: int
+    accession: str
+    measured_at: datetime | None
+    analyser: str
+    patient_id: str
+    sex: str
+    birth_date: date | None
+    measurements: tuple[Measurement, ...]
+    raw: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    format: str
+    records: tuple[CBCRecord, ...]
+    errors: tuple[RowError, ...]
+    # File-level notes that reject nothing, e.g. columns or HL7 codes that were ignored.
+    warnings: tuple[str, ...] = ()
+
+
+class CBCParseError(ValueError):
+    """The whole file is refused; the message says why, in English, for the user."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes -> text
+
+_NOT_TEXT = "is not a text CSV/HL7 file"
+# C0 controls other than tab, LF, CR; VT (0x0b) and FS (0x1c) are MLLP framing bytes for HL7.
+_CONTROL = re.compile(r"[\x00-\x08\x0c\x0e-\x1b\x1d-\x1f\x7f]")
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a CBC file deterministically, or raise CBCParseError when it is not text.
+
+    A UTF-8 BOM means UTF-8, a UTF-16 BOM means UTF-16; without a BOM the bytes are read as
+    UTF-8 when they are valid UTF-8, else as Windows-1252, else as Latin-1.
+    """
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise CBCParseError(
+            f"the file {_NOT_TEXT}: it looks like an Excel workbook; save it as CSV first"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        text = _decode_strict(data[3:], "utf-8")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = _decode_strict(data, "utf-16")
+    elif b"\x00" in data:
+        raise CBCParseError(f"the file {_NOT_TEXT} (it contains NUL bytes)")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+    # A trailing Ctrl-Z is an old DOS end-of-file marker, not content.
+    text = text.rstrip("\x1a")
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise CBCParseError(
+            f"the file {_NOT_TEXT} (control byte 0x{ord(bad.group()):02x} on line {line})"
+        )
+    if not text.strip(" \t\r\n\x0b\x1c\ufeff"):
+        raise CBCParseError("the file is empty")
+    return text
+
+
+def _decode_strict(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise CBCParseError(
+            f"the file {_NOT_TEXT}: it starts with a {encoding.upper()} byte-order mark but "
+            f"byte {exc.start} is not valid {encoding.upper()}"
+        ) from None
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise CBCParseError(
+            f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV rows
+
+DELIMITERS = ("\t", ";", ",")
+_SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
+HEADER_SEARCH_LINES = 20
+
+
+def physical_lines(text: str) -> list[str]:
+    """Lines split on CRLF, CR or LF (and nothing else), without their terminators."""
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def count_outside_quotes(line: str, char: str) -> int:
+    count, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == char and not quoted:
+            count += 1
+    return count
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter that splits a header line most; ties prefer tab, then ';', then ','."""
+    best, best_count = ",", 0
+    for delimiter in DELIMITERS:
+        n = count_outside_quotes(line, delimiter)
+        if n > best_count:
+            best, best_count = delimiter, n
+    return best
+
+
+@dataclass(frozen=True)
+class HeaderLocation:
+    line: int  # 1-based
+    delimiter: str
+    cells: tuple[str, ...]
+
+
+def find_header(text: str, is_header: Callable[[list[str]], bool]) -> HeaderLocation | None:
+    """First of the leading lines whose cells satisfy `is_header(cells)`.
+
+    An Excel 'sep=;' line fixes the delimiter; otherwise it is sniffed on each candidate line.
+    """
+    forced: str | None = None
+    for number, line in enumerate(physical_lines(text)[:HEADER_SEARCH_LINES], start=1):
+        sep = _SEP_LINE.match(line)
+        if sep is not None and number == 1:
+            forced = sep.group(1)
+            continue
+        if not line.strip():
+            continue
+        delimiter = forced or sniff_delimiter(line)
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            continue
+        cells = [c.strip().lstrip("\ufeff") for c in cells]
+        if is_header(cells):
+            return HeaderLocation(number, delimiter, tuple(cells))
+    return None
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    cells: tuple[str, ...]
+    raw: str
+    error: str = ""
+
+
+class _LineTap:
+    """Feeds lines to csv.reader and remembers them, so each row keeps its source text."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        return line
+
+
+def csv_rows(text: str, delimiter: str, after_line: int) -> Iterator[CsvRow]:
+    """Data rows after the header line, skipping blank rows; malformed CSV becomes row.error."""
+    tap = _LineTap(text)
+    reader = csv.reader(tap, delimiter=delimiter, quotechar='"', doublequote=True)
+    while True:
+        start = reader.line_num + 1
+        tap.taken.clear()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raw = "".join(tap.taken).rstrip("\r\n")
+            if start > after_line:
+                yield CsvRow(start, (), raw, f"malformed CSV ({exc})")
+            continue
+        if start <= after_line:
+            continue
+        raw = "".join(tap.taken).rstrip("\r\n")
+        if not any(c.strip() for c in cells):
+            continue
+        yield CsvRow(start, tuple(cells), raw)
+
+
+def fit_row(row: CsvRow, width: int) -> tuple[tuple[str, ...] | None, str]:
+    """The row's cells cut to the header width, or None and why the column count is wrong."""
+    cells = row.cells
+    if len(cells) > width and not any(c.strip() for c in cells[width:]):
+        cells = cells[:width]
+    if len(cells) == width:
+        return cells, ""
+    hint = ""
+    if any("\n" in c or "\r" in c for c in cells):
+        last = row.line + row.raw.count("\n") + row.raw.count("\r") - row.raw.count("\r\n")
+        hint = (f" (a quoted cell runs from line {row.line} to line {last}; "
+                "check for an unmatched quote)")
+    return None, f"expected {width} columns as in the header, found {len(cells)}{hint}"
+
+
+def trim_header(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """Header cells without the empty ones a trailing delimiter leaves at the end."""
+    end = len(cells)
+    while end and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+# Sysmex cell markers; '!' is in XN exports' mark columns (outside the panic/critical limit).
+ATTACHED_MARKERS = "*@!"
+_WHOLE_MARKERS = {"ERROR": "ERROR", "DISCRETE": "DISCRETE"}
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_MAX_NUMBER_CHARS = 20
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    value: Decimal | None
+    flags: tuple[str, ...]
+    error: str = ""
+
+
+def parse_value(raw: str, *, decimal_comma: bool) -> ParsedValue:
+    """A cell's number and markers: '12.3*' -> (12.3, ('*',)), '----' -> (None, ('----',))."""
+    text = raw.strip()
+    if not text:
+        return ParsedValue(None, ())
+    flags: list[str] = []
+    while text and text[0] in ATTACHED_MARKERS:
+        flags.append(text[0])
+        text = text[1:].strip()
+    trailing: list[str] = []
+    while text and text[-1] in ATTACHED_MARKERS:
+        trailing.insert(0, text[-1])
+        text = text[:-1].strip()
+    flags.extend(trailing)
+    whole = _whole_marker(text)
+    if whole:
+        return ParsedValue(None, (whole, *flags))
+    if not text:
+        return ParsedValue(None, (), "has markers but no number")
+    number = text
+    if decimal_comma and text.count(",") == 1 and "." not in text:
+        number = text.replace(",", ".")
+    if len(number) > _MAX_NUMBER_CHARS or not _NUMBER.match(number):
+        return ParsedValue(None, tuple(flags), "is not a number")
+    value = Decimal(number)
+    if value < 0:
+        return ParsedValue(None, tuple(flags), "is negative")
+    return ParsedValue(value, tuple(flags))
+
+
+def _whole_marker(text: str) -> str:
+    if re.fullmatch(r"-{3,}", text):
+        return "----"
+    if re.fullmatch(r"\+{3,}", text):
+        return "++++"
+    return _WHOLE_MARKERS.get(text.upper(), "")
+
+
+def join_flags(*groups: tuple[str, ...] | list[str]) -> str:
+    """Markers in order of appearance, each once, separated by one space."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for flag in group:
+            if flag:
+                seen.setdefault(flag, None)
+    return " ".join(seen)
+
+
+def measurement(
+    parameter: Parameter,
+    raw_value: str,
+    raw_unit: str,
+    *,
+    decimal_comma: bool,
+    extra_flags: tuple[str, ...] = (),
+    force_none: bool = False,
+) -> tuple[Measurement | None, str]:
+    """A Measurement in the canonical unit, or None and why the value cannot be imported."""
+    parsed = parse_value(raw_value, decimal_comma=decimal_comma)
+    flags = join_flags(extra_flags, parsed.flags)
+    if force_none:
+        return Measurement(parameter.code, None, parameter.kind.canonical, raw_value, raw_unit,
+                           flags), ""
+    if parsed.error:
+        return None, f"{parameter.code} value {raw_value.strip()!r} {parsed.error}"
+    if parsed.value is None:
+        return Measurement(parameter.code, None, parameter.kind.canonical, raw_value, raw_unit,
+                           flags), ""
+    factor = conversion_factor(parameter, raw_unit)
+    if factor is None:
+        return None, unit_error(parameter, raw_unit)
+    value = float(parsed.value * factor)
+    if not math.isfinite(value):
+        return None, f"{parameter.code} value {raw_value.strip()!r} is out of range"
+    return Measurement(parameter.code, value, parameter.kind.canonical, raw_value, raw_unit,
+                       flags), ""
+
+
+def unit_error(parameter: Parameter, raw_unit: str) -> str:
+    shown = raw_unit.strip()
+    what = f"unit {shown!r}" if shown else "no unit"
+    return (f"{parameter.code} has {what}, which is not a known unit for it "
+            f"(canonical unit: {parameter.kind.canonical or 'none'})")
+
+
+def has_content(measurements: tuple[Measurement, ...] | list[Measurement]) -> bool:
+    return any(m.raw_value.strip() or m.analyser_flag for m in measurements)
+
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers and dates
+
+SEXES = {"M": "M", "F": "F", "MALE": "M", "FEMALE": "F", "U": "", "UNKNOWN": "", "O": "",
+         "X": "", "": ""}
+
+
+def clean_sex(raw: str) -> tuple[str, str]:
+    key = raw.strip().upper()
+    if key in SEXES:
+        return SEXES[key], ""
+    return "", f"sex {raw.strip()!r} is not M, F or empty"
+
+
+def check_identifier(label: str, value: str, *, required: bool) -> str:
+    if not value:
+        return f"{label} is empty" if required else ""
+    if len(value) > MAX_ID_LENGTH:
+        return f"{label} {value[:20]!r}... is longer than {MAX_ID_LENGTH} characters"
+    return ""
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
+def plausible_year(year: int) -> bool:
+    return MIN_YEAR <= year <= MAX_YEAR
+
+
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_iso_datetime(raw: str) -> tuple[datetime | None, str]:
+    text = raw.strip()
+    if not text:
+        return None, ""
+    if not _ISO_DATETIME.match(text):
+        return None, f"measured_at {text!r} is not an ISO 8601 date and time (YYYY-MM-DDTHH:MM)"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None, f"measured_at {text!r} is not a valid date and time"
+    if not plausible_year(value.year):
+        return None, f"measured_at {text!r} is outside {MIN_YEAR}-{MAX_YEAR}"
+    return value, ""
+
+
+def parse_iso_date(label: str, raw: str) -> tuple[date | None, str]:
+    text = raw.strip()
+    if not text:
+        return None, ""
+    if not _ISO_DATE.match(text):
+        return None, f"{label} {text!r} is not an ISO 8601 date (YYYY-MM-DD)"
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        return None, f"{label} {text!r} is not a valid date"
+    if not plausible_year(value.year):
+        return None, f"{label} {text!r} is outside {MIN_YEAR}-{MAX_YEAR}"
+    return value, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembling the result
+
+
+def finish(
+    fmt: str,
+    records: list[CBCRecord],
+    errors: list[RowError],
+    warnings: list[str],
+) -> ParseResult:
+    """Drop same-file duplicates (same accession and measured_at; the first is kept)."""
+    kept: list[CBCRecord] = []
+    first: dict[tuple[str, str | None], CBCRecord] = {}
+    for record in records:
+        key = (record.accession,
+               record.measured_at.isoformat() if record.measured_at else None)
+        original = first.get(key)
+        if original is None:
+            first[key] = record
+            kept.append(record)
+            continue
+        same = _values(original) == _values(record)
+        when = record.measured_at.isoformat(sep=" ") if record.measured_at else "no time"
+        errors.append(RowError(record.line, (
+            f"line {record.line}: duplicate of line {original.line} (sample "
+            f"{record.accession!r}, {when}); "
+            + ("skipped" if same else "skipped although its values differ; check the file")
+        )))
+    errors.sort(key=lambda e: e.line)
+    return ParseResult(fmt, tuple(kept), tuple(errors), tuple(warnings))
+
+
+def _values(record: CBCRecord) -> tuple[tuple[str, float | None, str], ...]:
+    return tuple(sorted((m.code, m.value, m.analyser_flag) for m in record.measurements))
+
+
+def row_error(line: int, problems: list[str]) -> RowError:
+    return RowError(line, f"line {line}: " + "; ".join(problems))
+
+
+def summarise(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

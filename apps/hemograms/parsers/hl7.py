@@ -1,0 +1,453 @@
+"""HL7 v2.x result messages (ORU^R01, also OUL^R22) carrying a CBC as OBX segments.
+
+A file may hold one message or a batch, with segments ended by CR, LF or CRLF, optionally in
+MLLP frames (0x0b ... 0x1c) and FHS/BHS/BTS/FTS batch envelopes. Separators and escapes come
+from each message's MSH-1 and MSH-2. Each message becomes one record or one RowError at the
+line of its MSH segment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+
+from .common import (
+    CBCRecord,
+    Measurement,
+    ParseResult,
+    RowError,
+    check_identifier,
+    decode_text,
+    finish,
+    measurement,
+    plausible_year,
+    row_error,
+    summarise,
+)
+from .units import BY_LOINC, Parameter, parameter_for, parameter_for_compact
+
+FORMAT = "hl7"
+DEFAULT_ANALYSER = "HL7"
+RESULT_MESSAGE_TYPES = ("ORU", "OUL")
+_ENVELOPE = ("FHS", "BHS", "BTS", "FTS")
+_SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+_LOINC = re.compile(r"^\d{1,7}-\d$")
+# OBX-11 statuses with no usable result: X cannot be obtained, D deleted, W wrong, I pending.
+NO_RESULT_STATUSES = ("X", "D", "W", "I")
+# PID-8 values that mean "not M or F" in HL7 table 0001.
+_OTHER_SEXES = ("", "U", "O", "A", "N", "X")
+
+
+@dataclass(frozen=True)
+class Encoding:
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+
+@dataclass(frozen=True)
+class Segment:
+    line: int
+    name: str
+    fields: tuple[str, ...]  # fields[n] is SEG-n, still escaped
+
+    def field(self, n: int) -> str:
+        return self.fields[n] if n < len(self.fields) else ""
+
+
+@dataclass(frozen=True)
+class _Message:
+    line: int
+    segments: tuple[tuple[int, str], ...]
+    raw: str
+
+
+def is_hl7(text: str) -> bool:
+    """Whether the first non-blank line of a decoded file is an MSH (or batch header) segment."""
+    start = _strip_mllp(text[:4096]).lstrip("\ufeff \t\r\n")
+    return len(start) > 3 and start[:3] in ("MSH", *_ENVELOPE) and not start[3].isalnum()
+
+
+def parse(data: bytes) -> ParseResult:
+    """Parse HL7 v2 result messages; each message becomes a record or a RowError."""
+    text = _strip_mllp(decode_text(data))
+    messages, errors = _messages(text)
+    records: list[CBCRecord] = []
+    unknown: list[str] = []
+    for message in messages:
+        record, problems, ignored = _record(message)
+        unknown.extend(ignored)
+        if record is None:
+            errors.append(row_error(message.line, problems))
+        else:
+            records.append(record)
+    warnings: list[str] = []
+    if unknown:
+        distinct = sorted(set(unknown))
+        warnings.append(
+            f"{len(unknown)} OBX segments with codes outside the CBC parameter table were "
+            f"ignored: {summarise(distinct)}"
+        )
+    return finish(FORMAT, records, errors, warnings)
+
+
+def _strip_mllp(text: str) -> str:
+    # Deleting (not replacing) the frame bytes keeps every segment on its line number.
+    return text.replace("\x0b", "").replace("\x1c", "")
+
+
+def _lines(text: str) -> list[tuple[int, int, int, str]]:
+    out: list[tuple[int, int, int, str]] = []
+    position, number = 0, 1
+    for match in re.finditer(r"\r\n|\r|\n", text):
+        out.append((number, position, match.start(), text[position:match.start()]))
+        position, number = match.end(), number + 1
+    out.append((number, position, len(text), text[position:]))
+    return out
+
+
+def _messages(text: str) -> tuple[list[_Message], list[RowError]]:
+    messages: list[_Message] = []
+    errors: list[RowError] = []
+    current: list[tuple[int, str]] = []
+    start = end = 0
+
+    def close() -> None:
+        if current:
+            messages.append(_Message(current[0][0], tuple(current), text[start:end]))
+            current.clear()
+
+    for number, line_start, line_end, line in _lines(text):
+        segment = line.lstrip("\ufeff").rstrip(" \t")
+        if not segment.strip():
+            continue
+        name = segment[:3]
+        if name == "MSH":
+            close()
+            start = line_start
+        elif name in _ENVELOPE:
+            close()
+            continue
+        elif not current:
+            errors.append(RowError(number, (
+                f"line {number}: {segment[:20]!r} is outside any HL7 message "
+                "(no MSH segment before it)"
+            )))
+            continue
+        current.append((number, segment))
+        end = line_end
+    close()
+    return messages, errors
+
+
+def _encoding(msh: str) -> tuple[Encoding | None, str]:
+    if len(msh) < 5 or msh[3].isalnum() or msh[3].isspace():
+        return None, "the MSH segment does not define a field separator"
+    field = msh[3]
+    chars = msh[4:].split(field, 1)[0]
+    defaults = Encoding()
+    component = chars[0] if len(chars) > 0 else defaults.component
+    repetition = chars[1] if len(chars) > 1 else defaults.repetition
+    escape = chars[2] if len(chars) > 2 else defaults.escape
+    sub = chars[3] if len(chars) > 3 else defaults.subcomponent
+    all_chars = (field, component, repetition, escape, sub)
+    if len(set(all_chars)) != 5 or any(c.isalnum() or c.isspace() for c in all_chars):
+        return None, f"MSH-2 encoding characters {chars!r} are not valid"
+    return Encoding(field, component, repetition, escape, sub), ""
+
+
+def _segment(number: int, text: str, enc: Encoding) -> Segment | None:
+    name = text[:3]
+    if not _SEGMENT_NAME.match(name) or (len(text) > 3 and text[3] != enc.field):
+        return None
+    if name == "MSH":
+        parts = text.split(enc.field)
+        return Segment(number, name, ("MSH", enc.field, *parts[1:]))
+    return Segment(number, name, tuple(text.split(enc.field)))
+
+
+def unescape(text: str, enc: Encoding) -> str:
+    """Resolve \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ and \\Xhh..\\ escapes; others stay as written."""
+    if enc.escape not in text:
+        return text
+    known = {"F": enc.field, "S": enc.component, "T": enc.subcomponent,
+             "R": enc.repetition, "E": enc.escape, "H": "", "N": ""}
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] != enc.escape:
+            out.append(text[i])
+            i += 1
+            continue
+        j = text.find(enc.escape, i + 1)
+        if j < 0:
+            out.append(text[i:])
+            break
+        sequence = text[i + 1:j]
+        if sequence in known:
+            out.append(known[sequence])
+        elif re.fullmatch(r"X(?:[0-9A-Fa-f]{2})+", sequence):
+            raw = bytes.fromhex(sequence[1:])
+            try:
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(raw.decode("latin-1"))
+        else:
+            out.append(text[i:j + 1])
+        i = j + 1
+    return "".join(out)
+
+
+def part(field: str, enc: Encoding, component: int = 1, sub: int = 1, rep: int = 0) -> str:
+    """One unescaped, stripped piece of a field: repetition `rep`, 1-based component/sub."""
+    repetitions = field.split(enc.repetition)
+    if rep >= len(repetitions):
+        return ""
+    components = repetitions[rep].split(enc.component)
+    if component > len(components):
+        return ""
+    subs = components[component - 1].split(enc.subcomponent)
+    if sub > len(subs):
+        return ""
+    return unescape(subs[sub - 1], enc).strip()
+
+
+def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
+    first_line, msh_text = message.segments[0]
+    enc, problem = _encoding(msh_text)
+    if enc is None:
+        return None, [problem], []
+    segments: list[Segment] = []
+    bad: list[str] = []
+    for number, text in message.segments:
+        segment = _segment(number, text, enc)
+        if segment is None:
+            bad.append(f"line {number} is not an HL7 segment ({text[:20]!r})")
+        else:
+            segments.append(segment)
+    if bad:
+        return None, ["message rejected: " + "; ".join(bad)], []
+    msh = segments[0]
+    message_type = part(msh.field(9), enc)
+    if message_type.upper() not in RESULT_MESSAGE_TYPES:
+        shown = unescape(msh.field(9), enc) or "empty"
+        return None, [f"MSH-9 message type {shown!r} is not a result message (ORU or OUL)"], []
+
+    problems: list[str] = []
+    pid = next((s for s in segments if s.name == "PID"), None)
+    patient_id = sex = ""
+    birth_date: date | None = None
+    if pid is not None:
+        patient_id = part(pid.field(3), enc) or part(pid.field(2), enc)
+        problem = check_identifier("patient id (PID-3)", patient_id, required=False)
+        if problem:
+            problems.append(problem)
+        birth_date, problem = _birth_date(part(pid.field(7), enc))
+        if problem:
+            problems.append(problem)
+        sex_code = part(pid.field(8), enc).upper()
+        if sex_code in ("M", "F"):
+            sex = sex_code
+        elif sex_code not in _OTHER_SEXES:
+            problems.append(f"PID-8 sex {sex_code!r} is not an HL7 administrative sex")
+
+    # An OBR's order numbers name the sample; SPM-2 is only the fallback when OBR has none.
+    obr_ids = _distinct(part(x.field(3), enc) or part(x.field(2), enc)
+                        for x in segments if x.name == "OBR")
+    spm_ids = _distinct(part(x.field(2), enc) or part(x.field(2), enc, component=2)
+                        for x in segments if x.name == "SPM")
+    candidates = obr_ids or spm_ids
+    accession = candidates[0] if candidates else ""
+    if len(candidates) > 1:
+        problems.append("the message has results for several samples: " + summarise(candidates))
+    problem = check_identifier("specimen id (OBR-3, OBR-2 or SPM-2)", accession, required=True)
+    if problem:
+        problems.append(problem)
+
+    measured_at: datetime | None = None
+    times = [("OBR-7", part(x.field(7), enc)) for x in segments if x.name == "OBR"]
+    times += [("OBX-14", part(x.field(14), enc)) for x in segments if x.name == "OBX"]
+    for label, value in times:
+        if value:
+            measured_at, problem = _timestamp(label, value)
+            if problem:
+                problems.append(problem)
+            break
+
+    measurements, measurement_problems, unknown, equipment = _observations(segments, enc)
+    problems.extend(measurement_problems)
+    if not problems and not measurements:
+        problems.append("no OBX segment with a CBC parameter")
+    if problems:
+        return None, problems, unknown
+    analyser = equipment or _label(msh.field(3), enc) or _label(msh.field(4), enc)
+    return CBCRecord(
+        line=first_line,
+        accession=accession,
+        measured_at=measured_at,
+        analyser=analyser or DEFAULT_ANALYSER,
+        patient_id=patient_id,
+        sex=sex,
+        birth_date=birth_date,
+        measurements=tuple(measurements),
+        raw=message.raw,
+    ), [], unknown
+
+
+def _observations(
+    segments: list[Segment], enc: Encoding
+) -> tuple[list[Measurement], list[str], list[str], str]:
+    found: dict[str, tuple[int, Measurement]] = {}
+    problems: list[str] = []
+    unknown: list[str] = []
+    equipment = ""
+    for obx in (s for s in segments if s.name == "OBX"):
+        parameter = identify(obx.field(3), enc)
+        if parameter is None:
+            unknown.append(_code_label(obx.field(3), enc))
+            continue
+        equipment = equipment or _label(obx.field(18), enc)
+        where = f"{parameter.code} (line {obx.line})"
+        value_type = part(obx.field(2), enc).upper()
+        value_field = obx.field(5)
+        if value_type not in ("NM", "SN", ""):
+            problems.append(f"{where} has value type {value_type!r}; only NM and SN are read")
+            continue
+        if enc.repetition in value_field:
+            problems.append(f"{where} has several values in OBX-5")
+            continue
+        number_text = unescape(value_field, enc)
+        if value_type == "SN" or enc.component in value_field:
+            number_text, problem = _structured_numeric(value_field, enc)
+            if problem:
+                problems.append(f"{where} {problem}")
+                continue
+        status = part(obx.field(11), enc).upper()
+        flags = [status] if status in NO_RESULT_STATUSES else []
+        flags += [f for r in range(len(obx.field(8).split(enc.repetition)))
+                  if (f := part(obx.field(8), enc, rep=r)) and f.upper() != "N"]
+        unit = part(obx.field(6), enc) or part(obx.field(6), enc, component=2)
+        m, problem = measurement(parameter, number_text, unit, decimal_comma=False,
+                                 extra_flags=tuple(flags),
+                                 force_none=status in NO_RESULT_STATUSES)
+        if problem or m is None:
+            problems.append(f"{problem} (line {obx.line})")
+            continue
+        m = replace(m, raw_value=value_field)
+        earlier = found.get(parameter.code)
+        if earlier is None:
+            found[parameter.code] = (obx.line, m)
+        elif (earlier[1].value, earlier[1].analyser_flag) != (m.value, m.analyser_flag):
+            problems.append(
+                f"{parameter.code} is reported twice with different results "
+                f"(lines {earlier[0]} and {obx.line})"
+            )
+    return [m for _line, m in found.values()], problems, unknown, equipment
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _structured_numeric(field: str, enc: Encoding) -> tuple[str, str]:
+    comparator = part(field, enc, 1)
+    number = part(field, enc, 2)
+    separator = part(field, enc, 3)
+    second = part(field, enc, 4)
+    if comparator not in ("", "=") or separator or second:
+        return "", f"structured value {unescape(field, enc)!r} is not a plain number"
+    return number, ""
+
+
+def identify(field: str, enc: Encoding) -> Parameter | None:
+    """The CBC parameter an OBX-3 names: a LOINC code, or a local code such as NE-WX/99NEWX."""
+    for offset in (0, 3):
+        identifier = part(field, enc, 1 + offset)
+        text = part(field, enc, 2 + offset)
+        system = part(field, enc, 3 + offset).upper()
+        if not identifier and not text:
+            continue
+        if system in ("LN", "LOINC") or (not system and _LOINC.match(identifier)):
+            parameter = BY_LOINC.get(identifier)
+            if parameter is not None:
+                return parameter
+            continue
+        for candidate in (identifier, text):
+            parameter = _local(candidate)
+            if parameter is not None:
+                return parameter
+    return None
+
+
+def _local(candidate: str) -> Parameter | None:
+    name = re.sub(r"\([^()]*\)$", "", candidate.strip().strip("[]")).strip()
+    if not name:
+        return None
+    parameter = parameter_for(name) or parameter_for_compact(name)
+    if parameter is None and name.startswith("99"):
+        parameter = parameter_for_compact(name[2:])
+    return parameter
+
+
+def _code_label(field: str, enc: Encoding) -> str:
+    pieces = [part(field, enc, c) for c in (1, 2, 3)]
+    return "^".join(pieces).strip("^") or "(empty OBX-3)"
+
+
+def _label(field: str, enc: Encoding) -> str:
+    pieces = [p for c in (1, 2, 3) if (p := part(field, enc, c))]
+    if not pieces:
+        return ""
+    return pieces[0] + (f" ({', '.join(pieces[1:])})" if len(pieces) > 1 else "")
+
+
+_TS = re.compile(
+    r"^(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})(?P<h>\d{2})(?P<mi>\d{2})(?P<s>\d{2})?"
+    r"(?:\.(?P<f>\d{1,4}))?(?P<tz>[+-]\d{4})?$"
+)
+
+
+def _timestamp(label: str, raw: str) -> tuple[datetime | None, str]:
+    match = _TS.match(raw)
+    if match is None:
+        if re.fullmatch(r"\d{4,10}([+-]\d{4})?", raw):
+            return None, f"{label} {raw!r} has no time of day (YYYYMMDDHHMM at least)"
+        return None, f"{label} {raw!r} is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])"
+    g = match.groupdict()
+    tzinfo = None
+    if g["tz"]:
+        sign = -1 if g["tz"][0] == "-" else 1
+        hours, minutes = int(g["tz"][1:3]), int(g["tz"][3:5])
+        if hours > 14 or minutes > 59:
+            return None, f"{label} {raw!r} has an invalid UTC offset"
+        tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
+    fraction = int((g["f"] or "0").ljust(6, "0"))
+    try:
+        value = datetime(int(g["y"]), int(g["mo"]), int(g["d"]), int(g["h"]), int(g["mi"]),
+                         int(g["s"] or 0), fraction, tzinfo=tzinfo)
+    except ValueError:
+        return None, f"{label} {raw!r} is not a valid date/time"
+    if not plausible_year(value.year):
+        return None, f"{label} {raw!r} is not a plausible date"
+    return value, ""
+
+
+def _birth_date(raw: str) -> tuple[date | None, str]:
+    if not raw:
+        return None, ""
+    match = re.match(r"^(\d{4})(\d{2})?(\d{2})?(\d*)([.+-].*)?$", raw)
+    if match is None:
+        return None, f"PID-7 birth date {raw!r} is not an HL7 date"
+    if match.group(3) is None:
+        return None, ""  # year or year-month precision: not a full date, left empty
+    try:
+        value = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None, f"PID-7 birth date {raw!r} is not a valid date"
+    if not plausible_year(value.year):
+        return None, f"PID-7 birth date {raw!r} is not a plausible date"
+    return value, ""

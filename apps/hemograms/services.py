@@ -1,0 +1,162 @@
+"""CBC imports: parse a file, store its results with reference ranges and flags."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.audit import audit_record
+from apps.core.errors import ImportRefusedError
+from apps.patients.models import Specimen
+from apps.patients.services import (
+    accession_clean,
+    patient_get_or_create_by_external_id,
+    specimen_get_or_create,
+)
+
+from . import reference
+from .models import CBCImport, CBCResult, CBCValue
+from .parsers import CBCParseError, CBCRecord, parse_cbc
+
+User = AbstractBaseUser | AnonymousUser | None
+MAX_CBC_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CBCImportOutcome:
+    format: str
+    records: int
+    results_created: int
+    duplicates: int
+    errors: list[dict[str, object]] = field(default_factory=list)
+    specimens: list[str] = field(default_factory=list)
+    import_id: int | None = None
+
+
+def _dedup_key(record: CBCRecord) -> str:
+    payload = {
+        "accession": record.accession,
+        "measured_at": record.measured_at.isoformat() if record.measured_at else None,
+        "analyser": record.analyser,
+        "values": sorted((m.code, m.raw_value, m.raw_unit) for m in record.measurements),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "utf-16", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+@transaction.atomic
+def cbc_import(
+    *,
+    actor: User,
+    data: bytes,
+    file_name: str = "",
+    format: str | None = None,
+    specimen: Specimen | None = None,
+) -> CBCImportOutcome:
+    """Import every good record of a CBC file; report each bad one with its line.
+
+    With `specimen`, only records for that accession are imported; other samples in the file are
+    reported, not silently attached. Without it, specimens are created as needed.
+    """
+    if len(data) > MAX_CBC_BYTES:
+        raise ImportRefusedError(
+            f"The CBC file is {len(data) / 1e6:.1f} MB; the limit is {MAX_CBC_BYTES // 10**6} MB."
+        )
+    try:
+        parsed = parse_cbc(data, format=format)
+    except CBCParseError as exc:
+        raise ImportRefusedError(str(exc)) from exc
+
+    errors: list[dict[str, object]] = [{"line": e.line, "reason": e.reason} for e in parsed.errors]
+    to_store: list[tuple[CBCRecord, Specimen, str]] = []
+    duplicates = 0
+    touched: list[str] = []
+    for record in parsed.records:
+        if specimen is not None and record.accession != specimen.accession:
+            errors.append({"line": record.line, "reason": (
+                f"sample {record.accession!r} is not specimen {specimen.accession}; "
+                "import the file from the CBC import page to create it")})
+            continue
+        try:
+            accession_clean(record.accession)
+        except ValidationError as exc:
+            errors.append({"line": record.line, "reason": "; ".join(exc.messages)})
+            continue
+        patient = None
+        if record.patient_id:
+            patient = patient_get_or_create_by_external_id(
+                actor=actor, external_id=record.patient_id, sex=record.sex,
+                birth_date=record.birth_date)
+        target, _created = specimen_get_or_create(
+            actor=actor, accession=record.accession, patient=patient)
+        key = _dedup_key(record)
+        if CBCResult.objects.filter(specimen=target, dedup_key=key).exists() or any(
+            k == key and s.pk == target.pk for _r, s, k in to_store
+        ):
+            duplicates += 1
+            continue
+        to_store.append((record, target, key))
+
+    outcome_kwargs = {"format": parsed.format, "records": len(parsed.records),
+                      "duplicates": duplicates, "errors": errors}
+    if not to_store:
+        return CBCImportOutcome(results_created=0, **outcome_kwargs)  # type: ignore[arg-type]
+
+    source = CBCImport.objects.create(
+        file_name=file_name[:255], file_sha256=hashlib.sha256(data).hexdigest(),
+        format=parsed.format, raw=_decode(data),
+        imported_by=actor if actor is not None and actor.is_authenticated else None,
+        results_created=len(to_store), duplicates=duplicates, errors=errors,
+    )
+    for record, target, key in to_store:
+        result = _result_store(record=record, specimen=target, source=source, key=key)
+        touched.append(target.accession)
+        audit_record(actor=actor, action="cbc.import", obj=result, after={
+            "specimen": target.accession, "source": source.pk, "line": record.line,
+            "values": {m.code: m.value for m in record.measurements},
+        })
+    return CBCImportOutcome(results_created=len(to_store), import_id=source.pk,
+                            specimens=sorted(set(touched)), **outcome_kwargs)  # type: ignore[arg-type]
+
+
+def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
+                  key: str) -> CBCResult:
+    sex = specimen.patient.sex if specimen.patient_id else ""
+    result = CBCResult.objects.create(
+        specimen=specimen, source=source, source_line=record.line, source_format=source.format,
+        analyser=record.analyser[:120], measured_at=_aware(record.measured_at), raw=record.raw,
+        reference_ranges_version=reference.VERSION, dedup_key=key,
+    )
+    values = []
+    for position, m in enumerate(record.measurements):
+        interval = reference.interval_for(m.code, sex)
+        values.append(CBCValue(
+            result=result, code=m.code, value=m.value, unit=m.unit, raw_value=m.raw_value[:64],
+            raw_unit=m.raw_unit[:32], analyser_flag=m.analyser_flag[:16],
+            ref_low=interval.low if interval else None,
+            ref_high=interval.high if interval else None,
+            flag=reference.flag_for(m.value, interval), position=position,
+        ))
+    CBCValue.objects.bulk_create(values)
+    return result

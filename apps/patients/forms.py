@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Patient, Sex
+from .services import accession_clean
+
+
+class PatientForm(forms.Form):
+    external_id = forms.CharField(label=_("Hospital record number"), max_length=64, required=False)
+    family_name = forms.CharField(label=_("Family name"), max_length=120, required=False)
+    given_name = forms.CharField(label=_("Given name"), max_length=120, required=False)
+    birth_date = forms.DateField(label=_("Birth date"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
+
+    def clean_external_id(self) -> str:
+        value = self.cleaned_data["external_id"].strip()
+        if value and Patient.objects.filter(external_id=value).exists():
+            raise forms.ValidationError(_("A patient with this record number already exists."))
+        return value
+
+
+class SpecimenForm(forms.Form):
+    accession = forms.CharField(label=_("Accession number"), max_length=64)
+    collected_at = forms.DateTimeField(
+        label=_("Collected at"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+    patient = forms.CharField(label=_("Patient (pseudonymous id)"), max_length=16, required=False)
+
+    def clean_patient(self) -> Patient | None:
+        value = self.cleaned_data["patient"].strip()
+        if not value:
+            return None
+        patient = Patient.objects.filter(pseudo_id=value).first()
+        if patient is None:
+            raise forms.ValidationError(_("No patient has this pseudonymous id."))
+        return patient
+
+    def clean_accession(self) -> str:
+        from django.core.exceptions import ValidationError
+
+        from .models import Specimen
+
+        try:
+            value = accession_clean(self.cleaned_data["accession"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        if Specimen.objects.filter(accession=value).exists():
+            raise forms.ValidationError(_("This accession number already exists."))
+        return value

@@ -1,0 +1,89 @@
+"""Patients and specimens: the only place where patient identifiers live.
+
+Other apps refer to a Patient by its pseudonymous id; names, birth date and the hospital
+record number stay here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import TimeStampedModel
+
+
+def new_pseudo_id() -> str:
+    return "P-" + secrets.token_hex(5).upper()
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+    UNKNOWN = "U", _("Unknown")
+
+
+class Patient(TimeStampedModel):
+    pseudo_id = models.CharField(_("pseudonymous id"), max_length=16, unique=True,
+                                 default=new_pseudo_id, editable=False)
+    # Identifying fields, kept together in this model only.
+    external_id = models.CharField(_("hospital record number"), max_length=64, blank=True,
+                                   db_index=True)
+    family_name = models.CharField(_("family name"), max_length=120, blank=True)
+    given_name = models.CharField(_("given name"), max_length=120, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        constraints = [
+            models.UniqueConstraint(fields=["external_id"], condition=~models.Q(external_id=""),
+                                    name="patient_external_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudo_id
+
+    def age_on(self, day: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+class SpecimenStatus(models.TextChoices):
+    REGISTERED = "registered", _("Registered")
+    IMPORTED = "imported", _("Imported")
+    ANALYSING = "analysing", _("Analysing")
+    ANALYSED = "analysed", _("Analysed")
+    IN_REVIEW = "in_review", _("In review")
+    VALIDATED = "validated", _("Validated")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Specimen(TimeStampedModel):
+    accession = models.CharField(_("accession number"), max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="specimens", verbose_name=_("patient"))
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=SpecimenStatus.choices,
+                              default=SpecimenStatus.REGISTERED, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("specimen")
+        verbose_name_plural = _("specimens")
+
+    def __str__(self) -> str:
+        return self.accession

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from apps.analysis.selectors import run_latest
+from apps.core import roles
+from apps.core.permissions import role_required
+from apps.hemograms.forms import CBCUploadForm
+from apps.hemograms.selectors import cbc_latest
+from apps.smears.forms import SmearUploadForm
+from apps.smears.selectors import cells_grouped
+
+from . import selectors, services
+from .forms import PatientForm, SpecimenForm
+from .models import Patient, Specimen
+
+
+@role_required(roles.CAN_VIEW)
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    page = Paginator(selectors.patient_search(query), 50).get_page(request.GET.get("page"))
+    return render(request, "patients/patient_list.html", {"page": page, "q": query})
+
+
+@role_required(roles.CAN_IMPORT)
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.patient_create(actor=request.user, **form.cleaned_data)
+        return redirect("patient_detail", pseudo_id=patient.pseudo_id)
+    return render(request, "patients/patient_form.html", {"form": form})
+
+
+@role_required(roles.CAN_VIEW)
+def patient_detail(request: HttpRequest, pseudo_id: str) -> HttpResponse:
+    patient = get_object_or_404(Patient, pseudo_id=pseudo_id)
+    return render(request, "patients/patient_detail.html", {
+        "patient": patient, "specimens": patient.specimens.all()})
+
+
+@role_required(roles.CAN_VIEW)
+def specimen_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    page = Paginator(selectors.specimen_search(query), 50).get_page(request.GET.get("page"))
+    return render(request, "patients/specimen_list.html", {"page": page, "q": query})
+
+
+@role_required(roles.CAN_IMPORT)
+@require_http_methods(["GET", "POST"])
+def specimen_create(request: HttpRequest) -> HttpResponse:
+    initial = {"patient": request.GET.get("patient", "")}
+    form = SpecimenForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        specimen = services.specimen_create(actor=request.user, **form.cleaned_data)
+        return redirect("specimen_detail", accession=specimen.accession)
+    return render(request, "patients/specimen_form.html", {"form": form})
+
+
+@role_required(roles.CAN_VIEW)
+def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
+    return render(request, "patients/specimen_detail.html", {
+        "specimen": specimen,
+        "cbc": cbc_latest(specimen),
+        "groups": cells_grouped(specimen),
+        "run": run_latest(specimen),
+        "smear_form": SmearUploadForm(),
+        "cbc_form": CBCUploadForm(),
+    })

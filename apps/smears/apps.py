@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SmearsConfig(AppConfig):
+    name = "apps.smears"
+    label = "smears"
+    verbose_name = "Smears"

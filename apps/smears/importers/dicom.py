@@ -1,0 +1,333 @@
+"""DICOM microscopy images (pydicom 3) rendered to RGB PNG, with their useful metadata."""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import warnings
+
+import numpy as np
+import pydicom
+from PIL import Image, UnidentifiedImageError
+from pydicom.encaps import generate_frames
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import get_decoder, pixel_array
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    VLMicroscopicImageStorage,
+    VLSlideCoordinatesMicroscopicImageStorage,
+    VLWholeSlideMicroscopyImageStorage,
+)
+
+from .decoded import Decoded, FileRejected
+from .images import pixel_limit_reason, require_strict_decoding
+from .types import Limits
+
+logger = logging.getLogger(__name__)
+
+MICROSCOPY_SOP_CLASSES = {
+    str(VLMicroscopicImageStorage): "VL Microscopic Image",
+    str(VLSlideCoordinatesMicroscopicImageStorage): "VL Slide-Coordinates Microscopic Image",
+    str(VLWholeSlideMicroscopyImageStorage): "VL Whole Slide Microscopy Image",
+}
+_NATIVE_SYNTAXES = frozenset(
+    {str(ImplicitVRLittleEndian), str(ExplicitVRLittleEndian), str(ExplicitVRBigEndian)}
+)
+_PHOTOMETRIC_SAMPLES = {"RGB": 3, "YBR_FULL": 3, "YBR_FULL_422": 3, "MONOCHROME2": 1}
+
+# pydicom raises a wide range of exception types on malformed files, some of them only
+# when an element is first accessed. They are all caught at this module's boundary and
+# turned into a Rejected carrying the message, never let through and never dropped.
+_DICOM_ERRORS = (
+    ValueError,
+    KeyError,
+    AttributeError,
+    TypeError,
+    IndexError,
+    struct.error,
+    RuntimeError,
+    OSError,
+    EOFError,
+    OverflowError,
+    ZeroDivisionError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+
+# Copied into ImportedImage.metadata. A whitelist on purpose: PatientName, PatientBirthDate,
+# PatientSex/Age, physicians, institution and free-text descriptions (which may contain
+# names) are never copied; patient identity lives in the patients app only.
+_METADATA_KEYWORDS = (
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "Modality",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "DeviceSerialNumber",
+    "SoftwareVersions",
+    "StudyDate",
+    "ContentDate",
+    "ContentTime",
+    "AcquisitionDateTime",
+    "AccessionNumber",
+    "PatientID",
+    "ContainerIdentifier",
+    "PixelSpacing",
+    "ImagedVolumeWidth",
+    "ImagedVolumeHeight",
+    "PhotometricInterpretation",
+    "BitsStored",
+    "LossyImageCompression",
+)
+_MAX_METADATA_VALUE = 1024
+
+# Group 2 is always explicit VR little endian; these VRs use a 4-byte length.
+_LONG_LENGTH_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+
+
+def is_dicom(data: bytes) -> bool:
+    """DICOM Part 10 file: 128-byte preamble then "DICM". Bare datasets are not accepted."""
+    return data[128:132] == b"DICM"
+
+
+def decode_dicom(data: bytes, limits: Limits) -> Decoded:
+    """Check a DICOM microscopy image against `limits` and render it as an RGB PNG."""
+    require_strict_decoding()
+    transfer_syntax = _transfer_syntax(data)
+    # pydicom reports much of what is wrong with a file as warnings (for instance a file cut
+    # inside its pixel data loses the element with only a warning): they are kept and added
+    # to the rejection reason, or logged when the file is imported anyway.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            decoded = _decode(data, transfer_syntax, limits)
+        except FileRejected as exc:
+            raise FileRejected(exc.reason + _warning_note(caught)) from exc
+        except InvalidDicomError as exc:
+            raise FileRejected(f"not a valid DICOM file ({exc})") from exc
+        except NotImplementedError as exc:
+            raise FileRejected(
+                f"DICOM pixel data cannot be decoded on this server ({exc})"
+            ) from exc
+        except _DICOM_ERRORS as exc:
+            raise FileRejected(
+                f"damaged DICOM file ({type(exc).__name__}: {exc})" + _warning_note(caught)
+            ) from exc
+    for warning in caught:
+        logger.info("DICOM imported with a warning: %s", warning.message)
+    return decoded
+
+
+def _warning_note(caught: list[warnings.WarningMessage]) -> str:
+    if not caught:
+        return ""
+    return f"; pydicom: {str(caught[0].message)[:300]}"
+
+
+def _transfer_syntax(data: bytes) -> str:
+    """Read (0002,0010) from the file meta group and check it before pydicom parses the rest.
+
+    pydicom inflates a Deflated Explicit VR dataset in one unbounded zlib call, so the
+    transfer syntax has to be known before dcmread() sees the bytes.
+    """
+    pos = 132
+    while pos + 8 <= len(data):
+        group, element = struct.unpack_from("<HH", data, pos)
+        if group != 0x0002:
+            break
+        vr = data[pos + 4 : pos + 6]
+        if vr in _LONG_LENGTH_VRS:
+            if pos + 12 > len(data):
+                break
+            (length,) = struct.unpack_from("<L", data, pos + 8)
+            value_at = pos + 12
+        else:
+            (length,) = struct.unpack_from("<H", data, pos + 6)
+            value_at = pos + 8
+        if value_at + length > len(data):
+            raise FileRejected("damaged DICOM file (file meta information is cut short)")
+        if element == 0x0010:
+            uid = data[value_at : value_at + length].rstrip(b"\x00 ").decode("ascii", "replace")
+            _check_transfer_syntax(uid)
+            return uid
+        pos = value_at + length
+    raise FileRejected("damaged DICOM file (no transfer syntax in the file meta information)")
+
+
+def _check_transfer_syntax(uid: str) -> None:
+    if uid in _NATIVE_SYNTAXES:
+        return
+    syntax = UID(uid)
+    name = syntax.name if syntax.is_valid else repr(uid)
+    if syntax.is_transfer_syntax and syntax.is_compressed:
+        try:
+            available = get_decoder(syntax).is_available
+        except NotImplementedError:
+            available = False
+        if available:
+            return
+        raise FileRejected(
+            f"DICOM pixel data is compressed as {name}, which this server cannot decode"
+        )
+    raise FileRejected(f"DICOM transfer syntax {name} is not supported")
+
+
+def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    sop_class = str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or "")
+    if sop_class not in MICROSCOPY_SOP_CLASSES:
+        name = UID(sop_class).name if sop_class else "unknown"
+        raise FileRejected(
+            f"DICOM object is a {name} ({sop_class or 'no SOP class'}), not a microscopy image; "
+            "only VL Microscopic, VL Slide-Coordinates Microscopic and single-frame "
+            "VL Whole Slide Microscopy images are imported"
+        )
+    if "PixelData" not in ds:
+        raise FileRejected("DICOM file has no pixel data")
+
+    rows = _required_int(ds, "Rows")
+    columns = _required_int(ds, "Columns")
+    frames = int(ds.get("NumberOfFrames") or 1)
+    samples = int(ds.get("SamplesPerPixel") or 1)
+    if rows < 1 or columns < 1 or frames < 1:
+        raise FileRejected(
+            f"DICOM header declares an empty image ({columns}x{rows}, {frames} frames)"
+        )
+    if frames > limits.max_dicom_frames:
+        is_wsi = sop_class == str(VLWholeSlideMicroscopyImageStorage)
+        wsi = " (whole-slide pyramids are not imported)" if is_wsi else ""
+        raise FileRejected(
+            f"DICOM holds {frames} frames; only images with at most {limits.max_dicom_frames} "
+            f"frame(s) are imported{wsi}"
+        )
+    # Header sizes only: nothing has been decoded or allocated yet.
+    reason = pixel_limit_reason(columns, rows, frames, limits)
+    if reason:
+        raise FileRejected(reason)
+
+    photometric = str(ds.get("PhotometricInterpretation") or "").strip()
+    if photometric not in _PHOTOMETRIC_SAMPLES:
+        raise FileRejected(
+            f"DICOM photometric interpretation {photometric or '(missing)'} is not supported "
+            "(RGB, YBR_FULL, YBR_FULL_422 or MONOCHROME2 expected)"
+        )
+    if samples != _PHOTOMETRIC_SAMPLES[photometric]:
+        raise FileRejected(f"DICOM declares {samples} samples per pixel for {photometric}")
+    bits_allocated = _required_int(ds, "BitsAllocated")
+    bits_stored = int(ds.get("BitsStored") or bits_allocated)
+    if bits_allocated not in (8, 16) or not 1 <= bits_stored <= bits_allocated:
+        raise FileRejected(
+            f"DICOM pixels are {bits_stored} of {bits_allocated} bits; 8- or 16-bit expected"
+        )
+    if int(ds.get("PixelRepresentation") or 0) != 0:
+        raise FileRejected("DICOM pixels are signed; microscopy images are expected unsigned")
+
+    if transfer_syntax in _NATIVE_SYNTAXES:
+        per_pixel = 2 if photometric == "YBR_FULL_422" else samples
+        expected = rows * columns * frames * per_pixel * bits_allocated // 8
+        held = len(ds.PixelData)
+        if held < expected:
+            raise FileRejected(
+                f"DICOM pixel data holds {held} bytes but the header declares a {columns}x{rows} "
+                f"image needing {expected} bytes (truncated or inconsistent file)"
+            )
+    else:
+        _check_compressed_frame_size(ds.PixelData, columns, rows)
+
+    arr = pixel_array(ds, index=0)
+    if arr.shape[:2] != (rows, columns):
+        raise FileRejected(
+            f"DICOM decoded to {arr.shape} pixels, not the declared {rows}x{columns}"
+        )
+    rgb = _to_rgb8(arr, bits_stored)
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="PNG")
+    return Decoded(
+        content=out.getvalue(),
+        format="DICOM",
+        width=columns,
+        height=rows,
+        metadata=_metadata(ds, transfer_syntax),
+    )
+
+
+def _required_int(ds: pydicom.Dataset, keyword: str) -> int:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        raise FileRejected(f"DICOM header has no {keyword}")
+    return int(value)
+
+
+def _check_compressed_frame_size(pixel_data: bytes, columns: int, rows: int) -> None:
+    """A JPEG/JPEG 2000 frame carries its own size: make it agree before anything decodes it.
+
+    Otherwise a tiny header could wrap a frame tens of megapixels large, which the decoder
+    would expand before pydicom compares shapes.
+    """
+    frame = next(generate_frames(pixel_data, number_of_frames=1), b"")
+    if not frame:
+        raise FileRejected("DICOM compressed pixel data holds no frame")
+    try:
+        with Image.open(io.BytesIO(frame), formats=["JPEG", "JPEG2000"]) as img:
+            size = img.size
+    except UnidentifiedImageError:
+        return  # RLE and other codecs: pydicom sizes its output from Rows and Columns
+    if size != (columns, rows):
+        raise FileRejected(
+            f"DICOM compressed frame is {size[0]}x{size[1]} pixels but the header declares "
+            f"{columns}x{rows}"
+        )
+
+
+def _to_rgb8(arr: np.ndarray, bits_stored: int) -> np.ndarray:
+    """8-bit RGB for the PNG and the models.
+
+    More than 8 stored bits are scaled linearly from the full stored range (0..2**n-1) to
+    0..255: deterministic and reversible in meaning, unlike a per-image window.
+    """
+    if arr.dtype != np.uint8 or bits_stored != 8:
+        top = (1 << bits_stored) - 1
+        wide = np.minimum(arr.astype(np.uint32), top)
+        arr = ((wide * 255 + top // 2) // top).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.stack([arr, arr, arr], axis=-1)
+    return np.ascontiguousarray(arr)
+
+
+def _metadata(ds: pydicom.Dataset, transfer_syntax: str) -> dict[str, str]:
+    found: dict[str, str] = {"TransferSyntaxUID": transfer_syntax}
+    for keyword in _METADATA_KEYWORDS:
+        _put(found, keyword, ds.get(keyword))
+    if "PixelSpacing" not in found:
+        # Whole-slide images keep the pixel spacing in the shared functional groups.
+        shared = ds.get("SharedFunctionalGroupsSequence")
+        measures = shared[0].get("PixelMeasuresSequence") if shared else None
+        if measures:
+            _put(found, "PixelSpacing", measures[0].get("PixelSpacing"))
+    specimens = ds.get("SpecimenDescriptionSequence") or []
+    _put(found, "SpecimenIdentifier", [item.get("SpecimenIdentifier") for item in specimens])
+    _put(found, "SpecimenUID", [item.get("SpecimenUID") for item in specimens])
+    optical_paths = ds.get("OpticalPathSequence") or []
+    _put(found, "ObjectiveLensPower", [item.get("ObjectiveLensPower") for item in optical_paths])
+    return found
+
+
+def _put(found: dict[str, str], key: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        text = "\\".join(str(v).strip() for v in value if v is not None and str(v).strip())
+    else:
+        text = str(value).strip()
+    text = "".join(ch for ch in text if ch.isprintable())[:_MAX_METADATA_VALUE]
+    if text:
+        found[key] = text

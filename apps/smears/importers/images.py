@@ -1,0 +1,94 @@
+"""Plain raster images (JPEG, PNG, TIFF, BMP) checked with a full Pillow decode."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .decoded import Decoded, FileRejected, megapixels
+from .types import Limits
+
+PILLOW_FORMATS = ("JPEG", "PNG", "TIFF", "BMP")
+
+# Exceptions Pillow's plugins raise on malformed input. Caught only around the decode of
+# untrusted bytes and always turned into a Rejected that carries the message.
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+)
+
+NOT_AN_IMAGE = "not an image Pillow or DICOM can read (JPEG, PNG, TIFF, BMP or DICOM expected)"
+
+
+def require_strict_decoding() -> None:
+    """Refuse to run when someone enabled Pillow's lenient mode process-wide.
+
+    LOAD_TRUNCATED_IMAGES is global; with it on, a truncated cell image would be imported
+    with grey padding where the cell was, and a model would then score the padding.
+    """
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise RuntimeError(
+            "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is enabled in this process; smear imports "
+            "need it off so that truncated images are rejected."
+        )
+
+
+def pixel_limit_reason(width: int, height: int, frames: int, limits: Limits) -> str | None:
+    pixels = width * height * frames
+    if pixels <= limits.max_pixels:
+        return None
+    frames_note = f" x {frames} frames" if frames > 1 else ""
+    return (
+        f"image is {width}x{height} pixels{frames_note}, above the "
+        f"{megapixels(limits.max_pixels)} limit"
+    )
+
+
+def decode_raster(data: bytes, limits: Limits) -> Decoded:
+    """Fully decode `data` with Pillow; raise FileRejected when it is not a sound image."""
+    require_strict_decoding()
+    fmt = "image"
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; a warning is no refusal.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=list(PILLOW_FORMATS)) as img:
+                fmt = img.format or fmt
+                width, height = img.size
+                # Checked on the header's size, before load() allocates the pixels.
+                reason = pixel_limit_reason(width, height, 1, limits)
+                if reason:
+                    raise FileRejected(reason)
+                frames = getattr(img, "n_frames", 1)
+                if frames != 1:
+                    raise FileRejected(
+                        f"{fmt} holds {frames} images; only single-image files are imported"
+                    )
+                img.load()
+        except UnidentifiedImageError as exc:
+            raise FileRejected(NOT_AN_IMAGE) from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise FileRejected(
+                f"image is too large to decode safely (above the {megapixels(limits.max_pixels)} "
+                f"limit): {exc}"
+            ) from exc
+        except _DECODE_ERRORS as exc:
+            kind = "truncated" if "truncated" in str(exc).lower() else "damaged"
+            raise FileRejected(f"{kind} {fmt} ({exc})") from exc
+    if fmt == "MPO":
+        # Pillow reports some camera JPEGs as MPO; a single-frame one is a plain JPEG.
+        fmt = "JPEG"
+    if fmt not in PILLOW_FORMATS:
+        raise FileRejected(NOT_AN_IMAGE)
+    return Decoded(content=data, format=fmt, width=width, height=height)

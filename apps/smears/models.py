@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import TimeStampedModel
+from apps.patients.models import Specimen
+
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "BMP": "bmp", "DICOM": "png"}
+
+
+def cell_upload_to(instance: Cell, filename: str) -> str:
+    # Never a name derived from user input: a random name under the specimen's numeric id.
+    ext = EXTENSIONS.get(instance.source_format, "bin")
+    return f"cells/{instance.specimen_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class UploadKind(models.TextChoices):
+    ARCHIVE = "archive", _("CellaVision export (zip)")
+    FOLDER = "folder", _("CellaVision export (folder)")
+    IMAGES = "images", _("Single images")
+
+
+class SmearUpload(TimeStampedModel):
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="uploads")
+    kind = models.CharField(max_length=16, choices=UploadKind.choices)
+    original_name = models.CharField(max_length=255, blank=True,
+                                     help_text="As sent by the user; shown, never used as a path.")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    images_imported = models.PositiveIntegerField(default=0)
+    duplicates = models.JSONField(default=list, blank=True)
+    rejected = models.JSONField(default=list, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("smear upload")
+
+    def __str__(self) -> str:
+        return f"{self.specimen} {self.get_kind_display()} ({self.images_imported})"
+
+
+class Cell(TimeStampedModel):
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="cells")
+    upload = models.ForeignKey(SmearUpload, on_delete=models.PROTECT, related_name="cells")
+    image = models.FileField(upload_to=cell_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    source_name = models.CharField(max_length=255, blank=True)
+    source_format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    # The analyser's pre-classification (CellaVision class folder): never our prediction.
+    analyser_class = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("cell")
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "sha256"], name="cell_unique_per_specimen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cell {self.pk} of {self.specimen}"
+
+    def latest_prediction(self):  # type: ignore[no-untyped-def]
+        """The newest stored prediction (uses prefetched rows when present)."""
+        predictions = list(self.predictions.all())
+        return max(predictions, key=lambda p: (p.created_at, p.pk)) if predictions else None

@@ -1,0 +1,154 @@
+"""Storing imported smear images as cells, then queueing their analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from apps.analysis.services import analysis_request
+from apps.core.audit import audit_record
+from apps.core.errors import ImportRefusedError
+from apps.patients.models import Specimen, SpecimenStatus
+from apps.patients.services import specimen_set_status
+
+from .importers import DEFAULT_LIMITS, ImportBatch, ImportRefused, Limits, read_folder, read_upload
+from .models import Cell, SmearUpload, UploadKind
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+@dataclass(frozen=True)
+class SmearImportOutcome:
+    specimen: str
+    upload_id: int | None
+    images_imported: int
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    analysis_run_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "specimen": self.specimen, "upload": self.upload_id,
+            "images_imported": self.images_imported, "duplicates": len(self.duplicates),
+            "duplicate_files": self.duplicates, "rejected": self.rejected,
+            "skipped": self.skipped, "analysis_run": self.analysis_run_id,
+        }
+
+
+def upload_limits() -> Limits:
+    return Limits(**{**DEFAULT_LIMITS.__dict__, "max_upload_bytes": settings.UPLOAD_MAX_BYTES})
+
+
+def batches_merge(batches: list[ImportBatch]) -> ImportBatch:
+    """One batch from several uploads (files picked together in one form)."""
+    return ImportBatch(
+        images=tuple(i for b in batches for i in b.images),
+        rejected=tuple(r for b in batches for r in b.rejected),
+        duplicates=tuple(d for b in batches for d in b.duplicates),
+        skipped=tuple(s for b in batches for s in b.skipped),
+    )
+
+
+def smear_read_upload(*, name: str, fileobj: BinaryIO) -> ImportBatch:
+    try:
+        return read_upload(name, fileobj, limits=upload_limits())
+    except ImportRefused as exc:
+        raise ImportRefusedError(str(exc)) from exc
+
+
+def smear_read_folder(*, path: Path) -> ImportBatch:
+    try:
+        return read_folder(path, limits=upload_limits())
+    except ImportRefused as exc:
+        raise ImportRefusedError(str(exc)) from exc
+
+
+def smear_import(
+    *,
+    actor: User,
+    specimen: Specimen,
+    batch: ImportBatch,
+    kind: str = UploadKind.ARCHIVE,
+    original_name: str = "",
+) -> SmearImportOutcome:
+    """Store the batch's images as cells of `specimen` (all or none) and queue the analysis."""
+    rejected = [{"file": r.file, "reason": r.reason} for r in batch.rejected]
+    skipped = [{"file": s.file, "reason": s.reason} for s in getattr(batch, "skipped", ())]
+    in_upload_dups = list(getattr(batch, "duplicates", ()))
+    if not batch.images:
+        if rejected:
+            raise ImportRefusedError(
+                "No image in this upload could be imported: "
+                + "; ".join(f"{r['file']}: {r['reason']}" for r in rejected[:10])
+                + (f" (and {len(rejected) - 10} more)" if len(rejected) > 10 else "")
+            )
+        raise ImportRefusedError("The upload holds no cell image.")
+
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            outcome = _store(actor=actor, specimen=specimen, batch=batch, kind=kind,
+                             original_name=original_name, rejected=rejected, skipped=skipped,
+                             in_upload_dups=in_upload_dups, written=written)
+    except BaseException:
+        # The rows are rolled back; remove the files written for them so nothing partial stays.
+        for name in written:
+            default_storage.delete(name)
+        raise
+    return outcome
+
+
+def _store(*, actor: User, specimen: Specimen, batch: ImportBatch, kind: str, original_name: str,
+           rejected: list[dict[str, str]], skipped: list[dict[str, str]],
+           in_upload_dups: list[str], written: list[str]) -> SmearImportOutcome:
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    known = set(Cell.objects.filter(specimen=specimen).values_list("sha256", flat=True))
+    duplicates = list(in_upload_dups)
+    new_images = []
+    for image in batch.images:
+        if image.sha256 in known:
+            duplicates.append(image.name)
+            continue
+        known.add(image.sha256)
+        new_images.append(image)
+    if not new_images:
+        return SmearImportOutcome(specimen=specimen.accession, upload_id=None, images_imported=0,
+                                  duplicates=duplicates, rejected=rejected, skipped=skipped)
+
+    upload = SmearUpload.objects.create(
+        specimen=specimen, kind=kind, original_name=original_name[:255],
+        uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+        images_imported=len(new_images), duplicates=duplicates, rejected=rejected,
+        skipped=skipped,
+    )
+    cells = []
+    for image in new_images:
+        cell = Cell(
+            specimen=specimen, upload=upload, sha256=image.sha256, source_name=image.name[:255],
+            source_format=image.format, width=image.width, height=image.height,
+            size_bytes=len(image.content), analyser_class=image.analyser_class[:64],
+            metadata=image.metadata,
+        )
+        cell.image.save("cell", ContentFile(image.content), save=False)
+        written.append(cell.image.name)
+        cells.append(cell)
+    Cell.objects.bulk_create(cells)
+    audit_record(actor=actor, action="smear.import", obj=upload, after={
+        "specimen": specimen.accession, "images_imported": len(new_images),
+        "duplicates": len(duplicates), "rejected": len(rejected),
+        "sha256": [image.sha256 for image in new_images],
+    })
+    specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IMPORTED)
+    run = analysis_request(actor=actor, specimen=specimen)
+    return SmearImportOutcome(
+        specimen=specimen.accession, upload_id=upload.pk, images_imported=len(new_images),
+        duplicates=duplicates, rejected=rejected, skipped=skipped, analysis_run_id=run.pk,
+    )

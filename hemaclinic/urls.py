@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from apps.analysis import views as analysis_views
+from apps.core import views as core_views
+from apps.hemograms import views as cbc_views
+from apps.patients import views as patient_views
+from apps.smears import views as smear_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("health/", core_views.health, name="health"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("patients/", patient_views.patient_list, name="patient_list"),
+    path("patients/new/", patient_views.patient_create, name="patient_create"),
+    path("patients/<str:pseudo_id>/", patient_views.patient_detail, name="patient_detail"),
+    path("specimens/", patient_views.specimen_list, name="specimen_list"),
+    path("specimens/new/", patient_views.specimen_create, name="specimen_create"),
+    path("specimens/<str:accession>/smear/", smear_views.smear_upload, name="smear_upload"),
+    path("specimens/<str:accession>/cbc/", cbc_views.cbc_upload, name="cbc_upload"),
+    path("specimens/<str:accession>/progress/", analysis_views.analysis_progress,
+         name="analysis_progress"),
+    path("specimens/<str:accession>/reanalyse/", analysis_views.analysis_rerun,
+         name="analysis_rerun"),
+    path("specimens/<str:accession>/", patient_views.specimen_detail, name="specimen_detail"),
+    path("cbc/import/", cbc_views.cbc_batch_import, name="cbc_import"),
+    path("cells/<int:cell_id>/image/", smear_views.cell_image, name="cell_image"),
+    path("cells/<int:cell_id>/cam/", smear_views.cell_cam, name="cell_cam"),
+    path("api/", include("apps.api.urls")),
+    path("admin/", admin.site.urls),
+]

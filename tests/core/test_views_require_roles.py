@@ -1,0 +1,67 @@
+"""Every page and API endpoint: anonymous users are sent to log in, roles decide the rest."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+PAGES = [
+    ("specimen_list", {}), ("patient_list", {}), ("specimen_detail", {"accession": "S-0001"}),
+    ("analysis_progress", {"accession": "S-0001"}),
+]
+IMPORT_PAGES = [("patient_create", {}), ("specimen_create", {}), ("cbc_import", {})]
+POSTS = [("smear_upload", {"accession": "S-0001"}), ("cbc_upload", {"accession": "S-0001"}),
+         ("analysis_rerun", {"accession": "S-0001"})]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES + IMPORT_PAGES + POSTS)
+def test_anonymous_is_redirected_to_login(client, specimen, name, kwargs):
+    response = client.get(reverse(name, kwargs=kwargs))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES + IMPORT_PAGES)
+def test_a_user_without_a_role_is_refused(client, make_user, specimen, name, kwargs):
+    client.force_login(make_user("norole"))
+    assert client.get(reverse(name, kwargs=kwargs)).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["technician", "biologist", "admin"])
+@pytest.mark.parametrize(("name", "kwargs"), PAGES + IMPORT_PAGES)
+def test_each_role_reads_and_imports(client, make_user, specimen, role, name, kwargs):
+    client.force_login(make_user(f"u-{role}", role))
+    assert client.get(reverse(name, kwargs=kwargs)).status_code == 200
+
+
+@pytest.mark.parametrize(("name", "kwargs"), POSTS)
+def test_uploads_refuse_get(client, technician, specimen, name, kwargs):
+    client.force_login(technician)
+    assert client.get(reverse(name, kwargs=kwargs)).status_code == 405
+
+
+def test_api_requires_authentication_and_a_role(client, make_user, specimen):
+    url = "/api/specimens/"
+    assert client.get(url).status_code in (401, 403)
+    client.force_login(make_user("norole"))
+    assert client.get(url).status_code == 403
+    client.force_login(make_user("reader", "biologist"))
+    assert client.get(url).status_code == 200
+
+
+def test_cell_images_are_not_served_without_login(client, specimen):
+    assert client.get(reverse("cell_image", kwargs={"cell_id": 1})).status_code == 302
+
+
+def test_api_token_authentication(client, technician, specimen):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=technician)
+    response = client.get("/api/specimens/S-0001/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert response.json()["accession"] == "S-0001"
+    assert client.get("/api/specimens/", HTTP_AUTHORIZATION="Token nope").status_code == 401
+
+
+def test_health_is_public(client, db):
+    assert client.get("/health/").json() == {"status": "ok"}

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from apps.core.models import AuditEvent
+from apps.patients.models import Patient, Specimen
+
+
+def test_technician_creates_a_patient_then_a_specimen(client, technician):
+    client.force_login(technician)
+    response = client.post("/patients/new/", {"external_id": "MRN-77", "family_name": "Durand",
+                                              "sex": "F", "birth_date": "1950-03-02"})
+    patient = Patient.objects.get(external_id="MRN-77")
+    assert response["Location"] == f"/patients/{patient.pseudo_id}/"
+    response = client.post("/specimens/new/", {"accession": "H25-000123",
+                                               "collected_at": "2026-11-20T08:30",
+                                               "patient": patient.pseudo_id})
+    assert response["Location"] == "/specimens/H25-000123/"
+    specimen = Specimen.objects.get(accession="H25-000123")
+    assert specimen.patient == patient
+    page = client.get("/specimens/H25-000123/").content.decode()
+    assert patient.pseudo_id in page
+    assert "Durand" not in page  # identifying fields stay on the patient page
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"patient.create", "specimen.create"} <= actions
+
+
+def test_duplicate_or_malformed_accession_is_refused_with_a_message(client, technician, specimen):
+    client.force_login(technician)
+    response = client.post("/specimens/new/", {"accession": "S-0001"})
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    response = client.post("/specimens/new/", {"accession": "../etc/passwd"})
+    assert response.status_code == 200
+    assert Specimen.objects.count() == 1
+
+
+def test_search_finds_specimens_by_accession_and_patient(client, biologist, specimen):
+    client.force_login(biologist)
+    assert "S-0001" in client.get("/specimens/?q=0001").content.decode()
+    pseudo = specimen.patient.pseudo_id
+    assert "S-0001" in client.get(f"/specimens/?q={pseudo}").content.decode()
+    assert "S-0001" not in client.get("/specimens/?q=nothing").content.decode()
