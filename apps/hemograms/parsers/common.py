@@ -436,7 +436,12 @@ def finish(
     errors: list[RowError],
     warnings: list[str],
 ) -> ParseResult:
-    """Drop same-file duplicates (same accession and measured_at; the first is kept)."""
+    """Drop same-file duplicates (same accession and measured_at; the first is kept).
+
+    A file with neither a record nor an error has no data at all and is refused.
+    """
+    if not records and not errors:
+        raise CBCParseError("the file has no data: no result rows or messages were found")
     kept: list[CBCRecord] = []
     first: dict[tuple[str, str | None], CBCRecord] = {}
     for record in records:
