@@ -7,7 +7,9 @@ and turns on the secure defaults that `manage.py check --deploy` looks for.
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
     "apps.smears",
     "apps.analysis",
     "apps.api",
+    "apps.review",
+    "apps.reports",
 ]
 
 MIDDLEWARE = [
@@ -111,8 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    # A file, not :memory:, so that a worker process in the tests can open the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-hemaclinic.sqlite3")}
+    # A file, not :memory:, so that a worker process in the tests can open the test database;
+    # one per test process, so that two test runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"hemaclinic-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -232,3 +238,7 @@ LOGGING = {
 # HSTS preload is a commitment for the whole domain: an operator opts in with
 # SECURE_HSTS_PRELOAD=1 once the site is on the preload list.
 SILENCED_SYSTEM_CHECKS = [] if envbool("SECURE_HSTS_PRELOAD", False) else ["security.W021"]
+
+# Password attempts (login and signature) before a user is locked out for the window.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)

@@ -3,15 +3,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from apps.analysis import views as analysis_views
+from apps.core import auth_views as core_auth
 from apps.core import views as core_views
 from apps.hemograms import views as cbc_views
 from apps.patients import views as patient_views
+from apps.review import views as review_views
 from apps.smears import views as smear_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("health/", core_views.health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", core_auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("patients/", patient_views.patient_list, name="patient_list"),
@@ -26,6 +28,12 @@ urlpatterns = [
     path("specimens/<str:accession>/reanalyse/", analysis_views.analysis_rerun,
          name="analysis_rerun"),
     path("specimens/<str:accession>/", patient_views.specimen_detail, name="specimen_detail"),
+    path("worklist/", review_views.worklist, name="worklist"),
+    path("review/<str:accession>/", review_views.case, name="review_case"),
+    path("review/<str:accession>/reclassify/", review_views.reclassify, name="review_reclassify"),
+    path("review/<str:accession>/sign/", review_views.sign, name="review_sign"),
+    path("review/<str:accession>/amend/", review_views.amend, name="review_amend"),
+    path("review/<str:accession>/rescan/", review_views.rescan, name="review_rescan"),
     path("cbc/import/", cbc_views.cbc_batch_import, name="cbc_import"),
     path("cells/<int:cell_id>/image/", smear_views.cell_image, name="cell_image"),
     path("cells/<int:cell_id>/cam/", smear_views.cell_cam, name="cell_cam"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -21,7 +22,7 @@ def make_user(db, django_user_model):  # type: ignore[no-untyped-def]
 
     from apps.core import roles
 
-    def make(username: str, *role_names: str, password: str = "correct-horse-battery"):
+    def make(username: str, *role_names: str, password: str = "correct-horse-battery"):  # noqa: S107
         user = django_user_model.objects.create_user(username=username, password=password)
         for name in role_names:
             group, _ = Group.objects.get_or_create(name=name)

@@ -29,10 +29,9 @@ def analysis_request(*, actor: User, specimen: Specimen) -> AnalysisRun:
 
     active = AnalysisRun.objects.filter(
         specimen=specimen, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
-    if active is not None:
+    if active is not None and active.status == RunStatus.QUEUED:
         # The queued run reads the cells when it starts, so the new cells are included.
-        if active.status == RunStatus.QUEUED:
-            return active
+        return active
     run = AnalysisRun.objects.create(
         specimen=specimen, pipeline=pipeline.PIPELINE_NAME,
         progress_total=Cell.objects.filter(specimen=specimen).count(),

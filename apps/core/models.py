@@ -54,3 +54,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise AppendOnlyError("Audit events are append-only.")
+
+
+class LoginFailure(models.Model):
+    """A failed password check (login or signature), for throttling."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    purpose = models.CharField(max_length=16)  # "login" or "signature"
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.purpose} {self.at:%Y-%m-%d %H:%M}"

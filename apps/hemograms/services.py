@@ -14,13 +14,14 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
-from apps.patients.models import Specimen
+from apps.patients.models import Specimen, SpecimenFlag
 from apps.patients.services import (
     accession_clean,
     patient_get_or_create_by_external_id,
     specimen_get_or_create,
 )
 
+from . import flags as flag_rules
 from . import reference
 from .models import CBCImport, CBCResult, CBCValue
 from .parsers import CBCParseError, CBCRecord, parse_cbc
@@ -159,4 +160,21 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
             flag=reference.flag_for(m.value, interval), position=position,
         ))
     CBCValue.objects.bulk_create(values)
+    specimen_flags_update(specimen=specimen)
     return result
+
+
+def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
+    """Re-derive the specimen's CBC flags from its latest CBC and its worklist priority."""
+    latest = (CBCResult.objects.filter(specimen=specimen)
+              .order_by("-measured_at", "-created_at").first())
+    findings = [] if latest is None else flag_rules.cbc_findings([
+        flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()])
+    SpecimenFlag.objects.filter(specimen=specimen, source="cbc").delete()
+    SpecimenFlag.objects.bulk_create([
+        SpecimenFlag(specimen=specimen, name=f.name, source="cbc", rule=f.rule,
+                     rules_version=flag_rules.RULES_VERSION) for f in findings])
+    others = SpecimenFlag.objects.filter(specimen=specimen).exclude(source="cbc").count()
+    priority = sum(f.weight for f in findings) + others
+    Specimen.objects.filter(pk=specimen.pk).update(priority=priority)
+    return findings

@@ -68,6 +68,7 @@ class SpecimenStatus(models.TextChoices):
     IN_REVIEW = "in_review", _("In review")
     VALIDATED = "validated", _("Validated")
     REJECTED = "rejected", _("Rejected")
+    RESCAN = "rescan", _("Rescan requested")
 
 
 class Specimen(TimeStampedModel):
@@ -79,11 +80,35 @@ class Specimen(TimeStampedModel):
                               default=SpecimenStatus.REGISTERED, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
+    # Worklist ordering: the more (and the more serious) flags, the higher; set by the flag rules.
+    priority = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("specimen")
+        indexes = [models.Index(fields=["status", "-priority", "created_at"],
+                                name="specimen_worklist")]
         verbose_name_plural = _("specimens")
 
     def __str__(self) -> str:
         return self.accession
+
+
+class SpecimenFlag(models.Model):
+    """Why a specimen is on the worklist: a hemogram rule or a score that fired."""
+
+    specimen = models.ForeignKey(Specimen, on_delete=models.CASCADE, related_name="flags")
+    name = models.CharField(max_length=32, db_index=True)
+    source = models.CharField(max_length=16)  # "cbc" or "score"
+    rule = models.CharField(max_length=200)
+    rules_version = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "name", "source"], name="flag_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.specimen}: {self.name}"

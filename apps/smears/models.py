@@ -57,6 +57,11 @@ class Cell(TimeStampedModel):
     # The analyser's pre-classification (CellaVision class folder): never our prediction.
     analyser_class = models.CharField(max_length=64, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The biologist's class after review (empty until reviewed); changes are audited.
+    reviewed_class = models.CharField(max_length=32, blank=True, db_index=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

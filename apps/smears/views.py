@@ -42,18 +42,20 @@ def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
     total = sum(f.size for f in files)
     try:
         if total > settings.UPLOAD_MAX_BYTES:
-            raise ImportRefusedError(_("The upload is %(size).0f MB; the limit is %(limit).0f MB.")
-                                     % {"size": total / 1e6, "limit": settings.UPLOAD_MAX_BYTES / 1e6})
+            raise ImportRefusedError(
+                _("The upload is %(size).0f MB; the limit is %(limit).0f MB.")
+                % {"size": total / 1e6, "limit": settings.UPLOAD_MAX_BYTES / 1e6})
         paths = json.loads(request.POST.get("paths") or "[]")
         if paths and len(paths) == len(files) and all(isinstance(p, str) for p in paths):
             kind, name = UploadKind.FOLDER, paths[0].split("/")[0]
             batch = services.smear_read_upload(name=f"{name}.zip",
                                                fileobj=_folder_as_zip(files, paths))
         else:
-            kind = UploadKind.ARCHIVE if len(files) == 1 and files[0].name.lower().endswith(
-                ".zip") else UploadKind.IMAGES
+            single_zip = len(files) == 1 and files[0].name.lower().endswith(".zip")
+            kind = UploadKind.ARCHIVE if single_zip else UploadKind.IMAGES
             name = files[0].name if len(files) == 1 else f"{len(files)} files"
-            batch = services.batches_merge([services.smear_read_upload(name=f.name, fileobj=f) for f in files])
+            batch = services.batches_merge(
+                [services.smear_read_upload(name=f.name, fileobj=f) for f in files])
         outcome = services.smear_import(actor=request.user, specimen=specimen, batch=batch,
                                         kind=kind, original_name=name)
     except ImportRefusedError as exc:

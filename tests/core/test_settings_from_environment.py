@@ -28,8 +28,9 @@ def test_envbool_and_envint_fail_loudly_on_bad_values(monkeypatch):
 
 
 def _settings_in_subprocess(env: dict[str, str]) -> subprocess.CompletedProcess:
-    code = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','hemaclinic.settings');"
-            "from django.conf import settings; print(settings.DEBUG, settings.DATABASES['default']['ENGINE'])")
+    code = ("import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'hemaclinic.settings');"
+            "from django.conf import settings;"
+            "print(settings.DEBUG, settings.DATABASES['default']['ENGINE'])")
     clean = {k: v for k, v in os.environ.items()
              if k not in {"SECRET_KEY", "DJANGO_ENV", "DATABASE_URL", "ALLOWED_HOSTS", "DEBUG"}}
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, **env},

@@ -28,7 +28,8 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username=username, email="", password=password)
-        user.groups.add(Group.objects.get(name=roles.ADMIN), Group.objects.get(name=roles.BIOLOGIST))
+        user.groups.add(Group.objects.get(name=roles.ADMIN),
+                        Group.objects.get(name=roles.BIOLOGIST))
         self.stdout.write(self.style.WARNING(
             "\nFirst administrator created. These credentials are shown only once:\n"
             f"    username: {username}\n    password: {password}\n"

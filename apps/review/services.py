@@ -1,0 +1,186 @@
+"""Review writes: reclassification, status changes, signature, amendment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.analysis.models import AnalysisRun, RunStatus
+from apps.core import roles, throttle
+from apps.core.audit import audit_record
+from apps.patients.models import Specimen, SpecimenStatus
+from apps.patients.services import specimen_set_status
+from apps.smears.models import Cell
+
+from .models import Meaning, Signature
+from .selectors import cell_final_class, report_content
+
+CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
+                "erythroblast", "platelet", "other")
+LOCKED = (SpecimenStatus.VALIDATED, SpecimenStatus.REJECTED)
+
+
+class ReviewError(Exception):
+    """A review action that is not allowed now; the message is shown to the user."""
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _require_reviewer(actor: AbstractBaseUser) -> None:
+    if not roles.has_any_role(actor, roles.CAN_REVIEW):
+        raise ReviewError("Only a biologist can do this.")
+
+
+def _require_unlocked(specimen: Specimen) -> None:
+    if specimen.status in LOCKED:
+        raise ReviewError("This case is signed and locked: amend it first.")
+
+
+@transaction.atomic
+def case_open(*, actor: AbstractBaseUser, specimen: Specimen) -> Specimen:
+    """A biologist starts reviewing an analysed case."""
+    if roles.has_any_role(actor, roles.CAN_REVIEW) and specimen.status == SpecimenStatus.ANALYSED:
+        specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
+    return specimen
+
+
+@transaction.atomic
+def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
+                     new_class: str) -> list[Cell]:
+    _require_reviewer(actor)
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    _require_unlocked(specimen)
+    if new_class not in CELL_CLASSES:
+        raise ReviewError(f"Unknown class {new_class!r}.")
+    cells = list(Cell.objects.filter(specimen=specimen, pk__in=cell_ids)
+                 .prefetch_related("predictions"))
+    if len(cells) != len(set(cell_ids)):
+        raise ReviewError("Some of these cells do not belong to this specimen.")
+    now = timezone.now()
+    changed = []
+    for cell in cells:
+        before = {"class": cell_final_class(cell), "reviewed_class": cell.reviewed_class}
+        cell.reviewed_class, cell.reviewed_by, cell.reviewed_at = new_class, actor, now
+        changed.append(cell)
+        audit_record(actor=actor, action="cell.reclassify", obj=cell, before=before,
+                     after={"class": new_class, "reviewed_class": new_class},
+                     detail={"specimen": specimen.accession})
+    Cell.objects.bulk_update(changed, ["reviewed_class", "reviewed_by", "reviewed_at"])
+    if specimen.status == SpecimenStatus.ANALYSED:
+        specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
+    return changed
+
+
+def sign_blockers(specimen: Specimen) -> list[str]:
+    """Why the case cannot be signed now (empty when it can)."""
+    problems = []
+    runs = AnalysisRun.objects.filter(specimen=specimen)
+    if runs.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists():
+        problems.append("The analysis is still running.")
+    latest = runs.order_by("-queued_at", "-id").first()
+    if latest is None or latest.status != RunStatus.SUCCEEDED:
+        problems.append("The cells have not been analysed successfully.")
+    cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
+    unclassified = sum(1 for c in cells if not cell_final_class(c))
+    if unclassified:
+        problems.append(f"{unclassified} cell(s) are still unclassified.")
+    if specimen.status in LOCKED:
+        problems.append("This case is already signed: amend it first.")
+    return problems
+
+
+def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
+              comment: str = "", ip: str | None = None, languages: tuple[str, ...] = ()
+              ) -> Signature:
+    """Sign with re-authentication. A wrong password counts toward the login throttle."""
+    _require_reviewer(actor)
+    username = actor.get_username()
+    if throttle.is_locked(username):
+        raise ReviewError("Too many failed attempts: signing is locked for a while.")
+    if not actor.check_password(password):
+        # Written before (outside) the signing transaction so that it stays when we refuse.
+        throttle.failure_record(username, ip, "signature")
+        raise ReviewError("Wrong password: the case was not signed.")
+    throttle.failures_clear(username)
+    return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
+                 languages=languages)
+
+
+@transaction.atomic
+def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str, comment: str,
+          languages: tuple[str, ...]) -> Signature:
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    if meaning not in Meaning.values:
+        raise ReviewError("Choose validated or rejected.")
+    blockers = sign_blockers(specimen)
+    if blockers:
+        raise ReviewError(" ".join(blockers))
+    previous = specimen.signatures.aggregate(v=Max("version"))["v"] or 0
+    amendment_reason = _pending_amendment_reason(specimen) if previous else ""
+    content = report_content(specimen, comment=comment)
+    content["signature"] = {
+        "version": previous + 1, "meaning": meaning,
+        "signed_by": actor.get_full_name() or actor.get_username(),
+        "username": actor.get_username(), "signed_at": timezone.now().isoformat(),
+        "amendment_reason": amendment_reason,
+    }
+    signature = Signature.objects.create(
+        specimen=specimen, version=previous + 1, meaning=meaning, signed_by=actor,
+        comment=comment, amendment_reason=amendment_reason, content=content,
+        content_sha256=content_hash(content),
+    )
+    specimen_set_status(actor=actor, specimen=specimen, status=meaning)
+    audit_record(actor=actor, action="case.sign", obj=signature, after={
+        "specimen": specimen.accession, "version": signature.version, "meaning": meaning,
+        "content_sha256": signature.content_sha256, "comment": comment})
+    if languages:
+        from apps.reports.services import report_request
+
+        for language in languages:
+            report_request(signature=signature, language=language, actor=actor)
+    return signature
+
+
+def _pending_amendment_reason(specimen: Specimen) -> str:
+    from apps.core.models import AuditEvent
+
+    event = (AuditEvent.objects.filter(action="case.amend", object_type="patients.specimen",
+                                       object_id=str(specimen.pk)).order_by("-at", "-id").first())
+    return (event.after or {}).get("reason", "") if event else ""
+
+
+@transaction.atomic
+def case_amend(*, actor: AbstractBaseUser, specimen: Specimen, reason: str) -> Specimen:
+    """Unlock a signed case for an explicit, audited amendment (a new signature follows)."""
+    _require_reviewer(actor)
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    if specimen.status not in LOCKED:
+        raise ReviewError("Only a signed case can be amended.")
+    if not reason.strip():
+        raise ReviewError("Say why the case is amended.")
+    audit_record(actor=actor, action="case.amend", obj=specimen,
+                 before={"status": specimen.status},
+                 after={"status": SpecimenStatus.IN_REVIEW, "reason": reason.strip()})
+    specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
+    return specimen
+
+
+@transaction.atomic
+def case_request_rescan(*, actor: AbstractBaseUser, specimen: Specimen, reason: str) -> Specimen:
+    _require_reviewer(actor)
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    _require_unlocked(specimen)
+    audit_record(actor=actor, action="case.rescan", obj=specimen,
+                 before={"status": specimen.status}, after={"reason": reason.strip()})
+    specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.RESCAN)
+    return specimen

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.analysis.selectors import run_latest
+from apps.core import roles
+from apps.core.auth_views import client_ip
+from apps.core.permissions import role_required
+from apps.hemograms.selectors import cbc_latest
+from apps.patients.models import Specimen, SpecimenStatus
+from apps.smears.models import Cell
+
+from . import selectors, services
+from .models import Meaning
+
+KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
+                    ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("r", "erythroblast"),
+                    ("p", "platelet"), ("o", "other")])
+
+
+def _date(value: str | None):  # type: ignore[no-untyped-def]
+    try:
+        return parse_date(value) if value else None
+    except ValueError:
+        return None
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    params = {
+        "flag": request.GET.get("flag", ""), "status": request.GET.get("status", ""),
+        "date_from": _date(request.GET.get("from")), "date_to": _date(request.GET.get("to")),
+        "include_unflagged": request.GET.get("all") == "1",
+    }
+    page = Paginator(selectors.worklist(**params), 50).get_page(request.GET.get("page"))
+    return render(request, "review/worklist.html", {
+        "page": page, "params": params, "counts": selectors.worklist_counts(),
+        "flags": selectors.flag_names(), "statuses": SpecimenStatus.choices,
+        "query": request.GET.urlencode(),
+    })
+
+
+def _groups(specimen: Specimen) -> OrderedDict[str, list[Cell]]:
+    groups: dict[str, list[Cell]] = {name: [] for name in KEYS.values()}
+    groups["unclassified"] = []
+    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+        groups[selectors.cell_final_class(cell) or "unclassified"].append(cell)
+    return OrderedDict((k, v) for k, v in groups.items() if v or k != "unclassified")
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
+def case(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
+    services.case_open(actor=request.user, specimen=specimen)
+    return render(request, "review/case.html", {
+        "specimen": specimen, "cbc": cbc_latest(specimen), "run": run_latest(specimen),
+        "differential": selectors.differential(specimen), "groups": _groups(specimen),
+        "keys": KEYS, "blockers": services.sign_blockers(specimen),
+        "signatures": specimen.signatures.select_related("signed_by").prefetch_related("reports"),
+        "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
+    })
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        body = json.loads(request.body or b"{}")
+        cell_ids = [int(i) for i in body.get("cells", [])]
+        new_class = str(body.get("class", ""))
+        services.cells_reclassify(actor=request.user, specimen=specimen, cell_ids=cell_ids,
+                                  new_class=new_class)
+    except (ValueError, TypeError) as exc:
+        return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
+    except services.ReviewError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse({"ok": True, "differential": selectors.differential(specimen)})
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def sign(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        services.case_sign(
+            actor=request.user, specimen=specimen, password=request.POST.get("password", ""),
+            meaning=request.POST.get("meaning", ""), comment=request.POST.get("comment", ""),
+            ip=client_ip(request), languages=(request.LANGUAGE_CODE,))
+    except services.ReviewError as exc:
+        messages.error(request, _("Not signed: %(reason)s") % {"reason": exc})
+    else:
+        messages.success(request, _("Signed. The report is being rendered."))
+    return redirect("review_case", accession=accession)
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def amend(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        services.case_amend(actor=request.user, specimen=specimen,
+                            reason=request.POST.get("reason", ""))
+    except services.ReviewError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The case is open for amendment; sign it again when done."))
+    return redirect("review_case", accession=accession)
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def rescan(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        services.case_request_rescan(actor=request.user, specimen=specimen,
+                                     reason=request.POST.get("reason", ""))
+    except services.ReviewError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Rescan requested."))
+    return redirect("review_case", accession=accession)

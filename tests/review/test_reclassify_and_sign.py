@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apps.core import throttle
+from apps.core.models import AuditEvent
+from apps.review.models import Signature
+from apps.review.selectors import differential
+from apps.review.services import (
+    ReviewError,
+    case_amend,
+    case_sign,
+    cells_reclassify,
+    content_hash,
+    sign_blockers,
+)
+from apps.smears.models import Cell
+
+PASSWORD = "correct-horse-battery"
+
+
+def _neutrophils(specimen):
+    return list(Cell.objects.filter(specimen=specimen, analyser_class="neutrophil")
+                .values_list("pk", flat=True))
+
+
+def test_reclassification_updates_the_differential_and_is_audited(biologist, analysed):
+    before = {r["class"]: r["count"] for r in differential(analysed)["rows"]}
+    assert before == {"neutrophil": 3, "lymphocyte": 2, "monocyte": 1}
+    ids = _neutrophils(analysed)[:2]
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=ids, new_class="ig")
+    after = differential(analysed)
+    assert {r["class"]: r["count"] for r in after["rows"]} == {
+        "neutrophil": 1, "lymphocyte": 2, "monocyte": 1, "ig": 2}
+    assert after["reviewed"] == 2
+    events = AuditEvent.objects.filter(action="cell.reclassify")
+    assert events.count() == 2
+    assert {e.before["class"] for e in events} == {"neutrophil"}
+    assert {e.after["class"] for e in events} == {"ig"}
+    analysed.refresh_from_db()
+    assert analysed.status == "in_review"
+
+
+def test_keyboard_endpoint_refuses_technicians_and_foreign_cells(client, technician, biologist,
+                                                                 analysed):
+    url = f"/review/{analysed.accession}/reclassify/"
+    ids = _neutrophils(analysed)[:1]
+    client.force_login(technician)
+    assert client.post(url, json.dumps({"cells": ids, "class": "ig"}),
+                       content_type="application/json").status_code == 403
+    client.force_login(biologist)
+    response = client.post(url, json.dumps({"cells": [999999], "class": "ig"}),
+                           content_type="application/json")
+    assert response.status_code == 409
+    response = client.post(url, json.dumps({"cells": ids, "class": "ig"}),
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert {"class": "ig", "count": 1, "percent": 16.7, "analyser_count": 0} in \
+        response.json()["differential"]["rows"]
+
+
+def test_technician_cannot_sign(technician, analysed):
+    with pytest.raises(ReviewError):
+        case_sign(actor=technician, specimen=analysed, password=PASSWORD, meaning="validated")
+
+
+def test_sign_records_meaning_user_and_a_verifiable_hash_then_locks(biologist, analysed):
+    signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                          meaning="validated", comment="Aspect réactionnel.")
+    assert signature.version == 1 and signature.signed_by == biologist
+    assert signature.content_sha256 == content_hash(signature.content)
+    assert signature.content["comment"] == "Aspect réactionnel."
+    assert signature.content["specimen"]["accession"] == analysed.accession
+    analysed.refresh_from_db()
+    assert analysed.status == "validated"
+    with pytest.raises(ReviewError, match="locked"):
+        cells_reclassify(actor=biologist, specimen=analysed,
+                         cell_ids=_neutrophils(analysed)[:1], new_class="ig")
+    with pytest.raises(ValueError):
+        signature.comment = "changed"
+        signature.save()
+
+
+def test_amendment_produces_a_new_version_and_keeps_the_old(biologist, analysed):
+    first = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    case_amend(actor=biologist, specimen=analysed, reason="Blasts missed on first read")
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=_neutrophils(analysed)[:1],
+                     new_class="other")
+    second = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    assert second.version == 2
+    assert second.amendment_reason == "Blasts missed on first read"
+    assert second.content_sha256 != first.content_sha256
+    assert Signature.objects.filter(specimen=analysed).count() == 2
+    first.refresh_from_db()
+    assert first.content_sha256 == content_hash(first.content)
+
+
+def test_wrong_password_is_refused_and_counts_toward_the_login_throttle(
+        client, biologist, analysed, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    client.force_login(biologist)
+    for _ in range(3):
+        response = client.post(f"/review/{analysed.accession}/sign/",
+                               {"password": "wrong", "meaning": "validated"})
+        assert response.status_code == 302
+    assert not Signature.objects.exists()
+    assert throttle.is_locked("bio")
+    client.logout()
+    response = client.post("/accounts/login/", {"username": "bio", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "locked" in response.content.decode()
+
+
+def test_cannot_sign_while_the_analysis_runs_or_cells_are_unclassified(biologist, analysed):
+    from apps.analysis.models import AnalysisRun, CellPrediction
+
+    AnalysisRun.objects.update(status="running")
+    assert "The analysis is still running." in sign_blockers(analysed)
+    with pytest.raises(ReviewError, match="running"):
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    AnalysisRun.objects.update(status="succeeded")
+    CellPrediction.objects.filter(cell_id=_neutrophils(analysed)[0]).delete()
+    assert any("unclassified" in b for b in sign_blockers(analysed))
