@@ -70,6 +70,10 @@ def analysis_run_execute(*, run_id: int) -> None:
             error=f"{type(exc).__name__}: {exc}"[:4000])
         run.refresh_from_db()
         audit_record(actor=None, action="analysis.fail", obj=run, after={"error": run.error})
+        specimen = Specimen.objects.get(pk=run.specimen_id)
+        if specimen.status == SpecimenStatus.ANALYSING:
+            # Back to "imported": the cells are there, their analysis is not.
+            specimen_set_status(actor=None, specimen=specimen, status=SpecimenStatus.IMPORTED)
         return
 
 

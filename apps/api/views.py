@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,7 +17,6 @@ from apps.analysis import services as analysis_services
 from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
 from apps.patients import selectors, services
-from apps.patients.models import Patient, Specimen
 from apps.smears import services as smear_services
 from apps.smears.models import UploadKind
 

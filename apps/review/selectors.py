@@ -28,9 +28,11 @@ def differential(specimen: Specimen) -> dict[str, Any]:
     final = Counter(cell_final_class(c) or "unclassified" for c in cells)
     analyser = Counter(c.analyser_class for c in cells if c.analyser_class)
     total = len(cells)
-    rows = [{"class": name, "count": n, "percent": round(100 * n / total, 1) if total else 0.0,
+    names = sorted(set(final) | set(analyser), key=lambda name: (-final.get(name, 0), name))
+    rows = [{"class": name, "count": final.get(name, 0),
+             "percent": round(100 * final.get(name, 0) / total, 1) if total else 0.0,
              "analyser_count": analyser.get(name, 0)}
-            for name, n in sorted(final.items(), key=lambda kv: (-kv[1], kv[0]))]
+            for name in names]
     return {"total": total, "rows": rows,
             "reviewed": sum(1 for c in cells if c.reviewed_class),
             "unclassified": final.get("unclassified", 0)}

@@ -55,7 +55,7 @@ def _groups(specimen: Specimen) -> OrderedDict[str, list[Cell]]:
     groups["unclassified"] = []
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
         groups[selectors.cell_final_class(cell) or "unclassified"].append(cell)
-    return OrderedDict((k, v) for k, v in groups.items() if v or k != "unclassified")
+    return OrderedDict((k, v) for k, v in groups.items() if v)
 
 
 @role_required(roles.CAN_VIEW)

@@ -12,15 +12,15 @@ from apps.hemograms.services import cbc_import
 from apps.patients.models import Specimen
 
 SYSMEX = (
-    "Nickname,Analyzer ID,Date,Time,Rack,Position,Sample No.,Patient ID,"
-    "WBC(10^9/L),RBC(10^12/L),HGB(g/L),MCV(fL),PLT(10^3/uL),NEUT#(10^9/L),[NE-WX]\r\n"
-    "XN-10^1,XN-10^12345,2026/11/20,09:15:02,000001,01,S-0001,MRN-1,"
-    "3.10,3.20,98,104.5,90,1.20,420\r\n"
-    "XN-10^1,XN-10^12345,2026/11/20,09:16:40,000001,02,S-0002,MRN-2,"
-    "abc,4.80,140,88.0,250,3.40,330\r\n"
-    "XN-10^1,XN-10^12345,2026/11/20,09:18:11,000001,03,S-0003,MRN-3,"
-    "7.00,4.80,140,88.0,250,3.40,330\r\n"
-).encode()
+    b"Nickname,Analyzer ID,Date,Time,Rack,Position,Sample No.,Patient ID,"
+    b"WBC(10^9/L),RBC(10^12/L),HGB(g/L),MCV(fL),PLT(10^3/uL),NEUT#(10^9/L),[NE-WX]\r\n"
+    b"XN-10^1,XN-10^12345,2026/11/20,09:15:02,000001,01,S-0001,MRN-1,"
+    b"3.10,3.20,98,104.5,90,1.20,420\r\n"
+    b"XN-10^1,XN-10^12345,2026/11/20,09:16:40,000001,02,S-0002,MRN-2,"
+    b"abc,4.80,140,88.0,250,3.40,330\r\n"
+    b"XN-10^1,XN-10^12345,2026/11/20,09:18:11,000001,03,S-0003,MRN-3,"
+    b"7.00,4.80,140,88.0,250,3.40,330\r\n"
+)
 
 
 def test_good_rows_are_stored_with_units_ranges_and_flags(technician, specimen):

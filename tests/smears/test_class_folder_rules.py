@@ -33,7 +33,8 @@ def test_class_comes_from_the_parent_folder(names: list[str], expected: list[str
     entries = [(name, pbc_bytes("neutrophil", i)) for i, name in enumerate(names)]
     batch = read_zip(zip_bytes(entries))
 
-    assert [(i.name, i.analyser_class) for i in batch.images] == list(zip(names, expected, strict=True))
+    imported = [(i.name, i.analyser_class) for i in batch.images]
+    assert imported == list(zip(names, expected, strict=True))
 
 
 def test_os_junk_does_not_hide_the_wrapping_folder() -> None:

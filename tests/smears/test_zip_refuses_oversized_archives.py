@@ -12,16 +12,18 @@ from apps.smears.importers import ImportRefused, Limits, read_upload, read_zip
 from .builders import export_entries, zip_bytes
 
 
-@pytest.fixture
-def no_member_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+def forbid_member_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, opening any member fails the test: limits come from the directory."""
+
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("a member was opened before the archive was checked")
 
     monkeypatch.setattr(zipfile.ZipFile, "open", fail)
 
 
-def test_too_many_files_refuses_the_upload(no_member_is_read: None) -> None:
+def test_too_many_files_refuses_the_upload(monkeypatch: pytest.MonkeyPatch) -> None:
     data = zip_bytes(export_entries(per_class=2))  # 6 files
+    forbid_member_reads(monkeypatch)
     with pytest.raises(ImportRefused, match="6 files; the limit is 5"):
         read_zip(data, limits=Limits(max_entries=5))
 
@@ -39,20 +41,26 @@ def test_a_huge_directory_is_refused_before_zipfile_parses_it(
         read_zip(data, limits=Limits(max_entries=2))
 
 
-def test_declared_total_above_the_limit_refuses_the_upload(no_member_is_read: None) -> None:
+def test_declared_total_above_the_limit_refuses_the_upload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     entries = export_entries(per_class=2)
     total = sum(len(v) for v in entries.values())
+    data = zip_bytes(entries)
+    forbid_member_reads(monkeypatch)
     with pytest.raises(ImportRefused, match="expands to"):
-        read_zip(zip_bytes(entries), limits=Limits(max_total_uncompressed=total - 1))
+        read_zip(data, limits=Limits(max_total_uncompressed=total - 1))
 
 
 def test_a_member_declared_above_the_per_file_limit_refuses_the_upload(
-    no_member_is_read: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     entries = export_entries(per_class=1)
     largest = max(len(v) for v in entries.values())
+    data = zip_bytes(entries)
+    forbid_member_reads(monkeypatch)
     with pytest.raises(ImportRefused, match="per-file limit"):
-        read_zip(zip_bytes(entries), limits=Limits(max_member_bytes=largest - 1))
+        read_zip(data, limits=Limits(max_member_bytes=largest - 1))
 
 
 def test_an_upload_above_the_upload_limit_is_refused() -> None:

@@ -6,7 +6,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -114,6 +114,7 @@ def _decode_strict(data: bytes, encoding: str) -> str:
 
 
 def check_size(data: bytes, max_bytes: int) -> None:
+    """Refuse a file larger than `max_bytes` before anything reads it."""
     if len(data) > max_bytes:
         raise CBCParseError(
             f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes"
@@ -128,12 +129,22 @@ _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
 HEADER_SEARCH_LINES = 20
 
 
-def physical_lines(text: str) -> list[str]:
-    """Lines split on CRLF, CR or LF (and nothing else), without their terminators."""
-    return re.split(r"\r\n|\r|\n", text)
+def leading_lines(text: str, count: int) -> list[str]:
+    """The first `count` lines, split on CRLF, CR or LF (and nothing else), without ends."""
+    lines: list[str] = []
+    start = 0
+    for match in re.finditer(r"\r\n|\r|\n", text):
+        if len(lines) == count:
+            return lines
+        lines.append(text[start:match.start()])
+        start = match.end()
+    if len(lines) < count:
+        lines.append(text[start:])
+    return lines
 
 
 def count_outside_quotes(line: str, char: str) -> int:
+    """How many times `char` occurs outside double-quoted parts of a CSV line."""
     count, quoted = 0, False
     for c in line:
         if c == '"':
@@ -166,7 +177,7 @@ def find_header(text: str, is_header: Callable[[list[str]], bool]) -> HeaderLoca
     An Excel 'sep=;' line fixes the delimiter; otherwise it is sniffed on each candidate line.
     """
     forced: str | None = None
-    for number, line in enumerate(physical_lines(text)[:HEADER_SEARCH_LINES], start=1):
+    for number, line in enumerate(leading_lines(text, HEADER_SEARCH_LINES), start=1):
         sep = _SEP_LINE.match(line)
         if sep is not None and number == 1:
             forced = sep.group(1)
@@ -192,8 +203,8 @@ class CsvRow:
     error: str = ""
 
 
+# Feeds lines to csv.reader and remembers them, so each row keeps its source text.
 class _LineTap:
-    """Feeds lines to csv.reader and remembers them, so each row keeps its source text."""
 
     def __init__(self, text: str) -> None:
         self._lines = iter(io.StringIO(text, newline=""))
@@ -292,8 +303,13 @@ def parse_value(raw: str, *, decimal_comma: bool) -> ParsedValue:
     if not text:
         return ParsedValue(None, (), "has markers but no number")
     number = text
-    if decimal_comma and text.count(",") == 1 and "." not in text:
-        number = text.replace(",", ".")
+    if decimal_comma:
+        # In a file that writes decimals with ',', a '.' may be thousands grouping: refuse it.
+        if "." in text:
+            return ParsedValue(None, tuple(flags),
+                               "uses '.' but this file writes decimals with ','")
+        if text.count(",") == 1:
+            number = text.replace(",", ".")
     if len(number) > _MAX_NUMBER_CHARS or not _NUMBER.match(number):
         return ParsedValue(None, tuple(flags), "is not a number")
     value = Decimal(number)
@@ -308,6 +324,14 @@ def _whole_marker(text: str) -> str:
     if re.fullmatch(r"\+{3,}", text):
         return "++++"
     return _WHOLE_MARKERS.get(text.upper(), "")
+
+
+_COMMA_DECIMAL = re.compile(r"\d,\d")
+
+
+def uses_decimal_comma(delimiter: str, cells: Iterable[str]) -> bool:
+    """Whether a ';'- or tab-delimited file writes its numbers with a decimal comma."""
+    return delimiter in (";", "\t") and any(_COMMA_DECIMAL.search(c) for c in cells)
 
 
 def join_flags(*groups: tuple[str, ...] | list[str]) -> str:
@@ -331,7 +355,7 @@ def measurement(
 ) -> tuple[Measurement | None, str]:
     """A Measurement in the canonical unit, or None and why the value cannot be imported."""
     parsed = parse_value(raw_value, decimal_comma=decimal_comma)
-    flags = join_flags(extra_flags, parsed.flags)
+    flags = join_flags(parsed.flags, extra_flags)
     if force_none:
         return Measurement(parameter.code, None, parameter.kind.canonical, raw_value, raw_unit,
                            flags), ""
@@ -351,6 +375,7 @@ def measurement(
 
 
 def unit_error(parameter: Parameter, raw_unit: str) -> str:
+    """Why `raw_unit` cannot be used for `parameter`, for a RowError or a refused header."""
     shown = raw_unit.strip()
     what = f"unit {shown!r}" if shown else "no unit"
     return (f"{parameter.code} has {what}, which is not a known unit for it "
@@ -358,6 +383,7 @@ def unit_error(parameter: Parameter, raw_unit: str) -> str:
 
 
 def has_content(measurements: tuple[Measurement, ...] | list[Measurement]) -> bool:
+    """Whether any measurement says something: a value, a marker, or a flag."""
     return any(m.raw_value.strip() or m.analyser_flag for m in measurements)
 
 
@@ -369,6 +395,7 @@ SEXES = {"M": "M", "F": "F", "MALE": "M", "FEMALE": "F", "U": "", "UNKNOWN": "",
 
 
 def clean_sex(raw: str) -> tuple[str, str]:
+    """'M', 'F' or '' from a sex cell, or '' and why the cell is not understood."""
     key = raw.strip().upper()
     if key in SEXES:
         return SEXES[key], ""
@@ -376,6 +403,7 @@ def clean_sex(raw: str) -> tuple[str, str]:
 
 
 def check_identifier(label: str, value: str, *, required: bool) -> str:
+    """Why a sample or patient id cannot be used ('' when it can)."""
     if not value:
         return f"{label} is empty" if required else ""
     if len(value) > MAX_ID_LENGTH:
@@ -387,6 +415,7 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 
 
 def plausible_year(year: int) -> bool:
+    """Years outside 1900-2100 are typing or clock errors, not results."""
     return MIN_YEAR <= year <= MAX_YEAR
 
 
@@ -397,6 +426,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_iso_datetime(raw: str) -> tuple[datetime | None, str]:
+    """An ISO 8601 date-time with at least minutes (aware if it has an offset), or why not."""
     text = raw.strip()
     if not text:
         return None, ""
@@ -412,6 +442,7 @@ def parse_iso_datetime(raw: str) -> tuple[datetime | None, str]:
 
 
 def parse_iso_date(label: str, raw: str) -> tuple[date | None, str]:
+    """A YYYY-MM-DD date, or why not."""
     text = raw.strip()
     if not text:
         return None, ""
@@ -468,9 +499,11 @@ def _values(record: CBCRecord) -> tuple[tuple[str, float | None, str], ...]:
 
 
 def row_error(line: int, problems: list[str]) -> RowError:
+    """One RowError for a rejected row, listing every problem found in it."""
     return RowError(line, f"line {line}: " + "; ".join(problems))
 
 
 def summarise(names: list[str], limit: int = 8) -> str:
+    """Quoted names for a message, cut after `limit`."""
     shown = ", ".join(repr(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -31,6 +31,7 @@ from .common import (
     row_error,
     trim_header,
     unit_error,
+    uses_decimal_comma,
 )
 from .units import Parameter, conversion_factor, parameter_for
 
@@ -48,6 +49,7 @@ class _Column:
 
 
 def is_generic_header(cells: list[str]) -> bool:
+    """Whether a CSV line is a generic CBC header (it has an 'accession' column)."""
     return any(c.strip().lower() == "accession" for c in cells)
 
 
@@ -105,13 +107,13 @@ def parse(data: bytes) -> ParseResult:
             "no CSV header found: expected an 'accession' column in the first lines"
         )
     width, meta, columns = _layout(header.cells)
-    decimal_comma = header.delimiter in (";", "\t")
     warnings: list[str] = []
     if header.line > 1:
         warnings.append(f"lines 1-{header.line - 1} before the CSV header were ignored")
 
     records: list[CBCRecord] = []
     errors: list[RowError] = []
+    fitted: list[tuple[int, tuple[str, ...], str]] = []
     for row in csv_rows(text, header.delimiter, header.line):
         if row.error:
             errors.append(row_error(row.line, [row.error]))
@@ -120,9 +122,14 @@ def parse(data: bytes) -> ParseResult:
         if cells is None:
             errors.append(row_error(row.line, [problem]))
             continue
-        record, problems = _record(meta, columns, row.line, cells, row.raw, decimal_comma)
+        fitted.append((row.line, cells, row.raw))
+    decimal_comma = uses_decimal_comma(
+        header.delimiter, (cells[c.index] for _l, cells, _r in fitted for c in columns)
+    )
+    for line, cells, raw in fitted:
+        record, problems = _record(meta, columns, line, cells, raw, decimal_comma)
         if record is None:
-            errors.append(row_error(row.line, problems))
+            errors.append(row_error(line, problems))
         else:
             records.append(record)
     return finish(FORMAT, records, errors, warnings)

@@ -26,7 +26,13 @@ from .common import (
     row_error,
     summarise,
 )
-from .units import BY_LOINC, Parameter, parameter_for, parameter_for_compact
+from .units import (
+    BY_LOINC,
+    Parameter,
+    conversion_factor,
+    parameter_for,
+    parameter_for_compact,
+)
 
 FORMAT = "hl7"
 DEFAULT_ANALYSER = "HL7"
@@ -67,9 +73,16 @@ class _Message:
 
 
 def is_hl7(text: str) -> bool:
-    """Whether the first non-blank line of a decoded file is an MSH (or batch header) segment."""
-    start = _strip_mllp(text[:4096]).lstrip("\ufeff \t\r\n")
-    return len(start) > 3 and start[:3] in ("MSH", *_ENVELOPE) and not start[3].isalnum()
+    """Whether a decoded file starts with an MSH or batch header segment, or has an MSH segment
+    in its first lines (stray lines before it are then reported as errors)."""
+    head = _strip_mllp(text[:8192])
+    start = head.lstrip("\ufeff \t\r\n")
+    if len(start) > 3 and start[:3] in ("MSH", *_ENVELOPE) and not start[3].isalnum():
+        return True
+    return any(
+        len(line) > 3 and line.startswith("MSH") and not line[3].isalnum()
+        for _n, _s, _e, line in _lines(head)[:20]
+    )
 
 
 def parse(data: bytes) -> ParseResult:
@@ -330,7 +343,7 @@ def _observations(
         flags = [status] if status in NO_RESULT_STATUSES else []
         flags += [f for r in range(len(obx.field(8).split(enc.repetition)))
                   if (f := part(obx.field(8), enc, rep=r)) and f.upper() != "N"]
-        unit = part(obx.field(6), enc) or part(obx.field(6), enc, component=2)
+        unit = _unit(obx.field(6), enc, parameter)
         m, problem = measurement(parameter, number_text, unit, decimal_comma=False,
                                  extra_flags=tuple(flags),
                                  force_none=status in NO_RESULT_STATUSES)
@@ -351,6 +364,15 @@ def _observations(
 
 def _distinct(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
+
+
+def _unit(field: str, enc: Encoding, parameter: Parameter) -> str:
+    unit = part(field, enc) or part(field, enc, component=2)
+    if conversion_factor(parameter, unit) is not None:
+        return unit
+    # An unescaped '^' in '10^9/L' splits the unit into components; the whole field, put back
+    # together, is what the sender wrote (and what an error message should show).
+    return unescape(field.split(enc.repetition)[0], enc).strip()
 
 
 def _structured_numeric(field: str, enc: Encoding) -> tuple[str, str]:
@@ -414,7 +436,7 @@ _TS = re.compile(
 def _timestamp(label: str, raw: str) -> tuple[datetime | None, str]:
     match = _TS.match(raw)
     if match is None:
-        if re.fullmatch(r"\d{4,10}([+-]\d{4})?", raw):
+        if re.fullmatch(r"\d{8}(\d{2})?([+-]\d{4})?", raw):
             return None, f"{label} {raw!r} has no time of day (YYYYMMDDHHMM at least)"
         return None, f"{label} {raw!r} is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])"
     g = match.groupdict()

@@ -33,6 +33,7 @@ from .common import (
     summarise,
     trim_header,
     unit_error,
+    uses_decimal_comma,
 )
 from .units import Parameter, conversion_factor, parameter_for
 
@@ -76,6 +77,7 @@ class _Layout:
 
 
 def is_sysmex_header(cells: list[str]) -> bool:
+    """Whether a CSV line is a Sysmex header (it has a 'Sample No.' column)."""
     return any(_norm(c) in ("sample no.", "sample no") for c in cells)
 
 
@@ -157,7 +159,6 @@ def parse(data: bytes) -> ParseResult:
             "no Sysmex header found: expected a 'Sample No.' column in the first lines"
         )
     layout = _layout(header.cells)
-    decimal_comma = header.delimiter in (";", "\t")
     warnings = list(layout.warnings)
     if header.line > 1:
         warnings.append(f"lines 1-{header.line - 1} before the Sysmex header were ignored")
@@ -175,6 +176,9 @@ def parse(data: bytes) -> ParseResult:
             continue
         fitted.append((row.line, cells, row.raw))
 
+    decimal_comma = uses_decimal_comma(
+        header.delimiter, (cells[c.index] for _l, cells, _r in fitted for c in layout.columns)
+    )
     date_columns = [layout.meta[k] for k in ("date", "birth") if k in layout.meta]
     day_first, note = _day_first([cells[i] for _l, cells, _r in fitted for i in date_columns])
     if note:
@@ -223,7 +227,8 @@ def _record(
         problems.append(problem)
 
     measured_at: datetime | None = None
-    day, problem = parse_date("Date", _cell(layout, cells, "date"), day_first)
+    day_text = _cell(layout, cells, "date")
+    day, problem = parse_date("Date", day_text, day_first)
     if problem:
         problems.append(problem)
     clock, problem = _parse_time(_cell(layout, cells, "time"))
@@ -231,7 +236,7 @@ def _record(
         problems.append(problem)
     if day is not None:
         measured_at = datetime.combine(day, clock or time(0, 0))
-    elif clock is not None:
+    elif clock is not None and not day_text:
         problems.append("Time is given but Date is empty")
     birth_date, problem = parse_date("Birth", _cell(layout, cells, "birth"), day_first)
     if problem:
@@ -291,8 +296,9 @@ _AMBIGUOUS = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
+# Whether nn/nn/yyyy dates are day-first is decided once from the whole file, so two rows of
+# one export are never read with different orders.
 def _day_first(values: list[str]) -> tuple[bool, str]:
-    """Whether nn/nn/yyyy dates in this file are day-first, judged from the whole file."""
     day_first_seen = month_first_seen = ambiguous = False
     for value in values:
         match = _AMBIGUOUS.match(value.strip())
@@ -311,6 +317,7 @@ def _day_first(values: list[str]) -> tuple[bool, str]:
 
 
 def parse_date(label: str, raw: str, day_first: bool) -> tuple[date | None, str]:
+    """A Sysmex Date/Birth cell as a date, or why it cannot be read."""
     text = raw.strip()
     if not text:
         return None, ""

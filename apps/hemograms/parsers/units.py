@@ -177,8 +177,3 @@ def normalise_unit(raw: str) -> str:
 def conversion_factor(parameter: Parameter, raw_unit: str) -> Decimal | None:
     """Factor converting a value in `raw_unit` to the parameter's canonical unit, or None."""
     return parameter.kind.factors.get(normalise_unit(raw_unit))
-
-
-def accepted_units(parameter: Parameter) -> tuple[str, ...]:
-    """The normalised unit spellings accepted for a parameter, for error messages and docs."""
-    return tuple(parameter.kind.factors)

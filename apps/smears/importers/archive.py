@@ -6,6 +6,7 @@ members are then streamed into memory with a byte cap. Nothing is written to dis
 
 from __future__ import annotations
 
+import io
 import stat
 import struct
 import zipfile
@@ -96,7 +97,8 @@ def _not_a_zip() -> ImportRefused:
 
 def _check_directory_size(stream: BinaryIO, limits: Limits) -> None:
     """Refuse a central directory too big for max_entries, before zipfile reads it."""
-    size = stream.seek(0, 2)
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
     if size < _EOCD.size:
         raise _not_a_zip()
     # Same search as zipfile: an end record with no comment, else the last signature.
@@ -275,6 +277,11 @@ def _outcomes(archive: zipfile.ZipFile, entries: list[_Entry], limits: Limits) -
             raise ImportRefused(
                 f"The archive is damaged: entry {_label(name)} cannot be read ({exc})."
             ) from exc
+        if len(data) != entry.info.file_size:
+            raise ImportRefused(
+                f"The archive is damaged: entry {_label(name)} holds {len(data)} bytes but its "
+                f"directory entry declares {entry.info.file_size}."
+            )
         read_total += len(data)
         if read_total > limits.max_total_uncompressed:
             raise ImportRefused(

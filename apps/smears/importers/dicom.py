@@ -116,7 +116,7 @@ def decode_dicom(data: bytes, limits: Limits) -> Decoded:
             raise FileRejected(f"not a valid DICOM file ({exc})") from exc
         except NotImplementedError as exc:
             raise FileRejected(
-                f"DICOM pixel data cannot be decoded on this server ({exc})"
+                f"DICOM file uses a feature this server cannot read ({exc})"
             ) from exc
         except _DICOM_ERRORS as exc:
             raise FileRejected(
@@ -306,28 +306,35 @@ def _to_rgb8(arr: np.ndarray, bits_stored: int) -> np.ndarray:
 def _metadata(ds: pydicom.Dataset, transfer_syntax: str) -> dict[str, str]:
     found: dict[str, str] = {"TransferSyntaxUID": transfer_syntax}
     for keyword in _METADATA_KEYWORDS:
-        _put(found, keyword, ds.get(keyword))
+        _put(found, keyword, [_text(ds, keyword)])
     if "PixelSpacing" not in found:
         # Whole-slide images keep the pixel spacing in the shared functional groups.
         shared = ds.get("SharedFunctionalGroupsSequence")
         measures = shared[0].get("PixelMeasuresSequence") if shared else None
         if measures:
-            _put(found, "PixelSpacing", measures[0].get("PixelSpacing"))
+            _put(found, "PixelSpacing", [_text(measures[0], "PixelSpacing")])
     specimens = ds.get("SpecimenDescriptionSequence") or []
-    _put(found, "SpecimenIdentifier", [item.get("SpecimenIdentifier") for item in specimens])
-    _put(found, "SpecimenUID", [item.get("SpecimenUID") for item in specimens])
+    _put(found, "SpecimenIdentifier", [_text(item, "SpecimenIdentifier") for item in specimens])
+    _put(found, "SpecimenUID", [_text(item, "SpecimenUID") for item in specimens])
     optical_paths = ds.get("OpticalPathSequence") or []
-    _put(found, "ObjectiveLensPower", [item.get("ObjectiveLensPower") for item in optical_paths])
+    _put(found, "ObjectiveLensPower", [_text(i, "ObjectiveLensPower") for i in optical_paths])
     return found
 
 
-def _put(found: dict[str, str], key: str, value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
-        text = "\\".join(str(v).strip() for v in value if v is not None and str(v).strip())
-    else:
-        text = str(value).strip()
+def _text(ds: pydicom.Dataset, keyword: str) -> str:
+    """An element's value as DICOM would print it: multiple values joined with a backslash."""
+    if keyword not in ds:
+        return ""
+    element = ds[keyword]
+    values = element.value if element.VM > 1 else [element.value]
+    # FL is single precision: 0.09 is stored as 0.0900000036; print what was written.
+    single = element.VR == "FL"
+    texts = (f"{v:.7g}" if single else str(v).strip() for v in values if v is not None)
+    return "\\".join(t for t in texts if t)
+
+
+def _put(found: dict[str, str], key: str, texts: list[str]) -> None:
+    text = "\\".join(t for t in texts if t)
     text = "".join(ch for ch in text if ch.isprintable())[:_MAX_METADATA_VALUE]
     if text:
         found[key] = text

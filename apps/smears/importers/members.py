@@ -66,7 +66,9 @@ def seekable_upload(source: bytes | bytearray | memoryview | BinaryIO, limits: L
                 stream = io.BytesIO(read_capped(stream, limits.max_upload_bytes))
             except TooLarge as exc:
                 raise upload_too_large(None, limits) from exc
-    size = stream.seek(0, io.SEEK_END)
+    # tell(), not seek()'s return value: some file wrappers return None from seek().
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
     if size > limits.max_upload_bytes:
         raise upload_too_large(size, limits)
     stream.seek(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import BinaryIO
 
 from .archive import read_zip
@@ -39,7 +40,8 @@ def read_upload(name: str, fileobj: BinaryIO, *, limits: Limits = DEFAULT_LIMITS
     try:
         data = read_capped(stream, limits.max_member_bytes)
     except TooLarge:
-        size = stream.seek(0, 2)
+        stream.seek(0, io.SEEK_END)
+        size = stream.tell()
         return assemble([Rejected(file=single_name(name), reason=too_large_reason(size, limits))])
     return read_single(name, data, limits=limits)
 
