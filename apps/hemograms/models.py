@@ -79,3 +79,47 @@ class CBCValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}={self.raw_value} {self.unit}"
+
+
+class ReferenceRangeSet(models.Model):
+    """A versioned set of reference intervals. Values are flagged with the active set at import
+    and keep its version: a new set never rewrites past results. A set that has been used is
+    read-only; change it by saving it as a new version in the admin."""
+
+    version = models.CharField(max_length=32, unique=True)
+    note = models.TextField(blank=True)
+    is_active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("reference range set")
+
+    def __str__(self) -> str:
+        return f"{self.version}{' (active)' if self.is_active else ''}"
+
+    @property
+    def in_use(self) -> bool:
+        return CBCResult.objects.filter(reference_ranges_version=self.version).exists()
+
+
+class ReferenceInterval(models.Model):
+    range_set = models.ForeignKey(ReferenceRangeSet, on_delete=models.CASCADE,
+                                  related_name="intervals")
+    code = models.CharField(max_length=16)
+    sex = models.CharField(max_length=1, blank=True, choices=[("", _("any")), ("M", _("Male")),
+                                                              ("F", _("Female"))])
+    age_min = models.PositiveSmallIntegerField(null=True, blank=True,
+                                               help_text="years, inclusive")
+    age_max = models.PositiveSmallIntegerField(null=True, blank=True,
+                                               help_text="years, exclusive")
+    low = models.FloatField(null=True, blank=True)
+    high = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code", "sex", "age_min"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.sex or '*'} {self.low}-{self.high}"

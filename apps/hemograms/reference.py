@@ -1,7 +1,8 @@
-"""Adult reference intervals used to flag CBC values at import time.
+"""Reference intervals used to flag CBC values at import time.
 
-The interval in force is copied onto each stored value with the version below, so a later change
-of intervals never rewrites a past result. Sources: common adult intervals for Sysmex XN
+The admin edits versioned sets (ReferenceRangeSet); the active set's version is stored with each
+result and its interval copied onto each value, so a later change never rewrites a past result.
+DEFAULT_INTERVALS seeds the first set (migration 0003): common adult intervals for Sysmex XN
 analysers (e.g. Bain, Dacie and Lewis Practical Haematology, 12th ed.); each lab should review
 them against its own population.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VERSION = "adult-default-1"
+DEFAULT_VERSION = "adult-default-1"
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class Interval:
     high: float | None
 
 
-# code -> (male, female); None when the sex is unknown uses the union of both.
-_INTERVALS: dict[str, tuple[Interval, Interval]] = {
+# code -> (male, female)
+DEFAULT_INTERVALS: dict[str, tuple[Interval, Interval]] = {
     "WBC": (Interval(4.0, 10.0), Interval(4.0, 10.0)),
     "RBC": (Interval(4.5, 5.9), Interval(4.0, 5.2)),
     "HGB": (Interval(13.0, 17.0), Interval(12.0, 16.0)),
@@ -38,18 +39,53 @@ _INTERVALS: dict[str, tuple[Interval, Interval]] = {
 }
 
 
-def interval_for(code: str, sex: str) -> Interval | None:
-    pair = _INTERVALS.get(code)
-    if pair is None:
-        return None
-    male, female = pair
-    if sex == "M":
-        return male
-    if sex == "F":
-        return female
-    lows = [v for v in (male.low, female.low) if v is not None]
-    highs = [v for v in (male.high, female.high) if v is not None]
-    return Interval(min(lows) if lows else None, max(highs) if highs else None)
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    sex: str  # "", "M" or "F"
+    age_min: int | None
+    age_max: int | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class RangeTable:
+    version: str
+    rules: tuple[Rule, ...]
+
+    def interval_for(self, code: str, sex: str, age: int | None) -> Interval | None:
+        """The most specific matching rule: sex-specific beats 'any', an age band beats none.
+        With the sex unknown, the widest interval over the sex-specific rules is used."""
+        candidates = [r for r in self.rules if r.code == code and _age_ok(r, age)]
+        if not candidates:
+            return None
+        if sex in ("M", "F"):
+            exact = [r for r in candidates if r.sex == sex] or [r for r in candidates if not r.sex]
+            if not exact:
+                return None
+            best = max(exact, key=lambda r: (r.age_min is not None or r.age_max is not None))
+            return Interval(best.low, best.high)
+        lows = [r.low for r in candidates if r.low is not None]
+        highs = [r.high for r in candidates if r.high is not None]
+        return Interval(min(lows) if lows else None, max(highs) if highs else None)
+
+
+def _age_ok(rule: Rule, age: int | None) -> bool:
+    if rule.age_min is None and rule.age_max is None:
+        return True
+    if age is None:
+        return False
+    return (rule.age_min is None or age >= rule.age_min) and (
+        rule.age_max is None or age < rule.age_max)
+
+
+def default_table() -> RangeTable:
+    rules = []
+    for code, (male, female) in DEFAULT_INTERVALS.items():
+        rules.append(Rule(code, "M", None, None, male.low, male.high))
+        rules.append(Rule(code, "F", None, None, female.low, female.high))
+    return RangeTable(DEFAULT_VERSION, tuple(rules))
 
 
 def flag_for(value: float | None, interval: Interval | None) -> str:

@@ -23,8 +23,9 @@ from apps.patients.services import (
 
 from . import flags as flag_rules
 from . import reference
-from .models import CBCImport, CBCResult, CBCValue
+from .models import CBCImport, CBCResult, CBCValue, ReferenceInterval, ReferenceRangeSet
 from .parsers import CBCParseError, CBCRecord, parse_cbc
+from .selectors import reference_table_active
 
 User = AbstractBaseUser | AnonymousUser | None
 MAX_CBC_BYTES = 20 * 1024 * 1024
@@ -143,15 +144,19 @@ def cbc_import(
 
 def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
                   key: str) -> CBCResult:
-    sex = specimen.patient.sex if specimen.patient_id else ""
+    patient = specimen.patient if specimen.patient_id else None
+    sex = patient.sex if patient else ""
+    measured_at = _aware(record.measured_at)
+    age = patient.age_on((measured_at or timezone.now()).date()) if patient else None
+    table = reference_table_active()
     result = CBCResult.objects.create(
         specimen=specimen, source=source, source_line=record.line, source_format=source.format,
-        analyser=record.analyser[:120], measured_at=_aware(record.measured_at), raw=record.raw,
-        reference_ranges_version=reference.VERSION, dedup_key=key,
+        analyser=record.analyser[:120], measured_at=measured_at, raw=record.raw,
+        reference_ranges_version=table.version, dedup_key=key,
     )
     values = []
     for position, m in enumerate(record.measurements):
-        interval = reference.interval_for(m.code, sex)
+        interval = table.interval_for(m.code, sex, age)
         values.append(CBCValue(
             result=result, code=m.code, value=m.value, unit=m.unit, raw_value=m.raw_value[:64],
             raw_unit=m.raw_unit[:32], analyser_flag=m.analyser_flag[:16],
@@ -178,3 +183,21 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     priority = sum(f.weight for f in findings) + others
     Specimen.objects.filter(pk=specimen.pk).update(priority=priority)
     return findings
+
+
+@transaction.atomic
+def reference_ranges_copy(*, actor: User, source: ReferenceRangeSet) -> ReferenceRangeSet:
+    """A new, inactive, editable version holding the same intervals as `source`."""
+    n = 2
+    while ReferenceRangeSet.objects.filter(version=f"{source.version}-v{n}").exists():
+        n += 1
+    copy = ReferenceRangeSet.objects.create(
+        version=f"{source.version}-v{n}", note=f"Copied from {source.version}.",
+        created_by=actor if actor is not None and actor.is_authenticated else None)
+    ReferenceInterval.objects.bulk_create([
+        ReferenceInterval(range_set=copy, code=i.code, sex=i.sex, age_min=i.age_min,
+                          age_max=i.age_max, low=i.low, high=i.high)
+        for i in source.intervals.all()])
+    audit_record(actor=actor, action="reference_ranges.copy", obj=copy,
+                 after={"version": copy.version, "source": source.version})
+    return copy

@@ -297,7 +297,7 @@ def parse_value(raw: str, *, decimal_comma: bool) -> ParsedValue:
         trailing.insert(0, text[-1])
         text = text[:-1].strip()
     flags.extend(trailing)
-    whole = _whole_marker(text)
+    whole = whole_marker(text)
     if whole:
         return ParsedValue(None, (whole, *flags))
     if not text:
@@ -318,10 +318,15 @@ def parse_value(raw: str, *, decimal_comma: bool) -> ParsedValue:
     return ParsedValue(value, tuple(flags))
 
 
-def _whole_marker(text: str) -> str:
-    if re.fullmatch(r"-{3,}", text):
+_DASHES = re.compile(r"-{3,}")
+_PLUSES = re.compile(r"\+{3,}")
+
+
+def whole_marker(text: str) -> str:
+    """'----', '++++', 'ERROR' or 'DISCRETE' when the whole cell is that marker, else ''."""
+    if _DASHES.fullmatch(text):
         return "----"
-    if re.fullmatch(r"\+{3,}", text):
+    if _PLUSES.fullmatch(text):
         return "++++"
     return _WHOLE_MARKERS.get(text.upper(), "")
 

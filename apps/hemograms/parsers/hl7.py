@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 
 from .common import (
     CBCRecord,
@@ -385,6 +386,8 @@ def _structured_numeric(field: str, enc: Encoding) -> tuple[str, str]:
     return number, ""
 
 
+# A batch repeats the same few OBX-3 codes thousands of times.
+@lru_cache(maxsize=4096)
 def identify(field: str, enc: Encoding) -> Parameter | None:
     """The CBC parameter an OBX-3 names: a LOINC code, or a local code such as NE-WX/99NEWX."""
     for offset in (0, 3):

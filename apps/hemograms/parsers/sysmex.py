@@ -34,6 +34,7 @@ from .common import (
     trim_header,
     unit_error,
     uses_decimal_comma,
+    whole_marker,
 )
 from .units import Parameter, conversion_factor, parameter_for
 
@@ -272,10 +273,11 @@ def _record(
 
 def _mark_flags(mark: str) -> tuple[str, ...]:
     text = mark.strip()
-    if re.fullmatch(r"-{3,}", text):
-        return ("----",)
-    if re.fullmatch(r"\+{3,}", text):
-        return ("++++",)
+    if not text:
+        return ()
+    whole = whole_marker(text)
+    if whole:
+        return (whole,)
     # Anything else in a mark column that is not a known marker carries no meaning we know.
     return tuple(c for c in text if c in ATTACHED_MARKERS)
 

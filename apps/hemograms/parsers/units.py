@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 
 # The mass of one mole of haemoglobin monomer is ~16 114 g, so 1 mmol/L = 1.611 g/dL and
@@ -155,6 +156,7 @@ def parameter_for_compact(name: str) -> Parameter | None:
 _SUPERSCRIPT = str.maketrans({"³": "3", "⁹": "9", "⁶": "6", "¹": "1", "²": "2", "⁴": "4"})
 
 
+@lru_cache(maxsize=1024)
 def normalise_unit(raw: str) -> str:
     """Lower-cased spelling of a unit used to look it up in a UnitKind's table.
 
