@@ -83,3 +83,46 @@ class CellPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cell_id}: {self.cell_class} ({self.model_name} {self.model_version})"
+
+
+class ScoreState(models.TextChoices):
+    SCORED = "scored", _("Scored")
+    INDETERMINATE = "indeterminate", _("Indeterminate")
+    UNAVAILABLE = "unavailable", _("Not available")
+
+
+class Score(models.Model):
+    """One computation of a patient-level score. Never updated: a recomputation (new CBC,
+    new analysis, a biologist's correction) adds a row with the next revision."""
+
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="scores")
+    name = models.CharField(max_length=32)
+    revision = models.PositiveIntegerField()
+    definition = models.CharField(max_length=64)       # model or rule-set name
+    version = models.CharField(max_length=32)
+    sha256 = models.CharField(max_length=64, blank=True)  # model file; empty for rules in code
+    state = models.CharField(max_length=16, choices=ScoreState.choices)
+    value = models.FloatField(null=True, blank=True)
+    level = models.CharField(max_length=16, blank=True)
+    thresholds = models.JSONField(default=dict, blank=True)
+    inputs = models.JSONField(default=dict, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    text = models.TextField(blank=True)
+    trigger = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "name", "revision"],
+                                    name="score_revision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.specimen} {self.name} r{self.revision} {self.state}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ValueError("Scores are never changed: compute a new revision.")
+        super().save(*args, **kwargs)

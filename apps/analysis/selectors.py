@@ -78,5 +78,35 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
         "cbc": cbc,
         "cells": cells,
         "analysis_runs": runs,
-        "scores": [],
+        "scores": [score_entry(s) for s in scores_for_display(specimen)],
+        "score_revisions": specimen.scores.count(),
     }
+
+
+def score_entry(score) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """A stored score as plain JSON (export, API, signed report content)."""
+    return {
+        "name": score.name, "revision": score.revision, "definition": score.definition,
+        "version": score.version, "sha256": score.sha256, "state": score.state,
+        "value": score.value, "level": score.level, "thresholds": score.thresholds,
+        "inputs": score.inputs, "evidence": score.evidence, "reasons": score.reasons,
+        "text": score.text, "computed_at": score.created_at.isoformat(),
+    }
+
+
+def scores_how() -> dict[str, str]:
+    """The definitions' own documentation, shown under "How is this computed?"."""
+    from apps.ml.scores import fused, mds_cbc, mds_image, vexas
+
+    return {"vexas": vexas.__doc__ or "", "mds_image": mds_image.__doc__ or "",
+            "mds_cbc": mds_cbc.__doc__ or "", "mds_fused": fused.__doc__ or ""}
+
+
+SCORE_ORDER = ("vexas", "mds_cbc", "mds_image", "mds_fused")
+
+
+def scores_for_display(specimen: Specimen) -> list:  # type: ignore[type-arg]
+    from .scores import scores_current
+
+    current = {s.name: s for s in scores_current(specimen)}
+    return [current[name] for name in SCORE_ORDER if name in current]

@@ -110,6 +110,10 @@ def _execute(run: AnalysisRun) -> None:
             specimen_set_status(actor=None, specimen=specimen, status=SpecimenStatus.ANALYSED)
         audit_record(actor=None, action="analysis.complete", obj=run,
                      after={"cells": len(cells), "models": provenance})
+    # Already in the worker: score now rather than through another message.
+    from .scores import scores_compute
+
+    scores_compute(specimen_id=run.specimen_id, trigger="analysis")
 
 
 def _prediction_store(*, run: AnalysisRun, cell: Cell, out: pipeline.CellOutput) -> None:
@@ -136,6 +140,14 @@ def _prediction_store(*, run: AnalysisRun, cell: Cell, out: pipeline.CellOutput)
 def _chunks(items: list[Cell], size: int):  # type: ignore[no-untyped-def]
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def scores_request(*, specimen: Specimen, trigger: str) -> None:
+    """Recompute the specimen's scores in the worker once the current transaction commits."""
+    from .tasks import scores_compute_task
+
+    specimen_id = specimen.pk
+    transaction.on_commit(lambda: scores_compute_task.delay(specimen_id, trigger))
 
 
 @transaction.atomic

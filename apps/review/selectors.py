@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.analysis.selectors import score_entry, scores_for_display
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen
 from apps.smears.models import Cell
@@ -89,7 +90,7 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
                        for v in cbc.values.all()],
         },
         "differential": differential(specimen),
-        "scores": [],
+        "scores": [score_entry(s) for s in scores_for_display(specimen)],
         "key_cells": key_cells[:KEY_CELLS],
         "models": sorted(models.values(), key=lambda m: (m["name"], m["version"])),
         "comment": comment,

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.analysis.models import AnalysisRun, RunStatus
+from apps.analysis.services import scores_request
 from apps.core import roles, throttle
 from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
@@ -76,6 +77,7 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
                      after={"class": new_class, "reviewed_class": new_class},
                      detail={"specimen": specimen.accession})
     Cell.objects.bulk_update(changed, ["reviewed_class", "reviewed_by", "reviewed_at"])
+    scores_request(specimen=specimen, trigger="review")
     if specimen.status == SpecimenStatus.ANALYSED:
         specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
     return changed

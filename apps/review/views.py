@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.analysis.selectors import run_latest
+from apps.analysis.selectors import run_latest, scores_for_display, scores_how
 from apps.core import roles
 from apps.core.auth_views import client_ip
 from apps.core.permissions import role_required
@@ -69,6 +69,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "keys": KEYS, "blockers": services.sign_blockers(specimen),
         "signatures": specimen.signatures.select_related("signed_by").prefetch_related("reports"),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
+        "scores": scores_for_display(specimen), "how": scores_how(),
     })
 
 

@@ -105,6 +105,19 @@ def test_the_placer_number_or_specimen_segment_names_the_sample_when_obr3_is_emp
     assert parse_cbc(spm).records[0].accession == "SP-0099"
 
 
+def test_orders_with_different_numbers_on_one_specimen_use_the_specimen_id():
+    two_orders = MESSAGE.replace(
+        b"OBX|16|", b"OBR|2|ORD-78|24-0312^HAEM-LAB|RET^Reticulocytes^L\rOBX|16|").replace(
+        b"NTE|1||checked on smear\r", b"SPM|1|TUBE-5501&LAB^||BLD\r")
+    result = parse_cbc(two_orders)
+    assert result.errors == ()
+    assert result.records[0].accession == "TUBE-5501"
+    without_spm = MESSAGE.replace(
+        b"OBX|16|", b"OBR|2|ORD-78|24-0312^HAEM-LAB|RET^Reticulocytes^L\rOBX|16|")
+    assert [e.reason for e in parse_cbc(without_spm).errors] == [
+        "line 1: the message has results for several samples: '24-0311', '24-0312'"]
+
+
 def test_without_an_offset_the_time_is_naive_and_obx14_is_the_fallback():
     naive = MESSAGE.replace(b"|||20240305143012+0100\r", b"|||\r").replace(
         b"F|||20240305143012+0100|", b"F|||202403051431|")

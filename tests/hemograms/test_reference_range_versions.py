@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.hemograms.models import CBCResult, ReferenceInterval, ReferenceRangeSet
-from apps.hemograms.reference import Rule, RangeTable
+from apps.hemograms.reference import RangeTable, Rule
 from apps.hemograms.services import cbc_import, reference_ranges_copy
 from apps.patients.services import patient_create, specimen_create
 

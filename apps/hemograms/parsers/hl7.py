@@ -275,6 +275,9 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
     spm_ids = _distinct(part(x.field(2), enc) or part(x.field(2), enc, component=2)
                         for x in segments if x.name == "SPM")
     candidates = obr_ids or spm_ids
+    if len(obr_ids) > 1 and len(spm_ids) == 1:
+        # Several orders (CBC, reticulocytes...) on one tube: the specimen segment decides.
+        candidates = spm_ids
     accession = candidates[0] if candidates else ""
     if len(candidates) > 1:
         problems.append("the message has results for several samples: " + summarise(candidates))

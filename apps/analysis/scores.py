@@ -1,0 +1,248 @@
+"""Patient-level scores for a specimen: VEXAS suspicion, MDS image evidence, the CBC MDS model
+and (only when a model trained on a real cohort is installed) the fused image + CBC model.
+
+Runs in the worker (it runs ONNX models): after an analysis, after a CBC import and after a
+biologist's correction. Each score is stored as a new revision only when its inputs or its
+result changed, with the definition or model (name, version, sha256) that produced it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from PIL import Image
+
+from apps.hemograms.selectors import cbc_latest
+from apps.ml.scores import mds_cbc, mds_image, vexas
+from apps.ml.scores.features import CBCFeatures
+from apps.ml.scores.fused import embed_cells, load_fused
+from apps.patients.models import Specimen, SpecimenFlag
+from apps.review.selectors import cell_final_class
+from apps.smears.models import Cell
+
+from .models import Score, ScoreState
+
+VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fused"
+FLAG_RULES_VERSION = "score-flags-1"
+
+
+def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
+    cbc = cbc_latest(specimen)
+    values = {v.code: v.value for v in cbc.values.all()} if cbc else {}
+    patient = specimen.patient
+    sex = patient.sex if patient and patient.sex in ("M", "F") else None
+    age = None
+    if patient and patient.birth_date and cbc and cbc.measured_at:
+        age = patient.age_on(cbc.measured_at.date())
+    features = CBCFeatures(
+        anc=values.get("NEUT#"), hb=values.get("HGB"), plt=values.get("PLT"),
+        wbc=values.get("WBC"), mono=values.get("MONO#"), age=age, sex=sex,
+        mcv=values.get("MCV"), ne_wx=values.get("NE-WX"))
+    context = {"cbc_result": cbc.pk if cbc else None, "sex": sex, "age": age,
+               "values": {k: values.get(k) for k in
+                          ("NEUT#", "HGB", "PLT", "WBC", "MONO#", "MCV", "NE-WX")}}
+    return features, context
+
+
+def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int]:
+    """The neutrophils (after review) that carry anomaly outputs, and how many do not.
+
+    The cell model gives anomaly outputs for the cells it calls neutrophils; a cell a biologist
+    moved into the neutrophils has none, and is counted apart rather than guessed.
+    """
+    out, without = [], 0
+    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+        prediction = cell.latest_prediction()
+        if prediction is None or cell_final_class(cell) != "neutrophil":
+            continue
+        if prediction.cell_class == "neutrophil":
+            out.append((cell, prediction))
+        else:
+            without += 1
+    return out, without
+
+
+def _column(neutrophils: list[tuple[Cell, Any]], name: str) -> list[float] | None:
+    """One probability per neutrophil, or None when the model does not provide the output."""
+    values = [p.anomalies.get(name) for _c, p in neutrophils]
+    if any(v is None for v in values):
+        return None
+    return [float(v) for v in values]
+
+
+def _model_of(neutrophils: list[tuple[Cell, Any]]) -> dict[str, str]:
+    if not neutrophils:
+        return {}
+    p = neutrophils[0][1]
+    return {"name": p.model_name, "version": p.model_version, "sha256": p.model_sha256}
+
+
+def _vexas(specimen, features, context, neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    vac = _column(neutrophils, "vacuole")
+    pelger = _column(neutrophils, "pseudo_pelger")
+    result = vexas.vexas_score(vexas.VexasInputs(
+        n_neutrophils=len(neutrophils), vacuole_probs=vac, pseudo_pelger_probs=pelger,
+        mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
+        sex=features.sex, age_years=features.age))
+    return {
+        "definition": "vexas-suspicion", "version": result.version, "sha256": "",
+        "state": result.state, "value": result.score, "level": result.level or "",
+        "thresholds": result.thresholds,
+        "inputs": {**context, "n_neutrophils": len(neutrophils),
+                   "cell_model": _model_of(neutrophils)},
+        "evidence": {"contributions": [asdict(c) for c in result.contributions],
+                     "cells": _ranked_cells(neutrophils, "vacuole")},
+        "reasons": list(result.reasons), "text": result.disclaimer,
+    }
+
+
+def _ranked_cells(neutrophils, anomaly: str, limit: int = 20) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    ranked = [(p.anomalies.get(anomaly), c.pk) for c, p in neutrophils
+              if p.anomalies.get(anomaly) is not None]
+    ranked.sort(key=lambda t: -t[0])
+    return [{"cell_id": pk, anomaly: round(prob, 4)} for prob, pk in ranked[:limit]]
+
+
+def _mds_image(neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    probs = {name: _column(neutrophils, name) for name in mds_image.ANOMALIES}
+    result = mds_image.mds_image_evidence(probs, n_neutrophils=len(neutrophils))
+    cells = [{"cell_id": neutrophils[d.index][0].pk, "probability": round(d.probability, 4),
+              "anomaly": d.anomaly} for d in result.drivers]
+    return {
+        "definition": "mds-image-evidence", "version": result.version, "sha256": "",
+        "state": result.state, "value": result.fraction,
+        "level": "" if result.meets_who_threshold is None else (
+            "above_who" if result.meets_who_threshold else "below_who"),
+        "thresholds": result.thresholds,
+        "inputs": {"n_neutrophils": len(neutrophils), "cell_model": _model_of(neutrophils),
+                   "available": list(result.available),
+                   "not_available": list(result.not_available)},
+        "evidence": {"per_anomaly_fraction": result.per_anomaly_fraction,
+                     "n_dysplastic": result.n_dysplastic, "cells": cells},
+        "reasons": list(result.reasons), "text": result.disclaimer,
+    }
+
+
+def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    model = mds_cbc.load_default(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS)
+    if model is None:
+        return _unavailable("mds-cbc", "no CBC MDS model is installed")
+    result = model.predict(features)
+    return {
+        "definition": result.model["name"], "version": result.model["version"],
+        "sha256": result.model["sha256"], "state": result.state, "value": result.probability,
+        "level": "" if result.above_threshold is None else (
+            "above_threshold" if result.above_threshold else "below_threshold"),
+        "thresholds": {"operating_point": result.threshold},
+        "inputs": {**context, "missing": list(result.missing)},
+        "evidence": {"contributions": [asdict(c) for c in result.contributions],
+                     "intercept": result.intercept},
+        "reasons": list(result.reasons), "text": result.disclaimer,
+    }
+
+
+def _mds_fused(features, context, neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    cell_sha = _model_of(neutrophils).get("sha256")
+    model, reason = load_fused(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS,
+                               cell_sha256=cell_sha)
+    if model is None:
+        return _unavailable("mds-fused", reason or "no fused model installed")
+    from apps.analysis.pipeline import get_runner
+
+    images = []
+    for cell, _p in neutrophils:
+        with cell.image.open("rb") as fh:
+            images.append(Image.open(io.BytesIO(fh.read()), formats=["JPEG", "PNG", "TIFF",
+                                                                      "BMP"]).convert("RGB"))
+    embeddings = embed_cells(get_runner().model, images) if images else None
+    if embeddings is None:
+        return _unavailable("mds-fused", "no neutrophil analysed")
+    result = model.predict(embeddings, features)
+    return {
+        "definition": result.model["name"], "version": result.model["version"],
+        "sha256": result.model["sha256"], "state": result.state, "value": result.probability,
+        "level": "" if result.above_threshold is None else (
+            "above_threshold" if result.above_threshold else "below_threshold"),
+        "thresholds": {"operating_point": result.threshold},
+        "inputs": {**context, "n_neutrophils": len(neutrophils)},
+        "evidence": {"cells": [{"cell_id": neutrophils[i][0].pk,
+                                "attention": round(result.attention[i], 4)}
+                               for i in result.top_cells[:20]]},
+        "reasons": list(result.reasons), "text": result.disclaimer,
+    }
+
+
+def _unavailable(definition: str, reason: str) -> dict[str, Any]:
+    return {"definition": definition, "version": "", "sha256": "",
+            "state": ScoreState.UNAVAILABLE, "value": None, "level": "", "thresholds": {},
+            "inputs": {}, "evidence": {}, "reasons": [reason], "text": ""}
+
+
+def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    out = []
+    v = payloads[VEXAS]
+    if v["state"] == ScoreState.SCORED and v["level"] in ("intermediate", "high"):
+        out.append(("vexas_suspicion", f"VEXAS suspicion {v['level']} ({v['value']:.2f})"))
+    c = payloads[MDS_CBC]
+    if c["state"] == ScoreState.SCORED and c["level"] == "above_threshold":
+        out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= "
+                                f"{c['thresholds']['operating_point']:.2f}"))
+    i = payloads[MDS_IMAGE]
+    if i["state"] == ScoreState.SCORED and i["level"] == "above_who":
+        out.append(("dysplasia", f"dysplastic-looking neutrophils {i['value']:.0%} >= 10%"))
+    return out
+
+
+@transaction.atomic
+def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
+    """Compute every score; store a new revision of those whose inputs or result changed."""
+    specimen = Specimen.objects.select_for_update().select_related("patient").get(pk=specimen_id)
+    features, context = _cbc_features(specimen)
+    neutrophils, without_outputs = _neutrophils(specimen)
+    context = {**context, "neutrophils_without_anomaly_outputs": without_outputs}
+    payloads = {
+        VEXAS: _vexas(specimen, features, context, neutrophils),
+        MDS_IMAGE: _mds_image(neutrophils),
+        MDS_CBC: _mds_cbc(features, context),
+        MDS_FUSED: _mds_fused(features, context, neutrophils),
+    }
+    created = []
+    for name, payload in payloads.items():
+        latest = Score.objects.filter(specimen=specimen, name=name).order_by("-revision").first()
+        if latest is not None and _same(latest, payload):
+            continue
+        created.append(Score.objects.create(
+            specimen=specimen, name=name, revision=(latest.revision + 1) if latest else 1,
+            trigger=trigger, **payload))
+    SpecimenFlag.objects.filter(specimen=specimen, source="score").delete()
+    SpecimenFlag.objects.bulk_create([
+        SpecimenFlag(specimen=specimen, name=flag, source="score", rule=rule,
+                     rules_version=FLAG_RULES_VERSION) for flag, rule in _flags(payloads)])
+    from apps.hemograms.services import specimen_flags_update
+
+    specimen_flags_update(specimen=specimen)
+    return created
+
+
+def _same(score: Score, payload: dict[str, Any]) -> bool:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    def norm(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, cls=DjangoJSONEncoder, default=str)
+
+    keys = ("definition", "version", "sha256", "state", "value", "level", "inputs", "reasons")
+    return all(norm(getattr(score, k)) == norm(payload[k]) for k in keys)
+
+
+def scores_current(specimen: Specimen) -> list[Score]:
+    """The latest revision of each score of the specimen."""
+    seen: dict[str, Score] = {}
+    for score in Score.objects.filter(specimen=specimen).order_by("name", "-revision"):
+        seen.setdefault(score.name, score)
+    return list(seen.values())
