@@ -141,7 +141,8 @@ def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-de
         "inputs": {**context, "missing": list(result.missing)},
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
                      "intercept": result.intercept},
-        "reasons": list(result.reasons), "text": result.disclaimer,
+        "reasons": list(result.reasons),
+        "text": " ".join([result.disclaimer, *model.card.raw.get("limits", [])]),
     }
 
 

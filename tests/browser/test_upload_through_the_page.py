@@ -14,9 +14,9 @@ from tests.helpers import browser_login, export_zip
 pytestmark = pytest.mark.browser
 
 CBC = (
-    "Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L),[NE-WX]\r\n"
-    "WEB-1,2026/11/20,10:00:00,2.9,9.1,106.2,95,1.1,455\r\n"
-).encode()
+    b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L),[NE-WX]\r\n"
+    b"WEB-1,2026/11/20,10:00:00,2.9,9.1,106.2,95,1.1,455\r\n"
+)
 
 
 def test_technician_uploads_an_export_and_sees_the_gallery(browser_page, live_server, make_user,

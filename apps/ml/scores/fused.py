@@ -1,0 +1,164 @@
+"""Fused MDS model (attention-MIL over a patient's neutrophils + CBC) at run time.
+
+No fused model ships with HemaClinic: there is no real cohort with both images and CBCs
+yet. ``load_fused`` therefore normally returns ``(None, reason)``; it also refuses a model
+whose card says ``"synthetic": true`` or ``"clinical_use": false``, a model whose file
+does not match its card, and a model whose embeddings came from another cell model.
+
+Per-cell embeddings are the cell model's last feature maps, global-average-pooled
+(``embed_cells``); training (training/scores/fused.py) uses the same function.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir, verify
+from apps.ml.scores.features import FEATURE_NAMES, REQUIRED, CBCFeatures, to_arrays
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from PIL import Image
+
+TASK = "mds_fused"
+NO_MODEL = "no fused model installed"
+DISCLAIMER = (
+    "Fused image + CBC MDS probability with per-cell attention. Attention shows which cells "
+    "weighed most, not which cells are abnormal. Decision support, never a diagnosis."
+)
+
+
+def embed_cells(cell_model: Any, images: Sequence[Image.Image], *,
+                batch_size: int = 32) -> np.ndarray:
+    """[N, C] float32: the cell model's feature maps (N, C, h, w), averaged over h and w."""
+    out = []
+    for i in range(0, len(images), batch_size):
+        _, features = cell_model.run(cell_model.preprocess(images[i : i + batch_size]))
+        out.append(np.asarray(features, np.float32).mean(axis=(2, 3)))
+    if not out:
+        raise ValueError("no image")
+    return np.concatenate(out, axis=0)
+
+
+@dataclass(frozen=True)
+class FusedResult:
+    state: Literal["scored", "indeterminate"]
+    probability: float | None
+    above_threshold: bool | None
+    threshold: float
+    attention: tuple[float, ...]  # one weight per cell, in input order; sums to 1
+    top_cells: tuple[int, ...]  # cell indices, highest attention first
+    missing: tuple[str, ...]
+    reasons: tuple[str, ...]
+    model: dict[str, str]
+    disclaimer: str
+
+
+class FusedModel:
+    """One fused model folder: lazy onnxruntime session. No policy here (see load_fused)."""
+
+    MIN_CELLS = 1
+
+    def __init__(self, card: ScoreCard, *, threads: int = 1) -> None:
+        if card.task != TASK:
+            raise ScoreCardError(f"{card.directory}: task {card.task!r}, expected {TASK!r}")
+        names = tuple(f["name"] for f in card.raw["cbc_features"])
+        if names != FEATURE_NAMES:
+            raise ScoreCardError(f"{card.directory}: CBC features {names} != {FEATURE_NAMES}")
+        self.card = card
+        self.threads = threads
+        self.dim = int(card.raw["embedding"]["dim"])
+        self.threshold = float(card.raw["operating_point"]["threshold"])
+        self.min_cells = int(card.raw.get("min_cells", self.MIN_CELLS))
+        self._lock = threading.Lock()
+        self._session: onnxruntime.InferenceSession | None = None
+
+    @classmethod
+    def from_dir(cls, model_dir: Path, *, threads: int = 1) -> FusedModel:
+        return cls(load(model_dir), threads=threads)
+
+    def session(self) -> onnxruntime.InferenceSession:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                opts.inter_op_num_threads = 1
+                self._session = ort.InferenceSession(
+                    str(self.card.model_path), opts, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def run(self, embeddings: np.ndarray, x: np.ndarray,
+            m: np.ndarray) -> tuple[float, np.ndarray]:
+        p, att = self.session().run(
+            ["probability", "attention"],
+            {"embeddings": np.asarray(embeddings, np.float32),
+             "cbc": np.asarray(x, np.float32).reshape(1, -1),
+             "mask": np.asarray(m, np.float32).reshape(1, -1)},
+        )
+        return float(p.reshape(-1)[0]), np.asarray(att, np.float64).reshape(-1)
+
+    def predict(self, embeddings: np.ndarray, cbc: CBCFeatures) -> FusedResult:
+        emb = np.asarray(embeddings, np.float32)
+        if emb.ndim != 2 or emb.shape[1] != self.dim:
+            raise ValueError(f"embeddings must be [N, {self.dim}], got {emb.shape}")
+        missing = cbc.missing()
+        reasons = [f"{r} missing (required)" for r in REQUIRED if r in missing]
+        if emb.shape[0] < self.min_cells:
+            reasons.append(f"fewer than {self.min_cells} neutrophils (n={emb.shape[0]})")
+        if reasons:
+            return FusedResult("indeterminate", None, None, self.threshold, (), (), missing,
+                               tuple(reasons), self.card.provenance, DISCLAIMER)
+        x, m = to_arrays([cbc])
+        p, att = self.run(emb, x, m)
+        order = tuple(int(i) for i in np.argsort(-att, kind="stable"))
+        return FusedResult("scored", p, p >= self.threshold, self.threshold,
+                           tuple(float(a) for a in att), order, missing, (),
+                           self.card.provenance, DISCLAIMER)
+
+
+def refusal(card: ScoreCard) -> str | None:
+    """Why this card must not be used on patients; None when it may."""
+    if card.synthetic:
+        return f"{card.name} {card.version} was trained on simulated data (synthetic)"
+    if not card.clinical_use:
+        return f"{card.name} {card.version} is not released for clinical use"
+    return None
+
+
+def load_fused(models_root: Path, *, threads: int = 1,
+               cell_sha256: str | None = None) -> tuple[FusedModel | None, str | None]:
+    """(model, None) when a usable fused model is registered, else (None, reason).
+
+    ``cell_sha256``: sha256 of the cell model that will produce the embeddings; when given,
+    a fused model trained on another cell model's embeddings is refused.
+    """
+    try:
+        model_dir = registered_dir(Path(models_root), TASK)
+    except ScoreCardError as exc:
+        return None, str(exc)
+    if model_dir is None:
+        return None, NO_MODEL
+    problems = verify(model_dir)
+    if problems:
+        return None, "; ".join(problems)
+    card = load(model_dir)
+    reason = refusal(card)
+    if reason:
+        return None, reason
+    source = card.raw.get("embedding", {}).get("cell_model", {}).get("sha256")
+    if cell_sha256 is not None and source != cell_sha256:
+        return None, (f"{card.name} {card.version} was trained on embeddings of cell model "
+                      f"{source}, not of the installed one ({cell_sha256})")
+    try:
+        return FusedModel(card, threads=threads), None
+    except (ScoreCardError, KeyError, TypeError, ValueError) as exc:
+        return None, f"{model_dir}: {exc}"

@@ -1,0 +1,166 @@
+"""CBC-only MDS model at run time: ONNX logistic regression with missing-value masks.
+
+The onnxruntime session is created on first use and cached per model folder (one per
+process). Feature order, units and coefficients come from the card; the card's feature
+list must match ``apps.ml.scores.features.FEATURES`` or loading fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
+from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, CBCFeatures, to_arrays
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+TASK = "mds_cbc"
+
+DISCLAIMER = (
+    "CBC-based MDS probability from a logistic model trained on one single-centre cohort "
+    "(MDS vs iron-deficiency/megaloblastic anaemia and normal counts). A prompt for smear "
+    "review and, where indicated, marrow examination; never a diagnosis."
+)
+
+
+@dataclass(frozen=True)
+class FeatureContribution:
+    name: str
+    unit: str
+    value: float | None  # as given; None when missing
+    used: float  # the value the model used (imputation constant when missing)
+    missing: bool
+    standardized: float  # (transform(used) - mean) / std
+    coef: float
+    contribution: float  # standardized x coef + missing x missing_coef (logit units)
+
+
+@dataclass(frozen=True)
+class MDSCBCResult:
+    state: Literal["scored", "indeterminate"]
+    probability: float | None
+    above_threshold: bool | None
+    threshold: float
+    contributions: tuple[FeatureContribution, ...]  # largest |contribution| first
+    intercept: float
+    missing: tuple[str, ...]
+    reasons: tuple[str, ...]
+    model: dict[str, str]  # name, version, sha256
+    disclaimer: str
+
+
+class MDSCBCModel:
+    def __init__(self, card: ScoreCard, *, threads: int = 1) -> None:
+        if card.task != TASK:
+            raise ScoreCardError(f"{card.directory}: task {card.task!r}, expected {TASK!r}")
+        names = tuple(f["name"] for f in card.raw["features"])
+        if names != FEATURE_NAMES:
+            raise ScoreCardError(f"{card.directory}: features {names} != {FEATURE_NAMES}")
+        self.card = card
+        self.threads = threads
+        feats = card.raw["features"]
+        self.impute = np.array([f["impute"] for f in feats], np.float64)
+        self.coef = np.array([f["coef"] for f in feats], np.float64)
+        self.missing_coef = np.array([f["missing_coef"] for f in feats], np.float64)
+        self.mean = np.array([f["mean"] for f in feats], np.float64)
+        self.std = np.array([f["std"] for f in feats], np.float64)
+        self.intercept = float(card.raw["intercept"])
+        self.threshold = float(card.raw["operating_point"]["threshold"])
+        self._lock = threading.Lock()
+        self._session: onnxruntime.InferenceSession | None = None
+
+    @classmethod
+    def from_dir(cls, model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
+        return cls(load(model_dir), threads=threads)
+
+    def session(self) -> onnxruntime.InferenceSession:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                opts.inter_op_num_threads = 1
+                self._session = ort.InferenceSession(
+                    str(self.card.model_path), opts, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def run(self, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probability [N], logit [N], contributions [N, F]) for raw arrays."""
+        p, logit, contrib = self.session().run(
+            ["probability", "logit", "contributions"],
+            {"features": np.asarray(x, np.float32), "missing_mask": np.asarray(m, np.float32)},
+        )
+        return p[:, 0], logit[:, 0], contrib
+
+    def predict_many(self, rows: list[CBCFeatures]) -> list[MDSCBCResult]:
+        if not rows:
+            return []
+        x, m = to_arrays(rows)
+        p, _, contrib = self.run(x, m)
+        return [self._result(rows[i], x[i], m[i], float(p[i]), contrib[i])
+                for i in range(len(rows))]
+
+    def predict(self, inputs: CBCFeatures) -> MDSCBCResult:
+        return self.predict_many([inputs])[0]
+
+    def _result(self, row: CBCFeatures, x: np.ndarray, m: np.ndarray, p: float,
+                contrib: np.ndarray) -> MDSCBCResult:
+        values = row.values()
+        missing = tuple(k for k, v in values.items() if v is None)
+        used = np.where(m > 0.5, self.impute, x.astype(np.float64))
+        t = used.copy()
+        for j, f in enumerate(FEATURES):
+            if f.transform == "log1p":
+                t[j] = np.log1p(max(t[j], 0.0))
+        z = (t - self.mean) / self.std
+        parts = sorted(
+            (FeatureContribution(f.name, f.unit, values[f.name], float(used[j]), bool(m[j]),
+                                 float(z[j]), float(self.coef[j]), float(contrib[j]))
+             for j, f in enumerate(FEATURES)),
+            key=lambda c: -abs(c.contribution),
+        )
+        reasons = tuple(f"{r} missing (required)" for r in REQUIRED if r in missing)
+        if reasons:
+            return MDSCBCResult("indeterminate", None, None, self.threshold, tuple(parts),
+                                self.intercept, missing, reasons, self.card.provenance,
+                                DISCLAIMER)
+        return MDSCBCResult("scored", p, p >= self.threshold, self.threshold, tuple(parts),
+                            self.intercept, missing, (), self.card.provenance, DISCLAIMER)
+
+
+@lru_cache(maxsize=4)
+def _cached(model_dir: Path, threads: int) -> MDSCBCModel:
+    return MDSCBCModel.from_dir(model_dir, threads=threads)
+
+
+def load_model(model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
+    """The model in ``model_dir``, one instance (and session) per process."""
+    return _cached(Path(model_dir).resolve(), threads)
+
+
+def load_default(models_root: Path, *, threads: int = 1) -> MDSCBCModel | None:
+    """The model ``registry.json`` names for ``mds_cbc``; None when none is registered."""
+    d = registered_dir(Path(models_root), TASK)
+    return None if d is None else load_model(d, threads=threads)
+
+
+def predict(inputs: CBCFeatures, *, models_root: Path | None = None,
+            model: MDSCBCModel | None = None) -> MDSCBCResult:
+    """Score one patient's CBC with ``model``, or with the model registered in
+    ``models_root`` (LookupError when none is)."""
+    if model is None:
+        if models_root is None:
+            raise ValueError("pass models_root or model")
+        model = load_default(models_root)
+        if model is None:
+            raise LookupError(f"no {TASK} model registered in {models_root}/registry.json")
+    return model.predict(inputs)

@@ -1,0 +1,282 @@
+"""VEXAS suspicion score: a versioned, rule-based combination of smear and CBC findings.
+
+VEXAS (Vacuoles, E1 enzyme, X-linked, Autoinflammatory, Somatic) is caused by somatic
+UBA1 mutations in haematopoietic progenitors. What the rule rests on:
+
+- Beck DB et al. Somatic mutations in UBA1 and severe adult-onset autoinflammatory disease.
+  N Engl J Med 2020;383:2628-2638. UBA1 (p.Met41) somatic mutations in myeloid cells, men,
+  late onset; cytoplasmic vacuoles in myeloid and erythroid precursor cells; macrocytic anaemia.
+- Obiorah IE et al. Benign and malignant hematologic manifestations in patients with VEXAS
+  syndrome due to somatic mutations in UBA1. Blood Adv 2021;5(16):3203-3215. 16 men:
+  macrocytic anaemia in 100%; thrombocytopenia and neutropenia more common in those who
+  progressed to MDS; prominent vacuoles in marrow myeloid and erythroid precursors in every case.
+- Peripheral blood: "Expanding the VEXAS diagnostic workup: the role of peripheral blood
+  cytological analysis", Front Immunol 2024;15:1466720 (doi:10.3389/fimmu.2024.1466720):
+  more vacuolated leukocytes on MGG smears of 12 VEXAS patients than in vasculitis, FMF and
+  healthy donors. The vacuoles the literature describes best are in MARROW precursors;
+  vacuolated PERIPHERAL neutrophils are a weaker, smaller-series finding, which is why the
+  vacuole part below is weighted but never decisive on its own.
+
+The points, thresholds and weights are a transparent heuristic chosen from those facts,
+NOT fitted or validated on a VEXAS cohort (none is available to the project). The score is
+a suspicion that should prompt UBA1 sequencing; it is never a diagnosis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+VERSION = "vexas-rule/1.0.0"
+
+# Fewer cells and the vacuolated fraction is too noisy: with 20 neutrophils a true
+# fraction of 20% has a 95% binomial interval of roughly 8-42%, which still separates it
+# from the ~4% seen in healthy donors (WBCAtt annotations of the PBC set); with 10 it does not.
+MIN_NEUTROPHILS = 20
+# A neutrophil counts as vacuolated when the model's vacuole probability is >= this value:
+# the cell model's probabilities are temperature-calibrated, so 0.5 is "more likely than not".
+VACUOLE_PROB_CUTOFF = 0.5
+# Vacuolated fraction (at or above): 8% is twice the healthy-donor base rate (~4%);
+# 20% is a clearly abnormal proportion. Between them the vacuole part gets half its points.
+VACUOLE_FRACTION_LOW = 0.08
+VACUOLE_FRACTION_HIGH = 0.20
+# Macrocytosis: the usual definition is MCV strictly above 100 fL.
+MCV_MACROCYTIC_FL = 100.0
+# Anaemia: WHO haemoglobin cut-offs (strictly below), g/dL.
+HGB_ANAEMIA_MALE_G_DL = 13.0
+HGB_ANAEMIA_FEMALE_G_DL = 12.0
+# Thrombocytopenia: strictly below 150 x 10^9/L.
+PLT_LOW_10_9_L = 150.0
+# Almost all reported patients are men over 50 (X-linked somatic mutation).
+AGE_AT_RISK_YEARS = 50.0
+
+# Weights sum to 1, so the score is in [0, 1]. Vacuoles and macrocytosis carry most of it
+# because they are the most constant findings; demographics only nudge.
+WEIGHTS: dict[str, float] = {
+    "vacuoles": 0.40,
+    "macrocytosis": 0.25,
+    "anaemia": 0.15,
+    "thrombocytopenia": 0.10,
+    "male_sex": 0.05,
+    "age_over_50": 0.05,
+    # Pseudo-Pelger (hyposegmented) neutrophils are reported for context only: dysplasia
+    # occurs in VEXAS but is not specific to it, so it gets no weight.
+    "pseudo_pelger": 0.0,
+}
+# Levels (score at or above): "high" needs vacuoles plus macrocytic anaemia or more;
+# vacuoles alone or a macrocytic anaemia in an older man without vacuoles stay "intermediate".
+LEVEL_INTERMEDIATE = 0.40
+LEVEL_HIGH = 0.70
+
+DISCLAIMER = (
+    "VEXAS suspicion score: a rule-based suspicion that should prompt UBA1 sequencing, never "
+    "a diagnosis. Neutrophil vacuoles are not specific: alcohol, copper deficiency, sepsis and "
+    "other infections, drugs, and storage artefact (EDTA sample left too long before the smear) "
+    "also produce them. The weights are a heuristic from published case series, not fitted on "
+    "a VEXAS cohort."
+)
+
+State = Literal["scored", "indeterminate"]
+Level = Literal["low", "intermediate", "high"]
+
+
+@dataclass(frozen=True)
+class VexasInputs:
+    """What the rule looks at. ``None`` means not available."""
+
+    n_neutrophils: int
+    vacuole_probs: Sequence[float] | None
+    pseudo_pelger_probs: Sequence[float] | None = None
+    mcv_fl: float | None = None
+    hgb_g_dl: float | None = None
+    plt_10_9_l: float | None = None
+    sex: Literal["M", "F"] | None = None
+    age_years: float | None = None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    name: str
+    points: float  # weight x fraction of the part met; 0 when the input is missing
+    weight: float
+    value: float | str | None  # the input value used
+    text: str
+
+
+@dataclass(frozen=True)
+class VexasResult:
+    state: State
+    score: float | None
+    level: Level | None
+    contributions: tuple[Contribution, ...]
+    reasons: tuple[str, ...]  # why indeterminate; empty when scored
+    thresholds: dict[str, float]
+    version: str
+    disclaimer: str
+
+
+def thresholds() -> dict[str, float]:
+    return {
+        "min_neutrophils": MIN_NEUTROPHILS,
+        "vacuole_prob_cutoff": VACUOLE_PROB_CUTOFF,
+        "vacuole_fraction_low": VACUOLE_FRACTION_LOW,
+        "vacuole_fraction_high": VACUOLE_FRACTION_HIGH,
+        "mcv_macrocytic_fl": MCV_MACROCYTIC_FL,
+        "hgb_anaemia_male_g_dl": HGB_ANAEMIA_MALE_G_DL,
+        "hgb_anaemia_female_g_dl": HGB_ANAEMIA_FEMALE_G_DL,
+        "plt_low_10_9_l": PLT_LOW_10_9_L,
+        "age_at_risk_years": AGE_AT_RISK_YEARS,
+        "level_intermediate": LEVEL_INTERMEDIATE,
+        "level_high": LEVEL_HIGH,
+    }
+
+
+def _check_probs(probs: Sequence[float], name: str) -> list[float]:
+    out = [float(p) for p in probs]
+    if any(not (0.0 <= p <= 1.0) for p in out):  # also rejects NaN
+        raise ValueError(f"{name} must be probabilities in [0, 1]")
+    return out
+
+
+def vacuolated_fraction(probs: Sequence[float], cutoff: float = VACUOLE_PROB_CUTOFF) -> float:
+    """Share of cells whose vacuole probability is >= ``cutoff``."""
+    values = _check_probs(probs, "probs")
+    if not values:
+        raise ValueError("no cells")
+    return sum(p >= cutoff for p in values) / len(values)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(float(x))
+
+
+def level_of(score: float) -> Level:
+    if score >= LEVEL_HIGH:
+        return "high"
+    if score >= LEVEL_INTERMEDIATE:
+        return "intermediate"
+    return "low"
+
+
+def vexas_score(inputs: VexasInputs) -> VexasResult:
+    """Score ``inputs``; indeterminate (score None) with reasons when anything needed is missing."""
+    if inputs.n_neutrophils < 0:
+        raise ValueError("n_neutrophils must be >= 0")
+    reasons: list[str] = []
+    parts: list[Contribution] = []
+
+    # Vacuoles.
+    w = WEIGHTS["vacuoles"]
+    if inputs.vacuole_probs is None:
+        reasons.append("vacuole output not available in this model")
+        parts.append(Contribution("vacuoles", 0.0, w, None, "vacuole output not available"))
+    else:
+        probs = _check_probs(inputs.vacuole_probs, "vacuole_probs")
+        if len(probs) != inputs.n_neutrophils:
+            raise ValueError(
+                f"{len(probs)} vacuole probabilities for {inputs.n_neutrophils} neutrophils"
+            )
+        if inputs.n_neutrophils < MIN_NEUTROPHILS:
+            reasons.append(
+                f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n={inputs.n_neutrophils})"
+            )
+        if probs:
+            frac = vacuolated_fraction(probs, VACUOLE_PROB_CUTOFF)
+            k = sum(p >= VACUOLE_PROB_CUTOFF for p in probs)
+            share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
+                0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
+            parts.append(Contribution(
+                "vacuoles", w * share, w, frac,
+                f"{k}/{len(probs)} neutrophils vacuolated ({frac:.0%}; "
+                f">= {VACUOLE_FRACTION_HIGH:.0%} full, >= {VACUOLE_FRACTION_LOW:.0%} half points)",
+            ))
+        else:
+            parts.append(Contribution("vacuoles", 0.0, w, None, "no neutrophil analysed"))
+
+    # Macrocytosis.
+    w = WEIGHTS["macrocytosis"]
+    if not _finite(inputs.mcv_fl):
+        reasons.append("MCV missing")
+        parts.append(Contribution("macrocytosis", 0.0, w, None, "MCV missing"))
+    else:
+        mcv = float(inputs.mcv_fl)  # type: ignore[arg-type]
+        met = mcv > MCV_MACROCYTIC_FL
+        parts.append(Contribution(
+            "macrocytosis", w if met else 0.0, w, mcv,
+            f"MCV {mcv:g} fL ({'>' if met else '<='} {MCV_MACROCYTIC_FL:g} fL)",
+        ))
+
+    # Anaemia (sex-specific cut-off; the female one when sex is unknown would under-call
+    # men, so unknown sex makes this part indeterminate rather than guessed).
+    w = WEIGHTS["anaemia"]
+    if not _finite(inputs.hgb_g_dl):
+        reasons.append("haemoglobin missing")
+        parts.append(Contribution("anaemia", 0.0, w, None, "haemoglobin missing"))
+    elif inputs.sex not in ("M", "F"):
+        parts.append(Contribution("anaemia", 0.0, w, float(inputs.hgb_g_dl),  # type: ignore[arg-type]
+                                  "sex unknown: anaemia cut-off undefined"))
+    else:
+        hgb = float(inputs.hgb_g_dl)  # type: ignore[arg-type]
+        cut = HGB_ANAEMIA_MALE_G_DL if inputs.sex == "M" else HGB_ANAEMIA_FEMALE_G_DL
+        met = hgb < cut
+        parts.append(Contribution(
+            "anaemia", w if met else 0.0, w, hgb,
+            f"Hb {hgb:g} g/dL ({'<' if met else '>='} {cut:g} g/dL, {inputs.sex})",
+        ))
+
+    # Thrombocytopenia.
+    w = WEIGHTS["thrombocytopenia"]
+    if not _finite(inputs.plt_10_9_l):
+        reasons.append("platelet count missing")
+        parts.append(Contribution("thrombocytopenia", 0.0, w, None, "platelet count missing"))
+    else:
+        plt = float(inputs.plt_10_9_l)  # type: ignore[arg-type]
+        met = plt < PLT_LOW_10_9_L
+        parts.append(Contribution(
+            "thrombocytopenia", w if met else 0.0, w, plt,
+            f"PLT {plt:g} x10^9/L ({'<' if met else '>='} {PLT_LOW_10_9_L:g})",
+        ))
+
+    # Demographics.
+    w = WEIGHTS["male_sex"]
+    if inputs.sex not in ("M", "F"):
+        reasons.append("sex missing")
+        parts.append(Contribution("male_sex", 0.0, w, None, "sex missing"))
+    else:
+        parts.append(Contribution("male_sex", w if inputs.sex == "M" else 0.0, w, inputs.sex,
+                                  "male" if inputs.sex == "M" else "female"))
+    w = WEIGHTS["age_over_50"]
+    if not _finite(inputs.age_years):
+        reasons.append("age missing")
+        parts.append(Contribution("age_over_50", 0.0, w, None, "age missing"))
+    else:
+        age = float(inputs.age_years)  # type: ignore[arg-type]
+        met = age >= AGE_AT_RISK_YEARS
+        parts.append(Contribution(
+            "age_over_50", w if met else 0.0, w, age,
+            f"age {age:g} ({'>=' if met else '<'} {AGE_AT_RISK_YEARS:g})",
+        ))
+
+    # Pseudo-Pelger: context only.
+    if inputs.pseudo_pelger_probs is None:
+        parts.append(Contribution("pseudo_pelger", 0.0, 0.0, None,
+                                  "hyposegmentation output not available (context only)"))
+    else:
+        pp = _check_probs(inputs.pseudo_pelger_probs, "pseudo_pelger_probs")
+        frac_pp = vacuolated_fraction(pp, VACUOLE_PROB_CUTOFF) if pp else None
+        parts.append(Contribution(
+            "pseudo_pelger", 0.0, 0.0, frac_pp,
+            "hyposegmented neutrophils "
+            + (f"{frac_pp:.0%}" if frac_pp is not None else "n/a")
+            + " (context only, not weighted: not specific to VEXAS)",
+        ))
+
+    if reasons:
+        return VexasResult("indeterminate", None, None, tuple(parts), tuple(reasons),
+                           thresholds(), VERSION, DISCLAIMER)
+    # Round away float noise so a case exactly on a level boundary lands where documented.
+    score = round(sum(c.points for c in parts), 10)
+    return VexasResult("scored", score, level_of(score), tuple(parts), (), thresholds(),
+                       VERSION, DISCLAIMER)

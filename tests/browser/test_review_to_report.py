@@ -1,0 +1,78 @@
+"""The whole path in the browser: a technician uploads, a biologist reviews the cells with the
+keyboard, signs with re-authentication and downloads the PDF report — in French."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from apps.review.models import Signature
+from apps.review.services import content_hash
+from apps.smears.models import Cell
+from tests.helpers import browser_login, export_zip
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct-horse-battery"
+
+
+def test_upload_review_reclassify_sign_and_download(browser_page, live_server, make_user,
+                                                    tmp_path):
+    page = browser_page
+    make_user("tech", "technician", password=PASSWORD)
+    bio = make_user("bio", "biologist", password=PASSWORD)
+    bio.first_name, bio.last_name = "Claire", "Martin"
+    bio.save()
+
+    browser_login(page, live_server, "tech", PASSWORD)
+    page.goto(f"{live_server.url}/specimens/new/")
+    page.fill("#id_accession", "FLOW-1")
+    page.click("main button[type=submit]")
+    zip_path = tmp_path / "export.zip"
+    zip_path.write_bytes(export_zip({"neutrophil": 6, "lymphocyte": 4, "eosinophil": 2}))
+    page.set_input_files("#smear-files", str(zip_path))
+    page.click("#smear-form button[type=submit]")
+    page.wait_for_selector("#analysis-text[data-status=succeeded]")
+    page.click("button.link")  # log out
+
+    browser_login(page, live_server, "bio", PASSWORD)
+    # Switch the interface to French.
+    page.select_option("select[name=language]", "fr")
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/review/FLOW-1/")
+    assert "Prélèvement" in page.content() or "Relecture" in page.content()
+
+    first = page.locator("#review-cells figure.cell").first
+    cell_id = int(first.get_attribute("data-cell"))
+    first.click()
+    page.keyboard.press("ArrowRight", )
+    second_id = int(page.evaluate("document.activeElement.getAttribute('data-cell')"))
+    page.keyboard.down("Control")
+    page.locator(f"figure.cell[data-cell='{cell_id}']").click()
+    page.keyboard.up("Control")
+    page.keyboard.press("o")     # both selected cells -> "other"
+    page.wait_for_selector("#review-cells[data-last-move^='other:']")
+    assert set(Cell.objects.filter(pk__in=[cell_id, second_id])
+               .values_list("reviewed_class", flat=True)) == {"other"}
+    assert page.locator(".group[data-group='other'] figure.cell").count() == 2
+
+    page.fill("#sign-comment", "<script>alert(1)</script> Contrôle morphologique.")
+    page.fill("#sign-password", PASSWORD)
+    page.click("#sign-form button[type=submit]")
+    page.wait_for_selector("a:has-text('PDF fr')", timeout=120_000)
+    signature = Signature.objects.get(specimen__accession="FLOW-1")
+    assert signature.content_sha256 == content_hash(signature.content)
+    assert signature.signed_by == bio
+
+    # The PDF link appears once the worker (eager here) has rendered it.
+    with page.expect_download() as info:
+        page.click("a:has-text('PDF fr')")
+    pdf = tmp_path / "report.pdf"
+    info.value.save_as(pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "FLOW-1" in text and "Claire Martin" in text
+    assert "<script>alert(1)</script>" in " ".join(text.split()) or "alert(1)" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "page")], check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 5000

@@ -1,0 +1,80 @@
+"""MDS image evidence against the WHO 10% threshold, with the driving cells ranked."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from apps.ml.scores.mds_image import MIN_NEUTROPHILS, mds_image_evidence, neutrophil_anomalies
+
+
+def _cells(n: int, k: int, *, prob: float = 0.5) -> list[float]:
+    return [prob] * k + [0.05] * (n - k)
+
+
+def test_exactly_ten_percent_meets_the_threshold():
+    r = mds_image_evidence({"vacuole": _cells(100, 10), "pseudo_pelger": [0.0] * 100,
+                            "hypogranulation": None, "barr_body": None}, n_neutrophils=100)
+    assert r.state == "scored"
+    assert r.fraction == pytest.approx(0.10) and r.n_dysplastic == 10
+    assert r.meets_who_threshold is True
+    assert r.not_available == ("hypogranulation", "barr_body")
+    assert r.per_anomaly_fraction["hypogranulation"] is None
+
+
+def test_just_below_ten_percent_does_not():
+    r = mds_image_evidence({"vacuole": _cells(100, 9), "pseudo_pelger": [0.0] * 100},
+                           n_neutrophils=100)
+    assert r.meets_who_threshold is False
+
+
+def test_probability_just_below_the_cutoff_does_not_count():
+    r = mds_image_evidence({"vacuole": _cells(100, 10, prob=0.4999)}, n_neutrophils=100)
+    assert r.n_dysplastic == 0
+
+
+def test_a_cell_counts_once_and_drivers_are_ranked():
+    vac = [0.05] * 60
+    pp = [0.05] * 60
+    vac[3], pp[3] = 0.7, 0.9  # both flags on one cell: counted once, via its higher output
+    vac[10] = 0.95
+    pp[20] = 0.6
+    r = mds_image_evidence({"vacuole": vac, "pseudo_pelger": pp}, n_neutrophils=60)
+    assert r.n_dysplastic == 3
+    assert [(d.index, d.anomaly) for d in r.drivers] == [
+        (10, "vacuole"), (3, "pseudo_pelger"), (20, "pseudo_pelger")]
+    assert r.fraction_ci95[0] < r.fraction < r.fraction_ci95[1]
+
+
+def test_too_few_neutrophils_is_indeterminate():
+    n = MIN_NEUTROPHILS - 1
+    r = mds_image_evidence({"vacuole": _cells(n, 20)}, n_neutrophils=n)
+    assert r.state == "indeterminate" and r.meets_who_threshold is None
+    assert r.reasons == (f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n={n})",)
+
+
+def test_no_available_output_is_indeterminate():
+    r = mds_image_evidence({"hypogranulation": None}, n_neutrophils=100)
+    assert r.state == "indeterminate"
+    assert "no anomaly output available in this model" in r.reasons
+    assert r.not_available == ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
+
+
+def test_proxy_warning_and_version():
+    r = mds_image_evidence({"vacuole": _cells(60, 1)}, n_neutrophils=60)
+    assert "healthy-donor" in r.disclaimer and "never a" in r.disclaimer
+    assert r.version.startswith("mds-image/")
+
+
+def test_cell_predictions_become_anomaly_columns():
+    def cell(cls: str, vac: float | None, pp: float | None):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(cell_class=cls, anomalies={
+            "vacuole": vac, "pseudo_pelger": pp, "hypogranulation": None, "barr_body": None})
+
+    preds = [cell("neutrophil", 0.9, 0.1), cell("lymphocyte", None, None),
+             cell("neutrophil", 0.2, 0.7)]
+    cols, positions = neutrophil_anomalies(preds)
+    assert positions == [0, 2]
+    assert cols == {"vacuole": [0.9, 0.2], "pseudo_pelger": [0.1, 0.7],
+                    "hypogranulation": None, "barr_body": None}

@@ -1,0 +1,1 @@
+"""Training, export and cards of the patient-level score models (CBC MDS, fused MDS)."""
