@@ -20,7 +20,7 @@ from apps.patients.models import Specimen, SpecimenStatus
 from apps.smears.models import Cell
 
 from . import selectors, services
-from .models import Meaning
+from .models import Meaning, Signature
 
 KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("r", "erythroblast"),
@@ -103,6 +103,21 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
         messages.error(request, _("Not signed: %(reason)s") % {"reason": exc})
     else:
         messages.success(request, _("Signed. The report is being rendered."))
+    return redirect("review_case", accession=accession)
+
+
+@role_required(roles.CAN_VIEW)
+@require_POST
+def report_language(request: HttpRequest, accession: str, version: int) -> HttpResponse:
+    """Render a signed report in another language (same signed content, other words)."""
+    from apps.reports.services import ReportError, report_request
+
+    signature = get_object_or_404(Signature, specimen__accession=accession, version=version)
+    try:
+        report_request(signature=signature, language=request.POST.get("language", ""),
+                       actor=request.user)
+    except ReportError as exc:
+        messages.error(request, str(exc))
     return redirect("review_case", accession=accession)
 
 

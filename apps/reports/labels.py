@@ -1,0 +1,48 @@
+"""Printed names for the codes stored in a report's content (cell classes, anomalies, scores).
+
+The content keeps the codes; the report translates them at render time. A code not listed here is
+printed as is, so a new class or anomaly still shows up, only untranslated.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+CELL_CLASSES: dict[str, Promise] = {
+    "neutrophil": _("Neutrophil"),
+    "lymphocyte": _("Lymphocyte"),
+    "monocyte": _("Monocyte"),
+    "eosinophil": _("Eosinophil"),
+    "basophil": _("Basophil"),
+    "ig": _("Immature granulocyte"),
+    "erythroblast": _("Erythroblast"),
+    "platelet": _("Platelet"),
+    "other": _("Other"),
+    "unclassified": _("Unclassified"),
+}
+
+ANOMALIES: dict[str, Promise] = {
+    "vacuole": _("Vacuoles"),
+    "pseudo_pelger": _("Pseudo-Pelger nucleus"),
+    "hypogranulation": _("Hypogranulation"),
+    "barr_body": _("Barr body"),
+}
+
+SCORE_STATES: dict[str, Promise] = {
+    "scored": _("scored"),
+    "indeterminate": _("indeterminate"),
+    "not_applicable": _("not applicable"),
+}
+
+SCORE_LEVELS: dict[str, Promise] = {
+    "low": _("low"),
+    "intermediate": _("intermediate"),
+    "high": _("high"),
+}
+
+
+def label(table: dict[str, Promise], code: str | None) -> str:
+    if not code:
+        return ""
+    return str(table.get(code, code.replace("_", " ")))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET
+
+from apps.core import roles
+from apps.core.permissions import role_required
+
+from . import selectors
+from .models import ReportStatus
+
+
+def _find(accession: str, version: int, language: str):  # type: ignore[no-untyped-def]
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        raise Http404
+    return selectors.report_find(accession=accession, version=version, language=language)
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
+def report_download(request: HttpRequest, accession: str, version: int,
+                    language: str) -> HttpResponse:
+    """The stored PDF, byte for byte; 404 until it is rendered."""
+    report = _find(accession, version, language)
+    if report is None or report.status != ReportStatus.READY:
+        raise Http404
+    response = HttpResponse(selectors.report_pdf_bytes(report), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=selectors.report_filename(report))
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
+def report_status(request: HttpRequest, accession: str, version: int,
+                  language: str) -> JsonResponse:
+    """For polling: missing, pending, ready (with the download URL and sha256) or failed."""
+    report = _find(accession, version, language)
+    data = selectors.report_status(report)
+    if report is not None and report.status == ReportStatus.READY:
+        data["url"] = reverse("report_download", kwargs={
+            "accession": accession, "version": version, "language": language})
+    response = JsonResponse(data)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,80 @@
+"""The PDF shows what was signed: identifiers, CBC, differential, statement, signature block,
+content hash, models, key cells with their overlays, unavailable outputs as words."""
+
+from __future__ import annotations
+
+from apps.reports.document import report_html
+from tests.reports.pdfs import pdf_bytes, pdf_text, squeezed
+
+
+def test_pdf_text_has_identifiers_values_statement_and_hash(signed, rendered, tmp_path):
+    report = rendered(signed, "en")
+    text = pdf_text(pdf_bytes(report), tmp_path)
+    flat = " ".join(text.split())
+    assert "H25-0001" in text
+    assert "DUPONT Jeanne" in flat and "MRN-77" in text
+    assert signed.content["patient"]["pseudo_id"] in text
+    assert "March 4, 1951" in flat and "Female" in text
+    # WBC, HGB (98 g/L imported as g/dL), MCV, PLT, NEUT#
+    for value in ("3.1", "9.8", "104.5", "90", "1.2"):
+        assert value in text.split(), value
+    assert "g/dL" in text and "80 – 100" in text and "High" in text and "Low" in text
+    assert "reviewed and validated by the biologist Claire Martin" in flat
+    assert "Claire Martin (cmartin)" in flat
+    assert "Compatible with a reactive neutrophilia." in flat
+    assert signed.content_sha256 in squeezed(text)
+    assert "hemaclinic-cells" in text and "ab" * 32 in squeezed(text)
+    assert "No score was computed for this specimen." in flat
+    assert "Nov. 23, 2026, 10:30 a.m. (CET)" in flat      # signed at 09:30 UTC, shown in Paris time
+    assert "Reason for amendment" not in flat               # version 1 is not an amendment
+
+
+def test_differential_counts_and_percentages(signed, rendered, tmp_path):
+    flat = " ".join(pdf_text(pdf_bytes(rendered(signed, "en")), tmp_path).split())
+    # 2 neutrophils, 1 monocyte (model), 1 lymphocyte (reviewed) of 4 cells.
+    assert "Neutrophil 2 50 2" in flat
+    assert "Lymphocyte 1 25 1" in flat
+    assert "Total 4 100" in flat
+    assert "1 cell reclassified or confirmed by the biologist." in flat
+
+
+def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, rendered, settings,
+                                                                   tmp_path):
+    html = report_html(signature=signed, language="en", media_root=settings.MEDIA_ROOT)
+    for cell in signed.content["key_cells"]:
+        assert cell["cam"] and (settings.MEDIA_ROOT / cell["cam"]).as_uri() in html
+        assert (settings.MEDIA_ROOT / cell["image"]).as_uri() in html
+    data = pdf_bytes(rendered(signed, "en"))
+    assert data.count(b"/Subtype /Image") >= 2 * len(signed.content["key_cells"])
+    flat = " ".join(pdf_text(data, tmp_path).split())
+    # Two of four anomaly outputs are None for each of the 4 cells: words, never a number.
+    assert flat.count("Hypogranulation not available in this model") == 4
+    assert flat.count("Barr body not available in this model") == 4
+    assert flat.count("Vacuoles 12.5 %") == 4
+
+
+def test_amendment_and_rejection_are_stated(make_specimen, sign, rendered, tmp_path):
+    specimen = make_specimen()
+    sign(specimen)
+    amended = sign(specimen, version=2, meaning="rejected",
+                   amendment_reason="Wrong specimen: tubes swapped at reception.")
+    flat = " ".join(pdf_text(pdf_bytes(rendered(amended, "en")), tmp_path).split())
+    assert "Amended report" in flat
+    assert "Reason for amendment Wrong specimen: tubes swapped at reception." in flat
+    assert "reviewed and rejected by the biologist Claire Martin" in flat
+    assert "Report version 2" in flat
+
+
+def test_scores_are_printed_with_their_version(make_specimen, sign, rendered, tmp_path):
+    score = {"name": "VEXAS suspicion", "version": "vexas-rule/1.0.0", "state": "scored",
+             "value": 0.725, "level": "high", "text": "Prompt UBA1 sequencing.",
+             "inputs": {"mcv": 104.5}}
+    indeterminate = {"name": "MDS image evidence", "version": "mds-image/1.0.0",
+                     "state": "indeterminate", "value": None, "level": None,
+                     "text": "Fewer than 20 neutrophils.", "inputs": {}}
+    signature = sign(make_specimen(), scores=[score, indeterminate])
+    flat = " ".join(pdf_text(pdf_bytes(rendered(signature, "fr")), tmp_path).split())
+    assert "VEXAS suspicion vexas-rule/1.0.0 calculé 0,725 élevé" in flat
+    assert "MDS image evidence" in flat and "mds-image/1.0.0 indéterminé" in flat
+    assert "Prompt UBA1 sequencing." in flat and "Fewer than 20 neutrophils." in flat
+    assert "Aucun score" not in flat
