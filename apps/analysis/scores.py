@@ -132,6 +132,19 @@ def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-de
     if model is None:
         return _unavailable("mds-cbc", "no CBC MDS model is installed")
     result = model.predict(features)
+    limits = list(model.card.raw.get("limits", []))
+    if result.state == "scored" and (features.age is None or features.sex is None):
+        # On its training cohort this model draws most of its signal from age and sex (see
+        # its card): a probability with them imputed would look more certain than it is.
+        missing = [n for n, v in (("age", features.age), ("sex", features.sex)) if v is None]
+        return {**_unavailable(result.model["name"], ""), "version": result.model["version"],
+                "sha256": result.model["sha256"], "state": ScoreState.INDETERMINATE,
+                "thresholds": {"operating_point": result.threshold},
+                "inputs": {**context, "missing": list(result.missing)},
+                "evidence": {"limits": limits},
+                "reasons": [f"{', '.join(missing)} missing: required by this model, which "
+                            "relies mostly on age and sex (see its model card)"],
+                "text": result.disclaimer}
     return {
         "definition": result.model["name"], "version": result.model["version"],
         "sha256": result.model["sha256"], "state": result.state, "value": result.probability,
@@ -140,9 +153,8 @@ def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-de
         "thresholds": {"operating_point": result.threshold},
         "inputs": {**context, "missing": list(result.missing)},
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
-                     "intercept": result.intercept},
-        "reasons": list(result.reasons),
-        "text": " ".join([result.disclaimer, *model.card.raw.get("limits", [])]),
+                     "intercept": result.intercept, "limits": limits},
+        "reasons": list(result.reasons), "text": result.disclaimer,
     }
 
 

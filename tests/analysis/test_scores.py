@@ -115,3 +115,14 @@ def test_a_correction_adds_a_revision_and_keeps_the_old_one(biologist, technicia
     assert revisions[0].value == first.value            # the old revision is untouched
     with pytest.raises(ValueError):
         revisions[0].save()
+
+
+def test_cbc_model_is_indeterminate_without_age(technician, neutrophil_specimen):
+    patient = neutrophil_specimen.patient
+    patient.birth_date = None
+    patient.save()
+    cbc_import(actor=technician, data=CBC)
+    scores_compute(specimen_id=neutrophil_specimen.pk, trigger="test")
+    score = Score.objects.get(specimen=neutrophil_specimen, name="mds_cbc")
+    assert score.state == "indeterminate" and score.value is None
+    assert "age missing" in score.reasons[0]

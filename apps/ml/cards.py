@@ -1,0 +1,292 @@
+"""Model cards: load, validate and verify the files they describe.
+
+A model lives in ``models_onnx/<name>/<version>/`` with ``card.json`` beside
+``model.onnx``. ``models_onnx/registry.json`` names the version in use per task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CARD_FILE = "card.json"
+REGISTRY_FILE = "registry.json"
+CARD_SCHEMA = "hemaclinic-model-card/1"
+ANOMALY_KEYS: tuple[str, ...] = ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
+
+
+class CardError(ValueError):
+    """The card is missing, malformed or inconsistent."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    height: int
+    width: int
+    colour_order: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    shorter_side: int
+    interpolation: str
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    name: str
+    output: str
+    labels: tuple[str, ...]
+    temperature: float
+
+
+@dataclass(frozen=True)
+class AnomalySpec:
+    name: str
+    available: bool
+    head: str | None = None
+    positive_labels: tuple[str, ...] = ()
+    applies_to_cell_class: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    directory: Path
+    name: str
+    version: str
+    model_file: str
+    model_sha256: str
+    heads_file: str
+    heads_sha256: str
+    input: InputSpec
+    features_output: str
+    heads: tuple[HeadSpec, ...]
+    attributes: tuple[str, ...]
+    anomalies: tuple[AnomalySpec, ...]
+    raw: dict[str, Any] = field(compare=False, repr=False, hash=False)
+
+    @property
+    def model_path(self) -> Path:
+        return self.directory / self.model_file
+
+    @property
+    def heads_path(self) -> Path:
+        return self.directory / self.heads_file
+
+    def head(self, name: str) -> HeadSpec:
+        for h in self.heads:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    def anomaly(self, name: str) -> AnomalySpec:
+        for a in self.anomalies:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "sha256": self.model_sha256}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _req(d: dict[str, Any], key: str, where: str) -> Any:
+    if not isinstance(d, dict) or key not in d:
+        raise CardError(f"{where}: missing '{key}'")
+    return d[key]
+
+
+def _safe_name(value: str, where: str) -> str:
+    # Files named by the card must stay inside the model folder.
+    if not isinstance(value, str) or not value or "/" in value or "\\" in value or ".." in value:
+        raise CardError(f"{where}: bad file name {value!r}")
+    return value
+
+
+def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
+    """Validate a card dictionary and turn it into a ``ModelCard``."""
+    if raw.get("schema") != CARD_SCHEMA:
+        raise CardError(f"unsupported card schema {raw.get('schema')!r}")
+    files = _req(raw, "files", "card")
+    model = _req(files, "model", "files")
+    heads_file = _req(files, "heads", "files")
+    inp = _req(raw, "input", "card")
+    resize = _req(inp, "resize", "input")
+    if resize.get("rule") != "shorter_side_then_center_crop":
+        raise CardError(f"unsupported resize rule {resize.get('rule')!r}")
+    if inp.get("colour_order") != "RGB":
+        raise CardError(f"unsupported colour order {inp.get('colour_order')!r}")
+    mean = tuple(float(x) for x in _req(inp, "mean", "input"))
+    std = tuple(float(x) for x in _req(inp, "std", "input"))
+    if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
+        raise CardError("input mean/std must be three numbers, std > 0")
+    input_spec = InputSpec(
+        name=str(_req(inp, "name", "input")),
+        height=int(_req(inp, "height", "input")),
+        width=int(_req(inp, "width", "input")),
+        colour_order="RGB",
+        mean=(mean[0], mean[1], mean[2]),
+        std=(std[0], std[1], std[2]),
+        shorter_side=int(_req(resize, "shorter_side", "input.resize")),
+        interpolation=str(_req(resize, "interpolation", "input.resize")),
+    )
+    if input_spec.interpolation != "bilinear":
+        raise CardError(f"unsupported interpolation {input_spec.interpolation!r}")
+    outputs = _req(raw, "outputs", "card")
+    heads = tuple(
+        HeadSpec(
+            name=str(_req(h, "name", "head")),
+            output=str(_req(h, "output", "head")),
+            labels=tuple(str(x) for x in _req(h, "labels", "head")),
+            temperature=float(_req(h, "temperature", "head")),
+        )
+        for h in _req(outputs, "heads", "outputs")
+    )
+    names = {h.name for h in heads}
+    if any(h.temperature <= 0 for h in heads):
+        raise CardError("temperatures must be > 0")
+    attributes = tuple(str(a) for a in _req(outputs, "attributes", "outputs"))
+    missing = ({"cell_class", "subtype"} | set(attributes)) - names
+    if missing:
+        raise CardError(f"heads missing for {sorted(missing)}")
+    anomalies_raw = _req(outputs, "anomalies", "outputs")
+    anomalies = []
+    for key in ANOMALY_KEYS:
+        a = _req(anomalies_raw, key, "outputs.anomalies")
+        available = _req(a, "available", f"anomalies.{key}")
+        if not isinstance(available, bool):
+            raise CardError(f"anomalies.{key}.available must be true or false")
+        spec = AnomalySpec(name=key, available=available)
+        if available:
+            head = str(_req(a, "head", f"anomalies.{key}"))
+            if head not in names:
+                raise CardError(f"anomalies.{key}: unknown head {head!r}")
+            labels = tuple(str(x) for x in _req(a, "positive_labels", f"anomalies.{key}"))
+            head_labels = next(h.labels for h in heads if h.name == head)
+            if not labels or set(labels) - set(head_labels):
+                raise CardError(f"anomalies.{key}: labels not in head {head!r}")
+            spec = AnomalySpec(
+                name=key,
+                available=True,
+                head=head,
+                positive_labels=labels,
+                applies_to_cell_class=tuple(a.get("applies_to_cell_class", ())),
+            )
+        anomalies.append(spec)
+    return ModelCard(
+        directory=directory,
+        name=str(_req(raw, "name", "card")),
+        version=str(_req(raw, "version", "card")),
+        model_file=_safe_name(_req(model, "path", "files.model"), "files.model"),
+        model_sha256=str(_req(model, "sha256", "files.model")).lower(),
+        heads_file=_safe_name(_req(heads_file, "path", "files.heads"), "files.heads"),
+        heads_sha256=str(_req(heads_file, "sha256", "files.heads")).lower(),
+        input=input_spec,
+        features_output=str(_req(_req(outputs, "features", "outputs"), "name", "features")),
+        heads=heads,
+        attributes=attributes,
+        anomalies=tuple(anomalies),
+        raw=raw,
+    )
+
+
+def load_card(model_dir: Path) -> ModelCard:
+    """Read and validate ``model_dir/card.json`` (does not hash the files)."""
+    path = model_dir / CARD_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CardError(f"{path}: not found") from exc
+    except json.JSONDecodeError as exc:
+        raise CardError(f"{path}: invalid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise CardError(f"{path}: not a JSON object")
+    return parse_card(raw, model_dir)
+
+
+def card_problems(card: ModelCard) -> list[str]:
+    """Missing files and sha256 mismatches for every file the card lists."""
+    problems = []
+    for key, entry in card.raw.get("files", {}).items():
+        path = card.directory / _safe_name(entry.get("path", ""), f"files.{key}")
+        if not path.is_file():
+            problems.append(f"{card.name} {card.version}: {key} file {path} is missing")
+            continue
+        digest = sha256_file(path)
+        if digest != str(entry.get("sha256", "")).lower():
+            problems.append(
+                f"{card.name} {card.version}: sha256 of {path} is {digest}, "
+                f"the card says {entry.get('sha256')}"
+            )
+    return problems
+
+
+def find_model_dirs(models_root: Path) -> list[Path]:
+    return sorted(p.parent for p in models_root.glob(f"*/*/{CARD_FILE}"))
+
+
+def read_registry(models_root: Path) -> dict[str, Path]:
+    """Task -> model folder, from ``registry.json`` ({"cells": "name/version", ...})."""
+    path = models_root / REGISTRY_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CardError(f"{path}: not found") from exc
+    except json.JSONDecodeError as exc:
+        raise CardError(f"{path}: invalid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise CardError(f"{path}: not a JSON object")
+    out = {}
+    for task, rel in raw.items():
+        parts = str(rel).split("/")
+        if len(parts) != 2 or any(not p or p == ".." or p.startswith(".") for p in parts):
+            raise CardError(f"{path}: bad entry {task!r}: {rel!r} (want 'name/version')")
+        out[task] = models_root / parts[0] / parts[1]
+    return out
+
+
+def verify_models(models_root: Path) -> list[str]:
+    """Human-readable problems with the installed models; empty when all is well.
+
+    Checks every ``*/*/card.json`` (valid card, files present, sha256 match) and
+    the registry. An empty folder is not a problem: nothing is installed.
+    """
+    if not models_root.is_dir():
+        return [f"models folder {models_root} does not exist"]
+    problems: list[str] = []
+    dirs = find_model_dirs(models_root)
+    registry: dict[str, Path] = {}
+    if (models_root / REGISTRY_FILE).exists():
+        try:
+            registry = read_registry(models_root)
+        except CardError as exc:
+            problems.append(str(exc))
+    elif dirs:
+        problems.append(f"{models_root / REGISTRY_FILE} is missing: no model is selected")
+    for task, d in registry.items():
+        if d not in dirs:
+            problems.append(f"registry entry {task!r} points to {d}, which has no card")
+    from .scores.card import is_score_card
+    from .scores.card import verify as verify_score_model
+
+    for d in dirs:
+        if is_score_card(d):  # tabular score models have their own card schema
+            problems.extend(verify_score_model(d))
+            continue
+        try:
+            card = load_card(d)
+        except CardError as exc:
+            problems.append(str(exc))
+            continue
+        problems.extend(card_problems(card))
+    return problems
