@@ -65,3 +65,38 @@ def test_api_token_authentication(client, technician, specimen):
 
 def test_health_is_public(client, db):
     assert client.get("/health/").json() == {"status": "ok"}
+
+
+REVIEW_PAGES = [("worklist", {}), ("review_case", {"accession": "S-0001"})]
+REVIEW_POSTS = [("review_reclassify", {"accession": "S-0001"}),
+                ("review_sign", {"accession": "S-0001"}),
+                ("review_amend", {"accession": "S-0001"}),
+                ("review_rescan", {"accession": "S-0001"})]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), REVIEW_PAGES + REVIEW_POSTS)
+def test_review_anonymous_goes_to_login(client, specimen, name, kwargs):
+    response = client.post(reverse(name, kwargs=kwargs))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("role", ["technician", "biologist", "admin"])
+@pytest.mark.parametrize(("name", "kwargs"), REVIEW_PAGES)
+def test_review_pages_are_readable_by_every_role(client, make_user, specimen, role, name,
+                                                  kwargs):
+    client.force_login(make_user(f"r-{role}", role))
+    assert client.get(reverse(name, kwargs=kwargs)).status_code == 200
+
+
+@pytest.mark.parametrize(("name", "kwargs"), REVIEW_POSTS)
+def test_technicians_cannot_review_or_sign(client, technician, specimen, name, kwargs):
+    client.force_login(technician)
+    assert client.post(reverse(name, kwargs=kwargs)).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["biologist", "admin"])
+@pytest.mark.parametrize(("name", "kwargs"), REVIEW_POSTS)
+def test_biologists_and_admins_may_review(client, make_user, specimen, role, name, kwargs):
+    client.force_login(make_user(f"b-{role}", role))
+    # Allowed through the role check; the action itself then answers (400/409 or a redirect).
+    assert client.post(reverse(name, kwargs=kwargs)).status_code in (200, 302, 400, 409)
