@@ -88,6 +88,11 @@ class ModelCard:
         raise KeyError(name)
 
     @property
+    def sha256(self) -> str:
+        """sha256 of model.onnx (what results record as provenance)."""
+        return self.model_sha256
+
+    @property
     def provenance(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version, "sha256": self.model_sha256}
 

@@ -37,8 +37,8 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
 
     browser_login(page, live_server, "bio", PASSWORD)
     # Switch the interface to French.
-    page.select_option("select[name=language]", "fr")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "fr")
     page.goto(f"{live_server.url}/review/FLOW-1/")
     assert "Prélèvement" in page.content() or "Relecture" in page.content()
 

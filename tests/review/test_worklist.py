@@ -4,11 +4,11 @@ from apps.hemograms.services import cbc_import
 from apps.review.selectors import worklist
 
 CBC = (
-    "Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L)\r\n"
-    "W-1,2026/11/20,08:00:00,6.0,14.0,90.0,250,3.5\r\n"      # normal: not on the worklist
-    "W-2,2026/11/20,08:01:00,3.1,9.5,106.0,90,1.1\r\n"       # anaemia+macro+neutro+thrombo
-    "W-3,2026/11/20,08:02:00,6.0,11.0,90.0,250,3.5\r\n"      # anaemia only (unknown sex: 12)
-).encode()
+    b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L)\r\n"
+    b"W-1,2026/11/20,08:00:00,6.0,14.0,90.0,250,3.5\r\n"      # normal: not on the worklist
+    b"W-2,2026/11/20,08:01:00,3.1,9.5,106.0,90,1.1\r\n"       # anaemia+macro+neutro+thrombo
+    b"W-3,2026/11/20,08:02:00,6.0,11.0,90.0,250,3.5\r\n"      # anaemia only (unknown sex: 12)
+)
 
 
 def test_flagged_specimens_by_priority_with_their_reasons(client, biologist, technician):
@@ -26,6 +26,6 @@ def test_flagged_specimens_by_priority_with_their_reasons(client, biologist, tec
 
 
 def test_macrocytosis_rule_boundary(technician):
-    data = ("Sample No.,MCV(fL)\r\nB-1,100.0\r\nB-2,100.1\r\n").encode()
+    data = (b"Sample No.,MCV(fL)\r\nB-1,100.0\r\nB-2,100.1\r\n")
     cbc_import(actor=technician, data=data)
     assert [s.accession for s in worklist(flag="macrocytosis")] == ["B-2"]

@@ -41,13 +41,20 @@ def simulated_cohort(root: Path) -> Path:
             colour = np.array([200, 60, 60] if mds and k < 3 else [90, 90, 160], np.float64)
             pixels = np.clip(colour + rng.normal(0, 12, (8, 8, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(folder / f"cell{k}.png")
-        rows.append({
-            "patient_id": f"P{i:02d}", "label": "mds" if mds else "not_mds",
-            "anc": f"{(1.2 if mds else 4.0) + rng.normal(0, 0.3):.2f}",
-            "mcv": "", "ne_wx": "", "hb": f"{10 + rng.normal(0, 1):.1f}",
-            "plt": f"{180 + rng.normal(0, 30):.0f}", "sex": "M" if i % 3 else "F",
-            "age": f"{60 + i}", "image_dir": f"images/P{i:02d}",
-        })
+        rows.append(
+            {
+                "patient_id": f"P{i:02d}",
+                "label": "mds" if mds else "not_mds",
+                "anc": f"{(1.2 if mds else 4.0) + rng.normal(0, 0.3):.2f}",
+                "mcv": "",
+                "ne_wx": "",
+                "hb": f"{10 + rng.normal(0, 1):.1f}",
+                "plt": f"{180 + rng.normal(0, 30):.0f}",
+                "sex": "M" if i % 3 else "F",
+                "age": f"{60 + i}",
+                "image_dir": f"images/P{i:02d}",
+            }
+        )
     with (root / "cohort.csv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -70,10 +77,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Path]
     cohort = simulated_cohort(base / "cohort")
     out = base / "models_onnx" / "hemaclinic-mds-fused" / "0.0.1-sim"
     card = train_fused(
-        cohort_dir=cohort, out_dir=out, embed=stub_embed,
+        cohort_dir=cohort,
+        out_dir=out,
+        embed=stub_embed,
         embedding_source={"name": "stub-channel-stats", "version": "test", "sha256": "none"},
         training_data="SIMULATED: 12 patients x 6 generated 8x8 images, built by the test",
-        synthetic=True, version="0.0.1-sim", cfg=FusedConfig(epochs=40, cv_folds=0),
+        synthetic=True,
+        version="0.0.1-sim",
+        cfg=FusedConfig(epochs=40, cv_folds=0),
     )
     return out, card, cohort
 
@@ -96,8 +107,13 @@ def test_onnx_scores_the_simulated_patients(trained):  # type: ignore[no-untyped
     probs, labels = [], []
     for r in rows:
         emb = stub_embed(sorted((cohort / r["image_dir"]).iterdir()))
-        cbc = CBCFeatures(anc=float(r["anc"]), hb=float(r["hb"]), plt=float(r["plt"]),
-                          age=float(r["age"]), sex=r["sex"])
+        cbc = CBCFeatures(
+            anc=float(r["anc"]),
+            hb=float(r["hb"]),
+            plt=float(r["plt"]),
+            age=float(r["age"]),
+            sex=r["sex"],
+        )
         res = model.predict(emb, cbc)
         assert res.state == "scored"
         assert len(res.attention) == N_CELLS and sum(res.attention) == pytest.approx(1, abs=1e-5)
@@ -109,20 +125,26 @@ def test_onnx_scores_the_simulated_patients(trained):  # type: ignore[no-untyped
             assert sum(res.attention[:3]) > 0.5
     assert auc(np.array(labels, int), np.array(probs)) >= 0.9
     assert auc(np.array(labels, int), np.array(probs)) == pytest.approx(
-        card["metrics"]["apparent_auc"], abs=1e-6)
-    missing_anc = model.predict(stub_embed([next((cohort / "images" / "P00").iterdir())]),
-                                CBCFeatures(hb=10.0, plt=150.0))
+        card["metrics"]["apparent_auc"], abs=1e-6
+    )
+    missing_anc = model.predict(
+        stub_embed([next((cohort / "images" / "P00").iterdir())]), CBCFeatures(hb=10.0, plt=150.0)
+    )
     assert missing_anc.state == "indeterminate" and missing_anc.reasons == (
-        "anc missing (required)",)
+        "anc missing (required)",
+    )
 
 
 def test_onnx_graph_equals_the_torch_network(tmp_path: Path):
     torch.manual_seed(1)
     f = len(FEATURE_NAMES)
     consts = {
-        "emb_mean": np.full(5, 0.1, np.float32), "emb_std": np.full(5, 2.0, np.float32),
-        "impute": np.arange(f, dtype=np.float32), "is_log": np.arange(f) % 2 == 0,
-        "mean": np.full(f, 0.5, np.float32), "std": np.full(f, 1.5, np.float32),
+        "emb_mean": np.full(5, 0.1, np.float32),
+        "emb_std": np.full(5, 2.0, np.float32),
+        "impute": np.arange(f, dtype=np.float32),
+        "is_log": np.arange(f) % 2 == 0,
+        "mean": np.full(f, 0.5, np.float32),
+        "std": np.full(f, 1.5, np.float32),
         "keep_value": np.r_[np.ones(f - 2), 0, 0].astype(np.float32),
         "keep_missing": np.r_[np.ones(f - 1), 0].astype(np.float32),
     }

@@ -102,8 +102,11 @@ def test_required_input_missing_is_indeterminate(model: MDSCBCModel, missing: st
 
 def test_result_carries_provenance(card: dict, model: MDSCBCModel):
     res = model.predict(PATIENTS[0])
-    assert res.model == {"name": card["name"], "version": card["version"],
-                         "sha256": card["files"]["model"]["sha256"]}
+    assert res.model == {
+        "name": card["name"],
+        "version": card["version"],
+        "sha256": card["files"]["model"]["sha256"],
+    }
     assert "never a diagnosis" in res.disclaimer
 
 

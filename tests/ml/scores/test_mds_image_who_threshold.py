@@ -14,8 +14,15 @@ def _cells(n: int, k: int, *, prob: float = 0.5) -> list[float]:
 
 
 def test_exactly_ten_percent_meets_the_threshold():
-    r = mds_image_evidence({"vacuole": _cells(100, 10), "pseudo_pelger": [0.0] * 100,
-                            "hypogranulation": None, "barr_body": None}, n_neutrophils=100)
+    r = mds_image_evidence(
+        {
+            "vacuole": _cells(100, 10),
+            "pseudo_pelger": [0.0] * 100,
+            "hypogranulation": None,
+            "barr_body": None,
+        },
+        n_neutrophils=100,
+    )
     assert r.state == "scored"
     assert r.fraction == pytest.approx(0.10) and r.n_dysplastic == 10
     assert r.meets_who_threshold is True
@@ -24,8 +31,9 @@ def test_exactly_ten_percent_meets_the_threshold():
 
 
 def test_just_below_ten_percent_does_not():
-    r = mds_image_evidence({"vacuole": _cells(100, 9), "pseudo_pelger": [0.0] * 100},
-                           n_neutrophils=100)
+    r = mds_image_evidence(
+        {"vacuole": _cells(100, 9), "pseudo_pelger": [0.0] * 100}, n_neutrophils=100
+    )
     assert r.meets_who_threshold is False
 
 
@@ -43,7 +51,10 @@ def test_a_cell_counts_once_and_drivers_are_ranked():
     r = mds_image_evidence({"vacuole": vac, "pseudo_pelger": pp}, n_neutrophils=60)
     assert r.n_dysplastic == 3
     assert [(d.index, d.anomaly) for d in r.drivers] == [
-        (10, "vacuole"), (3, "pseudo_pelger"), (20, "pseudo_pelger")]
+        (10, "vacuole"),
+        (3, "pseudo_pelger"),
+        (20, "pseudo_pelger"),
+    ]
     assert r.fraction_ci95[0] < r.fraction < r.fraction_ci95[1]
 
 
@@ -69,12 +80,26 @@ def test_proxy_warning_and_version():
 
 def test_cell_predictions_become_anomaly_columns():
     def cell(cls: str, vac: float | None, pp: float | None):  # type: ignore[no-untyped-def]
-        return SimpleNamespace(cell_class=cls, anomalies={
-            "vacuole": vac, "pseudo_pelger": pp, "hypogranulation": None, "barr_body": None})
+        return SimpleNamespace(
+            cell_class=cls,
+            anomalies={
+                "vacuole": vac,
+                "pseudo_pelger": pp,
+                "hypogranulation": None,
+                "barr_body": None,
+            },
+        )
 
-    preds = [cell("neutrophil", 0.9, 0.1), cell("lymphocyte", None, None),
-             cell("neutrophil", 0.2, 0.7)]
+    preds = [
+        cell("neutrophil", 0.9, 0.1),
+        cell("lymphocyte", None, None),
+        cell("neutrophil", 0.2, 0.7),
+    ]
     cols, positions = neutrophil_anomalies(preds)
     assert positions == [0, 2]
-    assert cols == {"vacuole": [0.9, 0.2], "pseudo_pelger": [0.1, 0.7],
-                    "hypogranulation": None, "barr_body": None}
+    assert cols == {
+        "vacuole": [0.9, 0.2],
+        "pseudo_pelger": [0.1, 0.7],
+        "hypogranulation": None,
+        "barr_body": None,
+    }

@@ -17,6 +17,7 @@ def test_runtime_modules_stay_pure():
         "bad = [m for m in ('django', 'torch', 'sklearn', 'matplotlib') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == ""

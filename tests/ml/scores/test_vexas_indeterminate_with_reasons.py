@@ -6,8 +6,15 @@ import pytest
 
 from apps.ml.scores.vexas import MIN_NEUTROPHILS, VexasInputs, vexas_score
 
-COMPLETE = dict(n_neutrophils=40, vacuole_probs=[0.9] * 10 + [0.1] * 30, mcv_fl=104.0,
-                hgb_g_dl=10.0, plt_10_9_l=120.0, sex="M", age_years=70.0)
+COMPLETE = dict(
+    n_neutrophils=40,
+    vacuole_probs=[0.9] * 10 + [0.1] * 30,
+    mcv_fl=104.0,
+    hgb_g_dl=10.0,
+    plt_10_9_l=120.0,
+    sex="M",
+    age_years=70.0,
+)
 
 
 def test_complete_inputs_are_scored():
@@ -16,15 +23,21 @@ def test_complete_inputs_are_scored():
 
 
 def test_too_few_neutrophils():
-    r = vexas_score(VexasInputs(**{**COMPLETE, "n_neutrophils": 7,
-                                   "vacuole_probs": [0.9] * 7}))
+    r = vexas_score(VexasInputs(**{**COMPLETE, "n_neutrophils": 7, "vacuole_probs": [0.9] * 7}))
     assert r.state == "indeterminate" and r.score is None and r.level is None
     assert r.reasons == (f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n=7)",)
 
 
 def test_exactly_the_minimum_number_of_neutrophils_is_enough():
-    r = vexas_score(VexasInputs(**{**COMPLETE, "n_neutrophils": MIN_NEUTROPHILS,
-                                   "vacuole_probs": [0.1] * MIN_NEUTROPHILS}))
+    r = vexas_score(
+        VexasInputs(
+            **{
+                **COMPLETE,
+                "n_neutrophils": MIN_NEUTROPHILS,
+                "vacuole_probs": [0.1] * MIN_NEUTROPHILS,
+            }
+        )
+    )
     assert r.state == "scored"
 
 
@@ -35,8 +48,9 @@ def test_vacuole_output_unavailable():
 
 
 def test_partial_cbc_lists_every_missing_input():
-    r = vexas_score(VexasInputs(**{**COMPLETE, "mcv_fl": None, "plt_10_9_l": float("nan"),
-                                   "age_years": None}))
+    r = vexas_score(
+        VexasInputs(**{**COMPLETE, "mcv_fl": None, "plt_10_9_l": float("nan"), "age_years": None})
+    )
     assert r.state == "indeterminate"
     assert set(r.reasons) == {"MCV missing", "platelet count missing", "age missing"}
     # What was available is still shown.
@@ -46,8 +60,14 @@ def test_partial_cbc_lists_every_missing_input():
 def test_nothing_but_a_count():
     r = vexas_score(VexasInputs(n_neutrophils=0, vacuole_probs=None))
     assert r.state == "indeterminate"
-    assert {"vacuole output not available in this model", "MCV missing", "haemoglobin missing",
-            "platelet count missing", "sex missing", "age missing"} <= set(r.reasons)
+    assert {
+        "vacuole output not available in this model",
+        "MCV missing",
+        "haemoglobin missing",
+        "platelet count missing",
+        "sex missing",
+        "age missing",
+    } <= set(r.reasons)
 
 
 def test_inconsistent_inputs_raise():

@@ -14,8 +14,15 @@ def _probs(n: int, k: int) -> list[float]:
 
 
 def _inputs(**kw) -> VexasInputs:  # type: ignore[no-untyped-def]
-    base = dict(n_neutrophils=50, vacuole_probs=_probs(50, 0), mcv_fl=90.0, hgb_g_dl=14.0,
-                plt_10_9_l=250.0, sex="F", age_years=40.0)
+    base = dict(
+        n_neutrophils=50,
+        vacuole_probs=_probs(50, 0),
+        mcv_fl=90.0,
+        hgb_g_dl=14.0,
+        plt_10_9_l=250.0,
+        sex="F",
+        age_years=40.0,
+    )
     base.update(kw)
     return VexasInputs(**base)
 
@@ -50,9 +57,17 @@ def test_macrocytosis_is_strictly_above_100(mcv: float, points: float):
     assert _points(vexas_score(_inputs(mcv_fl=mcv)), "macrocytosis") == points
 
 
-@pytest.mark.parametrize(("sex", "hgb", "points"),
-                         [("M", 13.0, 0.0), ("M", 12.99, 0.15), ("F", 12.0, 0.0),
-                          ("F", 11.99, 0.15), ("F", 12.5, 0.0), ("M", 12.5, 0.15)])
+@pytest.mark.parametrize(
+    ("sex", "hgb", "points"),
+    [
+        ("M", 13.0, 0.0),
+        ("M", 12.99, 0.15),
+        ("F", 12.0, 0.0),
+        ("F", 11.99, 0.15),
+        ("F", 12.5, 0.0),
+        ("M", 12.5, 0.15),
+    ],
+)
 def test_anaemia_uses_sex_specific_who_cutoffs(sex: str, hgb: float, points: float):
     assert _points(vexas_score(_inputs(sex=sex, hgb_g_dl=hgb)), "anaemia") == points
 
@@ -83,9 +98,17 @@ def test_levels_at_their_exact_boundaries():
 
 
 def test_full_picture_scores_one_and_pseudo_pelger_adds_nothing():
-    r = vexas_score(_inputs(vacuole_probs=_probs(50, 25), mcv_fl=108.0, hgb_g_dl=9.0,
-                            plt_10_9_l=90.0, sex="M", age_years=68.0,
-                            pseudo_pelger_probs=[0.9] * 50))
+    r = vexas_score(
+        _inputs(
+            vacuole_probs=_probs(50, 25),
+            mcv_fl=108.0,
+            hgb_g_dl=9.0,
+            plt_10_9_l=90.0,
+            sex="M",
+            age_years=68.0,
+            pseudo_pelger_probs=[0.9] * 50,
+        )
+    )
     assert r.state == "scored" and r.score == pytest.approx(1.0) and r.level == "high"
     pp = next(c for c in r.contributions if c.name == "pseudo_pelger")
     assert pp.points == 0.0 and pp.value == 1.0

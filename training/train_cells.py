@@ -1,0 +1,334 @@
+"""Train the multi-head cell classifier (cell class, subtype, 11 WBCAtt attributes).
+
+    python -m training.train_cells --out models_onnx/hemaclinic-cells/1.0.0 \
+        --run-dir training/runs/cells-1.0.0
+
+Writes split.csv (path, sha256, split) into --out, checkpoints and logs into --run-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from training.data import (
+    ATTRIBUTES,
+    CELL_CLASSES,
+    IGNORE,
+    SUBTYPES,
+    Sample,
+    attribute_vocab,
+    dedup_by_hash,
+    default_datasets_dir,
+    load_cell_image,
+    read_labels,
+    sha256_file,
+    stratified_split,
+    write_split_csv,
+)
+from training.model import MultiHeadNet, load_imagenet_weights
+
+PIXEL_MEAN = (127.0, 127.0, 127.0)  # EfficientNet-Lite convention, 0..255 scale
+PIXEL_STD = (128.0, 128.0, 128.0)
+SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def head_sizes(vocab: dict[str, tuple[str, ...]]) -> list[tuple[str, int]]:
+    return [("cell_class", len(CELL_CLASSES)), ("subtype", len(SUBTYPES))] + [
+        (a, len(vocab[a])) for a in ATTRIBUTES
+    ]
+
+
+def encode_targets(samples: list[Sample], vocab: dict[str, tuple[str, ...]]) -> np.ndarray:
+    """Integer targets (N, 2 + 11): class, subtype, attributes; IGNORE where unlabelled."""
+    y = np.full((len(samples), 2 + len(ATTRIBUTES)), IGNORE, dtype=np.int64)
+    for i, s in enumerate(samples):
+        y[i, 0] = CELL_CLASSES.index(s.cell_class)
+        if s.subtype is not None:
+            y[i, 1] = SUBTYPES.index(s.subtype)
+        for j, a in enumerate(ATTRIBUTES):
+            if a in s.attributes:
+                y[i, 2 + j] = vocab[a].index(s.attributes[a])
+    return y
+
+
+def load_images(paths: list[Path], size: int, workers: int) -> np.ndarray:
+    with ProcessPoolExecutor(workers) as pool:
+        arrays = list(pool.map(partial(load_cell_image, size=size), paths, chunksize=64))
+    return np.stack(arrays)
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def augment(batch_u8: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Morphology-respecting augmentation on (B, H, W, 3) uint8 -> normalised NCHW.
+
+    Dihedral group (flips, 90-degree rotations): a cell has no canonical
+    orientation. Mild brightness/contrast/saturation and per-channel (stain)
+    gains. No scaling, shearing or stretching: cell size is a diagnostic feature.
+    """
+    x = batch_u8.permute(0, 3, 1, 2).float()
+    b = x.shape[0]
+    k = torch.randint(0, 4, (b,), generator=gen)
+    flip = torch.randint(0, 2, (b,), generator=gen)
+    out = []
+    for i in range(b):
+        xi = torch.rot90(x[i], int(k[i]), dims=(1, 2))
+        out.append(torch.flip(xi, dims=(2,)) if flip[i] else xi)
+    x = torch.stack(out)
+
+    def u(lo: float, hi: float, shape: tuple[int, ...]) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(shape, generator=gen)
+
+    x = x * u(0.9, 1.1, (b, 1, 1, 1))  # brightness
+    gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    mean = gray.mean(dim=(2, 3), keepdim=True)
+    x = (x - mean) * u(0.9, 1.1, (b, 1, 1, 1)) + mean  # contrast
+    gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    x = gray + (x - gray) * u(0.9, 1.1, (b, 1, 1, 1))  # saturation
+    x = x * u(0.95, 1.05, (b, 3, 1, 1))  # stain / white-balance gain per channel
+    return normalize(x.clamp(0, 255))
+
+
+def attribute_class_weights(
+    y: np.ndarray, vocab: dict[str, tuple[str, ...]]
+) -> list[torch.Tensor]:
+    """Inverse-square-root-frequency weights per attribute value (train split only)."""
+    weights = []
+    for j, a in enumerate(ATTRIBUTES):
+        col = y[:, 2 + j]
+        col = col[col != IGNORE]
+        counts = np.bincount(col, minlength=len(vocab[a])).astype(np.float64)
+        w = np.sqrt(counts.sum() / (len(counts) * np.maximum(counts, 1)))
+        weights.append(torch.tensor(w, dtype=torch.float32))
+    return weights
+
+
+def multihead_loss(
+    logits: list[torch.Tensor], y: torch.Tensor, attr_weights: list[torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    parts: dict[str, torch.Tensor] = {}
+    parts["cell_class"] = F.cross_entropy(logits[0], y[:, 0])
+    if (y[:, 1] != IGNORE).any():
+        parts["subtype"] = F.cross_entropy(logits[1], y[:, 1], ignore_index=IGNORE)
+    attr_losses = []
+    for j in range(len(ATTRIBUTES)):
+        t = y[:, 2 + j]
+        if (t != IGNORE).any():
+            attr_losses.append(
+                F.cross_entropy(logits[2 + j], t, weight=attr_weights[j], ignore_index=IGNORE)
+            )
+    if attr_losses:
+        parts["attributes"] = torch.stack(attr_losses).mean()
+    total = sum(parts.values())
+    return total, {k: float(v.detach()) for k, v in parts.items()}
+
+
+@torch.no_grad()
+def predict(model: MultiHeadNet, images: np.ndarray, batch_size: int = 64) -> list[np.ndarray]:
+    model.eval()
+    outs: list[list[np.ndarray]] = []
+    for i in range(0, len(images), batch_size):
+        x = normalize(torch.from_numpy(images[i : i + batch_size]).permute(0, 3, 1, 2).float())
+        res = model(x)[:-1]
+        outs.append([r.numpy() for r in res])
+    return [np.concatenate([o[h] for o in outs]) for h in range(len(outs[0]))]
+
+
+def val_summary(logits: list[np.ndarray], y: np.ndarray) -> dict[str, float]:
+    res: dict[str, float] = {}
+    for h, name in enumerate(["cell_class", "subtype", *ATTRIBUTES]):
+        m = y[:, h] != IGNORE
+        res[name] = float((logits[h][m].argmax(1) == y[m, h]).mean()) if m.any() else float("nan")
+    res["attr_mean"] = float(np.mean([res[a] for a in ATTRIBUTES]))
+    res["score"] = res["cell_class"] + res["subtype"] + res["attr_mean"]
+    return res
+
+
+def build_split(
+    datasets: Path, seed: int
+) -> tuple[list[Sample], list[str], list[str], list[tuple[str, str]]]:
+    pbc = datasets / "pbc"
+    labels = pbc / "labels.csv"
+    if not labels.exists():
+        raise SystemExit(f"dataset not found: {labels} (set --datasets or HEMACLINIC_DATASETS)")
+    samples = read_labels(labels)
+    hashes = [sha256_file(pbc / s.path) for s in samples]
+    kept, dropped = dedup_by_hash(samples, hashes)
+    ks = [s for s, _ in kept]
+    kh = [h for _, h in kept]
+    splits = stratified_split([s.stratum for s in ks], SPLIT_FRACTIONS, seed)
+    return ks, kh, splits, dropped
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", type=Path, required=True, help="model folder (split.csv goes here)")
+    p.add_argument("--run-dir", type=Path, required=True, help="checkpoints and logs")
+    p.add_argument("--datasets", type=Path, default=default_datasets_dir())
+    p.add_argument("--size", type=int, default=192)
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--freeze-blocks", type=int, default=5, help="stem + this many MBConv blocks")
+    p.add_argument("--seed", type=int, default=20261123)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-minutes", type=float, default=0, help="stop early (0 = no limit)")
+    p.add_argument(
+        "--max-steps", type=int, default=0,
+        help="stop after this many optimiser steps, schedule unchanged (reproduces a run "
+        "that --max-minutes stopped)",
+    )
+    p.add_argument("--no-pretrained", action="store_true")
+    p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+
+    samples, hashes, splits, dropped = build_split(args.datasets, args.seed)
+    write_split_csv(
+        args.out / "split.csv",
+        [(s.path, h, sp) for s, h, sp in zip(samples, hashes, splits, strict=True)],
+    )
+    vocab = attribute_vocab(samples)
+    counts = {k: splits.count(k) for k in ("train", "val", "test")}
+    log(f"split {counts}, dropped {len(dropped)} duplicates")
+
+    idx = {k: [i for i, sp in enumerate(splits) if sp == k] for k in ("train", "val")}
+    if args.limit:
+        idx = {k: v[: args.limit] for k, v in idx.items()}
+    pbc = args.datasets / "pbc"
+    y_all = encode_targets(samples, vocab)
+    data = {}
+    for k, ii in idx.items():
+        imgs = load_images([pbc / samples[i].path for i in ii], args.size, args.threads)
+        data[k] = (imgs, y_all[ii])
+        log(f"decoded {k}: {imgs.shape}")
+
+    model = MultiHeadNet(head_sizes(vocab))
+    if not args.no_pretrained:
+        load_imagenet_weights(model.backbone)
+    bb = model.backbone
+    frozen = [bb._conv_stem, bb._bn0, *bb._blocks[: args.freeze_blocks]]
+    for mod in frozen:
+        for prm in mod.parameters():
+            prm.requires_grad_(False)
+    trainable = [prm for prm in model.parameters() if prm.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
+    x_tr, y_tr = data["train"]
+    steps_per_epoch = math.ceil(len(x_tr) / args.batch_size)
+    total_steps = steps_per_epoch * args.epochs
+    warmup = min(100, total_steps // 10)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return args.lr * (step + 1) / warmup
+        t = (step - warmup) / max(1, total_steps - warmup)
+        return args.lr * 0.5 * (1 + math.cos(math.pi * t))
+
+    attr_w = attribute_class_weights(y_tr, vocab)
+    gen = torch.Generator().manual_seed(args.seed)
+    config = {
+        "size": args.size,
+        "pixel_mean": PIXEL_MEAN,
+        "pixel_std": PIXEL_STD,
+        "heads": head_sizes(vocab),
+        "cell_classes": CELL_CLASSES,
+        "subtypes": SUBTYPES,
+        "attributes": ATTRIBUTES,
+        "attribute_vocab": vocab,
+        "attribute_class_weights": {
+            a: w.tolist() for a, w in zip(ATTRIBUTES, attr_w, strict=True)
+        },
+        "split_counts": counts,
+        "dropped_duplicates": dropped,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "torch": torch.__version__,
+    }
+    (args.run_dir / "config.json").write_text(json.dumps(config, indent=2))
+    log_path = args.run_dir / "train_log.jsonl"
+    log_path.write_text("")
+    best = -1.0
+    step = 0
+    stopped_early = False
+    for epoch in range(args.epochs):
+        model.train()
+        for mod in frozen:
+            mod.eval()
+        perm = torch.randperm(len(x_tr), generator=gen).numpy()
+        te = time.time()
+        running: dict[str, float] = {}
+        for bi in range(steps_per_epoch):
+            ii = perm[bi * args.batch_size : (bi + 1) * args.batch_size]
+            x = augment(torch.from_numpy(x_tr[ii]), gen)
+            y = torch.from_numpy(y_tr[ii])
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            with torch.no_grad():
+                h = bb.stem_to(x, args.freeze_blocks)
+            feats = bb(h, start_block=args.freeze_blocks)
+            loss, parts = multihead_loss(model.heads_from_features(feats), y, attr_w)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            for k, v in parts.items():
+                running[k] = 0.98 * running.get(k, v) + 0.02 * v
+            if bi % 25 == 0:
+                rate = (bi + 1) * args.batch_size / (time.time() - te)
+                log(f"epoch {epoch} step {bi}/{steps_per_epoch} {rate:.1f} img/s "
+                    + " ".join(f"{k}={v:.3f}" for k, v in running.items()))
+            if (args.max_minutes and time.time() - t0 > args.max_minutes * 60) or (
+                args.max_steps and step >= args.max_steps
+            ):
+                stopped_early = True
+                break
+        vs = val_summary(predict(model, data["val"][0]), data["val"][1])
+        rec = {"epoch": epoch, "step": step, "train_loss": running, "val": vs,
+               "epoch_seconds": time.time() - te, "stopped_early": stopped_early}
+        with log_path.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        log(f"epoch {epoch} val " + " ".join(f"{k}={v:.4f}" for k, v in vs.items()))
+        torch.save(model.state_dict(), args.run_dir / "last.pt")
+        if vs["score"] > best:
+            best = vs["score"]
+            torch.save(model.state_dict(), args.run_dir / "best.pt")
+            (args.run_dir / "best.json").write_text(json.dumps(rec, indent=2))
+        if stopped_early:
+            log(f"budget reached after {step} steps; stopping")
+            break
+    log(f"done in {(time.time() - t0) / 60:.1f} min; best val score {best:.4f}")
+
+
+if __name__ == "__main__":
+    main()
