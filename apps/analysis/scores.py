@@ -49,17 +49,14 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
 
 
 def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int]:
-    """The neutrophils (after review) that carry anomaly outputs, and how many do not.
-
-    The cell model gives anomaly outputs for the cells it calls neutrophils; a cell a biologist
-    moved into the neutrophils has none, and is counted apart rather than guessed.
-    """
+    """The neutrophils after review (the biologist's class wins) that carry anomaly outputs, and
+    how many do not (a model version without them): those are counted apart, never guessed."""
     out, without = [], 0
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
         prediction = cell.latest_prediction()
         if prediction is None or cell_final_class(cell) != "neutrophil":
             continue
-        if prediction.cell_class == "neutrophil":
+        if any(prediction.anomalies.get(a) is not None for a in ("vacuole", "pseudo_pelger")):
             out.append((cell, prediction))
         else:
             without += 1

@@ -1,5 +1,6 @@
 """ML runtime for HemaClinic: model cards, ONNX inference, CAM. Imports no Django.
 
-Public API: ``apps.ml.cards.verify_models``, ``apps.ml.cells.load_default``,
-``apps.ml.cells.CellModel``, ``apps.ml.cells.overlay``, ``apps.ml.score_cells.score_folder``.
+Public API: ``apps.ml.cards.verify_models``, ``apps.ml.cells.load_default`` /
+``CellModel`` / ``CellPrediction``, ``apps.ml.cam.overlay`` / ``grad_cam``,
+``apps.ml.score_cells.score_folder`` / ``iter_scored``; score models in ``apps.ml.scores``.
 """

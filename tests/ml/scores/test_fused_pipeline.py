@@ -15,14 +15,21 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
 from PIL import Image
 
 from apps.ml.scores.card import verify
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 from apps.ml.scores.fused import NO_MODEL, FusedModel, embed_cells, load_fused
 from apps.ml.scores.metrics import auc
-from training.scores.fused import AttentionMIL, FusedConfig, export_onnx, train_fused
+
+# Training needs the optional PyTorch extra (CI installs it; a laptop may not have it).
+torch = pytest.importorskip("torch")
+from training.scores.fused import (  # noqa: E402
+    AttentionMIL,
+    FusedConfig,
+    export_onnx,
+    train_fused,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 N_PATIENTS, N_CELLS = 12, 6
