@@ -26,6 +26,7 @@ from apps.ml.cards import (
     read_registry,
     sha256_file,
 )
+from apps.ml.runtime import LazySession
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -95,7 +96,9 @@ class CellModel:
         self.card = card
         self.threads = threads
         self._lock = threading.Lock()
-        self._session: onnxruntime.InferenceSession | None = None
+        self._session = LazySession(
+            card.model_path, threads=threads,
+            before_load=lambda: _check_sha256(card.model_path, card.model_sha256))
         self._head_weights: dict[str, np.ndarray] | None = None
 
     @classmethod
@@ -111,20 +114,7 @@ class CellModel:
         return (self.card.input.height, self.card.input.width)
 
     def session(self) -> onnxruntime.InferenceSession:
-        with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
-
-                _check_sha256(self.card.model_path, self.card.model_sha256)
-
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = self.threads
-                opts.inter_op_num_threads = 1
-                opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-                self._session = ort.InferenceSession(
-                    str(self.card.model_path), opts, providers=["CPUExecutionProvider"]
-                )
-            return self._session
+        return self._session.get()
 
     def head_weights(self) -> dict[str, np.ndarray]:
         with self._lock:

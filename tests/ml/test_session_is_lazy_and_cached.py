@@ -11,12 +11,12 @@ from apps.ml.cells import CellModel, load_default
 
 def test_no_session_until_first_use_then_the_same_one(model_dir: Path):
     model = CellModel.from_dir(model_dir, threads=1)
-    assert model._session is None
+    assert model._session._session is None
     model.predict([Image.new("RGB", (360, 363), (230, 200, 210))])
-    first = model._session
+    first = model._session._session
     assert first is not None
     model.predict([Image.new("RGB", (64, 64))])
-    assert model._session is first
+    assert model._session._session is first
 
 
 def test_load_default_returns_one_model_per_process(models_root: Path):

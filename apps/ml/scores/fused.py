@@ -11,7 +11,6 @@ Per-cell embeddings are the cell model's last feature maps, global-average-poole
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from apps.ml.runtime import LazySession
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir, verify
 from apps.ml.scores.features import FEATURE_NAMES, REQUIRED, CBCFeatures, to_arrays
 
@@ -76,25 +76,14 @@ class FusedModel:
         self.dim = int(card.raw["embedding"]["dim"])
         self.threshold = float(card.raw["operating_point"]["threshold"])
         self.min_cells = int(card.raw.get("min_cells", self.MIN_CELLS))
-        self._lock = threading.Lock()
-        self._session: onnxruntime.InferenceSession | None = None
+        self._session = LazySession(card.model_path, threads=threads)
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> FusedModel:
         return cls(load(model_dir), threads=threads)
 
     def session(self) -> onnxruntime.InferenceSession:
-        with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
-
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = self.threads
-                opts.inter_op_num_threads = 1
-                self._session = ort.InferenceSession(
-                    str(self.card.model_path), opts, providers=["CPUExecutionProvider"]
-                )
-            return self._session
+        return self._session.get()
 
     def run(self, embeddings: np.ndarray, x: np.ndarray,
             m: np.ndarray) -> tuple[float, np.ndarray]:

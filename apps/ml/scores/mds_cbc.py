@@ -7,7 +7,6 @@ list must match ``apps.ml.scores.features.FEATURES`` or loading fails.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from apps.ml.runtime import LazySession
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, CBCFeatures, to_arrays
 
@@ -73,25 +73,14 @@ class MDSCBCModel:
         self.std = np.array([f["std"] for f in feats], np.float64)
         self.intercept = float(card.raw["intercept"])
         self.threshold = float(card.raw["operating_point"]["threshold"])
-        self._lock = threading.Lock()
-        self._session: onnxruntime.InferenceSession | None = None
+        self._session = LazySession(card.model_path, threads=threads)
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
         return cls(load(model_dir), threads=threads)
 
     def session(self) -> onnxruntime.InferenceSession:
-        with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
-
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = self.threads
-                opts.inter_op_num_threads = 1
-                self._session = ort.InferenceSession(
-                    str(self.card.model_path), opts, providers=["CPUExecutionProvider"]
-                )
-            return self._session
+        return self._session.get()
 
     def run(self, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability [N], logit [N], contributions [N, F]) for raw arrays."""
