@@ -15,7 +15,7 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("accounts/login/", core_auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", core_views.language_set, name="set_language"),
     path("patients/", patient_views.patient_list, name="patient_list"),
     path("patients/new/", patient_views.patient_create, name="patient_create"),
     path("patients/<str:pseudo_id>/", patient_views.patient_detail, name="patient_detail"),

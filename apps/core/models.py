@@ -66,3 +66,14 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.purpose} {self.at:%Y-%m-%d %H:%M}"
+
+
+class UserPreference(models.Model):
+    """Per-user settings that follow the user from one browser to another."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="preference")
+    language = models.CharField(max_length=8, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.language or '-'}"

@@ -4,8 +4,25 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
 from .roles import CAN_REVIEW, has_any_role
+
+
+@login_not_required
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Switch the interface language and remember it for this user on every browser."""
+    from django.conf import settings
+    from django.views.i18n import set_language
+
+    from .models import UserPreference
+
+    language = request.POST.get("language", "")
+    if language in dict(settings.LANGUAGES) and request.user.is_authenticated:
+        UserPreference.objects.update_or_create(user=request.user,
+                                                defaults={"language": language})
+    return set_language(request)
 
 
 def home(request: HttpRequest) -> HttpResponse:
