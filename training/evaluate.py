@@ -179,10 +179,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run-dir", type=Path, required=True)
     p.add_argument("--datasets", type=Path, default=default_datasets_dir())
     p.add_argument("--name", default="hemaclinic-cells")
-    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--version", default=None,
+                   help="defaults to the name of the --out folder (e.g. 1.0.0)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = p.parse_args(argv)
+    args.version = args.version or args.out.name
     t0 = time.time()
 
     config = json.loads((args.run_dir / "config.json").read_text())
@@ -246,28 +248,12 @@ def main(argv: list[str] | None = None) -> None:
     fig.savefig(args.out / "confusion_attributes.png")
     plt.close(fig)
 
-    # Mean attribute accuracy / macro-F1 over the test rows that carry WBCAtt labels.
-    att_rows = np.flatnonzero(t_y[:, 2] != IGNORE)
-    att_pred = np.stack([t_logits[2 + j][att_rows].argmax(1) for j in range(len(ATTRIBUTES))], 1)
-    att_y = t_y[att_rows, 2:]
-
-    def mean_acc(ii: np.ndarray) -> float:
-        return float((att_pred[ii] == att_y[ii]).mean())
-
-    def mean_f1(ii: np.ndarray) -> float:
-        return float(np.mean([macro_f1(att_y[ii, j], att_pred[ii, j], len(vocab[a]))
-                              for j, a in enumerate(ATTRIBUTES)]))
-
-    all_idx = np.arange(len(att_rows))
     metrics["attributes_summary"] = {
-        "n": len(att_rows),
-        "mean_accuracy": mean_acc(all_idx),
-        "mean_accuracy_ci95_bootstrap": bootstrap_ci(len(att_rows), mean_acc, seed=args.seed),
-        "mean_macro_f1": mean_f1(all_idx),
-        "mean_macro_f1_ci95_bootstrap": bootstrap_ci(len(att_rows), mean_f1, reps=300,
-                                                     seed=args.seed),
-        "anchor": ANCHOR,
+        **attribute_summary(t_logits, t_y, vocab, args.seed), "anchor": ANCHOR,
     }
+    # The same summary on the validation split, which is what model versions are compared on
+    # (the test split only reports).
+    metrics["validation"] = validation_summary(v_logits, v_y, vocab, args.seed)
 
     # Anomaly proxies, evaluated on test cells whose true class is neutrophil.
     neu = np.array([s.cell_class == "neutrophil" and s.has_attributes for s in t_samples])
@@ -297,6 +283,48 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(summary(metrics), indent=2))
 
 
+def attribute_summary(logits: list[np.ndarray], y: np.ndarray,
+                      vocab: dict[str, list[str]], seed: int) -> dict:
+    """Mean attribute accuracy / macro-F1 over the rows that carry WBCAtt labels."""
+    att_rows = np.flatnonzero(y[:, 2] != IGNORE)
+    att_pred = np.stack([logits[2 + j][att_rows].argmax(1) for j in range(len(ATTRIBUTES))], 1)
+    att_y = y[att_rows, 2:]
+
+    def mean_acc(ii: np.ndarray) -> float:
+        return float((att_pred[ii] == att_y[ii]).mean())
+
+    def mean_f1(ii: np.ndarray) -> float:
+        return float(np.mean([macro_f1(att_y[ii, j], att_pred[ii, j], len(vocab[a]))
+                              for j, a in enumerate(ATTRIBUTES)]))
+
+    all_idx = np.arange(len(att_rows))
+    return {
+        "n": len(att_rows),
+        "mean_accuracy": mean_acc(all_idx),
+        "mean_accuracy_ci95_bootstrap": bootstrap_ci(len(att_rows), mean_acc, seed=seed),
+        "mean_macro_f1": mean_f1(all_idx),
+        "mean_macro_f1_ci95_bootstrap": bootstrap_ci(len(att_rows), mean_f1, reps=300,
+                                                     seed=seed),
+    }
+
+
+def validation_summary(logits: list[np.ndarray], y: np.ndarray,
+                       vocab: dict[str, list[str]], seed: int) -> dict:
+    """Accuracy per head and the attribute means on the validation split (argmax only)."""
+    heads = ["cell_class", "subtype", *ATTRIBUTES]
+    res: dict = {"split": "val", "heads": {}}
+    for h, name in enumerate(heads):
+        m = y[:, h] != IGNORE
+        k = int((logits[h][m].argmax(1) == y[m, h]).sum())
+        n = int(m.sum())
+        entry = {"n": n, "accuracy": k / n, "accuracy_ci95_wilson": list(wilson_ci(k, n))}
+        if name in ATTRIBUTES:
+            entry["macro_f1"] = macro_f1(y[m, h], logits[h][m].argmax(1), len(vocab[name]))
+        res["heads"][name] = entry
+    res["attributes"] = attribute_summary(logits, y, vocab, seed)
+    return res
+
+
 def summary(metrics: dict) -> dict:
     h = metrics["heads"]
     return {
@@ -305,6 +333,9 @@ def summary(metrics: dict) -> dict:
         ],
         "subtype_accuracy": [h["subtype"]["accuracy"], h["subtype"]["accuracy_ci95_wilson"]],
         "attributes": {k: v for k, v in metrics["attributes_summary"].items() if k != "anchor"},
+        "val_attributes": metrics["validation"]["attributes"],
+        "val_cell_class_accuracy": metrics["validation"]["heads"]["cell_class"]["accuracy"],
+        "val_subtype_accuracy": metrics["validation"]["heads"]["subtype"]["accuracy"],
         "vacuole_auroc": metrics["anomalies"]["vacuole"]["auroc"],
         "pseudo_pelger_auroc": metrics["anomalies"]["pseudo_pelger"]["auroc"],
     }
@@ -320,6 +351,10 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     stopped = log[-1]["stopped_early"]
     steps_done = log[-1]["step"]
     max_steps = f" --max-steps {steps_done}" if stopped else ""
+    # Options added after 1.0.0 appear only when they differ from their defaults, so the
+    # older configs (without them) still produce the same card.
+    attr_weight = float(config["args"].get("attr_weight", "1.0"))
+    extra = f" --attr-weight {attr_weight:g}" if attr_weight != 1.0 else ""
     macs = export["macs_per_image"]
     heads = [n for n, _ in config["heads"]]
     return {
@@ -417,10 +452,13 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "saturation x U(0.9, 1.1); per-channel gain x U(0.95, 1.05); no scaling, "
             "shearing or stretching",
             "training": {k: config["args"][k] for k in
-                         ("epochs", "batch_size", "lr", "weight_decay", "freeze_blocks", "seed")},
+                         ("epochs", "batch_size", "lr", "weight_decay", "freeze_blocks",
+                          "attr_weight", "seed") if k in config["args"]},
             "loss": "cross-entropy for cell_class and subtype (IG / NEUTROPHIL prefixes masked); "
             "attribute heads: cross-entropy with inverse-sqrt-frequency class weights (train "
-            "split), masked where WBCAtt has no labels; checkpoint chosen on validation",
+            "split), masked where WBCAtt has no labels"
+            + (f", their mean weighted x{attr_weight:g}" if attr_weight != 1.0 else "")
+            + "; checkpoint chosen on validation",
             "selected_epoch": best["epoch"],
             "optimiser_steps": steps_done,
             "stopped_early": stopped,
@@ -482,8 +520,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "pip install -e '.[training]'",
             f"python -m training.train_cells --out models_onnx/{args.name}/{args.version} "
             f"--run-dir training/runs/cells-{args.version} --epochs {config['args']['epochs']} "
-            f"--freeze-blocks {config['args']['freeze_blocks']} --seed {config['args']['seed']}"
-            f"{max_steps}",
+            f"--freeze-blocks {config['args']['freeze_blocks']}{extra} "
+            f"--seed {config['args']['seed']}{max_steps}",
             f"python -m training.export_onnx --out models_onnx/{args.name}/{args.version} "
             f"--run-dir training/runs/cells-{args.version}",
             f"python -m training.evaluate --out models_onnx/{args.name}/{args.version} "

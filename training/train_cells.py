@@ -130,7 +130,8 @@ def attribute_class_weights(
 
 
 def multihead_loss(
-    logits: list[torch.Tensor], y: torch.Tensor, attr_weights: list[torch.Tensor]
+    logits: list[torch.Tensor], y: torch.Tensor, attr_weights: list[torch.Tensor],
+    attr_loss_weight: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     parts: dict[str, torch.Tensor] = {}
     parts["cell_class"] = F.cross_entropy(logits[0], y[:, 0])
@@ -145,7 +146,9 @@ def multihead_loss(
             )
     if attr_losses:
         parts["attributes"] = torch.stack(attr_losses).mean()
-    total = sum(parts.values())
+    # The 11 attribute losses are averaged into one term, so with weight 1 they count
+    # as much as the class head alone; --attr-weight shifts capacity towards them.
+    total = sum(attr_loss_weight * v if k == "attributes" else v for k, v in parts.items())
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
 
@@ -198,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--freeze-blocks", type=int, default=5, help="stem + this many MBConv blocks")
     p.add_argument("--seed", type=int, default=20261123)
+    p.add_argument("--attr-weight", type=float, default=1.0,
+                   help="weight of the mean attribute loss against the class and subtype losses")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=0, help="stop early (0 = no limit)")
     p.add_argument(
@@ -297,7 +302,8 @@ def main(argv: list[str] | None = None) -> None:
             with torch.no_grad():
                 h = bb.stem_to(x, args.freeze_blocks)
             feats = bb(h, start_block=args.freeze_blocks)
-            loss, parts = multihead_loss(model.heads_from_features(feats), y, attr_w)
+            loss, parts = multihead_loss(model.heads_from_features(feats), y, attr_w,
+                                         args.attr_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

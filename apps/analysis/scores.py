@@ -210,7 +210,8 @@ def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
 @transaction.atomic
 def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     """Compute every score; store a new revision of those whose inputs or result changed."""
-    specimen = Specimen.objects.select_for_update().select_related("patient").get(pk=specimen_id)
+    specimen = (Specimen.objects.select_for_update(of=("self",)).select_related("patient")
+                .get(pk=specimen_id))
     features, context = _cbc_features(specimen)
     neutrophils, without_outputs = _neutrophils(specimen)
     context = {**context, "neutrophils_without_anomaly_outputs": without_outputs}
