@@ -84,7 +84,9 @@ def _differential(diff: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"name": s.get("name", ""), "version": s.get("version", ""),
+    return [{"name": labels.label(labels.SCORE_NAMES, s.get("name")),
+             "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
+             "sha256": s.get("sha256") or "", "reasons": s.get("reasons") or [],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
              "value": _number(s.get("value"), digits=3),
              "level": labels.label(labels.SCORE_LEVELS, s.get("level")),

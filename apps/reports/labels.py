@@ -33,9 +33,21 @@ SCORE_STATES: dict[str, Promise] = {
     "scored": _("scored"),
     "indeterminate": _("indeterminate"),
     "not_applicable": _("not applicable"),
+    "unavailable": _("not available"),
+}
+
+SCORE_NAMES: dict[str, Promise] = {
+    "vexas": _("VEXAS syndrome suspicion"),
+    "mds_cbc": _("MDS risk — CBC model"),
+    "mds_image": _("MDS — image evidence (dysplastic-looking neutrophils)"),
+    "mds_fused": _("MDS risk — fused image + CBC model"),
 }
 
 SCORE_LEVELS: dict[str, Promise] = {
+    "above_threshold": _("above the operating threshold"),
+    "below_threshold": _("below the operating threshold"),
+    "above_who": _("at or above the WHO 10% threshold"),
+    "below_who": _("below the WHO 10% threshold"),
     "low": _("low"),
     "intermediate": _("intermediate"),
     "high": _("high"),

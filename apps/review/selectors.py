@@ -92,7 +92,10 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         "differential": differential(specimen),
         "scores": [score_entry(s) for s in scores_for_display(specimen)],
         "key_cells": key_cells[:KEY_CELLS],
-        "models": sorted(models.values(), key=lambda m: (m["name"], m["version"])),
+        "models": sorted([*models.values(), *(
+            {"name": s.definition, "version": s.version, "sha256": s.sha256}
+            for s in scores_for_display(specimen) if s.sha256)],
+            key=lambda m: (m["name"], m["version"])),
         "comment": comment,
     }
 
