@@ -7,11 +7,12 @@ tabular model does not have; this is the small counterpart for score models. Sam
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from apps.ml.cards import sha256_file
 
 SCHEMA = "hemaclinic-score-card/1"
 CARD_FILE = "card.json"
@@ -40,14 +41,6 @@ class ScoreCard:
     @property
     def provenance(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version, "sha256": self.model_sha256}
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _safe_name(value: Any, where: str) -> str:
