@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.formats import number_format
 
+from apps.analysis.score_text import translate
 from apps.patients.models import Sex
 from apps.review.models import Meaning, Signature
 
@@ -86,11 +87,12 @@ def _differential(diff: dict[str, Any]) -> dict[str, Any]:
 def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": labels.label(labels.SCORE_NAMES, s.get("name")),
              "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
-             "sha256": s.get("sha256") or "", "reasons": s.get("reasons") or [],
+             "sha256": s.get("sha256") or "",
+             "reasons": [translate(r) for r in s.get("reasons") or []],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
              "value": _number(s.get("value"), digits=3),
              "level": labels.label(labels.SCORE_LEVELS, s.get("level")),
-             "text": s.get("text") or ""}
+             "text": translate(s.get("text") or "")}
             for s in scores]
 
 
