@@ -121,29 +121,27 @@ def report_language(request: HttpRequest, accession: str, version: int) -> HttpR
     return redirect("review_case", accession=accession)
 
 
-@role_required(roles.CAN_REVIEW)
-@require_POST
-def amend(request: HttpRequest, accession: str) -> HttpResponse:
+def _reasoned_action(request: HttpRequest, accession: str, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """Run a review action that takes a reason; report its refusal or success."""
     specimen = get_object_or_404(Specimen, accession=accession)
     try:
-        services.case_amend(actor=request.user, specimen=specimen,
-                            reason=request.POST.get("reason", ""))
+        action(actor=request.user, specimen=specimen, reason=request.POST.get("reason", ""))
     except services.ReviewError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("The case is open for amendment; sign it again when done."))
+        messages.success(request, done)
     return redirect("review_case", accession=accession)
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def amend(request: HttpRequest, accession: str) -> HttpResponse:
+    return _reasoned_action(request, accession, services.case_amend,
+                            _("The case is open for amendment; sign it again when done."))
 
 
 @role_required(roles.CAN_REVIEW)
 @require_POST
 def rescan(request: HttpRequest, accession: str) -> HttpResponse:
-    specimen = get_object_or_404(Specimen, accession=accession)
-    try:
-        services.case_request_rescan(actor=request.user, specimen=specimen,
-                                     reason=request.POST.get("reason", ""))
-    except services.ReviewError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Rescan requested."))
-    return redirect("review_case", accession=accession)
+    return _reasoned_action(request, accession, services.case_request_rescan,
+                            _("Rescan requested."))
