@@ -123,3 +123,16 @@ def test_cannot_sign_while_the_analysis_runs_or_cells_are_unclassified(biologist
     AnalysisRun.objects.update(status="succeeded")
     CellPrediction.objects.filter(cell_id=_neutrophils(analysed)[0]).delete()
     assert any("unclassified" in b for b in sign_blockers(analysed))
+
+
+def test_rescan_request_is_audited_and_amend_needs_a_reason(client, biologist, analysed):
+    client.force_login(biologist)
+    response = client.post(f"/review/{analysed.accession}/rescan/", {"reason": "smear too thick"},
+                           follow=True)
+    assert "Rescan requested" in response.content.decode()
+    analysed.refresh_from_db()
+    assert analysed.status == "rescan"
+    event = AuditEvent.objects.get(action="case.rescan")
+    assert event.after == {"reason": "smear too thick"}
+    response = client.post(f"/review/{analysed.accession}/amend/", {"reason": ""}, follow=True)
+    assert "Only a signed case can be amended" in response.content.decode()
