@@ -205,9 +205,7 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
     )
 
 
-def load_card(model_dir: Path) -> ModelCard:
-    """Read and validate ``model_dir/card.json`` (does not hash the files)."""
-    path = model_dir / CARD_FILE
+def _read_json_object(path: Path) -> dict[str, Any]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -216,6 +214,13 @@ def load_card(model_dir: Path) -> ModelCard:
         raise CardError(f"{path}: invalid JSON ({exc})") from exc
     if not isinstance(raw, dict):
         raise CardError(f"{path}: not a JSON object")
+    return raw
+
+
+def load_card(model_dir: Path) -> ModelCard:
+    """Read and validate ``model_dir/card.json`` (does not hash the files)."""
+    path = model_dir / CARD_FILE
+    raw = _read_json_object(path)
     return parse_card(raw, model_dir)
 
 
@@ -243,14 +248,7 @@ def find_model_dirs(models_root: Path) -> list[Path]:
 def read_registry(models_root: Path) -> dict[str, Path]:
     """Task -> model folder, from ``registry.json`` ({"cells": "name/version", ...})."""
     path = models_root / REGISTRY_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CardError(f"{path}: not found") from exc
-    except json.JSONDecodeError as exc:
-        raise CardError(f"{path}: invalid JSON ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise CardError(f"{path}: not a JSON object")
+    raw = _read_json_object(path)
     out = {}
     for task, rel in raw.items():
         parts = str(rel).split("/")
