@@ -65,6 +65,7 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "image": cell.image.name, "cam": prediction.cam.name or None,
             "anomalies": prediction.anomalies,
         })
+    scores = scores_for_display(specimen)
     # Key cells: the least typical first (reclassified, then lowest model confidence).
     key_cells.sort(key=lambda c: (c["class"] == c["predicted_class"], c["probability"]))
     return {
@@ -90,11 +91,11 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
                        for v in cbc.values.all()],
         },
         "differential": differential(specimen),
-        "scores": [score_entry(s) for s in scores_for_display(specimen)],
+        "scores": [score_entry(s) for s in scores],
         "key_cells": key_cells[:KEY_CELLS],
         "models": sorted([*models.values(), *(
             {"name": s.definition, "version": s.version, "sha256": s.sha256}
-            for s in scores_for_display(specimen) if s.sha256)],
+            for s in scores if s.sha256)],
             key=lambda m: (m["name"], m["version"])),
         "comment": comment,
     }
