@@ -1,13 +1,14 @@
 """Translations of the fixed English texts that the scoring code (apps.ml.scores, which imports
-no Django) writes into a score: reasons and disclaimers. Stored scores keep the original text;
-pages and reports show it in the reader's language."""
+no Django) writes into a score: reasons, disclaimers, and the names and texts of the evidence
+table (contributions). Stored scores keep the original text; pages and reports show it in the
+reader's language, with the numbers carried over exactly as stored."""
 
 from __future__ import annotations
 
 import re
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 
@@ -19,9 +20,37 @@ INPUTS = {
     "age, sex": gettext_lazy("age and sex"),
 }
 
+# Contribution names: the VEXAS rule's parts (apps.ml.scores.vexas.WEIGHTS) and the CBC
+# model's features (apps.ml.scores.features.FEATURES). The two sets do not overlap.
+CONTRIBUTIONS = {
+    "vacuoles": gettext_lazy("vacuolated neutrophils"),
+    "macrocytosis": gettext_lazy("macrocytosis"),
+    "anaemia": gettext_lazy("anaemia"),
+    "thrombocytopenia": gettext_lazy("thrombocytopenia"),
+    "male_sex": gettext_lazy("male sex"),
+    "age_over_50": gettext_lazy("age 50 or over"),
+    "pseudo_pelger": gettext_lazy("hyposegmented neutrophils (context only)"),
+    "anc": INPUTS["anc"], "hb": INPUTS["hb"], "plt": INPUTS["plt"],
+    "wbc": gettext_lazy("white cell count"), "mono": gettext_lazy("monocyte count"),
+    "age": INPUTS["age"], "sex_male": gettext_lazy("male sex"), "mcv": INPUTS["MCV"],
+    "ne_wx": gettext_lazy("Neutro-WX (neutrophil side-scatter width)"),
+}
+
+# A number as the scoring code formats it (f"{x:g}", counts, percentages without the sign).
+NUM = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
+
 
 def _input(name: str) -> str:
     return str(INPUTS.get(name, name))
+
+
+def _sex(code: str) -> str:
+    return {"M": pgettext("sex initial", "M"), "F": pgettext("sex initial", "F")}.get(code, code)
+
+
+def contribution_name(name: str) -> str:
+    """The display label of a contribution in the active language; an unknown name as is."""
+    return str(CONTRIBUTIONS.get(name, name))
 
 
 def _patterns():  # type: ignore[no-untyped-def]
@@ -47,6 +76,39 @@ def _patterns():  # type: ignore[no-untyped-def]
          lambda m: _("%(input)s missing") % {"input": _input(m[1])}),
         (r"no fused model installed", lambda m: _("no fused model installed")),
         (r"no CBC MDS model is installed", lambda m: _("no CBC MDS model is installed")),
+        # Contribution texts (apps.ml.scores.vexas); "<input> missing" is matched above.
+        (r"vacuole output not available", lambda m: _("vacuole output not available")),
+        (r"no neutrophil analysed", lambda m: _("no neutrophil analysed")),
+        (rf"({NUM})/({NUM}) neutrophils vacuolated \(({NUM})%; >= ({NUM})% full, "
+         rf">= ({NUM})% half points\)",
+         lambda m: _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%; >= %(high)s%% full, "
+                     ">= %(low)s%% half points)")
+         % {"k": m[1], "n": m[2], "pct": m[3], "high": m[4], "low": m[5]}),
+        (rf"MCV ({NUM}) fL \((>|<=) ({NUM}) fL\)",
+         lambda m: _("MCV %(value)s fL (%(op)s %(cut)s fL)")
+         % {"value": m[1], "op": m[2], "cut": m[3]}),
+        (rf"Hb ({NUM}) g/dL \((<|>=) ({NUM}) g/dL, (M|F)\)",
+         lambda m: _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, %(sex)s)")
+         % {"value": m[1], "op": m[2], "cut": m[3], "sex": _sex(m[4])}),
+        (r"sex unknown: anaemia cut-off undefined",
+         lambda m: _("sex unknown: anaemia cut-off undefined")),
+        (rf"PLT ({NUM}) x10\^9/L \((<|>=) ({NUM})\)",
+         lambda m: _("PLT %(value)s x10^9/L (%(op)s %(cut)s)")
+         % {"value": m[1], "op": m[2], "cut": m[3]}),
+        (r"male", lambda m: _("male")),
+        (r"female", lambda m: _("female")),
+        (rf"age ({NUM}) \((>=|<) ({NUM})\)",
+         lambda m: _("age %(value)s (%(op)s %(cut)s)") % {"value": m[1], "op": m[2],
+                                                          "cut": m[3]}),
+        (r"hyposegmentation output not available \(context only\)",
+         lambda m: _("hyposegmentation output not available (context only)")),
+        (rf"hyposegmented neutrophils ({NUM})% \(context only, not weighted: not specific to "
+         r"VEXAS\)",
+         lambda m: _("hyposegmented neutrophils %(pct)s%% (context only, not weighted: not "
+                     "specific to VEXAS)") % {"pct": m[1]}),
+        (r"hyposegmented neutrophils n/a \(context only, not weighted: not specific to VEXAS\)",
+         lambda m: _("hyposegmented neutrophils n/a (context only, not weighted: not specific "
+                     "to VEXAS)")),
     ]
 
 

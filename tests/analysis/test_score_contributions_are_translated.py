@@ -1,0 +1,119 @@
+"""The evidence table of a score (its contributions) reads in the user's language: every name
+and text the scoring code writes today has a French form that keeps the stored numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+
+import pytest
+from django.utils import translation
+
+from apps.analysis.models import Score
+from apps.analysis.score_text import contribution_name, translate
+from apps.ml.scores import mds_cbc, vexas
+from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
+
+VEXAS_CASES = {
+    "every part met": vexas.VexasInputs(
+        n_neutrophils=40, vacuole_probs=[0.9] * 12 + [0.1] * 28,
+        pseudo_pelger_probs=[0.8] * 5 + [0.2] * 35, mcv_fl=104.0, hgb_g_dl=9.5,
+        plt_10_9_l=120.0, sex="M", age_years=67.0),
+    "no part met": vexas.VexasInputs(
+        n_neutrophils=30, vacuole_probs=[0.1] * 30, pseudo_pelger_probs=[0.1] * 30,
+        mcv_fl=88.0, hgb_g_dl=14.2, plt_10_9_l=250.0, sex="F", age_years=34.0),
+    "half vacuole points, woman": vexas.VexasInputs(
+        n_neutrophils=25, vacuole_probs=[0.6] * 3 + [0.2] * 22, mcv_fl=100.5, hgb_g_dl=11.1,
+        plt_10_9_l=149.5, sex="F", age_years=50.0),
+    "values missing": vexas.VexasInputs(
+        n_neutrophils=0, vacuole_probs=[], pseudo_pelger_probs=[]),
+    "sex unknown": vexas.VexasInputs(
+        n_neutrophils=22, vacuole_probs=[0.95] * 22, mcv_fl=112.0, hgb_g_dl=8.0,
+        plt_10_9_l=45.0, age_years=81.0),
+    "outputs not available": vexas.VexasInputs(
+        n_neutrophils=7, vacuole_probs=None, pseudo_pelger_probs=None, mcv_fl=95.0,
+        hgb_g_dl=13.0, plt_10_9_l=150.0, sex="M", age_years=49.5),
+}
+
+CBC_CASES = {
+    "complete": CBCFeatures(anc=1.4, hb=9.5, plt=90.0, wbc=3.0, mono=0.3, age=71.0, sex="M",
+                            mcv=106.0, ne_wx=460.0),
+    "nothing measured": CBCFeatures(),
+    "woman, some values": CBCFeatures(anc=4.2, hb=13.5, plt=260.0, sex="F"),
+}
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+def _vexas_contributions() -> list[vexas.Contribution]:
+    return [c for inputs in VEXAS_CASES.values() for c in vexas.vexas_score(inputs).contributions]
+
+
+def test_every_vexas_contribution_reads_in_french_with_the_stored_numbers():
+    contributions = _vexas_contributions()
+    assert {c.name for c in contributions} == set(vexas.WEIGHTS)
+    assert len({c.text for c in contributions}) >= 20  # the variety the cases are meant to give
+    untranslated = []
+    for c in contributions:
+        with translation.override("en"):
+            name_en, text_en = contribution_name(c.name), translate(c.text)
+        with translation.override("fr"):
+            name_fr, text_fr = contribution_name(c.name), translate(c.text)
+        assert text_en == c.text  # English shows the stored text as it is
+        if name_fr in (name_en, c.name) or text_fr == c.text:
+            untranslated.append((c.name, c.text, name_fr, text_fr))
+        assert _numbers(text_fr) == _numbers(c.text), (c.text, text_fr)
+    assert untranslated == []
+
+
+def test_french_contribution_texts_carry_the_numbers_over_as_stored():
+    with translation.override("fr"):
+        assert translate("MCV 104 fL (> 100 fL)") == "VGM 104 fL (> 100 fL)"
+        assert translate("Hb 9.5 g/dL (< 13 g/dL, M)") == "hémoglobine 9.5 g/dL (< 13 g/dL, H)"
+        assert translate("12/40 neutrophils vacuolated (30%; >= 20% full, >= 8% half points)") \
+            == ("12/40 neutrophiles vacuolés (30 % ; points entiers si >= 20 %, "
+                "demi-points si >= 8 %)")
+        assert contribution_name("vacuoles") == "neutrophiles vacuolés"
+        assert contribution_name("ne_wx").startswith("Neutro-WX (")
+
+
+def test_unknown_contribution_names_and_texts_are_shown_as_stored():
+    with translation.override("fr"):
+        assert contribution_name("a_future_part") == "a_future_part"
+        assert translate("MCV high (> 100 fL)") == "MCV high (> 100 fL)"
+        assert translate("PLT 120 x10^9/L") == "PLT 120 x10^9/L"
+
+
+def test_every_cbc_model_feature_name_reads_in_french(settings):
+    model = mds_cbc.load_default(settings.MODELS_ONNX_DIR)
+    assert model is not None, "models_onnx/registry.json must register the mds_cbc model"
+    contributions = [c for row in CBC_CASES.values() for c in model.predict(row).contributions]
+    assert {c.name for c in contributions} == set(FEATURE_NAMES)
+    for c in contributions:
+        with translation.override("en"):
+            name_en = contribution_name(c.name)
+        with translation.override("fr"):
+            name_fr = contribution_name(c.name)
+        assert name_fr not in (name_en, c.name), c.name
+
+
+@pytest.mark.django_db
+def test_the_scores_panel_shows_the_evidence_in_french(client, technician, specimen):
+    result = vexas.vexas_score(VEXAS_CASES["every part met"])
+    Score.objects.create(
+        specimen=specimen, name="vexas", revision=1, definition="vexas-suspicion",
+        version=result.version, state=result.state, value=result.score,
+        level=result.level or "", thresholds=result.thresholds,
+        evidence={"contributions": [asdict(c) for c in result.contributions]},
+        reasons=list(result.reasons), text=result.disclaimer, trigger="test")
+    client.force_login(technician)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/specimens/"})
+    page = client.get(f"/specimens/{specimen.accession}/").content.decode()
+    assert "neutrophiles vacuolés" in page
+    assert "VGM 104 fL (&gt; 100 fL)" in page
+    assert "âge 67 ans (&gt;= 50)" in page
+    assert "MCV 104 fL" not in page and "neutrophils vacuolated" not in page
+    stored = Score.objects.get(specimen=specimen, name="vexas").evidence["contributions"]
+    assert stored[1]["text"] == "MCV 104 fL (> 100 fL)"  # the stored score stays in English
