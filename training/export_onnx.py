@@ -6,6 +6,10 @@
 Writes model.onnx (dynamic batch; outputs: logits of every head and the last
 conv feature maps before pooling), heads.npz (the linear head weights, for CAM
 in NumPy) and export.json (max abs difference PyTorch vs onnxruntime, FLOPs, params).
+
+With ``--int8`` the float32 export goes to <run-dir>/model_fp32.onnx (checked against
+PyTorch as above) and model.onnx is its static int8 quantization (training.quantize),
+compared with the float32 file on validation images; export.json records both.
 """
 
 from __future__ import annotations
@@ -68,6 +72,22 @@ def count_macs(model: nn.Module, size: int) -> int:
     return total
 
 
+def export_model(model: MultiHeadNet, heads: list[str], size: int, path: Path) -> None:
+    """ONNX with a dynamic batch: one logits output per head, then the feature maps."""
+    output_names = [logits_name(h) for h in heads] + [FEATURES_NAME]
+    torch.onnx.export(
+        model.eval(),
+        (torch.zeros(2, 3, size, size),),
+        str(path),
+        input_names=[INPUT_NAME],
+        output_names=output_names,
+        dynamic_axes={n: {0: "batch"} for n in [INPUT_NAME, *output_names]},
+        opset_version=OPSET,
+        do_constant_folding=True,
+        dynamo=False,
+    )
+
+
 def normalize_np(images_u8: np.ndarray, mean: list[float], std: list[float]) -> np.ndarray:
     x = images_u8.astype(np.float32).transpose(0, 3, 1, 2)
     return (x - np.asarray(mean, np.float32)[None, :, None, None]) / np.asarray(
@@ -81,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run-dir", type=Path, required=True)
     p.add_argument("--checkpoint", default="best.pt")
     p.add_argument("--datasets", type=Path, default=default_datasets_dir())
+    p.add_argument("--int8", action="store_true",
+                   help="ship the int8-quantized network (float32 copy kept in --run-dir)")
+    p.add_argument("--seed", type=int, default=20261123, help="calibration image draw")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
 
@@ -88,19 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     size = int(config["size"])
     heads = [n for n, _ in config["heads"]]
     output_names = [logits_name(h) for h in heads] + [FEATURES_NAME]
-    onnx_path = args.out / "model.onnx"
-    dummy = torch.zeros(2, 3, size, size)
-    torch.onnx.export(
-        model,
-        (dummy,),
-        str(onnx_path),
-        input_names=[INPUT_NAME],
-        output_names=output_names,
-        dynamic_axes={n: {0: "batch"} for n in [INPUT_NAME, *output_names]},
-        opset_version=OPSET,
-        do_constant_folding=True,
-        dynamo=False,
-    )
+    onnx_path = (args.run_dir / "model_fp32.onnx") if args.int8 else (args.out / "model.onnx")
+    export_model(model, heads, size, onnx_path)
     np.savez(
         args.out / "heads.npz",
         **{f"{h}.weight": model.heads[h].weight.detach().numpy().astype(np.float32) for h in heads},
@@ -143,10 +155,37 @@ def main(argv: list[str] | None = None) -> None:
         "torch": torch.__version__,
         "onnxruntime": ort.__version__,
     }
-    (args.out / "export.json").write_text(json.dumps(info, indent=2))
-    print(f"MACs/image {macs / 1e9:.3f} G, params {params / 1e6:.2f} M")
     if max_diff > 1e-3:
         sys.exit("export check failed: difference above 1e-3")
+    if args.int8:
+        info["fp32_onnx_bytes"] = info.pop("onnx_bytes")
+        info["quantization"] = quantize(args, config, onnx_path, output_names)
+        info["onnx_bytes"] = (args.out / "model.onnx").stat().st_size
+    (args.out / "export.json").write_text(json.dumps(info, indent=2))
+    print(f"MACs/image {macs / 1e9:.3f} G, params {params / 1e6:.2f} M")
+
+
+def quantize(args: argparse.Namespace, config: dict, fp32_path: Path,
+             output_names: list[str]) -> dict:
+    from training.quantize import calibration_paths, compare, quantize_int8
+
+    size = int(config["size"])
+    pbc = args.datasets / "pbc"
+    split_csv = args.out / "split.csv"
+    info = quantize_int8(
+        fp32_path, args.out / "model.onnx",
+        calibration_paths(split_csv, pbc, 512, args.seed), size,
+        config["pixel_mean"], config["pixel_std"], INPUT_NAME)
+    rows = [r for r in read_split_csv(split_csv) if r[2] == "val"][:256]
+    x = normalize_np(np.stack([load_cell_image(pbc / r[0], size) for r in rows]),
+                     config["pixel_mean"], config["pixel_std"])
+    check = compare(fp32_path, args.out / "model.onnx", x, output_names, INPUT_NAME)
+    info["check_vs_fp32_on_val"] = check
+    print(f"int8 check on {check['images']} validation images (agreement of argmax with "
+          "float32):")
+    for name, agree in check["argmax_agreement"].items():
+        print(f"  {name}: {agree:.4f} (max abs logit diff {check['max_abs_diff'][name]:.3f})")
+    return info
 
 
 if __name__ == "__main__":
