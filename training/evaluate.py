@@ -530,7 +530,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             **({"quantization": {
                 **{k: quant[k] for k in ("method", "weights", "activations",
                                          "calibration_images", "calibration_split",
-                                         "float32_note")},
+                                         "portability_note", "float32_note")},
                 "float32_onnx_bytes": export["fp32_onnx_bytes"],
                 "validation_float32_vs_int8": metrics["quantization_on_validation"],
             }} if quant else {}),
