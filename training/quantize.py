@@ -83,8 +83,8 @@ def quantize_int8(
             calibrate_method=CalibrationMethod.MinMax,
             nodes_to_exclude=keep_float,
             # 7-bit weights: uint8 x int7 pairs cannot saturate the int16 accumulation of
-            # AVX2 kernels (VPMADDUBSW) on CPUs without VNNI, so every x86 CPU computes
-            # the same integers as the one the card was measured on.
+            # AVX2 kernels (VPMADDUBSW) on CPUs without VNNI, so the integer convolutions
+            # agree with those of the (VNNI) machine the card was measured on.
             reduce_range=True,
         )
     return {
@@ -95,7 +95,7 @@ def quantize_int8(
         "calibration_split": "train",
         "float32_nodes": keep_float,
         "portability_note": "7-bit weights avoid the uint8 x int8 saturation of AVX2 kernels "
-        "without VNNI, so results do not depend on the CPU's instruction set",
+        "without VNNI, so the integer convolutions give the same result with or without VNNI",
         "float32_note": "head convolution (features output), pooling and linear heads stay "
         "float32, so Grad-CAM from heads.npz stays exact for the returned logits",
     }
