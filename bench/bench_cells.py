@@ -98,19 +98,24 @@ def main() -> None:
     p.add_argument("--run-dir", type=Path, default=None,
                    help="training run with best.pt (default training/runs/cells-<version>); "
                    "PyTorch timing uses random weights without it (same cost)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="model folder to time (default: the one registry.json names), e.g. "
+                   "models_onnx/hemaclinic-cells/1.2.0-int8")
     p.add_argument("--n", type=int, default=512)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--repeat", type=int, default=3, help="end-to-end runs (other load is noise)")
     args = p.parse_args()
 
-    model_dir = default_model_dir(args.models_root)
+    model_dir = args.model.resolve() if args.model else default_model_dir(args.models_root)
     if model_dir is None:
         sys.exit(f"no cell model registered in {args.models_root}")
     paths = sample_images(args.images, args.n)
     run_dir = args.run_dir or REPO / "training" / "runs" / f"cells-{model_dir.name}"
+    if not (run_dir / "best.pt").exists():  # an int8 folder shares its float32 parent's run
+        run_dir = REPO / "training" / "runs" / f"cells-{model_dir.name.split('-')[0]}"
     quant = CellModel.from_dir(model_dir).card.raw.get("compute", {}).get("quantization")
     precision = "int8 backbone (float32 heads)" if quant else "float32"
-    print(f"model {model_dir.relative_to(args.models_root)} ({precision}), {len(paths)} PBC "
+    print(f"model {model_dir.parent.name}/{model_dir.name} ({precision}), {len(paths)} PBC "
           f"images, batch {args.batch_size}, {os.cpu_count()} CPUs")
     tracemalloc.start()
     for threads in (1, 2):

@@ -1,0 +1,44 @@
+"""The committed int8 variant of the registered cell model (models_onnx/<name>/<version>-int8):
+its card says it is quantized and what that cost on validation, and on real test-split images
+it gives the float32 model's answers."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from apps.ml.cells import CellModel
+from tests.ml.conftest import GOLDEN_FILES, MODELS_ROOT, pbc_file
+
+
+@pytest.fixture(scope="module")
+def int8_dir(model_dir):  # type: ignore[no-untyped-def]
+    d = MODELS_ROOT / model_dir.parent.name / f"{model_dir.name}-int8"
+    if not (d / "card.json").is_file():
+        pytest.fail(f"no int8 variant committed beside {model_dir}")
+    return d
+
+
+def test_card_declares_the_quantization_and_its_measured_cost(int8_dir):  # type: ignore[no-untyped-def]
+    card = CellModel.from_dir(int8_dir).card.raw
+    quant = card["compute"]["quantization"]
+    assert "int8" in quant["weights"] and "VNNI" in quant["portability_note"]
+    cost = quant["validation_float32_vs_int8"]
+    assert set(cost) == {"float32", "int8"}
+    assert all(0.0 < v <= 1.0 for side in cost.values() for v in side.values())
+    assert "--int8" in " ".join(card["reproduce"])
+
+
+def test_int8_gives_the_float32_answers_on_real_cells(int8_dir, cell_model):  # type: ignore[no-untyped-def]
+    int8 = CellModel.from_dir(int8_dir, threads=1)
+    images = [Image.open(pbc_file(rel)) for rel in GOLDEN_FILES.values()]
+    ref, ref_cams = cell_model.predict_with_cam(images)
+    got, cams = int8.predict_with_cam(images)
+    for r, g, rc, gc in zip(ref, got, ref_cams, cams, strict=True):
+        assert g.cell_class == r.cell_class
+        assert g.subtype == r.subtype
+        assert g.cell_class_prob == pytest.approx(r.cell_class_prob, abs=0.05)
+        # Same argmax location of the class evidence (CAM on the same crop geometry).
+        assert gc.shape == rc.shape
+        assert abs(int(gc.argmax()) // gc.shape[1] - int(rc.argmax()) // rc.shape[1]) <= 24
+    assert int8.card.model_sha256 != cell_model.card.model_sha256
