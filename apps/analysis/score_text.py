@@ -53,6 +53,20 @@ def contribution_name(name: str) -> str:
     return str(CONTRIBUTIONS.get(name, name))
 
 
+# Contributions whose value is a share of the neutrophils (stored as a fraction).
+FRACTION_VALUES = frozenset({"vacuoles", "pseudo_pelger"})
+
+
+def contribution_value(name: str, value: object) -> object:
+    """The stored value as a reader expects it: shares as percentages, sex as the local
+    initial; anything else (and None) unchanged."""
+    if name in FRACTION_VALUES and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.0%}"
+    if name == "male_sex" and isinstance(value, str):
+        return _sex(value)
+    return value
+
+
 def _patterns():  # type: ignore[no-untyped-def]
     return [
         (r"fewer than (\d+) neutrophils analysed \(n=(\d+)\)",

@@ -115,5 +115,22 @@ def test_the_scores_panel_shows_the_evidence_in_french(client, technician, speci
     assert "VGM 104 fL (&gt; 100 fL)" in page
     assert "âge 67 ans (&gt;= 50)" in page
     assert "MCV 104 fL" not in page and "neutrophils vacuolated" not in page
+    # Values: the vacuolated share as a percentage (12/40), sex as the French initial.
+    assert "<td>30%</td>" in page and "<td>0.3</td>" not in page
+    assert "<td>H</td>" in page and "<td>M</td>" not in page
     stored = Score.objects.get(specimen=specimen, name="vexas").evidence["contributions"]
     assert stored[1]["text"] == "MCV 104 fL (> 100 fL)"  # the stored score stays in English
+
+
+def test_contribution_values_read_as_shares_and_local_sex_initials():
+    from apps.analysis.score_text import contribution_value
+
+    with translation.override("fr"):
+        assert contribution_value("vacuoles", 0.125) == "12%"
+        assert contribution_value("pseudo_pelger", 0.0) == "0%"
+        assert contribution_value("male_sex", "F") == "F"
+        assert contribution_value("male_sex", "M") == "H"
+        assert contribution_value("macrocytosis", 104.0) == 104.0
+        assert contribution_value("vacuoles", None) is None
+    with translation.override("en"):
+        assert contribution_value("male_sex", "M") == "M"

@@ -1,6 +1,6 @@
 from django import template
 
-from apps.analysis.score_text import contribution_name, translate
+from apps.analysis.score_text import contribution_name, contribution_value, translate
 
 register = template.Library()
 
@@ -13,3 +13,8 @@ def score_text(value: str) -> str:
 @register.filter(name="contribution_name")
 def contribution_name_filter(value: str) -> str:
     return contribution_name(str(value))
+
+
+@register.filter(name="contribution_value")
+def contribution_value_filter(contribution: dict) -> object:
+    return contribution_value(str(contribution.get("name", "")), contribution.get("value"))
