@@ -375,6 +375,16 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     # older configs (without them) still produce the same card.
     attr_weight = float(config["args"].get("attr_weight", "1.0"))
     extra = f" --attr-weight {attr_weight:g}" if attr_weight != 1.0 else ""
+    lr = float(config["args"].get("lr", "0.001"))
+    extra += f" --lr {lr:g}" if lr != 1e-3 else ""
+    # A warm restart from another version's checkpoint: reproducing it starts with that
+    # version's own training command (from its card).
+    init = config["args"].get("init", "None")
+    parent_train: list[str] = []
+    if init != "None":
+        extra += f" --init {init}"
+        parent = args.out.parent / Path(init).parent.name.removeprefix("cells-")
+        parent_train = [json.loads((parent / "card.json").read_text())["reproduce"][1]]
     macs = export["macs_per_image"]
     heads = [n for n, _ in config["heads"]]
     quant = export.get("quantization")
@@ -477,7 +487,10 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "shearing or stretching",
             "training": {k: config["args"][k] for k in
                          ("epochs", "batch_size", "lr", "weight_decay", "freeze_blocks",
-                          "attr_weight", "seed") if k in config["args"]},
+                          "attr_weight", "seed") if k in config["args"]}
+            | ({"init": init, "init_note": "warm restart: a second cosine schedule started "
+                "from the checkpoint of an earlier version, same split"}
+               if init != "None" else {}),
             "loss": "cross-entropy for cell_class and subtype (IG / NEUTROPHIL prefixes masked); "
             "attribute heads: cross-entropy with inverse-sqrt-frequency class weights (train "
             "split), masked where WBCAtt has no labels"
@@ -551,6 +564,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         ],
         "reproduce": [
             "pip install -e '.[training]'",
+            *parent_train,
             f"python -m training.train_cells --out models_onnx/{args.name}/{args.version} "
             f"--run-dir training/runs/cells-{args.version} --epochs {config['args']['epochs']} "
             f"--freeze-blocks {config['args']['freeze_blocks']}{extra} "

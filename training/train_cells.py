@@ -210,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
         help="stop after this many optimiser steps, schedule unchanged (reproduces a run "
         "that --max-minutes stopped)",
     )
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this checkpoint (e.g. training/runs/cells-1.2.0/best.pt) "
+                   "instead of the ImageNet weights: a warm restart of the schedule")
     p.add_argument("--no-pretrained", action="store_true")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
@@ -241,7 +244,10 @@ def main(argv: list[str] | None = None) -> None:
         log(f"decoded {k}: {imgs.shape}")
 
     model = MultiHeadNet(head_sizes(vocab))
-    if not args.no_pretrained:
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+        log(f"initialised from {args.init}")
+    elif not args.no_pretrained:
         load_imagenet_weights(model.backbone)
     bb = model.backbone
     frozen = [bb._conv_stem, bb._bn0, *bb._blocks[: args.freeze_blocks]]
