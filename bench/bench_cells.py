@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from apps.ml.cam import grad_cam  # noqa: E402
+from apps.ml.cards import load_card  # noqa: E402
 from apps.ml.cells import CellModel, default_model_dir, to_tensor  # noqa: E402
 from apps.ml.score_cells import iter_scored, load_crop, open_image, score_folder  # noqa: E402
 
@@ -113,7 +114,7 @@ def main() -> None:
     run_dir = args.run_dir or REPO / "training" / "runs" / f"cells-{model_dir.name}"
     if not (run_dir / "best.pt").exists():  # an int8 folder shares its float32 parent's run
         run_dir = REPO / "training" / "runs" / f"cells-{model_dir.name.split('-')[0]}"
-    quant = CellModel.from_dir(model_dir).card.raw.get("compute", {}).get("quantization")
+    quant = load_card(model_dir).raw.get("compute", {}).get("quantization")
     precision = "int8 backbone (float32 heads)" if quant else "float32"
     print(f"model {model_dir.parent.name}/{model_dir.name} ({precision}), {len(paths)} PBC "
           f"images, batch {args.batch_size}, {os.cpu_count()} CPUs")

@@ -6,7 +6,6 @@ Pure helpers (no torch) so that they are cheap to test.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import random
 from collections import defaultdict
@@ -110,14 +109,6 @@ def attribute_vocab(samples: Iterable[Sample]) -> dict[str, tuple[str, ...]]:
         for a, v in s.attributes.items():
             values[a].add(v)
     return {a: tuple(sorted(values[a])) for a in ATTRIBUTES}
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _label_key(s: Sample) -> tuple[str, str, tuple[tuple[str, str], ...]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import platform
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.ml.cards import sha256_file
 from training.data import (
     ATTRIBUTES,
     CELL_CLASSES,
@@ -30,7 +30,6 @@ from training.data import (
     load_cell_image,
     read_labels,
     read_split_csv,
-    sha256_file,
 )
 from training.export_onnx import FEATURES_NAME, INPUT_NAME, logits_name, normalize_np
 from training.metrics import (
@@ -167,10 +166,6 @@ def binary_summary(score: np.ndarray, positive: np.ndarray, seed: int) -> dict:
         "specificity": tn / n_neg if n_neg else float("nan"),
         "specificity_ci95_wilson": wilson_ci(tn, n_neg),
     }
-
-
-def sha256_bytes(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -401,11 +396,11 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         + ("; backbone convolutions quantized to int8 after training (onnxruntime static "
            "QDQ), head convolution, pooling and heads in float32" if quant else ""),
         "files": {
-            "model": {"path": "model.onnx", "sha256": sha256_bytes(out / "model.onnx")},
-            "heads": {"path": "heads.npz", "sha256": sha256_bytes(out / "heads.npz"),
+            "model": {"path": "model.onnx", "sha256": sha256_file(out / "model.onnx")},
+            "heads": {"path": "heads.npz", "sha256": sha256_file(out / "heads.npz"),
                       "description": "<head>.weight (K, C) and <head>.bias (K,) of each "
                       "linear head, for CAM in NumPy"},
-            "split": {"path": "split.csv", "sha256": sha256_bytes(out / "split.csv")},
+            "split": {"path": "split.csv", "sha256": sha256_file(out / "split.csv")},
         },
         "input": {
             "name": INPUT_NAME,

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from apps.ml.cards import sha256_file
 from training.data import (
     ATTRIBUTES,
     CELL_CLASSES,
@@ -33,7 +34,6 @@ from training.data import (
     default_datasets_dir,
     load_cell_image,
     read_labels,
-    sha256_file,
     stratified_split,
     write_split_csv,
 )
