@@ -258,6 +258,49 @@ def read_registry(models_root: Path) -> dict[str, Path]:
     return out
 
 
+# x86 instructions that compute uint8 x int8 dot products without an int16 intermediate.
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def x86_lacks_int8_dot(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True on an x86 CPU whose int8 kernels can saturate (AVX2/AVX-512 without VNNI).
+
+    False when the CPU has VNNI, is not x86 (ARM kernels widen, no saturation) or when
+    the flags cannot be read (not Linux): nothing is claimed then.
+    """
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            flags = set(value.split())
+            return "avx2" in flags and not (flags & INT8_DOT_FLAGS)
+    return False
+
+
+def int8_portability_warnings(
+    models_root: Path, cpuinfo: Path = Path("/proc/cpuinfo")
+) -> list[str]:
+    """Registered int8 cell models whose card figures may not hold on this CPU."""
+    if not (models_root / REGISTRY_FILE).exists() or not x86_lacks_int8_dot(cpuinfo):
+        return []
+    out = []
+    for task, d in read_registry(models_root).items():
+        try:
+            quant = _read_json_object(d / CARD_FILE).get("compute", {}).get("quantization")
+        except CardError:
+            continue  # reported by verify_models
+        if quant:
+            out.append(
+                f"registry entry {task!r} is the int8 model {d.parent.name}/{d.name}, and this "
+                "CPU has no VNNI: its int8 kernels can saturate, so predictions may differ from "
+                "the figures in the model card"
+            )
+    return out
+
+
 def verify_models(models_root: Path) -> list[str]:
     """Human-readable problems with the installed models; empty when all is well.
 
