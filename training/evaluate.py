@@ -372,6 +372,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     extra = f" --attr-weight {attr_weight:g}" if attr_weight != 1.0 else ""
     lr = float(config["args"].get("lr", "0.001"))
     extra += f" --lr {lr:g}" if lr != 1e-3 else ""
+    ema = float(config["args"].get("ema", "0"))
+    extra += f" --ema {ema:g}" if ema else ""
     # A warm restart from another version's checkpoint: reproducing it starts with that
     # version's own training command (from its card).
     init = config["args"].get("init", "None")
@@ -482,7 +484,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "shearing or stretching",
             "training": {k: config["args"][k] for k in
                          ("epochs", "batch_size", "lr", "weight_decay", "freeze_blocks",
-                          "attr_weight", "seed") if k in config["args"]}
+                          "attr_weight", "ema", "seed") if k in config["args"]}
             | ({"init": init, "init_note": "warm restart: a second cosine schedule started "
                 "from the checkpoint of an earlier version, same split"}
                if init != "None" else {}),
@@ -490,6 +492,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "attribute heads: cross-entropy with inverse-sqrt-frequency class weights (train "
             "split), masked where WBCAtt has no labels"
             + (f", their mean weighted x{attr_weight:g}" if attr_weight != 1.0 else "")
+            + (f"; an exponential moving average of the weights (decay {ema:g}) is what was "
+               "validated and exported" if ema else "")
             + "; checkpoint chosen on validation",
             "selected_epoch": best["epoch"],
             "optimiser_steps": steps_done,

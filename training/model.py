@@ -76,10 +76,11 @@ class Lite0Backbone(nn.Module):
         self._bn1 = _bn(FEATURE_CHANNELS)
         self.act = nn.ReLU6(inplace=True)
 
-    def forward(self, x: torch.Tensor, *, start_block: int = 0) -> torch.Tensor:
-        if start_block == 0:
+    def forward(self, x: torch.Tensor, *, start_block: int | None = None) -> torch.Tensor:
+        """From the image, or (``start_block`` given) from the output of ``stem_to``."""
+        if start_block is None:
             x = self.act(self._bn0(self._conv_stem(x)))
-        for blk in self._blocks[start_block:]:
+        for blk in self._blocks[start_block or 0 :]:
             x = blk(x)
         return self.act(self._bn1(self._conv_head(x)))
 

@@ -9,6 +9,7 @@ Writes split.csv (path, sha256, split) into --out, checkpoints and logs into --r
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import random
@@ -112,7 +113,32 @@ def augment(batch_u8: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
     x = gray + (x - gray) * u(0.9, 1.1, (b, 1, 1, 1))  # saturation
     x = x * u(0.95, 1.05, (b, 3, 1, 1))  # stain / white-balance gain per channel
-    return normalize(x.clamp(0, 255))
+    # channels_last: oneDNN's CPU convolutions run about twice as fast in NHWC.
+    return normalize(x.clamp(0, 255)).contiguous(memory_format=torch.channels_last)
+
+
+class WeightEMA:
+    """Exponential moving average of the weights and batch-norm statistics.
+
+    With ``--ema`` the averaged weights are the ones validated and checkpointed:
+    averaging smooths the noise of the last steps of a short CPU schedule.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        # Short warm-up so the average does not keep the ImageNet weights for long.
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].lerp_(v.detach(), 1 - d)
+            else:
+                self.shadow[k].copy_(v)
 
 
 def attribute_class_weights(
@@ -158,6 +184,7 @@ def predict(model: MultiHeadNet, images: np.ndarray, batch_size: int = 64) -> li
     outs: list[list[np.ndarray]] = []
     for i in range(0, len(images), batch_size):
         x = normalize(torch.from_numpy(images[i : i + batch_size]).permute(0, 3, 1, 2).float())
+        x = x.contiguous(memory_format=torch.channels_last)
         res = model(x)[:-1]
         outs.append([r.numpy() for r in res])
     return [np.concatenate([o[h] for o in outs]) for h in range(len(outs[0]))]
@@ -203,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=20261123)
     p.add_argument("--attr-weight", type=float, default=1.0,
                    help="weight of the mean attribute loss against the class and subtype losses")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="validate and save an exponential moving average of the weights "
+                   "with this decay (e.g. 0.998; 0 = off)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=0, help="stop early (0 = no limit)")
     p.add_argument(
@@ -249,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
         log(f"initialised from {args.init}")
     elif not args.no_pretrained:
         load_imagenet_weights(model.backbone)
+    model = model.to(memory_format=torch.channels_last)
     bb = model.backbone
     frozen = [bb._conv_stem, bb._bn0, *bb._blocks[: args.freeze_blocks]]
     for mod in frozen:
@@ -268,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
         return args.lr * 0.5 * (1 + math.cos(math.pi * t))
 
     attr_w = attribute_class_weights(y_tr, vocab)
+    ema = WeightEMA(model, args.ema) if args.ema else None
+    eval_model = copy.deepcopy(model) if ema else model
     gen = torch.Generator().manual_seed(args.seed)
     config = {
         "size": args.size,
@@ -313,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema:
+                ema.update(model)
             step += 1
             for k, v in parts.items():
                 running[k] = 0.98 * running.get(k, v) + 0.02 * v
@@ -325,16 +360,18 @@ def main(argv: list[str] | None = None) -> None:
             ):
                 stopped_early = True
                 break
-        vs = val_summary(predict(model, data["val"][0]), data["val"][1])
+        if ema:
+            eval_model.load_state_dict(ema.shadow)
+        vs = val_summary(predict(eval_model, data["val"][0]), data["val"][1])
         rec = {"epoch": epoch, "step": step, "train_loss": running, "val": vs,
                "epoch_seconds": time.time() - te, "stopped_early": stopped_early}
         with log_path.open("a") as fh:
             fh.write(json.dumps(rec) + "\n")
         log(f"epoch {epoch} val " + " ".join(f"{k}={v:.4f}" for k, v in vs.items()))
-        torch.save(model.state_dict(), args.run_dir / "last.pt")
+        torch.save(eval_model.state_dict(), args.run_dir / "last.pt")
         if vs["score"] > best:
             best = vs["score"]
-            torch.save(model.state_dict(), args.run_dir / "best.pt")
+            torch.save(eval_model.state_dict(), args.run_dir / "best.pt")
             (args.run_dir / "best.json").write_text(json.dumps(rec, indent=2))
         if stopped_early:
             log(f"budget reached after {step} steps; stopping")

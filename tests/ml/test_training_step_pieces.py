@@ -1,0 +1,69 @@
+"""Pieces of the training step (training/): the frozen-prefix split of the backbone gives
+the same features as the whole network for any number of frozen blocks (0 included),
+augmentation keeps the cell's pixels (dihedral moves only), and the weight average
+follows the weights. Needs the training extra (torch)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+HEADS = [("cell_class", 3), ("nucleus_shape", 4)]
+
+
+@pytest.fixture(scope="module")
+def model():  # type: ignore[no-untyped-def]
+    from training.model import MultiHeadNet
+
+    torch.manual_seed(0)
+    return MultiHeadNet(HEADS).eval()
+
+
+@pytest.mark.parametrize("frozen", [0, 1, 3])
+def test_frozen_prefix_then_rest_equals_whole_backbone(model, frozen):  # type: ignore[no-untyped-def]
+    bb = model.backbone
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        whole = bb(x)
+        split = bb(bb.stem_to(x, frozen), start_block=frozen)
+    assert split.shape == whole.shape == (2, 1280, 2, 2)
+    torch.testing.assert_close(split, whole)
+
+
+def test_augmentation_only_moves_and_tints_pixels():  # type: ignore[no-untyped-def]
+    from training.train_cells import PIXEL_MEAN, PIXEL_STD, augment
+
+    gen = torch.Generator().manual_seed(1)
+    img = torch.zeros(1, 32, 32, 3, dtype=torch.uint8)
+    img[0, 2:6, 3:5] = 200  # an off-centre block: its size must survive any move
+    out = augment(img, gen)
+    assert out.shape == (1, 3, 32, 32)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    background = (0 - PIXEL_MEAN[0]) / PIXEL_STD[0]
+    bright = (out[0].mean(0) > background + 0.5).sum().item()
+    assert bright == 4 * 2  # same area: no scaling or stretching
+
+
+def test_weight_average_follows_the_weights_and_copies_counters(model):  # type: ignore[no-untyped-def]
+    import copy
+
+    from training.train_cells import WeightEMA
+
+    m = copy.deepcopy(model)
+    ema = WeightEMA(m, decay=0.9)
+    w0 = m.heads["cell_class"].weight.detach().clone()
+    with torch.no_grad():
+        m.heads["cell_class"].weight.add_(1.0)
+    bn = m.backbone._bn1
+    bn.num_batches_tracked += 5
+    for _ in range(200):
+        ema.update(m)
+    shadow = ema.shadow["heads.cell_class.weight"]
+    torch.testing.assert_close(shadow, w0 + 1.0, atol=1e-4, rtol=0)
+    assert int(ema.shadow["backbone._bn1.num_batches_tracked"]) == int(bn.num_batches_tracked)
+    # One step from a fresh average moves it only part of the way (decay warm-up).
+    fresh = WeightEMA(model, decay=0.9)
+    fresh.update(m)
+    moved = fresh.shadow["heads.cell_class.weight"] - model.heads["cell_class"].weight.detach()
+    assert 0.0 < float(moved.mean()) < 1.0
