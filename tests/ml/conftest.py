@@ -31,7 +31,7 @@ def pbc_path():  # type: ignore[no-untyped-def]
 GOLDEN_FILES: dict[str, str] = {
     "neutrophil": "neutrophil/SNE_103795.jpg",
     "eosinophil": "eosinophil/EO_100884.jpg",
-    "platelet": "platelet/PLATELET_106342.jpg",
+    "platelet": "platelet/PLATELET_109056.jpg",
     "lymphocyte": "lymphocyte/LY_102859.jpg",
 }
 

@@ -4,6 +4,7 @@ it gives the float32 model's answers."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -38,7 +39,9 @@ def test_int8_gives_the_float32_answers_on_real_cells(int8_dir, cell_model):  # 
         assert g.cell_class == r.cell_class
         assert g.subtype == r.subtype
         assert g.cell_class_prob == pytest.approx(r.cell_class_prob, abs=0.05)
-        # Same argmax location of the class evidence (CAM on the same crop geometry).
+        # Same class evidence: the maps correlate, and each one's peak is a near-peak of the
+        # other (a map with two almost equal maxima may put its argmax on either).
         assert gc.shape == rc.shape
-        assert abs(int(gc.argmax()) // gc.shape[1] - int(rc.argmax()) // rc.shape[1]) <= 24
+        assert np.corrcoef(gc.ravel(), rc.ravel())[0, 1] > 0.95
+        assert gc.flat[rc.argmax()] > 0.9 and rc.flat[gc.argmax()] > 0.9
     assert int8.card.model_sha256 != cell_model.card.model_sha256
