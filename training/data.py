@@ -167,6 +167,27 @@ def stratified_split(
     return out
 
 
+def extend_split(
+    hashes: Sequence[str],
+    strata: Sequence[str],
+    previous: dict[str, str],
+    fractions: tuple[float, float, float],
+    seed: int,
+) -> list[str]:
+    """Keep each file's split from an earlier model, split only the files it never saw.
+
+    ``previous`` maps sha256 -> split (an earlier split.csv), so a renamed or moved file
+    keeps its split. Fine-tuning a shipped model on more images with this split never
+    trains on that model's validation or test images, so figures stay comparable.
+    """
+    new = [i for i, h in enumerate(hashes) if h not in previous]
+    fresh = stratified_split([strata[i] for i in new], fractions, seed)
+    out = [previous.get(h, "") for h in hashes]
+    for i, sp in zip(new, fresh, strict=True):
+        out[i] = sp
+    return out
+
+
 def write_split_csv(path: Path, rows: Iterable[tuple[str, str, str]]) -> None:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)

@@ -31,7 +31,13 @@ from training.data import (
     read_labels,
     read_split_csv,
 )
-from training.export_onnx import FEATURES_NAME, INPUT_NAME, logits_name, normalize_np
+from training.export_onnx import (
+    CHECKPOINT_FILE,
+    FEATURES_NAME,
+    INPUT_NAME,
+    logits_name,
+    normalize_np,
+)
 from training.metrics import (
     auroc,
     bootstrap_ci,
@@ -374,6 +380,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     extra += f" --lr {lr:g}" if lr != 1e-3 else ""
     ema = float(config["args"].get("ema", "0"))
     extra += f" --ema {ema:g}" if ema else ""
+    keep_split = config["args"].get("keep_split", "None")
+    extra += f" --keep-split {keep_split}" if keep_split != "None" else ""
     # A warm restart from another version's checkpoint: reproducing it starts with that
     # version's own training command (from its card).
     init = config["args"].get("init", "None")
@@ -403,6 +411,13 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
                       "description": "<head>.weight (K, C) and <head>.bias (K,) of each "
                       "linear head, for CAM in NumPy"},
             "split": {"path": "split.csv", "sha256": sha256_file(out / "split.csv")},
+            **({"checkpoint": {
+                "path": CHECKPOINT_FILE,
+                "sha256": sha256_file(out / CHECKPOINT_FILE),
+                "description": "PyTorch state_dict of the exported network "
+                "(training.model.MultiHeadNet), the starting point for fine-tuning: "
+                "python -m training.train_cells --init <this file> (docs/training.md)",
+            }} if (out / CHECKPOINT_FILE).is_file() else {}),
         },
         "input": {
             "name": INPUT_NAME,
@@ -471,12 +486,20 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "dataset": "PBC (Acevedo et al., Data in Brief 30, 2020), CellaVision DM96, "
             "May-Grunwald-Giemsa, healthy donors; WBCAtt attributes (Tsutsui et al., NeurIPS "
             "2023, MIT)",
-            "labels_csv": "../shared/datasets/pbc/labels.csv",
+            "labels_csv": "../shared/datasets/pbc/labels.csv"
+            if labels_csv.resolve() == (default_datasets_dir() / "pbc" / "labels.csv").resolve()
+            else str(labels_csv),
             "labels_csv_sha256": sha256_file(labels_csv),
             "split_file": "split.csv",
             "split_rule": "sha256 de-duplication (one copy kept per identical file), then "
             "70/15/15 split stratified by class, subtype prefix and presence of WBCAtt "
-            f"labels, seed {config['args']['seed']}",
+            f"labels, seed {config['args']['seed']}"
+            + (
+                f"; files already in {keep_split} kept their split there (matched by "
+                "sha256), only new files were split"
+                if keep_split != "None"
+                else ""
+            ),
             "split_sizes": counts,
             "dropped_duplicates": len(config["dropped_duplicates"]),
             "augmentation": "random 90-degree rotations and flips; brightness, contrast and "

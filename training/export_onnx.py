@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from training.model import MultiHeadNet
 OPSET = 17
 INPUT_NAME = "input"
 FEATURES_NAME = "features"
+CHECKPOINT_FILE = "checkpoint.pt"
 
 
 def logits_name(head: str) -> str:
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     if max_diff > 1e-3:
         sys.exit("export check failed: difference above 1e-3")
+    # The weights themselves, so a lab can fine-tune the shipped model (train_cells --init).
+    shutil.copyfile(args.run_dir / args.checkpoint, args.out / CHECKPOINT_FILE)
     if args.int8:
         info["fp32_onnx_bytes"] = info.pop("onnx_bytes")
         info["quantization"] = quantize(args, config, onnx_path, output_names)

@@ -33,8 +33,10 @@ from training.data import (
     attribute_vocab,
     dedup_by_hash,
     default_datasets_dir,
+    extend_split,
     load_cell_image,
     read_labels,
+    read_split_csv,
     stratified_split,
     write_split_csv,
 )
@@ -201,7 +203,7 @@ def val_summary(logits: list[np.ndarray], y: np.ndarray) -> dict[str, float]:
 
 
 def build_split(
-    datasets: Path, seed: int
+    datasets: Path, seed: int, keep_split: Path | None = None
 ) -> tuple[list[Sample], list[str], list[str], list[tuple[str, str]]]:
     pbc = datasets / "pbc"
     labels = pbc / "labels.csv"
@@ -212,7 +214,12 @@ def build_split(
     kept, dropped = dedup_by_hash(samples, hashes)
     ks = [s for s, _ in kept]
     kh = [h for _, h in kept]
-    splits = stratified_split([s.stratum for s in ks], SPLIT_FRACTIONS, seed)
+    strata = [s.stratum for s in ks]
+    if keep_split is None:
+        splits = stratified_split(strata, SPLIT_FRACTIONS, seed)
+    else:
+        previous = {h: sp for _, h, sp in read_split_csv(keep_split)}
+        splits = extend_split(kh, strata, previous, SPLIT_FRACTIONS, seed)
     return ks, kh, splits, dropped
 
 
@@ -243,6 +250,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--init", type=Path, default=None,
                    help="start from this checkpoint (e.g. training/runs/cells-1.2.0/best.pt) "
                    "instead of the ImageNet weights: a warm restart of the schedule")
+    p.add_argument(
+        "--keep-split",
+        type=Path,
+        default=None,
+        help="split.csv of an earlier model: its files keep their split (matched by sha256), "
+        "only new files are split; use with --init so no earlier test image is trained on",
+    )
     p.add_argument("--no-pretrained", action="store_true")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
@@ -253,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     args.run_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
-    samples, hashes, splits, dropped = build_split(args.datasets, args.seed)
+    samples, hashes, splits, dropped = build_split(args.datasets, args.seed, args.keep_split)
     write_split_csv(
         args.out / "split.csv",
         [(s.path, h, sp) for s, h, sp in zip(samples, hashes, splits, strict=True)],
