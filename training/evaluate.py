@@ -509,7 +509,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
                          ("epochs", "batch_size", "lr", "weight_decay", "freeze_blocks",
                           "attr_weight", "ema", "seed") if k in config["args"]}
             | ({"init": init, "init_note": "warm restart: a second cosine schedule started "
-                "from the checkpoint of an earlier version, same split"}
+                "from the checkpoint of an earlier version (split: see split_rule)"}
                if init != "None" else {}),
             "loss": "cross-entropy for cell_class and subtype (IG / NEUTROPHIL prefixes masked); "
             "attribute heads: cross-entropy with inverse-sqrt-frequency class weights (train "
