@@ -289,7 +289,13 @@ def main(argv: list[str] | None = None) -> None:
 
     model = MultiHeadNet(head_sizes(vocab))
     if args.init is not None:
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+        try:
+            model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+        except RuntimeError as exc:  # e.g. an attribute value the checkpoint's heads lack
+            raise SystemExit(
+                f"{args.init} does not fit these labels (heads {head_sizes(vocab)}): keep the "
+                f"label vocabulary of the model it comes from.\n{exc}"
+            ) from exc
         log(f"initialised from {args.init}")
     elif not args.no_pretrained:
         load_imagenet_weights(model.backbone)

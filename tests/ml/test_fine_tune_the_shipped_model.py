@@ -44,3 +44,20 @@ def test_fine_tune_from_the_shipped_checkpoint_keeps_the_split(model_dir, tmp_pa
     export = json.loads((out / "export.json").read_text())
     assert export["max_abs_diff"] < 1e-3
     assert (out / "model.onnx").is_file() and (out / "checkpoint.pt").is_file()
+
+
+def test_a_checkpoint_that_does_not_fit_the_labels_is_refused_clearly(tmp_path):  # type: ignore[no-untyped-def]
+    import torch
+
+    from training import train_cells
+    from training.model import MultiHeadNet
+
+    if not (PBC / "labels.csv").is_file():
+        pytest.fail(f"The PBC dataset is missing: expected {PBC / 'labels.csv'}")
+    other = tmp_path / "other.pt"
+    torch.save(MultiHeadNet([("cell_class", 3)]).state_dict(), other)
+    with pytest.raises(SystemExit, match="does not fit these labels"):
+        train_cells.main([
+            "--datasets", str(PBC.parent), "--out", str(tmp_path / "out"),
+            "--run-dir", str(tmp_path / "run"), "--init", str(other), "--limit", "8",
+        ])
