@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.ml.conftest import PBC
+from tests.ml.conftest import pbc_file
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -22,11 +22,10 @@ def test_fine_tune_from_the_shipped_checkpoint_keeps_the_split(model_dir, tmp_pa
     card = json.loads((model_dir / "card.json").read_text())
     ckpt = model_dir / card["files"]["checkpoint"]["path"]
     assert ckpt.is_file()
-    if not (PBC / "labels.csv").is_file():
-        pytest.fail(f"The PBC dataset is missing: expected {PBC / 'labels.csv'}")
+    datasets = pbc_file("labels.csv").parent.parent  # fails (never skips) without the data
     out, run = tmp_path / "out", tmp_path / "run"
     train_cells.main([
-        "--datasets", str(PBC.parent), "--out", str(out), "--run-dir", str(run),
+        "--datasets", str(datasets), "--out", str(out), "--run-dir", str(run),
         "--init", str(ckpt), "--keep-split", str(model_dir / "split.csv"),
         "--limit", "32", "--epochs", "1", "--max-steps", "1", "--freeze-blocks", "2",
         "--ema", "0.999", "--seed", "99",  # another seed: the kept split must not move
@@ -40,7 +39,7 @@ def test_fine_tune_from_the_shipped_checkpoint_keeps_the_split(model_dir, tmp_pa
     assert config["args"]["init"] == str(ckpt)
     assert (run / "best.pt").is_file()
 
-    export_onnx.main(["--datasets", str(PBC.parent), "--out", str(out), "--run-dir", str(run)])
+    export_onnx.main(["--datasets", str(datasets), "--out", str(out), "--run-dir", str(run)])
     export = json.loads((out / "export.json").read_text())
     assert export["max_abs_diff"] < 1e-3
     assert (out / "model.onnx").is_file() and (out / "checkpoint.pt").is_file()
@@ -52,12 +51,11 @@ def test_a_checkpoint_that_does_not_fit_the_labels_is_refused_clearly(tmp_path):
     from training import train_cells
     from training.model import MultiHeadNet
 
-    if not (PBC / "labels.csv").is_file():
-        pytest.fail(f"The PBC dataset is missing: expected {PBC / 'labels.csv'}")
+    datasets = pbc_file("labels.csv").parent.parent  # fails (never skips) without the data
     other = tmp_path / "other.pt"
     torch.save(MultiHeadNet([("cell_class", 3)]).state_dict(), other)
     with pytest.raises(SystemExit, match="does not fit these labels"):
         train_cells.main([
-            "--datasets", str(PBC.parent), "--out", str(tmp_path / "out"),
+            "--datasets", str(datasets), "--out", str(tmp_path / "out"),
             "--run-dir", str(tmp_path / "run"), "--init", str(other), "--limit", "8",
         ])
