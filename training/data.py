@@ -215,3 +215,18 @@ def load_cell_image(path: Path, size: int) -> np.ndarray:
         left, top = (nw - size) // 2, (nh - size) // 2
         im = im.crop((left, top, left + size, top + size))
         return np.asarray(im, dtype=np.uint8).copy()
+
+
+def load_view_image(path: Path, size: int, view: dict | None = None) -> np.ndarray:
+    """The model input for one file: the canonical view when ``view`` (a card's
+    ``input.resize`` of rule ``canonical_nucleus_v1``) is given, else ``load_cell_image``.
+    """
+    if view is None:
+        return load_cell_image(path, size)
+    from apps.ml.canonical import ViewParams, canonical_view
+
+    params = ViewParams.from_card(view)
+    if params.size != size:
+        raise ValueError(f"view size {params.size} != input size {size}")
+    with Image.open(path) as im:
+        return np.asarray(canonical_view(im, params).image, dtype=np.uint8).copy()
