@@ -32,6 +32,9 @@ class InputSpec:
     std: tuple[float, float, float]
     shorter_side: int
     interpolation: str
+    # The canonical-view constants (apps.ml.canonical.ViewParams.to_card()) when the
+    # resize rule is canonical_nucleus_v1; None for the shorter-side centre crop.
+    view: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,17 @@ class AnomalySpec:
 
 
 @dataclass(frozen=True)
+class DomainSpec:
+    """The card's domain check: where its statistics are and how they were calibrated."""
+
+    file: str
+    sha256: str
+    # A specimen is outside the validated domain when more than this fraction of its
+    # cells are (calibrated on the validation split; see the card's domain section).
+    specimen_max_outside: float
+
+
+@dataclass(frozen=True)
 class ModelCard:
     directory: Path
     name: str
@@ -66,6 +80,11 @@ class ModelCard:
     attributes: tuple[str, ...]
     anomalies: tuple[AnomalySpec, ...]
     raw: dict[str, Any] = field(compare=False, repr=False, hash=False)
+    domain: DomainSpec | None = None
+
+    @property
+    def domain_path(self) -> Path | None:
+        return None if self.domain is None else self.directory / self.domain.file
 
     @property
     def model_path(self) -> Path:
@@ -127,8 +146,10 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
     heads_file = _req(files, "heads", "files")
     inp = _req(raw, "input", "card")
     resize = _req(inp, "resize", "input")
-    if resize.get("rule") != "shorter_side_then_center_crop":
-        raise CardError(f"unsupported resize rule {resize.get('rule')!r}")
+    rule = resize.get("rule")
+    if rule not in ("shorter_side_then_center_crop", "canonical_nucleus_v1"):
+        raise CardError(f"unsupported resize rule {rule!r}")
+    canonical = rule == "canonical_nucleus_v1"
     if inp.get("colour_order") != "RGB":
         raise CardError(f"unsupported colour order {inp.get('colour_order')!r}")
     mean = tuple(float(x) for x in _req(inp, "mean", "input"))
@@ -142,8 +163,10 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
         colour_order="RGB",
         mean=(mean[0], mean[1], mean[2]),
         std=(std[0], std[1], std[2]),
-        shorter_side=int(_req(resize, "shorter_side", "input.resize")),
-        interpolation=str(_req(resize, "interpolation", "input.resize")),
+        shorter_side=int(_req(resize, "size" if canonical else "shorter_side", "input.resize")),
+        interpolation=str(resize.get("interpolation", "bilinear") if canonical
+                          else _req(resize, "interpolation", "input.resize")),
+        view=dict(resize) if canonical else None,
     )
     if input_spec.interpolation != "bilinear":
         raise CardError(f"unsupported interpolation {input_spec.interpolation!r}")
@@ -188,8 +211,17 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
                 applies_to_cell_class=tuple(a.get("applies_to_cell_class", ())),
             )
         anomalies.append(spec)
+    domain = None
+    if "domain" in files:
+        dom = _req(raw, "domain", "card")
+        domain = DomainSpec(
+            file=_safe_name(_req(files["domain"], "path", "files.domain"), "files.domain"),
+            sha256=str(_req(files["domain"], "sha256", "files.domain")).lower(),
+            specimen_max_outside=float(_req(dom, "specimen_max_outside", "domain")),
+        )
     return ModelCard(
         directory=directory,
+        domain=domain,
         name=str(_req(raw, "name", "card")),
         version=str(_req(raw, "version", "card")),
         model_file=_safe_name(_req(model, "path", "files.model"), "files.model"),
