@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from apps.ml.cam import grad_cam, grad_cam_batch
+from apps.ml.canonical import FOUND, ViewParams, canonical_view
 from apps.ml.cards import (
     ANOMALY_KEYS,
     REGISTRY_FILE,
@@ -26,6 +27,7 @@ from apps.ml.cards import (
     read_registry,
     sha256_file,
 )
+from apps.ml.domain import CELL_INSIDE, CellDomain, DomainGuard
 from apps.ml.runtime import LazySession
 
 if TYPE_CHECKING:
@@ -49,6 +51,17 @@ class CellPrediction:
     # reviewer reclassifies keeps its value; meaningful for the card's
     # applies_to_cell_class (neutrophils) only.
     anomalies: dict[str, float | None]
+    # How the model input was made: a canonical-view reason code (apps.ml.canonical:
+    # "found" or why no nucleus was found) or "crop" for the centre-crop rule.
+    view: str = "crop"
+    # Domain check (apps.ml.domain): distance / threshold (<= 1 inside) and its code;
+    # None when the model's card has no domain check.
+    domain_score: float | None = None
+    domain: str | None = None
+
+    @property
+    def in_domain(self) -> bool | None:
+        return None if self.domain is None else self.domain == CELL_INSIDE
 
 
 def crop_image(image: Image.Image, size: int) -> Image.Image:
@@ -100,6 +113,8 @@ class CellModel:
             card.model_path, threads=threads,
             before_load=lambda: _check_sha256(card.model_path, card.model_sha256))
         self._head_weights: dict[str, np.ndarray] | None = None
+        self._guard: DomainGuard | None = None
+        self._view = ViewParams.from_card(card.input.view) if card.input.view else None
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> CellModel:
@@ -127,12 +142,34 @@ class CellModel:
                     }
             return self._head_weights
 
-    def crop(self, image: Image.Image) -> Image.Image:
-        """The exact RGB crop the network sees (use it to display CAM overlays)."""
+    def guard(self) -> DomainGuard | None:
+        """The card's domain check, loaded (and hash-checked) on first use; None if none."""
+        path = self.card.domain_path
+        if path is None or self.card.domain is None:
+            return None
+        with self._lock:
+            if self._guard is None:
+                _check_sha256(path, self.card.domain.sha256)
+                self._guard = DomainGuard.load(path)
+            return self._guard
+
+    def view(self, image: Image.Image) -> tuple[Image.Image, str]:
+        """The exact RGB input the network sees and how it was made (a ``view`` code).
+
+        Canonical view (apps.ml.canonical) when the card says so, else the centre crop.
+        CAMs are aligned with this image: overlay them on it.
+        """
         spec = self.card.input
         if spec.height != spec.width or spec.shorter_side != spec.height:
-            raise CardError("only square centre crops of the resized shorter side are supported")
-        return crop_image(image, spec.shorter_side)
+            raise CardError("only square model inputs of the card's size are supported")
+        if self._view is not None:
+            v = canonical_view(image, self._view)
+            return v.image, v.reason
+        return crop_image(image, spec.shorter_side), "crop"
+
+    def crop(self, image: Image.Image) -> Image.Image:
+        """The exact RGB input the network sees (see ``view``)."""
+        return self.view(image)[0]
 
     def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
         spec = self.card.input
@@ -160,27 +197,50 @@ class CellModel:
         ``crop(image)``; ``apps.ml.cam.overlay(image, cam)`` maps it back onto
         the original image.
         """
-        preds: list[CellPrediction] = []
-        cams: list[np.ndarray] = []
-        for i in range(0, len(images), batch_size):
-            p, c = self.predict_batch(self.preprocess(images[i : i + batch_size]), cam=cam)
-            preds.extend(p)
-            cams.extend(c)
+        preds, cams, _ = self.predict_views(images, batch_size=batch_size, cam=cam)
         return preds, cams
 
+    def predict_views(
+        self, images: Sequence[Image.Image], *, batch_size: int = 32, cam: bool = True
+    ) -> tuple[list[CellPrediction], list[np.ndarray], list[Image.Image]]:
+        """``predict_with_cam`` plus the model input of each image (overlay CAMs on it)."""
+        spec = self.card.input
+        preds: list[CellPrediction] = []
+        cams: list[np.ndarray] = []
+        inputs: list[Image.Image] = []
+        for i in range(0, len(images), batch_size):
+            views = [self.view(im) for im in images[i : i + batch_size]]
+            batch = to_tensor([v for v, _ in views], spec.mean, spec.std)
+            p, c = self.predict_batch(batch, cam=cam, views=[code for _, code in views])
+            preds.extend(p)
+            cams.extend(c)
+            inputs.extend(v for v, _ in views)
+        return preds, cams, inputs
+
     def predict_batch(
-        self, batch: np.ndarray, *, cam: bool = False
+        self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None
     ) -> tuple[list[CellPrediction], list[np.ndarray]]:
-        """Classify an already preprocessed (N, 3, H, W) batch; CAMs empty unless ``cam``."""
+        """Classify an already preprocessed (N, 3, H, W) batch; CAMs empty unless ``cam``.
+
+        ``views``: the ``view`` code of each image (default: all found / centre crop).
+        """
         logits, features = self.run(batch)
-        return self.postprocess(logits, features, cam=cam)
+        return self.postprocess(logits, features, cam=cam, views=views)
 
     def postprocess(
-        self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False
+        self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False,
+        views: Sequence[str] | None = None,
     ) -> tuple[list[CellPrediction], list[np.ndarray]]:
-        """Calibrated probabilities, labels, anomaly scores and (optionally) CAMs."""
+        """Calibrated probabilities, labels, anomaly scores, domain check, (optional) CAMs."""
+        n = features.shape[0]
+        codes = list(views) if views is not None else (
+            [FOUND if self._view is not None else "crop"] * n)
         probs = {h.name: softmax(logits[h.name], h.temperature) for h in self.card.heads}
-        preds = [self._one(probs, n) for n in range(features.shape[0])]
+        guard = self.guard()
+        domains: list[CellDomain | None] = (
+            list(guard.cells(features, [c in (FOUND, "crop") for c in codes]))
+            if guard is not None else [None] * n)
+        preds = [self._one(probs, k, codes[k], domains[k]) for k in range(n)]
         cams: list[np.ndarray] = []
         if cam and preds:
             labels = self.card.head("cell_class").labels
@@ -189,7 +249,8 @@ class CellModel:
             cams = list(maps)
         return preds, cams
 
-    def _one(self, probs: dict[str, np.ndarray], n: int) -> CellPrediction:
+    def _one(self, probs: dict[str, np.ndarray], n: int, view: str = "crop",
+             domain: CellDomain | None = None) -> CellPrediction:
         card = self.card
 
         def top(name: str) -> tuple[str, float, dict[str, float]]:
@@ -214,7 +275,9 @@ class CellModel:
             else:
                 anomalies[key] = None
         return CellPrediction(cls, cls_p, cls_probs, sub, sub_p, sub_probs, attrs, attr_probs,
-                              anomalies)
+                              anomalies, view=view,
+                              domain_score=None if domain is None else domain.score,
+                              domain=None if domain is None else domain.code)
 
     def cam(self, image: Image.Image, *, head: str = "cell_class",
             label: str | None = None) -> np.ndarray:
@@ -267,4 +330,7 @@ def prediction_row(pred: CellPrediction) -> dict[str, Any]:
         "subtype_prob": pred.subtype_prob,
         **pred.attributes,
         **{f"{k}_prob": v for k, v in pred.anomalies.items()},
+        "view": pred.view,
+        "domain_score": pred.domain_score,
+        "in_domain": pred.in_domain,
     }

@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from apps.ml.cards import ANOMALY_KEYS
 from apps.ml.cells import CellModel, CellPrediction, to_tensor
+from apps.ml.domain import CellDomain, SpecimenDomain, specimen_domain
 
 READ_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
 # A CellaVision crop is ~0.13 Mpx; 50 Mpx leaves room for scanner tiles but stops bombs.
@@ -38,6 +39,8 @@ class ScoreSummary:
     scored: int
     errors: int
     seconds: float
+    # The folder taken as one specimen (apps.ml.domain.specimen_domain).
+    domain: SpecimenDomain | None = None
 
 
 def csv_columns(model: CellModel) -> list[str]:
@@ -49,6 +52,9 @@ def csv_columns(model: CellModel) -> list[str]:
         "subtype_prob",
         *model.card.attributes,
         *(f"{k}_prob" for k in ANOMALY_KEYS),
+        "view",
+        "domain_score",
+        "in_domain",
         "error",
     ]
 
@@ -75,14 +81,14 @@ def open_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
 
 
 def load_crop(path: Path, model: CellModel, *, max_pixels: int = MAX_PIXELS
-              ) -> Image.Image | ImageReadError:
-    """Decode and crop one file; a failure is returned, not raised."""
+              ) -> tuple[Image.Image, str] | ImageReadError:
+    """Decode one file into the model input and its ``view`` code; a failure is returned."""
     try:
         image = open_image(path, max_pixels=max_pixels)
     except ImageReadError as exc:
         return exc
     try:
-        return model.crop(image)
+        return model.view(image)
     except (OSError, ValueError) as exc:
         return ImageReadError(f"cannot convert image to RGB: {exc}")
 
@@ -116,7 +122,8 @@ def iter_scored(
     with ThreadPoolExecutor(max_workers=max(1, model.threads),
                             thread_name_prefix="decode") as pool:
 
-        def submit(chunk: Sequence[Path]) -> list[Future[Image.Image | ImageReadError]]:
+        def submit(chunk: Sequence[Path]
+                   ) -> list[Future[tuple[Image.Image, str] | ImageReadError]]:
             return [pool.submit(load_crop, p, model, max_pixels=max_pixels) for p in chunk]
 
         pending = submit(chunks[0]) if chunks else []
@@ -124,14 +131,16 @@ def iter_scored(
             loaded = [f.result() for f in pending]
             if prefetch and k + 1 < len(chunks):
                 pending = submit(chunks[k + 1])
-            good = [c for c in loaded if isinstance(c, Image.Image)]
+            good = [c for c in loaded if isinstance(c, tuple)]
             preds: list[CellPrediction] = []
             cams: list[np.ndarray] = []
             if good:
-                preds, cams = model.predict_batch(to_tensor(good, spec.mean, spec.std), cam=cam)
+                preds, cams = model.predict_batch(
+                    to_tensor([im for im, _ in good], spec.mean, spec.std), cam=cam,
+                    views=[code for _, code in good])
             it_pred, it_cam = iter(preds), iter(cams)
             for path, item in zip(chunk, loaded, strict=True):
-                if isinstance(item, Image.Image):
+                if isinstance(item, tuple):
                     yield ScoredFile(path, next(it_pred), next(it_cam) if cam else None, "")
                 else:
                     yield ScoredFile(path, None, None, str(item) or type(item).__name__)
@@ -162,7 +171,8 @@ def _anomaly_cell(model: CellModel, pred: CellPrediction, key: str) -> str:
 def _row(rel: str, model: CellModel, pred: CellPrediction | None, error: str) -> list[str]:
     n_att = len(model.card.attributes)
     if pred is None:
-        return [rel, "", "", "", "", *([""] * n_att), *([""] * len(ANOMALY_KEYS)), error]
+        return [rel, "", "", "", "", *([""] * n_att), *([""] * len(ANOMALY_KEYS)), "", "", "",
+                error]
     return [
         rel,
         pred.cell_class,
@@ -171,6 +181,9 @@ def _row(rel: str, model: CellModel, pred: CellPrediction | None, error: str) ->
         PROB_FORMAT.format(pred.subtype_prob),
         *(pred.attributes[a] for a in model.card.attributes),
         *(_anomaly_cell(model, pred, k) for k in ANOMALY_KEYS),
+        pred.view,
+        "" if pred.domain_score is None else PROB_FORMAT.format(pred.domain_score),
+        "" if pred.in_domain is None else ("yes" if pred.in_domain else "no"),
         "",
     ]
 
@@ -223,6 +236,7 @@ def score_folder(
     files = list(iter_files(root, skip=out_csv.resolve()))
     bar = _Progress(len(files), progress)
     scored = errors = 0
+    domains: list[CellDomain | None] = []
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     with out_csv.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -236,7 +250,11 @@ def score_folder(
                 errors += 1
             else:
                 scored += 1
+                p = item.prediction
+                domains.append(None if p.domain is None else CellDomain(p.domain_score, p.domain))
             if n % batch_size == 0 or n == len(files):
                 bar.update(n - bar.done)
     bar.close()
-    return ScoreSummary(len(files), scored, errors, time.monotonic() - start)
+    domain = specimen_domain(domains, model.card.domain.specimen_max_outside
+                             if model.card.domain else None)
+    return ScoreSummary(len(files), scored, errors, time.monotonic() - start, domain)

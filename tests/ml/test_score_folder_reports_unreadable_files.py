@@ -29,6 +29,9 @@ EXPECTED_COLUMNS = [
     "pseudo_pelger_prob",
     "hypogranulation_prob",
     "barr_body_prob",
+    "view",
+    "domain_score",
+    "in_domain",
     "error",
 ]
 
@@ -68,6 +71,8 @@ def test_score_folder_writes_one_row_per_file(tmp_path: Path, cell_model, pbc_pa
         assert 0.0 < float(row["cell_class_prob"]) <= 1.0
         assert row["hypogranulation_prob"] == ""
         assert row["barr_body_prob"] == ""
+        # The fixture model has no domain statistics: the check is reported as not run.
+        assert (row["view"], row["domain_score"], row["in_domain"]) == ("crop", "", "")
     assert rows["platelet.jpg"]["vacuole_prob"] != ""  # a neutrophil: proxies apply
     assert rows["nested/lymphocyte.jpg"]["pseudo_pelger_prob"] == ""  # not a neutrophil
     for bad in ("nested/truncated.jpg", "notes.txt"):

@@ -46,3 +46,18 @@ class Command(BaseCommand):
             f"{summary.seconds:.1f} s -> {out} ({prov['name']} {prov['version']}, "
             f"sha256 {prov['sha256'][:12]})"
         )
+        self.stdout.write(domain_line(summary.domain))
+
+
+def domain_line(domain) -> str:  # type: ignore[no-untyped-def]
+    from apps.ml.domain import SPECIMEN_OUTSIDE, SPECIMEN_UNCHECKED
+
+    if domain is None or domain.code == SPECIMEN_UNCHECKED:
+        return "Domain check: not available for this model (no validated domain statistics)."
+    share = f"{domain.outside} of {domain.cells} cells outside the validated domain"
+    if domain.code == SPECIMEN_OUTSIDE:
+        return (f"WARNING: these images are outside the domain the model was validated on "
+                f"({share}; limit {domain.max_outside:.0%}). Classifications and the scores "
+                f"that depend on them are not reliable for this folder.")
+    return f"Domain check: inside the validated domain ({share})."
+
