@@ -27,7 +27,7 @@ from training.data import (
     IGNORE,
     SUBTYPES,
     default_datasets_dir,
-    load_cell_image,
+    load_view_image,
     read_labels,
     read_split_csv,
 )
@@ -64,7 +64,7 @@ PSEUDO_PELGER_LABELS = ["unsegmented-band", "unsegmented-indented", "unsegmented
 
 def run_onnx(
     onnx_path: Path, paths: list[Path], size: int, mean: list[float], std: list[float],
-    heads: list[str], threads: int, batch: int = 64,
+    heads: list[str], threads: int, batch: int = 64, view: dict | None = None,
 ) -> list[np.ndarray]:
     import onnxruntime as ort
 
@@ -74,7 +74,7 @@ def run_onnx(
     names = [logits_name(h) for h in heads]
     outs: list[list[np.ndarray]] = [[] for _ in heads]
     for i in range(0, len(paths), batch):
-        imgs = np.stack([load_cell_image(p, size) for p in paths[i : i + batch]])
+        imgs = np.stack([load_view_image(p, size, view) for p in paths[i : i + batch]])
         res = sess.run(names, {INPUT_NAME: normalize_np(imgs, mean, std)})
         for h, r in enumerate(res):
             outs[h].append(r)
@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = [r for r in split_rows if r[2] == split]
         samples = [by_path[r[0]] for r in rows]
         logits = run_onnx(args.out / "model.onnx", [pbc / r[0] for r in rows], size,
-                          config["pixel_mean"], config["pixel_std"], heads, args.threads)
+                          config["pixel_mean"], config["pixel_std"], heads, args.threads,
+                          view=config.get("view"))
         data[split] = (samples, logits, encode_targets(samples, vocab))
 
     temps: dict[str, float] = {}
@@ -260,7 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         fp32 = args.run_dir / "model_fp32.onnx"
         v_samples = data["val"][0]
         fp32_logits = run_onnx(fp32, [pbc / s.path for s in v_samples], size,
-                               config["pixel_mean"], config["pixel_std"], heads, args.threads)
+                               config["pixel_mean"], config["pixel_std"], heads, args.threads,
+                               view=config.get("view"))
         metrics["quantization_on_validation"] = {
             "float32": headline_accuracies(validation_summary(fp32_logits, v_y, vocab,
                                                               args.seed)),
@@ -362,6 +364,20 @@ def summary(metrics: dict) -> dict:
     }
 
 
+def canonical_resize(view: dict) -> dict:
+    return {
+        **view,
+        "interpolation": "bilinear",
+        "description": "apps.ml.canonical.canonical_view: find the white-cell nucleus from the "
+        "stain signal (max(R, B) - G) / max(R, G, B) (Otsu, floored at min_signal; closing "
+        "joins lobes; the largest component near the centre), centre the crop on it and scale "
+        f"so that its RMS radius is {view['target_spread']} px in the {view['size']} px input "
+        "(scale clamped to [min_scale, max_scale]); outside the source the median border "
+        "colour. No nucleus found: the centred shorter-side crop, and the cell is marked "
+        "outside the validated domain.",
+    }
+
+
 def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
                temps: dict[str, float], metrics: dict, labels_csv: Path,
                head_labels: dict[str, list[str]]) -> dict:
@@ -430,7 +446,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "mean": list(config["pixel_mean"]),
             "std": list(config["pixel_std"]),
             "normalisation": "(pixel - mean) / std per channel, pixels on the 0..255 scale",
-            "resize": {
+            "resize": canonical_resize(config["view"]) if config.get("view") else {
                 "rule": "shorter_side_then_center_crop",
                 "shorter_side": size,
                 "interpolation": "bilinear",

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.data import default_datasets_dir, load_cell_image, read_split_csv
+from training.data import default_datasets_dir, load_view_image, read_split_csv
 from training.model import MultiHeadNet
 
 OPSET = 17
@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     import onnxruntime as ort
 
     rows = [r for r in read_split_csv(args.out / "split.csv") if r[2] == "val"][:16]
-    imgs = np.stack([load_cell_image(args.datasets / "pbc" / r[0], size) for r in rows])
+    view = config.get("view")
+    imgs = np.stack([load_view_image(args.datasets / "pbc" / r[0], size, view) for r in rows])
     x = normalize_np(imgs, config["pixel_mean"], config["pixel_std"])
     with torch.no_grad():
         ref = [t.numpy() for t in model(torch.from_numpy(x))]
@@ -181,7 +182,8 @@ def quantize(args: argparse.Namespace, config: dict, fp32_path: Path,
         calibration_paths(split_csv, pbc, 512, args.seed), size,
         config["pixel_mean"], config["pixel_std"], INPUT_NAME)
     rows = [r for r in read_split_csv(split_csv) if r[2] == "val"][:256]
-    x = normalize_np(np.stack([load_cell_image(pbc / r[0], size) for r in rows]),
+    view = config.get("view")
+    x = normalize_np(np.stack([load_view_image(pbc / r[0], size, view) for r in rows]),
                      config["pixel_mean"], config["pixel_std"])
     check = compare(fp32_path, args.out / "model.onnx", x, output_names, INPUT_NAME)
     info["check_vs_fp32_on_val"] = check

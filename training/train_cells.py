@@ -23,7 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from apps.ml.canonical import ViewParams
 from apps.ml.cards import sha256_file
+from training.augment import robust_augment
 from training.data import (
     ATTRIBUTES,
     CELL_CLASSES,
@@ -34,7 +36,7 @@ from training.data import (
     dedup_by_hash,
     default_datasets_dir,
     extend_split,
-    load_cell_image,
+    load_view_image,
     read_labels,
     read_split_csv,
     stratified_split,
@@ -76,9 +78,11 @@ def encode_targets(samples: list[Sample], vocab: dict[str, tuple[str, ...]]) -> 
     return y
 
 
-def load_images(paths: list[Path], size: int, workers: int) -> np.ndarray:
+def load_images(paths: list[Path], size: int, workers: int, view: dict | None = None
+                ) -> np.ndarray:
     with ProcessPoolExecutor(workers) as pool:
-        arrays = list(pool.map(partial(load_cell_image, size=size), paths, chunksize=64))
+        arrays = list(pool.map(partial(load_view_image, size=size, view=view), paths,
+                               chunksize=64))
     return np.stack(arrays)
 
 
@@ -258,6 +262,12 @@ def main(argv: list[str] | None = None) -> None:
         "only new files are split; use with --init so no earlier test image is trained on",
     )
     p.add_argument("--no-pretrained", action="store_true")
+    p.add_argument("--view", choices=("crop", "canonical"), default="canonical",
+                   help="model input: the centred shorter-side crop (models up to 1.3.0) or the "
+                   "canonical view (apps.ml.canonical: nucleus centred at a fixed size)")
+    p.add_argument("--augment", choices=("mild", "robust"), default="robust",
+                   help="mild: flips and +-10%% colour (1.3.0); robust: training/augment.py "
+                   "(stain, scale, background, blur, JPEG, down-sampling)")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
 
@@ -281,9 +291,10 @@ def main(argv: list[str] | None = None) -> None:
         idx = {k: v[: args.limit] for k, v in idx.items()}
     pbc = args.datasets / "pbc"
     y_all = encode_targets(samples, vocab)
+    view = ViewParams(size=args.size).to_card() if args.view == "canonical" else None
     data = {}
     for k, ii in idx.items():
-        imgs = load_images([pbc / samples[i].path for i in ii], args.size, args.threads)
+        imgs = load_images([pbc / samples[i].path for i in ii], args.size, args.threads, view)
         data[k] = (imgs, y_all[ii])
         log(f"decoded {k}: {imgs.shape}")
 
@@ -324,6 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     gen = torch.Generator().manual_seed(args.seed)
     config = {
         "size": args.size,
+        "view": view,
         "pixel_mean": PIXEL_MEAN,
         "pixel_std": PIXEL_STD,
         "heads": head_sizes(vocab),
@@ -354,7 +366,11 @@ def main(argv: list[str] | None = None) -> None:
         running: dict[str, float] = {}
         for bi in range(steps_per_epoch):
             ii = perm[bi * args.batch_size : (bi + 1) * args.batch_size]
-            x = augment(torch.from_numpy(x_tr[ii]), gen)
+            if args.augment == "robust":
+                x = normalize(robust_augment(torch.from_numpy(x_tr[ii]), gen)).contiguous(
+                    memory_format=torch.channels_last)
+            else:
+                x = augment(torch.from_numpy(x_tr[ii]), gen)
             y = torch.from_numpy(y_tr[ii])
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)

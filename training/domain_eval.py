@@ -1,0 +1,459 @@
+"""Outside the training lab: held-out domain, controlled shifts, and the domain check.
+
+    python -m training.domain_eval --out models_onnx/hemaclinic-cells/2.0.0 \
+        --baseline models_onnx/hemaclinic-cells/1.3.0
+
+Runs after ``training.evaluate`` (it needs the card) and through the runtime itself
+(``apps.ml.cells.CellModel``: the same view, session and temperatures as the app).
+
+1. Fits the domain check (``apps.ml.domain``) on the training split's features
+   (class means, probabilistic-PCA covariance) and sets its threshold at the
+   ``--quantile`` of the validation split's distances. Writes ``domain.npz``.
+2. Measures, on data none of it was fitted on:
+   - PBC test split: accuracy and the share of cells flagged;
+   - controlled shifts of a fixed, stratified subset of the test split (rescaling,
+     frame-filling crops, 120 px sources, a black background, stain and hue shifts,
+     blur, JPEG): accuracy and share flagged, against ``--baseline``;
+   - LISC, all of it (another microscope, camera and stain; never trained on):
+     5-class accuracy, share flagged, confident errors that pass the check;
+   - images that are not white cells (TXL-PBC smear fields away from every white-cell
+     box, flat colours, noise): share flagged;
+   - 100-cell specimens drawn from the test split: share of specimens flagged.
+3. Adds ``files.domain``, ``domain`` and ``out_of_domain`` to card.json and writes
+   ``domain_eval.json`` and ``robustness.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from apps.ml.canonical import FOUND, ViewParams, locate_nucleus
+from apps.ml.cards import sha256_file
+from apps.ml.cells import CellModel, to_tensor
+from apps.ml.domain import DomainGuard, pool_features
+from training.data import default_datasets_dir, read_labels, read_split_csv
+from training.metrics import wilson_ci
+
+FIVE = ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil")
+SPECIMEN_MAX_OUTSIDE = 0.25
+COMPONENTS = 64
+
+
+# --- controlled shifts (applied to the source image, before the model's own view) ---
+
+def _resize(f: float) -> Callable[[Image.Image], Image.Image]:
+    def shift(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        return im.resize((max(1, round(w * f)), max(1, round(h * f))), Image.Resampling.BILINEAR)
+    return shift
+
+
+def _zoom(f: float) -> Callable[[Image.Image], Image.Image]:
+    """Magnification x f in the same frame: f > 1 the cell fills more of it."""
+    def shift(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        if f >= 1:
+            cw, ch = w / f, h / f
+            box = ((w - cw) / 2, (h - ch) / 2, (w + cw) / 2, (h + ch) / 2)
+            return im.resize((w, h), Image.Resampling.BILINEAR, box=box)
+        small = im.resize((round(w * f), round(h * f)), Image.Resampling.BILINEAR)
+        edge = np.asarray(im)[[0, -1]].reshape(-1, 3)
+        canvas = Image.new("RGB", (w, h), tuple(int(v) for v in np.median(edge, 0)))
+        canvas.paste(small, ((w - small.width) // 2, (h - small.height) // 2))
+        return canvas
+    return shift
+
+
+def _shorter(side: int) -> Callable[[Image.Image], Image.Image]:
+    def shift(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        k = side / min(w, h)
+        return im.resize((round(w * k), round(h * k)), Image.Resampling.BILINEAR)
+    return shift
+
+
+def _black_background(im: Image.Image) -> Image.Image:
+    """The cell segmented on black, as research datasets publish them: a disc around the
+    nucleus (radius 2.2 x its RMS spread, about the cell's edge) is kept."""
+    rgb = np.asarray(im.convert("RGB"))
+    reason, (cx, cy), spread, _ = locate_nucleus(rgb, ViewParams(analysis_px=max(rgb.shape)))
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = 2.2 * spread if reason == FOUND else min(h, w) / 3
+    out = rgb.copy()
+    out[(yy - cy) ** 2 + (xx - cx) ** 2 > r * r] = 0
+    return Image.fromarray(out)
+
+
+def _hue(deg: float) -> Callable[[Image.Image], Image.Image]:
+    def shift(im: Image.Image) -> Image.Image:
+        a = np.asarray(im.convert("RGB"), np.float32)
+        yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                        [0.211, -0.523, 0.312]], np.float32)
+        t = np.radians(deg)
+        rot = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]],
+                       np.float32)
+        m = np.linalg.inv(yiq) @ rot @ yiq
+        return Image.fromarray(np.clip(a @ m.T, 0, 255).astype(np.uint8))
+    return shift
+
+
+def _stain(h_gain: float, e_gain: float) -> Callable[[Image.Image], Image.Image]:
+    """A heavier or lighter haematoxylin and eosin (colour deconvolution)."""
+    rgb_from_hed = np.array([[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]])
+    hed_from_rgb = np.linalg.inv(rgb_from_hed)
+
+    def shift(im: Image.Image) -> Image.Image:
+        a = np.asarray(im.convert("RGB"), np.float64)
+        od = -np.log((a + 1) / 256)
+        c = od @ hed_from_rgb
+        c[..., 0] *= h_gain
+        c[..., 1] *= e_gain
+        out = 256 * np.exp(-(c @ rgb_from_hed)) - 1
+        return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+    return shift
+
+
+def _jpeg(q: int) -> Callable[[Image.Image], Image.Image]:
+    def shift(im: Image.Image) -> Image.Image:
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, format="JPEG", quality=q)
+        buf.seek(0)
+        return Image.open(buf).convert("RGB")
+    return shift
+
+
+SHIFTS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "resize x0.5": _resize(0.5),
+    "resize x2": _resize(2.0),
+    "zoom x0.67 (cell smaller in frame)": _zoom(0.67),
+    "zoom x1.5 (cell fills frame)": _zoom(1.5),
+    "zoom x2 (cell fills frame)": _zoom(2.0),
+    "120 px source": _shorter(120),
+    "black background": _black_background,
+    "hue +20 deg": _hue(20),
+    "hue -20 deg": _hue(-20),
+    "stain H x1.4 E x0.7": _stain(1.4, 0.7),
+    "stain H x0.7 E x1.3": _stain(0.7, 1.3),
+    "blur sigma 1.5": lambda im: im.filter(ImageFilter.GaussianBlur(1.5)),
+    "JPEG q30": _jpeg(30),
+}
+
+
+# --- running a model over images ---
+
+def run_model(model: CellModel, images: list[Image.Image], batch: int = 64
+              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Calibrated class probabilities (N, K), pooled features (N, C), view codes."""
+    spec = model.card.input
+    probs, feats, codes = [], [], []
+    temp = model.card.head("cell_class").temperature
+    for i in range(0, len(images), batch):
+        views = [model.view(im) for im in images[i : i + batch]]
+        logits, f = model.run(to_tensor([v for v, _ in views], spec.mean, spec.std))
+        z = logits["cell_class"] / temp
+        z = np.exp(z - z.max(1, keepdims=True))
+        probs.append(z / z.sum(1, keepdims=True))
+        feats.append(pool_features(f))
+        codes += [c for _, c in views]
+    return np.concatenate(probs), np.concatenate(feats), codes
+
+
+def load(path: Path) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def fit_guard(feats: np.ndarray, labels: np.ndarray, k: int) -> DomainGuard:
+    classes = sorted(set(labels.tolist()))
+    means = np.stack([feats[labels == c].mean(0) for c in classes])
+    centred = feats - means[np.searchsorted(classes, labels)]
+    cov = centred.T @ centred / len(centred)
+    evals, evecs = np.linalg.eigh(cov)
+    order = np.argsort(evals)[::-1]
+    evals, evecs = evals[order], evecs[:, order]
+    residual = max(float(evals[k:].mean()), 1e-3 * float(evals[k - 1]))
+    return DomainGuard(means, evecs[:, :k], np.maximum(evals[:k], residual), residual, 1.0)
+
+
+def accuracy(probs: np.ndarray, labels: list[str], classes: list[str]) -> dict:
+    pred = [classes[i] for i in probs.argmax(1)]
+    ok = int(sum(p == t for p, t in zip(pred, labels, strict=True)))
+    lo, hi = wilson_ci(ok, len(labels))
+    return {"n": len(labels), "correct": ok, "accuracy": ok / len(labels),
+            "accuracy_ci95_wilson": [lo, hi]}
+
+
+def non_cell_images(datasets: Path, n_fields: int, seed: int) -> list[Image.Image]:
+    """Smear-field crops with no white cell in them, flat colours and noise."""
+    rng = random.Random(seed)
+    root = datasets / "txl_pbc"
+    out: list[Image.Image] = []
+    fields = sorted((root / "images" / "test").glob("*.jpg")) + sorted(
+        (root / "images" / "val").glob("*.jpg"))
+    rng.shuffle(fields)
+    for img_path in fields:
+        if len(out) >= n_fields:
+            break
+        split = img_path.parent.name
+        lab = root / "labels" / split / (img_path.stem + ".txt")
+        im = load(img_path)
+        w, h = im.size
+        wbc = []
+        for line in lab.read_text().splitlines() if lab.exists() else []:
+            c, x, y, bw, bh = (float(v) for v in line.split())
+            if int(c) == 0:
+                wbc.append(((x - bw / 2) * w, (y - bh / 2) * h, (x + bw / 2) * w,
+                            (y + bh / 2) * h))
+        for _ in range(20):
+            side = rng.uniform(0.3, 0.5) * min(w, h)
+            x0, y0 = rng.uniform(0, w - side), rng.uniform(0, h - side)
+            box = (x0, y0, x0 + side, y0 + side)
+            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]
+                   for b in wbc):
+                out.append(im.crop(tuple(round(v) for v in box)))
+                break
+    gen = np.random.default_rng(seed)
+    for _ in range(25):
+        out.append(Image.new("RGB", (360, 363), tuple(int(v) for v in gen.integers(0, 256, 3))))
+    for _ in range(25):
+        out.append(Image.fromarray(gen.integers(0, 256, (363, 360, 3), dtype=np.uint8)))
+    return out
+
+
+def specimen_flag_rate(flags: np.ndarray, size: int, draws: int, seed: int) -> float:
+    gen = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(draws):
+        idx = gen.choice(len(flags), size=min(size, len(flags)), replace=False)
+        hits += int(flags[idx].mean() > SPECIMEN_MAX_OUTSIDE)
+    return hits / draws
+
+
+def stratified_subset(labels: list[str], n: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    by: dict[str, list[int]] = {}
+    for i, c in enumerate(labels):
+        by.setdefault(c, []).append(i)
+    out: list[int] = []
+    for c in sorted(by):
+        k = max(1, round(n * len(by[c]) / len(labels)))
+        out += rng.sample(by[c], min(k, len(by[c])))
+    return sorted(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--out", type=Path, required=True, help="model folder (with card.json)")
+    p.add_argument("--baseline", type=Path, default=None, help="older model folder to compare")
+    p.add_argument("--datasets", type=Path, default=default_datasets_dir())
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--fit-cells", type=int, default=4000, help="training cells for the fit")
+    p.add_argument("--shift-cells", type=int, default=600, help="test cells per shift")
+    p.add_argument("--non-cells", type=int, default=300, help="smear-field crops")
+    p.add_argument("--quantile", type=float, default=0.99)
+    p.add_argument("--seed", type=int, default=20261202)
+    p.add_argument("--limit", type=int, default=0,
+                   help="smoke test: at most this many cells per set (figures meaningless)")
+    args = p.parse_args(argv)
+    t0 = time.time()
+
+    pbc = args.datasets / "pbc"
+    by_path = {s.path: s for s in read_labels(pbc / "labels.csv")}
+    rows = read_split_csv(args.out / "split.csv")
+    split = {k: [by_path[r[0]] for r in rows if r[2] == k] for k in ("train", "val", "test")}
+    rng = random.Random(args.seed)
+    fit_samples = rng.sample(split["train"], min(args.fit_cells, len(split["train"])))
+    lisc_rows = list(csv.DictReader((args.datasets / "lisc" / "labels.csv").open()))
+    if args.limit:
+        split = {k: v[: args.limit] for k, v in split.items()}
+        lisc_rows = lisc_rows[:: max(1, len(lisc_rows) // args.limit)]
+    test_labels = [s.cell_class for s in split["test"]]
+    shift_idx = stratified_subset(test_labels, args.shift_cells, args.seed)
+    val_idx = stratified_subset([s.cell_class for s in split["val"]], args.shift_cells, args.seed)
+
+    def evaluate_model(model_dir: Path, fit: bool) -> dict:
+        model = CellModel.from_dir(model_dir, threads=args.threads)
+        classes = list(model.card.head("cell_class").labels)
+        res: dict = {"model": f"{model.card.name} {model.card.version}"}
+        guard = None
+        if fit:
+            _, f_fit, c_fit = run_model(model, [load(pbc / s.path) for s in fit_samples])
+            ok = np.array([c in (FOUND, "crop") for c in c_fit])
+            lab = np.array([s.cell_class for s in fit_samples])
+            guard = fit_guard(f_fit[ok], lab[ok], COMPONENTS)
+            _, f_val, c_val = run_model(model, [load(pbc / s.path) for s in split["val"]])
+            d_val = guard.distance(f_val)
+            guard.threshold = float(np.quantile(d_val, args.quantile))
+            guard.save(model_dir / "domain.npz")
+            res["fit"] = {"training_cells": int(ok.sum()), "validation_cells": len(d_val),
+                          "components": COMPONENTS, "quantile": args.quantile,
+                          "threshold": guard.threshold}
+
+        def flags(f: np.ndarray, codes: list[str]) -> np.ndarray:
+            if guard is None:
+                return np.zeros(len(codes), bool)
+            return np.array([d > 1.0 or c not in (FOUND, "crop") for d, c in
+                             zip(guard.distance(f) / guard.threshold, codes, strict=True)])
+
+        test_imgs = [load(pbc / s.path) for s in split["test"]]
+        pr, f, codes = run_model(model, test_imgs)
+        fl = flags(f, codes)
+        res["test"] = {**accuracy(pr, test_labels, classes), "flagged": float(fl.mean()),
+                       "no_nucleus": sum(c not in (FOUND, "crop") for c in codes)}
+        if guard is not None:
+            res["test"]["specimens_of_100_flagged"] = specimen_flag_rate(fl, 100, 1000, 1)
+        sub_labels = [test_labels[i] for i in shift_idx]
+        res["shift_reference"] = {**accuracy(pr[shift_idx], sub_labels, classes),
+                                  "flagged": float(fl[shift_idx].mean())}
+        def shifted(imgs: list[Image.Image], labels: list[str], tag: str) -> dict:
+            out = {}
+            for name, fn in SHIFTS.items():
+                prs, fs, cs = run_model(model, [fn(im) for im in imgs])
+                fls = flags(fs, cs)
+                out[name] = {**accuracy(prs, labels, classes), "flagged": float(fls.mean())}
+                print(f"  {res['model']} {tag} {name}: {out[name]['accuracy']:.3f} "
+                      f"flagged {fls.mean():.3f}", flush=True)
+            return out
+
+        res["shifts"] = shifted([test_imgs[i] for i in shift_idx], sub_labels, "test")
+        # The registration rule (docs/training.md) reads the validation split only.
+        val_sub = [split["val"][i] for i in val_idx]
+        res["validation_shifts"] = shifted([load(pbc / s.path) for s in val_sub],
+                                           [s.cell_class for s in val_sub], "val")
+        res["validation_shift_mean"] = float(np.mean(
+            [v["accuracy"] for v in res["validation_shifts"].values()]))
+        lisc_imgs = [load(args.datasets / "lisc" / r["path"]) for r in lisc_rows]
+        lisc_labels = [r["class"] for r in lisc_rows]
+        pr, f, codes = run_model(model, lisc_imgs)
+        fl = flags(f, codes)
+        pred = np.array([classes[i] for i in pr.argmax(1)])
+        wrong = pred != np.array(lisc_labels)
+        conf = pr.max(1) > 0.9
+        res["lisc"] = {
+            **accuracy(pr, lisc_labels, classes),
+            "per_class": {c: accuracy(pr[[i for i, t in enumerate(lisc_labels) if t == c]],
+                                      [c] * lisc_labels.count(c), classes)["accuracy"]
+                          for c in FIVE},
+            "flagged": float(fl.mean()),
+            "confident_wrong": int((wrong & conf).sum()),
+            "confident_wrong_not_flagged": int((wrong & conf & ~fl).sum()),
+            "accuracy_of_unflagged": float((~wrong & ~fl).sum() / max(1, (~fl).sum())),
+            "as_one_specimen_flagged": bool(fl.mean() > SPECIMEN_MAX_OUTSIDE)
+            if guard is not None else None,
+        }
+        if guard is not None:
+            ncs = non_cell_images(args.datasets, args.non_cells, args.seed)
+            pr, f, codes = run_model(model, ncs)
+            fl = flags(f, codes)
+            res["non_cells"] = {"n": len(ncs), "flagged": float(fl.mean()),
+                                "no_nucleus": sum(c not in (FOUND, "crop") for c in codes),
+                                "composition": f"{len(ncs) - 50} TXL-PBC field crops away from "
+                                "every white-cell box, 25 flat colours, 25 noise images"}
+        return res
+
+    result = {"new": evaluate_model(args.out, fit=True)}
+    if args.baseline:
+        result["baseline"] = evaluate_model(args.baseline, fit=False)
+    if args.baseline:
+        result["registration_rule"] = registration_rule(args.out, args.baseline, result)
+    result["elapsed_seconds"] = time.time() - t0
+    (args.out / "domain_eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(result, args.out / "robustness.png")
+    update_card(args, result)
+    print(json.dumps({k: v.get("lisc", {}).get("accuracy") for k, v in result.items()
+                      if isinstance(v, dict)}, indent=2))
+
+
+def registration_rule(new_dir: Path, old_dir: Path, result: dict) -> dict:
+    """The rule of docs/training.md, fixed before 2.0.0 was trained, on validation only."""
+    def val_score(d: Path) -> float:
+        v = json.loads((d / "metrics.json").read_text())["validation"]
+        return float(v["heads"]["cell_class"]["accuracy"] + v["heads"]["subtype"]["accuracy"]
+                     + v["attributes"]["mean_accuracy"])
+
+    new_s, old_s = val_score(new_dir), val_score(old_dir)
+    new_r = result["new"]["validation_shift_mean"]
+    old_r = result["baseline"]["validation_shift_mean"]
+    return {
+        "validation_score": {"new": new_s, "registered": old_s},
+        "validation_shift_mean": {"new": new_r, "registered": old_r},
+        "in_domain_ok": new_s >= old_s - 0.02,
+        "robustness_better": new_r > old_r,
+        "register": new_s >= old_s - 0.02 and new_r > old_r,
+    }
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["in-domain test subset", *SHIFTS, "LISC (held-out lab)"]
+    fig, ax = plt.subplots(figsize=(11, 5), dpi=90)
+    width = 0.38
+    for j, key in enumerate(k for k in ("baseline", "new") if k in result):
+        r = result[key]
+        vals = [r["shift_reference"]["accuracy"], *(r["shifts"][n]["accuracy"] for n in SHIFTS),
+                r["lisc"]["accuracy"]]
+        ax.bar(np.arange(len(names)) + (j - 0.5) * width, vals, width, label=r["model"])
+    ax.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("cell-class accuracy")
+    ax.set_title("Accuracy under controlled shifts of the PBC test split, and on LISC")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def update_card(args: argparse.Namespace, result: dict) -> None:
+    path = args.out / "card.json"
+    card = json.loads(path.read_text())
+    new = result["new"]
+    card["files"]["domain"] = {
+        "path": "domain.npz", "sha256": sha256_file(args.out / "domain.npz"),
+        "description": "domain-check statistics (apps.ml.domain.DomainGuard): class means, "
+        f"{COMPONENTS} principal within-class directions and variances, residual variance, "
+        "threshold",
+    }
+    card["domain"] = {
+        "method": "class-conditional Mahalanobis distance of the pooled features, "
+        f"probabilistic-PCA covariance ({COMPONENTS} components), minimum over classes; "
+        "a cell whose canonical view finds no nucleus is outside",
+        "fitted_on": f"{new['fit']['training_cells']} training-split cells",
+        "threshold": f"{args.quantile:.0%} quantile of {new['fit']['validation_cells']} "
+        "validation-split cells",
+        "specimen_max_outside": SPECIMEN_MAX_OUTSIDE,
+        "specimen_rule": f"a specimen is outside when more than {SPECIMEN_MAX_OUTSIDE:.0%} of "
+        "its cells are",
+    }
+    card["out_of_domain"] = {
+        "reproduce": f"python -m training.domain_eval --out {args.out}"
+        + (f" --baseline {args.baseline}" if args.baseline else ""),
+        "summary": {
+            k: {"test": v["test"], "lisc": {x: v["lisc"][x] for x in (
+                "accuracy", "accuracy_ci95_wilson", "flagged", "confident_wrong",
+                "confident_wrong_not_flagged")},
+                "shifts": {n: round(s["accuracy"], 4) for n, s in v["shifts"].items()},
+                **({"non_cells": v["non_cells"]} if "non_cells" in v else {})}
+            for k, v in result.items() if isinstance(v, dict)
+        },
+        "details": "domain_eval.json; figure robustness.png",
+    }
+    path.write_text(json.dumps(card, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
