@@ -48,16 +48,18 @@ def staged_run(model: CellModel, paths: list[Path], batch_size: int) -> dict[str
     with ThreadPoolExecutor(max_workers=model.threads) as pool:
         for i in range(0, len(paths), batch_size):
             s = time.perf_counter()
-            crops = list(pool.map(lambda q: load_crop(q, model), paths[i : i + batch_size]))
+            loaded = list(pool.map(lambda q: load_crop(q, model), paths[i : i + batch_size]))
             t["decode+crop"] += time.perf_counter() - s
             s = time.perf_counter()
-            batch = to_tensor(crops, spec.mean, spec.std)  # type: ignore[arg-type]
+            crops = [c[0] for c in loaded]  # type: ignore[index]
+            batch = to_tensor(crops, spec.mean, spec.std)
             t["to_tensor"] += time.perf_counter() - s
             s = time.perf_counter()
             logits, features = model.run(batch)
             t["inference"] += time.perf_counter() - s
             s = time.perf_counter()
-            preds, _ = model.postprocess(logits, features)
+            preds, _ = model.postprocess(logits, features,
+                                         views=[c[1] for c in loaded])  # type: ignore[index]
             t["postprocess"] += time.perf_counter() - s
             s = time.perf_counter()
             for n, p in enumerate(preds):
