@@ -58,6 +58,14 @@ ANCHOR = {
     "mean_accuracy": 0.941,
     "mean_macro_f1": 0.913,
 }
+ROBUST_AUGMENTATION = (
+    "training/augment.py robust_augment on the canonical view: background outside a disc "
+    "(radius 0.33-0.5 of the frame) replaced by black, white, blurred or a flat colour (p 0.3); "
+    "free rotation, flip, scale x0.82-1.22, shift +-8%; HED stain jitter (each stain x "
+    "U(0.65, 1.35) +- 0.06 OD, p 0.8); hue +-35 deg, saturation x0.6-1.4, white balance "
+    "x0.9-1.1, brightness and contrast x0.75-1.25, gamma 0.8-1.25; down-sampling to 64-150 px, "
+    "Gaussian blur sigma 0.4-1.6, JPEG q35-95 and sensor noise, each p 0.3"
+)
 RESNET34_352_MACS = 3.6e9 * (352 / 224) ** 2
 PSEUDO_PELGER_LABELS = ["unsegmented-band", "unsegmented-indented", "unsegmented-round"]
 
@@ -478,14 +486,12 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
                     "score_cells CSV leaves it empty for other predicted classes)",
                 },
                 "pseudo_pelger": {
-                    "available": True,
-                    "head": "nucleus_shape",
-                    "positive_labels": PSEUDO_PELGER_LABELS,
-                    "applies_to_cell_class": ["neutrophil"],
-                    "description": "lobation measure: P(nucleus not segmented). Only a partial "
-                    "proxy for pseudo-Pelger-Huet: trained on healthy donors, where a "
-                    "non-segmented neutrophil nucleus is almost always a normal band form; "
-                    "not validated on MDS or any pseudo-Pelger case.",
+                    "available": False,
+                    "reason": "not separable from band neutrophils: in the healthy-donor "
+                    "training data every non-segmented neutrophil nucleus is a normal band "
+                    "(WBCAtt nucleus_shape unsegmented-band/-indented/-round); no pseudo-Pelger "
+                    "cell is labelled, so an output of P(nucleus not segmented) would call "
+                    "every band dysplastic. metrics.json keeps that measure for reference only.",
                 },
                 "hypogranulation": {
                     "available": False,
@@ -518,7 +524,9 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             ),
             "split_sizes": counts,
             "dropped_duplicates": len(config["dropped_duplicates"]),
-            "augmentation": "random 90-degree rotations and flips; brightness, contrast and "
+            "augmentation": ROBUST_AUGMENTATION
+            if config["args"].get("augment", "mild") == "robust" else
+            "random 90-degree rotations and flips; brightness, contrast and "
             "saturation x U(0.9, 1.1); per-channel gain x U(0.95, 1.05); no scaling, "
             "shearing or stretching",
             "training": {k: config["args"][k] for k in
@@ -589,14 +597,18 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         "limitations": [
             "trained and tested on healthy donors only (PBC); no pathological cells, blasts "
             "or MDS dysplasia were seen in training",
-            "single instrument: CellaVision DM96 crops (360x363 px, MGG); other scanners, "
-            "stains or magnifications are out of distribution",
+            ("trained on one instrument (CellaVision DM96, MGG); the canonical view and the "
+             "robust augmentation are meant to carry it to other scanners, stains and crops, and "
+             "the domain check flags images unlike the validated ones: see out_of_domain"
+             if config.get("view") else
+             "single instrument: CellaVision DM96 crops (360x363 px, MGG); other scanners, "
+             "stains or magnifications are out of distribution"),
             "no patient or slide IDs: the split is per image, so cells from one donor can "
             "be in both train and test; test figures are likely optimistic",
             "hypogranulation and Barr body outputs are not available (no positive training "
             "data); the runtime returns None for them",
-            "pseudo_pelger is a lobation proxy only (P(non-segmented nucleus)); in healthy "
-            "donors this mostly detects normal band forms",
+            "pseudo_pelger is not available: no output separates pseudo-Pelger cells from "
+            "normal band neutrophils in healthy-donor training data",
             "vacuole_prob rests on few positive neutrophils (see metrics.anomalies.vacuole)",
             "some images contain more than one cell; the model returns one answer per image",
         ],
@@ -652,6 +664,45 @@ def _quant_line(q: dict) -> str:
     )
 
 
+def out_of_domain_lines(card: dict) -> list[str]:
+    """The README section domain_eval adds: held-out lab, shifts, non-cells, domain check."""
+    ood = card.get("out_of_domain")
+    if not ood:
+        return []
+    lines = ["## Outside the training lab", "", f"Reproduce: `{ood['reproduce']}`.", ""]
+    summ = ood["summary"]
+    models = [k for k in ("new", "baseline") if k in summ]
+    names = {"new": f"{card['version']} (this model)", "baseline": "registered before"}
+    lines += ["| measure | " + " | ".join(names[k] for k in models) + " |",
+              "|---|" + "---|" * len(models)]
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+
+    row("PBC test, 8 classes", [f"{_pct(summ[k]['test']['accuracy'])}" for k in models])
+    row("LISC (other microscope and stain, never trained on), 5 classes",
+        [f"{_pct(summ[k]['lisc']['accuracy'])} ({_ci(summ[k]['lisc']['accuracy_ci95_wilson'])})"
+         for k in models])
+    row("LISC wrong with p > 0.9", [str(summ[k]['lisc']['confident_wrong']) for k in models])
+    for shift in summ["new"]["shifts"]:
+        row(f"PBC test subset, {shift}", [_pct(summ[k]["shifts"][shift]) for k in models])
+    new = summ["new"]
+    lines += [
+        "",
+        f"Domain check ({card['domain']['method']}; threshold: {card['domain']['threshold']}): "
+        f"{_pct(new['test']['flagged'])} of in-domain test cells flagged; "
+        f"{_pct(new['lisc']['flagged'])} of LISC cells flagged, and "
+        f"{new['lisc']['confident_wrong_not_flagged']} LISC cells wrong with p > 0.9 and not "
+        f"flagged; {_pct(new['non_cells']['flagged'])} of {new['non_cells']['n']} non-cell "
+        f"images flagged ({new['non_cells']['composition']}). "
+        f"{card['domain']['specimen_rule'].capitalize()}.",
+        "",
+        "Figure: robustness.png; every figure: domain_eval.json.",
+        "",
+    ]
+    return lines
+
+
 def render_readme(card: dict) -> str:
     m = card["metrics"]
     att = m["attributes"]
@@ -698,12 +749,16 @@ def render_readme(card: dict) -> str:
         f"- vacuole: available; AUROC {vac['auroc']:.3f} "
         f"({vac['auroc_ci95_bootstrap'][0]:.3f}-{vac['auroc_ci95_bootstrap'][1]:.3f}) "
         f"on {vac['n']} test neutrophils with {vac['n_positive']} positives.",
-        f"- pseudo_pelger: available as a lobation proxy only; AUROC {pp['auroc']:.3f} "
-        f"({pp['auroc_ci95_bootstrap'][0]:.3f}-{pp['auroc_ci95_bootstrap'][1]:.3f}) against "
-        f"{pp['reference']} ({pp['n']} neutrophils, {pp['n_positive']} positives).",
+        (f"- pseudo_pelger: available as a lobation proxy only; AUROC {pp['auroc']:.3f} "
+         f"({pp['auroc_ci95_bootstrap'][0]:.3f}-{pp['auroc_ci95_bootstrap'][1]:.3f}) against "
+         f"{pp['reference']} ({pp['n']} neutrophils, {pp['n_positive']} positives).")
+        if card["outputs"]["anomalies"]["pseudo_pelger"]["available"] else
+        "- pseudo_pelger: not available. "
+        + card["outputs"]["anomalies"]["pseudo_pelger"]["reason"],
         "- hypogranulation, barr_body: not available (no positive training data); the "
         "runtime returns None.",
         "",
+        *out_of_domain_lines(card),
         "## Known limits",
         "",
         *[f"- {x}" for x in card["limitations"]],
