@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import json
 import math
 import random
@@ -206,6 +207,21 @@ def val_summary(logits: list[np.ndarray], y: np.ndarray) -> dict[str, float]:
     return res
 
 
+# LISC class -> the PBC subtype prefix that says the same (neutrophil: band or segmented
+# is not given, so its subtype stays unlabelled).
+LISC_PREFIX = {"basophil": "BA", "eosinophil": "EO", "lymphocyte": "LY", "monocyte": "MO",
+               "neutrophil": "NEUTROPHIL"}
+
+
+def lisc_samples(lisc: Path) -> list[Sample]:
+    labels = lisc / "labels.csv"
+    if not labels.exists():
+        raise SystemExit(f"dataset not found: {labels}")
+    with labels.open(newline="") as fh:
+        return [Sample(r["path"], r["class"], LISC_PREFIX[r["class"]], {})
+                for r in csv.DictReader(fh)]
+
+
 def build_split(
     datasets: Path, seed: int, keep_split: Path | None = None
 ) -> tuple[list[Sample], list[str], list[str], list[tuple[str, str]]]:
@@ -265,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--view", choices=("crop", "canonical"), default="canonical",
                    help="model input: the centred shorter-side crop (models up to 1.3.0) or the "
                    "canonical view (apps.ml.canonical: nucleus centred at a fixed size)")
+    p.add_argument("--extra-lisc", action="store_true",
+                   help="also train on all of LISC (second microscope and stain; 5 classes, "
+                   "subtype where the class fixes it, no attributes). Its held-out figure then "
+                   "comes from the same recipe without this option")
     p.add_argument("--augment", choices=("mild", "robust"), default="robust",
                    help="mild: flips and +-10%% colour (1.3.0); robust: training/augment.py "
                    "(stain, scale, background, blur, JPEG, down-sampling)")
@@ -318,6 +338,17 @@ def main(argv: list[str] | None = None) -> None:
             prm.requires_grad_(False)
     trainable = [prm for prm in model.parameters() if prm.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
+    if args.extra_lisc:
+        lisc = lisc_samples(args.datasets / "lisc")
+        if args.limit:
+            lisc = lisc[: args.limit]
+        imgs = load_images([args.datasets / "lisc" / s.path for s in lisc], args.size,
+                           args.threads, view)
+        x, y = data["train"]
+        data["train"] = (np.concatenate([x, imgs]), np.concatenate([y, encode_targets(lisc,
+                                                                                      vocab)]))
+        counts["train_lisc"] = len(lisc)
+        log(f"added all of LISC to training: {imgs.shape}")
     x_tr, y_tr = data["train"]
     steps_per_epoch = math.ceil(len(x_tr) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
