@@ -453,6 +453,9 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "details": "domain_eval.json; figure robustness.png",
     }
     path.write_text(json.dumps(card, indent=2) + "\n")
+    from training.evaluate import render_readme
+
+    (args.out / "README.md").write_text(render_readme(card))
 
 
 if __name__ == "__main__":
