@@ -24,11 +24,10 @@ from apps.patients.services import (
 from . import flags as flag_rules
 from . import reference
 from .models import CBCImport, CBCResult, CBCValue, ReferenceInterval, ReferenceRangeSet
-from .parsers import CBCParseError, CBCRecord, parse_cbc
+from .parsers import CBCParseError, CBCRecord, decode_text, parse_cbc
 from .selectors import reference_table_active
 
 User = AbstractBaseUser | AnonymousUser | None
-MAX_CBC_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,15 +57,6 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "utf-16", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
 @transaction.atomic
 def cbc_import(
     *,
@@ -81,10 +71,6 @@ def cbc_import(
     With `specimen`, only records for that accession are imported; other samples in the file are
     reported, not silently attached. Without it, specimens are created as needed.
     """
-    if len(data) > MAX_CBC_BYTES:
-        raise ImportRefusedError(
-            f"The CBC file is {len(data) / 1e6:.1f} MB; the limit is {MAX_CBC_BYTES // 10**6} MB."
-        )
     try:
         parsed = parse_cbc(data, format=format)
     except CBCParseError as exc:
@@ -127,7 +113,8 @@ def cbc_import(
 
     source = CBCImport.objects.create(
         file_name=file_name[:255], file_sha256=hashlib.sha256(data).hexdigest(),
-        format=parsed.format, raw=_decode(data),
+        # The parsers' decoding rule: the text stored is the text the records were read from.
+        format=parsed.format, raw=decode_text(data),
         imported_by=actor if actor is not None and actor.is_authenticated else None,
         results_created=len(to_store), duplicates=duplicates, errors=errors,
     )

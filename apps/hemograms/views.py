@@ -13,13 +13,14 @@ from apps.patients.models import Specimen
 
 from . import services
 from .forms import CBCUploadForm
+from .parsers import MAX_CBC_BYTES
 
 
 def _run_import(request: HttpRequest, form: CBCUploadForm, specimen: Specimen | None):
     upload = form.cleaned_data["file"]
-    if upload.size > services.MAX_CBC_BYTES:
+    if upload.size > MAX_CBC_BYTES:
         raise ImportRefusedError(_("The CBC file is too large (limit %(mb)d MB).")
-                                 % {"mb": services.MAX_CBC_BYTES // 10**6})
+                                 % {"mb": MAX_CBC_BYTES // 10**6})
     return services.cbc_import(actor=request.user, data=upload.read(), file_name=upload.name,
                                format=form.cleaned_data["format"] or None, specimen=specimen)
 

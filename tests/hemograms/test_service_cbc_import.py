@@ -8,6 +8,7 @@ import pytest
 from apps.core.errors import ImportRefusedError
 from apps.core.models import AuditEvent
 from apps.hemograms.models import CBCImport, CBCResult, CBCValue
+from apps.hemograms.parsers import MAX_CBC_BYTES
 from apps.hemograms.services import cbc_import
 from apps.patients.models import Specimen
 
@@ -70,7 +71,8 @@ def test_a_refused_file_writes_nothing(technician, data):
     assert not AuditEvent.objects.filter(action="cbc.import").exists()
 
 
-def test_oversize_file_is_refused(technician, monkeypatch):
-    monkeypatch.setattr("apps.hemograms.services.MAX_CBC_BYTES", 100)
+def test_a_file_one_byte_over_the_parsers_limit_is_refused(technician):
+    data = SYSMEX + b" " * (MAX_CBC_BYTES + 1 - len(SYSMEX))
     with pytest.raises(ImportRefusedError, match="limit"):
-        cbc_import(actor=technician, data=SYSMEX)
+        cbc_import(actor=technician, data=data)
+    assert not CBCImport.objects.exists()

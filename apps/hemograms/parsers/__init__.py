@@ -20,11 +20,12 @@ from .common import (
 from .units import PARAMETERS, Parameter
 
 FORMATS = ("sysmex", "hl7", "csv")
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# The one size limit for a CBC file: the pages and the command check it before reading.
+MAX_CBC_BYTES = 20 * 1024 * 1024
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "FORMATS",
+    "MAX_CBC_BYTES",
     "PARAMETERS",
     "CBCParseError",
     "CBCRecord",
@@ -32,6 +33,7 @@ __all__ = [
     "Parameter",
     "ParseResult",
     "RowError",
+    "decode_text",
     "detect_format",
     "parse_cbc",
 ]
@@ -56,7 +58,7 @@ def detect_format(data: bytes) -> str:
 
 
 def parse_cbc(
-    data: bytes, *, format: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    data: bytes, *, format: str | None = None, max_bytes: int = MAX_CBC_BYTES
 ) -> ParseResult:
     """Parse a CBC file; good records and line-numbered errors come back together.
 

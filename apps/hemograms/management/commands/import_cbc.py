@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.errors import ImportRefusedError
 from apps.hemograms import services
+from apps.hemograms.parsers import MAX_CBC_BYTES
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         try:
             if not file.is_file():
                 raise ImportRefusedError(f"{file} is not a file.")
-            if file.stat().st_size > services.MAX_CBC_BYTES:
+            if file.stat().st_size > MAX_CBC_BYTES:
                 raise ImportRefusedError(f"{file} is larger than the CBC file limit.")
             outcome = services.cbc_import(actor=None, data=file.read_bytes(),
                                           file_name=file.name, format=format)
