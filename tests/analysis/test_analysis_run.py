@@ -84,5 +84,14 @@ def test_a_failed_run_keeps_its_error_and_can_be_run_again(
     assert CellPrediction.objects.count() == 2
 
 
-def test_a_message_for_an_unknown_run_is_dropped(db):
-    analysis_run_execute(run_id=987654)  # logs, does not raise
+def test_a_message_for_an_unknown_run_is_dropped(db, caplog, monkeypatch):
+    def must_not_run(run):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"the pipeline ran for {run!r}")
+
+    monkeypatch.setattr("apps.analysis.services._execute", must_not_run)
+    with caplog.at_level("ERROR", logger="apps.analysis.services"):
+        assert analysis_run_execute(run_id=987654) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "analysis run 987654 does not exist; message dropped"]
+    assert not AnalysisRun.objects.exists()
+    assert not CellPrediction.objects.exists()
