@@ -73,6 +73,17 @@ class Cell(TimeStampedModel):
     def __str__(self) -> str:
         return f"cell {self.pk} of {self.specimen}"
 
+    @property
+    def final_class(self) -> str:
+        """The biologist's class when reviewed, else the newest prediction's, else ''.
+
+        The one rule for "what is this cell": every page, score, export and report reads it here.
+        """
+        if self.reviewed_class:
+            return self.reviewed_class
+        prediction = self.latest_prediction()
+        return prediction.cell_class if prediction else ""
+
     def latest_prediction(self):  # type: ignore[no-untyped-def]
         """The newest stored prediction (uses prefetched rows when present)."""
         predictions = list(self.predictions.all())
