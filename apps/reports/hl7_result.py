@@ -1,0 +1,157 @@
+"""The signed result as an HL7 v2.5 ORU^R01 message for the laboratory information system.
+
+Built with hl7apy from the signed report content (schema hemaclinic-report/1) and the
+signature's own fields, so the message says exactly what was signed:
+
+- MSH: HemaClinic as sending application, the lab as sending facility, the receiving
+  application/facility from settings; message control ID = ``<accession>-v<version>``.
+- PID: PID-3 the patient's identifier in the lab (external ID, else the pseudonym),
+  PID-5 name, PID-7 birth date, PID-8 sex.
+- OBR: OBR-3 the accession (filler order number), OBR-4 LOINC 24318-8 (manual differential
+  panel), OBR-7 collection time, OBR-22 signature time, OBR-25 F (final) or C (an amendment),
+  OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment) and, for
+  an amendment, its reason.
+- One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood"),
+  NRBC per 100 white cells, and the number of white cells counted (local code).
+
+No Django here: plain values in, ER7 text out (segments separated by carriage returns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from hl7apy.core import Message
+from hl7apy.v2_5 import FT, ST
+
+PANEL = ("24318-8", "Manual differential panel - Blood", "LN")
+# Differential class -> (LOINC, display): the members of the manual differential panel that
+# say "per 100 leukocytes in blood" without naming a method.
+LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
+    "neutrophil": ("26511-6", "Neutrophils/100 leukocytes in Blood"),
+    "lymphocyte": ("26478-8", "Lymphocytes/100 leukocytes in Blood"),
+    "monocyte": ("26485-3", "Monocytes/100 leukocytes in Blood"),
+    "eosinophil": ("26450-7", "Eosinophils/100 leukocytes in Blood"),
+    "basophil": ("30180-4", "Basophils/100 leukocytes in Blood"),
+    "ig": ("38518-7", "Immature granulocytes/100 leukocytes in Blood"),
+}
+NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
+WBC_COUNTED = ("HC-WBC-COUNTED", "Leukocytes counted on the smear", "L")
+
+
+@dataclass(frozen=True)
+class SignatureFacts:
+    version: int
+    meaning: str  # "validated" or "rejected"
+    signed_at: datetime
+    signer_id: str
+    signer_family_name: str
+    signer_given_name: str
+    comment: str
+    amendment_reason: str
+    content_sha256: str
+
+
+def _text(value: str) -> str:
+    """Free text with HL7's separators escaped (|, ^, &, ~, \\)."""
+    return FT(value).to_er7()
+
+
+def _st(value: str) -> str:
+    return ST(value).to_er7()
+
+
+def _ts(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y%m%d%H%M%S%z" if value.tzinfo else "%Y%m%d%H%M%S")
+    return value.strftime("%Y%m%d")
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
+            receiving_application: str, receiving_facility: str) -> str:
+    """The ER7 text of the result message (see the module docstring)."""
+    specimen = content["specimen"]
+    accession = str(specimen["accession"])
+    final_status = "C" if signature.version > 1 else "F"
+    msg = Message("ORU_R01", version="2.5")
+    msg.msh.msh_3 = "HEMACLINIC"
+    msg.msh.msh_4 = _st(sending_facility)
+    msg.msh.msh_5 = _st(receiving_application)
+    msg.msh.msh_6 = _st(receiving_facility)
+    msg.msh.msh_7 = _ts(signature.signed_at)
+    msg.msh.msh_9 = "ORU^R01^ORU_R01"
+    msg.msh.msh_10 = _st(f"{accession}-v{signature.version}")
+    msg.msh.msh_11 = "P"
+    result = msg.add_group("ORU_R01_PATIENT_RESULT")
+    patient = content.get("patient") or {}
+    if patient:
+        pid = result.add_group("ORU_R01_PATIENT").pid
+        pid.pid_1 = "1"
+        ident = patient.get("external_id") or patient.get("pseudo_id") or ""
+        pid.pid_3 = f"{_st(str(ident))}^^^{_st(sending_facility)}^MR"
+        family, given = patient.get("family_name") or "", patient.get("given_name") or ""
+        pid.pid_5 = f"{_st(family)}^{_st(given)}"
+        birth = patient.get("birth_date")
+        if birth:
+            pid.pid_7 = _ts(date.fromisoformat(birth))
+        pid.pid_8 = {"F": "F", "M": "M"}.get(str(patient.get("sex") or "").upper(), "U")
+    order = result.add_group("ORU_R01_ORDER_OBSERVATION")
+    obr = order.obr
+    obr.obr_1 = "1"
+    obr.obr_3 = _st(accession)
+    obr.obr_4 = "^".join(PANEL)
+    collected = _datetime(specimen.get("collected_at"))
+    if collected:
+        obr.obr_7 = _ts(collected)
+    obr.obr_22 = _ts(signature.signed_at)
+    obr.obr_25 = final_status
+    obr.obr_32 = (f"{_st(signature.signer_id)}&{_st(signature.signer_family_name)}"
+                  f"&{_st(signature.signer_given_name)}")
+    notes = []
+    if signature.meaning != "validated":
+        notes.append(f"Result not validated ({signature.meaning}).")
+    if signature.comment:
+        notes.append(signature.comment)
+    if signature.amendment_reason:
+        notes.append(f"Amendment: {signature.amendment_reason}")
+    notes.append(f"Signed content sha256 {signature.content_sha256}")
+    for i, note in enumerate(notes, 1):
+        nte = order.add_segment("NTE")
+        nte.nte_1 = str(i)
+        nte.nte_3 = _text(note)
+
+    diff = content.get("differential") or {}
+    rows: list[tuple[str, str, str, str, str]] = []  # value type, id^text^system, value, unit
+    for cls, value in (diff.get("per_100_wbc") or {}).items():
+        if cls in LOINC_PER_100_WBC and value is not None:
+            code, name = LOINC_PER_100_WBC[cls]
+            rows.append(("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
+    if diff.get("nrbc_per_100_wbc") is not None:
+        rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
+                     "/100{WBCs}", "nrbc"))
+    if diff.get("wbc_counted") is not None:
+        rows.append(("NM", "^".join(WBC_COUNTED), str(int(diff["wbc_counted"])), "{cells}",
+                     "wbc_counted"))
+    for i, (vtype, ident, value, unit, _key) in enumerate(rows, 1):
+        obx = order.add_group("ORU_R01_OBSERVATION").obx
+        obx.obx_1 = str(i)
+        obx.obx_2 = vtype
+        obx.obx_3 = ident
+        obx.obx_5 = value
+        obx.obx_6 = _st(unit)
+        obx.obx_11 = final_status
+        obx.obx_14 = _ts(signature.signed_at)
+    return msg.to_er7()

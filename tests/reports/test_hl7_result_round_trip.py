@@ -1,0 +1,71 @@
+"""The signed result as HL7 v2.5 ORU^R01, read back with an independent parser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import hl7
+
+from apps.reports.hl7_result import LOINC_PER_100_WBC, SignatureFacts, oru_r01
+
+CONTENT = {
+    "specimen": {"accession": "ACC-7", "collected_at": "2026-12-01T08:30:00+00:00"},
+    "patient": {"external_id": "MRN|1", "pseudo_id": "P-1", "family_name": "Dupont",
+                "given_name": "Zoé", "birth_date": "1950-03-02", "sex": "F"},
+    "differential": {
+        "per_100_wbc": {"neutrophil": 58.0, "lymphocyte": 30.5, "monocyte": 7.0,
+                        "eosinophil": 3.0, "basophil": 1.0, "ig": 0.5},
+        "nrbc_per_100_wbc": 2.0,
+        "wbc_counted": 200,
+    },
+}
+
+
+def _facts(**kw) -> SignatureFacts:  # type: ignore[no-untyped-def]
+    base = dict(version=1, meaning="validated",
+                signed_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC), signer_id="bio1",
+                signer_family_name="Martin", signer_given_name="Anne",
+                comment="Neutrophiles normaux | pas de ^ dysplasie & rien~d'autre",
+                amendment_reason="", content_sha256="ab" * 32)
+    base.update(kw)
+    return SignatureFacts(**base)  # type: ignore[arg-type]
+
+
+def _message(**kw) -> hl7.Message:  # type: ignore[no-untyped-def]
+    er7 = oru_r01(content=CONTENT, signature=_facts(**kw), sending_facility="CHU LAB",
+                  receiving_application="LIS", receiving_facility="CHU")
+    assert "\n" not in er7 and er7.startswith("MSH|^~\\&|HEMACLINIC|")
+    return hl7.parse(er7)
+
+
+def test_every_differential_value_comes_back_under_its_loinc_code():
+    msg = _message()
+    assert str(msg.segment("MSH")[9]) == "ORU^R01^ORU_R01"
+    assert str(msg.segment("MSH")[12]) == "2.5"
+    values = {str(o[3][0][0]): (float(str(o[5])), str(o[6]), str(o[11]))
+              for o in msg.segments("OBX")}
+    for cls, value in CONTENT["differential"]["per_100_wbc"].items():
+        assert values[LOINC_PER_100_WBC[cls][0]] == (value, "%", "F")
+    assert values["19048-8"][0] == 2.0
+    assert values["HC-WBC-COUNTED"][0] == 200
+
+
+def test_identity_signer_and_conclusion_survive_escaping():
+    msg = _message()
+    pid, obr = msg.segment("PID"), msg.segment("OBR")
+    assert msg.unescape(str(pid[3][0][0])) == "MRN|1"
+    assert str(pid[5]) == "Dupont^Zoé" and str(pid[7]) == "19500302" and str(pid[8]) == "F"
+    assert str(obr[3]) == "ACC-7" and str(obr[4][0][0]) == "24318-8" and str(obr[25]) == "F"
+    assert str(obr[32]) == "bio1&Martin&Anne"
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    assert notes[0] == "Neutrophiles normaux | pas de ^ dysplasie & rien~d'autre"
+    assert notes[-1] == f"Signed content sha256 {'ab' * 32}"
+
+
+def test_an_amendment_is_a_corrected_result_with_its_reason():
+    msg = _message(version=2, amendment_reason="Lymphocyte recount")
+    assert str(msg.segment("MSH")[10]) == "ACC-7-v2"
+    assert str(msg.segment("OBR")[25]) == "C"
+    assert {str(o[11]) for o in msg.segments("OBX")} == {"C"}
+    assert "Amendment: Lymphocyte recount" in [msg.unescape(str(n[3]))
+                                               for n in msg.segments("NTE")]
