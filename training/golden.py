@@ -4,7 +4,7 @@
 
 Picks, per listed class, the first test-split image (sorted by path) that the
 model classifies correctly with probability > 0.9, and prints preprocessing
-values (training.data.load_cell_image + training normalisation) and model
+values (training.data.load_view_image: the card's resize rule, + training normalisation) and model
 outputs (onnxruntime on that tensor, card temperatures) as Python literals.
 """
 
@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from training.data import default_datasets_dir, load_cell_image, read_labels, read_split_csv
+from training.data import default_datasets_dir, load_view_image, read_labels, read_split_csv
 from training.export_onnx import INPUT_NAME, normalize_np
 from training.metrics import softmax
 
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     size = card["input"]["height"]
     mean, std = card["input"]["mean"], card["input"]["std"]
     heads = card["outputs"]["heads"]
+    resize = card["input"]["resize"]
+    view = resize if resize["rule"] == "canonical_nucleus_v1" else None
     sess = ort.InferenceSession(str(args.out / "model.onnx"), providers=["CPUExecutionProvider"])
     pbc = args.datasets / "pbc"
     labels = {s.path: s for s in read_labels(pbc / "labels.csv")}
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
             s = labels[rel]
             if s.cell_class != cls or s.prefix != prefix:
                 continue
-            img = load_cell_image(pbc / rel, size)
+            img = load_view_image(pbc / rel, size, view)
             x = normalize_np(img[None], mean, std)
             res = sess.run([h["output"] for h in heads], {INPUT_NAME: x})
             probs = {h["name"]: softmax(r, h["temperature"])[0] for h, r in zip(heads, res,
