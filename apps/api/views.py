@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,7 +17,6 @@ from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
 from apps.patients import selectors, services
 from apps.smears import services as smear_services
-from apps.smears.models import UploadKind
 
 from . import serializers as s
 
@@ -74,14 +72,9 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         if not files:
             return Response({"detail": "Send one or more files in the 'files' field."},
                             status=status.HTTP_400_BAD_REQUEST)
-        if sum(f.size for f in files) > settings.UPLOAD_MAX_BYTES:
-            return _refused(ImportRefusedError("the upload is larger than the limit"))
         try:
-            batches = [smear_services.smear_read_upload(name=f.name, fileobj=f) for f in files]
-            outcome = smear_services.smear_import(
-                actor=request.user, specimen=specimen, batch=smear_services.batches_merge(batches),
-                kind=UploadKind.ARCHIVE if len(files) == 1 else UploadKind.IMAGES,
-                original_name=files[0].name)
+            outcome = smear_services.smear_upload(actor=request.user, specimen=specimen,
+                                                  files=files)
         except ImportRefusedError as exc:
             return _refused(exc)
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.analysis.services import analysis_request
 from apps.core.audit import audit_record
@@ -18,7 +22,15 @@ from apps.core.errors import ImportRefusedError
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.services import specimen_set_status
 
-from .importers import DEFAULT_LIMITS, ImportBatch, ImportRefused, Limits, read_folder, read_upload
+from .importers import (
+    DEFAULT_LIMITS,
+    ImportBatch,
+    ImportRefused,
+    Limits,
+    is_archive,
+    read_folder,
+    read_upload,
+)
 from .models import Cell, SmearUpload, UploadKind
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -69,6 +81,60 @@ def smear_read_folder(*, path: Path) -> ImportBatch:
         return read_folder(path, limits=upload_limits())
     except ImportRefused as exc:
         raise ImportRefusedError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class UploadRead:
+    kind: str
+    original_name: str
+    batch: ImportBatch
+
+
+def smear_upload_read(*, files: Sequence[File],
+                      folder_paths: Sequence[str] | None = None) -> UploadRead:
+    """Read what a user sent: a CellaVision export (a zip, or a folder's files with their
+    relative paths), images or DICOM files. Writes nothing.
+
+    The kind recorded comes from the content (zip archives or not), never from the number or the
+    names of the files.
+    """
+    total = sum(f.size or 0 for f in files)
+    if total > settings.UPLOAD_MAX_BYTES:
+        raise ImportRefusedError(
+            _("The upload is %(size).0f MB; the limit is %(limit).0f MB.")
+            % {"size": total / 1e6, "limit": settings.UPLOAD_MAX_BYTES / 1e6})
+    if folder_paths:
+        if len(folder_paths) != len(files):
+            raise ValueError("one relative path per file of the folder")
+        name = folder_paths[0].split("/")[0]
+        batch = smear_read_upload(name=f"{name}.zip", fileobj=_folder_as_zip(files, folder_paths))
+        return UploadRead(kind=UploadKind.FOLDER, original_name=name, batch=batch)
+    archives = [is_archive(f) for f in files]
+    batch = batches_merge([smear_read_upload(name=f.name or "", fileobj=f) for f in files])
+    return UploadRead(
+        kind=UploadKind.ARCHIVE if all(archives) else UploadKind.IMAGES,
+        original_name=(files[0].name or "") if len(files) == 1 else f"{len(files)} files",
+        batch=batch)
+
+
+def _folder_as_zip(files: Sequence[File], paths: Sequence[str]) -> io.BytesIO:
+    # A folder picked in the browser arrives as files plus their relative paths; packing them as
+    # a zip in memory sends them through exactly the same checks as an exported archive.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for upload, path in zip(files, paths, strict=True):
+            archive.writestr(path, upload.read())
+    buffer.seek(0)
+    return buffer
+
+
+def smear_upload(*, actor: User, specimen: Specimen, files: Sequence[File],
+                 folder_paths: Sequence[str] | None = None) -> SmearImportOutcome:
+    """Import an upload as cells of `specimen`: the one path for the page, the API and
+    import_cellavision (see smear_upload_read)."""
+    read = smear_upload_read(files=files, folder_paths=folder_paths)
+    return smear_import(actor=actor, specimen=specimen, batch=read.batch, kind=read.kind,
+                        original_name=read.original_name)
 
 
 def smear_import(

@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -17,18 +14,7 @@ from apps.core.permissions import role_required
 from apps.patients.models import Specimen
 
 from . import services
-from .models import Cell, UploadKind
-
-
-def _folder_as_zip(files: list, paths: list[str]) -> io.BytesIO:
-    # A folder picked in the browser arrives as files plus their relative paths; packing them as
-    # a zip in memory sends them through exactly the same checks as an exported archive.
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for upload, path in zip(files, paths, strict=True):
-            archive.writestr(path, upload.read())
-    buffer.seek(0)
-    return buffer
+from .models import Cell
 
 
 @role_required(roles.CAN_IMPORT)
@@ -39,25 +25,13 @@ def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
     if not files:
         messages.error(request, _("Choose a CellaVision export (zip or folder) or images."))
         return redirect("specimen_detail", accession=accession)
-    total = sum(f.size for f in files)
+    # A folder picked in the browser sends each file's relative path; anything else is ignored.
+    paths = json.loads(request.POST.get("paths") or "[]")
+    folder = (paths if paths and len(paths) == len(files)
+              and all(isinstance(p, str) for p in paths) else None)
     try:
-        if total > settings.UPLOAD_MAX_BYTES:
-            raise ImportRefusedError(
-                _("The upload is %(size).0f MB; the limit is %(limit).0f MB.")
-                % {"size": total / 1e6, "limit": settings.UPLOAD_MAX_BYTES / 1e6})
-        paths = json.loads(request.POST.get("paths") or "[]")
-        if paths and len(paths) == len(files) and all(isinstance(p, str) for p in paths):
-            kind, name = UploadKind.FOLDER, paths[0].split("/")[0]
-            batch = services.smear_read_upload(name=f"{name}.zip",
-                                               fileobj=_folder_as_zip(files, paths))
-        else:
-            single_zip = len(files) == 1 and files[0].name.lower().endswith(".zip")
-            kind = UploadKind.ARCHIVE if single_zip else UploadKind.IMAGES
-            name = files[0].name if len(files) == 1 else f"{len(files)} files"
-            batch = services.batches_merge(
-                [services.smear_read_upload(name=f.name, fileobj=f) for f in files])
-        outcome = services.smear_import(actor=request.user, specimen=specimen, batch=batch,
-                                        kind=kind, original_name=name)
+        outcome = services.smear_upload(actor=request.user, specimen=specimen, files=files,
+                                        folder_paths=folder)
     except ImportRefusedError as exc:
         messages.error(request, _("Upload refused, nothing was imported: %(reason)s")
                        % {"reason": exc})

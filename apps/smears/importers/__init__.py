@@ -16,7 +16,7 @@ from .types import (
     Rejected,
     Skipped,
 )
-from .upload import read_single, read_upload
+from .upload import is_archive, read_single, read_upload
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -26,6 +26,7 @@ __all__ = [
     "Limits",
     "Rejected",
     "Skipped",
+    "is_archive",
     "read_folder",
     "read_single",
     "read_upload",

@@ -46,6 +46,17 @@ def read_upload(name: str, fileobj: BinaryIO, *, limits: Limits = DEFAULT_LIMITS
     return read_single(name, data, limits=limits)
 
 
+def is_archive(fileobj: BinaryIO) -> bool:
+    """True when a seekable upload is a zip archive, from its first bytes, never its name.
+
+    The stream is left at its start, ready for read_upload.
+    """
+    fileobj.seek(0)
+    head = fileobj.read(4)
+    fileobj.seek(0)
+    return is_zip(head)
+
+
 def single_name(name: str) -> str:
     """The file's own name, without any client-side folders (display only)."""
     base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].strip()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.core.files.base import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -24,17 +25,18 @@ class Command(BaseCommand):
         as_json = options["json"]
         try:
             if path.is_dir():
-                kind, batch = UploadKind.FOLDER, services.smear_read_folder(path=path)
+                read = services.UploadRead(kind=UploadKind.FOLDER, original_name=path.name,
+                                           batch=services.smear_read_folder(path=path))
             elif path.is_file():
+                # The same reading as the page and the API: the kind comes from the content.
                 with path.open("rb") as fh:
-                    batch = services.smear_read_upload(name=path.name, fileobj=fh)
-                kind = UploadKind.ARCHIVE
+                    read = services.smear_upload_read(files=[File(fh, name=path.name)])
             else:
                 raise ImportRefusedError(f"{path} is neither a file nor a folder.")
             with transaction.atomic():  # a refused import leaves no new specimen behind
                 target, _ = specimen_get_or_create(actor=None, accession=specimen)
-                outcome = services.smear_import(actor=None, specimen=target, batch=batch,
-                                                kind=kind, original_name=path.name)
+                outcome = services.smear_import(actor=None, specimen=target, batch=read.batch,
+                                                kind=read.kind, original_name=read.original_name)
         except ImportRefusedError as exc:
             if as_json:
                 self.stdout.write(json.dumps({"specimen": specimen, "refused": str(exc),
