@@ -28,19 +28,34 @@ DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DEBUG = envbool("DEBUG", not PRODUCTION)
 
 
+SECRET_KEY_FILE = DATA_DIR / ".secret_key"
+
+
 def _development_secret_key() -> str:
-    # A key generated once per install: never a default shared by every checkout.
-    path = DATA_DIR / ".secret_key"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    # One key per install, never a default shared by every checkout. Importing the settings
+    # writes nothing: manage.py keeps the key (development_secret_key_keep); until then the key
+    # is this process's own.
+    if SECRET_KEY_FILE.exists():
+        return SECRET_KEY_FILE.read_text().strip()
+    return secrets.token_urlsafe(50)
 
 
 SECRET_KEY = envstr("SECRET_KEY", "") or (None if PRODUCTION else _development_secret_key())
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY is required when DJANGO_ENV=production.")
+
+
+def development_secret_key_keep() -> None:
+    """Write the development key in use to DATA_DIR once, so that later processes share it."""
+    if PRODUCTION or envstr("SECRET_KEY", "") or SECRET_KEY_FILE.exists():
+        return
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process kept its key first; the next start reads that one
+    with os.fdopen(fd, "w") as fh:
+        fh.write(SECRET_KEY)
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -142,8 +157,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(DATA_DIR / "static")))
-if not PRODUCTION:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from the finders here
+# In development WhiteNoise looks files up when they are requested (from the finders when DEBUG),
+# so STATIC_ROOT need not exist; collectstatic creates it.
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(DATA_DIR / "media")))
 # Media are clinical data: served only through views that check permissions, never by URL alone.
@@ -164,12 +180,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 5000, minimum=1)
 
-# Celery: the default broker is a folder on disk, so a laptop needs no server.
+# Celery: the default broker is a folder on disk, so a laptop needs no server. Its folders are
+# made when Celery is configured (hemaclinic/celery.py), not here.
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
 _BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),

@@ -48,4 +48,3 @@ def test_embedded_default_is_sqlite_in_the_data_folder(tmp_path):
     result = _settings_in_subprocess({"DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "django.db.backends.sqlite3"]
-    assert (tmp_path / ".secret_key").exists()
