@@ -4,8 +4,14 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.ml.canonical import FOUND
+from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Specimen
 from apps.smears.models import Cell
+
+# Views in which the model saw a white cell: the canonical view found one, or the legacy centre
+# crop (which does not look); "" for predictions stored before views were recorded.
+VIEWS_WITH_A_CELL = frozenset({FOUND, "crop", ""})
 
 
 class RunStatus(models.TextChoices):
@@ -33,6 +39,9 @@ class AnalysisRun(models.Model):
     error = models.TextField(blank=True)
     # Figures of the run: seconds per stage, cells per second.
     timings = models.JSONField(default=dict, blank=True)
+    # The cell model card's specimen rule (share of cells outside above which the specimen is
+    # outside the validated domain), kept with the run; null when the model has no domain check.
+    domain_max_outside = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -71,6 +80,13 @@ class CellPrediction(models.Model):
     attribute_probs = models.JSONField(default=dict, blank=True)
     # anomaly name -> probability, or null where the model card says "not available".
     anomalies = models.JSONField(default=dict, blank=True)
+    # How the model input was made: "crop" (centre crop) or a canonical-view reason code
+    # (apps.ml.canonical: "found", or why no white cell was found).
+    view = models.CharField(max_length=32, blank=True)
+    # Domain check (apps.ml.domain): distance / threshold, <= 1 inside; null when the model has
+    # no domain check.
+    domain_score = models.FloatField(null=True, blank=True)
+    in_domain = models.BooleanField(null=True, blank=True)
     cam = models.FileField(upload_to="cams/", max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -83,6 +99,15 @@ class CellPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cell_id}: {self.cell_class} ({self.model_name} {self.model_version})"
+
+    @property
+    def domain_flag(self) -> str:
+        """Why this cell's image is not one the model was validated on, as a code: the
+        canonical view's reason when no white cell was found, "outside_features" when its
+        features are unlike the validated cells; "" otherwise (or when nothing was checked)."""
+        if self.view not in VIEWS_WITH_A_CELL:
+            return self.view
+        return CELL_OUTSIDE if self.in_domain is False else ""
 
 
 class ScoreState(models.TextChoices):

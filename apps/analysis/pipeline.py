@@ -1,4 +1,5 @@
-"""The cell pipeline as the worker runs it: decode, classify, Grad-CAM overlay.
+"""The cell pipeline as the worker runs it: decode, model view, classify with the domain check,
+Grad-CAM overlay on the view the model saw.
 
 The ONNX session lives in apps.ml and is created lazily, once per worker process (after the
 fork), never at import time and never in the web process.
@@ -35,6 +36,11 @@ class CellRunner:
     def provenance(self) -> list[dict[str, str]]:
         return [dict(self.model.provenance)]
 
+    def domain_max_outside(self) -> float | None:
+        """The card's specimen rule (share of cells outside); None: no domain check."""
+        domain = self.model.card.domain
+        return None if domain is None else float(domain.specimen_max_outside)
+
     def run(self, images: list[bytes], stage_seconds: dict[str, float]) -> list[CellOutput]:
         from apps.ml.cam import overlay
 
@@ -45,13 +51,15 @@ class CellRunner:
         pil = [_decode(data) for data in images]
         timed("decode", t)
         t = time.perf_counter()
-        predictions, cams = self.model.predict_with_cam(pil)
+        predictions, cams, views = self.model.predict_views(pil, batch_size=self.batch_size)
         timed("inference_and_cam", t)
         t = time.perf_counter()
         outputs = []
-        for image, prediction, cam in zip(pil, predictions, cams, strict=True):
+        # The CAM is aligned with the model's input (re-centred and rescaled by the canonical
+        # view), not with the stored image: drawn on the original it would point elsewhere.
+        for view, prediction, cam in zip(views, predictions, cams, strict=True):
             buffer = io.BytesIO()
-            overlay(image, cam).save(buffer, format="PNG", optimize=False)
+            overlay(view, cam).save(buffer, format="PNG", optimize=False)
             outputs.append(CellOutput(model=dict(self.model.provenance), prediction=prediction,
                                       cam_png=buffer.getvalue()))
         timed("overlay", t)

@@ -1,12 +1,43 @@
 from __future__ import annotations
 
+from apps.ml.domain import CELL_INSIDE, CELL_NO_NUCLEUS, CELL_OUTSIDE, CellDomain, specimen_domain
 from apps.patients.models import Specimen
 
-from .models import AnalysisRun
+from .models import VIEWS_WITH_A_CELL, AnalysisRun, CellPrediction, RunStatus
 
 
 def run_latest(specimen: Specimen) -> AnalysisRun | None:
     return AnalysisRun.objects.filter(specimen=specimen).order_by("-queued_at", "-id").first()
+
+
+def run_domain(run: AnalysisRun) -> dict[str, object]:
+    """Is the run's specimen inside the domain its cell model was validated on?
+
+    From the cell predictions the run stored and the specimen rule of its model card (kept on
+    the run): {"code": "inside" | "outside" | "unchecked", "cells", "outside", "max_outside"}
+    (apps.ml.domain.specimen_domain). "unchecked" when the model has no domain check.
+    """
+    cells: list[CellDomain | None] = []
+    for view, score, inside in (CellPrediction.objects.filter(run=run)
+                                .values_list("view", "domain_score", "in_domain")):
+        if inside is None:
+            cells.append(None)
+        elif inside:
+            cells.append(CellDomain(score, CELL_INSIDE))
+        else:
+            cells.append(CellDomain(score, CELL_OUTSIDE if view in VIEWS_WITH_A_CELL
+                                    else CELL_NO_NUCLEUS))
+    return specimen_domain(cells, run.domain_max_outside).as_dict()
+
+
+def specimen_domain_latest(specimen: Specimen) -> dict[str, object] | None:
+    """The domain verdict of the specimen's latest finished analysis (see run_domain), with
+    the run's id and models; None when no analysis has finished."""
+    run = (AnalysisRun.objects.filter(specimen=specimen, status=RunStatus.SUCCEEDED)
+           .order_by("-queued_at", "-id").first())
+    if run is None:
+        return None
+    return {**run_domain(run), "run": run.pk, "models": run.models_used}
 
 
 def run_progress(run: AnalysisRun | None) -> dict[str, object]:
@@ -56,6 +87,8 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
                 "attributes": prediction.attributes,
                 "anomalies": {k: (v if v is not None else "not available in this model")
                               for k, v in prediction.anomalies.items()},
+                "view": prediction.view or None, "domain_score": prediction.domain_score,
+                "in_domain": prediction.in_domain, "domain_flag": prediction.domain_flag or None,
                 "model": {"name": prediction.model_name, "version": prediction.model_version,
                           "sha256": prediction.model_sha256},
             })
@@ -67,6 +100,7 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "error": run.error, "timings": run.timings,
+        "domain": run_domain(run) if run.status == RunStatus.SUCCEEDED else None,
     } for run in specimen.analysis_runs.all()]
     return {
         "specimen": {
@@ -77,6 +111,8 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
         },
         "cbc": cbc,
         "cells": cells,
+        # Of the latest finished run; null before any. "unchecked": the model has no domain check.
+        "domain": specimen_domain_latest(specimen),
         "analysis_runs": runs,
         "scores": [score_entry(s) for s in scores_for_display(specimen)],
         "score_revisions": specimen.scores.count(),

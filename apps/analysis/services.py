@@ -82,7 +82,8 @@ def _execute(run: AnalysisRun) -> None:
     cells = list(Cell.objects.filter(specimen_id=run.specimen_id).order_by("id"))
     provenance = runner.provenance()
     AnalysisRun.objects.filter(pk=run.pk).update(
-        progress_total=len(cells), progress_done=0, models_used=provenance)
+        progress_total=len(cells), progress_done=0, models_used=provenance,
+        domain_max_outside=runner.domain_max_outside())
     started = time.perf_counter()
     stage_seconds: dict[str, float] = {}
     done = 0
@@ -125,6 +126,7 @@ def _prediction_store(*, run: AnalysisRun, cell: Cell, out: pipeline.CellOutput)
         "subtype_prob": p.subtype_prob, "subtype_probs": p.subtype_probs,
         "attributes": p.attributes, "attribute_probs": p.attribute_probs,
         "anomalies": p.anomalies,
+        "view": p.view, "domain_score": p.domain_score, "in_domain": p.in_domain,
     }
     prediction, _created = CellPrediction.objects.update_or_create(
         cell=cell, model_name=out.model["name"], model_version=out.model["version"],

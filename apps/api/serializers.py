@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.analysis.models import AnalysisRun
+from apps.analysis.models import AnalysisRun, RunStatus
+from apps.analysis.selectors import run_domain
 from apps.patients.models import Patient, Sex, Specimen
 from apps.patients.services import accession_clean
 
@@ -65,7 +66,15 @@ class CBCUploadSerializer(serializers.Serializer):
 
 
 class AnalysisRunSerializer(serializers.ModelSerializer):
+    domain = serializers.SerializerMethodField(
+        help_text="Finished runs: are the images inside the domain the cell model was "
+                  "validated on? {code: inside | outside | unchecked, cells, outside, "
+                  "max_outside}; \"unchecked\": the model has no domain check.")
+
     class Meta:
         model = AnalysisRun
         fields = ["id", "pipeline", "status", "progress_done", "progress_total", "models_used",
-                  "queued_at", "started_at", "finished_at", "error", "timings"]
+                  "queued_at", "started_at", "finished_at", "error", "timings", "domain"]
+
+    def get_domain(self, run: AnalysisRun) -> dict[str, object] | None:
+        return run_domain(run) if run.status == RunStatus.SUCCEEDED else None

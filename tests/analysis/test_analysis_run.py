@@ -30,7 +30,7 @@ def _import(technician, specimen, classes, django_capture_on_commit_callbacks):
         return smear_import(actor=technician, specimen=specimen, batch=batch)
 
 
-def test_import_runs_the_models_and_stores_provenance_and_cams(
+def test_import_runs_the_models_and_stores_provenance_views_and_cams(
         technician, specimen, settings, django_capture_on_commit_callbacks):
     outcome = _import(technician, specimen, {"neutrophil": 3, "eosinophil": 2},
                       django_capture_on_commit_callbacks)
@@ -38,16 +38,23 @@ def test_import_runs_the_models_and_stores_provenance_and_cams(
     assert run.status == RunStatus.SUCCEEDED, run.error
     card = load_card(default_model_dir(settings.MODELS_ONNX_DIR))
     assert run.models_used == [card.provenance]
+    assert run.domain_max_outside == (
+        None if card.domain is None else card.domain.specimen_max_outside)
     predictions = list(CellPrediction.objects.filter(run=run))
     assert len(predictions) == 5
     for p in predictions:
         assert p.model_sha256 == card.sha256
         assert abs(sum(p.class_probs.values()) - 1) < 1e-4
         assert p.anomalies["hypogranulation"] is None and p.anomalies["barr_body"] is None
+        # The registered model crops the centre and has no domain check: nothing is claimed.
+        assert p.view == ("crop" if card.input.view is None else "found")
+        if card.domain is None:
+            assert p.domain_score is None and p.in_domain is None and p.domain_flag == ""
         with p.cam.open("rb") as fh:
             overlay = Image.open(fh)
             overlay.load()
-        assert overlay.size == (p.cell.width, p.cell.height)
+        # Drawn on the image the model saw (its input), where the CAM is aligned.
+        assert overlay.size == (card.input.width, card.input.height)
     assert {"decode", "inference_and_cam", "overlay"} <= set(run.timings)
 
 

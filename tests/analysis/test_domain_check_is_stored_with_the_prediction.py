@@ -1,0 +1,120 @@
+"""The analysis stores, per cell, how the model input was made and the domain check, keeps the
+card's specimen rule on the run, and draws the Grad-CAM on the image the model saw.
+
+The network is replaced by a fake with the real model's interface (predict_views): what is
+tested here is the storage and the verdict, the network is tested in tests/ml."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from apps.analysis import pipeline
+from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
+from apps.analysis.selectors import run_domain, specimen_domain_latest
+from apps.ml.cells import CellPrediction as ModelPrediction
+from apps.smears.services import smear_import, smear_read_upload
+from tests.helpers import export_zip
+
+VIEW_PX = 64
+PROVENANCE = {"name": "fake-cells", "version": "2.0.0", "sha256": "c" * 64}
+
+
+class FakeModel:
+    """Cells in import order get (view, domain code, domain score) from ``plan``."""
+
+    def __init__(self, plan: list[tuple[str, str | None, float | None]],
+                 max_outside: float | None) -> None:
+        self.plan = plan
+        self.provenance = PROVENANCE
+        self.card = SimpleNamespace(domain=None if max_outside is None else SimpleNamespace(
+            specimen_max_outside=max_outside))
+        self.seen = 0
+
+    def predict_views(self, images, *, batch_size=32, cam=True):  # type: ignore[no-untyped-def]
+        preds, cams, views = [], [], []
+        for _image in images:
+            view, code, score = self.plan[self.seen]
+            self.seen += 1
+            preds.append(ModelPrediction(
+                "neutrophil", 0.97, {"neutrophil": 0.97, "monocyte": 0.03}, "segmented", 0.9,
+                {"segmented": 0.9}, {}, {}, {"vacuole": 0.8, "pseudo_pelger": 0.1,
+                                             "hypogranulation": None, "barr_body": None},
+                view=view, domain_score=score, domain=code))
+            cams.append(np.linspace(0, 1, VIEW_PX * VIEW_PX, dtype=np.float32)
+                        .reshape(VIEW_PX, VIEW_PX))
+            views.append(Image.new("RGB", (VIEW_PX, VIEW_PX), (200, 180, 190)))
+        return preds, cams, views
+
+
+def _analyse(monkeypatch, technician, specimen, capture, model):  # type: ignore[no-untyped-def]
+    runner = pipeline.CellRunner(model, batch_size=2)
+    monkeypatch.setattr(pipeline, "get_runner", lambda: runner)
+    batch = smear_read_upload(name="e.zip", fileobj=io.BytesIO(export_zip({"neutrophil": 5})))
+    with capture(execute=True):
+        outcome = smear_import(actor=technician, specimen=specimen, batch=batch)
+    run = AnalysisRun.objects.get(pk=outcome.analysis_run_id)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runner():
+    pipeline.reset_runner()
+    yield
+    pipeline.reset_runner()
+
+
+def test_views_and_domain_scores_are_stored_and_the_specimen_is_outside(
+        monkeypatch, technician, specimen, django_capture_on_commit_callbacks):
+    plan = [("found", "inside", 0.4), ("no_stain", "no_nucleus", 3.2),
+            ("found", "outside_features", 1.7), ("found", "inside", 0.9),
+            ("found", "outside_features", 2.5)]
+    run = _analyse(monkeypatch, technician, specimen, django_capture_on_commit_callbacks,
+                   FakeModel(plan, max_outside=0.25))
+    rows = list(CellPrediction.objects.filter(run=run).order_by("cell_id"))
+    assert [(p.view, p.domain_score, p.in_domain) for p in rows] == [
+        ("found", 0.4, True), ("no_stain", 3.2, False), ("found", 1.7, False),
+        ("found", 0.9, True), ("found", 2.5, False)]
+    assert [p.domain_flag for p in rows] == ["", "no_stain", "outside_features", "",
+                                             "outside_features"]
+    assert {(p.model_name, p.model_version) for p in rows} == {("fake-cells", "2.0.0")}
+    for p in rows:
+        with p.cam.open("rb") as fh:
+            overlay = Image.open(fh)
+            overlay.load()
+        # On the model's view (64 px here), not on the 360 px stored image.
+        assert overlay.size == (VIEW_PX, VIEW_PX) != (p.cell.width, p.cell.height)
+    assert run.domain_max_outside == 0.25
+    verdict = {"code": "outside", "cells": 5, "outside": 3, "max_outside": 0.25}
+    assert run_domain(run) == verdict
+    assert specimen_domain_latest(specimen) == {**verdict, "run": run.pk,
+                                                "models": [PROVENANCE]}
+
+
+def test_a_few_outside_cells_leave_the_specimen_inside(
+        monkeypatch, technician, specimen, django_capture_on_commit_callbacks):
+    plan = [("found", "inside", 0.3)] * 4 + [("found", "outside_features", 1.2)]
+    run = _analyse(monkeypatch, technician, specimen, django_capture_on_commit_callbacks,
+                   FakeModel(plan, max_outside=0.25))
+    assert run_domain(run) == {"code": "inside", "cells": 5, "outside": 1, "max_outside": 0.25}
+
+
+def test_a_model_without_a_domain_check_is_unchecked_never_inside(
+        monkeypatch, technician, specimen, django_capture_on_commit_callbacks):
+    plan = [("crop", None, None)] * 5
+    run = _analyse(monkeypatch, technician, specimen, django_capture_on_commit_callbacks,
+                   FakeModel(plan, max_outside=None))
+    rows = CellPrediction.objects.filter(run=run)
+    assert {(p.view, p.domain_score, p.in_domain, p.domain_flag) for p in rows} == {
+        ("crop", None, None, "")}
+    assert run.domain_max_outside is None
+    assert run_domain(run)["code"] == "unchecked"
+
+
+def test_no_finished_run_has_no_verdict(specimen):
+    assert specimen_domain_latest(specimen) is None
