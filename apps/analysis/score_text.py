@@ -89,6 +89,9 @@ def _patterns():  # type: ignore[no-untyped-def]
         (r"(MCV|haemoglobin|platelet count|sex|age) missing",
          lambda m: _("%(input)s missing") % {"input": _input(m[1])}),
         (r"no fused model installed", lambda m: _("no fused model installed")),
+        (r"cells_outside_domain",
+         lambda m: _("the images are outside the domain the cell model was validated on: the "
+                     "cell classifications this score rests on are not reliable")),
         (r"no CBC MDS model is installed", lambda m: _("no CBC MDS model is installed")),
         # Contribution texts (apps.ml.scores.vexas); "<input> missing" is matched above.
         (r"vacuole output not available", lambda m: _("vacuole output not available")),

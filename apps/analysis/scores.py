@@ -17,7 +17,8 @@ from django.db import transaction
 from PIL import Image
 
 from apps.hemograms.selectors import cbc_latest
-from apps.ml.scores import mds_cbc, mds_image, vexas
+from apps.ml.domain import SPECIMEN_OUTSIDE
+from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 from apps.ml.scores.features import CBCFeatures
 from apps.ml.scores.fused import embed_cells, load_fused
 from apps.patients.models import Specimen, SpecimenFlag
@@ -25,9 +26,13 @@ from apps.review.selectors import cell_final_class
 from apps.smears.models import Cell
 
 from .models import Score, ScoreState
+from .selectors import specimen_domain_latest
 
 VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fused"
 FLAG_RULES_VERSION = "score-flags-1"
+# Reason code (translated in score_text): the specimen's images are outside the domain the cell
+# model was validated on, so a score that rests on the cells is indeterminate.
+CELLS_OUTSIDE_DOMAIN = "cells_outside_domain"
 
 
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
@@ -48,19 +53,22 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
     return features, context
 
 
-def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int]:
-    """The neutrophils after review (the biologist's class wins) that carry anomaly outputs, and
-    how many do not (a model version without them): those are counted apart, never guessed."""
-    out, without = [], 0
+def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int, int]:
+    """The neutrophils after review (the biologist's class wins) that carry anomaly outputs;
+    how many do not (a model version without them), and how many have an image outside the
+    domain the model was validated on: both are counted apart, never used as evidence."""
+    out, without, outside = [], 0, 0
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
         prediction = cell.latest_prediction()
         if prediction is None or cell_final_class(cell) != "neutrophil":
             continue
-        if any(prediction.anomalies.get(a) is not None for a in ("vacuole", "pseudo_pelger")):
+        if prediction.domain_flag:
+            outside += 1
+        elif any(prediction.anomalies.get(a) is not None for a in ("vacuole", "pseudo_pelger")):
             out.append((cell, prediction))
         else:
             without += 1
-    return out, without
+    return out, without, outside
 
 
 def _column(neutrophils: list[tuple[Cell, Any]], name: str) -> list[float] | None:
@@ -155,12 +163,20 @@ def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-de
     }
 
 
-def _mds_fused(features, context, neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _mds_fused(features, context, neutrophils, domain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     cell_sha = _model_of(neutrophils).get("sha256")
     model, reason = load_fused(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS,
                                cell_sha256=cell_sha)
     if model is None:
         return _unavailable("mds-fused", reason or "no fused model installed")
+    if _is_outside(domain):
+        # Not even run: its embeddings would come from images the cell model does not know.
+        provenance = model.card.provenance
+        return _outside_domain({
+            **_unavailable(provenance["name"], ""), "version": provenance["version"],
+            "sha256": provenance["sha256"], "text": fused.DISCLAIMER,
+            "thresholds": {"operating_point": model.threshold},
+            "inputs": {**context, "n_neutrophils": len(neutrophils)}}, domain)
     from apps.analysis.pipeline import get_runner
 
     images = []
@@ -184,6 +200,21 @@ def _mds_fused(features, context, neutrophils) -> dict[str, Any]:  # type: ignor
                                for i in result.top_cells[:20]]},
         "reasons": list(result.reasons), "text": result.disclaimer,
     }
+
+
+def _is_outside(domain: dict[str, Any] | None) -> bool:
+    return domain is not None and domain["code"] == SPECIMEN_OUTSIDE
+
+
+def _outside_domain(payload: dict[str, Any], domain: dict[str, Any] | None) -> dict[str, Any]:
+    """A score that rests on the cells, made indeterminate when the specimen's images are
+    outside the domain the cell model was validated on; recorded with the verdict either way."""
+    inputs = {**payload["inputs"], "domain": domain}
+    if not _is_outside(domain):
+        return {**payload, "inputs": inputs}
+    return {**payload, "state": ScoreState.INDETERMINATE, "value": None, "level": "",
+            "inputs": inputs, "evidence": {},
+            "reasons": [CELLS_OUTSIDE_DOMAIN, *(r for r in payload["reasons"] if r)]}
 
 
 def _unavailable(definition: str, reason: str) -> dict[str, Any]:
@@ -213,13 +244,17 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     specimen = (Specimen.objects.select_for_update(of=("self",)).select_related("patient")
                 .get(pk=specimen_id))
     features, context = _cbc_features(specimen)
-    neutrophils, without_outputs = _neutrophils(specimen)
-    context = {**context, "neutrophils_without_anomaly_outputs": without_outputs}
+    neutrophils, without_outputs, outside = _neutrophils(specimen)
+    context = {**context, "neutrophils_without_anomaly_outputs": without_outputs,
+               "neutrophils_outside_domain": outside}
+    domain = specimen_domain_latest(specimen)
+    if domain is not None:
+        domain = {k: domain[k] for k in ("code", "cells", "outside", "max_outside")}
     payloads = {
-        VEXAS: _vexas(specimen, features, context, neutrophils),
-        MDS_IMAGE: _mds_image(neutrophils),
+        VEXAS: _outside_domain(_vexas(specimen, features, context, neutrophils), domain),
+        MDS_IMAGE: _outside_domain(_mds_image(neutrophils), domain),
         MDS_CBC: _mds_cbc(features, context),
-        MDS_FUSED: _mds_fused(features, context, neutrophils),
+        MDS_FUSED: _mds_fused(features, context, neutrophils, domain),
     }
     created = []
     for name, payload in payloads.items():

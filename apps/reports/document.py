@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.formats import number_format
 
+from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.score_text import translate
 from apps.patients.models import Sex
 from apps.review.models import Meaning, Signature
@@ -117,6 +118,7 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             "image_uri": _media_uri(media_root, c.get("image")),
             "cam_uri": _media_uri(media_root, c.get("cam")),
             "anomalies": anomalies,
+            "domain_flag": cell_flag_text(c.get("domain_flag")),
         })
     return out
 
@@ -151,6 +153,8 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "patient": _patient(content.get("patient")),
         "cbc": _cbc(content.get("cbc")),
         "differential": _differential(content.get("differential") or {}),
+        # Absent from content signed before the domain check existed: then nothing is printed.
+        "domain": content.get("domain"),
         "scores": _scores(content.get("scores") or []),
         "key_cells": _key_cells(content.get("key_cells") or [], media_root),
         "models": content.get("models") or [],

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.analysis.selectors import score_entry, scores_for_display
+from apps.analysis.selectors import score_entry, scores_for_display, specimen_domain_latest
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen
 from apps.smears.models import Cell
@@ -64,8 +64,10 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "reviewed": bool(cell.reviewed_class),
             "image": cell.image.name, "cam": prediction.cam.name or None,
             "anomalies": prediction.anomalies,
+            "domain_flag": prediction.domain_flag,
         })
     scores = scores_for_display(specimen)
+    domain = specimen_domain_latest(specimen)
     # Key cells: the least typical first (reclassified, then lowest model confidence).
     key_cells.sort(key=lambda c: (c["class"] == c["predicted_class"], c["probability"]))
     return {
@@ -91,6 +93,9 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
                        for v in cbc.values.all()],
         },
         "differential": differential(specimen),
+        # Are the images inside the domain the cell model was validated on (latest analysis)?
+        "domain": None if domain is None else {
+            k: domain[k] for k in ("code", "cells", "outside", "max_outside")},
         "scores": [score_entry(s) for s in scores],
         "key_cells": key_cells[:KEY_CELLS],
         "models": sorted([*models.values(), *(

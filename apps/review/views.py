@@ -11,7 +11,12 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.analysis.selectors import run_latest, scores_for_display, scores_how
+from apps.analysis.selectors import (
+    run_latest,
+    scores_for_display,
+    scores_how,
+    specimen_domain_latest,
+)
 from apps.core import roles
 from apps.core.auth_views import client_ip
 from apps.core.permissions import role_required
@@ -70,6 +75,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "signatures": specimen.signatures.select_related("signed_by").prefetch_related("reports"),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen), "how": scores_how(),
+        "domain": specimen_domain_latest(specimen),
     })
 
 

@@ -1,5 +1,6 @@
 from django import template
 
+from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.score_text import contribution_name, contribution_value, translate
 
 register = template.Library()
@@ -18,3 +19,8 @@ def contribution_name_filter(value: str) -> str:
 @register.filter(name="contribution_value")
 def contribution_value_filter(contribution: dict) -> object:
     return contribution_value(str(contribution.get("name", "")), contribution.get("value"))
+
+
+@register.filter(name="domain_flag")
+def domain_flag_filter(code: str) -> str:
+    return cell_flag_text(str(code or ""))

@@ -1,0 +1,106 @@
+"""Scores that rest on the cells (VEXAS suspicion, MDS image evidence) are indeterminate, with
+the reason code cells_outside_domain, when the specimen's images are outside the domain the
+cell model was validated on; cells outside it one by one never feed the neutrophil evidence.
+The CBC model does not read the cells and is unaffected."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.utils import timezone, translation
+
+from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
+from apps.analysis.score_text import translate
+from apps.analysis.scores import CELLS_OUTSIDE_DOMAIN, scores_compute, scores_current
+from apps.hemograms.services import cbc_import
+from apps.smears.models import Cell
+from apps.smears.services import smear_import, smear_read_upload
+from tests.helpers import export_zip
+
+CBC = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L),"
+       b"MONO#(10^9/L),[NE-WX]\r\n"
+       b"S-0001,2026/11/20,08:00:00,3.0,9.5,106.0,90,1.4,0.3,460\r\n")
+
+
+@pytest.fixture
+def make_neutrophils(technician, specimen, monkeypatch):  # type: ignore[no-untyped-def]
+    """30 real neutrophil images, 8 of them vacuolated, with the domain check as given."""
+    monkeypatch.setattr("apps.analysis.tasks.analysis_run_execute.delay", lambda *_: None)
+    monkeypatch.setattr("apps.analysis.tasks.scores_compute_task.delay", lambda *_: None)
+    patient = specimen.patient
+    patient.birth_date = timezone.now().date().replace(year=1955)
+    patient.save()
+    batch = smear_read_upload(name="e.zip", fileobj=io.BytesIO(export_zip({"neutrophil": 30})))
+    smear_import(actor=technician, specimen=specimen, batch=batch)
+    cbc_import(actor=technician, data=CBC)
+
+    def make(*, outside: set[int], max_outside: float | None = 0.1):  # type: ignore[no-untyped-def]
+        run = AnalysisRun.objects.get(specimen=specimen)
+        AnalysisRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED,
+                                                     domain_max_outside=max_outside)
+        for i, cell in enumerate(Cell.objects.filter(specimen=specimen).order_by("pk")):
+            CellPrediction.objects.create(
+                cell=cell, run=run, model_name="fixture", model_version="2", model_sha256="f" * 64,
+                cell_class="neutrophil", cell_class_prob=0.95, class_probs={"neutrophil": 0.95},
+                anomalies={"vacuole": 0.9 if i < 8 else 0.05, "pseudo_pelger": 0.1,
+                           "hypogranulation": None, "barr_body": None},
+                view="found", domain_score=2.0 if i in outside else 0.5,
+                in_domain=i not in outside)
+        scores_compute(specimen_id=specimen.pk, trigger="test")
+        return {s.name: s for s in scores_current(specimen)}
+
+    return make
+
+
+def test_inside_the_domain_the_scores_are_computed(make_neutrophils):
+    current = make_neutrophils(outside=set())
+    assert current["vexas"].state == "scored"
+    assert CELLS_OUTSIDE_DOMAIN not in current["vexas"].reasons
+    assert current["vexas"].inputs["domain"] == {"code": "inside", "cells": 30, "outside": 0,
+                                                 "max_outside": 0.1}
+
+
+def test_outside_the_domain_cell_scores_are_indeterminate_with_the_reason(make_neutrophils):
+    current = make_neutrophils(outside=set(range(10, 30)))   # 20 of 30 > 10%
+    for name in ("vexas", "mds_image"):
+        score = current[name]
+        assert score.state == "indeterminate", name
+        assert score.value is None and score.level == ""
+        assert score.reasons[0] == CELLS_OUTSIDE_DOMAIN
+        assert score.inputs["domain"]["code"] == "outside"
+        assert score.inputs["domain"]["outside"] == 20
+        assert not score.evidence.get("cells")
+    assert CELLS_OUTSIDE_DOMAIN not in current["mds_cbc"].reasons
+    assert current["mds_cbc"].state == "scored"
+
+
+def test_cells_outside_one_by_one_do_not_feed_the_neutrophil_evidence(make_neutrophils):
+    # 2 of 30 outside (under the specimen's 10%): both are vacuolated cells.
+    current = make_neutrophils(outside={0, 1})
+    vexas = current["vexas"]
+    assert vexas.state == "scored"
+    assert vexas.inputs["domain"]["code"] == "inside"
+    assert vexas.inputs["n_neutrophils"] == 28
+    assert vexas.inputs["neutrophils_outside_domain"] == 2
+    outside_ids = set(Cell.objects.filter(predictions__in_domain=False)
+                      .values_list("pk", flat=True))
+    assert len(outside_ids) == 2
+    evidence = vexas.evidence["cells"]
+    assert not {c["cell_id"] for c in evidence} & outside_ids
+    assert [c["vacuole"] for c in evidence[:7]] == [0.9] * 6 + [0.05]
+
+
+def test_a_model_without_domain_check_changes_nothing(make_neutrophils):
+    current = make_neutrophils(outside=set(), max_outside=None)
+    assert current["vexas"].state == "scored"
+    assert current["vexas"].inputs["domain"]["code"] == "unchecked"
+
+
+def test_the_reason_is_shown_in_french_and_english():
+    with translation.override("en"):
+        en = translate(CELLS_OUTSIDE_DOMAIN)
+    with translation.override("fr"):
+        fr = translate(CELLS_OUTSIDE_DOMAIN)
+    assert "outside the domain the cell model was validated on" in en
+    assert "hors du domaine" in fr and fr != en

@@ -1,0 +1,80 @@
+"""The PDF prints the domain check that was signed: a plain warning when the smear's images are
+outside the domain the cell model was validated on, the reason on each such key cell, and a
+neutral note when the model has no domain check; in the report's language."""
+
+from __future__ import annotations
+
+from apps.analysis.models import AnalysisRun, CellPrediction
+from tests.reports.pdfs import pdf_bytes, pdf_text
+
+WARNING_EN = ("These images are outside the domain the model was validated on (3 of 4 cells): "
+              "classifications and the scores that depend on them are not reliable.")
+WARNING_FR = ("Ces images sont hors du domaine sur lequel le modèle a été validé "
+              "(3 cellules sur 4)")
+
+
+def _flat(report, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(pdf_text(pdf_bytes(report), tmp_path).split())
+
+
+def _outside(specimen) -> None:  # type: ignore[no-untyped-def]
+    AnalysisRun.objects.filter(specimen=specimen).update(domain_max_outside=0.2)
+    for i, p in enumerate(CellPrediction.objects.filter(cell__specimen=specimen)
+                          .order_by("cell_id")):
+        p.view = "nucleus_too_large" if i == 0 else "found"
+        p.in_domain = i == 3
+        p.domain_score = 0.5 if p.in_domain else 4.0
+        p.save()
+
+
+def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, sign, rendered,
+                                                                 tmp_path):
+    specimen = make_specimen()
+    _outside(specimen)
+    signed = sign(specimen)
+    assert signed.content["domain"] == {"code": "outside", "cells": 4, "outside": 3,
+                                        "max_outside": 0.2}
+    en = _flat(rendered(signed, "en"), tmp_path)
+    assert WARNING_EN in en
+    assert "no white cell found: the stained region fills the image" in en
+    assert en.count("outside the validated domain: unlike the images the model was "
+                    "validated on") == 2
+    assert "Domain check not available" not in en
+    fr = _flat(rendered(signed, "fr"), tmp_path)
+    assert WARNING_FR in fr
+    assert "aucun leucocyte trouvé" in fr
+    assert "outside the domain" not in fr and "no white cell found" not in fr
+
+
+def test_a_model_without_domain_check_gets_a_neutral_note(make_specimen, sign, rendered,
+                                                          tmp_path):
+    signed = sign(make_specimen())          # the fixture's predictions carry no domain check
+    assert signed.content["domain"]["code"] == "unchecked"
+    en = _flat(rendered(signed, "en"), tmp_path)
+    assert "Domain check not available for this model." in en
+    assert "outside the domain" not in en and "inside the domain" not in en
+    fr = _flat(rendered(signed, "fr"), tmp_path)
+    assert "Contrôle du domaine non disponible pour ce modèle." in fr
+
+
+def test_content_signed_before_the_check_prints_no_claim(make_specimen, rendered, tmp_path,
+                                                         monkeypatch, request):
+    from apps.review import selectors
+
+    specimen = make_specimen()
+    _outside(specimen)
+    current = selectors.report_content
+
+    def before_the_check(*args, **kwargs):  # type: ignore[no-untyped-def]
+        content = current(*args, **kwargs)
+        del content["domain"]
+        for cell in content["key_cells"]:
+            del cell["domain_flag"]
+        return content
+
+    monkeypatch.setattr(selectors, "report_content", before_the_check)
+    signed = request.getfixturevalue("sign")(specimen)   # it reads report_content when set up
+    assert "domain" not in signed.content
+    en = _flat(rendered(signed, "en"), tmp_path)
+    assert "outside the domain" not in en and "Domain check" not in en
+    assert "no white cell found" not in en and "validated domain" not in en

@@ -1,0 +1,72 @@
+"""The case page says plainly when the smear's images are outside the domain the cell model was
+validated on (a banner with the counts, a marker on each such cell with its reason), in French
+and in English, and says the check is not available for a model without one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from apps.analysis.models import AnalysisRun, CellPrediction
+
+BANNER_EN = ("These images are outside the domain the model was validated on (4 of 6 cells): "
+             "classifications and the scores that depend on them are not reliable.")
+BANNER_FR = "Ces images sont hors du domaine sur lequel le modèle a été validé (4 cellules sur 6)"
+
+
+@pytest.fixture
+def outside(analysed):  # type: ignore[no-untyped-def]
+    """Of the 6 cells: 1 with no white cell found, 3 unlike the validated images."""
+    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.2)
+    rows = list(CellPrediction.objects.filter(cell__specimen=analysed).order_by("cell_id"))
+    for i, p in enumerate(rows):
+        p.view = "no_stain" if i == 0 else "found"
+        p.in_domain = i >= 4
+        p.domain_score = 0.5 if p.in_domain else 3.0
+        p.save()
+    return analysed
+
+
+def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    response = client.get(f"/review/{specimen.accession}/")
+    assert response.status_code == 200
+    return " ".join(response.content.decode().split())
+
+
+def test_the_banner_and_cell_markers_in_english(client, biologist, outside):
+    page = _page(client, biologist, outside, "en")
+    assert BANNER_EN in page
+    assert 'data-domain="outside"' in page
+    assert len(re.findall(r'data-domain-flag="outside_features"', page)) == 3
+    assert len(re.findall(r'data-domain-flag="no_stain"', page)) == 1
+    assert "no white cell found: no stained nucleus in the image" in page
+    assert "outside the validated domain: unlike the images the model was validated on" in page
+
+
+def test_the_banner_and_cell_markers_in_french(client, biologist, outside):
+    page = _page(client, biologist, outside, "fr")
+    assert BANNER_FR in page
+    assert "outside the domain" not in page
+    assert "aucun leucocyte trouvé" in page
+    assert "no white cell found" not in page
+
+
+def test_inside_the_domain_there_is_no_warning(client, biologist, analysed):
+    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.2)
+    CellPrediction.objects.filter(cell__specimen=analysed).update(
+        view="found", in_domain=True, domain_score=0.4)
+    page = _page(client, biologist, analysed, "en")
+    assert 'data-domain="inside"' in page and 'role="alert"' not in page
+    assert "data-domain-flag" not in page
+
+
+def test_a_model_without_domain_check_is_said_so_never_inside(client, biologist, analysed):
+    # The fixture's predictions carry no domain check, as the 1.3.0 model's do.
+    page = _page(client, biologist, analysed, "en")
+    assert "Domain check not available for this model." in page
+    assert 'data-domain="inside"' not in page and 'data-domain="outside"' not in page
+    page = _page(client, biologist, analysed, "fr")
+    assert "Contrôle du domaine non disponible pour ce modèle." in page
