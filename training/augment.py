@@ -93,13 +93,15 @@ def hed_jitter(x: torch.Tensor, gen: torch.Generator, sigma: float, bias: float)
 
 
 def colour(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Hue rotation (YIQ), saturation, brightness, contrast, gamma and per-channel gain."""
+    """Hue rotation (YIQ), saturation, white balance, brightness, contrast, gamma, grey."""
     b = x.shape[0]
     rgb2yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
                             [0.211, -0.523, 0.312]])
     yiq2rgb = torch.linalg.inv(rgb2yiq)
-    hue = _u(gen, -math.radians(35), math.radians(35), (b,))
-    sat = _u(gen, 0.6, 1.4, (b,))
+    # Stains differ most in hue: a magenta (Giemsa-type) nucleus sits about 50 degrees from a
+    # May-Grunwald-Giemsa blue-violet one. +-70 degrees covers that with room to spare.
+    hue = _u(gen, -math.radians(70), math.radians(70), (b,))
+    sat = _u(gen, 0.5, 1.5, (b,))
     c, s = torch.cos(hue) * sat, torch.sin(hue) * sat
     one, zero = torch.ones(b), torch.zeros(b)
     rot = torch.stack([torch.stack([one, zero, zero], 1), torch.stack([zero, c, -s], 1),
@@ -111,7 +113,10 @@ def colour(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * _u(gen, 0.75, 1.25, (b, 1, 1, 1)) + mean  # contrast
     gamma = torch.exp(_u(gen, math.log(0.8), math.log(1.25), (b, 1, 1, 1)))
-    return 255.0 * (x.clamp(0, 255) / 255.0) ** gamma
+    x = 255.0 * (x.clamp(0, 255) / 255.0) ** gamma
+    # Some images in grey: the classes must also be told apart by shape and texture.
+    grey = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]).expand_as(x)
+    return torch.where(_chance(gen, 0.15, b).view(b, 1, 1, 1), grey, x)
 
 
 def degrade(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

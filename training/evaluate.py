@@ -62,8 +62,9 @@ ROBUST_AUGMENTATION = (
     "training/augment.py robust_augment on the canonical view: background outside a disc "
     "(radius 0.33-0.5 of the frame) replaced by black, white, blurred or a flat colour (p 0.3); "
     "free rotation, flip, scale x0.82-1.22, shift +-8%; HED stain jitter (each stain x "
-    "U(0.65, 1.35) +- 0.06 OD, p 0.8); hue +-35 deg, saturation x0.6-1.4, white balance "
-    "x0.9-1.1, brightness and contrast x0.75-1.25, gamma 0.8-1.25; down-sampling to 64-150 px, "
+    "U(0.65, 1.35) +- 0.06 OD, p 0.8); hue +-70 deg, saturation x0.5-1.5, white balance "
+    "x0.9-1.1, brightness and contrast x0.75-1.25, gamma 0.8-1.25, grey p 0.15; "
+    "down-sampling to 64-150 px, "
     "Gaussian blur sigma 0.4-1.6, JPEG q35-95 and sensor noise, each p 0.3"
 )
 RESNET34_352_MACS = 3.6e9 * (352 / 224) ** 2
