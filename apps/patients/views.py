@@ -5,7 +5,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from apps.analysis.selectors import run_latest, scores_for_display, scores_how
+from apps.analysis.selectors import (
+    run_latest,
+    scores_for_display,
+    scores_how,
+    specimen_domain_latest,
+)
 from apps.core import roles
 from apps.core.permissions import role_required
 from apps.hemograms.forms import CBCUploadForm
@@ -68,6 +73,7 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "cbc": cbc_latest(specimen),
         "groups": cells_grouped(specimen),
         "run": run_latest(specimen),
+        "domain": specimen_domain_latest(specimen),
         "scores": scores_for_display(specimen), "how": scores_how(),
         "smear_form": SmearUploadForm(),
         "cbc_form": CBCUploadForm(),
