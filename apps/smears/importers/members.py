@@ -6,7 +6,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterable
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .decoded import Decoded, FileRejected, human_size
 from .dicom import decode_dicom, is_dicom
@@ -29,7 +29,7 @@ def is_zip(head: bytes) -> bool:
     return head[:4] in ZIP_SIGNATURES
 
 
-def read_capped(stream: BinaryIO, cap: int) -> bytes:
+def read_capped(stream: IO[bytes], cap: int) -> bytes:
     """Read `stream` to its end, but never more than cap + 1 bytes (then raise TooLarge).
 
     Sizes declared by an archive or a file system are claims; this is the actual count.
