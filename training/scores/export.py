@@ -9,7 +9,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from apps.ml.scores.features import FEATURES
-from apps.ml.scores.logistic import LogisticModel
+from training.scores.logistic import LogisticModel
 
 OPSET = 17
 

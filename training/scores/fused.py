@@ -35,10 +35,10 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from apps.ml.scores.card import SCHEMA, sha256_file
-from apps.ml.scores.cohort import Cohort, load_cohort
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, to_arrays
-from apps.ml.scores.logistic import standardizer, threshold_for_sensitivity
-from apps.ml.scores.metrics import auc
+from training.scores.cohort import Cohort, load_cohort
+from training.scores.logistic import standardizer, threshold_for_sensitivity
+from training.scores.metrics import auc
 
 NAME = "hemaclinic-mds-fused"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")

@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from apps.ml.scores.card import SCHEMA, sha256_file
-from apps.ml.scores.cohort import Cohort, load_cohort
-from apps.ml.scores.evaluate import cv_metrics, model_metrics
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, to_arrays
-from apps.ml.scores.logistic import LogisticModel, Protocol, cross_validate, fit
 from apps.ml.scores.mds_cbc import MDSCBCModel
-from apps.ml.scores.metrics import binary_metrics
+from training.scores.cohort import Cohort, load_cohort
+from training.scores.evaluate import cv_metrics, model_metrics
 from training.scores.export import OPSET, export_logistic
+from training.scores.logistic import LogisticModel, Protocol, cross_validate, fit
+from training.scores.metrics import binary_metrics
 
 NAME = "hemaclinic-mds-cbc"
 
@@ -206,7 +206,7 @@ def build_card(cohort: Cohort, protocol: Protocol, model: LogisticModel, sha: st
         ],
         "reproduce": [
             command,
-            ".venv/bin/python -c \"from pathlib import Path; from apps.ml.scores.evaluate "
+            ".venv/bin/python -c \"from pathlib import Path; from training.scores.evaluate "
             "import evaluate_cohort as e; e(cohort=Path('../shared/datasets/wbs_cbc'), "
             "out=Path('/tmp/mds-cbc-cv'), model_dir=Path('models_onnx/hemaclinic-mds-cbc/"
             "1.0.0'), mode='cv')\"",

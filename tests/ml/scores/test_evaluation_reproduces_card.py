@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.ml.scores.evaluate import OUTPUT_FILES, evaluate_cohort
+from training.scores.evaluate import OUTPUT_FILES, evaluate_cohort
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_missing_matplotlib_is_a_clear_error(
 ):
     import sys
 
-    from apps.ml.scores.evaluate import EvaluationError
+    from training.scores.evaluate import EvaluationError
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(EvaluationError, match="matplotlib"):

@@ -20,7 +20,7 @@ from PIL import Image
 from apps.ml.scores.card import verify
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 from apps.ml.scores.fused import NO_MODEL, FusedModel, embed_cells, load_fused
-from apps.ml.scores.metrics import auc
+from training.scores.metrics import auc
 
 # Training needs the optional PyTorch extra (CI installs it; a laptop may not have it).
 torch = pytest.importorskip("torch")

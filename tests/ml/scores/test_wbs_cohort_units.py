@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.ml.scores.cohort import CohortError, load_cohort
+from training.scores.cohort import CohortError, load_cohort
 
 
 def test_real_rows_are_converted(wbs_cbc: Path):

@@ -1,6 +1,9 @@
 """Evaluate a score on a labelled cohort: ROC, PR, calibration, confusion, metrics JSON.
 
-``evaluate_cohort`` is what ``manage.py evaluate_cohort`` wraps. It needs NumPy and
+    python -m training.scores.evaluate [--cohort ../shared/datasets/wbs_cbc] [--mode cv|model] \
+        [--out evaluation]
+
+``evaluate_cohort`` is what that command runs. It needs NumPy and
 onnxruntime, plus matplotlib for the figures (imported only here, only when called). The
 training script computes the card's figures with ``cv_metrics`` and ``model_metrics`` from
 this module, so re-running the evaluation reproduces the card exactly.
@@ -16,11 +19,11 @@ from typing import Any, Literal
 import numpy as np
 
 from apps.ml.scores.card import load
-from apps.ml.scores.cohort import Cohort, load_cohort
 from apps.ml.scores.features import to_arrays
-from apps.ml.scores.logistic import CVResult, Protocol, cross_validate
 from apps.ml.scores.mds_cbc import TASK, MDSCBCModel, load_default, load_model
-from apps.ml.scores.metrics import binary_metrics, pr_curve, roc_curve
+from training.scores.cohort import Cohort, load_cohort
+from training.scores.logistic import CVResult, Protocol, cross_validate
+from training.scores.metrics import binary_metrics, pr_curve, roc_curve
 
 SCORES = ("mds-cbc",)
 OUTPUT_FILES = ("metrics.json", "predictions.csv", "roc.png", "pr.png", "calibration.png")
@@ -177,3 +180,40 @@ def evaluate_cohort(
     title = f"{model.card.name} {model.card.version} ({kind})"
     _plots(plt, data.y, probs, met, out, title)
     return met
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    repo = Path(__file__).resolve().parents[2]
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    default = repo.parent / "shared" / "datasets" / "wbs_cbc"
+    p.add_argument("--cohort", type=Path, default=default, help=f"cohort folder ({default})")
+    p.add_argument("--score", default="mds-cbc", choices=SCORES)
+    p.add_argument("--mode", choices=["model", "cv"], default="cv",
+                   help="cv: the card's cross-validation (reproduces the card's figures); "
+                   "model: the installed model as it is")
+    p.add_argument("--out", type=Path, default=Path("evaluation"))
+    p.add_argument("--models-root", type=Path, default=repo / "models_onnx")
+    p.add_argument("--model-dir", type=Path, default=None)
+    args = p.parse_args(argv)
+    if not args.cohort.is_dir():
+        p.error(f"no cohort folder at {args.cohort}")
+    try:
+        metrics = evaluate_cohort(cohort=args.cohort, out=args.out, score=args.score,
+                                  models_root=args.models_root, model_dir=args.model_dir,
+                                  mode=args.mode)
+    except EvaluationError as exc:
+        p.exit(2, f"error: {exc}\n")
+    summary = {k: metrics[k] for k in ("score", "mode", "model") if k in metrics}
+    for key in ("auc", "auc_ci", "sensitivity", "specificity", "accuracy", "brier", "ece"):
+        if key in metrics:
+            summary[key] = metrics[key]
+    print(json.dumps(summary, indent=2, default=str))
+    print(f"Figures and metrics written to {args.out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
