@@ -2,6 +2,10 @@
 
 A model lives in ``models_onnx/<name>/<version>/`` with ``card.json`` beside
 ``model.onnx``. ``models_onnx/registry.json`` names the version in use per task.
+
+The one card and registry reader of the runtime: JSON, file names, sha256 checks and the
+registry for every model kind; the cell-model schema is parsed here, the score-model schema
+in ``apps.ml.scores.card`` on top of these helpers (this module imports no other).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 CARD_FILE = "card.json"
 REGISTRY_FILE = "registry.json"
+SCORE_CARD_SCHEMA = "hemaclinic-score-card/1"
 CARD_SCHEMA = "hemaclinic-model-card/1"
 ANOMALY_KEYS: tuple[str, ...] = ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
 
@@ -130,11 +135,12 @@ def _req(d: dict[str, Any], key: str, where: str) -> Any:
     return d[key]
 
 
-def _safe_name(value: str, where: str) -> str:
-    # Files named by the card must stay inside the model folder.
+def safe_name(value: Any, where: str, error: type[CardError] = CardError) -> str:
+    """A file name a card gives: it must stay inside the model folder."""
     if not isinstance(value, str) or not value or "/" in value or "\\" in value or ".." in value:
-        raise CardError(f"{where}: bad file name {value!r}")
+        raise error(f"{where}: bad file name {value!r}")
     return value
+
 
 
 def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
@@ -215,7 +221,7 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
     if "domain" in files:
         dom = _req(raw, "domain", "card")
         domain = DomainSpec(
-            file=_safe_name(_req(files["domain"], "path", "files.domain"), "files.domain"),
+            file=safe_name(_req(files["domain"], "path", "files.domain"), "files.domain"),
             sha256=str(_req(files["domain"], "sha256", "files.domain")).lower(),
             specimen_max_outside=float(_req(dom, "specimen_max_outside", "domain")),
         )
@@ -224,9 +230,9 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
         domain=domain,
         name=str(_req(raw, "name", "card")),
         version=str(_req(raw, "version", "card")),
-        model_file=_safe_name(_req(model, "path", "files.model"), "files.model"),
+        model_file=safe_name(_req(model, "path", "files.model"), "files.model"),
         model_sha256=str(_req(model, "sha256", "files.model")).lower(),
-        heads_file=_safe_name(_req(heads_file, "path", "files.heads"), "files.heads"),
+        heads_file=safe_name(_req(heads_file, "path", "files.heads"), "files.heads"),
         heads_sha256=str(_req(heads_file, "sha256", "files.heads")).lower(),
         input=input_spec,
         features_output=str(_req(_req(outputs, "features", "outputs"), "name", "features")),
@@ -237,50 +243,68 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
     )
 
 
-def _read_json_object(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, error: type[CardError] = CardError) -> dict[str, Any]:
+    """A card or registry file: a JSON object, else ``error`` saying why."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise CardError(f"{path}: not found") from exc
+        raise error(f"{path}: not found") from exc
     except json.JSONDecodeError as exc:
-        raise CardError(f"{path}: invalid JSON ({exc})") from exc
+        raise error(f"{path}: invalid JSON ({exc})") from exc
     if not isinstance(raw, dict):
-        raise CardError(f"{path}: not a JSON object")
+        raise error(f"{path}: not a JSON object")
     return raw
 
 
 def load_card(model_dir: Path) -> ModelCard:
     """Read and validate ``model_dir/card.json`` (does not hash the files)."""
     path = model_dir / CARD_FILE
-    raw = _read_json_object(path)
+    raw = read_json_object(path)
     return parse_card(raw, model_dir)
 
 
-def card_problems(card: ModelCard) -> list[str]:
-    """Missing files and sha256 mismatches for every file the card lists."""
+def files_problems(raw: dict[str, Any], directory: Path) -> list[str]:
+    """Missing files and sha256 mismatches for every file a card (of any schema) lists."""
+    label = f"{raw.get('name')} {raw.get('version')}"
     problems = []
-    for key, entry in card.raw.get("files", {}).items():
-        path = card.directory / _safe_name(entry.get("path", ""), f"files.{key}")
+    for key, entry in (raw.get("files") or {}).items():
+        try:
+            path = directory / safe_name((entry or {}).get("path"), f"files.{key}")
+        except CardError as exc:
+            problems.append(str(exc))
+            continue
         if not path.is_file():
-            problems.append(f"{card.name} {card.version}: {key} file {path} is missing")
+            problems.append(f"{label}: {key} file {path} is missing")
             continue
         digest = sha256_file(path)
         if digest != str(entry.get("sha256", "")).lower():
             problems.append(
-                f"{card.name} {card.version}: sha256 of {path} is {digest}, "
-                f"the card says {entry.get('sha256')}"
+                f"{label}: sha256 of {path} is {digest}, the card says {entry.get('sha256')}"
             )
     return problems
+
+
+def card_problems(card: ModelCard) -> list[str]:
+    """Missing files and sha256 mismatches for every file the card lists."""
+    return files_problems(card.raw, card.directory)
 
 
 def find_model_dirs(models_root: Path) -> list[Path]:
     return sorted(p.parent for p in models_root.glob(f"*/*/{CARD_FILE}"))
 
 
+def registered_dir(models_root: Path, task: str) -> Path | None:
+    """The folder ``registry.json`` names for ``task``; None when there is no registry or no
+    entry. The one registry reader for every model kind (cell, CBC, fused)."""
+    if not (Path(models_root) / REGISTRY_FILE).is_file():
+        return None
+    return read_registry(Path(models_root)).get(task)
+
+
 def read_registry(models_root: Path) -> dict[str, Path]:
     """Task -> model folder, from ``registry.json`` ({"cells": "name/version", ...})."""
     path = models_root / REGISTRY_FILE
-    raw = _read_json_object(path)
+    raw = read_json_object(path)
     out = {}
     for task, rel in raw.items():
         parts = str(rel).split("/")
@@ -321,7 +345,7 @@ def int8_portability_warnings(
     out = []
     for task, d in read_registry(models_root).items():
         try:
-            quant = _read_json_object(d / CARD_FILE).get("compute", {}).get("quantization")
+            quant = read_json_object(d / CARD_FILE).get("compute", {}).get("quantization")
         except CardError:
             continue  # reported by verify_models
         if quant:
@@ -354,12 +378,15 @@ def verify_models(models_root: Path) -> list[str]:
     for task, d in registry.items():
         if d not in dirs:
             problems.append(f"registry entry {task!r} points to {d}, which has no card")
-    from .scores.card import is_score_card
-    from .scores.card import verify as verify_score_model
-
     for d in dirs:
-        if is_score_card(d):  # tabular score models have their own card schema
-            problems.extend(verify_score_model(d))
+        try:
+            raw = read_json_object(d / CARD_FILE)
+        except CardError as exc:
+            problems.append(str(exc))
+            continue
+        if raw.get("schema") == SCORE_CARD_SCHEMA:
+            # Score models (apps.ml.scores.card) are parsed when loaded; here, their files.
+            problems.extend(files_problems(raw, d))
             continue
         try:
             card = load_card(d)

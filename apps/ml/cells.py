@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,18 +19,16 @@ from apps.ml.cam import grad_cam, grad_cam_batch
 from apps.ml.canonical import FOUND, ViewParams, canonical_view
 from apps.ml.cards import (
     ANOMALY_KEYS,
-    REGISTRY_FILE,
     CardError,
     ModelCard,
     load_card,
-    read_registry,
-    sha256_file,
+    registered_dir,
 )
 from apps.ml.domain import CELL_INSIDE, CellDomain, DomainGuard
-from apps.ml.runtime import LazySession
+from apps.ml.runtime import OnnxModel, check_sha256, load_cached
 
 if TYPE_CHECKING:
-    import onnxruntime
+    pass
 
 DEFAULT_TASK = "cells"
 
@@ -93,25 +90,14 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _check_sha256(path: Path, expected: str) -> None:
-    # Results carry the card's sha256 as provenance: never run a different file.
-    digest = sha256_file(path)
-    if digest != expected:
-        raise CardError(f"sha256 of {path} is {digest}, the card says {expected}")
-
-
-class CellModel:
+class CellModel(OnnxModel):
     """One model version: lazy, cached onnxruntime session and head weights."""
 
     def __init__(self, card: ModelCard, *, threads: int = 1) -> None:
-        if threads < 1:
-            raise ValueError("threads must be >= 1")
+        super().__init__(model_path=card.model_path, model_sha256=card.model_sha256,
+                         threads=threads)
         self.card = card
-        self.threads = threads
         self._lock = threading.Lock()
-        self._session = LazySession(
-            card.model_path, threads=threads,
-            before_load=lambda: _check_sha256(card.model_path, card.model_sha256))
         self._head_weights: dict[str, np.ndarray] | None = None
         self._guard: DomainGuard | None = None
         self._view = ViewParams.from_card(card.input.view) if card.input.view else None
@@ -128,13 +114,10 @@ class CellModel:
     def input_size(self) -> tuple[int, int]:
         return (self.card.input.height, self.card.input.width)
 
-    def session(self) -> onnxruntime.InferenceSession:
-        return self._session.get()
-
     def head_weights(self) -> dict[str, np.ndarray]:
         with self._lock:
             if self._head_weights is None:
-                _check_sha256(self.card.heads_path, self.card.heads_sha256)
+                check_sha256(self.card.heads_path, self.card.heads_sha256)
                 with np.load(self.card.heads_path, allow_pickle=False) as npz:
                     self._head_weights = {
                         h.name: np.asarray(npz[f"{h.name}.weight"], np.float32)
@@ -149,7 +132,7 @@ class CellModel:
             return None
         with self._lock:
             if self._guard is None:
-                _check_sha256(path, self.card.domain.sha256)
+                check_sha256(path, self.card.domain.sha256)
                 self._guard = DomainGuard.load(path)
             return self._guard
 
@@ -297,14 +280,7 @@ def default_model_dir(models_root: Path, task: str = DEFAULT_TASK) -> Path | Non
     The registry ({"cells": "hemaclinic-cells/1.0.0"}) is the only source of
     truth: installing a newer folder changes nothing until the registry says so.
     """
-    if not (models_root / REGISTRY_FILE).is_file():
-        return None
-    return read_registry(models_root).get(task)
-
-
-@lru_cache(maxsize=4)
-def _cached_model(model_dir: Path, threads: int) -> CellModel:
-    return CellModel.from_dir(model_dir, threads=threads)
+    return registered_dir(models_root, task)
 
 
 def load_default(
@@ -318,7 +294,7 @@ def load_default(
     model_dir = default_model_dir(Path(models_root).resolve(), task)
     if model_dir is None:
         return None
-    return _cached_model(model_dir, threads)
+    return load_cached(CellModel.from_dir, model_dir, threads=threads)
 
 
 def prediction_row(pred: CellPrediction) -> dict[str, Any]:

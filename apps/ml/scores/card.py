@@ -12,13 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.ml.cards import sha256_file
+from apps.ml.cards import (
+    CARD_FILE,
+    SCORE_CARD_SCHEMA,
+    CardError,
+    files_problems,
+    read_json_object,
+    registered_dir,
+    safe_name,
+    sha256_file,
+)
 
-SCHEMA = "hemaclinic-score-card/1"
-CARD_FILE = "card.json"
+SCHEMA = SCORE_CARD_SCHEMA
+__all__ = ["SCHEMA", "ScoreCard", "ScoreCardError", "is_score_card", "load", "registered_dir",
+           "sha256_file", "verify"]
 
 
-class ScoreCardError(ValueError):
+class ScoreCardError(CardError):
     """The card is missing, malformed or inconsistent."""
 
 
@@ -43,22 +53,11 @@ class ScoreCard:
         return {"name": self.name, "version": self.version, "sha256": self.model_sha256}
 
 
-def _safe_name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value or "/" in value or "\\" in value or ".." in value:
-        raise ScoreCardError(f"{where}: bad file name {value!r}")
-    return value
-
-
 def load(model_dir: Path) -> ScoreCard:
     """Read and validate ``model_dir/card.json`` (does not hash; ``verify`` does)."""
     path = Path(model_dir) / CARD_FILE
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ScoreCardError(f"{path}: not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ScoreCardError(f"{path}: invalid JSON ({exc})") from exc
-    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
+    raw = read_json_object(path, ScoreCardError)
+    if raw.get("schema") != SCHEMA:
         raise ScoreCardError(f"{path}: not a {SCHEMA} card")
     try:
         model = raw["files"]["model"]
@@ -70,7 +69,7 @@ def load(model_dir: Path) -> ScoreCard:
             name=str(raw["name"]),
             version=str(raw["version"]),
             task=str(raw["task"]),
-            model_file=_safe_name(model["path"], "files.model"),
+            model_file=safe_name(model["path"], "files.model", ScoreCardError),
             model_sha256=str(model["sha256"]).lower(),
             synthetic=synthetic,
             clinical_use=clinical,
@@ -86,21 +85,7 @@ def verify(model_dir: Path) -> list[str]:
         card = load(model_dir)
     except ScoreCardError as exc:
         return [str(exc)]
-    problems = []
-    for key, entry in card.raw.get("files", {}).items():
-        try:
-            path = card.directory / _safe_name(entry.get("path"), f"files.{key}")
-        except ScoreCardError as exc:
-            problems.append(str(exc))
-            continue
-        if not path.is_file():
-            problems.append(f"{card.name} {card.version}: {key} file {path} is missing")
-            continue
-        digest = sha256_file(path)
-        if digest != str(entry.get("sha256", "")).lower():
-            problems.append(f"{card.name} {card.version}: sha256 of {path} is {digest}, "
-                            f"the card says {entry.get('sha256')}")
-    return problems
+    return files_problems(card.raw, card.directory)
 
 
 def is_score_card(model_dir: Path) -> bool:
@@ -110,21 +95,3 @@ def is_score_card(model_dir: Path) -> bool:
     except (OSError, json.JSONDecodeError):
         return False
     return isinstance(raw, dict) and raw.get("schema") == SCHEMA
-
-
-def registered_dir(models_root: Path, task: str) -> Path | None:
-    """The folder ``models_root/registry.json`` names for ``task``; None when absent."""
-    path = Path(models_root) / "registry.json"
-    if not path.is_file():
-        return None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ScoreCardError(f"{path}: invalid JSON ({exc})") from exc
-    rel = raw.get(task) if isinstance(raw, dict) else None
-    if rel is None:
-        return None
-    parts = str(rel).split("/")
-    if len(parts) != 2 or any(not p or p == ".." or p.startswith(".") for p in parts):
-        raise ScoreCardError(f"{path}: bad entry {task!r}: {rel!r} (want 'name/version')")
-    return Path(models_root) / parts[0] / parts[1]

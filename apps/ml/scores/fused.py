@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from apps.ml.runtime import LazySession
-from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir, verify
+from apps.ml.cards import CardError
+from apps.ml.runtime import OnnxModel, load_cached
+from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, REQUIRED, CBCFeatures, to_arrays
 
 if TYPE_CHECKING:
-    import onnxruntime
     from PIL import Image
 
 TASK = "mds_fused"
@@ -60,7 +60,7 @@ class FusedResult:
     disclaimer: str
 
 
-class FusedModel:
+class FusedModel(OnnxModel):
     """One fused model folder: lazy onnxruntime session. No policy here (see load_fused)."""
 
     MIN_CELLS = 1
@@ -71,19 +71,16 @@ class FusedModel:
         names = tuple(f["name"] for f in card.raw["cbc_features"])
         if names != FEATURE_NAMES:
             raise ScoreCardError(f"{card.directory}: CBC features {names} != {FEATURE_NAMES}")
+        super().__init__(model_path=card.model_path, model_sha256=card.model_sha256,
+                         threads=threads)
         self.card = card
-        self.threads = threads
         self.dim = int(card.raw["embedding"]["dim"])
         self.threshold = float(card.raw["operating_point"]["threshold"])
         self.min_cells = int(card.raw.get("min_cells", self.MIN_CELLS))
-        self._session = LazySession(card.model_path, threads=threads)
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> FusedModel:
         return cls(load(model_dir), threads=threads)
-
-    def session(self) -> onnxruntime.InferenceSession:
-        return self._session.get()
 
     def run(self, embeddings: np.ndarray, x: np.ndarray,
             m: np.ndarray) -> tuple[float, np.ndarray]:
@@ -132,14 +129,12 @@ def load_fused(models_root: Path, *, threads: int = 1,
     """
     try:
         model_dir = registered_dir(Path(models_root), TASK)
-    except ScoreCardError as exc:
-        return None, str(exc)
-    if model_dir is None:
-        return None, NO_MODEL
-    problems = verify(model_dir)
-    if problems:
-        return None, "; ".join(problems)
-    card = load(model_dir)
+        if model_dir is None:
+            return None, NO_MODEL
+        model = load_cached(FusedModel.from_dir, model_dir, threads=threads)
+    except (CardError, KeyError, TypeError, ValueError) as exc:
+        return None, f"{models_root}: {TASK}: {exc}"
+    card = model.card
     reason = refusal(card)
     if reason:
         return None, reason
@@ -148,6 +143,7 @@ def load_fused(models_root: Path, *, threads: int = 1,
         return None, (f"{card.name} {card.version} was trained on embeddings of cell model "
                       f"{source}, not of the installed one ({cell_sha256})")
     try:
-        return FusedModel(card, threads=threads), None
-    except (ScoreCardError, KeyError, TypeError, ValueError) as exc:
-        return None, f"{model_dir}: {exc}"
+        model.session()  # checks the file's sha256 against the card, once per process
+    except CardError as exc:
+        return None, str(exc)
+    return model, None

@@ -1,25 +1,22 @@
 """CBC-only MDS model at run time: ONNX logistic regression with missing-value masks.
 
-The onnxruntime session is created on first use and cached per model folder (one per
-process). Feature order, units and coefficients come from the card; the card's feature
-list must match ``apps.ml.scores.features.FEATURES`` or loading fails.
+Built on ``apps.ml.runtime.OnnxModel``: the session is created on first use, the file's
+sha256 checked against the card then, one instance per model folder and process. Feature
+order, units and coefficients come from the card; the card's feature list must match
+``apps.ml.scores.features.FEATURES`` or loading fails.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
-from apps.ml.runtime import LazySession
+from apps.ml.runtime import OnnxModel, load_cached
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, CBCFeatures, to_arrays
-
-if TYPE_CHECKING:
-    import onnxruntime
 
 TASK = "mds_cbc"
 
@@ -56,15 +53,16 @@ class MDSCBCResult:
     disclaimer: str
 
 
-class MDSCBCModel:
+class MDSCBCModel(OnnxModel):
     def __init__(self, card: ScoreCard, *, threads: int = 1) -> None:
         if card.task != TASK:
             raise ScoreCardError(f"{card.directory}: task {card.task!r}, expected {TASK!r}")
         names = tuple(f["name"] for f in card.raw["features"])
         if names != FEATURE_NAMES:
             raise ScoreCardError(f"{card.directory}: features {names} != {FEATURE_NAMES}")
+        super().__init__(model_path=card.model_path, model_sha256=card.model_sha256,
+                         threads=threads)
         self.card = card
-        self.threads = threads
         feats = card.raw["features"]
         self.impute = np.array([f["impute"] for f in feats], np.float64)
         self.coef = np.array([f["coef"] for f in feats], np.float64)
@@ -73,14 +71,10 @@ class MDSCBCModel:
         self.std = np.array([f["std"] for f in feats], np.float64)
         self.intercept = float(card.raw["intercept"])
         self.threshold = float(card.raw["operating_point"]["threshold"])
-        self._session = LazySession(card.model_path, threads=threads)
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
         return cls(load(model_dir), threads=threads)
-
-    def session(self) -> onnxruntime.InferenceSession:
-        return self._session.get()
 
     def run(self, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability [N], logit [N], contributions [N, F]) for raw arrays."""
@@ -126,14 +120,9 @@ class MDSCBCModel:
                             self.intercept, missing, (), self.card.provenance, DISCLAIMER)
 
 
-@lru_cache(maxsize=4)
-def _cached(model_dir: Path, threads: int) -> MDSCBCModel:
-    return MDSCBCModel.from_dir(model_dir, threads=threads)
-
-
 def load_model(model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
     """The model in ``model_dir``, one instance (and session) per process."""
-    return _cached(Path(model_dir).resolve(), threads)
+    return load_cached(MDSCBCModel.from_dir, model_dir, threads=threads)
 
 
 def load_default(models_root: Path, *, threads: int = 1) -> MDSCBCModel | None:

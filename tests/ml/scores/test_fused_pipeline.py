@@ -17,6 +17,7 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
+from apps.ml.runtime import clear_cache
 from apps.ml.scores.card import verify
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 from apps.ml.scores.fused import NO_MODEL, FusedModel, embed_cells, load_fused
@@ -178,24 +179,33 @@ def _root_with(tmp_path: Path, model_dir: Path) -> Path:
 
 
 def test_loader_refuses_synthetic_and_unreleased_models(trained, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Each change of the folder is read after a restart (clear_cache): a process loads a
+    model and checks its file once, then keeps it."""
     out, _, _ = trained
     root = _root_with(tmp_path, out)
+    clear_cache()
     model, reason = load_fused(root)
     assert model is None and "synthetic" in reason
     card_path = root / "hemaclinic-mds-fused" / "1.0.0" / "card.json"
     raw = json.loads(card_path.read_text())
     card_path.write_text(json.dumps({**raw, "synthetic": False}))
+    clear_cache()
     model, reason = load_fused(root)
     assert model is None and "not released for clinical use" in reason
     card_path.write_text(json.dumps({**raw, "synthetic": False, "clinical_use": True}))
+    clear_cache()
     model, reason = load_fused(root, cell_sha256="another-cell-model")
     assert model is None and "embeddings of cell model" in reason
     model, reason = load_fused(root, cell_sha256="none")
     assert isinstance(model, FusedModel) and reason is None
+    # Cached: the second load is the same instance, its file hashed once.
+    assert load_fused(root, cell_sha256="none")[0] is model
     onnx_file = root / "hemaclinic-mds-fused" / "1.0.0" / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes() + b"\0")
+    clear_cache()
     model, reason = load_fused(root)
     assert model is None and "sha256" in reason
+    clear_cache()
 
 
 def test_no_fused_model_is_installed():
