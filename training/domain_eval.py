@@ -231,6 +231,31 @@ def non_cell_images(datasets: Path, n_fields: int, seed: int) -> list[Image.Imag
     return out
 
 
+def other_lab_white_cells(datasets: Path, n: int, seed: int) -> list[Image.Image]:
+    """Square crops around the white-cell boxes of TXL-PBC fields (other labs' microscopes and
+    stains: Raabin-WBC, BCCD, BCD fields, besides PBC): real cells, but no class labels."""
+    rng = random.Random(seed)
+    root = datasets / "txl_pbc"
+    boxes: list[tuple[Path, tuple[float, float, float, float]]] = []
+    for split in ("test", "val"):
+        for lab in sorted((root / "labels" / split).glob("*.txt")):
+            img = root / "images" / split / (lab.stem + ".jpg")
+            for line in lab.read_text().splitlines():
+                c, x, y, bw, bh = (float(v) for v in line.split())
+                if int(c) == 0 and img.exists():
+                    boxes.append((img, (x, y, bw, bh)))
+    rng.shuffle(boxes)
+    out = []
+    for img, (x, y, bw, bh) in boxes[:n]:
+        im = load(img)
+        w, h = im.size
+        side = 1.5 * max(bw * w, bh * h)
+        cx, cy = x * w, y * h
+        out.append(im.crop(tuple(round(v) for v in (cx - side / 2, cy - side / 2,
+                                                     cx + side / 2, cy + side / 2))))
+    return out
+
+
 def specimen_flag_rate(flags: np.ndarray, size: int, draws: int, seed: int) -> float:
     gen = np.random.default_rng(seed)
     hits = 0
@@ -354,10 +379,23 @@ def main(argv: list[str] | None = None) -> None:
         }
         if guard is not None:
             ncs = non_cell_images(args.datasets, args.non_cells, args.seed)
-            pr, f, codes = run_model(model, ncs)
+            pr, f, codes_nc = run_model(model, ncs)
+            fl_nc = flags(f, codes_nc)
+            wbc = other_lab_white_cells(args.datasets, args.non_cells, args.seed)
+            pr, f, codes = run_model(model, wbc)
             fl = flags(f, codes)
-            res["non_cells"] = {"n": len(ncs), "flagged": float(fl.mean()),
-                                "no_nucleus": sum(c not in (FOUND, "crop") for c in codes),
+            pred = [classes[i] for i in pr.argmax(1)]
+            res["other_lab_white_cells"] = {
+                "n": len(wbc), "flagged": float(fl.mean()),
+                "predicted_classes": {c: pred.count(c) for c in classes},
+                "predicted_classes_unflagged": {
+                    c: sum(1 for p, x in zip(pred, fl, strict=True) if p == c and not x)
+                    for c in classes},
+                "source": "TXL-PBC white-cell boxes (PBC, Raabin-WBC, BCCD, BCD fields), "
+                "crops 1.5x the box, no class labels",
+            }
+            res["non_cells"] = {"n": len(ncs), "flagged": float(fl_nc.mean()),
+                                "no_nucleus": sum(c not in (FOUND, "crop") for c in codes_nc),
                                 "composition": f"{len(ncs) - 50} TXL-PBC field crops away from "
                                 "every white-cell box, 25 flat colours, 25 noise images"}
         return res
@@ -447,7 +485,9 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
                 "accuracy", "accuracy_ci95_wilson", "flagged", "confident_wrong",
                 "confident_wrong_not_flagged")},
                 "shifts": {n: round(s["accuracy"], 4) for n, s in v["shifts"].items()},
-                **({"non_cells": v["non_cells"]} if "non_cells" in v else {})}
+                **({"non_cells": v["non_cells"]} if "non_cells" in v else {}),
+                **({"other_lab_white_cells": v["other_lab_white_cells"]}
+                   if "other_lab_white_cells" in v else {})}
             for k, v in result.items() if isinstance(v, dict)
         },
         "details": "domain_eval.json; figure robustness.png",
