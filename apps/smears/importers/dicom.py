@@ -11,7 +11,7 @@ import numpy as np
 import pydicom
 from PIL import Image, UnidentifiedImageError
 from pydicom.encaps import generate_frames
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.pixels import get_decoder, pixel_array
 from pydicom.uid import (
     UID,
@@ -40,20 +40,23 @@ _NATIVE_SYNTAXES = frozenset(
 _PHOTOMETRIC_SAMPLES = {"RGB": 3, "YBR_FULL": 3, "YBR_FULL_422": 3, "MONOCHROME2": 1}
 
 # pydicom raises a wide range of exception types on malformed files, some of them only
-# when an element is first accessed. They are all caught at this module's boundary and
-# turned into a Rejected carrying the message, never let through and never dropped.
+# when an element is first accessed: its own error classes (errors.py: a value whose length is
+# not a multiple of its VR's size raises BytesLengthException while reading an ordinary element
+# such as Columns), and the builtin families its readers and pixel handlers let through. They
+# are caught by family at this module's boundary and turned into a Rejected carrying the
+# message, never let through and never dropped. NotImplementedError (an odd transfer syntax
+# or pixel layout) is a RuntimeError and is reported apart, before this tuple.
 _DICOM_ERRORS = (
-    ValueError,
-    KeyError,
+    BytesLengthException,
+    ValueError,  # includes UnicodeDecodeError
+    LookupError,  # KeyError, IndexError
     AttributeError,
     TypeError,
-    IndexError,
     struct.error,
-    RuntimeError,
+    RuntimeError,  # includes RecursionError
     OSError,
     EOFError,
-    OverflowError,
-    ZeroDivisionError,
+    ArithmeticError,  # OverflowError, ZeroDivisionError
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,
 )
@@ -235,7 +238,9 @@ def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
         per_pixel = 2 if photometric == "YBR_FULL_422" else samples
         expected = rows * columns * frames * per_pixel * bits_allocated // 8
         held = len(ds.PixelData)
-        if held < expected:
+        # One trailing pad byte keeps an odd length even; anything else means the header's
+        # size is not the image's (a 1x1 header over a whole cell, or a cut file).
+        if not expected <= held <= expected + 1:
             raise FileRejected(
                 f"DICOM pixel data holds {held} bytes but the header declares a {columns}x{rows} "
                 f"image needing {expected} bytes (truncated or inconsistent file)"
