@@ -6,7 +6,9 @@ reader's language, with the numbers carried over exactly as stored."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -65,6 +67,138 @@ def contribution_value(name: str, value: object) -> object:
     if name == "male_sex" and isinstance(value, str):
         return _sex(value)
     return value
+
+
+# The VEXAS rule is a sum of points, not a probability: its weights (which sum to 1) are shown
+# as points out of 100, and its value as "N points of 100" with its level.
+VEXAS_POINTS = 100
+# Units of the VEXAS rule's inputs, as the rule reads them (apps.ml.scores.vexas).
+VEXAS_UNITS = {
+    "vacuoles": gettext_lazy("% of neutrophils"), "pseudo_pelger": gettext_lazy("% of neutrophils"),
+    "macrocytosis": "fL", "anaemia": "g/dL", "thrombocytopenia": "×10⁹/L",
+    "age_over_50": gettext_lazy("years"),
+}
+
+
+def _num(value: float, digits: int = 1) -> str:
+    """A localised number, at most `digits` decimals, no padding zeros ('72,5', '40')."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+    return number_format(Decimal(text))
+
+
+def vexas_points(value: float | None) -> str:
+    return "" if value is None else _num(VEXAS_POINTS * float(value))
+
+
+def score_value_text(name: str, value: object, thresholds: dict | None = None) -> str:
+    """The headline figure of a score in the reader's language, in the score's own unit: the
+    VEXAS rule in points of 100 (never a figure that reads as a probability), the MDS image
+    evidence as a share of the neutrophils, the models' outputs as probabilities."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    if name == "vexas":
+        return _("%(points)s points of %(total)s") % {"points": vexas_points(value),
+                                                       "total": VEXAS_POINTS}
+    if name == "mds_image":
+        return _("%(percent)s %% of neutrophils") % {"percent": _num(100 * float(value))}
+    if name in ("mds_cbc", "mds_fused"):
+        return _("probability %(value)s") % {"value": _num(float(value), 2)}
+    return ""
+
+
+def score_levels_text(name: str, thresholds: dict | None) -> str:
+    """How the level is read from the value (the VEXAS rule's cut-offs, in points)."""
+    t = thresholds or {}
+    if name == "vexas" and "level_intermediate" in t and "level_high" in t:
+        return _("intermediate from %(intermediate)s points, high from %(high)s points") % {
+            "intermediate": vexas_points(t["level_intermediate"]),
+            "high": vexas_points(t["level_high"])}
+    if "operating_point" in t and t["operating_point"] is not None:
+        return _("operating threshold: probability %(value)s") % {
+            "value": _num(float(t["operating_point"]), 2)}
+    return ""
+
+
+def contribution_table(name: str, contributions: list[dict]) -> dict[str, object]:
+    """The evidence table of a score: column headings with their units and one row per
+    contribution (label, value with its unit, part with its unit, the stored text)."""
+    rows = []
+    if name == "vexas":
+        for c in contributions:
+            value = c.get("value")
+            shown = contribution_value(str(c.get("name", "")), value)
+            unit = VEXAS_UNITS.get(str(c.get("name", "")), "")
+            if isinstance(shown, str) and shown.endswith("%"):
+                shown = shown[:-1]  # the unit says "% of neutrophils"
+            elif isinstance(shown, int | float) and not isinstance(shown, bool):
+                shown = _num(float(shown))
+            rows.append({
+                "name": contribution_name(str(c.get("name", ""))),
+                "value": "" if shown is None else f"{shown} {unit}".strip(),
+                "missing": bool(c.get("missing")),
+                "part": _("%(points)s of %(max)s") % {
+                    "points": vexas_points(c.get("points") or 0.0),
+                    "max": vexas_points(c.get("weight") or 0.0)},
+                "text": translate(str(c.get("text") or "")),
+            })
+        return {"value_heading": _("Value (unit)"),
+                "part_heading": _("Points (of %(total)s)") % {"total": VEXAS_POINTS},
+                "rows": rows}
+    for c in contributions:
+        value = c.get("value")
+        unit = str(c.get("unit") or "")
+        shown = _num(float(value), 3) if isinstance(value, int | float) and not isinstance(
+            value, bool) else ("" if value is None else str(value))
+        part = c.get("contribution")
+        rows.append({
+            "name": contribution_name(str(c.get("name", ""))),
+            "value": f"{shown} {unit}".strip() if shown else "",
+            "missing": bool(c.get("missing")),
+            "part": "" if part is None else _num(float(part), 3),
+            "text": translate(str(c.get("text") or "")),
+        })
+    return {"value_heading": _("Value (unit)"),
+            "part_heading": _("Contribution (log-odds)"), "rows": rows}
+
+
+# Evidence strips: the cut-off each score's ranked cells are read against (model probability).
+EVIDENCE_CUTOFFS = {"vexas": ("vacuole_prob_cutoff", "vacuole"),
+                    "mds_image": ("anomaly_prob_cutoff", "probability")}
+
+
+def evidence_cells(name: str, evidence: dict | None, thresholds: dict | None,
+                   limit: int = 12) -> list[dict]:
+    """The cells an evidence strip shows: for a score with a cut-off, only the cells at or above
+    it (highest first); attention cells (the fused model) as stored."""
+    cells = list((evidence or {}).get("cells") or [])
+    if name in EVIDENCE_CUTOFFS:
+        key, field = EVIDENCE_CUTOFFS[name]
+        cutoff = (thresholds or {}).get(key)
+        if cutoff is None:
+            return []
+        cells = [c for c in cells if isinstance(c.get(field), int | float)
+                 and c[field] >= cutoff]
+    return cells[:limit]
+
+
+def score_display(score: object) -> dict[str, object]:
+    """What a page or a report shows of a score (a Score row or its JSON entry): the headline
+    figure in its unit, how the level is read, the evidence table and the evidence cells."""
+    def get(key: str) -> object:
+        return score.get(key) if isinstance(score, dict) else getattr(score, key, None)
+
+    name = str(get("name") or "")
+    thresholds = get("thresholds") or {}
+    evidence = get("evidence") or {}
+    return {
+        "value": score_value_text(name, get("value")),
+        "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]
+        "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]
+        if evidence.get("contributions") else None,  # type: ignore[union-attr]
+        "cells": evidence_cells(name, evidence, thresholds),  # type: ignore[arg-type]
+        "cutoff": next((thresholds.get(k) for n, (k, _f) in EVIDENCE_CUTOFFS.items()  # type: ignore[union-attr]
+                        if n == name), None),
+    }
 
 
 def _patterns():  # type: ignore[no-untyped-def]

@@ -116,7 +116,7 @@ def test_the_scores_panel_shows_the_evidence_in_french(client, technician, speci
     assert "âge 67 ans (&gt;= 50)" in page
     assert "MCV 104 fL" not in page and "neutrophils vacuolated" not in page
     # Values: the vacuolated share as a percentage (12/40), sex as the French initial.
-    assert "<td>30%</td>" in page and "<td>0.3</td>" not in page
+    assert "<td>30 % des neutrophiles</td>" in page and "<td>0.3</td>" not in page
     assert "<td>H</td>" in page and "<td>M</td>" not in page
     stored = Score.objects.get(specimen=specimen, name="vexas").evidence["contributions"]
     assert stored[1]["text"] == "MCV 104 fL (> 100 fL)"  # the stored score stays in English

@@ -1,7 +1,12 @@
 from django import template
 
 from apps.analysis.domain_text import cell_flag_text
-from apps.analysis.score_text import contribution_name, contribution_value, translate
+from apps.analysis.score_text import (
+    contribution_name,
+    contribution_value,
+    score_display,
+    translate,
+)
 
 register = template.Library()
 
@@ -24,3 +29,9 @@ def contribution_value_filter(contribution: dict) -> object:
 @register.filter(name="domain_flag")
 def domain_flag_filter(code: str) -> str:
     return cell_flag_text(str(code or ""))
+
+
+@register.simple_tag
+def score_view(score: object) -> dict[str, object]:
+    """{% score_view s as v %}: the headline, levels, evidence table and cells of a score."""
+    return score_display(score)
