@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "apps.core.middleware.AuditActorMiddleware",
     "apps.core.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -233,6 +234,13 @@ SPECTACULAR_SETTINGS = {
 
 LAB_NAME = envstr("LAB_NAME", "Laboratoire d'hématologie")
 
+# The smear differential: how many white cells the lab counts (100 or 200 usually). Fewer
+# classified white cells are reported with a warning: the percentages rest on a smaller count.
+DIFFERENTIAL_TARGET_WBC = envint("DIFFERENTIAL_TARGET_WBC", 100, minimum=1)
+# Signed results as HL7 v2.5 ORU^R01 files for the lab's interface engine. Empty: not written
+# (the message is still stored and can be downloaded).
+LIS_OUTBOX_DIR = envstr("LIS_OUTBOX_DIR", str(DATA_DIR / "lis-outbox"))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
@@ -259,6 +267,12 @@ LOGGING = {
 # SECURE_HSTS_PRELOAD=1 once the site is on the preload list.
 SILENCED_SYSTEM_CHECKS = [] if envbool("SECURE_HSTS_PRELOAD", False) else ["security.W021"]
 
-# Password attempts (login and signature) before a user is locked out for the window.
+# Password attempts per window (apps/core/throttle.py): an account from one address (and wrong
+# passwords at sign-off), one address over every account, one account from every address.
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = envint("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 20, minimum=1)
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = envint("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 50, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# Reverse proxies in front of the app that append to X-Forwarded-For (deploy/nginx.conf: one).
+# 0 reads REMOTE_ADDR; behind a proxy that would be the proxy's address for every client.
+TRUSTED_PROXY_HOPS = envint("TRUSTED_PROXY_HOPS", 1 if PRODUCTION else 0, minimum=0)

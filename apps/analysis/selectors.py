@@ -5,6 +5,21 @@ from apps.patients.models import Specimen
 
 from .models import VIEWS_WITH_A_CELL, AnalysisRun, CellPrediction, RunStatus
 
+# The anomaly outputs (vacuoles, nucleus lobation, and those a model does not provide) are read
+# on neutrophils only (the model card's applies_to_cell_class): on any other cell they mean
+# nothing, so they are not shown, printed or exported there.
+ANOMALY_CELL_CLASS = "neutrophil"
+NOT_AVAILABLE = "not available in this model"
+
+
+def cell_anomalies(*, final_class: str, anomalies: dict[str, float | None] | None
+                   ) -> dict[str, float | None]:
+    """The anomaly outputs to show for a cell of `final_class` (Cell.final_class, after review):
+    all of them (None: not available in this model) for a neutrophil, none for any other cell."""
+    if final_class != ANOMALY_CELL_CLASS:
+        return {}
+    return dict(anomalies or {})
+
 
 def run_latest(specimen: Specimen) -> AnalysisRun | None:
     return AnalysisRun.objects.filter(specimen=specimen).order_by("-queued_at", "-id").first()
@@ -71,12 +86,20 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
             "flags": [f"{v.code}:{v.flag}" for v in result.values.all() if v.flag],
         })
     cells = []
-    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+    for cell in (Cell.objects.filter(specimen=specimen).select_related("reviewed_by")
+                 .prefetch_related("predictions")):
         prediction = cell.latest_prediction()
+        final_class = cell.final_class
         entry: dict[str, object] = {
             "id": cell.pk, "sha256": cell.sha256, "source_name": cell.source_name,
-            "width": cell.width, "height": cell.height, "analyser_class": cell.analyser_class,
-            "predicted_class": None, "probabilities": None,
+            "width": cell.width, "height": cell.height,
+            # The scanner's pre-classification (CellaVision class folder), not a result.
+            "analyser_class": cell.analyser_class,
+            "final_class": final_class or None,
+            "reviewed_class": cell.reviewed_class or None,
+            "reviewed_by": cell.reviewed_by.get_username() if cell.reviewed_by else None,
+            "reviewed_at": cell.reviewed_at.isoformat() if cell.reviewed_at else None,
+            "predicted_class": None, "probabilities": None, "anomalies": {},
         }
         if prediction is not None:
             entry.update({
@@ -85,8 +108,10 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
                 "probabilities": prediction.class_probs,
                 "subtype": prediction.subtype or None, "subtype_prob": prediction.subtype_prob,
                 "attributes": prediction.attributes,
-                "anomalies": {k: (v if v is not None else "not available in this model")
-                              for k, v in prediction.anomalies.items()},
+                # Neutrophils only (cell_anomalies); empty for any other final class.
+                "anomalies": {k: (v if v is not None else NOT_AVAILABLE) for k, v in
+                              cell_anomalies(final_class=final_class,
+                                             anomalies=prediction.anomalies).items()},
                 "view": prediction.view or None, "domain_score": prediction.domain_score,
                 "in_domain": prediction.in_domain, "domain_flag": prediction.domain_flag or None,
                 "model": {"name": prediction.model_name, "version": prediction.model_version,

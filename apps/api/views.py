@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,11 +12,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.analysis import selectors as analysis_selectors
 from apps.analysis import services as analysis_services
 from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
 from apps.patients import selectors, services
+from apps.reports import selectors as report_selectors
+from apps.reports.views import result_message_response
 from apps.smears import services as smear_services
 
 from . import serializers as s
@@ -62,7 +64,25 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @action(detail=True, methods=["get"])
     def document(self, request: Request, accession: str) -> Response:
         """The same JSON document as `manage.py export_specimen`."""
-        return Response(analysis_selectors.specimen_document(self.get_object()))
+        return Response(report_selectors.specimen_document(self.get_object()))
+
+    @extend_schema(
+        responses={(200, "x-application/hl7-v2+er7"): str},
+        description="The HL7 v2.5 ORU^R01 result message of the latest signed version (or of "
+                    "`?version=N`), exactly as stored and written to the outbox at signing; "
+                    "its sha256 in the X-Content-SHA256 header. 404 until one is produced.")
+    @action(detail=True, methods=["get"])
+    def hl7(self, request: Request, accession: str) -> HttpResponse:
+        specimen = self.get_object()
+        version = request.query_params.get("version")
+        if version is not None and not version.isdigit():
+            return Response({"detail": "version must be a positive integer."},
+                            status=status.HTTP_400_BAD_REQUEST)
+        message = report_selectors.result_message_find(
+            accession=specimen.accession, version=int(version) if version else None)
+        if message is None:
+            raise Http404
+        return result_message_response(message)
 
     @extend_schema(request={"multipart/form-data": s.FileUploadSerializer}, responses={201: dict})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])

@@ -16,8 +16,10 @@ from django.utils import translation
 from django.utils.formats import number_format
 
 from apps.analysis.domain_text import cell_flag_text
-from apps.analysis.score_text import translate
+from apps.analysis.score_text import score_display, score_value_text, translate
+from apps.analysis.selectors import cell_anomalies
 from apps.patients.models import Sex
+from apps.review.display import differential_table
 from apps.review.models import Meaning, Signature
 
 from . import labels
@@ -78,20 +80,27 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _differential(diff: dict[str, Any]) -> dict[str, Any]:
-    rows = [{"label": labels.label(labels.CELL_CLASSES, r.get("class")),
-             "count": r.get("count", 0), "percent": _number(r.get("percent")),
-             "analyser_count": r.get("analyser_count", 0)}
-            for r in diff.get("rows", [])]
-    return {"total": diff.get("total", 0), "reviewed": diff.get("reviewed", 0), "rows": rows}
+    if "per_100_wbc" not in diff:
+        # Signed before the differential per 100 white cells: printed as it was signed.
+        rows = [{"label": labels.label(labels.CELL_CLASSES, r.get("class")),
+                 "count": r.get("count", 0), "percent": _number(r.get("percent")),
+                 "analyser_count": r.get("analyser_count", 0)}
+                for r in diff.get("rows", [])]
+        return {"legacy": True, "total": diff.get("total", 0),
+                "reviewed": diff.get("reviewed", 0), "rows": rows}
+    return {"legacy": False, **differential_table(diff)}
 
 
 def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": labels.label(labels.SCORE_NAMES, s.get("name")),
+             "display": score_display(s),
              "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
              "sha256": s.get("sha256") or "",
              "reasons": [translate(r) for r in s.get("reasons") or []],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
-             "value": _number(s.get("value"), digits=3),
+             # In the score's unit (VEXAS: points of 100, never a figure read as a probability).
+             "value": score_value_text(str(s.get("name") or ""), s.get("value"))
+             or _number(s.get("value"), digits=3),
              "level": labels.label(labels.SCORE_LEVELS, s.get("level")),
              "text": translate(s.get("text") or "")}
             for s in scores]
@@ -105,9 +114,11 @@ def _media_uri(media_root: Path, name: str | None) -> str:
 def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, Any]]:
     out = []
     for c in cells:
+        # Neutrophils only (the rule of apps.analysis), also for content signed before it.
+        shown = cell_anomalies(final_class=c.get("class") or "", anomalies=c.get("anomalies"))
         anomalies = [{"label": labels.label(labels.ANOMALIES, name),
                       "value": None if p is None else _percent(p)}
-                     for name, p in sorted((c.get("anomalies") or {}).items())]
+                     for name, p in sorted(shown.items())]
         out.append({
             "cell_id": c.get("cell_id"),
             "label": labels.label(labels.CELL_CLASSES, c.get("class")),

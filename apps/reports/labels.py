@@ -9,22 +9,16 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-CELL_CLASSES: dict[str, Promise] = {
-    "neutrophil": _("Neutrophil"),
-    "lymphocyte": _("Lymphocyte"),
-    "monocyte": _("Monocyte"),
-    "eosinophil": _("Eosinophil"),
-    "basophil": _("Basophil"),
-    "ig": _("Immature granulocyte"),
-    "erythroblast": _("Erythroblast"),
-    "platelet": _("Platelet"),
-    "other": _("Other"),
-    "unclassified": _("Unclassified"),
-}
+from apps.review import display
 
+# One table of class names for the review pages and the report.
+CELL_CLASSES: dict[str, Promise] = display.CELL_CLASSES
+
+# As the model card names them: model outputs read on neutrophils; the nucleus output is a
+# lobation proxy (a band neutrophil is non-segmented too), never a pseudo-Pelger finding.
 ANOMALIES: dict[str, Promise] = {
-    "vacuole": _("Vacuoles"),
-    "pseudo_pelger": _("Pseudo-Pelger nucleus"),
+    "vacuole": _("Vacuoles (model output)"),
+    "pseudo_pelger": _("Non-segmented nucleus (lobation proxy, also band forms)"),
     "hypogranulation": _("Hypogranulation"),
     "barr_body": _("Barr body"),
 }

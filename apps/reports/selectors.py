@@ -1,11 +1,16 @@
-"""Report reads: find a report, its stored bytes (checked against the stored sha256)."""
+"""Report reads: find a report, its stored bytes (checked against the stored sha256); the
+result messages of a specimen; the whole specimen document (export and API)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
-from .models import Report, ReportStatus
+from apps.patients.models import Specimen
+from apps.review.selectors import specimen_document as review_document
+
+from .models import Report, ReportStatus, ResultMessage
 
 
 class ReportIntegrityError(Exception):
@@ -49,3 +54,41 @@ def report_status(report: Report | None) -> dict[str, object]:
     if report.status == ReportStatus.FAILED:
         out["error"] = report.error
     return out
+
+
+def result_message_find(*, accession: str, version: int | None = None) -> ResultMessage | None:
+    """The result message of a signature version, or of the latest signed version."""
+    qs = (ResultMessage.objects.select_related("signature__specimen")
+          .filter(signature__specimen__accession=accession,
+                  format=ResultMessage.HL7_ORU_R01))
+    if version is not None:
+        qs = qs.filter(signature__version=version)
+    return qs.order_by("-signature__version").first()
+
+
+def result_message_bytes(message: ResultMessage) -> bytes:
+    """The stored message as sent (UTF-8), checked against its sha256."""
+    data = message.message.encode("utf-8")
+    if hashlib.sha256(data).hexdigest() != message.sha256:
+        raise ReportIntegrityError(
+            f"The stored result message {message.pk} does not match its sha256.")
+    return data
+
+
+def result_message_filename(message: ResultMessage) -> str:
+    accession = re.sub(r"[^A-Za-z0-9._-]", "_",
+                       message.signature.specimen.accession).strip(".") or "result"
+    return f"{accession[:64]}_v{message.signature.version}.hl7"
+
+
+def specimen_document(specimen: Specimen) -> dict[str, Any]:
+    """The whole specimen as one JSON document (export_specimen and the REST API): the review
+    document (cells with their final class and reviewer, differential, conclusion, signature)
+    and the result messages sent to the laboratory system."""
+    document = review_document(specimen)
+    document["result_messages"] = [{
+        "version": m.signature.version, "format": m.format, "control_id": m.control_id,
+        "sha256": m.sha256, "created_at": m.created_at.isoformat(),
+    } for m in (ResultMessage.objects.filter(signature__specimen=specimen)
+                .select_related("signature").order_by("signature__version"))]
+    return document

@@ -1,10 +1,16 @@
-"""Report writes: request a report for a signature, render it (in a worker) once and store it."""
+"""Report writes: request a report for a signature, render it (in a worker) once and store it;
+produce the signature's result message for the laboratory system, store it and write it to the
+outbox folder."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
+import tempfile
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -18,7 +24,8 @@ from apps.core.audit import audit_record
 from apps.review.models import Signature
 
 from .document import report_html
-from .models import Report, ReportStatus
+from .hl7_result import SignatureFacts, oru_r01
+from .models import Report, ReportStatus, ResultMessage
 
 logger = logging.getLogger(__name__)
 User = AbstractBaseUser | AnonymousUser | None
@@ -148,3 +155,119 @@ def report_generate(*, signature: Signature, language: str, actor: User) -> Repo
     if rendered is None:
         raise ReportError(f"Report {report.pk} was deleted while it was being rendered.")
     return rendered
+
+
+# Who the result message is addressed to: the lab's own information system.
+RECEIVING_APPLICATION = "LIS"
+OUTBOX_SUFFIX = ".hl7"
+
+
+def result_message_request(*, signature: Signature) -> None:
+    """Produce the result message of `signature` in a worker once the signature is committed."""
+    from .tasks import result_message_task
+
+    signature_id = signature.pk
+    transaction.on_commit(lambda: result_message_task.delay(signature_id))
+
+
+def result_message_produce(*, signature_id: int) -> ResultMessage | None:
+    """Store the result message of a signature (once) and write it to the outbox folder."""
+    signature = (Signature.objects.select_related("specimen", "signed_by")
+                 .filter(pk=signature_id).first())
+    if signature is None:
+        logger.error("signature %s does not exist; result message dropped", signature_id)
+        return None
+    message = result_message_create(signature=signature)
+    result_message_outbox_write(message=message)
+    return message
+
+
+def _signature_facts(signature: Signature) -> SignatureFacts:
+    signed = signature.content.get("signature") or {}
+    user = signature.signed_by
+    signed_at = signed.get("signed_at")
+    return SignatureFacts(
+        version=signature.version, meaning=signature.meaning,
+        signed_at=datetime.fromisoformat(signed_at) if signed_at else signature.signed_at,
+        signer_id=user.get_username(), signer_family_name=user.last_name or user.get_username(),
+        signer_given_name=user.first_name, comment=signature.comment,
+        amendment_reason=signature.amendment_reason, content_sha256=signature.content_sha256)
+
+
+def control_id_of(message: str) -> str:
+    """MSH-10 of an ER7 message (its message control id)."""
+    msh = message.split("\r", 1)[0]
+    fields = msh.split(msh[3]) if msh.startswith("MSH") and len(msh) > 3 else []
+    if len(fields) < 10 or not fields[9]:
+        raise ReportError("The result message has no control id (MSH-10).")
+    return fields[9]
+
+
+@transaction.atomic
+def result_message_create(*, signature: Signature) -> ResultMessage:
+    """The HL7 v2.5 ORU^R01 of `signature`, built from the signed content and stored with its
+    sha256; the stored one when it exists (a message is never built twice)."""
+    Signature.objects.select_for_update().filter(pk=signature.pk).first()
+    existing = ResultMessage.objects.filter(signature=signature,
+                                            format=ResultMessage.HL7_ORU_R01).first()
+    if existing is not None:
+        return existing
+    lab = (signature.content.get("lab") or {}).get("name") or settings.LAB_NAME
+    text = oru_r01(content=signature.content, signature=_signature_facts(signature),
+                   sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
+                   receiving_facility=lab)
+    message = ResultMessage.objects.create(
+        signature=signature, format=ResultMessage.HL7_ORU_R01, control_id=control_id_of(text),
+        message=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    audit_record(actor=None, action="result_message.create", obj=message, after={
+        "specimen": signature.specimen.accession, "version": signature.version,
+        "control_id": message.control_id, "sha256": message.sha256,
+        "content_sha256": signature.content_sha256})
+    return message
+
+
+def outbox_file_name(message: ResultMessage) -> str:
+    """The outbox file name: the control id (already restricted to safe characters by the
+    accession rule, restricted again here) and the .hl7 suffix the interface engine picks up."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", message.control_id).lstrip(".")[:100]
+    return f"{safe or 'result'}{OUTBOX_SUFFIX}"
+
+
+def result_message_outbox_write(*, message: ResultMessage) -> Path | None:
+    """Write the message to settings.LIS_OUTBOX_DIR (none when empty) as one file, atomically:
+    written and synced under a hidden temporary name (mode 0600), then linked to its final
+    name, which an interface engine never sees half-written. An existing file is never
+    overwritten: the same bytes are already delivered, other bytes are an error."""
+    if not settings.LIS_OUTBOX_DIR:
+        return None
+    folder = Path(settings.LIS_OUTBOX_DIR)
+    path = folder / outbox_file_name(message)
+    data = message.message.encode("utf-8")
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.exists():
+            if path.read_bytes() == data:
+                return path
+            raise ReportError(f"{path.name} exists in the outbox with other content.")
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)  # fails if the name exists: never overwrites
+        finally:
+            os.unlink(tmp)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except (OSError, ReportError) as exc:
+        logger.exception("result message %s could not be written to the outbox", message.pk)
+        audit_record(actor=None, action="result_message.outbox_fail", obj=message,
+                     detail={"error": f"{type(exc).__name__}: {exc}"[:2000]})
+        raise
+    audit_record(actor=None, action="result_message.outbox", obj=message,
+                 after={"file": path.name, "sha256": message.sha256})
+    return path

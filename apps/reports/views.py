@@ -12,6 +12,8 @@ from apps.core.permissions import role_required
 from . import selectors
 from .models import ReportStatus
 
+HL7_CONTENT_TYPE = "x-application/hl7-v2+er7; charset=utf-8"
+
 
 def _find(accession: str, version: int, language: str):  # type: ignore[no-untyped-def]
     if language not in {code for code, _name in settings.LANGUAGES}:
@@ -48,3 +50,25 @@ def report_status(request: HttpRequest, accession: str, version: int,
     response = JsonResponse(data)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def result_message_response(message) -> HttpResponse:  # type: ignore[no-untyped-def]
+    """The stored result message as an HL7 v2 (ER7) download, byte for byte."""
+    response = HttpResponse(selectors.result_message_bytes(message),
+                            content_type=HL7_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=selectors.result_message_filename(message))
+    response["X-Content-SHA256"] = message.sha256
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(roles.CAN_REVIEW)
+@require_GET
+def result_message_download(request: HttpRequest, accession: str, version: int) -> HttpResponse:
+    """The HL7 result message of a signature (biologists); 404 until it is produced."""
+    message = selectors.result_message_find(accession=accession, version=version)
+    if message is None:
+        raise Http404
+    return result_message_response(message)

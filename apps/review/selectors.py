@@ -1,42 +1,82 @@
-"""Reads for the review: the differential from the cells, the content of a report."""
+"""Reads for the review: the differential from the cells, the content of a report, the
+specimen document with its validation."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from django.conf import settings
 
-from apps.analysis.selectors import score_entry, scores_for_display, specimen_domain_latest
+from apps.analysis.selectors import (
+    cell_anomalies,
+    score_entry,
+    scores_for_display,
+    specimen_domain_latest,
+)
+from apps.analysis.selectors import specimen_document as analysis_document
+from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen
+from apps.smears.differential import differential_count
 from apps.smears.models import Cell
+
+from .models import Signature
 
 REPORT_SCHEMA = "hemaclinic-report/1"
 KEY_CELLS = 12
+# The analyser's automated differential (Sysmex XN and the like), per 100 white cells: CBC code
+# of each smear class, and the NRBC per 100 WBC.
+ANALYSER_DIFFERENTIAL: tuple[tuple[str, str], ...] = (
+    ("neutrophil", "NEUT%"), ("lymphocyte", "LYMPH%"), ("monocyte", "MONO%"),
+    ("eosinophil", "EO%"), ("basophil", "BASO%"), ("ig", "IG%"))
+ANALYSER_NRBC = "NRBC%"
 
 
 def cell_final_class(cell: Cell) -> str:
-    """The biologist's class when reviewed, else the model's, else ''."""
-    if cell.reviewed_class:
-        return cell.reviewed_class
-    prediction = cell.latest_prediction()
-    return prediction.cell_class if prediction else ""
+    """Cell.final_class (the one rule), kept for the modules that still import it from here."""
+    return cell.final_class
+
+
+def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:
+    """The analyser's automated differential from a CBC (NEUT%, LYMPH%, ... IG%, NRBC%), or
+    None when the CBC has none of them."""
+    if cbc is None:
+        return None
+    values = {v.code: v for v in cbc.values.all()}
+    per_100 = {cls: values[code].value for cls, code in ANALYSER_DIFFERENTIAL
+               if code in values and values[code].value is not None}
+    nrbc = values.get(ANALYSER_NRBC)
+    nrbc_value = nrbc.value if nrbc is not None else None
+    if not per_100 and nrbc_value is None:
+        return None
+    return {"analyser": cbc.analyser,
+            "measured_at": cbc.measured_at.isoformat() if cbc.measured_at else None,
+            "codes": {cls: code for cls, code in ANALYSER_DIFFERENTIAL if cls in per_100},
+            "per_100_wbc": per_100, "nrbc_per_100_wbc": nrbc_value,
+            "analyser_flags": {cls: values[code].analyser_flag
+                               for cls, code in ANALYSER_DIFFERENTIAL
+                               if cls in per_100 and values[code].analyser_flag}}
 
 
 def differential(specimen: Specimen) -> dict[str, Any]:
+    """The smear differential per 100 white cells from the cells' final classes
+    (apps.smears.differential), with beside it the analyser's automated differential (CBC) and
+    the scanner's pre-classification (Cell.analyser_class), each named for what it is."""
     cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
-    final = Counter(cell_final_class(c) or "unclassified" for c in cells)
-    analyser = Counter(c.analyser_class for c in cells if c.analyser_class)
-    total = len(cells)
-    names = sorted(set(final) | set(analyser), key=lambda name: (-final.get(name, 0), name))
-    rows = [{"class": name, "count": final.get(name, 0),
-             "percent": round(100 * final.get(name, 0) / total, 1) if total else 0.0,
-             "analyser_count": analyser.get(name, 0)}
-            for name in names]
-    return {"total": total, "rows": rows,
-            "reviewed": sum(1 for c in cells if c.reviewed_class),
-            "unclassified": final.get("unclassified", 0)}
+    target = settings.DIFFERENTIAL_TARGET_WBC
+    counted = differential_count([c.final_class for c in cells], target=target)
+    scanner_classes = [c.analyser_class for c in cells if c.analyser_class]
+    scanner = differential_count(scanner_classes, target=target) if scanner_classes else None
+    return {
+        **counted.as_dict(),
+        "cells": len(cells),
+        "reviewed": sum(1 for c in cells if c.reviewed_class),
+        "analyser": analyser_differential(cbc_latest(specimen)),
+        "scanner": None if scanner is None else {
+            k: v for k, v in scanner.as_dict().items()
+            if k in ("wbc_counted", "counts", "per_100_wbc", "nrbc", "nrbc_per_100_wbc",
+                     "excluded")},
+    }
 
 
 def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
@@ -58,12 +98,14 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "name": prediction.model_name, "version": prediction.model_version,
             "sha256": prediction.model_sha256}
         key_cells.append({
-            "cell_id": cell.pk, "class": cell_final_class(cell),
+            "cell_id": cell.pk, "class": cell.final_class,
             "predicted_class": prediction.cell_class,
             "probability": round(prediction.cell_class_prob, 4),
             "reviewed": bool(cell.reviewed_class),
             "image": cell.image.name, "cam": prediction.cam.name or None,
-            "anomalies": prediction.anomalies,
+            # Neutrophils only: on any other cell these outputs mean nothing.
+            "anomalies": cell_anomalies(final_class=cell.final_class,
+                                        anomalies=prediction.anomalies),
             "domain_flag": prediction.domain_flag,
         })
     scores = scores_for_display(specimen)
@@ -142,3 +184,41 @@ def flag_names() -> list[str]:
     from apps.patients.models import SpecimenFlag
 
     return list(SpecimenFlag.objects.values_list("name", flat=True).distinct().order_by("name"))
+
+
+def signature_entry(signature: Signature) -> dict[str, Any]:
+    """A signature as plain JSON (export, API): who signed, when, what it means, and the hash
+    of the content signed."""
+    signed = signature.content.get("signature") or {}
+    user = signature.signed_by
+    return {
+        "version": signature.version, "meaning": signature.meaning,
+        "signed_by": signed.get("signed_by") or user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
+        "signed_at": signed.get("signed_at") or signature.signed_at.isoformat(),
+        "amendment_reason": signature.amendment_reason or None,
+        "content_sha256": signature.content_sha256,
+        "schema": signature.content.get("schema"),
+    }
+
+
+def specimen_document(specimen: Specimen) -> dict[str, Any]:
+    """The specimen document of apps.analysis with its validation: the differential (the one
+    signed when the case is signed, else the current one, not validated), the conclusion and
+    the signature (latest version; every version under "signatures")."""
+    document = analysis_document(specimen)
+    signatures = list(specimen.signatures.select_related("signed_by").order_by("version"))
+    latest = signatures[-1] if signatures else None
+    if latest is not None and "per_100_wbc" in (latest.content.get("differential") or {}):
+        diff = {**latest.content["differential"], "signed": True,
+                "validated": latest.meaning == "validated", "signature_version": latest.version}
+    else:
+        diff = {**differential(specimen), "signed": False, "validated": False,
+                "signature_version": None}
+    document.update({
+        "differential": diff,
+        "conclusion": None if latest is None else latest.comment,
+        "signature": None if latest is None else signature_entry(latest),
+        "signatures": [signature_entry(s) for s in signatures],
+    })
+    return document

@@ -21,7 +21,8 @@ from apps.patients.services import specimen_set_status
 from apps.smears.models import Cell
 
 from .models import Meaning, Signature
-from .selectors import cell_final_class, report_content
+from .selectors import report_content
+from .signals import case_signed
 
 CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "other")
@@ -70,7 +71,7 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     now = timezone.now()
     changed = []
     for cell in cells:
-        before = {"class": cell_final_class(cell), "reviewed_class": cell.reviewed_class}
+        before = {"class": cell.final_class, "reviewed_class": cell.reviewed_class}
         cell.reviewed_class, cell.reviewed_by, cell.reviewed_at = new_class, actor, now
         changed.append(cell)
         audit_record(actor=actor, action="cell.reclassify", obj=cell, before=before,
@@ -93,7 +94,7 @@ def sign_blockers(specimen: Specimen) -> list[str]:
     if latest is None or latest.status != RunStatus.SUCCEEDED:
         problems.append("The cells have not been analysed successfully.")
     cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
-    unclassified = sum(1 for c in cells if not cell_final_class(c))
+    unclassified = sum(1 for c in cells if not c.final_class)
     if unclassified:
         problems.append(f"{unclassified} cell(s) are still unclassified.")
     if specimen.status in LOCKED:
@@ -145,6 +146,8 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str, comment:
     audit_record(actor=actor, action="case.sign", obj=signature, after={
         "specimen": specimen.accession, "version": signature.version, "meaning": meaning,
         "content_sha256": signature.content_sha256, "comment": comment})
+    # The result message for the laboratory system (apps.reports) follows on commit.
+    case_signed.send(sender=Signature, signature=signature)
     if languages:
         from apps.reports.services import report_request
 

@@ -25,6 +25,7 @@ from apps.patients.models import Specimen, SpecimenStatus
 from apps.smears.models import Cell
 
 from . import selectors, services
+from .display import differential_table
 from .models import Meaning, Signature
 
 KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
@@ -59,7 +60,7 @@ def _groups(specimen: Specimen) -> OrderedDict[str, list[Cell]]:
     groups: dict[str, list[Cell]] = {name: [] for name in KEYS.values()}
     groups["unclassified"] = []
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
-        groups[selectors.cell_final_class(cell) or "unclassified"].append(cell)
+        groups[cell.final_class or "unclassified"].append(cell)
     return OrderedDict((k, v) for k, v in groups.items() if v)
 
 
@@ -70,9 +71,11 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     services.case_open(actor=request.user, specimen=specimen)
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc_latest(specimen), "run": run_latest(specimen),
-        "differential": selectors.differential(specimen), "groups": _groups(specimen),
+        "differential": differential_table(selectors.differential(specimen)),
+        "groups": _groups(specimen),
         "keys": KEYS, "blockers": services.sign_blockers(specimen),
-        "signatures": specimen.signatures.select_related("signed_by").prefetch_related("reports"),
+        "signatures": specimen.signatures.select_related("signed_by")
+        .prefetch_related("reports", "result_messages"),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen), "how": scores_how(),
         "domain": specimen_domain_latest(specimen),
@@ -93,7 +96,8 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
         return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
     except services.ReviewError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    return JsonResponse({"ok": True, "differential": selectors.differential(specimen)})
+    return JsonResponse({"ok": True,
+                         "differential": differential_table(selectors.differential(specimen))})
 
 
 @role_required(roles.CAN_REVIEW)

@@ -31,10 +31,15 @@ def test_pdf_text_has_identifiers_values_statement_and_hash(signed, rendered, tm
 
 def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     flat = " ".join(pdf_text(pdf_bytes(rendered(signed, "en")), tmp_path).split())
-    # 2 neutrophils, 1 monocyte (model), 1 lymphocyte (reviewed) of 4 cells.
-    assert "Neutrophil 2 50 2" in flat
-    assert "Lymphocyte 1 25 1" in flat
-    assert "Total 4 100" in flat
+    # 2 neutrophils, 1 monocyte (model), 1 lymphocyte (reviewed) of 4 white cells; beside them
+    # the scanner's pre-classification (its folders: 2 neutrophils, 1 eosinophil, 1 lymphocyte).
+    assert "Neutrophil 2 50.0 50.0" in flat
+    assert "Lymphocyte 1 25.0 25.0" in flat
+    assert "Monocyte 1 25.0 0.0" in flat and "Eosinophil 0 0.0 25.0" in flat
+    assert "NRBC (per 100 WBC) 0 0.0 0.0" in flat
+    assert "White cells counted 4 target 100" in flat
+    assert "Only 4 white cells classified, fewer than the 100 the laboratory counts" in flat
+    assert "The blood count has no automated differential." in flat
     assert "1 cell reclassified or confirmed by the biologist." in flat
 
 
@@ -47,10 +52,13 @@ def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, render
     data = pdf_bytes(rendered(signed, "en"))
     assert data.count(b"/Subtype /Image") >= 2 * len(signed.content["key_cells"])
     flat = " ".join(pdf_text(data, tmp_path).split())
-    # Two of four anomaly outputs are None for each of the 4 cells: words, never a number.
-    assert flat.count("Hypogranulation not available in this model") == 4
-    assert flat.count("Barr body not available in this model") == 4
-    assert flat.count("Vacuoles 12.5 %") == 4
+    # Anomaly outputs on the 2 neutrophils only, named as the model card does; two of four
+    # are None: words, never a number.
+    assert flat.count("Hypogranulation not available in this model") == 2
+    assert flat.count("Barr body not available in this model") == 2
+    assert flat.count("Vacuoles (model output) 12.5 %") == 2
+    assert flat.count("Non-segmented nucleus (lobation proxy, also band forms)") == 2
+    assert "Pseudo-Pelger" not in flat
 
 
 def test_amendment_and_rejection_are_stated(make_specimen, sign, rendered, tmp_path):

@@ -27,13 +27,14 @@ def _neutrophils(specimen):
 
 
 def test_reclassification_updates_the_differential_and_is_audited(biologist, analysed):
-    before = {r["class"]: r["count"] for r in differential(analysed)["rows"]}
+    before = {k: n for k, n in differential(analysed)["counts"].items() if n}
     assert before == {"neutrophil": 3, "lymphocyte": 2, "monocyte": 1}
     ids = _neutrophils(analysed)[:2]
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=ids, new_class="ig")
     after = differential(analysed)
-    assert {r["class"]: r["count"] for r in after["rows"]} == {
+    assert {k: n for k, n in after["counts"].items() if n} == {
         "neutrophil": 1, "lymphocyte": 2, "monocyte": 1, "ig": 2}
+    assert after["per_100_wbc"]["ig"] == 33.3 and after["wbc_counted"] == 6
     assert after["reviewed"] == 2
     events = AuditEvent.objects.filter(action="cell.reclassify")
     assert events.count() == 2
@@ -57,8 +58,9 @@ def test_keyboard_endpoint_refuses_technicians_and_foreign_cells(client, technic
     response = client.post(url, json.dumps({"cells": ids, "class": "ig"}),
                            content_type="application/json")
     assert response.status_code == 200
-    assert {"class": "ig", "count": 1, "percent": 16.7, "analyser_count": 0} in \
-        response.json()["differential"]["rows"]
+    # The rows as the page shows them: per 100 WBC with one decimal, the scanner's beside.
+    row = next(r for r in response.json()["differential"]["rows"] if r["class"] == "ig")
+    assert (row["count"], row["percent"], row["analyser_count"]) == (1, "16.7", "0.0")
 
 
 def test_technician_cannot_sign(technician, analysed):

@@ -4,12 +4,14 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.analysis.selectors import specimen_document
 from apps.patients.models import Specimen
+from apps.reports.selectors import specimen_document
 
 
 class Command(BaseCommand):
-    help = "Print a specimen (CBC, cells, predictions, analysis runs) as one JSON document."
+    help = ("Print a specimen as one JSON document: CBC, cells (prediction, final class, "
+            "reviewer), analysis runs, scores, differential, conclusion, signature, result "
+            "messages.")
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("accession")

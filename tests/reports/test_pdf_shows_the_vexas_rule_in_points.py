@@ -1,0 +1,37 @@
+"""The PDF prints the VEXAS rule as points out of 100 with its level and cut-offs (never a
+figure that reads as a probability) and its evidence table with a unit on every column."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from apps.ml.scores import vexas
+from tests.reports.pdfs import pdf_bytes, pdf_text
+
+INPUTS = vexas.VexasInputs(
+    n_neutrophils=25, vacuole_probs=[0.6] * 3 + [0.2] * 22, mcv_fl=100.5, hgb_g_dl=11.1,
+    plt_10_9_l=149.5, sex="F", age_years=50.0)
+
+
+def _vexas_entry() -> dict:
+    result = vexas.vexas_score(INPUTS)
+    return {"name": "vexas", "definition": "vexas-suspicion", "version": result.version,
+            "sha256": "", "state": result.state, "value": result.score, "level": result.level,
+            "thresholds": result.thresholds,
+            "evidence": {"contributions": [asdict(c) for c in result.contributions]},
+            "reasons": [], "text": result.disclaimer}
+
+
+def test_vexas_points_level_and_units_in_english_and_french(make_specimen, sign, rendered,
+                                                           tmp_path):
+    signature = sign(make_specimen(), scores=[_vexas_entry()])
+    en = " ".join(pdf_text(pdf_bytes(rendered(signature, "en")), tmp_path).split())
+    assert "75 points of 100 high" in en
+    assert "intermediate from 40 points, high from 70 points" in en
+    assert "Input Value (unit) Points (of 100)" in en
+    assert "macrocytosis 100.5 fL 25 of 25" in en
+    assert "vacuolated neutrophils 12 % of neutrophils 20 of 40" in en
+    assert "0.75" not in en and "0,75" not in en
+    fr = " ".join(pdf_text(pdf_bytes(rendered(signature, "fr")), tmp_path).split())
+    assert "75 points sur 100 élevé" in fr
+    assert "Valeur (unité) Points (sur 100)" in fr and "100,5 fL 25 sur 25" in fr

@@ -1,0 +1,107 @@
+"""The case page: the differential per 100 white cells (erythroblasts as NRBC per 100 WBC, out of
+the denominator), the target count with a warning, the analyser's automated differential (CBC)
+and the scanner's pre-classification each named for what it is, one number format per language;
+anomaly outputs only on cells whose final class is neutrophil."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from apps.review.services import cells_reclassify
+from apps.smears.models import Cell
+from tests.review.cbc import cbc_with_differential
+
+
+@pytest.fixture
+def reviewed(analysed, technician, biologist):  # type: ignore[no-untyped-def]
+    """3 neutrophils, 2 lymphocytes, 1 monocyte (scanner and model); a biologist makes one
+    lymphocyte an erythroblast: 5 white cells, 1 NRBC."""
+    cbc_with_differential(actor=technician, specimen=analysed)
+    lymphocyte = Cell.objects.filter(specimen=analysed, analyser_class="lymphocyte").first()
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[lymphocyte.pk],
+                     new_class="erythroblast")
+    return analysed
+
+
+def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]
+    client.force_login(user)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    response = client.get(f"/review/{specimen.accession}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _row(page: str, cls: str) -> list[str]:
+    """The cells of the differential row of `cls` (in the table the script updates)."""
+    body = page.split('id="diff-body"', 1)[1].split("</tbody>", 1)[0]
+    row = re.search(rf'<tr data-class="{cls}">(.*?)</tr>', body)
+    assert row, cls
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+
+
+def test_per_100_wbc_in_english_with_the_scanner_beside(client, biologist, reviewed):
+    page = _page(client, biologist, reviewed, "en")
+    # Smear: 3/5, 1/5, 1/5; scanner (class folders, 6 white cells): 3/6, 2/6, 1/6.
+    assert _row(page, "neutrophil") == ["Neutrophil", "3", "60.0", "50.0"]
+    assert _row(page, "lymphocyte") == ["Lymphocyte", "1", "20.0", "33.3"]
+    assert _row(page, "monocyte") == ["Monocyte", "1", "20.0", "16.7"]
+    assert _row(page, "erythroblast") == ["NRBC (per 100 WBC)", "1", "20.0", "0.0"]
+    assert '<td class="num" id="diff-total">5</td>' in page and "target 100" in page
+    assert "Only 5 white cells classified, fewer than the 100 the laboratory counts" in page
+    assert "pre-classification (per 100 WBC)" in page
+    assert "<th>Analyser</th>" not in page  # the scanner's folders are not the analyser's
+    analyser = page.split('id="analyser-differential"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r"<td>([^<]*)</td><td class=\"num\">([^<]*)</td>", analyser) == [
+        ("Neutrophil", "60.0"), ("Lymphocyte", "27.9"), ("Monocyte", "8.4"),
+        ("Eosinophil", "3.1"), ("Basophil", "0.6"), ("Immature granulocyte", "0.3"),
+        ("NRBC (per 100 WBC)", "0.0")]
+    assert "Analyser&#x27;s automated differential (CBC)" in page or \
+        "Analyser's automated differential (CBC)" in page
+
+
+def test_french_uses_the_decimal_comma_everywhere(client, biologist, reviewed):
+    page = _page(client, biologist, reviewed, "fr")
+    assert _row(page, "neutrophil") == ["Polynucléaire neutrophile", "3", "60,0", "50,0"]
+    assert _row(page, "erythroblast") == ["Érythroblastes (pour 100 leucocytes)", "1", "20,0",
+                                          "0,0"]
+    assert "Formule leucocytaire (pour 100 leucocytes)" in page
+    assert "Pré-classification du scanner de lames (pour 100 leucocytes)" in page
+    assert "Seulement 5 leucocytes classés, moins que les 100" in page
+    analyser = page.split('id="analyser-differential"', 1)[1].split("</table>", 1)[0]
+    assert ">27,9<" in analyser and ">27.9<" not in analyser
+    assert "60.0" not in page.split('id="differential"', 1)[1].split("</section>", 1)[0]
+
+
+def test_no_warning_when_the_target_is_reached(client, biologist, reviewed, settings):
+    settings.DIFFERENTIAL_TARGET_WBC = 5
+    page = _page(client, biologist, reviewed, "en")
+    assert "target 5" in page and 'id="diff-short"' not in page
+
+
+def test_the_live_update_carries_the_same_rows(client, biologist, reviewed):
+    client.force_login(biologist)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    monocyte = Cell.objects.get(specimen=reviewed, analyser_class="monocyte")
+    response = client.post(f"/review/{reviewed.accession}/reclassify/",
+                           {"cells": [monocyte.pk], "class": "platelet"},
+                           content_type="application/json")
+    diff = response.json()["differential"]
+    rows = {r["class"]: r for r in diff["rows"]}
+    assert diff["total"] == 4  # a platelet leaves the denominator
+    assert rows["neutrophil"]["percent"] == "75,0"
+    assert rows["platelet"]["count"] == 1 and rows["platelet"]["percent"] == ""
+
+
+def test_anomaly_outputs_only_on_cells_whose_final_class_is_neutrophil(client, biologist,
+                                                                        reviewed):
+    page = _page(client, biologist, reviewed, "en")
+    assert len(re.findall(r">vac 0\.10<", page)) == 3
+    neutrophil = Cell.objects.filter(specimen=reviewed, analyser_class="neutrophil").first()
+    cells_reclassify(actor=biologist, specimen=reviewed, cell_ids=[neutrophil.pk],
+                     new_class="ig")
+    page = _page(client, biologist, reviewed, "en")
+    assert len(re.findall(r">vac 0\.10<", page)) == 2
+    figure = re.search(rf'<figure[^>]*data-cell="{neutrophil.pk}".*?</figure>', page, re.S)
+    assert figure and "vac" not in figure.group(0)
