@@ -1,15 +1,29 @@
 from __future__ import annotations
 
+import math
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import throttle
 
 
 def client_ip(request) -> str | None:  # type: ignore[no-untyped-def]
-    # Behind the reverse proxy REMOTE_ADDR is the proxy; good enough for a failure log.
+    """The client's address: REMOTE_ADDR, or the entry our own reverse proxy appended.
+
+    With TRUSTED_PROXY_HOPS=n the n-th address from the right of X-Forwarded-For is taken:
+    entries further left were written by the client and can be anything.
+    """
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:45]
     return request.META.get("REMOTE_ADDR")
 
 
@@ -22,15 +36,31 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def clean(self):  # type: ignore[no-untyped-def]
         username = self.cleaned_data.get("username") or ""
-        if username and throttle.is_locked(username):
+        if not username:
+            return super().clean()
+        ip = client_ip(self.request)
+        # Wrong passwords at sign-off lock that user's login too (only their session makes them).
+        if throttle.is_locked(username):
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        attempt = throttle.login_attempt_reserve(username=username, ip=ip)
+        if not attempt.allowed:
+            minutes = math.ceil(attempt.retry_after / 60)
+            raise forms.ValidationError(
+                ngettext(
+                    "Too many failed attempts: logging in is paused for %(minutes)d minute. "
+                    "Try again later or ask an administrator.",
+                    "Too many failed attempts: logging in is paused for %(minutes)d minutes. "
+                    "Try again later or ask an administrator.",
+                    minutes,
+                ) % {"minutes": minutes},
+                code="throttled",
+            )
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            if username:
-                throttle.failure_record(username, client_ip(self.request), "login")
+            throttle.failure_record(username, ip, "login")
             raise
-        throttle.failures_clear(username)
+        throttle.login_attempt_succeed(username=username, ip=ip)
         return cleaned
 
 

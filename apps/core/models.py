@@ -68,6 +68,23 @@ class LoginFailure(models.Model):
         return f"{self.username} {self.purpose} {self.at:%Y-%m-%d %H:%M}"
 
 
+class LoginThrottle(models.Model):
+    """Password attempts counted in one fixed window, for one key (an address, an account on
+    one address, an account from everywhere).
+
+    A counter row is incremented with F() inside a transaction before the password is checked,
+    so concurrent attempts each get their own number and none slips past the limit.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    window_start = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    locked_audited = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.attempts} since {self.window_start:%Y-%m-%d %H:%M}"
+
+
 class UserPreference(models.Model):
     """Per-user settings that follow the user from one browser to another."""
 
