@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
 from .models import AuditEvent
+
+# The user of the request being served, for changes that reach the audit through a signal
+# (the admin editing a user's groups) rather than through a service that is handed the actor.
+# Set by apps.core.middleware.AuditActorMiddleware; None in commands and tasks.
+request_actor: ContextVar[AbstractBaseUser | AnonymousUser | None] = ContextVar(
+    "request_actor", default=None)
 
 
 def audit_record(

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from .audit import request_actor
 from .models import UserPreference
 
 
@@ -25,3 +26,17 @@ class UserLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+class AuditActorMiddleware:
+    """Make the request's user known to audit receivers (see audit.request_actor)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = request_actor.set(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            request_actor.reset(token)

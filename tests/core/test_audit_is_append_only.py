@@ -27,11 +27,35 @@ def test_an_audit_event_cannot_be_changed_or_deleted_through_the_model(technicia
     assert AuditEvent.objects.filter(action="tampered").count() == 0
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="database trigger is PostgreSQL's")
-def test_postgresql_refuses_update_and_delete_of_audit_rows(technician):
+def _refused(action) -> None:  # type: ignore[no-untyped-def]
+    """The database itself refuses: the statement raises and changes nothing."""
+    with pytest.raises(DatabaseError), transaction.atomic():
+        action()
+
+
+def test_the_database_refuses_update_and_delete_of_audit_rows(technician):
     patient_create(actor=technician)
-    with pytest.raises(DatabaseError), transaction.atomic():
-        AuditEvent.objects.update(action="tampered")
-    with pytest.raises(DatabaseError), transaction.atomic():
-        AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db)
-    assert AuditEvent.objects.count() == 1
+    count = AuditEvent.objects.count()
+    event = AuditEvent.objects.get(action="patient.create")
+    _refused(lambda: AuditEvent.objects.update(action="tampered"))
+    _refused(lambda: AuditEvent.objects.filter(pk=event.pk).update(detail={"x": 1}))
+    event.action = "tampered"
+    _refused(lambda: AuditEvent.objects.bulk_update([event], ["action"]))
+    _refused(lambda: AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db))
+    with connection.cursor() as cursor:
+        _refused(lambda: cursor.execute("UPDATE core_auditevent SET action = 'tampered'"))
+        _refused(lambda: cursor.execute("DELETE FROM core_auditevent"))
+    assert AuditEvent.objects.count() == count
+    assert not AuditEvent.objects.filter(action="tampered").exists()
+    # Appending still works.
+    patient_create(actor=technician)
+    assert AuditEvent.objects.count() == count + 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE")
+def test_postgresql_refuses_truncate_of_the_audit_table(technician):
+    patient_create(actor=technician)
+    count = AuditEvent.objects.count()
+    with connection.cursor() as cursor:
+        _refused(lambda: cursor.execute("TRUNCATE core_auditevent CASCADE"))
+    assert AuditEvent.objects.count() == count
