@@ -288,6 +288,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--non-cells", type=int, default=300, help="smear-field crops")
     p.add_argument("--quantile", type=float, default=0.99)
     p.add_argument("--seed", type=int, default=20261202)
+    p.add_argument("--trained-on-lisc", action="store_true",
+                   help="the model was trained with LISC (train_cells --extra-lisc): LISC joins "
+                   "the domain fit and its figures are not held-out ones")
+    p.add_argument("--recipe-without-lisc", type=Path, default=None,
+                   help="with --trained-on-lisc: the folder of the same recipe trained without "
+                   "LISC, whose held-out LISC figures the card then quotes")
     p.add_argument("--limit", type=int, default=0,
                    help="smoke test: at most this many cells per set (figures meaningless)")
     args = p.parse_args(argv)
@@ -313,9 +319,13 @@ def main(argv: list[str] | None = None) -> None:
         res: dict = {"model": f"{model.card.name} {model.card.version}"}
         guard = None
         if fit:
-            _, f_fit, c_fit = run_model(model, [load(pbc / s.path) for s in fit_samples])
+            fit_imgs = [load(pbc / s.path) for s in fit_samples]
+            lab = np.array([s.cell_class for s in fit_samples]
+                           + ([r["class"] for r in lisc_rows] if args.trained_on_lisc else []))
+            if args.trained_on_lisc:
+                fit_imgs += [load(args.datasets / "lisc" / r["path"]) for r in lisc_rows]
+            _, f_fit, c_fit = run_model(model, fit_imgs)
             ok = np.array([c in (FOUND, "crop") for c in c_fit])
-            lab = np.array([s.cell_class for s in fit_samples])
             guard = fit_guard(f_fit[ok], lab[ok], COMPONENTS)
             _, f_val, c_val = run_model(model, [load(pbc / s.path) for s in split["val"]])
             d_val = guard.distance(f_val)
@@ -366,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
         wrong = pred != np.array(lisc_labels)
         conf = pr.max(1) > 0.9
         res["lisc"] = {
+            "trained_on": bool(fit and args.trained_on_lisc),
             **accuracy(pr, lisc_labels, classes),
             "per_class": {c: accuracy(pr[[i for i, t in enumerate(lisc_labels) if t == c]],
                                       [c] * lisc_labels.count(c), classes)["accuracy"]
@@ -409,8 +420,10 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "domain_eval.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(result, args.out / "robustness.png")
     update_card(args, result)
-    print(json.dumps({k: v.get("lisc", {}).get("accuracy") for k, v in result.items()
-                      if isinstance(v, dict)}, indent=2))
+    print(json.dumps({k: result[k]["lisc"]["accuracy"] for k in ("new", "baseline")
+                      if k in result}, indent=2))
+    if "registration_rule" in result:
+        print("registration rule:", json.dumps(result["registration_rule"], indent=2))
 
 
 def registration_rule(new_dir: Path, old_dir: Path, result: dict) -> dict:
@@ -470,16 +483,30 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "method": "class-conditional Mahalanobis distance of the pooled features, "
         f"probabilistic-PCA covariance ({COMPONENTS} components), minimum over classes; "
         "a cell whose canonical view finds no nucleus is outside",
-        "fitted_on": f"{new['fit']['training_cells']} training-split cells",
+        "fitted_on": f"{new['fit']['training_cells']} training cells"
+        + (" (PBC training split and all of LISC)" if args.trained_on_lisc
+           else " (PBC training split)"),
         "threshold": f"{args.quantile:.0%} quantile of {new['fit']['validation_cells']} "
         "validation-split cells",
         "specimen_max_outside": SPECIMEN_MAX_OUTSIDE,
         "specimen_rule": f"a specimen is outside when more than {SPECIMEN_MAX_OUTSIDE:.0%} of "
         "its cells are",
     }
+    leave_out = None
+    if args.recipe_without_lisc:
+        other = json.loads((args.recipe_without_lisc / "domain_eval.json").read_text())["new"]
+        leave_out = {"model": other["model"], "folder": str(args.recipe_without_lisc),
+                     **{x: other["lisc"][x] for x in ("n", "accuracy", "accuracy_ci95_wilson",
+                                                      "per_class", "flagged",
+                                                      "confident_wrong")}}
     card["out_of_domain"] = {
         "reproduce": f"python -m training.domain_eval --out {args.out}"
-        + (f" --baseline {args.baseline}" if args.baseline else ""),
+        + (f" --baseline {args.baseline}" if args.baseline else "")
+        + (" --trained-on-lisc" if args.trained_on_lisc else "")
+        + (f" --recipe-without-lisc {args.recipe_without_lisc}"
+           if args.recipe_without_lisc else ""),
+        "lisc_in_training": bool(args.trained_on_lisc),
+        "leave_lisc_out": leave_out,
         "summary": {
             k: {"test": v["test"], "lisc": {x: v["lisc"][x] for x in (
                 "accuracy", "accuracy_ci95_wilson", "flagged", "confident_wrong",
@@ -488,8 +515,9 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
                 **({"non_cells": v["non_cells"]} if "non_cells" in v else {}),
                 **({"other_lab_white_cells": v["other_lab_white_cells"]}
                    if "other_lab_white_cells" in v else {})}
-            for k, v in result.items() if isinstance(v, dict)
+            for k, v in result.items() if k in ("new", "baseline")
         },
+        "registration_rule": result.get("registration_rule"),
         "details": "domain_eval.json; figure robustness.png",
     }
     path.write_text(json.dumps(card, indent=2) + "\n")

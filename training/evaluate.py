@@ -681,13 +681,31 @@ def out_of_domain_lines(card: dict) -> list[str]:
         lines.append(f"| {label} | " + " | ".join(values) + " |")
 
     row("PBC test, 8 classes", [f"{_pct(summ[k]['test']['accuracy'])}" for k in models])
-    row("LISC (other microscope and stain, never trained on), 5 classes",
+    lisc_label = ("LISC, 5 classes (in this model's training data: NOT a held-out figure)"
+                  if ood.get("lisc_in_training") else
+                  "LISC (other microscope and stain, never trained on), 5 classes")
+    row(lisc_label,
         [f"{_pct(summ[k]['lisc']['accuracy'])} ({_ci(summ[k]['lisc']['accuracy_ci95_wilson'])})"
          for k in models])
     row("LISC wrong with p > 0.9", [str(summ[k]['lisc']['confident_wrong']) for k in models])
     for shift in summ["new"]["shifts"]:
         row(f"PBC test subset, {shift}", [_pct(summ[k]["shifts"][shift]) for k in models])
     new = summ["new"]
+    loo = ood.get("leave_lisc_out")
+    if loo:
+        lines += ["", f"Leave-LISC-out (the same recipe trained without LISC, {loo['model']}, "
+                  f"`{loo['folder']}`): {_pct(loo['accuracy'])} "
+                  f"({_ci(loo['accuracy_ci95_wilson'])}) of all {loo['n']} LISC cells; per class "
+                  + ", ".join(f"{c} {_pct(v)}" for c, v in loo["per_class"].items()) + "."]
+    rule = ood.get("registration_rule")
+    if rule:
+        lines += ["", "Registration rule (docs/training.md, validation split only): validation "
+                  f"score {rule['validation_score']['new']:.4f} vs "
+                  f"{rule['validation_score']['registered']:.4f} registered (at most 0.02 "
+                  "lower allowed), mean accuracy over the validation shifts "
+                  f"{_pct(rule['validation_shift_mean']['new'])} vs "
+                  f"{_pct(rule['validation_shift_mean']['registered'])}: "
+                  + ("meets the rule." if rule["register"] else "does NOT meet the rule.")]
     lines += [
         "",
         f"Domain check ({card['domain']['method']}; threshold: {card['domain']['threshold']}): "
@@ -695,7 +713,10 @@ def out_of_domain_lines(card: dict) -> list[str]:
         f"{_pct(new['lisc']['flagged'])} of LISC cells flagged, and "
         f"{new['lisc']['confident_wrong_not_flagged']} LISC cells wrong with p > 0.9 and not "
         f"flagged; {_pct(new['non_cells']['flagged'])} of {new['non_cells']['n']} non-cell "
-        f"images flagged ({new['non_cells']['composition']}). "
+        f"images flagged ({new['non_cells']['composition']}); "
+        f"{_pct(new['other_lab_white_cells']['flagged'])} of "
+        f"{new['other_lab_white_cells']['n']} white cells cut from other labs' TXL-PBC "
+        "fields flagged (no class labels there). "
         f"{card['domain']['specimen_rule'].capitalize()}.",
         "",
         "Figure: robustness.png; every figure: domain_eval.json.",
