@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +27,9 @@ PRODUCTION = ENVIRONMENT == "production"
 
 DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DEBUG = envbool("DEBUG", not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # DEBUG pages show settings, SQL and patient data to whoever triggers an error.
+    raise ImproperlyConfigured("DEBUG is refused when DJANGO_ENV=production: unset DEBUG.")
 
 
 SECRET_KEY_FILE = DATA_DIR / ".secret_key"
@@ -43,6 +47,18 @@ def _development_secret_key() -> str:
 SECRET_KEY = envstr("SECRET_KEY", "") or (None if PRODUCTION else _development_secret_key())
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY is required when DJANGO_ENV=production.")
+_PLACEHOLDER_KEY_WORDS = ("change-me", "changeme", "replace-me", "placeholder", "django-insecure")
+if PRODUCTION and (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or any(word in SECRET_KEY.lower() for word in _PLACEHOLDER_KEY_WORDS)
+):
+    # Sessions, password-reset links and CSRF tokens are signed with it.
+    raise ImproperlyConfigured(
+        "SECRET_KEY looks like a placeholder or is too short: use at least 50 random "
+        "characters in production (for example: python -c \"import secrets; "
+        "print(secrets.token_urlsafe(50))\")."
+    )
 
 
 def development_secret_key_keep() -> None:
@@ -86,6 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -141,7 +158,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+     "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -179,6 +196,9 @@ UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 512 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+# Images, heat maps, reports and exports are patient data: readable by the service user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 5000, minimum=1)
 
 # Celery: the default broker is a folder on disk, so a laptop needs no server. Its folders are
@@ -230,6 +250,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema and its docs describe the clinical API: for logged-in staff only.
+    "SERVE_PERMISSIONS": ["apps.core.permissions.HasClinicalRole"],
 }
 
 LAB_NAME = envstr("LAB_NAME", "Laboratoire d'hématologie")
@@ -242,6 +264,26 @@ DIFFERENTIAL_TARGET_WBC = envint("DIFFERENTIAL_TARGET_WBC", 100, minimum=1)
 LIS_OUTBOX_DIR = envstr("LIS_OUTBOX_DIR", str(DATA_DIR / "lis-outbox"))
 
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (django-csp): scripts and styles from this site only; the one inline
+# script (base.html) carries the per-request nonce. Inline style *attributes* stay allowed for
+# the progress bar's width on the specimen page; <style> elements are not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -254,13 +296,28 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 
+# Request lines are logged without their query string: patient searches (?q=name or MRN)
+# must not reach the access log. gunicorn's access logger is configured here (in each worker)
+# so that the same filter applies to it; it writes to stdout like accesslog = "-".
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_query_string": {"()": "hemaclinic.logfilters.DropQueryString"}},
+    "formatters": {"message": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                   "formatter": "message"},
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    # WeasyPrint narrates every render step at INFO.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
+    "loggers": {
+        # WeasyPrint narrates every render step at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        "gunicorn.access": {"handlers": ["access"], "filters": ["no_query_string"],
+                            "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "filters": ["no_query_string"],
+                          "level": "INFO", "propagate": False},
+    },
 }
 
 # HSTS preload is a commitment for the whole domain: an operator opts in with

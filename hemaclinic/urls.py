@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from apps.analysis import views as analysis_views
 from apps.core import auth_views as core_auth
@@ -15,6 +16,9 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("accounts/login/", core_auth.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
     path("i18n/setlang/", core_views.language_set, name="set_language"),
     path("patients/", patient_views.patient_list, name="patient_list"),
     path("patients/new/", patient_views.patient_create, name="patient_create"),
@@ -40,6 +44,9 @@ urlpatterns = [
     path("cbc/import/", cbc_views.cbc_batch_import, name="cbc_import"),
     path("cells/<int:cell_id>/image/", smear_views.cell_image, name="cell_image"),
     path("cells/<int:cell_id>/cam/", smear_views.cell_cam, name="cell_cam"),
+    # Swagger UI with its start-up script as a separate request (no inline script, so the
+    # Content-Security-Policy holds); same path and name as apps.api's, matched first.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
     path("api/", include("apps.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -54,7 +54,7 @@ def _cell_file(request: HttpRequest, cell_id: int, which: str) -> FileResponse:
             return HttpResponse(status=404)
         field = prediction.cam
     response = FileResponse(field.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
