@@ -1,4 +1,5 @@
-"""Role and permission changes are audited wherever they are made (admin, shell, bootstrap).
+"""Role and permission changes are audited wherever they are made (admin, shell, bootstrap);
+the SQLite database file is kept private to the service user.
 
 A role is a group (apps.core.roles), so adding a user to "biologist" is what lets them sign:
 each change of a user's groups, of a user's or a group's permissions, and of the superuser,
@@ -7,11 +8,15 @@ staff or active flags writes an audit event with the values before and after.
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import models
+from django.db.backends.signals import connection_created
 from django.db.models.signals import m2m_changed, pre_save
 from django.dispatch import receiver
 
@@ -87,3 +92,21 @@ def _user_flags(sender, instance, update_fields=None, **kwargs):  # type: ignore
     if changed:
         audit_record(actor=request_actor.get(), action="user.flags.change", obj=instance,
                      before={f: old[f] for f in changed}, after={f: new[f] for f in changed})
+
+
+@receiver(connection_created)
+def _sqlite_file_private(sender, connection, **kwargs):  # type: ignore[no-untyped-def]
+    # SQLite creates its file (and the -wal/-shm files) with the process umask, often 0644:
+    # the whole clinical database readable by every local account.
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict["NAME"])
+    if name.startswith(":memory:") or "mode=memory" in name:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(name + suffix)
+        try:
+            if stat.S_IMODE(path.stat().st_mode) & 0o077:
+                os.chmod(path, 0o600)
+        except FileNotFoundError:
+            continue
