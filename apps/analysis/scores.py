@@ -22,7 +22,6 @@ from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 from apps.ml.scores.features import CBCFeatures
 from apps.ml.scores.fused import embed_cells, load_fused
 from apps.patients.models import Specimen, SpecimenFlag
-from apps.review.selectors import cell_final_class
 from apps.smears.models import Cell
 
 from .models import Score, ScoreState
@@ -60,7 +59,7 @@ def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int, int]:
     out, without, outside = [], 0, 0
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
         prediction = cell.latest_prediction()
-        if prediction is None or cell_final_class(cell) != "neutrophil":
+        if prediction is None or cell.final_class != "neutrophil":
             continue
         if prediction.domain_flag:
             outside += 1

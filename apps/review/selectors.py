@@ -32,11 +32,6 @@ ANALYSER_DIFFERENTIAL: tuple[tuple[str, str], ...] = (
 ANALYSER_NRBC = "NRBC%"
 
 
-def cell_final_class(cell: Cell) -> str:
-    """Cell.final_class (the one rule), kept for the modules that still import it from here."""
-    return cell.final_class
-
-
 def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:
     """The analyser's automated differential from a CBC (NEUT%, LYMPH%, ... IG%, NRBC%), or
     None when the CBC has none of them."""

@@ -44,9 +44,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("apps.patients.views", "analysis"): "the specimen page shows runs and scores",
     ("apps.patients.views", "hemograms"): "the specimen page shows the CBC and its form",
     ("apps.patients.views", "smears"): "the specimen page shows the cells and the upload form",
-    # Small: use Cell.final_class instead of review.selectors.cell_final_class. Left to the
-    # change of apps/analysis under way at the same time, to avoid two edits of one file.
-    ("apps.analysis.scores", "review"): "reads the final class through review.selectors",
 }
 
 
