@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.analysis.models import AnalysisRun, RunStatus
@@ -76,5 +77,13 @@ class AnalysisRunSerializer(serializers.ModelSerializer):
         fields = ["id", "pipeline", "status", "progress_done", "progress_total", "models_used",
                   "queued_at", "started_at", "finished_at", "error", "timings", "domain"]
 
+    @extend_schema_field({
+        "type": "object", "nullable": True,
+        "description": "The run's domain verdict: code (inside, outside, unchecked), cells, "
+        "outside, max_outside; null until the run has succeeded.",
+        "properties": {"code": {"type": "string", "enum": ["inside", "outside", "unchecked"]},
+                       "cells": {"type": "integer"}, "outside": {"type": "integer"},
+                       "max_outside": {"type": "number", "nullable": True}},
+    })
     def get_domain(self, run: AnalysisRun) -> dict[str, object] | None:
         return run_domain(run) if run.status == RunStatus.SUCCEEDED else None
