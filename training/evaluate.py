@@ -405,6 +405,11 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     extra += f" --lr {lr:g}" if lr != 1e-3 else ""
     ema = float(config["args"].get("ema", "0"))
     extra += f" --ema {ema:g}" if ema else ""
+    view = config["args"].get("view", "crop")
+    extra += f" --view {view}" if view != "crop" else ""
+    augment = config["args"].get("augment", "mild")
+    extra += f" --augment {augment}" if augment != "mild" else ""
+    extra += " --extra-lisc" if config["args"].get("extra_lisc") == "True" else ""
     keep_split = config["args"].get("keep_split", "None")
     extra += f" --keep-split {keep_split}" if keep_split != "None" else ""
     # A warm restart from another version's checkpoint: reproducing it starts with that
@@ -508,7 +513,11 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         "training_data": {
             "dataset": "PBC (Acevedo et al., Data in Brief 30, 2020), CellaVision DM96, "
             "May-Grunwald-Giemsa, healthy donors; WBCAtt attributes (Tsutsui et al., NeurIPS "
-            "2023, MIT)",
+            "2023, MIT)"
+            + ("; plus all of LISC (Rezatofighi and Soltanian-Zadeh 2011: Axioskop 40, Sony "
+               "camera, Gismo-Right stain; 1,287 augmented crops of about 250 cells) for the "
+               "cell class and the subtypes the class fixes, no attributes"
+               if config["args"].get("extra_lisc") == "True" else ""),
             "labels_csv": "../shared/datasets/pbc/labels.csv"
             if labels_csv.resolve() == (default_datasets_dir() / "pbc" / "labels.csv").resolve()
             else str(labels_csv),

@@ -278,14 +278,15 @@ def main(argv: list[str] | None = None) -> None:
         "only new files are split; use with --init so no earlier test image is trained on",
     )
     p.add_argument("--no-pretrained", action="store_true")
-    p.add_argument("--view", choices=("crop", "canonical"), default="canonical",
+    # Defaults keep the commands in the cards of 1.x reproducible; 2.x cards pass both.
+    p.add_argument("--view", choices=("crop", "canonical"), default="crop",
                    help="model input: the centred shorter-side crop (models up to 1.3.0) or the "
                    "canonical view (apps.ml.canonical: nucleus centred at a fixed size)")
     p.add_argument("--extra-lisc", action="store_true",
                    help="also train on all of LISC (second microscope and stain; 5 classes, "
                    "subtype where the class fixes it, no attributes). Its held-out figure then "
                    "comes from the same recipe without this option")
-    p.add_argument("--augment", choices=("mild", "robust"), default="robust",
+    p.add_argument("--augment", choices=("mild", "robust"), default="mild",
                    help="mild: flips and +-10%% colour (1.3.0); robust: training/augment.py "
                    "(stain, scale, background, blur, JPEG, down-sampling)")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
