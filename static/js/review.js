@@ -66,6 +66,14 @@
       g.querySelector(".count").textContent = g.querySelectorAll("figure.cell").length;
     });
   }
+  function tableCell(tag, text, numeric) {
+    var td = document.createElement(tag);
+    if (numeric) { td.className = "num"; }
+    td.textContent = text;
+    return td;
+  }
+  // The reclassify endpoint returns the differential table as the page renders it
+  // (apps/review/display.py): labels, the short-count warning and the analyser's column.
   function updateDifferential(diff) {
     var body = document.getElementById("diff-body");
     if (!body) { return; }
@@ -73,16 +81,31 @@
     diff.rows.forEach(function (row) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-class", row["class"]);
-      [row["class"], row.count, row.percent, row.analyser_count].forEach(function (v, i) {
-        var td = document.createElement("td");
-        if (i) { td.className = "num"; }
-        td.textContent = v;
-        tr.appendChild(td);
+      tr.appendChild(tableCell("td", row.label, false));
+      [row.count, row.percent, row.analyser_count].forEach(function (v) {
+        tr.appendChild(tableCell("td", v, true));
       });
       body.appendChild(tr);
     });
     document.getElementById("diff-total").textContent = diff.total;
     document.getElementById("diff-reviewed").textContent = diff.reviewed;
+    var warning = document.getElementById("diff-short");
+    if (warning) {
+      warning.textContent = diff.warning || "";
+      warning.hidden = !diff.warning;
+    }
+    var analyser = document.querySelector("#analyser-differential tbody");
+    if (analyser) {
+      analyser.innerHTML = "";
+      diff.rows.forEach(function (row) {
+        if (!row.analyser) { return; }
+        var tr = document.createElement("tr");
+        tr.setAttribute("data-class", row["class"]);
+        tr.appendChild(tableCell("td", row.label, false));
+        tr.appendChild(tableCell("td", row.analyser, true));
+        analyser.appendChild(tr);
+      });
+    }
   }
   function move(cls) {
     var chosen = selected();
