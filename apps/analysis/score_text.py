@@ -181,6 +181,36 @@ def evidence_cells(name: str, evidence: dict | None, thresholds: dict | None,
     return cells[:limit]
 
 
+# The CBC model's features that are not blood counts. On its training cohort the model draws
+# much of its signal from them (see its card); when they carry at least this share of the
+# evidence (sum of |log-odds contributions|), the headline says the output rests on them.
+DEMOGRAPHIC_FEATURES = frozenset({"age", "sex_male"})
+DEMOGRAPHIC_SHARE = 0.5
+
+
+def demographic_share(contributions: list[dict]) -> float | None:
+    """The share of a CBC model's evidence (|log-odds|) that comes from age and sex, or None
+    when there is none to share."""
+    parts = [(str(c.get("name", "")), c.get("contribution")) for c in contributions]
+    parts = [(n, abs(float(v))) for n, v in parts
+             if isinstance(v, int | float) and not isinstance(v, bool)]
+    total = sum(v for _n, v in parts)
+    if not total:
+        return None
+    return sum(v for n, v in parts if n in DEMOGRAPHIC_FEATURES) / total
+
+
+def score_drivers_text(name: str, state: object, contributions: list[dict]) -> str:
+    """What the headline adds when age and sex, not the counts, drive the CBC model's output."""
+    if name not in ("mds_cbc", "mds_fused") or state != "scored":
+        return ""
+    share = demographic_share(contributions)
+    if share is None or share < DEMOGRAPHIC_SHARE:
+        return ""
+    return _("Driven mostly by age and sex: %(share)s%% of the model's evidence comes from "
+             "them, not from the blood counts.") % {"share": _num(100 * share, 0)}
+
+
 def score_display(score: object) -> dict[str, object]:
     """What a page or a report shows of a score (a Score row or its JSON entry): the headline
     figure in its unit, how the level is read, the evidence table and the evidence cells."""
@@ -192,6 +222,8 @@ def score_display(score: object) -> dict[str, object]:
     evidence = get("evidence") or {}
     return {
         "value": score_value_text(name, get("value")),
+        "drivers": score_drivers_text(name, get("state"),
+                                      list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]
         if evidence.get("contributions") else None,  # type: ignore[union-attr]
@@ -227,6 +259,17 @@ def _patterns():  # type: ignore[no-untyped-def]
          lambda m: _("the images are outside the domain the cell model was validated on: the "
                      "cell classifications this score rests on are not reliable")),
         (r"no CBC MDS model is installed", lambda m: _("no CBC MDS model is installed")),
+        # Worklist flag reasons (apps.analysis.scores._flags).
+        (r"VEXAS suspicion (intermediate|high) \((\d+) points of 100\)",
+         lambda m: (_("VEXAS suspicion intermediate (%(points)s points of 100)")
+                    if m[1] == "intermediate" else
+                    _("VEXAS suspicion high (%(points)s points of 100)")) % {"points": m[2]}),
+        (rf"CBC MDS model ({NUM}) >= ({NUM})",
+         lambda m: _("CBC MDS model: probability %(value)s, at or above %(cut)s")
+         % {"value": _num(float(m[1]), 2), "cut": _num(float(m[2]), 2)}),
+        (r"dysplastic-looking neutrophils (\d+)% >= 10%",
+         lambda m: _("dysplastic-looking neutrophils %(pct)s%%, at or above 10%%")
+         % {"pct": m[1]}),
         # Contribution texts (apps.ml.scores.vexas); "<input> missing" is matched above.
         (r"vacuole output not available", lambda m: _("vacuole output not available")),
         (r"no neutrophil analysed", lambda m: _("no neutrophil analysed")),

@@ -98,15 +98,18 @@ def _vexas(specimen, features, context, neutrophils) -> dict[str, Any]:  # type:
         "thresholds": result.thresholds,
         "inputs": {**context, "n_neutrophils": len(neutrophils),
                    "cell_model": _model_of(neutrophils)},
+        # Evidence cells: only those at or above the rule's cut-off, as the page shows them.
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
-                     "cells": _ranked_cells(neutrophils, "vacuole")},
+                     "cells": _ranked_cells(neutrophils, "vacuole",
+                                            cutoff=result.thresholds["vacuole_prob_cutoff"])},
         "reasons": list(result.reasons), "text": result.disclaimer,
     }
 
 
-def _ranked_cells(neutrophils, anomaly: str, limit: int = 20) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _ranked_cells(neutrophils, anomaly: str, *, cutoff: float, limit: int = 20  # type: ignore[no-untyped-def]
+                  ) -> list[dict[str, Any]]:
     ranked = [(p.anomalies.get(anomaly), c.pk) for c, p in neutrophils
-              if p.anomalies.get(anomaly) is not None]
+              if p.anomalies.get(anomaly) is not None and p.anomalies[anomaly] >= cutoff]
     ranked.sort(key=lambda t: -t[0])
     return [{"cell_id": pk, anomaly: round(prob, 4)} for prob, pk in ranked[:limit]]
 
@@ -223,10 +226,13 @@ def _unavailable(definition: str, reason: str) -> dict[str, Any]:
 
 
 def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The worklist flags with their reason, stored in English and translated where shown
+    (apps.analysis.score_text). The VEXAS rule is a sum of points, never a probability."""
     out = []
     v = payloads[VEXAS]
     if v["state"] == ScoreState.SCORED and v["level"] in ("intermediate", "high"):
-        out.append(("vexas_suspicion", f"VEXAS suspicion {v['level']} ({v['value']:.2f})"))
+        out.append(("vexas_suspicion", f"VEXAS suspicion {v['level']} "
+                                       f"({round(100 * v['value']):d} points of 100)"))
     c = payloads[MDS_CBC]
     if c["state"] == ScoreState.SCORED and c["level"] == "above_threshold":
         out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= "

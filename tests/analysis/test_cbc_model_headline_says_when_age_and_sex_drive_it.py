@@ -1,0 +1,49 @@
+"""When age and sex, not the blood counts, carry most of the CBC MDS model's evidence, its
+headline says so (the contributions are in the score's evidence); otherwise it says nothing."""
+
+from __future__ import annotations
+
+from django.utils import translation
+
+from apps.analysis.models import Score
+from apps.analysis.score_text import score_display
+
+
+def _score(contributions: list[tuple[str, float]], state: str = "scored") -> dict:
+    return {"name": "mds_cbc", "state": state, "value": 0.62,
+            "thresholds": {"operating_point": 0.5},
+            "evidence": {"contributions": [{"name": n, "unit": "", "value": 1.0,
+                                            "contribution": c} for n, c in contributions]}}
+
+
+DEMOGRAPHIC = [("age", 1.4), ("sex_male", -0.6), ("hb", 0.5), ("plt", -0.3), ("mcv", 0.2)]
+COUNTS = [("age", 0.2), ("sex_male", 0.1), ("hb", 1.5), ("plt", -0.9), ("mcv", 0.6)]
+
+
+def test_headline_says_age_and_sex_drive_the_output():
+    with translation.override("en"):
+        drivers = score_display(_score(DEMOGRAPHIC))["drivers"]
+    assert drivers == ("Driven mostly by age and sex: 67% of the model's evidence comes from "
+                       "them, not from the blood counts.")
+    with translation.override("fr"):
+        assert score_display(_score(DEMOGRAPHIC))["drivers"].startswith(
+            "Résultat porté surtout par l'âge et le sexe : 67 %")
+
+
+def test_no_note_when_the_counts_drive_it_or_the_score_is_not_scored():
+    assert score_display(_score(COUNTS))["drivers"] == ""
+    assert score_display(_score(DEMOGRAPHIC, state="indeterminate"))["drivers"] == ""
+    assert score_display({**_score(DEMOGRAPHIC), "name": "vexas"})["drivers"] == ""
+
+
+def test_the_case_page_headline_carries_the_note(client, biologist, specimen):
+    payload = _score(DEMOGRAPHIC)
+    Score.objects.create(specimen=specimen, name="mds_cbc", revision=1, definition="mds-cbc",
+                         version="1", state="scored", value=0.62, level="above_threshold",
+                         thresholds=payload["thresholds"], evidence=payload["evidence"],
+                         reasons=[], text="", trigger="test")
+    client.force_login(biologist)
+    page = client.get(f"/review/{specimen.accession}/").content.decode()
+    headline = page.split('data-score="mds_cbc"', 1)[1].split('class="score-value"', 1)[1]
+    headline = headline.split("</p>", 1)[0]
+    assert "Driven mostly by age and sex: 67%" in headline

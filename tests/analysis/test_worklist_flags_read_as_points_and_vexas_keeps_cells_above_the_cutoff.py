@@ -1,0 +1,54 @@
+"""The VEXAS worklist flag reads as points out of 100 (as on the page), never as a figure that
+reads as a probability, in English and French; the VEXAS score stores as evidence only the
+cells at or above its cut-off."""
+
+from __future__ import annotations
+
+from django.utils import translation
+
+from apps.analysis.models import Score
+from apps.analysis.score_text import translate
+from apps.analysis.scores import _flags, scores_compute
+from apps.hemograms.services import cbc_import
+from apps.ml.scores import vexas
+from apps.patients.models import SpecimenFlag
+from tests.analysis.test_scores import CBC, neutrophil_specimen  # noqa: F401 (fixture)
+
+
+def _payloads(value: float, level: str) -> dict:
+    off = {"state": "indeterminate", "level": "", "value": None, "thresholds": {}}
+    return {"vexas": {"state": "scored", "level": level, "value": value, "thresholds": {}},
+            "mds_cbc": {**off, "state": "scored", "level": "above_threshold", "value": 0.8125,
+                        "thresholds": {"operating_point": 0.5}},
+            "mds_image": {**off, "state": "scored", "level": "above_who", "value": 0.125}}
+
+
+def test_the_flag_reasons_in_english_and_in_french():
+    rules = dict(_flags(_payloads(0.75, "high")))
+    assert rules["vexas_suspicion"] == "VEXAS suspicion high (75 points of 100)"
+    assert "0.75" not in rules["vexas_suspicion"]
+    with translation.override("fr"):
+        assert translate(rules["vexas_suspicion"]) == \
+            "Suspicion de VEXAS élevée (75 points sur 100)"
+        assert translate(dict(_flags(_payloads(0.45, "intermediate")))["vexas_suspicion"]) == \
+            "Suspicion de VEXAS intermédiaire (45 points sur 100)"
+        assert translate(rules["mds_risk"]) == \
+            "Modèle SMD sur NFS : probabilité 0,81, au seuil de 0,5 ou au-dessus"
+        assert translate(rules["dysplasia"]) == \
+            "Neutrophiles d'aspect dysplasique : 12 %, au seuil de 10 % ou au-dessus"
+    with translation.override("en"):
+        assert translate(rules["mds_risk"]) == \
+            "CBC MDS model: probability 0.81, at or above 0.5"
+
+
+def test_vexas_stores_only_the_cells_at_or_above_its_cutoff(technician, neutrophil_specimen):  # noqa: F811
+    cbc_import(actor=technician, data=CBC)
+    scores_compute(specimen_id=neutrophil_specimen.pk, trigger="test")
+    score = Score.objects.get(specimen=neutrophil_specimen, name="vexas")
+    cutoff = vexas.thresholds()["vacuole_prob_cutoff"]
+    cells = score.evidence["cells"]
+    assert len(cells) == 8                       # the 8 vacuolated of 30 (0.9), not the 0.05s
+    assert all(c["vacuole"] >= cutoff for c in cells)
+    flag = SpecimenFlag.objects.get(specimen=neutrophil_specimen, name="vexas_suspicion")
+    points = round(100 * score.value)
+    assert flag.rule == f"VEXAS suspicion {score.level} ({points} points of 100)"
