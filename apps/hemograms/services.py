@@ -15,11 +15,12 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.patients.models import Specimen, SpecimenFlag
-from apps.patients.services import (
-    accession_clean,
-    patient_get_or_create_by_external_id,
-    specimen_get_or_create,
+from apps.patients.selectors import (
+    IdentityProblem,
+    patient_registered,
+    specimen_identity_problem,
 )
+from apps.patients.services import accession_clean, specimen_get_or_create
 
 from . import flags as flag_rules
 from . import reference
@@ -51,6 +52,23 @@ def _dedup_key(record: CBCRecord) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _identity_reason(problem: IdentityProblem, specimen: Specimen | None) -> str:
+    # The stored patient's record number is never echoed: only what the file itself says.
+    where = f"specimen {specimen.accession}" if specimen is not None else "the specimen"
+    reasons = {
+        "sample_mismatch": (f"sample {problem.accession!r} is not {where}; nothing was "
+                            "attached (import the file from the CBC import page to create it)"),
+        "patient_mismatch": (f"patient id {problem.patient_id!r} is not the patient of {where}; "
+                             "refused, nothing was attached (possible sample mix-up)"),
+        "patient_unverifiable": (f"patient id {problem.patient_id!r} cannot be checked: the "
+                                 f"patient of {where} has no hospital record number; refused"),
+        "patient_unknown": (f"patient id {problem.patient_id!r} is not a registered patient; "
+                            "refused (a CBC result never creates a patient: register the "
+                            "patient first)"),
+    }
+    return reasons[problem.code]
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and timezone.is_naive(value):
         return timezone.make_aware(value)
@@ -68,8 +86,11 @@ def cbc_import(
 ) -> CBCImportOutcome:
     """Import every good record of a CBC file; report each bad one with its line.
 
-    With `specimen`, only records for that accession are imported; other samples in the file are
-    reported, not silently attached. Without it, specimens are created as needed.
+    A record is attached only to the specimen its sample id names, and only when its patient id
+    (if any) is that specimen's patient (patients.selectors.specimen_identity_problem); any
+    other record is refused with its line and a reason code. With `specimen`, only records for
+    that accession are imported. Without it, specimens are created as needed, linked to a
+    registered patient when the record names one; a CBC record never creates a patient.
     """
     try:
         parsed = parse_cbc(data, format=format)
@@ -81,23 +102,23 @@ def cbc_import(
     duplicates = 0
     touched: list[str] = []
     for record in parsed.records:
-        if specimen is not None and record.accession != specimen.accession:
-            errors.append({"line": record.line, "reason": (
-                f"sample {record.accession!r} is not specimen {specimen.accession}; "
-                "import the file from the CBC import page to create it")})
+        existing = specimen if specimen is not None else (
+            Specimen.objects.select_related("patient").filter(accession=record.accession).first())
+        problem = specimen_identity_problem(specimen=existing, accession=record.accession,
+                                            patient_id=record.patient_id)
+        if problem is not None:
+            errors.append({"line": record.line, "code": problem.code,
+                           "sample": record.accession,
+                           "reason": _identity_reason(problem, existing)})
             continue
         try:
             accession_clean(record.accession)
         except ValidationError as exc:
             errors.append({"line": record.line, "reason": "; ".join(exc.messages)})
             continue
-        patient = None
-        if record.patient_id:
-            patient = patient_get_or_create_by_external_id(
-                actor=actor, external_id=record.patient_id, sex=record.sex,
-                birth_date=record.birth_date)
         target, _created = specimen_get_or_create(
-            actor=actor, accession=record.accession, patient=patient)
+            actor=actor, accession=record.accession,
+            patient=patient_registered(record.patient_id))
         key = _dedup_key(record)
         if CBCResult.objects.filter(specimen=target, dedup_key=key).exists() or any(
             k == key and s.pk == target.pk for _r, s, k in to_store

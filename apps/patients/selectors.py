@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
 from .models import Patient, Specimen
@@ -22,3 +24,49 @@ def specimen_search(query: str = "") -> QuerySet[Specimen]:
     if query:
         qs = qs.filter(Q(accession__icontains=query) | Q(patient__pseudo_id__iexact=query))
     return qs
+
+
+def patient_registered(external_id: str) -> Patient | None:
+    """The patient registered under this hospital record number, if any."""
+    external_id = external_id.strip()
+    return Patient.objects.filter(external_id=external_id).first() if external_id else None
+
+
+@dataclass(frozen=True)
+class IdentityProblem:
+    """Why a result that names a sample or a patient cannot be attached to a specimen.
+
+    code: "sample_mismatch" (another sample id), "patient_mismatch" (another patient id),
+    "patient_unverifiable" (the specimen's patient has no hospital record number to compare),
+    "patient_unknown" (no registered patient has that id). Callers turn it into a sentence.
+    """
+
+    code: str
+    accession: str
+    patient_id: str
+
+
+def specimen_identity_problem(
+    *, specimen: Specimen | None, accession: str, patient_id: str = ""
+) -> IdentityProblem | None:
+    """The one rule for "does this sample id and patient id name this specimen".
+
+    `specimen` is the specimen the result would be attached to (None: not registered yet).
+    A blank patient id contradicts nothing; a specimen without a patient accepts a patient id
+    only when that patient is registered (nothing is ever created from a result).
+    """
+    accession, patient_id = accession.strip(), patient_id.strip()
+    if specimen is not None and accession != specimen.accession:
+        return IdentityProblem("sample_mismatch", accession, patient_id)
+    if not patient_id:
+        return None
+    patient = specimen.patient if specimen is not None else None
+    if patient is None:
+        if patient_registered(patient_id) is None:
+            return IdentityProblem("patient_unknown", accession, patient_id)
+        return None
+    if not patient.external_id:
+        return IdentityProblem("patient_unverifiable", accession, patient_id)
+    if patient.external_id != patient_id:
+        return IdentityProblem("patient_mismatch", accession, patient_id)
+    return None

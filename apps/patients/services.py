@@ -54,17 +54,6 @@ def patient_create(
 
 
 @transaction.atomic
-def patient_get_or_create_by_external_id(
-    *, actor: User, external_id: str, sex: str = "", birth_date: date | None = None
-) -> Patient:
-    existing = Patient.objects.filter(external_id=external_id).first()
-    if existing is not None:
-        return existing
-    return patient_create(actor=actor, external_id=external_id, sex=sex or Sex.UNKNOWN,
-                          birth_date=birth_date)
-
-
-@transaction.atomic
 def specimen_create(
     *,
     actor: User,

@@ -7,6 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.hemograms.models import CBCResult
+from apps.patients.models import Patient
+from apps.patients.services import patient_create
 
 HL7 = (
     b"MSH|^~\\&|XN|LAB|LIS|HOSP|20261120101500||ORU^R01|MSG0001|P|2.5.1\r"
@@ -19,7 +21,8 @@ HL7 = (
 )
 
 
-def test_hl7_import_reports_json_and_is_idempotent(db, tmp_path):
+def test_hl7_import_reports_json_and_is_idempotent(technician, tmp_path):
+    patient_create(actor=technician, external_id="MRN-55", sex="F")
     path = tmp_path / "oru.hl7"
     path.write_bytes(HL7)
     out = io.StringIO()
@@ -38,6 +41,20 @@ def test_hl7_import_reports_json_and_is_idempotent(db, tmp_path):
     call_command("import_cbc", str(path), "--format", "hl7", "--json", stdout=again)
     assert json.loads(again.getvalue().strip().splitlines()[-1])["duplicates"] == 1
     assert CBCResult.objects.count() == 1
+
+
+def test_an_unregistered_patient_is_refused_in_the_json_and_not_created(db, tmp_path):
+    path = tmp_path / "oru.hl7"
+    path.write_bytes(HL7)
+    out = io.StringIO()
+    call_command("import_cbc", str(path), "--json", stdout=out)
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["results_created"] == 0
+    assert [(e["line"], e["code"], e["sample"]) for e in summary["errors"]] == [
+        (1, "patient_unknown", "HL7-1")]
+    assert "MRN-55" in summary["errors"][0]["reason"]
+    assert not Patient.objects.exists()
+    assert not CBCResult.objects.exists()
 
 
 def test_unreadable_file_exits_non_zero(db, tmp_path):

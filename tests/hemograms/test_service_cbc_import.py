@@ -11,6 +11,7 @@ from apps.hemograms.models import CBCImport, CBCResult, CBCValue
 from apps.hemograms.parsers import MAX_CBC_BYTES
 from apps.hemograms.services import cbc_import
 from apps.patients.models import Specimen
+from apps.patients.services import patient_create
 
 SYSMEX = (
     b"Nickname,Analyzer ID,Date,Time,Rack,Position,Sample No.,Patient ID,"
@@ -24,7 +25,13 @@ SYSMEX = (
 )
 
 
-def test_good_rows_are_stored_with_units_ranges_and_flags(technician, specimen):
+@pytest.fixture
+def mrn_3(technician):  # type: ignore[no-untyped-def]
+    """The patient of the third row, registered (a CBC row never creates one)."""
+    return patient_create(actor=technician, external_id="MRN-3", sex="F")
+
+
+def test_good_rows_are_stored_with_units_ranges_and_flags(technician, specimen, mrn_3):
     outcome = cbc_import(actor=technician, data=SYSMEX, file_name="xn.csv")
     assert outcome.format == "sysmex"
     assert outcome.results_created == 2
@@ -40,12 +47,13 @@ def test_good_rows_are_stored_with_units_ranges_and_flags(technician, specimen):
     assert values["NEUT#"].flag == "L"
     assert values["NE-WX"].value == 420
     assert result.raw.startswith("XN-10^1,XN-10^12345,2026/11/20,09:15:02")
-    assert Specimen.objects.filter(accession="S-0003").exists()     # created by the import
+    created = Specimen.objects.get(accession="S-0003")              # created by the import
+    assert created.patient == mrn_3                                 # linked to the registered one
     assert not Specimen.objects.filter(accession="S-0002").exists()  # bad row: nothing created
     assert AuditEvent.objects.filter(action="cbc.import").count() == 2
 
 
-def test_importing_the_same_file_twice_creates_no_duplicates(technician, specimen):
+def test_importing_the_same_file_twice_creates_no_duplicates(technician, specimen, mrn_3):
     cbc_import(actor=technician, data=SYSMEX)
     again = cbc_import(actor=technician, data=SYSMEX)
     assert again.results_created == 0
