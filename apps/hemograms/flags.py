@@ -8,9 +8,10 @@ clinical cut-off is customary (macrocytosis: MCV > 100 fL; neutropenia: ANC < 1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-RULES_VERSION = "cbc-flags-1"
+RULES_VERSION = "cbc-flags-2"  # 2: analyser IP messages flag the specimen
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,12 @@ def _above(v: Value | None, limit: float | None) -> bool:
     return v is not None and v.value is not None and limit is not None and v.value > limit
 
 
-def cbc_findings(values: list[Value]) -> list[Finding]:
+RULE_MAX_LENGTH = 200  # SpecimenFlag.rule
+
+
+def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> list[Finding]:
+    """The findings of one CBC: its values against the rules, and the analyser's own IP
+    messages ('Blasts?', 'PLT Clumps?'), which put the specimen on the worklist as they are."""
     by_code = {v.code: v for v in values}
     hgb, mcv, plt = by_code.get("HGB"), by_code.get("MCV"), by_code.get("PLT")
     wbc, anc = by_code.get("WBC"), by_code.get("NEUT#")
@@ -55,4 +61,9 @@ def cbc_findings(values: list[Value]) -> list[Finding]:
         out.append(Finding("leukocytosis", f"WBC {wbc.value:g} x10^9/L > {wbc.ref_high:g}", 1))
     if wbc and _below(wbc, wbc.ref_low):
         out.append(Finding("leukopenia", f"WBC {wbc.value:g} x10^9/L < {wbc.ref_low:g}", 1))
+    if ip_messages:
+        rule = "IP: " + "; ".join(ip_messages)
+        if len(rule) > RULE_MAX_LENGTH:
+            rule = rule[:RULE_MAX_LENGTH - 1] + "…"
+        out.append(Finding("analyser_message", rule, 1))
     return out

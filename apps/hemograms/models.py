@@ -40,6 +40,9 @@ class CBCResult(TimeStampedModel):
     reference_ranges_version = models.CharField(max_length=32)
     # Same record imported twice (same file or another export of it) is recognised by this key.
     dedup_key = models.CharField(max_length=64)
+    # The analyser's own messages with this result, [{"kind": "ip"|"note", "text": ...}]:
+    # Sysmex IP messages ('Blasts?') and HL7 NTE comments; see docs/cbc-formats.md.
+    analyser_messages = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-measured_at", "-created_at"]

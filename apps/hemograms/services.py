@@ -165,6 +165,8 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
         specimen=specimen, source=source, source_line=record.line, source_format=source.format,
         analyser=record.analyser[:120], measured_at=measured_at, raw=record.raw,
         reference_ranges_version=table.version, dedup_key=key,
+        analyser_messages=[{"kind": m.kind, "text": m.text[:200]}
+                           for m in record.analyser_messages],
     )
     values = []
     for position, m in enumerate(record.measurements):
@@ -185,8 +187,9 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     """Re-derive the specimen's CBC flags from its latest CBC and its worklist priority."""
     latest = (CBCResult.objects.filter(specimen=specimen)
               .order_by("-measured_at", "-created_at").first())
-    findings = [] if latest is None else flag_rules.cbc_findings([
-        flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()])
+    findings = [] if latest is None else flag_rules.cbc_findings(
+        [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
+        ip_messages=[m["text"] for m in latest.analyser_messages if m.get("kind") == "ip"])
     SpecimenFlag.objects.filter(specimen=specimen, source="cbc").delete()
     SpecimenFlag.objects.bulk_create([
         SpecimenFlag(specimen=specimen, name=f.name, source="cbc", rule=f.rule,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from apps.hemograms.parsers import parse_cbc
+from apps.hemograms.parsers import AnalyserMessage, parse_cbc
 
 MESSAGE = (
     b"MSH|^~\\&|XN-550^00-17|HAEM-LAB|LIS|CHU|20240305143500+0100||ORU^R01^ORU_R01|"
@@ -92,9 +92,25 @@ def test_values_units_and_flags():
 def test_other_observations_are_ignored_and_counted():
     result = parse_cbc(MESSAGE)
     assert result.warnings == (
-        "2 OBX segments with codes outside the CBC parameter table were ignored: "
-        "'IP_MSG^Left Shift?^99SYSMEX', 'WDF^WDF scattergram^99SYSMEX'",
+        "1 OBX segments with codes outside the CBC parameter table were ignored: "
+        "'WDF^WDF scattergram^99SYSMEX'",
     )
+
+
+def test_ip_observations_and_result_comments_are_analyser_messages():
+    (record,) = parse_cbc(MESSAGE).records
+    assert record.analyser_messages == (
+        AnalyserMessage("ip", "Left Shift?"), AnalyserMessage("note", "checked on smear"))
+
+
+def test_a_comment_after_a_parameter_names_it_and_patient_comments_are_not_read():
+    message = MESSAGE.replace(b"PV1|1|O\r", b"NTE|1||patient fasting\rPV1|1|O\r").replace(
+        b"OBX|10|", b"NTE|1||PLT clumps seen~re-run citrate\rOBX|10|").replace(
+        b"IP_MSG^Left Shift?^99SYSMEX||100", b"IP_MSG^Left Shift?^99SYSMEX||0")
+    (record,) = parse_cbc(message).records
+    assert record.analyser_messages == (
+        AnalyserMessage("note", "PLT: PLT clumps seen re-run citrate"),
+        AnalyserMessage("note", "checked on smear"))
 
 
 def test_the_placer_number_or_specimen_segment_names_the_sample_when_obr3_is_empty():

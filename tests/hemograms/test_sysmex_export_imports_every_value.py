@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from apps.hemograms.parsers import parse_cbc
+from apps.hemograms.parsers import AnalyserMessage, parse_cbc
 
 # One tuple per column: header, then the cell of each of the three samples.
 COLUMNS = [
@@ -151,7 +151,14 @@ def test_columns_that_are_not_parameters_are_named_in_a_warning():
     result = parse_cbc(DATA)
     assert len(result.warnings) == 1
     warning = result.warnings[0]
-    assert warning.startswith("3 Sysmex columns that are not CBC parameters were ignored")
-    for name in ("[PLT-I(10^3/uL)]", "Q-Flag(Blasts?)", "IP SUS(WBC)Blasts?"):
+    assert warning.startswith("2 Sysmex columns that are not CBC parameters were ignored")
+    for name in ("[PLT-I(10^3/uL)]", "Q-Flag(Blasts?)"):
         assert repr(name) in warning
+    assert "IP SUS" not in warning  # read as an analyser message, not ignored
     assert "Rack" not in warning  # routine metadata is not worth a warning
+
+
+def test_ip_message_columns_become_analyser_messages():
+    first, second, third = parse_cbc(DATA).records
+    assert second.analyser_messages == (AnalyserMessage("ip", "Blasts?"),)
+    assert first.analyser_messages == () and third.analyser_messages == ()

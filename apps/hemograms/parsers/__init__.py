@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import generic_csv, hl7, sysmex
 from .common import (
+    AnalyserMessage,
     CBCParseError,
     CBCRecord,
     Measurement,
@@ -27,6 +28,7 @@ __all__ = [
     "FORMATS",
     "MAX_CBC_BYTES",
     "PARAMETERS",
+    "AnalyserMessage",
     "CBCParseError",
     "CBCRecord",
     "Measurement",

@@ -27,6 +27,18 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class AnalyserMessage:
+    """A message the analyser (or its middleware) sent with the result, not about one value.
+
+    kind "ip": an interpretive program message, the analyser's own flag (Sysmex 'Blasts?',
+    'PLT Clumps?'); kind "note": a free-text comment (HL7 NTE after OBR or OBX).
+    """
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
 class CBCRecord:
     line: int
     accession: str
@@ -37,6 +49,7 @@ class CBCRecord:
     birth_date: date | None
     measurements: tuple[Measurement, ...]
     raw: str
+    analyser_messages: tuple[AnalyserMessage, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 from .common import (
+    AnalyserMessage,
     CBCRecord,
     Measurement,
     ParseResult,
@@ -43,6 +44,10 @@ _SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _LOINC = re.compile(r"^\d{1,7}-\d$")
 # OBX-11 statuses with no usable result: X cannot be obtained, D deleted, W wrong, I pending.
 NO_RESULT_STATUSES = ("X", "D", "W", "I")
+# An OBX whose code starts with IP (IP_MSG, IP_SUS, IP-ABN...) carries an analyser interpretive
+# program message, e.g. 'IP_MSG^Left Shift?^99SYSMEX'; these values mean it was not raised.
+_IP_CODE = re.compile(r"^IP(?:[_ -].*)?$", re.IGNORECASE)
+_IP_NOT_RAISED = ("", "0", "N", "NEG", "NEGATIVE")
 # PID-8 values that mean "not M or F" in HL7 table 0001.
 _OTHER_SEXES = ("", "U", "O", "A", "N", "X")
 
@@ -296,6 +301,7 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
             break
 
     measurements, measurement_problems, unknown, equipment = _observations(segments, enc)
+    messages = _analyser_messages(segments, enc)
     problems.extend(measurement_problems)
     if not problems and not measurements:
         problems.append("no OBX segment with a CBC parameter")
@@ -312,6 +318,7 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
         birth_date=birth_date,
         measurements=tuple(measurements),
         raw=message.raw,
+        analyser_messages=messages,
     ), [], unknown
 
 
@@ -325,7 +332,8 @@ def _observations(
     for obx in (s for s in segments if s.name == "OBX"):
         parameter = identify(obx.field(3), enc)
         if parameter is None:
-            unknown.append(_code_label(obx.field(3), enc))
+            if not _IP_CODE.match(part(obx.field(3), enc)):
+                unknown.append(_code_label(obx.field(3), enc))
             continue
         equipment = equipment or _label(obx.field(18), enc)
         where = f"{parameter.code} (line {obx.line})"
@@ -364,6 +372,33 @@ def _observations(
                 f"(lines {earlier[0]} and {obx.line})"
             )
     return [m for _line, m in found.values()], problems, unknown, equipment
+
+
+def _analyser_messages(segments: list[Segment], enc: Encoding) -> tuple[AnalyserMessage, ...]:
+    """IP-message observations and the NTE comments that follow an OBR or an OBX, in order.
+
+    An NTE after an OBX of a known parameter is prefixed with its code ('PLT: clumps seen');
+    NTEs after PID or ORC are about the patient or the order, not the result, and are skipped.
+    """
+    found: list[AnalyserMessage] = []
+    previous: Segment | None = None
+    for segment in segments:
+        if segment.name == "OBX" and _IP_CODE.match(part(segment.field(3), enc)):
+            value = " ".join(p for c in (1, 2) if (p := part(segment.field(5), enc, c)))
+            text = part(segment.field(3), enc, 2) or value
+            if value.upper() not in _IP_NOT_RAISED and text:
+                found.append(AnalyserMessage("ip", text))
+        elif segment.name == "NTE" and previous is not None and previous.name in ("OBR", "OBX"):
+            repetitions = segment.field(3).split(enc.repetition)
+            text = " ".join(t for r in range(len(repetitions))
+                            if (t := part(segment.field(3), enc, rep=r)))
+            if text:
+                parameter = identify(previous.field(3), enc) if previous.name == "OBX" else None
+                found.append(AnalyserMessage(
+                    "note", f"{parameter.code}: {text}" if parameter else text))
+        if segment.name != "NTE":
+            previous = segment
+    return tuple(dict.fromkeys(found))
 
 
 def _distinct(values: Iterable[str]) -> list[str]:

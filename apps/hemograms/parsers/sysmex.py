@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 
 from .common import (
     ATTACHED_MARKERS,
+    AnalyserMessage,
     CBCParseError,
     CBCRecord,
     Measurement,
@@ -59,6 +60,13 @@ _KNOWN_UNUSED = {
 _TECHNICAL = re.compile(r"^(QC-|BACKGROUNDCHECK|CAL-|PRE-CHK-|OPT-AXIS|XNCAL)", re.IGNORECASE)
 _UNREAD_BARCODE = re.compile(r"^ERR\d*$", re.IGNORECASE)
 _PARAM_HEADER = re.compile(r"^(?P<code>.*?)(?:\((?P<unit>[^()]*)\))?$")
+# IP (interpretive program) messages, one column each: 'IP ABN(WBC)Neutrophilia',
+# 'IP SUS(PLT)PLT Clumps?'. A cell holding anything but blank or 0 means the analyser raised it.
+_IP_COLUMN = re.compile(r"^\[?\s*IP\s*(?:ABN|SUS)\s*\([^()]*\)\s*(?P<text>[^\]]+?)\s*\]?$",
+                        re.IGNORECASE)
+# A free-text column some IPU/middleware exports write instead: 'Blasts?;Left Shift?'.
+_IP_TEXT_COLUMNS = ("ip message", "ip messages", "ip message(s)")
+_IP_NOT_RAISED = ("", "0")
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,8 @@ class _Layout:
     meta: dict[str, int]
     columns: tuple[_Column, ...]
     warnings: tuple[str, ...]
+    ip_columns: tuple[tuple[int, str], ...] = ()
+    ip_text: int | None = None
 
 
 def is_sysmex_header(cells: list[str]) -> bool:
@@ -104,10 +114,19 @@ def _layout(header: tuple[str, ...]) -> _Layout:
     ignored: list[str] = []
     duplicates: list[str] = []
     problems: list[str] = []
+    ip_columns: list[tuple[int, str]] = []
+    ip_text: int | None = None
     for index, name in enumerate(cells):
         key = _norm(name)
         if key in _META:
             meta.setdefault(_META[key], index)
+            continue
+        ip = _IP_COLUMN.match(name.strip())
+        if ip is not None:
+            ip_columns.append((index, re.sub(r"\s+", " ", ip.group("text"))))
+            continue
+        if key in _IP_TEXT_COLUMNS:
+            ip_text = index if ip_text is None else ip_text
             continue
         bare = name.strip().strip("[]").strip()
         if bare.upper().endswith("/M"):
@@ -148,7 +167,7 @@ def _layout(header: tuple[str, ...]) -> _Layout:
             + summarise(duplicates)
         )
     columns = tuple(_Column(i, p, u, marks.get(p.code)) for i, p, u in found)
-    return _Layout(len(cells), meta, columns, tuple(warnings))
+    return _Layout(len(cells), meta, columns, tuple(warnings), tuple(ip_columns), ip_text)
 
 
 def parse(data: bytes) -> ParseResult:
@@ -268,7 +287,16 @@ def _record(
         birth_date=birth_date,
         measurements=tuple(measurements),
         raw=raw,
+        analyser_messages=_ip_messages(layout, cells),
     ), []
+
+
+def _ip_messages(layout: _Layout, cells: tuple[str, ...]) -> tuple[AnalyserMessage, ...]:
+    texts = [text for index, text in layout.ip_columns
+             if cells[index].strip() not in _IP_NOT_RAISED]
+    if layout.ip_text is not None:
+        texts += [t.strip() for t in cells[layout.ip_text].split(";") if t.strip()]
+    return tuple(AnalyserMessage("ip", text) for text in dict.fromkeys(texts))
 
 
 def _mark_flags(mark: str) -> tuple[str, ...]:
