@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, snapshot
 
-from .models import Patient, Sex, Specimen, SpecimenStatus
+from .models import Patient, Sex, Specimen, SpecimenFlag, SpecimenStatus
 
 ACCESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PATIENT_FIELDS = ["external_id", "family_name", "given_name", "birth_date", "sex"]
@@ -110,3 +112,46 @@ def specimen_set_status(*, actor: User, specimen: Specimen, status: str) -> Spec
     audit_record(actor=actor, action="specimen.status", obj=specimen, before=before,
                  after={"status": specimen.status})
     return specimen
+
+
+MIXUP_FLAG = "possible_mixup"
+MIXUP_SOURCE = "identity"
+MIXUP_RULES_VERSION = "identity-1"
+_RULE_MAX = 200  # SpecimenFlag.rule
+_MORE = "…"
+
+
+def mixup_accessions(rule: str) -> list[str]:
+    """The other specimens a possible_mixup flag names (its rule is their accessions)."""
+    return [a for a in rule.split(", ") if a and a != _MORE]
+
+
+@transaction.atomic
+def specimen_mixup_flag(*, actor: User, specimen: Specimen,
+                        others: Iterable[str]) -> SpecimenFlag:
+    """Flag a possible sample mix-up on `specimen`: the same material (identical images) is
+    stored for the `others` specimens. The flag is kept until someone removes it; it names every
+    other specimen seen so far and, like any flag, puts the specimen on the worklist."""
+    flag = (SpecimenFlag.objects.select_for_update()
+            .filter(specimen=specimen, name=MIXUP_FLAG, source=MIXUP_SOURCE).first())
+    known = mixup_accessions(flag.rule) if flag is not None else []
+    new = sorted(set(others) - set(known) - {specimen.accession})
+    if flag is not None and not new:
+        return flag
+    names, rule = [*known, *new], ""
+    for i in range(len(names), 0, -1):
+        rule = ", ".join(names[:i]) + (f", {_MORE}" if i < len(names) else "")
+        if len(rule) <= _RULE_MAX:
+            break
+    if flag is None:
+        flag = SpecimenFlag.objects.create(specimen=specimen, name=MIXUP_FLAG,
+                                           source=MIXUP_SOURCE, rule=rule,
+                                           rules_version=MIXUP_RULES_VERSION)
+        # One more flag, one more point of priority: the count hemograms' flag update keeps.
+        Specimen.objects.filter(pk=specimen.pk).update(priority=F("priority") + 1)
+    else:
+        flag.rule = rule
+        flag.save(update_fields=["rule"])
+    audit_record(actor=actor, action="specimen.possible_mixup", obj=specimen,
+                 after={"with": new})
+    return flag

@@ -20,7 +20,7 @@ from apps.analysis.services import analysis_request
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.patients.models import Specimen, SpecimenStatus
-from apps.patients.services import specimen_set_status
+from apps.patients.services import specimen_mixup_flag, specimen_set_status
 
 from .importers import (
     DEFAULT_LIMITS,
@@ -32,6 +32,7 @@ from .importers import (
     read_upload,
 )
 from .models import Cell, SmearUpload, UploadKind
+from .selectors import cells_stored_elsewhere
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -45,6 +46,9 @@ class SmearImportOutcome:
     rejected: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     analysis_run_id: int | None = None
+    # Imported images identical (sha256) to cells of another specimen: a possible sample mix-up,
+    # warned about on both specimens; [{"file": name, "specimen": other accession}].
+    cross_specimen_duplicates: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +56,7 @@ class SmearImportOutcome:
             "images_imported": self.images_imported, "duplicates": len(self.duplicates),
             "duplicate_files": self.duplicates, "rejected": self.rejected,
             "skipped": self.skipped, "analysis_run": self.analysis_run_id,
+            "cross_specimen_duplicates": self.cross_specimen_duplicates,
         }
 
 
@@ -206,15 +211,27 @@ def _store(*, actor: User, specimen: Specimen, batch: ImportBatch, kind: str, or
         cell.image.save("cell", ContentFile(image.content), save=False)
         written.append(cell.image.name)
         cells.append(cell)
+    elsewhere = cells_stored_elsewhere(specimen=specimen,
+                                       sha256s=[image.sha256 for image in new_images])
+    cross = [{"file": image.name, "specimen": other}
+             for image in new_images for other in elsewhere.get(image.sha256, ())]
     Cell.objects.bulk_create(cells)
     audit_record(actor=actor, action="smear.import", obj=upload, after={
         "specimen": specimen.accession, "images_imported": len(new_images),
         "duplicates": len(duplicates), "rejected": len(rejected),
         "sha256": [image.sha256 for image in new_images],
+        "cross_specimen_duplicates": cross,
     })
+    # A warning, not a refusal: both specimens are flagged, the import goes on.
+    others = sorted({c["specimen"] for c in cross})
+    if others:
+        specimen_mixup_flag(actor=actor, specimen=specimen, others=others)
+        for other in Specimen.objects.filter(accession__in=others):
+            specimen_mixup_flag(actor=actor, specimen=other, others=[specimen.accession])
     specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IMPORTED)
     run = analysis_request(actor=actor, specimen=specimen)
     return SmearImportOutcome(
         specimen=specimen.accession, upload_id=upload.pk, images_imported=len(new_images),
         duplicates=duplicates, rejected=rejected, skipped=skipped, analysis_run_id=run.pk,
+        cross_specimen_duplicates=cross,
     )

@@ -41,6 +41,13 @@ def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
         % {"n": outcome.images_imported, "d": len(outcome.duplicates), "r": len(outcome.rejected)})
     for item in outcome.rejected[:20]:
         messages.warning(request, f"{item['file']}: {item['reason']}")
+    if outcome.cross_specimen_duplicates:
+        others = sorted({d["specimen"] for d in outcome.cross_specimen_duplicates})
+        messages.error(request, _(
+            "Possible sample mix-up: %(n)d image(s) are identical to images of specimen(s) "
+            "%(others)s. Both specimens are flagged; check their identity.")
+            % {"n": len({d["file"] for d in outcome.cross_specimen_duplicates}),
+               "others": ", ".join(others)})
     return redirect("specimen_detail", accession=accession)
 
 
