@@ -11,7 +11,7 @@ from typing import Any
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
@@ -82,3 +82,101 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             "analyser": analyser or None, "has_analyser": bool(analyser),
             "has_scanner": bool(scanner)}
+
+
+SUBTYPES: dict[str, Promise] = {
+    "band_neutrophil": gettext_lazy("band neutrophil"),
+    "segmented_neutrophil": gettext_lazy("segmented neutrophil"),
+    "promyelocyte": gettext_lazy("promyelocyte"), "myelocyte": gettext_lazy("myelocyte"),
+    "metamyelocyte": gettext_lazy("metamyelocyte"), "eosinophil": gettext_lazy("eosinophil"),
+    "basophil": gettext_lazy("basophil"), "lymphocyte": gettext_lazy("lymphocyte"),
+    "monocyte": gettext_lazy("monocyte"), "erythroblast": gettext_lazy("erythroblast"),
+    "platelet": gettext_lazy("platelet"),
+}
+
+# The cell model's morphology attributes (WBCAtt) and their values, as its card names them.
+ATTRIBUTES: dict[str, Promise] = {
+    "cell_size": gettext_lazy("cell size"), "cell_shape": gettext_lazy("cell shape"),
+    "nucleus_shape": gettext_lazy("nucleus shape"),
+    "nuclear_cytoplasmic_ratio": gettext_lazy("nuclear-cytoplasmic ratio"),
+    "chromatin_density": gettext_lazy("chromatin"),
+    "cytoplasm_vacuole": gettext_lazy("cytoplasmic vacuoles"),
+    "cytoplasm_texture": gettext_lazy("cytoplasm texture"),
+    "cytoplasm_colour": gettext_lazy("cytoplasm colour"),
+    "granule_type": gettext_lazy("granules"), "granule_colour": gettext_lazy("granule colour"),
+    "granularity": gettext_lazy("granularity"),
+}
+ATTRIBUTE_VALUES: dict[str, Promise] = {
+    "big": gettext_lazy("large"), "small": gettext_lazy("small"),
+    "irregular": gettext_lazy("irregular"), "round": gettext_lazy("round"),
+    "segmented-bilobed": gettext_lazy("segmented, two lobes"),
+    "segmented-multilobed": gettext_lazy("segmented, several lobes"),
+    "unsegmented-band": gettext_lazy("not segmented, band"),
+    "unsegmented-indented": gettext_lazy("not segmented, indented"),
+    "unsegmented-round": gettext_lazy("not segmented, round"),
+    "high": gettext_lazy("high"), "low": gettext_lazy("low"),
+    "densely": gettext_lazy("dense"), "loosely": gettext_lazy("loose"),
+    "no": gettext_lazy("no"), "yes": gettext_lazy("yes"),
+    "clear": gettext_lazy("clear"), "frosted": gettext_lazy("frosted"),
+    "blue": gettext_lazy("blue"), "light blue": gettext_lazy("light blue"),
+    "purple blue": gettext_lazy("purple-blue"),
+    "coarse": gettext_lazy("coarse"), "nil": gettext_lazy("none"),
+    "pink": gettext_lazy("pink"), "purple": gettext_lazy("purple"), "red": gettext_lazy("red"),
+}
+# Where a value reads differently for one attribute (granules: "fines", not "petites").
+ATTRIBUTE_VALUES_OF: dict[tuple[str, str], Promise] = {
+    ("granule_type", "small"): pgettext_lazy("granules", "small"),
+    ("granule_type", "round"): pgettext_lazy("granules", "round"),
+    ("granule_type", "coarse"): pgettext_lazy("granules", "coarse"),
+    ("granule_type", "nil"): pgettext_lazy("granules", "none"),
+    ("granule_colour", "nil"): pgettext_lazy("granules", "none"),
+}
+ANOMALIES: dict[str, Promise] = {
+    "vacuole": gettext_lazy("cytoplasmic vacuoles"),
+    "pseudo_pelger": gettext_lazy("non-segmented nucleus (lobation proxy)"),
+    "hypogranulation": gettext_lazy("hypogranulation"), "barr_body": gettext_lazy("Barr body"),
+}
+
+
+def _word(words: dict[str, Promise], code: object) -> str:
+    text = str(code or "")
+    return str(words.get(text, text.replace("_", " ")))
+
+
+def percent(value: Any) -> str:
+    """A model probability as a whole percentage in the active language ('90%', '90 %')."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    return _("%(value)s%%") % {"value": number_format(round(100 * float(value)))}
+
+
+def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: Any,
+                anomalies: dict[str, float | None], domain_flag: str) -> dict[str, Any]:
+    """What the large-cell pane shows of one cell, in the active language: its class (after
+    review), the model's class probabilities (highest first), subtype, attributes and the
+    neutrophil outputs (`anomalies`, already limited to neutrophils)."""
+    detail: dict[str, Any] = {"id": cell_id, "final": final_class or "unclassified",
+                              "final_label": class_label(final_class or "unclassified"),
+                              "reviewed": reviewed, "domain": domain_flag,
+                              "probs": [], "subtype": "", "attributes": [], "anomalies": []}
+    if prediction is None:
+        return detail
+    probs = sorted((prediction.class_probs or {}).items(), key=lambda kv: -float(kv[1] or 0))
+    detail["predicted_label"] = class_label(prediction.cell_class)
+    detail["probs"] = [{"label": class_label(c), "value": percent(p), "width": round(100 * p)}
+                       for c, p in probs[:5] if isinstance(p, int | float)]
+    if prediction.subtype:
+        detail["subtype"] = f"{_word(SUBTYPES, prediction.subtype)} " \
+                            f"({percent(prediction.subtype_prob)})".replace(" ()", "")
+    probs_of = prediction.attribute_probs or {}
+    detail["attributes"] = [
+        {"name": _word(ATTRIBUTES, name),
+         "value": str(ATTRIBUTE_VALUES_OF.get((name, str(value)), "")
+                      or _word(ATTRIBUTE_VALUES, value)),
+         "prob": percent((probs_of.get(name) or {}).get(value))}
+        for name, value in (prediction.attributes or {}).items()]
+    detail["anomalies"] = [
+        {"name": _word(ANOMALIES, name),
+         "value": _("not available in this model") if value is None else percent(value)}
+        for name, value in anomalies.items()]
+    return detail

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.selectors import (
     cell_anomalies,
     score_entry,
@@ -20,6 +21,7 @@ from apps.patients.models import Specimen
 from apps.smears.differential import differential_count
 from apps.smears.models import Cell
 
+from .display import cell_detail, class_label
 from .models import Signature
 
 REPORT_SCHEMA = "hemaclinic-report/1"
@@ -30,6 +32,32 @@ ANALYSER_DIFFERENTIAL: tuple[tuple[str, str], ...] = (
     ("neutrophil", "NEUT%"), ("lymphocyte", "LYMPH%"), ("monocyte", "MONO%"),
     ("eosinophil", "EO%"), ("basophil", "BASO%"), ("ig", "IG%"))
 ANALYSER_NRBC = "NRBC%"
+
+
+# The gallery's order: the review keys' classes, then the cells without a class yet.
+GALLERY_ORDER = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
+                 "erythroblast", "platelet", "other", "unclassified")
+
+
+def case_gallery(specimen: Specimen) -> dict[str, Any]:
+    """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
+    each group with its label, and per cell what the large-cell pane shows (cell_detail)."""
+    groups: dict[str, list[Cell]] = {name: [] for name in GALLERY_ORDER}
+    details: dict[str, dict[str, Any]] = {}
+    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+        final = cell.final_class
+        groups.setdefault(final or "unclassified", []).append(cell)
+        prediction = cell.latest_prediction()
+        details[str(cell.pk)] = cell_detail(
+            cell_id=cell.pk, final_class=final, reviewed=bool(cell.reviewed_class),
+            prediction=prediction,
+            anomalies=cell_anomalies(final_class=final, anomalies=prediction.anomalies)
+            if prediction else {},
+            domain_flag=cell_flag_text(prediction.domain_flag if prediction else ""))
+    return {"groups": [{"code": code, "label": class_label(code), "cells": cells}
+                       for code, cells in groups.items() if cells],
+            "details": details,
+            "labels": {code: class_label(code) for code in GALLERY_ORDER}}
 
 
 def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:

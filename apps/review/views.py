@@ -22,10 +22,9 @@ from apps.core.auth_views import client_ip
 from apps.core.permissions import role_required
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen, SpecimenStatus
-from apps.smears.models import Cell
 
 from . import selectors, services
-from .display import differential_table
+from .display import class_label, differential_table
 from .models import Meaning, Signature
 
 KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
@@ -56,14 +55,6 @@ def worklist(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _groups(specimen: Specimen) -> OrderedDict[str, list[Cell]]:
-    groups: dict[str, list[Cell]] = {name: [] for name in KEYS.values()}
-    groups["unclassified"] = []
-    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
-        groups[cell.final_class or "unclassified"].append(cell)
-    return OrderedDict((k, v) for k, v in groups.items() if v)
-
-
 @role_required(roles.CAN_VIEW)
 @require_GET
 def case(request: HttpRequest, accession: str) -> HttpResponse:
@@ -72,8 +63,9 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc_latest(specimen), "run": run_latest(specimen),
         "differential": differential_table(selectors.differential(specimen)),
-        "groups": _groups(specimen),
-        "keys": KEYS, "blockers": services.sign_blockers(specimen),
+        "gallery": selectors.case_gallery(specimen),
+        "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
+        "blockers": services.sign_blockers(specimen),
         "signatures": specimen.signatures.select_related("signed_by")
         .prefetch_related("reports", "result_messages"),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
@@ -91,7 +83,7 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
         cell_ids = [int(i) for i in body.get("cells", [])]
         new_class = str(body.get("class", ""))
         services.cells_reclassify(actor=request.user, specimen=specimen, cell_ids=cell_ids,
-                                  new_class=new_class)
+                                  new_class=new_class, undo=body.get("undo") is True)
     except (ValueError, TypeError) as exc:
         return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
     except services.ReviewError as exc:

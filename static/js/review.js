@@ -1,4 +1,5 @@
-// Case review: select cells with the mouse or the arrows, press a class key to move them.
+// Case review: select cells with the mouse or the arrows (in two dimensions), see the selected
+// cell in the large pane, press a class key to move the selection, Ctrl-Z to undo, ? for help.
 (function () {
   "use strict";
   var root = document.getElementById("review-cells");
@@ -8,6 +9,15 @@
   var locked = root.getAttribute("data-locked") === "1";
   var url = root.getAttribute("data-reclassify-url");
   var anchor = null;
+  var undoStack = [];   // each entry: [{id, from}] of one reclassification, newest last
+  var busy = false;
+
+  function json(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : {};
+  }
+  var details = json("cell-details");
+  var labels = json("class-labels");
 
   function cells() { return Array.prototype.slice.call(root.querySelectorAll("figure.cell")); }
   function selected() { return cells().filter(function (c) { return c.classList.contains("selected"); }); }
@@ -15,6 +25,62 @@
     var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
   }
+
+  // ---- the large-cell pane ----
+  var camToggle = document.getElementById("toggle-cam");
+  var previewCam = document.getElementById("preview-cam");
+  var shown = null;
+  function text(id, value) {
+    var el = document.getElementById(id);
+    if (el) { el.textContent = value; }
+    return el;
+  }
+  function row(cellsText) {
+    var tr = document.createElement("tr");
+    cellsText.forEach(function (v) {
+      var td = document.createElement("td");
+      if (v instanceof Node) { td.appendChild(v); } else { td.textContent = v; }
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+  function preview(fig) {
+    var body = document.getElementById("preview-body");
+    if (!body || !fig) { return; }
+    shown = fig;
+    var d = details[fig.getAttribute("data-cell")] || {};
+    document.getElementById("preview-empty").hidden = true;
+    body.hidden = false;
+    text("preview-class", d.final_label || "");
+    document.getElementById("preview-reviewed").hidden = !fig.classList.contains("reviewed");
+    var cam = fig.getAttribute("data-cam");
+    previewCam.disabled = !cam;
+    var withCam = previewCam.checked && cam;
+    var img = document.getElementById("preview-image");
+    img.src = withCam ? cam : fig.getAttribute("data-image");
+    img.alt = fig.querySelector("img").alt;
+    document.getElementById("preview-cam-legend").hidden = !withCam;
+    var domain = text("preview-domain", d.domain || "");
+    domain.hidden = !d.domain;
+    var probs = document.getElementById("preview-probs");
+    probs.innerHTML = "";
+    (d.probs || []).forEach(function (p) {
+      var bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = Math.max(1, p.width) + "px";
+      probs.appendChild(row([p.label, p.value, bar]));
+    });
+    text("preview-subtype", d.subtype || "");
+    var attrs = document.getElementById("preview-attributes");
+    attrs.innerHTML = "";
+    (d.anomalies || []).concat(d.attributes || []).forEach(function (a) {
+      attrs.appendChild(row([a.name, a.value, a.prob || ""]));
+    });
+  }
+  if (previewCam) {
+    previewCam.addEventListener("change", function () { preview(shown); });
+  }
+
   function select(cell, mode) {
     var all = cells();
     if (mode === "range" && anchor) {
@@ -29,60 +95,90 @@
       anchor = cell;
     }
     cell.focus();
+    preview(cell);
   }
   root.addEventListener("click", function (ev) {
     var cell = ev.target.closest("figure.cell");
     if (!cell) { return; }
     select(cell, ev.shiftKey ? "range" : (ev.ctrlKey || ev.metaKey) ? "toggle" : "one");
   });
+  // Score evidence cells open in the large pane (and are selected in the gallery).
+  document.addEventListener("click", function (ev) {
+    var evidence = ev.target.closest("[data-evidence-cell]");
+    if (!evidence) { return; }
+    var fig = root.querySelector('figure.cell[data-cell="' + evidence.getAttribute("data-evidence-cell") + '"]');
+    if (!fig) { return; }
+    ev.preventDefault();
+    select(fig, "one");
+    fig.scrollIntoView({ block: "nearest" });
+  });
 
-  var camToggle = document.getElementById("toggle-cam");
   function showCam(on) {
     cells().forEach(function (c) {
       var img = c.querySelector("img");
       var cam = c.getAttribute("data-cam");
       img.src = on && cam ? cam : c.getAttribute("data-image");
     });
+    if (previewCam) { previewCam.checked = on; preview(shown); }
   }
   if (camToggle) { camToggle.addEventListener("change", function () { showCam(camToggle.checked); }); }
 
+  var size = document.getElementById("thumb-size");
+  if (size) {
+    size.addEventListener("input", function () { root.style.setProperty("--thumb", size.value + "px"); });
+  }
+
+  // ---- the side panel's tabs ----
+  var tabs = Array.prototype.slice.call(document.querySelectorAll(".tabs [role=tab]"));
+  function openTab(tab) {
+    tabs.forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    });
+  }
+  tabs.forEach(function (t) { t.addEventListener("click", function () { openTab(t); }); });
+  if (tabs.length) { openTab(tabs[0]); }
+
+  // ---- the differential, refreshed from what the reclassify endpoint returns ----
   function groupFor(name) {
     var group = root.querySelector('.group[data-group="' + name + '"]');
     if (!group) {
       group = document.createElement("div");
       group.className = "group";
       group.setAttribute("data-group", name);
-      group.innerHTML = "<h3></h3><div class=\"cells\"></div>";
-      group.querySelector("h3").textContent = name + " ";
-      var count = document.createElement("span");
-      count.className = "count";
-      group.querySelector("h3").appendChild(count);
-      root.appendChild(group);
+      group.innerHTML = "<h3><span class=\"group-label\"></span> <span class=\"count\"></span></h3><div class=\"cells\"></div>";
+      group.querySelector(".group-label").textContent = labels[name] || name;
+      var groups = root.querySelectorAll(".group");
+      var last = groups[groups.length - 1];
+      if (last) { last.after(group); } else { root.appendChild(group); }
     }
     return group;
   }
   function recount() {
     root.querySelectorAll(".group").forEach(function (g) {
-      g.querySelector(".count").textContent = g.querySelectorAll("figure.cell").length;
+      var n = g.querySelectorAll("figure.cell").length;
+      g.querySelector(".count").textContent = n;
+      g.hidden = n === 0;
     });
   }
-  function tableCell(tag, text, numeric) {
+  function tableCell(tag, value, numeric) {
     var td = document.createElement(tag);
     if (numeric) { td.className = "num"; }
-    td.textContent = text;
+    td.textContent = value;
     return td;
   }
-  // The reclassify endpoint returns the differential table as the page renders it
+  // The endpoint returns the differential table as the page renders it
   // (apps/review/display.py): labels, the short-count warning and the analyser's column.
   function updateDifferential(diff) {
     var body = document.getElementById("diff-body");
     if (!body) { return; }
     body.innerHTML = "";
-    diff.rows.forEach(function (row) {
+    diff.rows.forEach(function (r) {
       var tr = document.createElement("tr");
-      tr.setAttribute("data-class", row["class"]);
-      tr.appendChild(tableCell("td", row.label, false));
-      [row.count, row.percent, row.analyser_count].forEach(function (v) {
+      tr.setAttribute("data-class", r["class"]);
+      tr.appendChild(tableCell("td", r.label, false));
+      [r.count, r.percent, r.analyser_count].forEach(function (v) {
         tr.appendChild(tableCell("td", v, true));
       });
       body.appendChild(tr);
@@ -97,50 +193,136 @@
     var analyser = document.querySelector("#analyser-differential tbody");
     if (analyser) {
       analyser.innerHTML = "";
-      diff.rows.forEach(function (row) {
-        if (!row.analyser) { return; }
+      diff.rows.forEach(function (r) {
+        if (!r.analyser) { return; }
         var tr = document.createElement("tr");
-        tr.setAttribute("data-class", row["class"]);
-        tr.appendChild(tableCell("td", row.label, false));
-        tr.appendChild(tableCell("td", row.analyser, true));
+        tr.setAttribute("data-class", r["class"]);
+        tr.appendChild(tableCell("td", r.label, false));
+        tr.appendChild(tableCell("td", r.analyser, true));
         analyser.appendChild(tr);
       });
     }
   }
-  function move(cls) {
-    var chosen = selected();
-    if (!chosen.length || locked) { return; }
-    var ids = chosen.map(function (c) { return parseInt(c.getAttribute("data-cell"), 10); });
-    fetch(url, {
+
+  // ---- reclassification and its undo (an undo is one more audited reclassification) ----
+  function send(figs, cls, undo) {
+    var ids = figs.map(function (c) { return parseInt(c.getAttribute("data-cell"), 10); });
+    return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: JSON.stringify({ cells: ids, "class": cls })
+      body: JSON.stringify({ cells: ids, "class": cls, undo: !!undo })
     }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
       .then(function (res) {
-        if (!res.ok) { window.alert(res.data.error || "Error"); return; }
+        if (!res.ok) { throw new Error(res.data.error || "Error"); }
         var target = groupFor(cls).querySelector(".cells");
-        chosen.forEach(function (c) {
+        figs.forEach(function (c) {
           c.setAttribute("data-class", cls);
           c.classList.add("reviewed");
+          var d = details[c.getAttribute("data-cell")];
+          if (d) { d.final = cls; d.final_label = labels[cls] || cls; }
           target.appendChild(c);
         });
         recount();
         updateDifferential(res.data.differential);
-        root.setAttribute("data-last-move", cls + ":" + ids.join(","));
+        if (shown) { preview(shown); }
+        root.setAttribute(undo ? "data-last-undo" : "data-last-move", cls + ":" + ids.join(","));
+        return ids;
       });
   }
+  function move(cls) {
+    var chosen = selected().filter(function (c) { return c.getAttribute("data-class") !== cls; });
+    if (!chosen.length || locked || busy) { return; }
+    var entry = chosen.map(function (c) {
+      return { fig: c, from: c.getAttribute("data-class") };
+    });
+    busy = true;
+    send(chosen, cls, false)
+      .then(function () { undoStack.push(entry); })
+      .catch(function (err) { window.alert(err.message); })
+      .then(function () { busy = false; });
+  }
+  function undo() {
+    if (locked || busy || !undoStack.length) { return; }
+    var entry = undoStack.pop();
+    // One request per class the cells came from; a cell that had no class cannot go back.
+    var byClass = {};
+    entry.forEach(function (m) {
+      if (m.from === "unclassified") { return; }
+      (byClass[m.from] = byClass[m.from] || []).push(m.fig);
+    });
+    busy = true;
+    var chain = Promise.resolve();
+    Object.keys(byClass).forEach(function (cls) {
+      chain = chain.then(function () { return send(byClass[cls], cls, true); });
+    });
+    chain.catch(function (err) { window.alert(err.message); })
+      .then(function () { busy = false; });
+  }
+
+  // ---- 2-D movement: the nearest cell in the direction of the arrow ----
+  function neighbour(current, key) {
+    var r = current.getBoundingClientRect();
+    var cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+    var best = null, bestScore = Infinity;
+    cells().forEach(function (c) {
+      if (c === current || c.offsetParent === null) { return; }
+      var q = c.getBoundingClientRect();
+      var x = q.left + q.width / 2, y = q.top + q.height / 2;
+      var dx = x - cx, dy = y - cy, score;
+      if (key === "ArrowDown" || key === "ArrowUp") {
+        if (key === "ArrowDown" ? dy <= r.height / 2 : dy >= -r.height / 2) { return; }
+        score = Math.abs(dy) * 1000 + Math.abs(dx);   // the next row first, then the column
+      } else {
+        return;
+      }
+      if (score < bestScore) { bestScore = score; best = c; }
+    });
+    return best;
+  }
+
+  // ---- keyboard help ----
+  var help = document.getElementById("shortcuts");
+  function showHelp(on) {
+    if (!help) { return; }
+    help.hidden = !on;
+    if (on) { document.getElementById("close-shortcuts").focus(); } else if (shown) { shown.focus(); }
+  }
+  var helpButton = document.getElementById("show-shortcuts");
+  if (helpButton) { helpButton.addEventListener("click", function () { showHelp(true); }); }
+  var closeHelp = document.getElementById("close-shortcuts");
+  if (closeHelp) { closeHelp.addEventListener("click", function () { showHelp(false); }); }
+  if (help) { help.addEventListener("click", function (ev) { if (ev.target === help) { showHelp(false); } }); }
+
   document.addEventListener("keydown", function (ev) {
-    if (ev.target.matches("input, textarea, select")) { return; }
+    if (ev.target.matches("input:not([type=checkbox]):not([type=range]), textarea, select")) { return; }
+    if (ev.key === "?") { ev.preventDefault(); showHelp(help && help.hidden); return; }
+    if (help && !help.hidden) {
+      if (ev.key === "Escape") { ev.preventDefault(); showHelp(false); }
+      return;
+    }
+    if ((ev.ctrlKey || ev.metaKey) && !ev.shiftKey && ev.key.toLowerCase() === "z") {
+      ev.preventDefault();
+      undo();
+      return;
+    }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     var key = ev.key.toLowerCase();
     if (KEYS[key]) { ev.preventDefault(); move(KEYS[key]); return; }
     if (key === "g" && camToggle) { camToggle.checked = !camToggle.checked; showCam(camToggle.checked); return; }
+    if (ev.key.indexOf("Arrow") !== 0) { return; }
+    var all = cells().filter(function (c) { return c.offsetParent !== null; });
+    var current = document.activeElement;
+    var i = all.indexOf(current);
+    if (i < 0) { return; }
+    var next;
     if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
-      var all = cells(), current = document.activeElement;
-      var i = all.indexOf(current);
-      if (i < 0) { return; }
-      var next = all[Math.max(0, Math.min(all.length - 1, i + (ev.key === "ArrowRight" ? 1 : -1)))];
-      ev.preventDefault();
-      select(next, ev.shiftKey ? "toggle" : "one");
+      next = all[Math.max(0, Math.min(all.length - 1, i + (ev.key === "ArrowRight" ? 1 : -1)))];
+    } else {
+      next = neighbour(current, ev.key);
     }
+    if (!next) { return; }
+    ev.preventDefault();
+    select(next, ev.shiftKey ? "toggle" : "one");
+    next.scrollIntoView({ block: "nearest" });
   });
 })();

@@ -1,0 +1,113 @@
+"""The case page at 1366x768: the cells come first (the first cell is visible without scrolling
+and the CBC sits in a tab of the side panel), a large pane shows the selected cell at its native
+size with its probabilities, the arrows move in two dimensions, Ctrl-Z undoes the last
+reclassification through the same audited service, and ? shows every shortcut."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.core.models import AuditEvent
+from apps.smears.models import Cell
+from tests.browser.conftest import PASSWORD
+from tests.helpers import browser_login
+
+pytestmark = pytest.mark.browser
+
+
+def _open(page, live_server, specimen):  # type: ignore[no-untyped-def]
+    browser_login(page, live_server, "bio", PASSWORD)
+    page.goto(f"{live_server.url}/review/{specimen.accession}/")
+    page.wait_for_selector("#review-cells figure.cell")
+
+
+def test_the_first_cell_is_visible_without_scrolling_and_the_case_data_in_tabs(
+        browser_page, live_server, review_case, tmp_path):
+    page = browser_page
+    _open(page, live_server, review_case)
+    assert page.evaluate("window.scrollY") == 0
+    box = page.locator("#review-cells figure.cell").first.bounding_box()
+    assert box["y"] + box["height"] <= 768, box
+    # The CBC is one click away in the side panel, not above the cells.
+    assert not page.locator("#cbc").is_visible()
+    assert page.locator("#differential").is_visible()
+    page.click("#tab-cbc")
+    assert page.locator("#cbc").is_visible() and not page.locator("#differential").is_visible()
+    page.click("#tab-scores")
+    assert page.locator("#scores").is_visible()
+    page.screenshot(path=str(tmp_path / "case.png"))
+
+
+def test_the_large_pane_shows_the_selected_cell_at_native_size(browser_page, live_server,
+                                                               review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    assert not page.locator("#preview-body").is_visible()
+    page.locator(".group[data-group='eosinophil'] figure.cell").first.click()
+    page.wait_for_function("document.getElementById('preview-image').complete && "
+                           "document.getElementById('preview-image').naturalWidth > 0")
+    natural, shown = page.evaluate(
+        "[document.getElementById('preview-image').naturalWidth,"
+        " document.getElementById('preview-image').clientWidth]")
+    thumb = page.locator(".group[data-group='eosinophil'] figure.cell img").bounding_box()
+    assert shown > 2 * thumb["width"] and shown == natural      # not scaled: native pixels
+    assert page.locator("#preview-class").inner_text() == "Eosinophil"
+    first_prob = page.locator("#preview-probs tr").first.inner_text()
+    assert "Eosinophil" in first_prob and "90%" in first_prob
+
+
+def test_arrows_move_in_two_dimensions(browser_page, live_server, review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    first = page.locator("#review-cells figure.cell").first
+    first.click()
+    start = first.bounding_box()
+    page.keyboard.press("ArrowDown")
+    below = page.evaluate("document.activeElement.getBoundingClientRect().toJSON()")
+    assert below["y"] > start["y"] + start["height"] / 2
+    assert abs(below["x"] - start["x"]) < start["width"] / 2     # the same column
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.getAttribute('data-cell')") == \
+        first.get_attribute("data-cell")
+    page.keyboard.press("ArrowRight")
+    right = page.evaluate("document.activeElement.getBoundingClientRect().toJSON()")
+    assert right["x"] > start["x"] and abs(right["y"] - start["y"]) < 2
+
+
+def test_ctrl_z_undoes_the_last_reclassification_audited(browser_page, live_server,
+                                                         review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    fig = page.locator(".group[data-group='lymphocyte'] figure.cell").first
+    cell_id = int(fig.get_attribute("data-cell"))
+    fig.click()
+    page.keyboard.press("m")
+    page.wait_for_selector(f"#review-cells[data-last-move='monocyte:{cell_id}']")
+    assert Cell.objects.get(pk=cell_id).final_class == "monocyte"
+    page.keyboard.press("Control+z")
+    page.wait_for_selector(f"#review-cells[data-last-undo='lymphocyte:{cell_id}']")
+    assert Cell.objects.get(pk=cell_id).final_class == "lymphocyte"
+    assert page.locator(f".group[data-group='lymphocyte'] figure.cell[data-cell='{cell_id}']"
+                        ).count() == 1
+    events = list(AuditEvent.objects.filter(action="cell.reclassify", object_id=str(cell_id))
+                  .order_by("id"))
+    assert [e.after["class"] for e in events] == ["monocyte", "lymphocyte"]
+    assert [e.detail.get("undo", False) for e in events] == [False, True]
+    page.keyboard.press("Control+z")                  # nothing left to undo
+    assert Cell.objects.get(pk=cell_id).final_class == "lymphocyte"
+
+
+def test_question_mark_shows_every_shortcut(browser_page, live_server, review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    page.locator("#review-cells figure.cell").first.click()
+    page.keyboard.press("?")
+    help_ = page.locator("#shortcuts")
+    assert help_.is_visible()
+    text = help_.inner_text()
+    for needed in ("Ctrl", "Z", "Undo", "Grad-CAM", "Immature granulocyte", "Move between"):
+        assert needed in text, needed
+    page.keyboard.press("n")          # keys do nothing behind the help
+    assert Cell.objects.filter(specimen=review_case, reviewed_class="neutrophil").count() == 0
+    page.keyboard.press("Escape")
+    assert not help_.is_visible()
