@@ -175,18 +175,31 @@ WORKLIST_STATUSES = ("registered", "imported", "analysing", "analysed", "in_revi
 
 
 def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None,  # type: ignore[no-untyped-def]
-             include_unflagged: bool = False):
-    """Specimens waiting for a biologist: flagged first (priority), then the oldest first."""
-    from django.db.models import Prefetch
+             include_unflagged: bool = False, query: str = ""):
+    """Specimens waiting for a biologist: flagged first (priority), then the oldest first.
+
+    A search (`query`: part of the accession, the patient's pseudo-id or hospital number, or
+    part of a name) looks at every specimen, flagged or not, in any status unless one is
+    chosen: the case looked for is found even when it is not waiting."""
+    from django.db.models import Prefetch, Q
 
     from apps.patients.models import SpecimenFlag
 
     qs = Specimen.objects.select_related("patient").prefetch_related(
         Prefetch("flags", queryset=SpecimenFlag.objects.order_by("name")))
-    qs = qs.filter(status=status) if status else qs.filter(status__in=WORKLIST_STATUSES)
+    query = query.strip()
+    if status:
+        qs = qs.filter(status=status)
+    elif not query:
+        qs = qs.filter(status__in=WORKLIST_STATUSES)
+    if query:
+        qs = qs.filter(Q(accession__icontains=query) | Q(patient__pseudo_id__iexact=query)
+                       | Q(patient__external_id__iexact=query)
+                       | Q(patient__family_name__icontains=query)
+                       | Q(patient__given_name__icontains=query))
     if flag:
         qs = qs.filter(flags__name=flag)
-    elif not include_unflagged:
+    elif not include_unflagged and not query:
         qs = qs.filter(priority__gt=0)
     if date_from:
         qs = qs.filter(created_at__date__gte=date_from)

@@ -46,6 +46,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "flag": request.GET.get("flag", ""), "status": request.GET.get("status", ""),
         "date_from": _date(request.GET.get("from")), "date_to": _date(request.GET.get("to")),
         "include_unflagged": request.GET.get("all") == "1",
+        "query": request.GET.get("q", "")[:100],
     }
     page = Paginator(selectors.worklist(**params), 50).get_page(request.GET.get("page"))
     return render(request, "review/worklist.html", {

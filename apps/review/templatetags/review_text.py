@@ -1,6 +1,7 @@
 from django import template
 
-from apps.review.display import class_label
+from apps.patients.models import SpecimenStatus
+from apps.review.display import class_label, flag_label, flag_reason
 
 register = template.Library()
 
@@ -9,3 +10,22 @@ register = template.Library()
 def class_label_filter(code: str) -> str:
     """A cell class code ("ig") as its label in the active language."""
     return class_label(str(code or ""))
+
+
+@register.filter(name="flag_label")
+def flag_label_filter(name: str) -> str:
+    return flag_label(str(name or ""))
+
+
+@register.filter(name="flag_reason")
+def flag_reason_filter(rule: str) -> str:
+    return flag_reason(str(rule or ""))
+
+
+@register.filter(name="status_label")
+def status_label_filter(code: str) -> str:
+    """A specimen status code as its label in the active language."""
+    try:
+        return str(SpecimenStatus(code).label)
+    except ValueError:
+        return str(code)
