@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -20,11 +20,13 @@ from apps.analysis.services import analysis_request
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.patients.models import Specimen, SpecimenStatus
+from apps.patients.selectors import IdentityProblem, specimen_identity_problem
 from apps.patients.services import specimen_mixup_flag, specimen_set_status
 
 from .importers import (
     DEFAULT_LIMITS,
     ImportBatch,
+    ImportedImage,
     ImportRefused,
     Limits,
     is_archive,
@@ -150,8 +152,13 @@ def smear_import(
     kind: str = UploadKind.ARCHIVE,
     original_name: str = "",
 ) -> SmearImportOutcome:
-    """Store the batch's images as cells of `specimen` (all or none) and queue the analysis."""
+    """Store the batch's images as cells of `specimen` (all or none) and queue the analysis.
+
+    An image whose own identifiers (DICOM AccessionNumber, PatientID) name another sample or
+    another patient is refused with its reason; nothing of it is stored."""
     rejected = [{"file": r.file, "reason": r.reason} for r in batch.rejected]
+    batch, refused = _identity_checked(specimen=specimen, batch=batch)
+    rejected += refused
     skipped = [{"file": s.file, "reason": s.reason} for s in getattr(batch, "skipped", ())]
     in_upload_dups = list(getattr(batch, "duplicates", ()))
     if not batch.images:
@@ -175,6 +182,50 @@ def smear_import(
             default_storage.delete(name)
         raise
     return outcome
+
+
+def image_identity_problem(*, specimen: Specimen, image: ImportedImage) -> IdentityProblem | None:
+    """Whether the sample and patient an image names itself (DICOM AccessionNumber and
+    PatientID, kept in its metadata) are `specimen` and its patient, by the one identity rule
+    (patients.selectors.specimen_identity_problem). An image that names no sample (no
+    AccessionNumber, every non-DICOM image) contradicts nothing on that count."""
+    accession = image.metadata.get("AccessionNumber", "").strip()
+    return specimen_identity_problem(specimen=specimen, accession=accession or specimen.accession,
+                                     patient_id=image.metadata.get("PatientID", ""))
+
+
+def _identity_reason(problem: IdentityProblem, specimen: Specimen) -> str:
+    # Only what the file itself says is echoed, never the stored patient's record number.
+    where = f"specimen {specimen.accession}"
+    return {
+        "sample_mismatch": (f"DICOM AccessionNumber {problem.accession!r} is not {where}; "
+                            "refused, nothing of this file was imported (possible sample mix-up)"),
+        "patient_mismatch": (f"DICOM PatientID {problem.patient_id!r} is not the patient of "
+                             f"{where}; refused, nothing of this file was imported (possible "
+                             "sample mix-up)"),
+        "patient_unverifiable": (f"DICOM PatientID {problem.patient_id!r} cannot be checked: the "
+                                 f"patient of {where} has no hospital record number; refused"),
+        "patient_unknown": (f"DICOM PatientID {problem.patient_id!r} is not a registered patient; "
+                            f"refused (register the patient and link {where} to it first)"),
+    }[problem.code]
+
+
+def _identity_checked(*, specimen: Specimen,
+                      batch: ImportBatch) -> tuple[ImportBatch, list[dict[str, str]]]:
+    """The batch without the images that name another sample or patient, and those refused."""
+    specimen = Specimen.objects.select_related("patient").get(pk=specimen.pk)
+    kept: list[ImportedImage] = []
+    refused: list[dict[str, str]] = []
+    for image in batch.images:
+        problem = image_identity_problem(specimen=specimen, image=image)
+        if problem is None:
+            kept.append(image)
+        else:
+            refused.append({"file": image.name, "code": problem.code,
+                            "reason": _identity_reason(problem, specimen)})
+    if not refused:
+        return batch, []
+    return replace(batch, images=tuple(kept)), refused
 
 
 def _store(*, actor: User, specimen: Specimen, batch: ImportBatch, kind: str, original_name: str,

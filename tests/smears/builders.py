@@ -193,7 +193,7 @@ def dicom_dataset(
     ds.ContentTime = "101500"
     ds.PatientName = "Doe^Jane"
     ds.PatientBirthDate = "19700101"
-    ds.PatientID = "MRN-42"
+    ds.PatientID = "MRN-1"  # the patient of the `specimen` fixture (S-0001)
     ds.ContainerIdentifier = "SLIDE-0007"
     specimen = Dataset()
     specimen.SpecimenIdentifier = "S-2024-0001"

@@ -50,7 +50,7 @@ def test_an_rgb_microscopy_image_keeps_its_pixels_and_metadata() -> None:
     assert meta["ContainerIdentifier"] == "SLIDE-0007"
     assert meta["SpecimenIdentifier"] == "S-2024-0001"
     assert meta["PhotometricInterpretation"] == "RGB"
-    assert meta["PatientID"] == "MRN-42"
+    assert meta["PatientID"] == "MRN-1"
     assert {"SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "SpecimenUID"} <= set(meta)
     # Patient name and birth date are never copied, under any key.
     assert "PatientName" not in meta and "PatientBirthDate" not in meta
