@@ -69,6 +69,9 @@ class Cell(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["specimen", "sha256"], name="cell_unique_per_specimen"),
         ]
+        # The unique constraint leads with specimen; the cross-specimen duplicate lookup
+        # (selectors.cells_stored_elsewhere) filters by sha256 alone, across every specimen.
+        indexes = [models.Index(fields=["sha256"], name="cell_sha256")]
 
     def __str__(self) -> str:
         return f"cell {self.pk} of {self.specimen}"
