@@ -331,11 +331,51 @@ def _disclaimers() -> dict[str, str]:
     }
 
 
+def _card_limits() -> dict[str, str]:
+    """The known limits of the installed CBC model's card (models_onnx), shown under "How is
+    this computed?". A card with other sentences shows them as written."""
+    return {
+        "Single-centre cohort (one study, one analyser family); no external validation.": _(
+            "Single-centre cohort (one study, one analyser family); no external validation."),
+        "No MCV and no Neutro-WX in the training cohort: the model accepts them but they have "
+        "no learned weight (coef 0, missing_coef 0). The ONNX graph masks them - whatever value "
+        "is sent, the probability does not change - until a lab retrains on a cohort that has "
+        "them.": _(
+            "No MCV and no Neutro-WX in the training cohort: the model accepts them but they "
+            "have no learned weight. They are masked: whatever value is sent, the probability "
+            "does not change until a laboratory retrains the model on a cohort that has them."),
+        "Controls are younger than the MDS patients (normal findings include teenagers) and age "
+        "carries most of the signal: cross-validated AUC with age and sex alone 0.858, without "
+        "age and sex 0.665, refitted on patients aged >= 50 0.761. The blood-count features add "
+        "little to demographics on this cohort; expect lower discrimination in the older "
+        "population where MDS is actually suspected.": _(
+            "Controls are younger than the MDS patients (normal findings include teenagers) "
+            "and age carries most of the signal: cross-validated AUC with age and sex alone "
+            "%(alone)s, without age and sex %(without)s, refitted on patients aged 50 or over "
+            "%(older)s. The blood-count features add little to age and sex on this cohort; "
+            "expect lower discrimination in the older population where MDS is actually "
+            "suspected.") % {"alone": _num(0.858, 3), "without": _num(0.665, 3),
+                             "older": _num(0.761, 3)},
+        "Negatives are anaemias and normal counts only: other causes of cytopenia (ITP, liver "
+        "disease, drugs, CMML, aplastic anaemia...) were not in training.": _(
+            "Negatives are anaemias and normal counts only: other causes of cytopenia (ITP, "
+            "liver disease, drugs, CMML, aplastic anaemia...) were not in training."),
+        "65% MDS prevalence in training; the probabilities are calibrated to that prevalence "
+        "and overstate MDS risk in a general laboratory population.": _(
+            "%(prevalence)s%% MDS prevalence in training; the probabilities are calibrated to "
+            "that prevalence and overstate MDS risk in a general laboratory population.")
+        % {"prevalence": 65},
+        "The operating threshold was picked for sensitivity >= 0.80 on this cohort.": _(
+            "The operating threshold was picked for a sensitivity of %(sensitivity)s or more "
+            "on this cohort.") % {"sensitivity": _num(0.80, 2)},
+    }
+
+
 def translate(text: str) -> str:
     """The text in the active language when it is one the scoring code writes; else as is."""
     if not text:
         return text
-    known = _disclaimers().get(text)
+    known = _disclaimers().get(text) or _card_limits().get(text)
     if known is not None:
         return known
     for pattern, render in _patterns():
@@ -343,3 +383,69 @@ def translate(text: str) -> str:
         if match:
             return render(match)
     return text
+
+
+def score_how(name: str) -> list[str]:
+    """"How is this computed?" for a biologist, in the active language: the paragraphs of one
+    score's explanation, with the rule's own figures (read from the rule, never copied)."""
+    if name == "vexas":
+        t, w = vexas.thresholds(), vexas.WEIGHTS
+        return [
+            _("A sum of points out of %(total)s from six findings: vacuolated neutrophils (up "
+              "to %(vac)s points: all of them when at least %(high)s%% of the neutrophils have "
+              "a vacuole probability of %(cut)s or more, half from %(low)s%%), macrocytosis "
+              "(MCV above %(mcv)s fL, %(mac)s points), anaemia (haemoglobin below %(hbm)s g/dL "
+              "in a man, %(hbf)s g/dL in a woman, %(an)s points), thrombocytopenia (platelets "
+              "below %(plt)s ×10⁹/L, %(thr)s points), male sex (%(male)s points) and age "
+              "%(age)s or over (%(agep)s points).") % {
+                "total": VEXAS_POINTS, "vac": vexas_points(w["vacuoles"]),
+                "high": _num(100 * t["vacuole_fraction_high"]),
+                "low": _num(100 * t["vacuole_fraction_low"]),
+                "cut": _num(t["vacuole_prob_cutoff"], 2),
+                "mcv": _num(t["mcv_macrocytic_fl"]), "mac": vexas_points(w["macrocytosis"]),
+                "hbm": _num(t["hgb_anaemia_male_g_dl"]), "hbf": _num(t["hgb_anaemia_female_g_dl"]),
+                "an": vexas_points(w["anaemia"]), "plt": _num(t["plt_low_10_9_l"]),
+                "thr": vexas_points(w["thrombocytopenia"]), "male": vexas_points(w["male_sex"]),
+                "age": _num(t["age_at_risk_years"]), "agep": vexas_points(w["age_over_50"])},
+            _("Intermediate from %(intermediate)s points, high from %(high)s points. At least "
+              "%(min)s neutrophils are needed: with fewer, the score is indeterminate.") % {
+                "intermediate": vexas_points(t["level_intermediate"]),
+                "high": vexas_points(t["level_high"]), "min": int(t["min_neutrophils"])},
+            _("The points are a transparent heuristic drawn from published case series (Beck "
+              "2020, Obiorah 2021, Front Immunol 2024), not fitted on a VEXAS cohort. Vacuoles "
+              "are described best in marrow precursors; in blood neutrophils they are a weaker "
+              "finding, weighted but never decisive on their own. A suspicion that should "
+              "prompt UBA1 sequencing, never a diagnosis."),
+        ]
+    if name == "mds_image":
+        return [
+            _("The share of neutrophils that the cell model flags (a vacuole or non-segmented "
+              "nucleus probability of %(cut)s or more), compared with the WHO and ICC "
+              "threshold of %(who)s%% dysplastic cells in a lineage. At least %(min)s "
+              "neutrophils are needed.") % {
+                "cut": _num(mds_image.ANOMALY_PROB_CUTOFF, 2),
+                "who": _num(100 * mds_image.WHO_DYSPLASIA_FRACTION),
+                "min": mds_image.MIN_NEUTROPHILS},
+            _("The flags are proxies learned from healthy-donor images; hypogranulation and "
+              "Barr bodies are not available in this model. Evidence for review, never a "
+              "diagnosis of MDS."),
+        ]
+    if name == "mds_cbc":
+        return [
+            _("A logistic model on the blood count (neutrophils, haemoglobin, platelets, white "
+              "cells, monocytes, MCV, Neutro-WX) with age and sex, trained on one single-centre "
+              "cohort. Under Evidence, each input's contribution to the log-odds; a missing "
+              "count is replaced by a fixed value from its training and marked missing. The "
+              "operating threshold is the one of its model card."),
+            _("On its training cohort much of its signal comes from age and sex: without them "
+              "the result is indeterminate, and the headline says when they carry most of it."),
+        ]
+    if name == "mds_fused":
+        return [
+            _("An attention model over the patient's neutrophil images combined with the blood "
+              "count. It is used only when a model trained on a real cohort with both images "
+              "and counts is installed; until then the CBC model and the image evidence are "
+              "shown side by side. Attention shows which cells weighed most, not which cells "
+              "are abnormal."),
+        ]
+    return []

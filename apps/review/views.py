@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.analysis.selectors import (
     run_latest,
     scores_for_display,
-    scores_how,
     specimen_domain_latest,
 )
 from apps.core import roles
@@ -70,7 +69,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "signatures": specimen.signatures.select_related("signed_by")
         .prefetch_related("reports", "result_messages"),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
-        "scores": scores_for_display(specimen), "how": scores_how(),
+        "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
     })
 

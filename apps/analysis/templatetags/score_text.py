@@ -5,6 +5,7 @@ from apps.analysis.score_text import (
     contribution_name,
     contribution_value,
     score_display,
+    score_how,
     translate,
 )
 
@@ -35,3 +36,9 @@ def domain_flag_filter(code: str) -> str:
 def score_view(score: object) -> dict[str, object]:
     """{% score_view s as v %}: the headline, levels, evidence table and cells of a score."""
     return score_display(score)
+
+
+@register.simple_tag(name="score_how")
+def score_how_tag(name: str) -> list[str]:
+    """{% score_how s.name as paragraphs %}: "How is this computed?" for a biologist."""
+    return score_how(str(name or ""))
