@@ -64,7 +64,7 @@
     domain.hidden = !d.domain;
     var probs = document.getElementById("preview-probs");
     probs.innerHTML = "";
-    (d.probs || []).forEach(function (p) {
+    (d.probs || []).slice(0, 3).forEach(function (p) {
       var bar = document.createElement("span");
       bar.className = "bar";
       bar.style.width = Math.max(1, p.width) + "px";

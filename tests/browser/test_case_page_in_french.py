@@ -1,0 +1,35 @@
+"""The case page in French at 1366x768, as the browser shows it after a cell is selected and
+the shortcut help opened: none of the listed English strings, decimal commas."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import PASSWORD
+from tests.helpers import browser_login
+from tests.review.test_main_pages_read_in_french import _number_and_date_problems, _problems
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_french_case_page_has_no_listed_english(browser_page, live_server, review_case,
+                                                    tmp_path):
+    page = browser_page
+    browser_login(page, live_server, "bio", PASSWORD)
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "fr")
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.locator(".group[data-group='neutrophil'] figure.cell").first.click()
+    page.wait_for_selector("#preview-body:not([hidden])")
+    assert page.locator("#preview-class").inner_text() == "Polynucléaire neutrophile"
+    assert "90 %" in page.locator("#preview-probs").inner_text()
+    page.screenshot(path=str(tmp_path / "case-fr-selected.png"))
+    for tab in ("#tab-cbc", "#tab-scores", "#tab-differential"):
+        page.click(tab)
+        text = page.locator("body").inner_text()
+        assert not _problems(text), (tab, _problems(text))
+        assert not _number_and_date_problems(text), (tab, _number_and_date_problems(text))
+    page.screenshot(path=str(tmp_path / "case-fr.png"))
+    page.keyboard.press("?")
+    help_text = page.locator("#shortcuts").inner_text()
+    assert "Annuler le dernier reclassement" in help_text and not _problems(help_text)
