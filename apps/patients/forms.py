@@ -51,3 +51,11 @@ class SpecimenForm(forms.Form):
         if Specimen.objects.filter(accession=value).exists():
             raise forms.ValidationError(_("This accession number already exists."))
         return value
+
+
+class MixupClearForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What was checked"), max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("For example: both tubes' labels and the analyser's sample ids were checked; "
+                    "the images were imported twice by mistake."))

@@ -94,6 +94,11 @@ class Specimen(TimeStampedModel):
         return self.accession
 
 
+# The flag a possible sample mix-up raises (identical images stored for two specimens).
+MIXUP_FLAG = "possible_mixup"
+MIXUP_SOURCE = "identity"
+
+
 class SpecimenFlag(models.Model):
     """Why a specimen is on the worklist: a hemogram rule or a score that fired."""
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import Patient, Specimen
+from .models import MIXUP_FLAG, MIXUP_SOURCE, Patient, Specimen, SpecimenFlag
 
 
 def patient_search(query: str = "") -> QuerySet[Patient]:
@@ -24,6 +24,11 @@ def specimen_search(query: str = "") -> QuerySet[Specimen]:
     if query:
         qs = qs.filter(Q(accession__icontains=query) | Q(patient__pseudo_id__iexact=query))
     return qs
+
+
+def specimen_mixup(specimen: Specimen) -> SpecimenFlag | None:
+    """The specimen's possible sample mix-up flag, if it has one."""
+    return specimen.flags.filter(name=MIXUP_FLAG, source=MIXUP_SOURCE).first()
 
 
 def patient_registered(external_id: str) -> Patient | None:

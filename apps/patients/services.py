@@ -14,7 +14,15 @@ from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, snapshot
 
-from .models import Patient, Sex, Specimen, SpecimenFlag, SpecimenStatus
+from .models import (
+    MIXUP_FLAG,
+    MIXUP_SOURCE,
+    Patient,
+    Sex,
+    Specimen,
+    SpecimenFlag,
+    SpecimenStatus,
+)
 
 ACCESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PATIENT_FIELDS = ["external_id", "family_name", "given_name", "birth_date", "sex"]
@@ -114,8 +122,6 @@ def specimen_set_status(*, actor: User, specimen: Specimen, status: str) -> Spec
     return specimen
 
 
-MIXUP_FLAG = "possible_mixup"
-MIXUP_SOURCE = "identity"
 MIXUP_RULES_VERSION = "identity-1"
 _RULE_MAX = 200  # SpecimenFlag.rule
 _MORE = "…"
@@ -154,4 +160,25 @@ def specimen_mixup_flag(*, actor: User, specimen: Specimen,
         flag.save(update_fields=["rule"])
     audit_record(actor=actor, action="specimen.possible_mixup", obj=specimen,
                  after={"with": new})
+    return flag
+
+
+@transaction.atomic
+def specimen_mixup_clear(*, actor: User, specimen: Specimen, reason: str) -> SpecimenFlag:
+    """Remove the possible_mixup flag of `specimen` once someone has checked the identity of the
+    samples, with what they checked (`reason`, audited): the flag no longer puts the specimen on
+    the worklist. New identical images imported later raise it again. The other specimens the
+    flag named keep theirs until they are checked too."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say what was checked before clearing the flag."))
+    flag = (SpecimenFlag.objects.select_for_update()
+            .filter(specimen=specimen, name=MIXUP_FLAG, source=MIXUP_SOURCE).first())
+    if flag is None:
+        raise ValidationError(_("This specimen has no possible mix-up flag."))
+    flag.delete()
+    # The point of priority specimen_mixup_flag added (hemograms' flag update counts it too).
+    Specimen.objects.filter(pk=specimen.pk, priority__gt=0).update(priority=F("priority") - 1)
+    audit_record(actor=actor, action="specimen.possible_mixup_cleared", obj=specimen,
+                 before={"with": mixup_accessions(flag.rule)}, after={"reason": reason})
     return flag

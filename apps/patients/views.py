@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.analysis.selectors import (
@@ -19,7 +22,7 @@ from apps.smears.forms import SmearUploadForm
 from apps.smears.selectors import cells_grouped
 
 from . import selectors, services
-from .forms import PatientForm, SpecimenForm
+from .forms import MixupClearForm, PatientForm, SpecimenForm
 from .models import Patient, Specimen
 
 
@@ -66,7 +69,12 @@ def specimen_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(roles.CAN_VIEW)
+@require_http_methods(["GET", "POST"])
 def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("action") != "mixup_clear":
+            return HttpResponseBadRequest()
+        return specimen_mixup_clear(request, accession)
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
     return render(request, "patients/specimen_detail.html", {
         "specimen": specimen,
@@ -77,4 +85,25 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "scores": scores_for_display(specimen), "how": scores_how(),
         "smear_form": SmearUploadForm(),
         "cbc_form": CBCUploadForm(),
+        "mixup": selectors.specimen_mixup(specimen),
+        "mixup_form": MixupClearForm(),
     })
+
+
+@role_required(roles.CAN_IMPORT)
+@require_http_methods(["POST"])
+def specimen_mixup_clear(request: HttpRequest, accession: str) -> HttpResponse:
+    """Clear the possible mix-up flag after checking (posted to the specimen page)."""
+    specimen = get_object_or_404(Specimen, accession=accession)
+    form = MixupClearForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say what was checked before clearing the flag."))
+        return redirect("specimen_detail", accession=accession)
+    try:
+        services.specimen_mixup_clear(actor=request.user, specimen=specimen,
+                                      reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("specimen_detail", accession=accession)
+    messages.success(request, _("The possible mix-up flag was cleared; the reason is audited."))
+    return redirect("specimen_detail", accession=accession)
