@@ -8,6 +8,13 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True)
+def _outbox_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
+    # A signed case writes its result message to the outbox: a test's file must not be found
+    # by the next run (same accession, other content) in the project's data folder.
+    settings.LIS_OUTBOX_DIR = str(tmp_path / "lis-outbox")
+
+
 @pytest.fixture
 def browser_page(live_server, tmp_path):  # type: ignore[no-untyped-def]
     if not os.path.exists(CHROMIUM):
