@@ -38,6 +38,18 @@ CONTRIBUTIONS = {
     "ne_wx": gettext_lazy("Neutro-WX (neutrophil side-scatter width)"),
 }
 
+# The cell model's anomaly outputs (apps.ml.scores.mds_image.ANOMALIES) by name.
+ANOMALY_NAMES = {
+    "vacuole": gettext_lazy("cytoplasmic vacuoles"),
+    "pseudo_pelger": gettext_lazy("hyposegmented nucleus (proxy)"),
+    "hypogranulation": gettext_lazy("hypogranulation"), "barr_body": gettext_lazy("Barr body"),
+}
+
+
+def anomaly_name(code: str) -> str:
+    return str(ANOMALY_NAMES.get(code, code.replace("_", " ")))
+
+
 # A number as the scoring code formats it (f"{x:g}", counts, percentages without the sign).
 NUM = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
 

@@ -2,6 +2,7 @@ from django import template
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.score_text import (
+    anomaly_name,
     contribution_name,
     contribution_value,
     score_display,
@@ -42,3 +43,8 @@ def score_view(score: object) -> dict[str, object]:
 def score_how_tag(name: str) -> list[str]:
     """{% score_how s.name as paragraphs %}: "How is this computed?" for a biologist."""
     return score_how(str(name or ""))
+
+
+@register.filter(name="anomaly_name")
+def anomaly_name_filter(code: str) -> str:
+    return anomaly_name(str(code or ""))
