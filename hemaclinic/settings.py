@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.review",
     "apps.reports",
+    "apps.workflow",
 ]
 
 MIDDLEWARE = [
@@ -233,7 +234,8 @@ ML_BATCH_SIZE = envint("ML_BATCH_SIZE", 32, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: a bad token then gets 401 with WWW-Authenticate, not a bare 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Tokens are stored hashed (apps.api.tokens); DRF's clear-text table is no longer read.
+        "apps.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.HasClinicalRole"],

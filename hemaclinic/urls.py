@@ -6,10 +6,11 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from apps.analysis import views as analysis_views
 from apps.core import auth_views as core_auth
 from apps.core import views as core_views
-from apps.hemograms import views as cbc_views
 from apps.patients import views as patient_views
 from apps.review import views as review_views
+from apps.reports import views as report_views
 from apps.smears import views as smear_views
+from apps.workflow import views as workflow_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -25,23 +26,23 @@ urlpatterns = [
     path("patients/<str:pseudo_id>/", patient_views.patient_detail, name="patient_detail"),
     path("specimens/", patient_views.specimen_list, name="specimen_list"),
     path("specimens/new/", patient_views.specimen_create, name="specimen_create"),
-    path("specimens/<str:accession>/smear/", smear_views.smear_upload, name="smear_upload"),
-    path("specimens/<str:accession>/cbc/", cbc_views.cbc_upload, name="cbc_upload"),
+    path("specimens/<str:accession>/smear/", workflow_views.smear_upload, name="smear_upload"),
+    path("specimens/<str:accession>/cbc/", workflow_views.cbc_upload, name="cbc_upload"),
     path("specimens/<str:accession>/progress/", analysis_views.analysis_progress,
          name="analysis_progress"),
     path("specimens/<str:accession>/reanalyse/", analysis_views.analysis_rerun,
          name="analysis_rerun"),
     path("specimens/<str:accession>/reports/", include("apps.reports.urls")),
-    path("specimens/<str:accession>/", patient_views.specimen_detail, name="specimen_detail"),
+    path("specimens/<str:accession>/", workflow_views.specimen_detail, name="specimen_detail"),
     path("worklist/", review_views.worklist, name="worklist"),
     path("review/<str:accession>/", review_views.case, name="review_case"),
-    path("review/<str:accession>/reclassify/", review_views.reclassify, name="review_reclassify"),
-    path("review/<str:accession>/sign/", review_views.sign, name="review_sign"),
+    path("review/<str:accession>/reclassify/", workflow_views.reclassify, name="review_reclassify"),
+    path("review/<str:accession>/sign/", workflow_views.sign, name="review_sign"),
     path("review/<str:accession>/amend/", review_views.amend, name="review_amend"),
-    path("review/<str:accession>/reports/<int:version>/", review_views.report_language,
+    path("review/<str:accession>/reports/<int:version>/", report_views.report_language,
          name="review_report_language"),
     path("review/<str:accession>/rescan/", review_views.rescan, name="review_rescan"),
-    path("cbc/import/", cbc_views.cbc_batch_import, name="cbc_import"),
+    path("cbc/import/", workflow_views.cbc_batch_import, name="cbc_import"),
     path("cells/<int:cell_id>/image/", smear_views.cell_image, name="cell_image"),
     path("cells/<int:cell_id>/cam/", smear_views.cell_cam, name="cell_cam"),
     # Swagger UI with its start-up script as a separate request (no inline script, so the

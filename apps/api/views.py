@@ -5,22 +5,27 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.analysis import services as analysis_services
+from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
-from apps.hemograms import services as cbc_services
 from apps.patients import selectors, services
 from apps.reports import selectors as report_selectors
 from apps.reports.views import result_message_response
-from apps.smears import services as smear_services
+from apps.workflow import services as workflow
 
 from . import serializers as s
+from . import tokens
+from .models import ApiToken
 
 
 def _refused(exc: Exception) -> Response:
@@ -93,8 +98,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             return Response({"detail": "Send one or more files in the 'files' field."},
                             status=status.HTTP_400_BAD_REQUEST)
         try:
-            outcome = smear_services.smear_upload(actor=request.user, specimen=specimen,
-                                                  files=files)
+            outcome = workflow.smear_upload(actor=request.user, specimen=specimen, files=files)
         except ImportRefusedError as exc:
             return _refused(exc)
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED)
@@ -107,7 +111,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
         try:
-            outcome = cbc_services.cbc_import(
+            outcome = workflow.cbc_import(
                 actor=request.user, data=upload.read(), file_name=upload.name,
                 format=form.validated_data.get("format"), specimen=specimen)
         except ImportRefusedError as exc:
@@ -135,10 +139,64 @@ class CBCImportViewSet(viewsets.ViewSet):
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
         try:
-            outcome = cbc_services.cbc_import(
+            outcome = workflow.cbc_import(
                 actor=request.user, data=upload.read(), file_name=upload.name,
                 format=form.validated_data.get("format"))
         except ImportRefusedError as exc:
             return _refused(exc)
         return Response(asdict(outcome), status=status.HTTP_201_CREATED)
 
+
+class TokenObtainView(APIView):
+    """Obtain an API token with a user name and password (throttled as the login page)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=s.TokenObtainSerializer,
+                   responses={201: s.TokenIssuedSerializer, 400: dict, 429: dict},
+                   description="The token is in the answer this once: only its hash is stored. "
+                               "Wrong credentials: 400. Too many attempts for this user or "
+                               "address: 429 with Retry-After (the login page's counters).")
+    def post(self, request: Request) -> Response:
+        form = s.TokenObtainSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            issued = tokens.api_token_obtain(
+                username=data["username"], password=data["password"], ip=client_ip(request),
+                name=data["name"], lifetime_days=data["expires_in_days"])
+        except tokens.TokenRefusedError as exc:
+            if exc.code == "invalid":
+                return Response({"detail": "Unable to log in with these credentials."},
+                                status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": "Too many failed attempts: try again later."},
+                            status=status.HTTP_429_TOO_MANY_REQUESTS,
+                            headers={"Retry-After": str(exc.retry_after)})
+        token = issued.token
+        return Response(s.TokenIssuedSerializer({
+            "token": issued.secret, "prefix": token.prefix, "name": token.name,
+            "created_at": token.created_at, "expires_at": token.expires_at}).data,
+            status=status.HTTP_201_CREATED)
+
+
+class TokenRevokeView(APIView):
+    """Revoke the token authenticating this request, or another of yours by its prefix."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.TokenRevokeSerializer,
+                   responses={200: s.TokenRevokedSerializer, 400: dict, 404: dict})
+    def post(self, request: Request) -> Response:
+        form = s.TokenRevokeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        prefix = form.validated_data.get("prefix")
+        if prefix:
+            token = get_object_or_404(ApiToken, user=request.user, prefix=prefix)
+        elif isinstance(request.auth, ApiToken):
+            token = request.auth
+        else:
+            return Response({"detail": "Name the token to revoke by its prefix."},
+                            status=status.HTTP_400_BAD_REQUEST)
+        token = tokens.api_token_revoke(actor=request.user, token=token)
+        return Response(s.TokenRevokedSerializer(token).data)

@@ -146,10 +146,6 @@ def cbc_import(
             "specimen": target.accession, "source": source.pk, "line": record.line,
             "values": {m.code: m.value for m in record.measurements},
         })
-    from apps.analysis.services import scores_request
-
-    for target in {s.pk: s for _r, s, _k in to_store}.values():
-        scores_request(specimen=target, trigger="cbc")
     return CBCImportOutcome(results_created=len(to_store), import_id=source.pk,
                             specimens=sorted(set(touched)), **outcome_kwargs)  # type: ignore[arg-type]
 

@@ -3,23 +3,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from apps.analysis.selectors import (
-    run_latest,
-    scores_for_display,
-    scores_how,
-    specimen_domain_latest,
-)
 from apps.core import roles
 from apps.core.permissions import role_required
-from apps.hemograms.forms import CBCUploadForm
-from apps.hemograms.selectors import cbc_latest
-from apps.smears.forms import SmearUploadForm
-from apps.smears.selectors import cells_grouped
 
 from . import selectors, services
 from .forms import MixupClearForm, PatientForm, SpecimenForm
@@ -66,28 +56,6 @@ def specimen_create(request: HttpRequest) -> HttpResponse:
         specimen = services.specimen_create(actor=request.user, **form.cleaned_data)
         return redirect("specimen_detail", accession=specimen.accession)
     return render(request, "patients/specimen_form.html", {"form": form})
-
-
-@role_required(roles.CAN_VIEW)
-@require_http_methods(["GET", "POST"])
-def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
-    if request.method == "POST":
-        if request.POST.get("action") != "mixup_clear":
-            return HttpResponseBadRequest()
-        return specimen_mixup_clear(request, accession)
-    specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
-    return render(request, "patients/specimen_detail.html", {
-        "specimen": specimen,
-        "cbc": cbc_latest(specimen),
-        "groups": cells_grouped(specimen),
-        "run": run_latest(specimen),
-        "domain": specimen_domain_latest(specimen),
-        "scores": scores_for_display(specimen), "how": scores_how(),
-        "smear_form": SmearUploadForm(),
-        "cbc_form": CBCUploadForm(),
-        "mixup": selectors.specimen_mixup(specimen),
-        "mixup_form": MixupClearForm(),
-    })
 
 
 @role_required(roles.CAN_IMPORT)

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.core import roles
 from apps.core.permissions import role_required
+from apps.review.models import Signature
 
 from . import selectors
 from .models import ReportStatus
+from .services import ReportError, report_request
 
 HL7_CONTENT_TYPE = "x-application/hl7-v2+er7; charset=utf-8"
 
@@ -72,3 +76,16 @@ def result_message_download(request: HttpRequest, accession: str, version: int) 
     if message is None:
         raise Http404
     return result_message_response(message)
+
+
+@role_required(roles.CAN_VIEW)
+@require_POST
+def report_language(request: HttpRequest, accession: str, version: int) -> HttpResponse:
+    """Render a signed report in another language (same signed content, other words)."""
+    signature = get_object_or_404(Signature, specimen__accession=accession, version=version)
+    try:
+        report_request(signature=signature, language=request.POST.get("language", ""),
+                       actor=request.user)
+    except ReportError as exc:
+        messages.error(request, str(exc))
+    return redirect("review_case", accession=accession)

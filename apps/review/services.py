@@ -13,7 +13,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.analysis.models import AnalysisRun, RunStatus
-from apps.analysis.services import scores_request
 from apps.core import roles, throttle
 from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
@@ -80,7 +79,6 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
                      after={"class": new_class, "reviewed_class": new_class},
                      detail={"specimen": specimen.accession, **({"undo": True} if undo else {})})
     Cell.objects.bulk_update(changed, ["reviewed_class", "reviewed_by", "reviewed_at"])
-    scores_request(specimen=specimen, trigger="review")
     if specimen.status == SpecimenStatus.ANALYSED:
         specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
     return changed
@@ -105,8 +103,7 @@ def sign_blockers(specimen: Specimen) -> list[str]:
 
 
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
-              comment: str = "", ip: str | None = None, languages: tuple[str, ...] = ()
-              ) -> Signature:
+              comment: str = "", ip: str | None = None) -> Signature:
     """Sign with re-authentication. A wrong password counts toward the login throttle."""
     _require_reviewer(actor)
     username = actor.get_username()
@@ -117,13 +114,12 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
         throttle.failure_record(username, ip, "signature")
         raise ReviewError("Wrong password: the case was not signed.")
     throttle.failures_clear(username)
-    return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
-                 languages=languages)
+    return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment)
 
 
 @transaction.atomic
-def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str, comment: str,
-          languages: tuple[str, ...]) -> Signature:
+def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
+          comment: str) -> Signature:
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if meaning not in Meaning.values:
         raise ReviewError("Choose validated or rejected.")
@@ -150,11 +146,6 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str, comment:
         "content_sha256": signature.content_sha256, "comment": comment})
     # The result message for the laboratory system (apps.reports) follows on commit.
     case_signed.send(sender=Signature, signature=signature)
-    if languages:
-        from apps.reports.services import report_request
-
-        for language in languages:
-            report_request(signature=signature, language=language, actor=actor)
     return signature
 
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -17,14 +16,13 @@ from apps.analysis.selectors import (
     specimen_domain_latest,
 )
 from apps.core import roles
-from apps.core.auth_views import client_ip
 from apps.core.permissions import role_required
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen, SpecimenStatus
 
 from . import selectors, services
 from .display import class_label, differential_table
-from .models import Meaning, Signature
+from .models import Meaning
 
 KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("r", "erythroblast"),
@@ -72,55 +70,6 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
     })
-
-
-@role_required(roles.CAN_REVIEW)
-@require_POST
-def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
-    specimen = get_object_or_404(Specimen, accession=accession)
-    try:
-        body = json.loads(request.body or b"{}")
-        cell_ids = [int(i) for i in body.get("cells", [])]
-        new_class = str(body.get("class", ""))
-        services.cells_reclassify(actor=request.user, specimen=specimen, cell_ids=cell_ids,
-                                  new_class=new_class, undo=body.get("undo") is True)
-    except (ValueError, TypeError) as exc:
-        return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
-    except services.ReviewError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
-    return JsonResponse({"ok": True,
-                         "differential": differential_table(selectors.differential(specimen))})
-
-
-@role_required(roles.CAN_REVIEW)
-@require_POST
-def sign(request: HttpRequest, accession: str) -> HttpResponse:
-    specimen = get_object_or_404(Specimen, accession=accession)
-    try:
-        services.case_sign(
-            actor=request.user, specimen=specimen, password=request.POST.get("password", ""),
-            meaning=request.POST.get("meaning", ""), comment=request.POST.get("comment", ""),
-            ip=client_ip(request), languages=(request.LANGUAGE_CODE,))
-    except services.ReviewError as exc:
-        messages.error(request, _("Not signed: %(reason)s") % {"reason": exc})
-    else:
-        messages.success(request, _("Signed. The report is being rendered."))
-    return redirect("review_case", accession=accession)
-
-
-@role_required(roles.CAN_VIEW)
-@require_POST
-def report_language(request: HttpRequest, accession: str, version: int) -> HttpResponse:
-    """Render a signed report in another language (same signed content, other words)."""
-    from apps.reports.services import ReportError, report_request
-
-    signature = get_object_or_404(Signature, specimen__accession=accession, version=version)
-    try:
-        report_request(signature=signature, language=request.POST.get("language", ""),
-                       actor=request.user)
-    except ReportError as exc:
-        messages.error(request, str(exc))
-    return redirect("review_case", accession=accession)
 
 
 def _reasoned_action(request: HttpRequest, accession: str, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Storing imported smear images as cells, then queueing their analysis."""
+"""Storing imported smear images as cells (apps.workflow queues their analysis)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.analysis.services import analysis_request
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.patients.models import Specimen, SpecimenStatus
@@ -135,15 +134,6 @@ def _folder_as_zip(files: Sequence[File], paths: Sequence[str]) -> io.BytesIO:
     return buffer
 
 
-def smear_upload(*, actor: User, specimen: Specimen, files: Sequence[File],
-                 folder_paths: Sequence[str] | None = None) -> SmearImportOutcome:
-    """Import an upload as cells of `specimen`: the one path for the page, the API and
-    import_cellavision (see smear_upload_read)."""
-    read = smear_upload_read(files=files, folder_paths=folder_paths)
-    return smear_import(actor=actor, specimen=specimen, batch=read.batch, kind=read.kind,
-                        original_name=read.original_name)
-
-
 def smear_import(
     *,
     actor: User,
@@ -152,7 +142,7 @@ def smear_import(
     kind: str = UploadKind.ARCHIVE,
     original_name: str = "",
 ) -> SmearImportOutcome:
-    """Store the batch's images as cells of `specimen` (all or none) and queue the analysis.
+    """Store the batch's images as cells of `specimen` (all or none).
 
     An image whose own identifiers (DICOM AccessionNumber, PatientID) name another sample or
     another patient is refused with its reason; nothing of it is stored."""
@@ -280,9 +270,8 @@ def _store(*, actor: User, specimen: Specimen, batch: ImportBatch, kind: str, or
         for other in Specimen.objects.filter(accession__in=others):
             specimen_mixup_flag(actor=actor, specimen=other, others=[specimen.accession])
     specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IMPORTED)
-    run = analysis_request(actor=actor, specimen=specimen)
     return SmearImportOutcome(
         specimen=specimen.accession, upload_id=upload.pk, images_imported=len(new_images),
-        duplicates=duplicates, rejected=rejected, skipped=skipped, analysis_run_id=run.pk,
+        duplicates=duplicates, rejected=rejected, skipped=skipped,
         cross_specimen_duplicates=cross,
     )

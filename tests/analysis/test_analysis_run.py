@@ -13,7 +13,8 @@ from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.services import analysis_request, analysis_run_execute
 from apps.ml.cards import load_card
 from apps.ml.cells import default_model_dir
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
 

@@ -17,7 +17,8 @@ from apps.analysis import pipeline
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.selectors import run_domain, specimen_domain_latest
 from apps.ml.cells import CellPrediction as ModelPrediction
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
 VIEW_PX = 64

@@ -11,12 +11,11 @@ from django.utils import timezone
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus, Score
 from apps.analysis.scores import scores_compute, scores_current
 from apps.analysis.selectors import specimen_document
-from apps.hemograms.services import cbc_import
 from apps.ml.scores import vexas
 from apps.patients.models import SpecimenFlag
-from apps.review.services import cells_reclassify
 from apps.smears.models import Cell
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import cbc_import, cells_reclassify, smear_import
 from tests.helpers import export_zip
 
 CBC = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L),"

@@ -13,9 +13,9 @@ from django.utils import timezone, translation
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.score_text import translate
 from apps.analysis.scores import CELLS_OUTSIDE_DOMAIN, scores_compute, scores_current
-from apps.hemograms.services import cbc_import
 from apps.smears.models import Cell
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import cbc_import, smear_import
 from tests.helpers import export_zip
 
 CBC = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L),"

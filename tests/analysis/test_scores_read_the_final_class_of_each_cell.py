@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from apps.analysis.models import CellPrediction, Score
 from apps.analysis.scores import scores_compute
-from apps.hemograms.services import cbc_import
 from apps.smears.models import Cell
+from apps.workflow.services import cbc_import
 from tests.analysis.test_scores import CBC, neutrophil_specimen  # noqa: F401 (fixture)
 
 

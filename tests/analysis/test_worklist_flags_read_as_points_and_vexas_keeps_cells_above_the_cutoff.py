@@ -9,9 +9,9 @@ from django.utils import translation
 from apps.analysis.models import Score
 from apps.analysis.score_text import translate
 from apps.analysis.scores import _flags, scores_compute
-from apps.hemograms.services import cbc_import
 from apps.ml.scores import vexas
 from apps.patients.models import SpecimenFlag
+from apps.workflow.services import cbc_import
 from tests.analysis.test_scores import CBC, neutrophil_specimen  # noqa: F401 (fixture)
 
 

@@ -13,8 +13,8 @@ import pytest
 from django.core.management import call_command
 
 from apps.reports.models import ResultMessage
-from apps.review.services import case_sign, cells_reclassify
 from apps.smears.models import Cell
+from apps.workflow.services import case_sign, cells_reclassify
 from tests.review.cbc import cbc_with_differential
 from tests.review.conftest import analysed  # noqa: F401  (the review tests' analysed specimen)
 

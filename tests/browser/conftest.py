@@ -53,7 +53,8 @@ def review_case(make_user, monkeypatch):  # type: ignore[no-untyped-def]
     from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
     from apps.patients.services import patient_create, specimen_create
     from apps.smears.models import Cell
-    from apps.smears.services import smear_import, smear_read_upload
+    from apps.smears.services import smear_read_upload
+    from apps.workflow.services import smear_import
     from tests.helpers import export_zip
     from tests.review.cbc import cbc_with_differential
 

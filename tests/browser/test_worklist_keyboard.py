@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.hemograms.services import cbc_import
+from apps.workflow.services import cbc_import
 from tests.browser.conftest import PASSWORD
 from tests.helpers import browser_login
 

@@ -54,10 +54,10 @@ def test_cell_images_are_not_served_without_login(client, specimen):
 
 
 def test_api_token_authentication(client, technician, specimen):
-    from rest_framework.authtoken.models import Token
+    from apps.api.tokens import api_token_create
 
-    token = Token.objects.create(user=technician)
-    response = client.get("/api/specimens/S-0001/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token_create(user=technician)
+    response = client.get("/api/specimens/S-0001/", HTTP_AUTHORIZATION=f"Token {token.secret}")
     assert response.status_code == 200
     assert response.json()["accession"] == "S-0001"
     assert client.get("/api/specimens/", HTTP_AUTHORIZATION="Token nope").status_code == 401

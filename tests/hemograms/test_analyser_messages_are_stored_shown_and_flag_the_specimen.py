@@ -8,10 +8,10 @@ import pytest
 
 from apps.hemograms.models import CBCResult
 from apps.hemograms.parsers import AnalyserMessage, parse_cbc
-from apps.hemograms.services import cbc_import
 from apps.patients.models import SpecimenFlag
 from apps.patients.services import patient_create, specimen_create
 from apps.review.selectors import worklist
+from apps.workflow.services import cbc_import
 from tests.hemograms.test_hl7_single_message import MESSAGE as HL7
 
 # An XN-1000 IPU export with its IP message columns (1 = raised, blank or 0 = not raised) and

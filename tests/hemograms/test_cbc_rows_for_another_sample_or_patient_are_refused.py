@@ -9,9 +9,9 @@ import pytest
 
 from apps.core.models import AuditEvent
 from apps.hemograms.models import CBCResult
-from apps.hemograms.services import cbc_import
 from apps.patients.models import Patient, Specimen
 from apps.patients.services import patient_create, specimen_create
+from apps.workflow.services import cbc_import
 from tests.hemograms.test_generic_csv_documented_example import DOC_EXAMPLE
 from tests.hemograms.test_hl7_single_message import MESSAGE as HL7
 from tests.hemograms.test_sysmex_export_imports_every_value import DATA as SYSMEX

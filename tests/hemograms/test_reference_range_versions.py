@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from apps.hemograms.models import CBCResult, ReferenceInterval, ReferenceRangeSet
 from apps.hemograms.reference import RangeTable, Rule
-from apps.hemograms.services import cbc_import, reference_ranges_copy
+from apps.hemograms.services import reference_ranges_copy
 from apps.patients.services import patient_create, specimen_create
+from apps.workflow.services import cbc_import
 
 CBC = "Sample No.,Date,Time,HGB(g/dL)\r\n{acc},2026/11/20,08:00:00,12.5\r\n"
 

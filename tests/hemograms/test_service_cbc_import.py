@@ -9,9 +9,9 @@ from apps.core.errors import ImportRefusedError
 from apps.core.models import AuditEvent
 from apps.hemograms.models import CBCImport, CBCResult, CBCValue
 from apps.hemograms.parsers import MAX_CBC_BYTES
-from apps.hemograms.services import cbc_import
 from apps.patients.models import Specimen
 from apps.patients.services import patient_create
+from apps.workflow.services import cbc_import
 
 SYSMEX = (
     b"Nickname,Analyzer ID,Date,Time,Rack,Position,Sample No.,Patient ID,"

@@ -7,7 +7,7 @@ import pytest
 
 from apps.hemograms import parsers
 from apps.hemograms.models import CBCImport
-from apps.hemograms.services import cbc_import
+from apps.workflow.services import cbc_import
 
 TEXT = "accession;analyser;WBC(10^9/L)\r\nS-0001;Hématologie µ;5,5\r\n"
 

@@ -13,7 +13,8 @@ from apps.core.models import AuditEvent
 from apps.patients.models import Specimen, SpecimenFlag
 from apps.patients.services import patient_create, specimen_create
 from apps.review.selectors import worklist
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
 

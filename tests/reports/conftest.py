@@ -59,10 +59,10 @@ def signer(make_user):  # type: ignore[no-untyped-def]
 def make_specimen(technician):  # type: ignore[no-untyped-def]
     """Build a specimen ready to sign: patient (names given), CBC, 4 cells with predictions."""
     from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
-    from apps.hemograms.services import cbc_import
     from apps.patients.services import patient_create, specimen_create
     from apps.smears.models import Cell
-    from apps.smears.services import smear_import, smear_read_upload
+    from apps.smears.services import smear_read_upload
+    from apps.workflow.services import cbc_import, smear_import
 
     def make(*, family_name: str = "Dupont", given_name: str = "Jeanne"):  # type: ignore[no-untyped-def]
         patient = patient_create(actor=technician, external_id="MRN-77", family_name=family_name,

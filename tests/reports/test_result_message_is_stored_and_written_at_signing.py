@@ -15,7 +15,8 @@ from apps.analysis.models import AnalysisRun, RunStatus
 from apps.reports.models import ResultMessage
 from apps.reports.services import ReportError, result_message_outbox_write
 from apps.review.models import Signature
-from apps.review.services import case_amend, case_sign
+from apps.review.services import case_amend
+from apps.workflow.services import case_sign
 
 PASSWORD = "correct-horse-battery"
 

@@ -15,7 +15,7 @@ SYSMEX_WITH_DIFFERENTIAL = (",".join(c[0] for c in COLUMNS) + "\r\n"
 
 
 def cbc_with_differential(*, actor, specimen):  # type: ignore[no-untyped-def]
-    from apps.hemograms.services import cbc_import
+    from apps.workflow.services import cbc_import
 
     outcome = cbc_import(actor=actor, data=SYSMEX_WITH_DIFFERENTIAL, specimen=specimen)
     assert outcome.results_created == 1, outcome

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.smears.models import Cell
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
 

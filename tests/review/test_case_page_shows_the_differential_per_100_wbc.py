@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from apps.review.services import cells_reclassify
 from apps.smears.models import Cell
+from apps.workflow.services import cells_reclassify
 from tests.review.cbc import cbc_with_differential
 
 

@@ -8,15 +8,9 @@ from apps.core import throttle
 from apps.core.models import AuditEvent
 from apps.review.models import Signature
 from apps.review.selectors import differential
-from apps.review.services import (
-    ReviewError,
-    case_amend,
-    case_sign,
-    cells_reclassify,
-    content_hash,
-    sign_blockers,
-)
+from apps.review.services import ReviewError, case_amend, content_hash, sign_blockers
 from apps.smears.models import Cell
+from apps.workflow.services import case_sign, cells_reclassify
 
 PASSWORD = "correct-horse-battery"
 

@@ -3,8 +3,9 @@ the analyser's and the scanner's beside it, and anomaly outputs only for neutrop
 
 from __future__ import annotations
 
-from apps.review.services import case_sign, cells_reclassify, content_hash
+from apps.review.services import content_hash
 from apps.smears.models import Cell
+from apps.workflow.services import case_sign, cells_reclassify
 from tests.review.cbc import cbc_with_differential
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from apps.hemograms.services import cbc_import
 from apps.review.selectors import worklist
+from apps.workflow.services import cbc_import
 
 CBC = (
     b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#(10^9/L)\r\n"

@@ -11,7 +11,8 @@ from django.core.files.base import ContentFile
 
 from apps.analysis.models import AnalysisRun, CellPrediction
 from apps.smears.models import Cell
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 
 from .builders import pbc_bytes
 

@@ -15,7 +15,8 @@ from apps.patients.models import SpecimenFlag
 from apps.patients.services import patient_create, specimen_create
 from apps.review.selectors import worklist
 from apps.smears.models import Cell
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip, pbc_images
 
 

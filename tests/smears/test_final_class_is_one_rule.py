@@ -11,7 +11,8 @@ from django.utils import timezone
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.smears.models import Cell
 from apps.smears.selectors import cells_grouped
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
 

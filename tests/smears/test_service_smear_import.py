@@ -11,7 +11,8 @@ import pytest
 from apps.analysis.models import AnalysisRun
 from apps.core.errors import ImportRefusedError
 from apps.smears.models import Cell, SmearUpload
-from apps.smears.services import smear_import, smear_read_upload
+from apps.smears.services import smear_read_upload
+from apps.workflow.services import smear_import
 from tests.helpers import export_zip, pbc_images
 
 

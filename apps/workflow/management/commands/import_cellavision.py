@@ -9,8 +9,9 @@ from django.db import transaction
 
 from apps.core.errors import ImportRefusedError
 from apps.patients.services import specimen_get_or_create
-from apps.smears import services
+from apps.smears import services as smear_services
 from apps.smears.models import UploadKind
+from apps.workflow import services
 
 
 class Command(BaseCommand):
@@ -25,12 +26,12 @@ class Command(BaseCommand):
         as_json = options["json"]
         try:
             if path.is_dir():
-                read = services.UploadRead(kind=UploadKind.FOLDER, original_name=path.name,
-                                           batch=services.smear_read_folder(path=path))
+                read = smear_services.UploadRead(kind=UploadKind.FOLDER, original_name=path.name,
+                                           batch=smear_services.smear_read_folder(path=path))
             elif path.is_file():
                 # The same reading as the page and the API: the kind comes from the content.
                 with path.open("rb") as fh:
-                    read = services.smear_upload_read(files=[File(fh, name=path.name)])
+                    read = smear_services.smear_upload_read(files=[File(fh, name=path.name)])
             else:
                 raise ImportRefusedError(f"{path} is neither a file nor a folder.")
             with transaction.atomic():  # a refused import leaves no new specimen behind

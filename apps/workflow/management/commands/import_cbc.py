@@ -7,8 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.errors import ImportRefusedError
-from apps.hemograms import services
 from apps.hemograms.parsers import MAX_CBC_BYTES
+from apps.workflow import services
 
 
 class Command(BaseCommand):

@@ -1,0 +1,85 @@
+"""Each function runs one stage's service, then starts the stages that follow it.
+
+Background work is started by the stage services themselves on commit, with ids: a chain that is
+rolled back starts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.files.base import File
+from django.db import transaction
+
+from apps.analysis.services import analysis_request, scores_request
+from apps.hemograms import services as cbc_services
+from apps.patients.models import Specimen
+from apps.reports.services import report_request
+from apps.review import services as review_services
+from apps.review.models import Signature
+from apps.smears import services as smear_services
+from apps.smears.models import Cell, UploadKind
+
+User = AbstractBaseUser | AnonymousUser | None
+
+
+@transaction.atomic
+def smear_import(*, actor: User, specimen: Specimen, batch: smear_services.ImportBatch,
+                 kind: str = UploadKind.ARCHIVE,
+                 original_name: str = "") -> smear_services.SmearImportOutcome:
+    """Store the batch's images as cells of `specimen` and queue their analysis, all or none."""
+    outcome = smear_services.smear_import(actor=actor, specimen=specimen, batch=batch, kind=kind,
+                                          original_name=original_name)
+    if outcome.upload_id is None:  # nothing new: no analysis to run
+        return outcome
+    run = analysis_request(actor=actor, specimen=specimen)
+    return replace(outcome, analysis_run_id=run.pk)
+
+
+def smear_upload(*, actor: User, specimen: Specimen, files: Sequence[File],
+                 folder_paths: Sequence[str] | None = None) -> smear_services.SmearImportOutcome:
+    """The one upload path of the page, the API and import_cellavision: read the files (the
+    kind comes from their content), import them and queue the analysis."""
+    read = smear_services.smear_upload_read(files=files, folder_paths=folder_paths)
+    return smear_import(actor=actor, specimen=specimen, batch=read.batch, kind=read.kind,
+                        original_name=read.original_name)
+
+
+@transaction.atomic
+def cbc_import(*, actor: User, data: bytes, file_name: str = "", format: str | None = None,
+               specimen: Specimen | None = None) -> cbc_services.CBCImportOutcome:
+    """Import a CBC file (its flags are derived on import), then recompute the scores of every
+    specimen it gave a result to."""
+    outcome = cbc_services.cbc_import(actor=actor, data=data, file_name=file_name, format=format,
+                                      specimen=specimen)
+    for target in Specimen.objects.filter(accession__in=outcome.specimens).order_by("pk"):
+        scores_request(specimen=target, trigger="cbc")
+    return outcome
+
+
+@transaction.atomic
+def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
+                     new_class: str, undo: bool = False) -> list[Cell]:
+    """Reclassify cells (review), then recompute the specimen's scores from the new classes."""
+    changed = review_services.cells_reclassify(actor=actor, specimen=specimen, cell_ids=cell_ids,
+                                               new_class=new_class, undo=undo)
+    scores_request(specimen=specimen, trigger="review")
+    return changed
+
+
+def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
+              comment: str = "", ip: str | None = None,
+              languages: tuple[str, ...] = ()) -> Signature:
+    """Sign the case (review; the result message follows from the signature), then queue its
+    report in each of `languages`.
+
+    Not one transaction: a wrong password is recorded by case_sign outside its own transaction
+    and must stay when the signature is refused."""
+    signature = review_services.case_sign(actor=actor, specimen=specimen, password=password,
+                                          meaning=meaning, comment=comment, ip=ip)
+    with transaction.atomic():
+        for language in languages:
+            report_request(signature=signature, language=language, actor=actor)
+    return signature

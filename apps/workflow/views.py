@@ -1,0 +1,175 @@
+"""Pages and actions that start a chain of stages or show several of them; each calls one
+function of apps.workflow.services or one selector per stage."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.analysis.selectors import (
+    run_latest,
+    scores_for_display,
+    scores_how,
+    specimen_domain_latest,
+)
+from apps.core import roles
+from apps.core.auth_views import client_ip
+from apps.core.errors import ImportRefusedError
+from apps.core.permissions import role_required
+from apps.hemograms.forms import CBCUploadForm
+from apps.hemograms.parsers import MAX_CBC_BYTES
+from apps.hemograms.selectors import cbc_latest
+from apps.patients import selectors as patient_selectors
+from apps.patients.forms import MixupClearForm
+from apps.patients.models import Specimen
+from apps.patients.views import specimen_mixup_clear
+from apps.review import selectors as review_selectors
+from apps.review import services as review_services
+from apps.review.display import differential_table
+from apps.smears.forms import SmearUploadForm
+from apps.smears.selectors import cells_grouped
+
+from . import services
+
+
+@role_required(roles.CAN_VIEW)
+@require_http_methods(["GET", "POST"])
+def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("action") != "mixup_clear":
+            return HttpResponseBadRequest()
+        return specimen_mixup_clear(request, accession)
+    specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
+    return render(request, "patients/specimen_detail.html", {
+        "specimen": specimen,
+        "cbc": cbc_latest(specimen),
+        "groups": cells_grouped(specimen),
+        "run": run_latest(specimen),
+        "domain": specimen_domain_latest(specimen),
+        "scores": scores_for_display(specimen), "how": scores_how(),
+        "smear_form": SmearUploadForm(),
+        "cbc_form": CBCUploadForm(),
+        "mixup": patient_selectors.specimen_mixup(specimen),
+        "mixup_form": MixupClearForm(),
+    })
+
+
+@role_required(roles.CAN_IMPORT)
+@require_POST
+def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    files = request.FILES.getlist("files")
+    if not files:
+        messages.error(request, _("Choose a CellaVision export (zip or folder) or images."))
+        return redirect("specimen_detail", accession=accession)
+    # A folder picked in the browser sends each file's relative path; anything else is ignored.
+    paths = json.loads(request.POST.get("paths") or "[]")
+    folder = (paths if paths and len(paths) == len(files)
+              and all(isinstance(p, str) for p in paths) else None)
+    try:
+        outcome = services.smear_upload(actor=request.user, specimen=specimen, files=files,
+                                        folder_paths=folder)
+    except ImportRefusedError as exc:
+        messages.error(request, _("Upload refused, nothing was imported: %(reason)s")
+                       % {"reason": exc})
+        return redirect("specimen_detail", accession=accession)
+    messages.success(request, _(
+        "%(n)d image(s) imported, %(d)d duplicate(s) ignored, %(r)d file(s) rejected.")
+        % {"n": outcome.images_imported, "d": len(outcome.duplicates), "r": len(outcome.rejected)})
+    for item in outcome.rejected[:20]:
+        messages.warning(request, f"{item['file']}: {item['reason']}")
+    if outcome.cross_specimen_duplicates:
+        others = sorted({d["specimen"] for d in outcome.cross_specimen_duplicates})
+        messages.error(request, _(
+            "Possible sample mix-up: %(n)d image(s) are identical to images of specimen(s) "
+            "%(others)s. Both specimens are flagged; check their identity.")
+            % {"n": len({d["file"] for d in outcome.cross_specimen_duplicates}),
+               "others": ", ".join(others)})
+    return redirect("specimen_detail", accession=accession)
+
+
+def _run_import(request: HttpRequest, form: CBCUploadForm, specimen: Specimen | None):
+    upload = form.cleaned_data["file"]
+    if upload.size > MAX_CBC_BYTES:
+        raise ImportRefusedError(_("The CBC file is too large (limit %(mb)d MB).")
+                                 % {"mb": MAX_CBC_BYTES // 10**6})
+    return services.cbc_import(actor=request.user, data=upload.read(), file_name=upload.name,
+                               format=form.cleaned_data["format"] or None, specimen=specimen)
+
+
+def _report(request: HttpRequest, outcome) -> None:  # type: ignore[no-untyped-def]
+    messages.success(request, _(
+        "%(n)d CBC result(s) imported, %(d)d already present, %(e)d row(s) with errors.")
+        % {"n": outcome.results_created, "d": outcome.duplicates, "e": len(outcome.errors)})
+    for error in outcome.errors[:20]:
+        messages.warning(request, _("Line %(line)s: %(reason)s") % error)
+
+
+@role_required(roles.CAN_IMPORT)
+@require_POST
+def cbc_upload(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    form = CBCUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a CBC file."))
+        return redirect("specimen_detail", accession=accession)
+    try:
+        _report(request, _run_import(request, form, specimen))
+    except ImportRefusedError as exc:
+        messages.error(request, _("CBC file refused, nothing was imported: %(reason)s")
+                       % {"reason": exc})
+    return redirect("specimen_detail", accession=accession)
+
+
+@role_required(roles.CAN_IMPORT)
+@require_http_methods(["GET", "POST"])
+def cbc_batch_import(request: HttpRequest) -> HttpResponse:
+    form = CBCUploadForm(request.POST or None, request.FILES or None)
+    outcome = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = _run_import(request, form, None)
+            _report(request, outcome)
+        except ImportRefusedError as exc:
+            messages.error(request, _("CBC file refused, nothing was imported: %(reason)s")
+                           % {"reason": exc})
+    return render(request, "hemograms/cbc_import.html", {"form": form, "outcome": outcome})
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        body = json.loads(request.body or b"{}")
+        cell_ids = [int(i) for i in body.get("cells", [])]
+        new_class = str(body.get("class", ""))
+        services.cells_reclassify(actor=request.user, specimen=specimen, cell_ids=cell_ids,
+                                  new_class=new_class, undo=body.get("undo") is True)
+    except (ValueError, TypeError) as exc:
+        return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
+    except review_services.ReviewError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    differential = differential_table(review_selectors.differential(specimen))
+    return JsonResponse({"ok": True, "differential": differential})
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def sign(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        services.case_sign(
+            actor=request.user, specimen=specimen, password=request.POST.get("password", ""),
+            meaning=request.POST.get("meaning", ""), comment=request.POST.get("comment", ""),
+            ip=client_ip(request), languages=(request.LANGUAGE_CODE,))
+    except review_services.ReviewError as exc:
+        messages.error(request, _("Not signed: %(reason)s") % {"reason": exc})
+    else:
+        messages.success(request, _("Signed. The report is being rendered."))
+    return redirect("review_case", accession=accession)
