@@ -98,7 +98,6 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.review",
     "apps.reports",
-    "apps.workflow",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,8 @@ from apps.analysis.selectors import run_domain
 from apps.patients.models import Patient, Sex, Specimen
 from apps.patients.services import accession_clean
 
+from .tokens import LIFETIME_DAYS, MAX_LIFETIME_DAYS
+
 
 class PatientSerializer(serializers.ModelSerializer):
     class Meta:
@@ -87,3 +89,34 @@ class AnalysisRunSerializer(serializers.ModelSerializer):
     })
     def get_domain(self, run: AnalysisRun) -> dict[str, object] | None:
         return run_domain(run) if run.status == RunStatus.SUCCEEDED else None
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="",
+                                 help_text="What the token is for, shown on the tokens page.")
+    expires_in_days = serializers.IntegerField(
+        min_value=1, max_value=MAX_LIFETIME_DAYS, required=False, default=LIFETIME_DAYS)
+
+
+class TokenIssuedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The full token, shown this once: only its hash is "
+                                            "stored. Send it as `Authorization: Token <token>`.")
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class TokenRevokeSerializer(serializers.Serializer):
+    prefix = serializers.CharField(
+        max_length=12, required=False,
+        help_text="Another token of yours to revoke; by default the one authenticating this "
+                  "request.")
+
+
+class TokenRevokedSerializer(serializers.Serializer):
+    prefix = serializers.CharField()
+    revoked_at = serializers.DateTimeField()

@@ -12,5 +12,7 @@ router.register("cbc-imports", views.CBCImportViewSet, basename="cbc-import")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
+    path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("", include(router.urls)),
 ]

@@ -36,15 +36,17 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def clean(self):  # type: ignore[no-untyped-def]
         username = self.cleaned_data.get("username") or ""
-        if not username:
+        password = self.cleaned_data.get("password") or ""
+        if not username or not password:
             return super().clean()
-        ip = client_ip(self.request)
-        # Wrong passwords at sign-off lock that user's login too (only their session makes them).
-        if throttle.is_locked(username):
+        check = throttle.password_check(username=username, password=password,
+                                        ip=client_ip(self.request), request=self.request)
+        if check.locked_by_signature:
+            # Wrong passwords at sign-off lock that user's login too (only their session
+            # makes them).
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
-        attempt = throttle.login_attempt_reserve(username=username, ip=ip)
-        if not attempt.allowed:
-            minutes = math.ceil(attempt.retry_after / 60)
+        if not check.attempt.allowed:
+            minutes = math.ceil(check.attempt.retry_after / 60)
             raise forms.ValidationError(
                 ngettext(
                     "Too many failed attempts: logging in is paused for %(minutes)d minute. "
@@ -55,13 +57,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 ) % {"minutes": minutes},
                 code="throttled",
             )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            throttle.failure_record(username, ip, "login")
-            raise
-        throttle.login_attempt_succeed(username=username, ip=ip)
-        return cleaned
+        if check.user is None:
+            raise self.get_invalid_login_error()
+        self.user_cache = check.user
+        self.confirm_login_allowed(check.user)
+        return self.cleaned_data
 
 
 class LoginView(auth_views.LoginView):

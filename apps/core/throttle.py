@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -105,6 +107,37 @@ def login_attempt_succeed(*, username: str, ip: str | None, purpose: str = "logi
     LoginThrottle.objects.filter(key=account_address[0]).delete()
     LoginThrottle.objects.filter(key__in=[key for key, _, _ in others], attempts__gt=0).update(
         attempts=F("attempts") - 1)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of one throttled password check: the user when the password was right."""
+
+    user: Any | None
+    attempt: Attempt
+
+    @property
+    def locked_by_signature(self) -> bool:
+        return self.attempt.scope == "signature"
+
+
+def password_check(*, username: str, password: str, ip: str | None,
+                   request: Any = None) -> PasswordCheck:
+    """The login's whole rule, for every place a user name and password are typed (the login
+    page, the API's token endpoint): refused while sign-off failures lock the user, the attempt
+    counted before the password is checked, a failure recorded, a success clearing the lock."""
+    if is_locked(username):
+        return PasswordCheck(user=None, attempt=Attempt(
+            allowed=False, retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS, scope="signature"))
+    attempt = login_attempt_reserve(username=username, ip=ip)
+    if not attempt.allowed:
+        return PasswordCheck(user=None, attempt=attempt)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        failure_record(username, ip, "login")
+        return PasswordCheck(user=None, attempt=attempt)
+    login_attempt_succeed(username=username, ip=ip)
+    return PasswordCheck(user=user, attempt=attempt)
 
 
 # Signature re-authentication (apps.review) checks, records and clears by user name: it runs for
