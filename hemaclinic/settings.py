@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.review",
     "apps.reports",
+    "apps.workflow",
 ]
 
 MIDDLEWARE = [

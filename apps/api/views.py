@@ -18,11 +18,10 @@ from rest_framework.views import APIView
 from apps.analysis import services as analysis_services
 from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
-from apps.hemograms import services as cbc_services
 from apps.patients import selectors, services
 from apps.reports import selectors as report_selectors
 from apps.reports.views import result_message_response
-from apps.smears import services as smear_services
+from apps.workflow import services as workflow
 
 from . import serializers as s
 from . import tokens
@@ -99,8 +98,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             return Response({"detail": "Send one or more files in the 'files' field."},
                             status=status.HTTP_400_BAD_REQUEST)
         try:
-            outcome = smear_services.smear_upload(actor=request.user, specimen=specimen,
-                                                  files=files)
+            outcome = workflow.smear_upload(actor=request.user, specimen=specimen, files=files)
         except ImportRefusedError as exc:
             return _refused(exc)
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED)
@@ -113,7 +111,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
         try:
-            outcome = cbc_services.cbc_import(
+            outcome = workflow.cbc_import(
                 actor=request.user, data=upload.read(), file_name=upload.name,
                 format=form.validated_data.get("format"), specimen=specimen)
         except ImportRefusedError as exc:
@@ -141,7 +139,7 @@ class CBCImportViewSet(viewsets.ViewSet):
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
         try:
-            outcome = cbc_services.cbc_import(
+            outcome = workflow.cbc_import(
                 actor=request.user, data=upload.read(), file_name=upload.name,
                 format=form.validated_data.get("format"))
         except ImportRefusedError as exc:
