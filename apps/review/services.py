@@ -49,8 +49,10 @@ def _require_unlocked(specimen: Specimen) -> None:
 
 @transaction.atomic
 def case_open(*, actor: AbstractBaseUser, specimen: Specimen) -> Specimen:
-    """A biologist starts reviewing an analysed case."""
-    if roles.has_any_role(actor, roles.CAN_REVIEW) and specimen.status == SpecimenStatus.ANALYSED:
+    """A biologist starts reviewing an analysed case (a POST, never a page being read)."""
+    _require_reviewer(actor)
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    if specimen.status == SpecimenStatus.ANALYSED:
         specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
     return specimen
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.analysis.selectors import (
     run_latest,
@@ -54,10 +54,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(roles.CAN_VIEW)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def case(request: HttpRequest, accession: str) -> HttpResponse:
+    """The case page. Reading it writes nothing; a biologist starts the review with a POST (the
+    first reclassification starts it too)."""
+    if request.method == "POST":
+        return case_open(request, accession)
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
-    services.case_open(actor=request.user, specimen=specimen)
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc_latest(specimen), "run": run_latest(specimen),
         "differential": differential_table(selectors.differential(specimen)),
@@ -70,6 +73,15 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
     })
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def case_open(request: HttpRequest, accession: str) -> HttpResponse:
+    """Start reviewing an analysed case (posted to the case page)."""
+    specimen = get_object_or_404(Specimen, accession=accession)
+    services.case_open(actor=request.user, specimen=specimen)
+    return redirect("review_case", accession=accession)
 
 
 def _reasoned_action(request: HttpRequest, accession: str, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]
