@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from apps.analysis import views as analysis_views
+from apps.api import pages as api_pages
 from apps.core import auth_views as core_auth
 from apps.core import views as core_views
 from apps.patients import views as patient_views
@@ -20,6 +21,9 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
          name="password_change_done"),
+    path("accounts/tokens/", api_pages.token_list, name="api_tokens"),
+    path("accounts/tokens/<int:token_id>/revoke/", api_pages.token_revoke,
+         name="api_token_revoke"),
     path("i18n/setlang/", core_views.language_set, name="set_language"),
     path("patients/", patient_views.patient_list, name="patient_list"),
     path("patients/new/", patient_views.patient_create, name="patient_create"),
