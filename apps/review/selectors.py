@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Prefetch
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.selectors import (
@@ -21,8 +24,9 @@ from apps.patients.models import Specimen
 from apps.smears.differential import differential_count
 from apps.smears.models import Cell
 
-from .display import cell_detail, class_label
+from .display import cell_detail, class_label, one_decimal
 from .models import Signature
+from .trend import Point, trend_panel
 
 REPORT_SCHEMA = "hemaclinic-report/1"
 KEY_CELLS = 12
@@ -258,3 +262,77 @@ def specimen_document(specimen: Specimen) -> dict[str, Any]:
         "signatures": [signature_entry(s) for s in signatures],
     })
     return document
+
+
+# The patient context of the case page: which CBC values, in this order, and how many earlier
+# specimens are listed.
+CONTEXT_CBC: tuple[tuple[str, Any], ...] = (
+    ("HGB", _("Hb")), ("MCV", _("MCV")), ("PLT", _("Platelets")), ("NEUT#", _("ANC")),
+    ("WBC", _("WBC")))
+CONTEXT_PREVIOUS = 10
+
+
+def _context_specimens(queryset):  # type: ignore[no-untyped-def]
+    # Model orderings pick the latest CBC (CBCResult.Meta, as cbc_latest) and the latest
+    # signature version (Signature.Meta): [0] of each list.
+    return (queryset.annotate(when=Coalesce("collected_at", "created_at"))
+            .prefetch_related(
+                Prefetch("cbc_results", queryset=CBCResult.objects.prefetch_related("values"),
+                         to_attr="context_cbcs"),
+                Prefetch("signatures", queryset=Signature.objects.all(),
+                         to_attr="context_signatures")))
+
+
+def _context_values(specimen: Specimen) -> dict[str, Any]:
+    cbc = specimen.context_cbcs[0] if specimen.context_cbcs else None
+    return {} if cbc is None else {v.code: v for v in cbc.values.all() if v.value is not None}
+
+
+def patient_context(specimen: Specimen) -> dict[str, Any] | None:
+    """The patient around a case: age and sex at collection, the earlier specimens (newest
+    first, at most CONTEXT_PREVIOUS) with their date, latest signature (meaning, conclusion,
+    validated differential) and key CBC values, and a trend of those values over the earlier
+    specimens and this one. None for a specimen without a patient."""
+    patient = specimen.patient
+    if patient is None:
+        return None
+    current = _context_specimens(Specimen.objects.filter(pk=specimen.pk)).get()
+    previous = list(_context_specimens(
+        Specimen.objects.filter(patient=patient).exclude(pk=specimen.pk))
+        .filter(when__lte=current.when).order_by("-when", "-pk")[:CONTEXT_PREVIOUS])
+    values_of = {s.pk: _context_values(s) for s in [current, *previous]}
+    rows = []
+    for other in previous:
+        values = values_of[other.pk]
+        signature = other.context_signatures[0] if other.context_signatures else None
+        per_100 = ((signature.content or {}).get("differential") or {}).get("per_100_wbc") \
+            if signature is not None else None
+        rows.append({
+            "accession": other.accession, "when": other.when,
+            "status": other.get_status_display(),
+            "signature": None if signature is None else {
+                "meaning": signature.get_meaning_display(), "version": signature.version,
+                "signed_at": signature.signed_at, "conclusion": signature.comment,
+                "differential": [(class_label(code), one_decimal(value))
+                                 for code, value in (per_100 or {}).items() if value]},
+            "values": [values.get(code) for code, _label in CONTEXT_CBC],
+        })
+    current_values = values_of[current.pk]
+    trends = []
+    for code, label in CONTEXT_CBC:
+        points = [Point(at=s.when, value=v.value, current=s.pk == specimen.pk)
+                  for s in [current, *previous] if (v := values_of[s.pk].get(code))]
+        reference = current_values.get(code) or next(
+            (v for s in previous if (v := values_of[s.pk].get(code))), None)
+        panel = trend_panel(points, ref_low=reference.ref_low if reference else None,
+                            ref_high=reference.ref_high if reference else None)
+        if panel is not None and len(points) > 1:
+            trends.append({"code": code, "label": label, "panel": panel,
+                           "unit": reference.unit if reference else ""})
+    when = current.when
+    return {
+        "age": patient.age_on(when.date()), "sex": patient.get_sex_display(),
+        "sex_code": patient.sex, "when": when,
+        "columns": [label for _code, label in CONTEXT_CBC],
+        "previous": rows, "trends": trends,
+    }

@@ -1,0 +1,81 @@
+"""A small trend plot of a few CBC values over a patient's specimens, drawn server-side.
+
+Pure geometry: dated values in, SVG coordinates out as ready-formatted strings (a template that
+printed floats would localise them, and a French decimal comma breaks SVG). No script and no
+style attribute, so the page's Content-Security-Policy holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+WIDTH = 240
+HEIGHT = 64
+PAD_X = 6
+PAD_Y = 8
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    value: float
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class Mark:
+    x: str
+    y: str
+    value: float
+    at: datetime
+    current: bool
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One analyte's plot: the polyline, its dots, and the reference band when known."""
+
+    points: str
+    marks: tuple[Mark, ...]
+    low: float
+    high: float
+    band: tuple[str, str] | None  # (y of the upper limit, band height), clipped to the plot
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.1f}"
+
+
+def trend_panel(points: list[Point], *, ref_low: float | None = None,
+                ref_high: float | None = None) -> Panel | None:
+    """The plot of `points` (any order), x proportional to time; None without any point."""
+    if not points:
+        return None
+    points = sorted(points, key=lambda p: p.at)
+    values = [p.value for p in points]
+    low, high = min(values), max(values)
+    # The axis holds the reference interval too, so a value inside it reads as inside.
+    lo_axis = min([low, *(v for v in (ref_low,) if v is not None)])
+    hi_axis = max([high, *(v for v in (ref_high,) if v is not None)])
+    if hi_axis == lo_axis:
+        lo_axis, hi_axis = lo_axis - 1, hi_axis + 1
+    t0, t1 = points[0].at.timestamp(), points[-1].at.timestamp()
+    span = t1 - t0
+
+    def x(p: Point) -> float:
+        if span <= 0:
+            return WIDTH / 2
+        return PAD_X + (p.at.timestamp() - t0) / span * (WIDTH - 2 * PAD_X)
+
+    def y(v: float) -> float:
+        return HEIGHT - PAD_Y - (v - lo_axis) / (hi_axis - lo_axis) * (HEIGHT - 2 * PAD_Y)
+
+    marks = tuple(Mark(x=_fmt(x(p)), y=_fmt(y(p.value)), value=p.value, at=p.at,
+                       current=p.current) for p in points)
+    band = None
+    if ref_low is not None and ref_high is not None and ref_high > ref_low:
+        top, bottom = y(ref_high), y(ref_low)
+        band = (_fmt(top), _fmt(bottom - top))
+    return Panel(points=" ".join(f"{m.x},{m.y}" for m in marks), marks=marks, low=low,
+                 high=high, band=band)

@@ -1,0 +1,136 @@
+"""The case page shows the patient around the case: age and sex at collection, the earlier
+specimens of the same patient with their date, signed conclusion, validated differential and key
+CBC values, and a server-drawn trend of Hb, MCV, PLT, ANC and WBC (no script, no style)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from django.urls import reverse
+
+from apps.patients.models import Specimen
+from apps.patients.services import patient_create, specimen_create
+from apps.review.models import Signature
+from apps.review.selectors import patient_context
+from apps.review.trend import Point, trend_panel
+from tests.review.cbc import COLUMNS
+
+
+def _cbc(*, actor, specimen, hgb: str, plt: str, patient_id: str = "MRN-1") -> None:
+    from apps.hemograms.services import cbc_import
+
+    row = dict(COLUMNS)
+    row.update({"Sample No.": specimen.accession, "Patient ID": patient_id,
+                "HGB(g/dL)": hgb, "PLT(10^3/uL)": plt})
+    data = (",".join(row) + "\r\n" + ",".join(row.values()) + "\r\n").encode()
+    assert cbc_import(actor=actor, data=data, specimen=specimen).results_created == 1
+
+
+def _collected(specimen: Specimen, day: date) -> None:
+    Specimen.objects.filter(pk=specimen.pk).update(
+        collected_at=datetime(day.year, day.month, day.day, 8, tzinfo=UTC))
+
+
+@pytest.fixture
+def history(technician, biologist, specimen):  # type: ignore[no-untyped-def]
+    """S-0001 (the fixture's, 2026-03-01, signed) and S-0002 (2026-06-01, unsigned) before the
+    case S-0003 (2026-11-20); S-0004 later, and X-0001 of another patient."""
+    patient = specimen.patient
+    patient.birth_date = date(1950, 12, 1)
+    patient.save()
+    _collected(specimen, date(2026, 3, 1))
+    _cbc(actor=technician, specimen=specimen, hgb="13.5", plt="251")
+    Signature.objects.create(
+        specimen=specimen, version=1, meaning="validated", signed_by=biologist,
+        comment="Frottis sans anomalie", content_sha256="0" * 64,
+        content={"differential": {"per_100_wbc": {"neutrophil": 61.5, "lymphocyte": 30.0,
+                                                  "basophil": 0}}})
+    second = specimen_create(actor=technician, accession="S-0002", patient=patient)
+    _collected(second, date(2026, 6, 1))
+    _cbc(actor=technician, specimen=second, hgb="11.2", plt="140")
+    case = specimen_create(actor=technician, accession="S-0003", patient=patient)
+    _collected(case, date(2026, 11, 20))
+    _cbc(actor=technician, specimen=case, hgb="9.8", plt="95")
+    later = specimen_create(actor=technician, accession="S-0004", patient=patient)
+    _collected(later, date(2026, 12, 1))
+    other = patient_create(actor=technician, external_id="MRN-2", sex="F")
+    stranger = specimen_create(actor=technician, accession="X-0001", patient=other)
+    _collected(stranger, date(2026, 5, 1))
+    return Specimen.objects.select_related("patient").get(pk=case.pk)
+
+
+def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, history):
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0003"])).content.decode()
+    part = html[html.index('id="patient-context"'):]
+    part = part[:part.index("</div>\n")] if "</table>" not in part else \
+        part[:part.index("</table>")]
+    assert "75 years old at collection" in part and "Male" in part
+    rows = re.findall(r'data-accession="([^"]+)"', part)
+    assert rows == ["S-0002", "S-0001"]  # newest first; not the case, a later one or a stranger
+    assert "March 1, 2026" in part and "June 1, 2026" in part
+    assert "Validated" in part and "Frottis sans anomalie" in part
+    assert "Neutrophil 61.5" in part and "Basophil" not in part
+    assert "not signed" in part
+    assert "13.5" in part and "11.2" in part and "140" in part
+    # One plot per value, three points each, the case's point marked; no script, no style.
+    for code in ("HGB", "MCV", "PLT", "NEUT#", "WBC"):
+        assert f'data-code="{code}"' in part
+    hgb = part[part.index('data-code="HGB"'):]
+    hgb = hgb[:hgb.index("</svg>")]
+    assert hgb.count("<circle") == 3 and 'r="4"' in hgb
+    assert "<script" not in part and "style=" not in part
+
+
+def test_the_context_reads_french_with_decimal_commas(client, biologist, history, settings):
+    settings.LANGUAGE_CODE = "fr"
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0003"]),
+                      HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    part = html[html.index('id="patient-context"'):]
+    part = part[:part.index("</table>")]
+    assert "75 ans au prélèvement" in part and "Contexte du patient" in part
+    assert "Conclusion signée" in part and "Plaquettes" in part and "PNN" in part
+    assert "13,5" in part and "1 mars 2026" in part
+    assert "13.5" not in re.sub(r"<svg.*?</svg>", "", part, flags=re.S)
+    # SVG coordinates keep the decimal point whatever the language.
+    assert re.search(r'points="[\d.]+,[\d.]+ ', part)
+
+
+def test_no_patient_or_no_history(client, biologist, technician, specimen):
+    assert patient_context(specimen)["previous"] == []
+    assert patient_context(specimen)["trends"] == []
+    alone = specimen_create(actor=technician, accession="N-0001", patient=None)
+    assert patient_context(alone) is None
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0001"])).content.decode()
+    assert "No earlier specimen for this patient." in html
+
+
+def test_queries_do_not_grow_with_the_history(history, technician, django_assert_max_num_queries):
+    for i in range(8):
+        more = specimen_create(actor=technician, accession=f"H-{i:04d}",
+                               patient=history.patient)
+        _collected(more, date(2026, 1, 1 + i))
+        _cbc(actor=technician, specimen=more, hgb="12.0", plt="200")
+    with django_assert_max_num_queries(8):
+        context = patient_context(history)
+    assert len(context["previous"]) == 10
+    assert len(context["trends"][0]["panel"].marks) == 11
+
+
+def test_trend_geometry_follows_time_and_the_reference_band():
+    points = [Point(at=datetime(2026, 1, 1, tzinfo=UTC), value=10.0),
+              Point(at=datetime(2026, 1, 11, tzinfo=UTC), value=14.0, current=True),
+              Point(at=datetime(2026, 1, 3, tzinfo=UTC), value=12.0)]
+    panel = trend_panel(points, ref_low=12.0, ref_high=16.0)
+    xs = [float(m.x) for m in panel.marks]
+    assert xs == sorted(xs) and xs[0] == 6.0 and xs[-1] == 234.0
+    assert abs(xs[1] - (6 + 228 * 2 / 10)) < 0.1  # proportional to the days between
+    ys = [float(m.y) for m in panel.marks]
+    assert ys == [56.0, 40.0, 24.0]  # the axis 10..16 (the reference's top) on y 56..8
+    assert panel.band == ("8.0", "32.0") and panel.marks[-1].current
+    assert trend_panel([]) is None
+    assert trend_panel(points[:1]).marks[0].x == "120.0"
