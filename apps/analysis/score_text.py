@@ -1,25 +1,30 @@
-"""Translations of the fixed English texts that the scoring code (apps.ml.scores, which imports
-no Django) writes into a score: reasons, disclaimers, and the names and texts of the evidence
-table (contributions). Stored scores keep the original text; pages and reports show it in the
-reader's language, with the numbers carried over exactly as stored."""
+"""Words, in the reader's language, for what the scoring code (apps.ml.scores, which imports no
+Django) writes into a score: reasons (codes with parameters, see `reason_text`), disclaimers,
+and the names and texts of the evidence table (contributions). Stored scores keep what was
+written; pages and reports show it in the reader's language, with the numbers carried over
+exactly as stored."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from apps.ml.scores import fused, mds_cbc, mds_image, vexas
+from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
+
+from . import scores as score_codes
 
 INPUTS = {
     "MCV": gettext_lazy("MCV"), "haemoglobin": gettext_lazy("haemoglobin"),
     "platelet count": gettext_lazy("platelet count"), "sex": gettext_lazy("sex"),
     "age": gettext_lazy("age"), "anc": gettext_lazy("neutrophil count"),
     "hb": gettext_lazy("haemoglobin"), "plt": gettext_lazy("platelet count"),
-    "age, sex": gettext_lazy("age and sex"),
+    "age, sex": gettext_lazy("age and sex"), "mcv": gettext_lazy("MCV"),
 }
 
 # Contribution names: the VEXAS rule's parts (apps.ml.scores.vexas.WEIGHTS) and the CBC
@@ -245,7 +250,65 @@ def score_display(score: object) -> dict[str, object]:
     }
 
 
+def _model_text(kind: object) -> str:
+    return _("no CBC MDS model is installed") if kind == "cbc" else _("no fused model installed")
+
+
+# Each reason code (apps.ml.scores.reasons, apps.analysis.scores) and its words; `p` holds the
+# parameters as stored.
+REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    reasons.FEW_NEUTROPHILS: lambda p: _("fewer than %(min)s neutrophils analysed (n=%(n)s)")
+    % {"min": p.get("min"), "n": p.get("n")},
+    reasons.INPUT_MISSING: lambda p: _("%(input)s missing") % {"input": _input(str(
+        p.get("input", "")))},
+    reasons.INPUT_REQUIRED: lambda p: _("%(input)s missing (required)") % {"input": _input(str(
+        p.get("input", "")))},
+    reasons.VACUOLE_OUTPUT_UNAVAILABLE: lambda p: _("vacuole output not available in this "
+                                                    "model"),
+    reasons.NO_ANOMALY_OUTPUT: lambda p: _("no anomaly output available in this model"),
+    reasons.NEUTROPHILS_WITHOUT_ANOMALY: lambda p: _("%(n)s neutrophils have no anomaly "
+                                                     "probability") % {"n": p.get("n")},
+    reasons.NO_MODEL: lambda p: _model_text(p.get("kind")),
+    reasons.MODEL_SYNTHETIC: lambda p: _("%(model)s was trained on simulated data (synthetic)")
+    % {"model": p.get("model")},
+    reasons.MODEL_NOT_RELEASED: lambda p: _("%(model)s is not released for clinical use")
+    % {"model": p.get("model")},
+    reasons.MODEL_OTHER_CELL_MODEL: lambda p: _(
+        "%(model)s was trained on embeddings of another cell model (%(trained_on)s), not of "
+        "the installed one (%(installed)s)") % {"model": p.get("model"),
+                                               "trained_on": p.get("trained_on"),
+                                               "installed": p.get("installed")},
+    reasons.MODEL_INVALID: lambda p: _("the model cannot be used: %(detail)s")
+    % {"detail": p.get("detail")},
+    score_codes.DEMOGRAPHICS_REQUIRED: lambda p: _(
+        "%(input)s missing: required by this model, which relies mostly on age and sex (see its "
+        "model card)") % {"input": _input(str(p.get("input", "")))},
+    score_codes.NO_NEUTROPHIL: lambda p: _("no neutrophil analysed"),
+    score_codes.CELLS_OUTSIDE_DOMAIN: lambda p: _(
+        "the images are outside the domain the cell model was validated on: the cell "
+        "classifications this score rests on are not reliable"),
+}
+
+
+def reason_text(reason: object) -> str:
+    """A stored reason in the active language: a code with its parameters (a Reason or its
+    JSON), or an English sentence stored before reasons were codes (read by `translate`). An
+    unknown code is shown as its code and parameters."""
+    if isinstance(reason, reasons.Reason):
+        code, params = reason.code, dict(reason.params)
+    elif isinstance(reason, dict) and isinstance(reason.get("code"), str):
+        code, params = reason["code"], dict(reason.get("params") or {})
+    else:
+        return translate(str(reason))
+    render = REASONS.get(code)
+    if render is None:
+        return code + (f" {params}" if params else "")
+    return render(params)
+
+
 def _patterns():  # type: ignore[no-untyped-def]
+    # Sentences of older stored rows: reasons written before they were codes, contribution
+    # texts and worklist flag reasons.
     return [
         (r"fewer than (\d+) neutrophils analysed \(n=(\d+)\)",
          lambda m: _("fewer than %(min)s neutrophils analysed (n=%(n)s)")

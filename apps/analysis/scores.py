@@ -21,6 +21,7 @@ from apps.ml.domain import SPECIMEN_OUTSIDE
 from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 from apps.ml.scores.features import CBCFeatures
 from apps.ml.scores.fused import embed_cells, load_fused
+from apps.ml.scores.reasons import NO_MODEL, Reason
 from apps.patients.models import Specimen, SpecimenFlag
 from apps.smears.models import Cell
 
@@ -31,7 +32,10 @@ VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fus
 FLAG_RULES_VERSION = "score-flags-1"
 # Reason code (translated in score_text): the specimen's images are outside the domain the cell
 # model was validated on, so a score that rests on the cells is indeterminate.
+# Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
 CELLS_OUTSIDE_DOMAIN = "cells_outside_domain"
+DEMOGRAPHICS_REQUIRED = "demographics_required"  # input: "age", "sex" or "age, sex"
+NO_NEUTROPHIL = "no_neutrophil"
 
 
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
@@ -102,7 +106,7 @@ def _vexas(specimen, features, context, neutrophils) -> dict[str, Any]:  # type:
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
                      "cells": _ranked_cells(neutrophils, "vacuole",
                                             cutoff=result.thresholds["vacuole_prob_cutoff"])},
-        "reasons": list(result.reasons), "text": result.disclaimer,
+        "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
 
@@ -130,27 +134,27 @@ def _mds_image(neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                    "not_available": list(result.not_available)},
         "evidence": {"per_anomaly_fraction": result.per_anomaly_fraction,
                      "n_dysplastic": result.n_dysplastic, "cells": cells},
-        "reasons": list(result.reasons), "text": result.disclaimer,
+        "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
 
 def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     model = mds_cbc.load_default(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS)
     if model is None:
-        return _unavailable("mds-cbc", "no CBC MDS model is installed")
+        return _unavailable("mds-cbc", Reason(NO_MODEL, {"kind": "cbc"}))
     result = model.predict(features)
     limits = list(model.card.raw.get("limits", []))
     if result.state == "scored" and (features.age is None or features.sex is None):
         # On its training cohort this model draws most of its signal from age and sex (see
         # its card): a probability with them imputed would look more certain than it is.
         missing = [n for n, v in (("age", features.age), ("sex", features.sex)) if v is None]
-        return {**_unavailable(result.model["name"], ""), "version": result.model["version"],
+        return {**_unavailable(result.model["name"], None), "version": result.model["version"],
                 "sha256": result.model["sha256"], "state": ScoreState.INDETERMINATE,
                 "thresholds": {"operating_point": result.threshold},
                 "inputs": {**context, "missing": list(result.missing)},
                 "evidence": {"limits": limits},
-                "reasons": [f"{', '.join(missing)} missing: required by this model, which "
-                            "relies mostly on age and sex (see its model card)"],
+                "reasons": [Reason(DEMOGRAPHICS_REQUIRED,
+                                   {"input": ", ".join(missing)}).as_dict()],
                 "text": result.disclaimer}
     return {
         "definition": result.model["name"], "version": result.model["version"],
@@ -161,7 +165,7 @@ def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-de
         "inputs": {**context, "missing": list(result.missing)},
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
                      "intercept": result.intercept, "limits": limits},
-        "reasons": list(result.reasons), "text": result.disclaimer,
+        "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
 
@@ -170,12 +174,12 @@ def _mds_fused(features, context, neutrophils, domain) -> dict[str, Any]:  # typ
     model, reason = load_fused(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS,
                                cell_sha256=cell_sha)
     if model is None:
-        return _unavailable("mds-fused", reason or "no fused model installed")
+        return _unavailable("mds-fused", reason or fused.NO_MODEL)
     if _is_outside(domain):
         # Not even run: its embeddings would come from images the cell model does not know.
         provenance = model.card.provenance
         return _outside_domain({
-            **_unavailable(provenance["name"], ""), "version": provenance["version"],
+            **_unavailable(provenance["name"], None), "version": provenance["version"],
             "sha256": provenance["sha256"], "text": fused.DISCLAIMER,
             "thresholds": {"operating_point": model.threshold},
             "inputs": {**context, "n_neutrophils": len(neutrophils)}}, domain)
@@ -188,7 +192,7 @@ def _mds_fused(features, context, neutrophils, domain) -> dict[str, Any]:  # typ
                                                                       "BMP"]).convert("RGB"))
     embeddings = embed_cells(get_runner().model, images) if images else None
     if embeddings is None:
-        return _unavailable("mds-fused", "no neutrophil analysed")
+        return _unavailable("mds-fused", Reason(NO_NEUTROPHIL))
     result = model.predict(embeddings, features)
     return {
         "definition": result.model["name"], "version": result.model["version"],
@@ -200,7 +204,7 @@ def _mds_fused(features, context, neutrophils, domain) -> dict[str, Any]:  # typ
         "evidence": {"cells": [{"cell_id": neutrophils[i][0].pk,
                                 "attention": round(result.attention[i], 4)}
                                for i in result.top_cells[:20]]},
-        "reasons": list(result.reasons), "text": result.disclaimer,
+        "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
 
@@ -216,13 +220,14 @@ def _outside_domain(payload: dict[str, Any], domain: dict[str, Any] | None) -> d
         return {**payload, "inputs": inputs}
     return {**payload, "state": ScoreState.INDETERMINATE, "value": None, "level": "",
             "inputs": inputs, "evidence": {},
-            "reasons": [CELLS_OUTSIDE_DOMAIN, *(r for r in payload["reasons"] if r)]}
+            "reasons": [Reason(CELLS_OUTSIDE_DOMAIN).as_dict(), *payload["reasons"]]}
 
 
-def _unavailable(definition: str, reason: str) -> dict[str, Any]:
+def _unavailable(definition: str, reason: Reason | None) -> dict[str, Any]:
     return {"definition": definition, "version": "", "sha256": "",
             "state": ScoreState.UNAVAILABLE, "value": None, "level": "", "thresholds": {},
-            "inputs": {}, "evidence": {}, "reasons": [reason], "text": ""}
+            "inputs": {}, "evidence": {}, "reasons": [reason.as_dict()] if reason else [],
+            "text": ""}
 
 
 def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.formats import number_format
 
 from apps.analysis.domain_text import cell_flag_text
-from apps.analysis.score_text import score_display, score_value_text, translate
+from apps.analysis.score_text import reason_text, score_display, score_value_text, translate
 from apps.analysis.selectors import cell_anomalies
 from apps.patients.models import Sex
 from apps.review.display import differential_table
@@ -96,7 +96,7 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "display": score_display(s),
              "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
              "sha256": s.get("sha256") or "",
-             "reasons": [translate(r) for r in s.get("reasons") or []],
+             "reasons": [reason_text(r) for r in s.get("reasons") or []],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
              # In the score's unit (VEXAS: points of 100, never a figure read as a probability).
              "value": score_value_text(str(s.get("name") or ""), s.get("value"))

@@ -107,7 +107,7 @@ def test_the_scores_panel_shows_the_evidence_in_french(client, technician, speci
         version=result.version, state=result.state, value=result.score,
         level=result.level or "", thresholds=result.thresholds,
         evidence={"contributions": [asdict(c) for c in result.contributions]},
-        reasons=list(result.reasons), text=result.disclaimer, trigger="test")
+        reasons=[r.as_dict() for r in result.reasons], text=result.disclaimer, trigger="test")
     client.force_login(technician)
     client.post("/i18n/setlang/", {"language": "fr", "next": "/specimens/"})
     page = client.get(f"/specimens/{specimen.accession}/").content.decode()

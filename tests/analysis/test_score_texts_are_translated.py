@@ -1,11 +1,15 @@
-"""Reasons and disclaimers written by the scoring code read in the user's language."""
+"""Reasons (codes with parameters) and disclaimers written by the scoring code read in the
+user's language; reasons stored as English sentences before they were codes still do."""
 
 from __future__ import annotations
 
+import json
+
 from django.utils import translation
 
-from apps.analysis.score_text import translate
-from apps.ml.scores import fused, mds_cbc, mds_image, vexas
+from apps.analysis.score_text import REASONS, reason_text, translate
+from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
+from apps.ml.scores.reasons import Reason
 
 
 def test_every_disclaimer_and_known_reason_has_a_french_text():
@@ -13,31 +17,56 @@ def test_every_disclaimer_and_known_reason_has_a_french_text():
         for disclaimer in (vexas.DISCLAIMER, mds_cbc.DISCLAIMER, mds_image.DISCLAIMER,
                            fused.DISCLAIMER):
             assert translate(disclaimer) != disclaimer
-        assert translate("fewer than 20 neutrophils analysed (n=7)") == \
+        assert reason_text(Reason(reasons.FEW_NEUTROPHILS, {"n": 7, "min": 20})) == \
             "moins de 20 neutrophiles analysés (n=7)"
-        assert translate("MCV missing") == "VGM manquant"
-        assert translate("anc missing (required)") == \
+        assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == "VGM manquant"
+        assert reason_text({"code": "input_required", "params": {"input": "anc"}}) == \
             "nombre de polynucléaires neutrophiles manquant (requis)"
         assert "10 %" in translate(mds_image.DISCLAIMER)
     with translation.override("en"):
         assert translate(vexas.DISCLAIMER) == vexas.DISCLAIMER
-        assert translate("MCV missing") == "MCV missing"
+        assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == "MCV missing"
 
 
-def test_unknown_text_is_shown_as_it_is():
+def test_a_stored_reason_is_its_code_and_parameters_and_reads_the_same():
+    reason = Reason(reasons.NEUTROPHILS_WITHOUT_ANOMALY, {"n": 3})
+    stored = json.loads(json.dumps(reason.as_dict()))
+    assert stored == {"code": "neutrophils_without_anomaly", "params": {"n": 3}}
     with translation.override("fr"):
-        assert translate("something new from a future model") == \
+        assert reason_text(stored) == reason_text(reason) == \
+            "3 neutrophiles sans probabilité d'anomalie"
+
+
+def test_older_rows_with_english_sentences_still_read_in_french():
+    with translation.override("fr"):
+        assert reason_text("fewer than 20 neutrophils analysed (n=7)") == \
+            "moins de 20 neutrophiles analysés (n=7)"
+        assert reason_text("MCV missing") == "VGM manquant"
+
+
+def test_unknown_text_or_code_is_shown_as_it_is():
+    with translation.override("fr"):
+        assert reason_text("something new from a future model") == \
             "something new from a future model"
+        assert reason_text({"code": "future_code", "params": {"n": 2}}) == "future_code {'n': 2}"
 
 
 def test_the_reasons_the_scoring_code_writes_today_are_all_known():
-    reasons = list(vexas.vexas_score(vexas.VexasInputs(n_neutrophils=3, vacuole_probs=None))
+    written = list(vexas.vexas_score(vexas.VexasInputs(n_neutrophils=3, vacuole_probs=None))
                    .reasons)
-    reasons += list(vexas.vexas_score(vexas.VexasInputs(
+    written += list(vexas.vexas_score(vexas.VexasInputs(
         n_neutrophils=2, vacuole_probs=[0.1, 0.9])).reasons)
-    reasons += list(mds_image.mds_image_evidence({}, n_neutrophils=0).reasons)
-    reasons += [fused.NO_MODEL]
-    assert len(reasons) >= 7
+    written += list(mds_image.mds_image_evidence({}, n_neutrophils=0).reasons)
+    written += list(mds_image.mds_image_evidence({"vacuole": [0.2, None]},
+                                                 n_neutrophils=2).reasons)
+    written += [fused.NO_MODEL]
+    assert len(written) >= 8
+    assert all(r.code in REASONS for r in written)
+    # Every code of apps.ml.scores.reasons has its words.
+    codes = {v for k, v in vars(reasons).items() if k.isupper() and isinstance(v, str)}
+    assert codes <= set(REASONS)
+    with translation.override("en"):
+        english = [reason_text(r) for r in written]
     with translation.override("fr"):
-        untranslated = [r for r in reasons if translate(r) == r]
-    assert untranslated == []
+        french = [reason_text(r) for r in written]
+    assert [e for e, f in zip(english, french, strict=True) if e == f] == []

@@ -61,7 +61,8 @@ def test_scores_with_complete_inputs_are_stored_with_provenance(technician,
     assert image.state == "indeterminate"          # 30 < the minimum for the WHO fraction
     assert "hypogranulation" in image.inputs["not_available"]
     fused = current["mds_fused"]
-    assert fused.state == "unavailable" and "no fused model" in fused.reasons[0]
+    assert fused.state == "unavailable"
+    assert fused.reasons == [{"code": "no_model", "params": {"kind": "fused"}}]
     flags = set(SpecimenFlag.objects.filter(specimen=neutrophil_specimen, source="score")
                 .values_list("name", flat=True))
     assert "vexas_suspicion" in flags
@@ -87,7 +88,7 @@ def test_missing_cbc_makes_scores_indeterminate_with_reasons(neutrophil_specimen
     scores_compute(specimen_id=neutrophil_specimen.pk, trigger="test")
     current = {s.name: s for s in scores_current(neutrophil_specimen)}
     assert current["vexas"].state == "indeterminate"
-    assert any("MCV" in r or "mcv" in r for r in current["vexas"].reasons)
+    assert {"code": "input_missing", "params": {"input": "mcv"}} in current["vexas"].reasons
     assert current["mds_cbc"].state in ("indeterminate", "unavailable")
     assert current["mds_cbc"].value is None
 
@@ -124,4 +125,4 @@ def test_cbc_model_is_indeterminate_without_age(technician, neutrophil_specimen)
     scores_compute(specimen_id=neutrophil_specimen.pk, trigger="test")
     score = Score.objects.get(specimen=neutrophil_specimen, name="mds_cbc")
     assert score.state == "indeterminate" and score.value is None
-    assert "age missing" in score.reasons[0]
+    assert score.reasons == [{"code": "demographics_required", "params": {"input": "age"}}]

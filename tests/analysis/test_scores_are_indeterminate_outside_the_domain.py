@@ -56,7 +56,7 @@ def make_neutrophils(technician, specimen, monkeypatch):  # type: ignore[no-unty
 def test_inside_the_domain_the_scores_are_computed(make_neutrophils):
     current = make_neutrophils(outside=set())
     assert current["vexas"].state == "scored"
-    assert CELLS_OUTSIDE_DOMAIN not in current["vexas"].reasons
+    assert CELLS_OUTSIDE_DOMAIN not in [r["code"] for r in current["vexas"].reasons]
     assert current["vexas"].inputs["domain"] == {"code": "inside", "cells": 30, "outside": 0,
                                                  "max_outside": 0.1}
 
@@ -67,11 +67,11 @@ def test_outside_the_domain_cell_scores_are_indeterminate_with_the_reason(make_n
         score = current[name]
         assert score.state == "indeterminate", name
         assert score.value is None and score.level == ""
-        assert score.reasons[0] == CELLS_OUTSIDE_DOMAIN
+        assert score.reasons[0] == {"code": CELLS_OUTSIDE_DOMAIN, "params": {}}
         assert score.inputs["domain"]["code"] == "outside"
         assert score.inputs["domain"]["outside"] == 20
         assert not score.evidence.get("cells")
-    assert CELLS_OUTSIDE_DOMAIN not in current["mds_cbc"].reasons
+    assert CELLS_OUTSIDE_DOMAIN not in [r["code"] for r in current["mds_cbc"].reasons]
     assert current["mds_cbc"].state == "scored"
 
 

@@ -31,7 +31,7 @@ def scored(specimen):  # type: ignore[no-untyped-def]
         level=result.level or "", thresholds=result.thresholds,
         evidence={"contributions": [asdict(c) for c in result.contributions],
                   "cells": EVIDENCE_CELLS},
-        reasons=list(result.reasons), text=result.disclaimer, trigger="test")
+        reasons=[r.as_dict() for r in result.reasons], text=result.disclaimer, trigger="test")
     return specimen
 
 

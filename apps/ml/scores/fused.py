@@ -22,12 +22,22 @@ from apps.ml.cards import CardError
 from apps.ml.runtime import OnnxModel, load_cached
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, REQUIRED, CBCFeatures, to_arrays
+from apps.ml.scores.reasons import (
+    FEW_NEUTROPHILS,
+    INPUT_REQUIRED,
+    MODEL_INVALID,
+    MODEL_NOT_RELEASED,
+    MODEL_OTHER_CELL_MODEL,
+    MODEL_SYNTHETIC,
+    Reason,
+)
+from apps.ml.scores.reasons import NO_MODEL as NO_MODEL_CODE
 
 if TYPE_CHECKING:
     from PIL import Image
 
 TASK = "mds_fused"
-NO_MODEL = "no fused model installed"
+NO_MODEL = Reason(NO_MODEL_CODE, {"kind": "fused"})
 DISCLAIMER = (
     "Fused image + CBC MDS probability with per-cell attention. Attention shows which cells "
     "weighed most, not which cells are abnormal. Decision support, never a diagnosis."
@@ -55,7 +65,7 @@ class FusedResult:
     attention: tuple[float, ...]  # one weight per cell, in input order; sums to 1
     top_cells: tuple[int, ...]  # cell indices, highest attention first
     missing: tuple[str, ...]
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     model: dict[str, str]
     disclaimer: str
 
@@ -97,9 +107,9 @@ class FusedModel(OnnxModel):
         if emb.ndim != 2 or emb.shape[1] != self.dim:
             raise ValueError(f"embeddings must be [N, {self.dim}], got {emb.shape}")
         missing = cbc.missing()
-        reasons = [f"{r} missing (required)" for r in REQUIRED if r in missing]
+        reasons = [Reason(INPUT_REQUIRED, {"input": r}) for r in REQUIRED if r in missing]
         if emb.shape[0] < self.min_cells:
-            reasons.append(f"fewer than {self.min_cells} neutrophils (n={emb.shape[0]})")
+            reasons.append(Reason(FEW_NEUTROPHILS, {"n": int(emb.shape[0]), "min": self.min_cells}))
         if reasons:
             return FusedResult("indeterminate", None, None, self.threshold, (), (), missing,
                                tuple(reasons), self.card.provenance, DISCLAIMER)
@@ -111,17 +121,18 @@ class FusedModel(OnnxModel):
                            self.card.provenance, DISCLAIMER)
 
 
-def refusal(card: ScoreCard) -> str | None:
+def refusal(card: ScoreCard) -> Reason | None:
     """Why this card must not be used on patients; None when it may."""
+    model = f"{card.name} {card.version}"
     if card.synthetic:
-        return f"{card.name} {card.version} was trained on simulated data (synthetic)"
+        return Reason(MODEL_SYNTHETIC, {"model": model})
     if not card.clinical_use:
-        return f"{card.name} {card.version} is not released for clinical use"
+        return Reason(MODEL_NOT_RELEASED, {"model": model})
     return None
 
 
 def load_fused(models_root: Path, *, threads: int = 1,
-               cell_sha256: str | None = None) -> tuple[FusedModel | None, str | None]:
+               cell_sha256: str | None = None) -> tuple[FusedModel | None, Reason | None]:
     """(model, None) when a usable fused model is registered, else (None, reason).
 
     ``cell_sha256``: sha256 of the cell model that will produce the embeddings; when given,
@@ -133,17 +144,18 @@ def load_fused(models_root: Path, *, threads: int = 1,
             return None, NO_MODEL
         model = load_cached(FusedModel.from_dir, model_dir, threads=threads)
     except (CardError, KeyError, TypeError, ValueError) as exc:
-        return None, f"{models_root}: {TASK}: {exc}"
+        return None, Reason(MODEL_INVALID, {"detail": f"{models_root}: {TASK}: {exc}"})
     card = model.card
     reason = refusal(card)
     if reason:
         return None, reason
     source = card.raw.get("embedding", {}).get("cell_model", {}).get("sha256")
     if cell_sha256 is not None and source != cell_sha256:
-        return None, (f"{card.name} {card.version} was trained on embeddings of cell model "
-                      f"{source}, not of the installed one ({cell_sha256})")
+        return None, Reason(MODEL_OTHER_CELL_MODEL, {"model": f"{card.name} {card.version}",
+                                                     "trained_on": source,
+                                                     "installed": cell_sha256})
     try:
         model.session()  # checks the file's sha256 against the card, once per process
     except CardError as exc:
-        return None, str(exc)
+        return None, Reason(MODEL_INVALID, {"detail": str(exc)})
     return model, None

@@ -17,6 +17,7 @@ import numpy as np
 from apps.ml.runtime import OnnxModel, load_cached
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, CBCFeatures, to_arrays
+from apps.ml.scores.reasons import INPUT_REQUIRED, Reason
 
 TASK = "mds_cbc"
 
@@ -48,7 +49,7 @@ class MDSCBCResult:
     contributions: tuple[FeatureContribution, ...]  # largest |contribution| first
     intercept: float
     missing: tuple[str, ...]
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     model: dict[str, str]  # name, version, sha256
     disclaimer: str
 
@@ -111,7 +112,7 @@ class MDSCBCModel(OnnxModel):
              for j, f in enumerate(FEATURES)),
             key=lambda c: -abs(c.contribution),
         )
-        reasons = tuple(f"{r} missing (required)" for r in REQUIRED if r in missing)
+        reasons = tuple(Reason(INPUT_REQUIRED, {"input": r}) for r in REQUIRED if r in missing)
         if reasons:
             return MDSCBCResult("indeterminate", None, None, self.threshold, tuple(parts),
                                 self.intercept, missing, reasons, self.card.provenance,

@@ -16,6 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from apps.ml.scores.reasons import (
+    FEW_NEUTROPHILS,
+    NEUTROPHILS_WITHOUT_ANOMALY,
+    NO_ANOMALY_OUTPUT,
+    Reason,
+)
+
 VERSION = "mds-image/1.0.0"
 
 ANOMALIES: tuple[str, ...] = ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
@@ -58,7 +65,7 @@ class MDSImageResult:
     available: tuple[str, ...]
     not_available: tuple[str, ...]
     drivers: tuple[Driver, ...]  # cells at/above the cut-off, highest probability first
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     thresholds: dict[str, float]
     version: str
     disclaimer: str
@@ -99,13 +106,11 @@ def mds_image_evidence(
         "anomaly_prob_cutoff": ANOMALY_PROB_CUTOFF,
         "min_neutrophils": MIN_NEUTROPHILS,
     }
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if not available:
-        reasons.append("no anomaly output available in this model")
+        reasons.append(Reason(NO_ANOMALY_OUTPUT))
     if n_neutrophils < MIN_NEUTROPHILS:
-        reasons.append(
-            f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n={n_neutrophils})"
-        )
+        reasons.append(Reason(FEW_NEUTROPHILS, {"n": n_neutrophils, "min": MIN_NEUTROPHILS}))
 
     per_anomaly: dict[str, float | None] = {a: None for a in ANOMALIES}
     scored_cells: list[tuple[float, str] | None] = []
@@ -128,7 +133,7 @@ def mds_image_evidence(
     k = len(drivers)
     n_scored = sum(b is not None for b in scored_cells)
     if available and n_scored < n_neutrophils:
-        reasons.append(f"{n_neutrophils - n_scored} neutrophils have no anomaly probability")
+        reasons.append(Reason(NEUTROPHILS_WITHOUT_ANOMALY, {"n": n_neutrophils - n_scored}))
 
     if reasons:
         return MDSImageResult(

@@ -29,6 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from apps.ml.scores.reasons import (
+    FEW_NEUTROPHILS,
+    INPUT_MISSING,
+    VACUOLE_OUTPUT_UNAVAILABLE,
+    Reason,
+)
+
 VERSION = "vexas-rule/1.0.0"
 
 # Fewer cells and the vacuolated fraction is too noisy: with 20 neutrophils a true
@@ -111,7 +118,7 @@ class VexasResult:
     score: float | None
     level: Level | None
     contributions: tuple[Contribution, ...]
-    reasons: tuple[str, ...]  # why indeterminate; empty when scored
+    reasons: tuple[Reason, ...]  # why indeterminate; empty when scored
     thresholds: dict[str, float]
     version: str
     disclaimer: str
@@ -164,13 +171,13 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     """Score ``inputs``; indeterminate (score None) with reasons when anything needed is missing."""
     if inputs.n_neutrophils < 0:
         raise ValueError("n_neutrophils must be >= 0")
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     parts: list[Contribution] = []
 
     # Vacuoles.
     w = WEIGHTS["vacuoles"]
     if inputs.vacuole_probs is None:
-        reasons.append("vacuole output not available in this model")
+        reasons.append(Reason(VACUOLE_OUTPUT_UNAVAILABLE))
         parts.append(Contribution("vacuoles", 0.0, w, None, "vacuole output not available"))
     else:
         probs = _check_probs(inputs.vacuole_probs, "vacuole_probs")
@@ -179,9 +186,8 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
                 f"{len(probs)} vacuole probabilities for {inputs.n_neutrophils} neutrophils"
             )
         if inputs.n_neutrophils < MIN_NEUTROPHILS:
-            reasons.append(
-                f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n={inputs.n_neutrophils})"
-            )
+            reasons.append(Reason(FEW_NEUTROPHILS,
+                                  {"n": inputs.n_neutrophils, "min": MIN_NEUTROPHILS}))
         if probs:
             frac = vacuolated_fraction(probs, VACUOLE_PROB_CUTOFF)
             k = sum(p >= VACUOLE_PROB_CUTOFF for p in probs)
@@ -198,7 +204,7 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     # Macrocytosis.
     w = WEIGHTS["macrocytosis"]
     if not _finite(inputs.mcv_fl):
-        reasons.append("MCV missing")
+        reasons.append(Reason(INPUT_MISSING, {"input": "mcv"}))
         parts.append(Contribution("macrocytosis", 0.0, w, None, "MCV missing"))
     else:
         mcv = float(inputs.mcv_fl)  # type: ignore[arg-type]
@@ -212,7 +218,7 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     # men, so unknown sex makes this part indeterminate rather than guessed).
     w = WEIGHTS["anaemia"]
     if not _finite(inputs.hgb_g_dl):
-        reasons.append("haemoglobin missing")
+        reasons.append(Reason(INPUT_MISSING, {"input": "hb"}))
         parts.append(Contribution("anaemia", 0.0, w, None, "haemoglobin missing"))
     elif inputs.sex not in ("M", "F"):
         parts.append(Contribution("anaemia", 0.0, w, float(inputs.hgb_g_dl),  # type: ignore[arg-type]
@@ -229,7 +235,7 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     # Thrombocytopenia.
     w = WEIGHTS["thrombocytopenia"]
     if not _finite(inputs.plt_10_9_l):
-        reasons.append("platelet count missing")
+        reasons.append(Reason(INPUT_MISSING, {"input": "plt"}))
         parts.append(Contribution("thrombocytopenia", 0.0, w, None, "platelet count missing"))
     else:
         plt = float(inputs.plt_10_9_l)  # type: ignore[arg-type]
@@ -242,14 +248,14 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     # Demographics.
     w = WEIGHTS["male_sex"]
     if inputs.sex not in ("M", "F"):
-        reasons.append("sex missing")
+        reasons.append(Reason(INPUT_MISSING, {"input": "sex"}))
         parts.append(Contribution("male_sex", 0.0, w, None, "sex missing"))
     else:
         parts.append(Contribution("male_sex", w if inputs.sex == "M" else 0.0, w, inputs.sex,
                                   "male" if inputs.sex == "M" else "female"))
     w = WEIGHTS["age_over_50"]
     if not _finite(inputs.age_years):
-        reasons.append("age missing")
+        reasons.append(Reason(INPUT_MISSING, {"input": "age"}))
         parts.append(Contribution("age_over_50", 0.0, w, None, "age missing"))
     else:
         age = float(inputs.age_years)  # type: ignore[arg-type]

@@ -21,6 +21,14 @@ from apps.ml.runtime import clear_cache
 from apps.ml.scores.card import verify
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 from apps.ml.scores.fused import NO_MODEL, FusedModel, embed_cells, load_fused
+from apps.ml.scores.reasons import (
+    INPUT_REQUIRED,
+    MODEL_INVALID,
+    MODEL_NOT_RELEASED,
+    MODEL_OTHER_CELL_MODEL,
+    MODEL_SYNTHETIC,
+    Reason,
+)
 from training.scores.metrics import auc
 
 # Training needs the optional PyTorch extra (CI installs it; a laptop may not have it).
@@ -139,7 +147,7 @@ def test_onnx_scores_the_simulated_patients(trained):  # type: ignore[no-untyped
         stub_embed([next((cohort / "images" / "P00").iterdir())]), CBCFeatures(hb=10.0, plt=150.0)
     )
     assert missing_anc.state == "indeterminate" and missing_anc.reasons == (
-        "anc missing (required)",
+        Reason(INPUT_REQUIRED, {"input": "anc"}),
     )
 
 
@@ -185,17 +193,19 @@ def test_loader_refuses_synthetic_and_unreleased_models(trained, tmp_path: Path)
     root = _root_with(tmp_path, out)
     clear_cache()
     model, reason = load_fused(root)
-    assert model is None and "synthetic" in reason
+    assert model is None and reason is not None and reason.code == MODEL_SYNTHETIC
+    assert reason.params == {"model": "hemaclinic-mds-fused 0.0.1-sim"}
     card_path = root / "hemaclinic-mds-fused" / "1.0.0" / "card.json"
     raw = json.loads(card_path.read_text())
     card_path.write_text(json.dumps({**raw, "synthetic": False}))
     clear_cache()
     model, reason = load_fused(root)
-    assert model is None and "not released for clinical use" in reason
+    assert model is None and reason is not None and reason.code == MODEL_NOT_RELEASED
     card_path.write_text(json.dumps({**raw, "synthetic": False, "clinical_use": True}))
     clear_cache()
     model, reason = load_fused(root, cell_sha256="another-cell-model")
-    assert model is None and "embeddings of cell model" in reason
+    assert model is None and reason is not None and reason.code == MODEL_OTHER_CELL_MODEL
+    assert reason.params["installed"] == "another-cell-model"
     model, reason = load_fused(root, cell_sha256="none")
     assert isinstance(model, FusedModel) and reason is None
     # Cached: the second load is the same instance, its file hashed once.
@@ -204,7 +214,8 @@ def test_loader_refuses_synthetic_and_unreleased_models(trained, tmp_path: Path)
     onnx_file.write_bytes(onnx_file.read_bytes() + b"\0")
     clear_cache()
     model, reason = load_fused(root)
-    assert model is None and "sha256" in reason
+    assert model is None and reason is not None and reason.code == MODEL_INVALID
+    assert "sha256" in reason.params["detail"]
     clear_cache()
 
 

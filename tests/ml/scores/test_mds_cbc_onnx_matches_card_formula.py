@@ -12,6 +12,7 @@ import pytest
 
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 from apps.ml.scores.mds_cbc import MDSCBCModel, load_model, predict
+from apps.ml.scores.reasons import INPUT_REQUIRED, Reason
 
 PATIENTS = [
     CBCFeatures(anc=1.2, hb=9.1, plt=95.0, wbc=2.9, mono=0.3, age=74.0, sex="M"),
@@ -97,7 +98,7 @@ def test_required_input_missing_is_indeterminate(model: MDSCBCModel, missing: st
     res = model.predict(row)
     assert res.state == "indeterminate"
     assert res.probability is None and res.above_threshold is None
-    assert res.reasons == (f"{missing} missing (required)",)
+    assert res.reasons == (Reason(INPUT_REQUIRED, {"input": missing}),)
 
 
 def test_result_carries_provenance(card: dict, model: MDSCBCModel):

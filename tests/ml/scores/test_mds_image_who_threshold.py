@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from apps.ml.scores.mds_image import MIN_NEUTROPHILS, mds_image_evidence, neutrophil_anomalies
+from apps.ml.scores.reasons import FEW_NEUTROPHILS, NO_ANOMALY_OUTPUT, Reason
 
 
 def _cells(n: int, k: int, *, prob: float = 0.5) -> list[float]:
@@ -62,13 +63,13 @@ def test_too_few_neutrophils_is_indeterminate():
     n = MIN_NEUTROPHILS - 1
     r = mds_image_evidence({"vacuole": _cells(n, 20)}, n_neutrophils=n)
     assert r.state == "indeterminate" and r.meets_who_threshold is None
-    assert r.reasons == (f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n={n})",)
+    assert r.reasons == (Reason(FEW_NEUTROPHILS, {"n": n, "min": MIN_NEUTROPHILS}),)
 
 
 def test_no_available_output_is_indeterminate():
     r = mds_image_evidence({"hypogranulation": None}, n_neutrophils=100)
     assert r.state == "indeterminate"
-    assert "no anomaly output available in this model" in r.reasons
+    assert Reason(NO_ANOMALY_OUTPUT) in r.reasons
     assert r.not_available == ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from apps.ml.scores.reasons import (
+    FEW_NEUTROPHILS,
+    INPUT_MISSING,
+    VACUOLE_OUTPUT_UNAVAILABLE,
+    Reason,
+)
 from apps.ml.scores.vexas import MIN_NEUTROPHILS, VexasInputs, vexas_score
 
 COMPLETE = dict(
@@ -25,7 +31,7 @@ def test_complete_inputs_are_scored():
 def test_too_few_neutrophils():
     r = vexas_score(VexasInputs(**{**COMPLETE, "n_neutrophils": 7, "vacuole_probs": [0.9] * 7}))
     assert r.state == "indeterminate" and r.score is None and r.level is None
-    assert r.reasons == (f"fewer than {MIN_NEUTROPHILS} neutrophils analysed (n=7)",)
+    assert r.reasons == (Reason(FEW_NEUTROPHILS, {"n": 7, "min": MIN_NEUTROPHILS}),)
 
 
 def test_exactly_the_minimum_number_of_neutrophils_is_enough():
@@ -44,7 +50,7 @@ def test_exactly_the_minimum_number_of_neutrophils_is_enough():
 def test_vacuole_output_unavailable():
     r = vexas_score(VexasInputs(**{**COMPLETE, "vacuole_probs": None}))
     assert r.state == "indeterminate"
-    assert "vacuole output not available in this model" in r.reasons
+    assert Reason(VACUOLE_OUTPUT_UNAVAILABLE) in r.reasons
 
 
 def test_partial_cbc_lists_every_missing_input():
@@ -52,7 +58,7 @@ def test_partial_cbc_lists_every_missing_input():
         VexasInputs(**{**COMPLETE, "mcv_fl": None, "plt_10_9_l": float("nan"), "age_years": None})
     )
     assert r.state == "indeterminate"
-    assert set(r.reasons) == {"MCV missing", "platelet count missing", "age missing"}
+    assert set(r.reasons) == {Reason(INPUT_MISSING, {"input": i}) for i in ("mcv", "plt", "age")}
     # What was available is still shown.
     assert next(c for c in r.contributions if c.name == "vacuoles").value == pytest.approx(0.25)
 
@@ -60,13 +66,8 @@ def test_partial_cbc_lists_every_missing_input():
 def test_nothing_but_a_count():
     r = vexas_score(VexasInputs(n_neutrophils=0, vacuole_probs=None))
     assert r.state == "indeterminate"
-    assert {
-        "vacuole output not available in this model",
-        "MCV missing",
-        "haemoglobin missing",
-        "platelet count missing",
-        "sex missing",
-        "age missing",
+    assert {Reason(VACUOLE_OUTPUT_UNAVAILABLE)} | {
+        Reason(INPUT_MISSING, {"input": i}) for i in ("mcv", "hb", "plt", "sex", "age")
     } <= set(r.reasons)
 
 

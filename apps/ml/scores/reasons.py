@@ -1,0 +1,36 @@
+"""Why a score is indeterminate or unavailable: a code with its parameters, never a sentence.
+
+The Django layer (apps.analysis.score_text) words each code in the reader's language; the stored
+JSON is ``{"code": ..., "params": {...}}``, readable without that layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Codes the scoring code writes, with their parameters.
+FEW_NEUTROPHILS = "few_neutrophils"  # n, min
+INPUT_MISSING = "input_missing"  # input: mcv | hb | plt | sex | age
+INPUT_REQUIRED = "input_required"  # input: a CBC feature name (apps.ml.scores.features)
+VACUOLE_OUTPUT_UNAVAILABLE = "vacuole_output_unavailable"
+NO_ANOMALY_OUTPUT = "no_anomaly_output"
+NEUTROPHILS_WITHOUT_ANOMALY = "neutrophils_without_anomaly"  # n
+NO_MODEL = "no_model"  # kind: cbc | fused
+MODEL_SYNTHETIC = "model_synthetic"  # model
+MODEL_NOT_RELEASED = "model_not_released"  # model
+MODEL_OTHER_CELL_MODEL = "model_other_cell_model"  # model, trained_on, installed
+MODEL_INVALID = "model_invalid"  # detail: the loader's error, for the operator
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # the parameters are a dict: hash its items
+        return hash((self.code, tuple(sorted(self.params.items()))))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "params": dict(self.params)}
