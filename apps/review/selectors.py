@@ -315,7 +315,7 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
                 "signed_at": signature.signed_at, "conclusion": signature.comment,
                 "differential": [(class_label(code), one_decimal(value))
                                  for code, value in (per_100 or {}).items() if value]},
-            "values": [values.get(code) for code, _label in CONTEXT_CBC],
+            "values": [(label, values[code]) for code, label in CONTEXT_CBC if code in values],
         })
     current_values = values_of[current.pk]
     trends = []
@@ -333,6 +333,5 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
     return {
         "age": patient.age_on(when.date()), "sex": patient.get_sex_display(),
         "sex_code": patient.sex, "when": when,
-        "columns": [label for _code, label in CONTEXT_CBC],
         "previous": rows, "trends": trends,
     }

@@ -65,15 +65,15 @@ def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, h
     client.force_login(biologist)
     html = client.get(reverse("review_case", args=["S-0003"])).content.decode()
     part = html[html.index('id="patient-context"'):]
-    part = part[:part.index("</div>\n")] if "</table>" not in part else \
-        part[:part.index("</table>")]
+    part = part[:part.index("</section>")]
     assert "75 years old at collection" in part and "Male" in part
     rows = re.findall(r'data-accession="([^"]+)"', part)
     assert rows == ["S-0002", "S-0001"]  # newest first; not the case, a later one or a stranger
     assert "March 1, 2026" in part and "June 1, 2026" in part
     assert "Validated" in part and "Frottis sans anomalie" in part
     assert "Neutrophil 61.5" in part and "Basophil" not in part
-    assert "not signed" in part
+    assert "not signed" in part and "Signed conclusion:" in part
+    assert "Platelets 140 <strong class=\"flag\">Low</strong>" in part
     assert "13.5" in part and "11.2" in part and "140" in part
     # One plot per value, three points each, the case's point marked; no script, no style.
     for code in ("HGB", "MCV", "PLT", "NEUT#", "WBC"):
@@ -90,9 +90,9 @@ def test_the_context_reads_french_with_decimal_commas(client, biologist, history
     html = client.get(reverse("review_case", args=["S-0003"]),
                       HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     part = html[html.index('id="patient-context"'):]
-    part = part[:part.index("</table>")]
+    part = part[:part.index("</section>")]
     assert "75 ans au prélèvement" in part and "Contexte du patient" in part
-    assert "Conclusion signée" in part and "Plaquettes" in part and "PNN" in part
+    assert "Conclusion signée :" in part and "Plaquettes" in part and "PNN" in part
     assert "13,5" in part and "1 mars 2026" in part
     assert "13.5" not in re.sub(r"<svg.*?</svg>", "", part, flags=re.S)
     # SVG coordinates keep the decimal point whatever the language.
