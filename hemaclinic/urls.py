@@ -8,8 +8,8 @@ from apps.api import pages as api_pages
 from apps.core import auth_views as core_auth
 from apps.core import views as core_views
 from apps.patients import views as patient_views
-from apps.review import views as review_views
 from apps.reports import views as report_views
+from apps.review import views as review_views
 from apps.smears import views as smear_views
 from apps.workflow import views as workflow_views
 
