@@ -158,6 +158,23 @@ def locate_nucleus(
     return FOUND, (mx, my), spread, area_frac
 
 
+def _locate(im: Image.Image, p: ViewParams
+            ) -> tuple[float, tuple[str, tuple[float, float], float, float]]:
+    """``locate_nucleus`` on a copy whose longer side is ``analysis_px`` (and that scale)."""
+    w, h = im.size
+    k = p.analysis_px / max(w, h)
+    small = im.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.BILINEAR)
+    return k, locate_nucleus(np.asarray(small, dtype=np.uint8), p)
+
+
+def nucleus_reason(image: Image.Image, params: ViewParams | None = None) -> str:
+    """FOUND when the image holds a white-cell nucleus by the canonical rule, else why not.
+
+    Also used for models whose input is the plain centre crop: a cell image without a stained
+    nucleus is outside the validated domain whatever the network makes of it."""
+    return _locate(image.convert("RGB"), params or ViewParams())[1][0]
+
+
 def _border_colour(rgb: np.ndarray) -> tuple[int, int, int]:
     edge = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
     return tuple(int(v) for v in np.median(edge, axis=0))  # type: ignore[return-value]
@@ -168,10 +185,7 @@ def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View
     p = params or ViewParams()
     im = image.convert("RGB")
     w, h = im.size
-    k = p.analysis_px / max(w, h)
-    small = im.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.BILINEAR)
-    rgb = np.asarray(small, dtype=np.uint8)
-    reason, (sx, sy), spread, area_frac = locate_nucleus(rgb, p)
+    k, (reason, (sx, sy), spread, area_frac) = _locate(im, p)
     fill = _border_colour(np.asarray(im, dtype=np.uint8))
     if reason == FOUND and spread > 0:
         cx, cy = (sx + 0.5) / k, (sy + 0.5) / k

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from apps.ml.cam import grad_cam, grad_cam_batch
-from apps.ml.canonical import FOUND, ViewParams, canonical_view
+from apps.ml.canonical import FOUND, ViewParams, canonical_view, nucleus_reason
 from apps.ml.cards import (
     ANOMALY_KEYS,
     CardError,
@@ -49,7 +49,8 @@ class CellPrediction:
     # applies_to_cell_class (neutrophils) only.
     anomalies: dict[str, float | None]
     # How the model input was made: a canonical-view reason code (apps.ml.canonical:
-    # "found" or why no nucleus was found) or "crop" for the centre-crop rule.
+    # "found" or why no nucleus was found) or "crop" for the centre-crop rule (or, for a
+    # centre-crop model with a domain check, the reason code when no nucleus was found).
     view: str = "crop"
     # Domain check (apps.ml.domain): distance / threshold (<= 1 inside) and its code;
     # None when the model's card has no domain check.
@@ -148,7 +149,9 @@ class CellModel(OnnxModel):
         if self._view is not None:
             v = canonical_view(image, self._view)
             return v.image, v.reason
-        return crop_image(image, spec.shorter_side), "crop"
+        # Centre-crop models: the same nucleus rule still says when there is no white cell.
+        reason = nucleus_reason(image)
+        return crop_image(image, spec.shorter_side), "crop" if reason == FOUND else reason
 
     def crop(self, image: Image.Image) -> Image.Image:
         """The exact RGB input the network sees (see ``view``)."""
