@@ -66,10 +66,19 @@ class CellRunner:
         return outputs
 
 
+# A white-cell image needs a few hundred pixels a side (the model sees 192): the analysis works
+# on a copy bounded to this, decoded one file at a time, so a batch of 40-megapixel uploads
+# holds one full-size decode at most, never the whole batch. The stored original is untouched.
+ANALYSIS_MAX_SIDE = 1024
+
+
 def _decode(data: bytes) -> Image.Image:
     # Stored cells were validated at import; they are still opened with the same restrictions.
     image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "TIFF", "BMP"])
-    return image.convert("RGB")
+    image.draft("RGB", (ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE))  # JPEG: decode at a reduced scale
+    rgb = image.convert("RGB")
+    rgb.thumbnail((ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE), Image.Resampling.BILINEAR)
+    return rgb
 
 
 def get_runner() -> CellRunner:
