@@ -44,8 +44,16 @@ def test_the_large_pane_shows_the_selected_cell_at_native_size(browser_page, liv
     _open(page, live_server, review_case)
     assert not page.locator("#preview-body").is_visible()
     page.locator(".group[data-group='eosinophil'] figure.cell").first.click()
-    page.wait_for_function("document.getElementById('preview-image').complete && "
-                           "document.getElementById('preview-image').naturalWidth > 0")
+    # Polled with evaluate: wait_for_function compiles its predicate with eval, which the
+    # page's Content-Security-Policy (rightly) refuses.
+    loaded = "document.getElementById('preview-image').complete && " \
+             "document.getElementById('preview-image').naturalWidth > 0"
+    for _ in range(200):
+        if page.evaluate(loaded):
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError("the preview image never loaded")
     natural, shown = page.evaluate(
         "[document.getElementById('preview-image').naturalWidth,"
         " document.getElementById('preview-image').clientWidth]")
