@@ -34,7 +34,7 @@ urlpatterns = [
     path("specimens/<str:accession>/cbc/", workflow_views.cbc_upload, name="cbc_upload"),
     path("specimens/<str:accession>/progress/", analysis_views.analysis_progress,
          name="analysis_progress"),
-    path("specimens/<str:accession>/reanalyse/", analysis_views.analysis_rerun,
+    path("specimens/<str:accession>/reanalyse/", workflow_views.analysis_rerun,
          name="analysis_rerun"),
     path("specimens/<str:accession>/reports/", include("apps.reports.urls")),
     path("specimens/<str:accession>/", workflow_views.specimen_detail, name="specimen_detail"),

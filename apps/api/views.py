@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.analysis import services as analysis_services
 from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
 from apps.patients import selectors, services
@@ -29,8 +28,16 @@ from .models import ApiToken
 
 
 def _refused(exc: Exception) -> Response:
+    if isinstance(exc, workflow.SpecimenSignedError):
+        return _signed(exc)
     return Response({"detail": f"Refused, nothing was imported: {exc}"},
                     status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def _signed(exc: workflow.SpecimenSignedError) -> Response:
+    # 409: the request is valid but conflicts with the case's state (signed); an amendment
+    # resolves it.
+    return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -89,7 +96,8 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             raise Http404
         return result_message_response(message)
 
-    @extend_schema(request={"multipart/form-data": s.FileUploadSerializer}, responses={201: dict})
+    @extend_schema(request={"multipart/form-data": s.FileUploadSerializer},
+                   responses={201: dict, 409: dict})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def uploads(self, request: Request, accession: str) -> Response:
         specimen = self.get_object()
@@ -103,7 +111,8 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             return _refused(exc)
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer}, responses={201: dict})
+    @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer},
+                   responses={201: dict, 409: dict})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def cbc(self, request: Request, accession: str) -> Response:
         specimen = self.get_object()
@@ -118,13 +127,18 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             return _refused(exc)
         return Response(asdict(outcome), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=s.AnalysisRunSerializer(many=True))
+    @extend_schema(request=None, responses={200: s.AnalysisRunSerializer(many=True),
+                                            202: s.AnalysisRunSerializer, 409: dict})
     @action(detail=True, methods=["get", "post"])
     def analysis(self, request: Request, accession: str) -> Response:
-        """GET: the specimen's analysis runs, newest first. POST: queue a new run."""
+        """GET: the specimen's analysis runs, newest first. POST: queue a new run (409 when the
+        case is signed)."""
         specimen = self.get_object()
         if request.method == "POST":
-            run = analysis_services.analysis_request(actor=request.user, specimen=specimen)
+            try:
+                run = workflow.analysis_rerun(actor=request.user, specimen=specimen)
+            except workflow.SpecimenSignedError as exc:
+                return _signed(exc)
             return Response(s.AnalysisRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
         return Response(s.AnalysisRunSerializer(specimen.analysis_runs.all(), many=True).data)
 

@@ -16,9 +16,11 @@ from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.patients.models import Specimen, SpecimenFlag
 from apps.patients.selectors import (
+    SPECIMEN_SIGNED,
     IdentityProblem,
     patient_registered,
     specimen_identity_problem,
+    specimen_locked_reason,
 )
 from apps.patients.services import accession_clean, specimen_get_or_create
 
@@ -110,6 +112,11 @@ def cbc_import(
             errors.append({"line": record.line, "code": problem.code,
                            "sample": record.accession,
                            "reason": _identity_reason(problem, existing)})
+            continue
+        locked = specimen_locked_reason(existing)
+        if locked is not None:  # a signed case takes new results only through an amendment
+            errors.append({"line": record.line, "code": SPECIMEN_SIGNED,
+                           "sample": record.accession, "reason": locked})
             continue
         try:
             accession_clean(record.accession)

@@ -3,8 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from .models import MIXUP_FLAG, MIXUP_SOURCE, Patient, Specimen, SpecimenFlag
+from .models import MIXUP_FLAG, MIXUP_SOURCE, Patient, Specimen, SpecimenFlag, SpecimenStatus
+
+# A signed case: its result went out under a signature, so nothing may change it but an amendment
+# (apps.review case_amend), which puts it back in review.
+SIGNED_STATUSES = (SpecimenStatus.VALIDATED, SpecimenStatus.REJECTED)
+SPECIMEN_SIGNED = "specimen_signed"
 
 
 def patient_search(query: str = "") -> QuerySet[Patient]:
@@ -29,6 +35,19 @@ def specimen_search(query: str = "") -> QuerySet[Specimen]:
 def specimen_mixup(specimen: Specimen) -> SpecimenFlag | None:
     """The specimen's possible sample mix-up flag, if it has one."""
     return specimen.flags.filter(name=MIXUP_FLAG, source=MIXUP_SOURCE).first()
+
+
+def specimen_locked_reason(specimen: Specimen | None) -> str | None:
+    """Why nothing may be added to or recomputed for this specimen now (new images, CBC rows,
+    a re-analysis, a reclassification), in the reader's language; None when it is open.
+
+    The one rule for "a signed case is immutable except through an amendment"; read the status
+    under select_for_update when the answer guards a write."""
+    if specimen is None or specimen.status not in SIGNED_STATUSES:
+        return None
+    return _("Specimen %(accession)s is signed (%(status)s) and locked: amend the case "
+             "first.") % {"accession": specimen.accession,
+                          "status": str(specimen.get_status_display()).lower()}
 
 
 def patient_registered(external_id: str) -> Patient | None:

@@ -13,9 +13,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.base import File
 from django.db import transaction
 
+from apps.analysis.models import AnalysisRun
 from apps.analysis.services import analysis_request, scores_request
+from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
 from apps.patients.models import Specimen
+from apps.patients.selectors import SPECIMEN_SIGNED, specimen_locked_reason
 from apps.reports.services import report_request
 from apps.review import services as review_services
 from apps.review.models import Signature
@@ -25,11 +28,30 @@ from apps.smears.models import Cell, UploadKind
 User = AbstractBaseUser | AnonymousUser | None
 
 
+class SpecimenSignedError(ImportRefusedError, review_services.ReviewError):
+    """A change to a signed case was refused, nothing was written; the message says so in the
+    reader's language. Both an import refusal and a review refusal, so the import paths and the
+    review actions already report it as they report their own."""
+
+    code = SPECIMEN_SIGNED
+
+
+def _require_unsigned(specimen: Specimen) -> None:
+    # Read under a row lock: a signature committed meanwhile is seen, and none can commit
+    # until this chain does.
+    current = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    reason = specimen_locked_reason(current)
+    if reason is not None:
+        raise SpecimenSignedError(reason)
+
+
 @transaction.atomic
 def smear_import(*, actor: User, specimen: Specimen, batch: smear_services.ImportBatch,
                  kind: str = UploadKind.ARCHIVE,
                  original_name: str = "") -> smear_services.SmearImportOutcome:
-    """Store the batch's images as cells of `specimen` and queue their analysis, all or none."""
+    """Store the batch's images as cells of `specimen` and queue their analysis, all or none;
+    refused for a signed case."""
+    _require_unsigned(specimen)
     outcome = smear_services.smear_import(actor=actor, specimen=specimen, batch=batch, kind=kind,
                                           original_name=original_name)
     if outcome.upload_id is None:  # nothing new: no analysis to run
@@ -42,6 +64,9 @@ def smear_upload(*, actor: User, specimen: Specimen, files: Sequence[File],
                  folder_paths: Sequence[str] | None = None) -> smear_services.SmearImportOutcome:
     """The one upload path of the page, the API and import_cellavision: read the files (the
     kind comes from their content), import them and queue the analysis."""
+    reason = specimen_locked_reason(specimen)  # before reading a byte; smear_import checks again
+    if reason is not None:
+        raise SpecimenSignedError(reason)
     read = smear_services.smear_upload_read(files=files, folder_paths=folder_paths)
     return smear_import(actor=actor, specimen=specimen, batch=read.batch, kind=read.kind,
                         original_name=read.original_name)
@@ -51,7 +76,10 @@ def smear_upload(*, actor: User, specimen: Specimen, files: Sequence[File],
 def cbc_import(*, actor: User, data: bytes, file_name: str = "", format: str | None = None,
                specimen: Specimen | None = None) -> cbc_services.CBCImportOutcome:
     """Import a CBC file (its flags are derived on import), then recompute the scores of every
-    specimen it gave a result to."""
+    specimen it gave a result to. A file for one signed specimen is refused whole; in a batch,
+    each row for a signed specimen is refused with its line and the code "specimen_signed"."""
+    if specimen is not None:
+        _require_unsigned(specimen)
     outcome = cbc_services.cbc_import(actor=actor, data=data, file_name=file_name, format=format,
                                       specimen=specimen)
     for target in Specimen.objects.filter(accession__in=outcome.specimens).order_by("pk"):
@@ -62,11 +90,21 @@ def cbc_import(*, actor: User, data: bytes, file_name: str = "", format: str | N
 @transaction.atomic
 def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
                      new_class: str, undo: bool = False) -> list[Cell]:
-    """Reclassify cells (review), then recompute the specimen's scores from the new classes."""
+    """Reclassify cells (review), then recompute the specimen's scores from the new classes;
+    refused for a signed case."""
+    _require_unsigned(specimen)
     changed = review_services.cells_reclassify(actor=actor, specimen=specimen, cell_ids=cell_ids,
                                                new_class=new_class, undo=undo)
     scores_request(specimen=specimen, trigger="review")
     return changed
+
+
+@transaction.atomic
+def analysis_rerun(*, actor: User, specimen: Specimen) -> AnalysisRun:
+    """Queue the analysis of the specimen's cells again (the page's action and the API);
+    refused for a signed case."""
+    _require_unsigned(specimen)
+    return analysis_request(actor=actor, specimen=specimen)
 
 
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,

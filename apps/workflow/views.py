@@ -141,6 +141,19 @@ def cbc_batch_import(request: HttpRequest) -> HttpResponse:
     return render(request, "hemograms/cbc_import.html", {"form": form, "outcome": outcome})
 
 
+@role_required(roles.CAN_IMPORT)
+@require_POST
+def analysis_rerun(request: HttpRequest, accession: str) -> HttpResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        services.analysis_rerun(actor=request.user, specimen=specimen)
+    except services.SpecimenSignedError as exc:
+        messages.error(request, _("Not analysed again: %(reason)s") % {"reason": exc})
+    else:
+        messages.success(request, _("The analysis was queued again."))
+    return redirect("specimen_detail", accession=accession)
+
+
 @role_required(roles.CAN_REVIEW)
 @require_POST
 def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
@@ -153,6 +166,8 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                                   new_class=new_class, undo=body.get("undo") is True)
     except (ValueError, TypeError) as exc:
         return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
+    except services.SpecimenSignedError as exc:
+        return JsonResponse({"error": str(exc), "code": exc.code}, status=409)
     except review_services.ReviewError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     differential = differential_table(review_selectors.differential(specimen))
