@@ -16,6 +16,7 @@ from apps.analysis.models import AnalysisRun, RunStatus
 from apps.core import roles, throttle
 from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
+from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason
 from apps.patients.services import specimen_set_status
 from apps.smears.models import Cell
 
@@ -25,7 +26,7 @@ from .signals import case_signed
 
 CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "other")
-LOCKED = (SpecimenStatus.VALIDATED, SpecimenStatus.REJECTED)
+LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
 
 
 class ReviewError(Exception):
@@ -43,8 +44,9 @@ def _require_reviewer(actor: AbstractBaseUser) -> None:
 
 
 def _require_unlocked(specimen: Specimen) -> None:
-    if specimen.status in LOCKED:
-        raise ReviewError("This case is signed and locked: amend it first.")
+    reason = specimen_locked_reason(specimen)
+    if reason:
+        raise ReviewError(reason)
 
 
 @transaction.atomic
