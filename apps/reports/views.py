@@ -78,10 +78,12 @@ def result_message_download(request: HttpRequest, accession: str, version: int) 
     return result_message_response(message)
 
 
-@role_required(roles.CAN_VIEW)
+@role_required(roles.CAN_REVIEW)
 @require_POST
 def report_language(request: HttpRequest, accession: str, version: int) -> HttpResponse:
-    """Render a signed report in another language (same signed content, other words)."""
+    """Render a signed report in another language (same signed content, other words).
+
+    Biologists only: rendering a signed report is part of releasing it."""
     signature = get_object_or_404(Signature, specimen__accession=accession, version=version)
     try:
         report_request(signature=signature, language=request.POST.get("language", ""),
