@@ -396,8 +396,8 @@ def _disclaimers() -> dict[str, str]:
         mds_image.DISCLAIMER: _(
             "Image evidence for MDS: the share of neutrophils that the cell model flags, "
             "compared with the WHO 10%% dysplasia threshold. The flags are proxies learned "
-            "from healthy-donor images (vacuoles, hyposegmented nuclei); hypogranulation and "
-            "Barr-body outputs are not available. Vacuoles and hyposegmentation have many "
+            "from healthy-donor images (cytoplasmic vacuoles); hyposegmentation, "
+            "hypogranulation and Barr-body outputs are not available. Vacuoles have many "
             "non-MDS causes. Evidence for review, never a diagnosis.") % {},
         fused.DISCLAIMER: _(
             "Fused image + CBC MDS probability with per-cell attention. Attention shows which "
@@ -494,16 +494,17 @@ def score_how(name: str) -> list[str]:
         ]
     if name == "mds_image":
         return [
-            _("The share of neutrophils that the cell model flags (a vacuole or non-segmented "
-              "nucleus probability of %(cut)s or more), compared with the WHO and ICC "
+            _("The share of neutrophils that the cell model flags (an available anomaly "
+              "probability, vacuoles in the installed models, of %(cut)s or more), compared "
+              "with the WHO and ICC "
               "threshold of %(who)s%% dysplastic cells in a lineage. At least %(min)s "
               "neutrophils are needed.") % {
                 "cut": _num(mds_image.ANOMALY_PROB_CUTOFF, 2),
                 "who": _num(100 * mds_image.WHO_DYSPLASIA_FRACTION),
                 "min": mds_image.MIN_NEUTROPHILS},
-            _("The flags are proxies learned from healthy-donor images; hypogranulation and "
-              "Barr bodies are not available in this model. Evidence for review, never a "
-              "diagnosis of MDS."),
+            _("The flags are proxies learned from healthy-donor images; hyposegmentation "
+              "(pseudo-Pelger), hypogranulation and Barr bodies are not available in this "
+              "model. Evidence for review, never a diagnosis of MDS."),
         ]
     if name == "mds_cbc":
         return [

@@ -3,10 +3,11 @@
 WHO (and ICC) count a lineage as dysplastic when at least 10% of its cells show dysplasia.
 This module applies that count to the cell model's anomaly outputs for neutrophils. The
 outputs it can use are PROXIES: the cell model was trained on healthy-donor images (PBC
-dataset), where "vacuole" comes from the WBCAtt cytoplasm_vacuole annotation and
-"pseudo_pelger" from the nucleus-shape (band / bilobed) annotation. Hypogranulation and Barr
-bodies have no training examples, so the model card marks them unavailable and they are
-listed as such here. The fraction is evidence for a reviewer, never a diagnosis of MDS.
+dataset), where "vacuole" comes from the WBCAtt cytoplasm_vacuole annotation. The installed
+cards mark "pseudo_pelger" unavailable (nothing separates it from a normal band form in that
+data), and hypogranulation and Barr bodies have no training examples: they are listed as not
+available here, whatever a card offers is used. The fraction is evidence for a reviewer,
+never a diagnosis of MDS.
 """
 
 from __future__ import annotations
@@ -40,9 +41,8 @@ MAX_DRIVERS = 20
 DISCLAIMER = (
     "Image evidence for MDS: the share of neutrophils that the cell model flags, compared with "
     "the WHO 10% dysplasia threshold. The flags are proxies learned from healthy-donor images "
-    "(vacuoles, hyposegmented nuclei); hypogranulation and Barr-body outputs are not available. "
-    "Vacuoles and hyposegmentation have many non-MDS causes. Evidence for review, never a "
-    "diagnosis."
+    "(cytoplasmic vacuoles); hyposegmentation, hypogranulation and Barr-body outputs are not "
+    "available. Vacuoles have many non-MDS causes. Evidence for review, never a diagnosis."
 )
 
 
