@@ -25,11 +25,13 @@ import torch.nn.functional as F  # noqa: N812
 from PIL import Image
 
 # Haematoxylin, eosin, DAB optical-density vectors (rows), as in scikit-image's rgb2hed.
-HED_FROM_RGB_INV = torch.tensor(
+RGB_FROM_HED = torch.tensor(
     [[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]], dtype=torch.float32
 )
-RGB_FROM_HED = HED_FROM_RGB_INV
-HED_FROM_RGB = torch.linalg.inv(HED_FROM_RGB_INV)
+HED_FROM_RGB = torch.linalg.inv(RGB_FROM_HED)
+# RGB -> YIQ (NTSC): hue is an angle in the I-Q plane.
+RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                           [0.211, -0.523, 0.312]], dtype=torch.float32)
 
 
 def _u(gen: torch.Generator, lo: float, hi: float, shape: tuple[int, ...]) -> torch.Tensor:
@@ -95,8 +97,7 @@ def hed_jitter(x: torch.Tensor, gen: torch.Generator, sigma: float, bias: float)
 def colour(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Hue rotation (YIQ), saturation, white balance, brightness, contrast, gamma, grey."""
     b = x.shape[0]
-    rgb2yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
-                            [0.211, -0.523, 0.312]])
+    rgb2yiq = RGB_TO_YIQ
     yiq2rgb = torch.linalg.inv(rgb2yiq)
     # Stains differ most in hue: a magenta (Giemsa-type) nucleus sits about 50 degrees from a
     # May-Grunwald-Giemsa blue-violet one. +-70 degrees covers that with room to spare.

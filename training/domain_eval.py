@@ -39,8 +39,16 @@ from PIL import Image, ImageFilter
 
 from apps.ml.canonical import FOUND, ViewParams, locate_nucleus
 from apps.ml.cards import sha256_file
-from apps.ml.cells import CellModel, to_tensor
-from apps.ml.domain import DomainGuard, pool_features
+from apps.ml.cells import CellModel, softmax, to_tensor
+from apps.ml.domain import (
+    CELL_INSIDE,
+    CELL_OUTSIDE,
+    CellDomain,
+    DomainGuard,
+    pool_features,
+    specimen_domain,
+)
+from training.augment import RGB_FROM_HED, RGB_TO_YIQ
 from training.data import default_datasets_dir, read_labels, read_split_csv
 from training.metrics import wilson_ci
 
@@ -98,8 +106,7 @@ def _black_background(im: Image.Image) -> Image.Image:
 def _hue(deg: float) -> Callable[[Image.Image], Image.Image]:
     def shift(im: Image.Image) -> Image.Image:
         a = np.asarray(im.convert("RGB"), np.float32)
-        yiq = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
-                        [0.211, -0.523, 0.312]], np.float32)
+        yiq = RGB_TO_YIQ.numpy()
         t = np.radians(deg)
         rot = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]],
                        np.float32)
@@ -110,7 +117,7 @@ def _hue(deg: float) -> Callable[[Image.Image], Image.Image]:
 
 def _stain(h_gain: float, e_gain: float) -> Callable[[Image.Image], Image.Image]:
     """A heavier or lighter haematoxylin and eosin (colour deconvolution)."""
-    rgb_from_hed = np.array([[0.65, 0.70, 0.29], [0.07, 0.99, 0.11], [0.27, 0.57, 0.78]])
+    rgb_from_hed = RGB_FROM_HED.numpy().astype(np.float64)
     hed_from_rgb = np.linalg.inv(rgb_from_hed)
 
     def shift(im: Image.Image) -> Image.Image:
@@ -157,13 +164,11 @@ def run_model(model: CellModel, images: list[Image.Image], batch: int = 64
     """Calibrated class probabilities (N, K), pooled features (N, C), view codes."""
     spec = model.card.input
     probs, feats, codes = [], [], []
-    temp = model.card.head("cell_class").temperature
+    temp = model.card.head("cell_class").temperature  # calibrated as the app shows it
     for i in range(0, len(images), batch):
         views = [model.view(im) for im in images[i : i + batch]]
         logits, f = model.run(to_tensor([v for v, _ in views], spec.mean, spec.std))
-        z = logits["cell_class"] / temp
-        z = np.exp(z - z.max(1, keepdims=True))
-        probs.append(z / z.sum(1, keepdims=True))
+        probs.append(softmax(logits["cell_class"], temp))
         feats.append(pool_features(f))
         codes += [c for _, c in views]
     return np.concatenate(probs), np.concatenate(feats), codes
@@ -256,12 +261,18 @@ def other_lab_white_cells(datasets: Path, n: int, seed: int) -> list[Image.Image
     return out
 
 
+def specimen_outside(flags: np.ndarray) -> bool:
+    """The runtime's specimen rule (apps.ml.domain.specimen_domain) on per-cell flags."""
+    cells = [CellDomain(None, CELL_OUTSIDE if f else CELL_INSIDE) for f in flags]
+    return not specimen_domain(cells, SPECIMEN_MAX_OUTSIDE).inside
+
+
 def specimen_flag_rate(flags: np.ndarray, size: int, draws: int, seed: int) -> float:
     gen = np.random.default_rng(seed)
     hits = 0
     for _ in range(draws):
         idx = gen.choice(len(flags), size=min(size, len(flags)), replace=False)
-        hits += int(flags[idx].mean() > SPECIMEN_MAX_OUTSIDE)
+        hits += int(specimen_outside(flags[idx]))
     return hits / draws
 
 
@@ -336,10 +347,11 @@ def main(argv: list[str] | None = None) -> None:
                           "threshold": guard.threshold}
 
         def flags(f: np.ndarray, codes: list[str]) -> np.ndarray:
+            """Outside by the runtime's own rule (DomainGuard.cells)."""
             if guard is None:
                 return np.zeros(len(codes), bool)
-            return np.array([d > 1.0 or c not in (FOUND, "crop") for d, c in
-                             zip(guard.distance(f) / guard.threshold, codes, strict=True)])
+            found = [c in (FOUND, "crop") for c in codes]
+            return np.array([not c.inside for c in guard.cells(f, found)])
 
         test_imgs = [load(pbc / s.path) for s in split["test"]]
         pr, f, codes = run_model(model, test_imgs)
@@ -385,8 +397,7 @@ def main(argv: list[str] | None = None) -> None:
             "confident_wrong": int((wrong & conf).sum()),
             "confident_wrong_not_flagged": int((wrong & conf & ~fl).sum()),
             "accuracy_of_unflagged": float((~wrong & ~fl).sum() / max(1, (~fl).sum())),
-            "as_one_specimen_flagged": bool(fl.mean() > SPECIMEN_MAX_OUTSIDE)
-            if guard is not None else None,
+            "as_one_specimen_flagged": specimen_outside(fl) if guard is not None else None,
         }
         if guard is not None:
             ncs = non_cell_images(args.datasets, args.non_cells, args.seed)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from apps.ml.cards import CardError
+from apps.ml.domain import pool_features
 from apps.ml.runtime import OnnxModel, load_cached
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, REQUIRED, CBCFeatures, to_arrays
@@ -50,7 +51,7 @@ def embed_cells(cell_model: Any, images: Sequence[Image.Image], *,
     out = []
     for i in range(0, len(images), batch_size):
         _, features = cell_model.run(cell_model.preprocess(images[i : i + batch_size]))
-        out.append(np.asarray(features, np.float32).mean(axis=(2, 3)))
+        out.append(pool_features(features))
     if not out:
         raise ValueError("no image")
     return np.concatenate(out, axis=0)
