@@ -289,6 +289,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--augment", choices=("mild", "robust"), default="mild",
                    help="mild: flips and +-10%% colour (1.3.0); robust: training/augment.py "
                    "(stain, scale, background, blur, JPEG, down-sampling)")
+    p.add_argument("--robust-share", type=float, default=1.0,
+                   help="with --augment robust: share of each batch given the robust shifts, "
+                   "the rest the mild recipe (default 1: all of it, as 2.0.0)")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
 
@@ -399,8 +402,15 @@ def main(argv: list[str] | None = None) -> None:
         for bi in range(steps_per_epoch):
             ii = perm[bi * args.batch_size : (bi + 1) * args.batch_size]
             if args.augment == "robust":
-                x = normalize(robust_augment(torch.from_numpy(x_tr[ii]), gen)).contiguous(
-                    memory_format=torch.channels_last)
+                # The first robust_share of the (shuffled) batch gets the strong shifts, the
+                # rest the mild recipe, so that the training lab's own look is still learnt.
+                k = round(args.robust_share * len(ii))
+                parts_x = []
+                if k:
+                    parts_x.append(normalize(robust_augment(torch.from_numpy(x_tr[ii[:k]]), gen)))
+                if k < len(ii):
+                    parts_x.append(augment(torch.from_numpy(x_tr[ii[k:]]), gen))
+                x = torch.cat(parts_x).contiguous(memory_format=torch.channels_last)
             else:
                 x = augment(torch.from_numpy(x_tr[ii]), gen)
             y = torch.from_numpy(y_tr[ii])
