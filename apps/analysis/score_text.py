@@ -1,12 +1,12 @@
 """Words, in the reader's language, for what the scoring code (apps.ml.scores, which imports no
-Django) writes into a score: reasons (codes with parameters, see `reason_text`), disclaimers,
-and the names and texts of the evidence table (contributions). Stored scores keep what was
-written; pages and reports show it in the reader's language, with the numbers carried over
-exactly as stored."""
+Django) writes into a score: reasons and what each part of the VEXAS rule found (codes with
+parameters, worded by dictionary lookup in `reason_text`), disclaimers and card limits (looked
+up by their exact text), and the names and units of the evidence table. Stored scores keep what
+was written; pages and reports show it in the reader's language, with the stored numbers
+formatted the reader's way."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -55,10 +55,6 @@ def anomaly_name(code: str) -> str:
     return str(ANOMALY_NAMES.get(code, code.replace("_", " ")))
 
 
-# A number as the scoring code formats it (f"{x:g}", counts, percentages without the sign).
-NUM = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
-
-
 def _input(name: str) -> str:
     return str(INPUTS.get(name, name))
 
@@ -71,6 +67,12 @@ def contribution_name(name: str) -> str:
     """The display label of a contribution in the active language; an unknown name as is."""
     return str(CONTRIBUTIONS.get(name, name))
 
+
+# Units of the CBC model's features (apps.ml.scores.features.FEATURES), as printed.
+FEATURE_UNITS = {
+    "10^9/L": "×10⁹/L", "years": gettext_lazy("years"),
+    "Sysmex channel units": gettext_lazy("Sysmex channel units"),
+}
 
 # Contributions whose value is a share of the neutrophils (stored as a fraction).
 FRACTION_VALUES = frozenset({"vacuoles", "pseudo_pelger"})
@@ -156,26 +158,37 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
                 "part": _("%(points)s of %(max)s") % {
                     "points": vexas_points(c.get("points") or 0.0),
                     "max": vexas_points(c.get("weight") or 0.0)},
-                "text": translate(str(c.get("text") or "")),
+                "text": _contribution_text(c),
             })
         return {"value_heading": _("Value (unit)"),
                 "part_heading": _("Points (of %(total)s)") % {"total": VEXAS_POINTS},
                 "rows": rows}
     for c in contributions:
         value = c.get("value")
-        unit = str(c.get("unit") or "")
-        shown = _num(float(value), 3) if isinstance(value, int | float) and not isinstance(
-            value, bool) else ("" if value is None else str(value))
+        unit = str(FEATURE_UNITS.get(str(c.get("unit") or ""), c.get("unit") or ""))
+        if c.get("name") == "sex_male" and value in (0, 1) and not isinstance(value, bool):
+            shown, unit = _sex("M" if value == 1 else "F"), ""  # the model's 1/0 coding
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            shown = _num(float(value), 3)
+        else:
+            shown = "" if value is None else str(value)
         part = c.get("contribution")
         rows.append({
             "name": contribution_name(str(c.get("name", ""))),
             "value": f"{shown} {unit}".strip() if shown else "",
             "missing": bool(c.get("missing")),
             "part": "" if part is None else _num(float(part), 3),
-            "text": translate(str(c.get("text") or "")),
+            "text": _contribution_text(c),
         })
     return {"value_heading": _("Value (unit)"),
             "part_heading": _("Contribution (log-odds)"), "rows": rows}
+
+
+def _contribution_text(contribution: dict) -> str:
+    """What a part of a score found: its reason code worded; a text stored by a row written
+    before contributions had codes, as stored."""
+    reason = contribution.get("reason")
+    return reason_text(reason) if reason else str(contribution.get("text") or "")
 
 
 # Evidence strips: the cut-off each score's ranked cells are read against (model probability).
@@ -250,6 +263,20 @@ def score_display(score: object) -> dict[str, object]:
     }
 
 
+def _figure(value: object) -> str:
+    """A stored figure the reader's way (at most 2 decimals); anything else as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _num(float(value), 2)
+    return str(value)
+
+
+def _pct(fraction: object) -> str:
+    """A stored fraction as a whole percentage, without the sign."""
+    if isinstance(fraction, int | float) and not isinstance(fraction, bool):
+        return _num(100 * float(fraction), 0)
+    return str(fraction)
+
+
 def _model_text(kind: object) -> str:
     return _("no CBC MDS model is installed") if kind == "cbc" else _("no fused model installed")
 
@@ -283,7 +310,32 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     score_codes.DEMOGRAPHICS_REQUIRED: lambda p: _(
         "%(input)s missing: required by this model, which relies mostly on age and sex (see its "
         "model card)") % {"input": _input(str(p.get("input", "")))},
-    score_codes.NO_NEUTROPHIL: lambda p: _("no neutrophil analysed"),
+    reasons.NO_NEUTROPHIL: lambda p: _("no neutrophil analysed"),
+    # What each part of the VEXAS rule found (its evidence table).
+    reasons.VACUOLATED_SHARE: lambda p: _(
+        "%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%; all points from %(high)s%%, half "
+        "from %(low)s%%)") % {"k": p.get("k"), "n": p.get("n"), "pct": _pct(p.get("fraction")),
+                              "high": _pct(p.get("high")), "low": _pct(p.get("low"))},
+    reasons.MCV_CUTOFF: lambda p: _("MCV %(value)s fL (%(op)s %(cut)s fL)") % {
+        "value": _figure(p.get("value")), "op": ">" if p.get("met") else "≤",
+        "cut": _figure(p.get("cutoff"))},
+    reasons.HB_CUTOFF: lambda p: _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, %(sex)s)") % {
+        "value": _figure(p.get("value")), "op": "<" if p.get("met") else "≥",
+        "cut": _figure(p.get("cutoff")), "sex": _sex(str(p.get("sex")))},
+    reasons.ANAEMIA_CUTOFF_UNDEFINED: lambda p: _("sex unknown: anaemia cut-off undefined"),
+    reasons.PLT_CUTOFF: lambda p: _("PLT %(value)s ×10⁹/L (%(op)s %(cut)s ×10⁹/L)") % {
+        "value": _figure(p.get("value")), "op": "<" if p.get("met") else "≥",
+        "cut": _figure(p.get("cutoff"))},
+    reasons.SEX: lambda p: _("male") if p.get("sex") == "M" else _("female"),
+    reasons.AGE_CUTOFF: lambda p: _("age %(value)s (%(op)s %(cut)s)") % {
+        "value": _figure(p.get("value")), "op": "≥" if p.get("met") else "<",
+        "cut": _figure(p.get("cutoff"))},
+    reasons.HYPOSEGMENTATION_UNAVAILABLE: lambda p: _(
+        "hyposegmentation output not available (context only)"),
+    reasons.HYPOSEGMENTED_SHARE: lambda p: _(
+        "hyposegmented neutrophils %(pct)s%% (context only, not weighted: not specific to "
+        "VEXAS)") % {"pct": _pct(p.get("fraction"))} if p.get("fraction") is not None else _(
+        "hyposegmented neutrophils n/a (context only, not weighted: not specific to VEXAS)"),
     score_codes.CELLS_OUTSIDE_DOMAIN: lambda p: _(
         "the images are outside the domain the cell model was validated on: the cell "
         "classifications this score rests on are not reliable"),
@@ -292,93 +344,18 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 
 def reason_text(reason: object) -> str:
     """A stored reason in the active language: a code with its parameters (a Reason or its
-    JSON), or an English sentence stored before reasons were codes (read by `translate`). An
-    unknown code is shown as its code and parameters."""
+    JSON) looked up in REASONS. An unknown code is shown as its code and parameters; a sentence
+    stored by a row written before reasons were codes, as stored."""
     if isinstance(reason, reasons.Reason):
         code, params = reason.code, dict(reason.params)
     elif isinstance(reason, dict) and isinstance(reason.get("code"), str):
         code, params = reason["code"], dict(reason.get("params") or {})
     else:
-        return translate(str(reason))
+        return str(reason)
     render = REASONS.get(code)
     if render is None:
         return code + (f" {params}" if params else "")
     return render(params)
-
-
-def _patterns():  # type: ignore[no-untyped-def]
-    # Sentences of older stored rows: reasons written before they were codes, contribution
-    # texts and worklist flag reasons.
-    return [
-        (r"fewer than (\d+) neutrophils analysed \(n=(\d+)\)",
-         lambda m: _("fewer than %(min)s neutrophils analysed (n=%(n)s)")
-         % {"min": m[1], "n": m[2]}),
-        (r"fewer than (\d+) neutrophils \(n=(\d+)\)",
-         lambda m: _("fewer than %(min)s neutrophils (n=%(n)s)") % {"min": m[1], "n": m[2]}),
-        (r"vacuole output not available in this model",
-         lambda m: _("vacuole output not available in this model")),
-        (r"no anomaly output available in this model",
-         lambda m: _("no anomaly output available in this model")),
-        (r"(\d+) neutrophils have no anomaly probability",
-         lambda m: _("%(n)s neutrophils have no anomaly probability") % {"n": m[1]}),
-        (r"(.+) missing \(required\)",
-         lambda m: _("%(input)s missing (required)") % {"input": _input(m[1])}),
-        (r"(age|sex|age, sex) missing: required by this model, which relies mostly on age and "
-         r"sex \(see its model card\)",
-         lambda m: _("%(input)s missing: required by this model, which relies mostly on age "
-                     "and sex (see its model card)") % {"input": _input(m[1])}),
-        (r"(MCV|haemoglobin|platelet count|sex|age) missing",
-         lambda m: _("%(input)s missing") % {"input": _input(m[1])}),
-        (r"no fused model installed", lambda m: _("no fused model installed")),
-        (r"cells_outside_domain",
-         lambda m: _("the images are outside the domain the cell model was validated on: the "
-                     "cell classifications this score rests on are not reliable")),
-        (r"no CBC MDS model is installed", lambda m: _("no CBC MDS model is installed")),
-        # Worklist flag reasons (apps.analysis.scores._flags).
-        (r"VEXAS suspicion (intermediate|high) \((\d+) points of 100\)",
-         lambda m: (_("VEXAS suspicion intermediate (%(points)s points of 100)")
-                    if m[1] == "intermediate" else
-                    _("VEXAS suspicion high (%(points)s points of 100)")) % {"points": m[2]}),
-        (rf"CBC MDS model ({NUM}) >= ({NUM})",
-         lambda m: _("CBC MDS model: probability %(value)s, at or above %(cut)s")
-         % {"value": _num(float(m[1]), 2), "cut": _num(float(m[2]), 2)}),
-        (r"dysplastic-looking neutrophils (\d+)% >= 10%",
-         lambda m: _("dysplastic-looking neutrophils %(pct)s%%, at or above 10%%")
-         % {"pct": m[1]}),
-        # Contribution texts (apps.ml.scores.vexas); "<input> missing" is matched above.
-        (r"vacuole output not available", lambda m: _("vacuole output not available")),
-        (r"no neutrophil analysed", lambda m: _("no neutrophil analysed")),
-        (rf"({NUM})/({NUM}) neutrophils vacuolated \(({NUM})%; >= ({NUM})% full, "
-         rf">= ({NUM})% half points\)",
-         lambda m: _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%; >= %(high)s%% full, "
-                     ">= %(low)s%% half points)")
-         % {"k": m[1], "n": m[2], "pct": m[3], "high": m[4], "low": m[5]}),
-        (rf"MCV ({NUM}) fL \((>|<=) ({NUM}) fL\)",
-         lambda m: _("MCV %(value)s fL (%(op)s %(cut)s fL)")
-         % {"value": m[1], "op": m[2], "cut": m[3]}),
-        (rf"Hb ({NUM}) g/dL \((<|>=) ({NUM}) g/dL, (M|F)\)",
-         lambda m: _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, %(sex)s)")
-         % {"value": m[1], "op": m[2], "cut": m[3], "sex": _sex(m[4])}),
-        (r"sex unknown: anaemia cut-off undefined",
-         lambda m: _("sex unknown: anaemia cut-off undefined")),
-        (rf"PLT ({NUM}) x10\^9/L \((<|>=) ({NUM})\)",
-         lambda m: _("PLT %(value)s x10^9/L (%(op)s %(cut)s)")
-         % {"value": m[1], "op": m[2], "cut": m[3]}),
-        (r"male", lambda m: _("male")),
-        (r"female", lambda m: _("female")),
-        (rf"age ({NUM}) \((>=|<) ({NUM})\)",
-         lambda m: _("age %(value)s (%(op)s %(cut)s)") % {"value": m[1], "op": m[2],
-                                                          "cut": m[3]}),
-        (r"hyposegmentation output not available \(context only\)",
-         lambda m: _("hyposegmentation output not available (context only)")),
-        (rf"hyposegmented neutrophils ({NUM})% \(context only, not weighted: not specific to "
-         r"VEXAS\)",
-         lambda m: _("hyposegmented neutrophils %(pct)s%% (context only, not weighted: not "
-                     "specific to VEXAS)") % {"pct": m[1]}),
-        (r"hyposegmented neutrophils n/a \(context only, not weighted: not specific to VEXAS\)",
-         lambda m: _("hyposegmented neutrophils n/a (context only, not weighted: not specific "
-                     "to VEXAS)")),
-    ]
 
 
 def _disclaimers() -> dict[str, str]:
@@ -447,17 +424,12 @@ def _card_limits() -> dict[str, str]:
 
 
 def translate(text: str) -> str:
-    """The text in the active language when it is one the scoring code writes; else as is."""
+    """A disclaimer of the scoring code or a limit of a model card in the active language,
+    looked up by its exact text; any other text as it is."""
     if not text:
         return text
     known = _disclaimers().get(text) or _card_limits().get(text)
-    if known is not None:
-        return known
-    for pattern, render in _patterns():
-        match = re.fullmatch(pattern, text)
-        if match:
-            return render(match)
-    return text
+    return text if known is None else known
 
 
 def score_how(name: str) -> list[str]:

@@ -21,7 +21,8 @@ from apps.ml.domain import SPECIMEN_OUTSIDE
 from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 from apps.ml.scores.features import CBCFeatures
 from apps.ml.scores.fused import embed_cells, load_fused
-from apps.ml.scores.reasons import NO_MODEL, Reason
+from apps.ml.scores.reasons import NO_MODEL, NO_NEUTROPHIL, Reason
+from apps.patients import flag_reasons
 from apps.patients.models import Specimen, SpecimenFlag
 from apps.smears.models import Cell
 
@@ -35,7 +36,6 @@ FLAG_RULES_VERSION = "score-flags-1"
 # Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
 CELLS_OUTSIDE_DOMAIN = "cells_outside_domain"
 DEMOGRAPHICS_REQUIRED = "demographics_required"  # input: "age", "sex" or "age, sex"
-NO_NEUTROPHIL = "no_neutrophil"
 
 
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
@@ -230,21 +230,28 @@ def _unavailable(definition: str, reason: Reason | None) -> dict[str, Any]:
             "text": ""}
 
 
-def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
-    """The worklist flags with their reason, stored in English and translated where shown
-    (apps.analysis.score_text). The VEXAS rule is a sum of points, never a probability."""
+def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str, Reason]]:
+    """The worklist flags: name, the finding as recorded (English, for the audit trail) and the
+    same finding as a code with its figures, which pages word in the reader's language
+    (apps.patients.flag_text). The VEXAS rule is a sum of points, never a probability."""
     out = []
     v = payloads[VEXAS]
     if v["state"] == ScoreState.SCORED and v["level"] in ("intermediate", "high"):
-        out.append(("vexas_suspicion", f"VEXAS suspicion {v['level']} "
-                                       f"({round(100 * v['value']):d} points of 100)"))
+        points = round(100 * v["value"])
+        out.append(("vexas_suspicion", f"VEXAS suspicion {v['level']} ({points:d} points of 100)",
+                    Reason(flag_reasons.VEXAS_LEVEL, {"level": v["level"], "points": points})))
     c = payloads[MDS_CBC]
     if c["state"] == ScoreState.SCORED and c["level"] == "above_threshold":
-        out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= "
-                                f"{c['thresholds']['operating_point']:.2f}"))
+        cut = c["thresholds"]["operating_point"]
+        out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= {cut:.2f}",
+                    Reason(flag_reasons.MDS_CBC_ABOVE,
+                           {"probability": c["value"], "threshold": cut})))
     i = payloads[MDS_IMAGE]
     if i["state"] == ScoreState.SCORED and i["level"] == "above_who":
-        out.append(("dysplasia", f"dysplastic-looking neutrophils {i['value']:.0%} >= 10%"))
+        who = i["thresholds"].get("who_dysplasia_fraction", mds_image.WHO_DYSPLASIA_FRACTION)
+        out.append(("dysplasia", f"dysplastic-looking neutrophils {i['value']:.0%} >= {who:.0%}",
+                    Reason(flag_reasons.DYSPLASIA_ABOVE,
+                           {"fraction": i["value"], "threshold": who})))
     return out
 
 
@@ -277,7 +284,8 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     SpecimenFlag.objects.filter(specimen=specimen, source="score").delete()
     SpecimenFlag.objects.bulk_create([
         SpecimenFlag(specimen=specimen, name=flag, source="score", rule=rule,
-                     rules_version=FLAG_RULES_VERSION) for flag, rule in _flags(payloads)])
+                     reason=reason.as_dict(), rules_version=FLAG_RULES_VERSION)
+        for flag, rule, reason in _flags(payloads)])
     from apps.hemograms.services import specimen_flags_update
 
     specimen_flags_update(specimen=specimen)

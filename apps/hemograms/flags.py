@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from apps.ml.scores.reasons import Reason
+from apps.patients.flag_reasons import CBC_LIMIT
+
 RULES_VERSION = "cbc-flags-2"  # 2: analyser IP messages flag the specimen
 
 
@@ -25,8 +28,15 @@ class Value:
 @dataclass(frozen=True)
 class Finding:
     name: str
-    rule: str
+    rule: str  # as recorded ("HGB 9.5 g/dL < 12"; the analyser's messages as sent)
     weight: int
+    reason: Reason | None = None  # the same finding as a code with its figures, to be worded
+
+
+def _limit(name: str, v: Value, unit: str, op: str, limit: float, weight: int) -> Finding:
+    return Finding(name, f"{v.code} {v.value:g} {unit} {op} {limit:g}", weight, Reason(
+        CBC_LIMIT, {"analyte": v.code, "value": v.value, "unit": unit, "op": op,
+                    "limit": limit}))
 
 
 def _below(v: Value | None, limit: float | None) -> bool:
@@ -48,19 +58,19 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
     wbc, anc = by_code.get("WBC"), by_code.get("NEUT#")
     out: list[Finding] = []
     if hgb and _below(hgb, hgb.ref_low):
-        out.append(Finding("anaemia", f"HGB {hgb.value:g} g/dL < {hgb.ref_low:g}", 2))
-    if _above(mcv, 100.0):
-        out.append(Finding("macrocytosis", f"MCV {mcv.value:g} fL > 100", 2))  # type: ignore[union-attr]
-    if _below(anc, 1.5):
-        out.append(Finding("neutropenia", f"NEUT# {anc.value:g} x10^9/L < 1.5", 2))  # type: ignore[union-attr]
+        out.append(_limit("anaemia", hgb, "g/dL", "<", hgb.ref_low, 2))  # type: ignore[arg-type]
+    if mcv and _above(mcv, 100.0):
+        out.append(_limit("macrocytosis", mcv, "fL", ">", 100.0, 2))
+    if anc and _below(anc, 1.5):
+        out.append(_limit("neutropenia", anc, "x10^9/L", "<", 1.5, 2))
     if plt and _below(plt, plt.ref_low):
-        out.append(Finding("thrombocytopenia", f"PLT {plt.value:g} x10^9/L < {plt.ref_low:g}", 2))
+        out.append(_limit("thrombocytopenia", plt, "x10^9/L", "<", plt.ref_low, 2))  # type: ignore[arg-type]
     if plt and _above(plt, plt.ref_high):
-        out.append(Finding("thrombocytosis", f"PLT {plt.value:g} x10^9/L > {plt.ref_high:g}", 1))
+        out.append(_limit("thrombocytosis", plt, "x10^9/L", ">", plt.ref_high, 1))  # type: ignore[arg-type]
     if wbc and _above(wbc, wbc.ref_high):
-        out.append(Finding("leukocytosis", f"WBC {wbc.value:g} x10^9/L > {wbc.ref_high:g}", 1))
+        out.append(_limit("leukocytosis", wbc, "x10^9/L", ">", wbc.ref_high, 1))  # type: ignore[arg-type]
     if wbc and _below(wbc, wbc.ref_low):
-        out.append(Finding("leukopenia", f"WBC {wbc.value:g} x10^9/L < {wbc.ref_low:g}", 1))
+        out.append(_limit("leukopenia", wbc, "x10^9/L", "<", wbc.ref_low, 1))  # type: ignore[arg-type]
     if ip_messages:
         rule = "IP: " + "; ".join(ip_messages)
         if len(rule) > RULE_MAX_LENGTH:

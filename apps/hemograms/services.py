@@ -196,6 +196,7 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     SpecimenFlag.objects.filter(specimen=specimen, source="cbc").delete()
     SpecimenFlag.objects.bulk_create([
         SpecimenFlag(specimen=specimen, name=f.name, source="cbc", rule=f.rule,
+                     reason=f.reason.as_dict() if f.reason else {},
                      rules_version=flag_rules.RULES_VERSION) for f in findings])
     others = SpecimenFlag.objects.filter(specimen=specimen).exclude(source="cbc").count()
     priority = sum(f.weight for f in findings) + others

@@ -100,12 +100,18 @@ MIXUP_SOURCE = "identity"
 
 
 class SpecimenFlag(models.Model):
-    """Why a specimen is on the worklist: a hemogram rule or a score that fired."""
+    """Why a specimen is on the worklist: a hemogram rule or a score that fired.
+
+    `rule` is the finding as the rule recorded it (for the audit trail and the admin; the
+    analyser's own message, or the accessions of a possible mix-up); `reason` is the same finding
+    as a code with its parameters (apps.patients.flag_reasons), which pages word in the reader's
+    language (apps.patients.flag_text)."""
 
     specimen = models.ForeignKey(Specimen, on_delete=models.CASCADE, related_name="flags")
     name = models.CharField(max_length=32, db_index=True)
     source = models.CharField(max_length=16)  # "cbc" or "score"
     rule = models.CharField(max_length=200)
+    reason = models.JSONField(default=dict, blank=True)
     rules_version = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -6,15 +6,12 @@ page, its live update after a reclassification and the PDF all build their table
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from django.utils.formats import get_format, number_format
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-
-from apps.analysis.score_text import translate
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
@@ -183,30 +180,3 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
          "value": _("not available in this model") if value is None else percent(value)}
         for name, value in anomalies.items()]
     return detail
-
-
-# Worklist flags: the hemogram rules (apps.hemograms.flags) and the scores (apps.analysis.scores).
-FLAGS: dict[str, Promise] = {
-    "anaemia": gettext_lazy("Anaemia"), "macrocytosis": gettext_lazy("Macrocytosis"),
-    "neutropenia": gettext_lazy("Neutropenia"),
-    "thrombocytopenia": gettext_lazy("Thrombocytopenia"),
-    "thrombocytosis": gettext_lazy("Thrombocytosis"),
-    "leukocytosis": gettext_lazy("Leukocytosis"), "leukopenia": gettext_lazy("Leukopenia"),
-    "vexas_suspicion": gettext_lazy("VEXAS suspicion"),
-    "mds_risk": gettext_lazy("MDS risk (CBC model)"),
-    "dysplasia": gettext_lazy("Dysplastic-looking neutrophils"),
-}
-_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
-
-
-def flag_label(name: str) -> str:
-    """A worklist flag's name in the active language (an unknown code readable as words)."""
-    return str(FLAGS[name]) if name in FLAGS else name.replace("_", " ").capitalize()
-
-
-def flag_reason(rule: str) -> str:
-    """Why the flag was raised, as stored by its rule, in the active language: the scores'
-    sentences translated (apps.analysis.score_text), the hemogram rules' figures with the
-    local decimal mark ("HGB 9,5 g/dL < 12")."""
-    text = translate(str(rule or ""))
-    return _DECIMAL_POINT.sub(get_format("DECIMAL_SEPARATOR"), text)

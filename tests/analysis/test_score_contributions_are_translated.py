@@ -1,5 +1,6 @@
 """The evidence table of a score (its contributions) reads in the user's language: every name
-and text the scoring code writes today has a French form that keeps the stored numbers."""
+the scoring code writes and every finding of the VEXAS rule (a reason code with its figures) has
+a French form that carries the stored numbers, written the French way."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from django.utils import translation
 
 from apps.analysis.models import Score
-from apps.analysis.score_text import contribution_name, translate
-from apps.ml.scores import mds_cbc, vexas
+from apps.analysis.score_text import contribution_name, reason_text, translate
+from apps.ml.scores import mds_cbc, reasons, vexas
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 
 VEXAS_CASES = {
@@ -54,36 +55,55 @@ def _vexas_contributions() -> list[vexas.Contribution]:
 def test_every_vexas_contribution_reads_in_french_with_the_stored_numbers():
     contributions = _vexas_contributions()
     assert {c.name for c in contributions} == set(vexas.WEIGHTS)
-    assert len({c.text for c in contributions}) >= 20  # the variety the cases are meant to give
+    assert len({c.reason for c in contributions}) >= 20  # the variety the cases are meant to give
     untranslated = []
     for c in contributions:
         with translation.override("en"):
-            name_en, text_en = contribution_name(c.name), translate(c.text)
+            name_en, text_en = contribution_name(c.name), reason_text(c.reason)
         with translation.override("fr"):
-            name_fr, text_fr = contribution_name(c.name), translate(c.text)
-        assert text_en == c.text  # English shows the stored text as it is
-        if name_fr in (name_en, c.name) or text_fr == c.text:
-            untranslated.append((c.name, c.text, name_fr, text_fr))
-        assert _numbers(text_fr) == _numbers(c.text), (c.text, text_fr)
+            name_fr, text_fr = contribution_name(c.name), reason_text(c.reason)
+        if name_fr in (name_en, c.name) or text_fr == text_en or c.reason.code in text_fr:
+            untranslated.append((c.name, c.reason, name_fr, text_fr))
+        # The same figures, with the decimal comma in French and never a decimal point.
+        assert _numbers(text_fr.replace(",", ".")) == _numbers(text_en), (text_en, text_fr)
+        assert not re.search(r"\d\.\d", text_fr), text_fr
     assert untranslated == []
 
 
-def test_french_contribution_texts_carry_the_numbers_over_as_stored():
+def test_french_contribution_texts_carry_the_stored_numbers_the_french_way():
+    def words(code: str, **params: object) -> str:
+        return reason_text({"code": code, "params": params})
+
     with translation.override("fr"):
-        assert translate("MCV 104 fL (> 100 fL)") == "VGM 104 fL (> 100 fL)"
-        assert translate("Hb 9.5 g/dL (< 13 g/dL, M)") == "hémoglobine 9.5 g/dL (< 13 g/dL, H)"
-        assert translate("12/40 neutrophils vacuolated (30%; >= 20% full, >= 8% half points)") \
-            == ("12/40 neutrophiles vacuolés (30 % ; points entiers si >= 20 %, "
-                "demi-points si >= 8 %)")
+        assert words(reasons.MCV_CUTOFF, value=104.0, cutoff=100.0, met=True) == \
+            "VGM 104 fL (> 100 fL)"
+        assert words(reasons.HB_CUTOFF, value=9.5, cutoff=13.0, sex="M", met=True) == \
+            "hémoglobine 9,5 g/dL (< 13 g/dL, H)"
+        assert words(reasons.VACUOLATED_SHARE, k=12, n=40, fraction=0.3, high=0.2,
+                     low=0.08) == ("12/40 neutrophiles vacuolés (30 % ; tous les points dès "
+                                   "20 %, la moitié dès 8 %)")
+        assert words(reasons.AGE_CUTOFF, value=49.5, cutoff=50.0, met=False) == \
+            "âge 49,5 ans (< 50)"
         assert contribution_name("vacuoles") == "neutrophiles vacuolés"
         assert contribution_name("ne_wx").startswith("Neutro-WX (")
+    with translation.override("en"):
+        assert words(reasons.HB_CUTOFF, value=12.5, cutoff=12.0, sex="F", met=False) == \
+            "Hb 12.5 g/dL (≥ 12 g/dL, F)"
+        assert words(reasons.PLT_CUTOFF, value=120.0, cutoff=150.0, met=True) == \
+            "PLT 120 ×10⁹/L (< 150 ×10⁹/L)"
 
 
 def test_unknown_contribution_names_and_texts_are_shown_as_stored():
     with translation.override("fr"):
         assert contribution_name("a_future_part") == "a_future_part"
         assert translate("MCV high (> 100 fL)") == "MCV high (> 100 fL)"
-        assert translate("PLT 120 x10^9/L") == "PLT 120 x10^9/L"
+        # A contribution stored as a sentence before contributions had codes: as stored.
+        from apps.analysis.score_text import contribution_table
+
+        row = contribution_table("vexas", [{"name": "macrocytosis", "points": 0.25,
+                                            "weight": 0.25, "value": 104.0,
+                                            "text": "MCV 104 fL (> 100 fL)"}])["rows"][0]
+        assert row["text"] == "MCV 104 fL (> 100 fL)" and row["value"] == "104 fL"
 
 
 def test_every_cbc_model_feature_name_reads_in_french(settings):
@@ -113,13 +133,15 @@ def test_the_scores_panel_shows_the_evidence_in_french(client, technician, speci
     page = client.get(f"/specimens/{specimen.accession}/").content.decode()
     assert "neutrophiles vacuolés" in page
     assert "VGM 104 fL (&gt; 100 fL)" in page
-    assert "âge 67 ans (&gt;= 50)" in page
+    assert "âge 67 ans (≥ 50)" in page
     assert "MCV 104 fL" not in page and "neutrophils vacuolated" not in page
     # Values: the vacuolated share as a percentage (12/40), sex as the French initial.
     assert "<td>30 % des neutrophiles</td>" in page and "<td>0.3</td>" not in page
     assert "<td>H</td>" in page and "<td>M</td>" not in page
     stored = Score.objects.get(specimen=specimen, name="vexas").evidence["contributions"]
-    assert stored[1]["text"] == "MCV 104 fL (> 100 fL)"  # the stored score stays in English
+    # Stored as a code with its figures, in no language.
+    assert stored[1]["reason"] == {"code": "mcv_cutoff",
+                                   "params": {"value": 104.0, "cutoff": 100.0, "met": True}}
 
 
 def test_contribution_values_read_as_shares_and_local_sex_initials():

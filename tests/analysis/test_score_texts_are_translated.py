@@ -1,5 +1,5 @@
 """Reasons (codes with parameters) and disclaimers written by the scoring code read in the
-user's language; reasons stored as English sentences before they were codes still do."""
+user's language; a reason stored as a sentence before reasons were codes reads as stored."""
 
 from __future__ import annotations
 
@@ -37,17 +37,11 @@ def test_a_stored_reason_is_its_code_and_parameters_and_reads_the_same():
             "3 neutrophiles sans probabilité d'anomalie"
 
 
-def test_older_rows_with_english_sentences_still_read_in_french():
-    with translation.override("fr"):
-        assert reason_text("fewer than 20 neutrophils analysed (n=7)") == \
-            "moins de 20 neutrophiles analysés (n=7)"
-        assert reason_text("MCV missing") == "VGM manquant"
-
-
 def test_unknown_text_or_code_is_shown_as_it_is():
     with translation.override("fr"):
-        assert reason_text("something new from a future model") == \
-            "something new from a future model"
+        # Also a sentence stored by a row written before reasons were codes.
+        assert reason_text("fewer than 20 neutrophils analysed (n=7)") == \
+            "fewer than 20 neutrophils analysed (n=7)"
         assert reason_text({"code": "future_code", "params": {"n": 2}}) == "future_code {'n': 2}"
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.utils import translation
 
 from apps.analysis.models import Score
-from apps.analysis.score_text import translate
 from apps.analysis.scores import _flags, scores_compute
 from apps.ml.scores import vexas
+from apps.patients.flag_text import flag_reason
 from apps.patients.models import SpecimenFlag
 from apps.workflow.services import cbc_import
 from tests.analysis.test_scores import CBC, neutrophil_specimen  # noqa: F401 (fixture)
@@ -23,22 +23,32 @@ def _payloads(value: float, level: str) -> dict:
             "mds_image": {**off, "state": "scored", "level": "above_who", "value": 0.125}}
 
 
+def _stored(value: float, level: str) -> dict[str, SpecimenFlag]:
+    """The flags as scores_compute stores them (not saved)."""
+    return {name: SpecimenFlag(name=name, rule=rule, reason=reason.as_dict())
+            for name, rule, reason in _flags(_payloads(value, level))}
+
+
 def test_the_flag_reasons_in_english_and_in_french():
-    rules = dict(_flags(_payloads(0.75, "high")))
-    assert rules["vexas_suspicion"] == "VEXAS suspicion high (75 points of 100)"
-    assert "0.75" not in rules["vexas_suspicion"]
+    flags = _stored(0.75, "high")
+    assert flags["vexas_suspicion"].rule == "VEXAS suspicion high (75 points of 100)"
+    assert flags["vexas_suspicion"].reason == {
+        "code": "vexas_level", "params": {"level": "high", "points": 75}}
     with translation.override("fr"):
-        assert translate(rules["vexas_suspicion"]) == \
+        assert flag_reason(flags["vexas_suspicion"]) == \
             "Suspicion de VEXAS élevée (75 points sur 100)"
-        assert translate(dict(_flags(_payloads(0.45, "intermediate")))["vexas_suspicion"]) == \
+        assert flag_reason(_stored(0.45, "intermediate")["vexas_suspicion"]) == \
             "Suspicion de VEXAS intermédiaire (45 points sur 100)"
-        assert translate(rules["mds_risk"]) == \
+        assert flag_reason(flags["mds_risk"]) == \
             "Modèle SMD sur NFS : probabilité 0,81, au seuil de 0,5 ou au-dessus"
-        assert translate(rules["dysplasia"]) == \
+        assert flag_reason(flags["dysplasia"]) == \
             "Neutrophiles d'aspect dysplasique : 12 %, au seuil de 10 % ou au-dessus"
     with translation.override("en"):
-        assert translate(rules["mds_risk"]) == \
+        assert flag_reason(flags["vexas_suspicion"]) == "VEXAS suspicion high (75 points of 100)"
+        assert flag_reason(flags["mds_risk"]) == \
             "CBC MDS model: probability 0.81, at or above 0.5"
+        assert flag_reason(flags["dysplasia"]) == \
+            "dysplastic-looking neutrophils 12%, at or above 10%"
 
 
 def test_vexas_stores_only_the_cells_at_or_above_its_cutoff(technician, neutrophil_specimen):  # noqa: F811
@@ -52,3 +62,5 @@ def test_vexas_stores_only_the_cells_at_or_above_its_cutoff(technician, neutroph
     flag = SpecimenFlag.objects.get(specimen=neutrophil_specimen, name="vexas_suspicion")
     points = round(100 * score.value)
     assert flag.rule == f"VEXAS suspicion {score.level} ({points} points of 100)"
+    assert flag.reason == {"code": "vexas_level",
+                           "params": {"level": score.level, "points": points}}

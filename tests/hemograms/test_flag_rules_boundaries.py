@@ -32,4 +32,7 @@ def test_missing_values_fire_nothing_and_the_rule_says_what_fired():
     assert cbc_findings([Value("HGB", None, 13.0, 17.0)]) == []
     finding = cbc_findings([Value("MCV", 112.0, 80.0, 100.0)])[0]
     assert finding.rule == "MCV 112 fL > 100"
+    # The same finding as a code with its figures, for pages to word in the reader's language.
+    assert finding.reason.as_dict() == {"code": "cbc_limit", "params": {
+        "analyte": "MCV", "value": 112.0, "unit": "fL", "op": ">", "limit": 100.0}}
     assert RULES_VERSION == "cbc-flags-2"

@@ -96,6 +96,8 @@ def full_case(analysed, technician, biologist, monkeypatch):  # type: ignore[no-
 
     SpecimenFlag.objects.create(specimen=analysed, name="vexas_suspicion", source="score",
                                 rule="VEXAS suspicion high (80 points of 100)",
+                                reason={"code": "vexas_level",
+                                        "params": {"level": "high", "points": 80}},
                                 rules_version="score-flags-1")
     type(analysed).objects.filter(pk=analysed.pk).update(priority=5)
     return analysed

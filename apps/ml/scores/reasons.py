@@ -22,6 +22,19 @@ MODEL_SYNTHETIC = "model_synthetic"  # model
 MODEL_NOT_RELEASED = "model_not_released"  # model
 MODEL_OTHER_CELL_MODEL = "model_other_cell_model"  # model, trained_on, installed
 MODEL_INVALID = "model_invalid"  # detail: the loader's error, for the operator
+NO_NEUTROPHIL = "no_neutrophil"
+
+# What each part of the VEXAS rule found (apps.ml.scores.vexas.Contribution.reason). Values are
+# numbers as the rule read them, in the rule's units; `met` says whether the part scored.
+VACUOLATED_SHARE = "vacuolated_share"  # k, n, fraction, high, low (fractions of the neutrophils)
+MCV_CUTOFF = "mcv_cutoff"  # value, cutoff (fL), met: value > cutoff
+HB_CUTOFF = "hb_cutoff"  # value, cutoff (g/dL), sex (M | F, which cut-off), met: value < cutoff
+ANAEMIA_CUTOFF_UNDEFINED = "anaemia_cutoff_undefined"  # sex unknown: no cut-off to apply
+PLT_CUTOFF = "plt_cutoff"  # value, cutoff (10^9/L), met: value < cutoff
+SEX = "sex"  # sex: M | F
+AGE_CUTOFF = "age_cutoff"  # value, cutoff (years), met: value >= cutoff
+HYPOSEGMENTATION_UNAVAILABLE = "hyposegmentation_unavailable"
+HYPOSEGMENTED_SHARE = "hyposegmented_share"  # fraction (None without neutrophils)
 
 
 @dataclass(frozen=True)

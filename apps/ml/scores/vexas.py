@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from apps.ml.scores import reasons as codes
 from apps.ml.scores.reasons import (
     FEW_NEUTROPHILS,
     INPUT_MISSING,
@@ -109,7 +110,7 @@ class Contribution:
     points: float  # weight x fraction of the part met; 0 when the input is missing
     weight: float
     value: float | str | None  # the input value used
-    text: str
+    reason: Reason  # what the part found, as a code with its figures (worded by the app)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     w = WEIGHTS["vacuoles"]
     if inputs.vacuole_probs is None:
         reasons.append(Reason(VACUOLE_OUTPUT_UNAVAILABLE))
-        parts.append(Contribution("vacuoles", 0.0, w, None, "vacuole output not available"))
+        parts.append(Contribution("vacuoles", 0.0, w, None, Reason(VACUOLE_OUTPUT_UNAVAILABLE)))
     else:
         probs = _check_probs(inputs.vacuole_probs, "vacuole_probs")
         if len(probs) != inputs.n_neutrophils:
@@ -193,91 +194,78 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
             k = sum(p >= VACUOLE_PROB_CUTOFF for p in probs)
             share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
                 0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
-            parts.append(Contribution(
-                "vacuoles", w * share, w, frac,
-                f"{k}/{len(probs)} neutrophils vacuolated ({frac:.0%}; "
-                f">= {VACUOLE_FRACTION_HIGH:.0%} full, >= {VACUOLE_FRACTION_LOW:.0%} half points)",
-            ))
+            parts.append(Contribution("vacuoles", w * share, w, frac, Reason(
+                codes.VACUOLATED_SHARE, {"k": k, "n": len(probs), "fraction": frac,
+                                         "high": VACUOLE_FRACTION_HIGH,
+                                         "low": VACUOLE_FRACTION_LOW})))
         else:
-            parts.append(Contribution("vacuoles", 0.0, w, None, "no neutrophil analysed"))
+            parts.append(Contribution("vacuoles", 0.0, w, None, Reason(codes.NO_NEUTROPHIL)))
 
     # Macrocytosis.
     w = WEIGHTS["macrocytosis"]
     if not _finite(inputs.mcv_fl):
         reasons.append(Reason(INPUT_MISSING, {"input": "mcv"}))
-        parts.append(Contribution("macrocytosis", 0.0, w, None, "MCV missing"))
+        parts.append(Contribution("macrocytosis", 0.0, w, None, reasons[-1]))
     else:
         mcv = float(inputs.mcv_fl)  # type: ignore[arg-type]
         met = mcv > MCV_MACROCYTIC_FL
-        parts.append(Contribution(
-            "macrocytosis", w if met else 0.0, w, mcv,
-            f"MCV {mcv:g} fL ({'>' if met else '<='} {MCV_MACROCYTIC_FL:g} fL)",
-        ))
+        parts.append(Contribution("macrocytosis", w if met else 0.0, w, mcv, Reason(
+            codes.MCV_CUTOFF, {"value": mcv, "cutoff": MCV_MACROCYTIC_FL, "met": met})))
 
     # Anaemia (sex-specific cut-off; the female one when sex is unknown would under-call
     # men, so unknown sex makes this part indeterminate rather than guessed).
     w = WEIGHTS["anaemia"]
     if not _finite(inputs.hgb_g_dl):
         reasons.append(Reason(INPUT_MISSING, {"input": "hb"}))
-        parts.append(Contribution("anaemia", 0.0, w, None, "haemoglobin missing"))
+        parts.append(Contribution("anaemia", 0.0, w, None, reasons[-1]))
     elif inputs.sex not in ("M", "F"):
         parts.append(Contribution("anaemia", 0.0, w, float(inputs.hgb_g_dl),  # type: ignore[arg-type]
-                                  "sex unknown: anaemia cut-off undefined"))
+                                  Reason(codes.ANAEMIA_CUTOFF_UNDEFINED)))
     else:
         hgb = float(inputs.hgb_g_dl)  # type: ignore[arg-type]
         cut = HGB_ANAEMIA_MALE_G_DL if inputs.sex == "M" else HGB_ANAEMIA_FEMALE_G_DL
         met = hgb < cut
-        parts.append(Contribution(
-            "anaemia", w if met else 0.0, w, hgb,
-            f"Hb {hgb:g} g/dL ({'<' if met else '>='} {cut:g} g/dL, {inputs.sex})",
-        ))
+        parts.append(Contribution("anaemia", w if met else 0.0, w, hgb, Reason(
+            codes.HB_CUTOFF, {"value": hgb, "cutoff": cut, "sex": inputs.sex, "met": met})))
 
     # Thrombocytopenia.
     w = WEIGHTS["thrombocytopenia"]
     if not _finite(inputs.plt_10_9_l):
         reasons.append(Reason(INPUT_MISSING, {"input": "plt"}))
-        parts.append(Contribution("thrombocytopenia", 0.0, w, None, "platelet count missing"))
+        parts.append(Contribution("thrombocytopenia", 0.0, w, None, reasons[-1]))
     else:
         plt = float(inputs.plt_10_9_l)  # type: ignore[arg-type]
         met = plt < PLT_LOW_10_9_L
-        parts.append(Contribution(
-            "thrombocytopenia", w if met else 0.0, w, plt,
-            f"PLT {plt:g} x10^9/L ({'<' if met else '>='} {PLT_LOW_10_9_L:g})",
-        ))
+        parts.append(Contribution("thrombocytopenia", w if met else 0.0, w, plt, Reason(
+            codes.PLT_CUTOFF, {"value": plt, "cutoff": PLT_LOW_10_9_L, "met": met})))
 
     # Demographics.
     w = WEIGHTS["male_sex"]
     if inputs.sex not in ("M", "F"):
         reasons.append(Reason(INPUT_MISSING, {"input": "sex"}))
-        parts.append(Contribution("male_sex", 0.0, w, None, "sex missing"))
+        parts.append(Contribution("male_sex", 0.0, w, None, reasons[-1]))
     else:
         parts.append(Contribution("male_sex", w if inputs.sex == "M" else 0.0, w, inputs.sex,
-                                  "male" if inputs.sex == "M" else "female"))
+                                  Reason(codes.SEX, {"sex": inputs.sex})))
     w = WEIGHTS["age_over_50"]
     if not _finite(inputs.age_years):
         reasons.append(Reason(INPUT_MISSING, {"input": "age"}))
-        parts.append(Contribution("age_over_50", 0.0, w, None, "age missing"))
+        parts.append(Contribution("age_over_50", 0.0, w, None, reasons[-1]))
     else:
         age = float(inputs.age_years)  # type: ignore[arg-type]
         met = age >= AGE_AT_RISK_YEARS
-        parts.append(Contribution(
-            "age_over_50", w if met else 0.0, w, age,
-            f"age {age:g} ({'>=' if met else '<'} {AGE_AT_RISK_YEARS:g})",
-        ))
+        parts.append(Contribution("age_over_50", w if met else 0.0, w, age, Reason(
+            codes.AGE_CUTOFF, {"value": age, "cutoff": AGE_AT_RISK_YEARS, "met": met})))
 
     # Pseudo-Pelger: context only.
     if inputs.pseudo_pelger_probs is None:
         parts.append(Contribution("pseudo_pelger", 0.0, 0.0, None,
-                                  "hyposegmentation output not available (context only)"))
+                                  Reason(codes.HYPOSEGMENTATION_UNAVAILABLE)))
     else:
         pp = _check_probs(inputs.pseudo_pelger_probs, "pseudo_pelger_probs")
         frac_pp = vacuolated_fraction(pp, VACUOLE_PROB_CUTOFF) if pp else None
-        parts.append(Contribution(
-            "pseudo_pelger", 0.0, 0.0, frac_pp,
-            "hyposegmented neutrophils "
-            + (f"{frac_pp:.0%}" if frac_pp is not None else "n/a")
-            + " (context only, not weighted: not specific to VEXAS)",
-        ))
+        parts.append(Contribution("pseudo_pelger", 0.0, 0.0, frac_pp, Reason(
+            codes.HYPOSEGMENTED_SHARE, {"fraction": frac_pp})))
 
     if reasons:
         return VexasResult("indeterminate", None, None, tuple(parts), tuple(reasons),

@@ -1,7 +1,8 @@
 from django import template
 
-from apps.patients.models import SpecimenStatus
-from apps.review.display import class_label, flag_label, flag_reason
+from apps.patients.flag_text import flag_label, flag_reason
+from apps.patients.models import SpecimenFlag, SpecimenStatus
+from apps.review.display import class_label
 
 register = template.Library()
 
@@ -18,8 +19,9 @@ def flag_label_filter(name: str) -> str:
 
 
 @register.filter(name="flag_reason")
-def flag_reason_filter(rule: str) -> str:
-    return flag_reason(str(rule or ""))
+def flag_reason_filter(flag: SpecimenFlag) -> str:
+    """Why a worklist flag was raised, in the active language."""
+    return flag_reason(flag)
 
 
 @register.filter(name="status_label")

@@ -1,0 +1,21 @@
+"""Why a flag put a specimen on the worklist: a code with its parameters, never a sentence.
+
+Plain Python (no Django), so the hemogram rules (apps.hemograms.flags) and the scores
+(apps.analysis.scores) write the same codes that apps.patients.flag_text words in the reader's
+language. Stored on SpecimenFlag.reason as ``{"code": ..., "params": {...}}``; numbers are kept
+as numbers, so a page formats them the reader's way.
+"""
+
+from __future__ import annotations
+
+# A CBC value beyond its limit: analyte (CBC code), value, unit (as stored), op ("<" | ">"),
+# limit (the reference limit or the clinical cut-off).
+CBC_LIMIT = "cbc_limit"
+# The VEXAS rule's level: level (intermediate | high), points (of 100).
+VEXAS_LEVEL = "vexas_level"
+# The CBC MDS model at or above its operating threshold: probability, threshold.
+MDS_CBC_ABOVE = "mds_cbc_above"
+# Dysplastic-looking neutrophils at or above the WHO threshold: fraction, threshold (fractions).
+DYSPLASIA_ABOVE = "dysplasia_above"
+
+CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE})

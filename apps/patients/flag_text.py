@@ -1,0 +1,89 @@
+"""Worklist flags in the reader's language: the flag's name and why it was raised.
+
+A flag's reason is a code with its parameters (apps.patients.flag_reasons); each code has its
+words here, with the stored numbers formatted the reader's way ("HGB 9,5 g/dL < 12" in French).
+A flag without a coded reason (the analyser's own messages, the accessions of a possible mix-up,
+or a row stored before reasons were codes) shows its rule as recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.utils.formats import number_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import flag_reasons
+
+# Flags of the hemogram rules (apps.hemograms.flags), the scores (apps.analysis.scores) and the
+# identity check (apps.patients.services).
+FLAG_NAMES: dict[str, Promise] = {
+    "anaemia": gettext_lazy("Anaemia"), "macrocytosis": gettext_lazy("Macrocytosis"),
+    "neutropenia": gettext_lazy("Neutropenia"),
+    "thrombocytopenia": gettext_lazy("Thrombocytopenia"),
+    "thrombocytosis": gettext_lazy("Thrombocytosis"),
+    "leukocytosis": gettext_lazy("Leukocytosis"), "leukopenia": gettext_lazy("Leukopenia"),
+    "analyser_message": gettext_lazy("Analyser message"),
+    "possible_mixup": gettext_lazy("Possible sample mix-up"),
+    "vexas_suspicion": gettext_lazy("VEXAS suspicion"),
+    "mds_risk": gettext_lazy("MDS risk (CBC model)"),
+    "dysplasia": gettext_lazy("Dysplastic-looking neutrophils"),
+}
+
+# Units as the hemogram rules write them, as printed.
+UNITS = {"x10^9/L": "×10⁹/L", "x10^12/L": "×10¹²/L"}
+
+
+def flag_label(name: str) -> str:
+    """A worklist flag's name in the active language (an unknown code readable as words)."""
+    return str(FLAG_NAMES[name]) if name in FLAG_NAMES else name.replace("_", " ").capitalize()
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    """A stored number in the active language, at most `digits` decimals, no padding zeros."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    text = f"{value:.{digits}f}"
+    return number_format(Decimal(text.rstrip("0").rstrip(".") if "." in text else text))
+
+
+def _percent(fraction: Any) -> str:
+    return _num(100 * fraction, 0) if isinstance(fraction, int | float) else str(fraction)
+
+
+def _cbc_limit(p: Mapping[str, Any]) -> str:
+    # The analyser's code and the rule's figures: no words to translate, only the numbers.
+    unit = UNITS.get(str(p.get("unit")), p.get("unit"))
+    return f"{p.get('analyte')} {_num(p.get('value'))} {unit} {p.get('op')} {_num(p.get('limit'))}"
+
+
+def _vexas(p: Mapping[str, Any]) -> str:
+    text = (_("VEXAS suspicion high (%(points)s points of 100)") if p.get("level") == "high"
+            else _("VEXAS suspicion intermediate (%(points)s points of 100)"))
+    return text % {"points": p.get("points")}
+
+
+REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    flag_reasons.CBC_LIMIT: _cbc_limit,
+    flag_reasons.VEXAS_LEVEL: _vexas,
+    flag_reasons.MDS_CBC_ABOVE: lambda p: _(
+        "CBC MDS model: probability %(value)s, at or above %(cut)s") % {
+        "value": _num(p.get("probability")), "cut": _num(p.get("threshold"))},
+    flag_reasons.DYSPLASIA_ABOVE: lambda p: _(
+        "dysplastic-looking neutrophils %(pct)s%%, at or above %(who)s%%") % {
+        "pct": _percent(p.get("fraction")), "who": _percent(p.get("threshold"))},
+}
+
+
+def flag_reason(flag: Any) -> str:
+    """Why `flag` (a SpecimenFlag) was raised, in the active language: its coded reason worded,
+    else its rule as recorded."""
+    reason = getattr(flag, "reason", None) or {}
+    render = REASONS.get(reason.get("code")) if isinstance(reason, dict) else None
+    if render is None:
+        return str(getattr(flag, "rule", "") or "")
+    return render(reason.get("params") or {})
