@@ -1,14 +1,14 @@
-"""Mutated DICOM files end as one clear rejection each: no exception, no 500, nothing stored.
+"""Damaged DICOM files end as one clear rejection each: no exception, no 500, nothing stored.
 
-The seed file is built here with pydicom (a 24x24 RGB microscopy image); the mutations are the
-ones a damaged transfer or a hostile sender produces: cut files, flipped bytes, element lengths
-that disagree with their value representation, a compressed syntax this server cannot decode,
-and sizes declared in the header that the pixel data does not hold.
+The seed file is built here with pydicom (a 24x24 RGB microscopy image); the damages are the
+ones a damaged transfer or a hostile sender produces: cut files, element lengths that disagree
+with their value representation, a compressed syntax this server cannot decode, and sizes
+declared in the header that the pixel data does not hold. Thousands of random mutations of real
+files are tests/smears/test_fuzzed_uploads_are_imported_or_refused.py.
 """
 
 from __future__ import annotations
 
-import random
 import struct
 from pathlib import Path
 
@@ -21,10 +21,9 @@ from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless
 from apps.core.models import AuditEvent
 from apps.smears.importers import read_single
 from apps.smears.models import Cell, SmearUpload
+from tests.fuzzing import deadline
 
 from .builders import dicom_bytes, dicom_dataset
-
-SEED = 20260114
 
 
 def _seed_file() -> bytes:
@@ -72,27 +71,6 @@ def _declared_size(rows: int, columns: int) -> bytes:
     return dicom_bytes(ds)
 
 
-def _mutations(data: bytes, count: int) -> list[bytes]:
-    rng = random.Random(SEED)
-    out = []
-    for _ in range(count):
-        mutated = bytearray(data)
-        kind = rng.randrange(4)
-        if kind == 0:  # cut
-            mutated = mutated[: rng.randrange(len(mutated))]
-        elif kind == 1:  # a run of random bytes
-            at = rng.randrange(len(mutated))
-            mutated[at : at + rng.randrange(1, 32)] = rng.randbytes(rng.randrange(1, 32))
-        elif kind == 2:  # single bit flips
-            for _ in range(rng.randrange(1, 8)):
-                mutated[rng.randrange(len(mutated))] ^= 1 << rng.randrange(8)
-        else:  # a 2-byte word of the header (tags, VRs, lengths) replaced
-            at = rng.randrange(132, min(len(mutated) - 2, 800))
-            mutated[at : at + 2] = rng.randbytes(2)
-        out.append(bytes(mutated))
-    return out
-
-
 NAMED_CASES = {
     # A US value of 3 bytes, a CS value read as UL: pydicom raised BytesLengthException,
     # which escaped the importer as a 500.
@@ -110,6 +88,10 @@ NAMED_CASES = {
     "1x1 declared over 24x24 pixels": lambda: _declared_size(1, 1),
     "100000x100000 declared": lambda: _declared_size(100_000, 100_000),
     "1x100000 declared": lambda: _declared_size(1, 100_000),
+    # A JP2 header box of length 0 before the codestream: pydicom 3.0 walked the boxes by
+    # their lengths and never returned (found by bench/fuzz_importers.py, dicom #2771).
+    "JPEG 2000 frame with a JP2 box of length 0": lambda: _encapsulated(
+        JPEG2000Lossless, b"\x00\x00\x00\x0cjP  \r\n\x87\n\x00\x00\x00\x00ftyp" + bytes(64)),
     "no pixel data": lambda: _seed_file()[: _element_offset(_seed_file(), 0x7FE0, 0x0010)],
 }
 
@@ -121,7 +103,8 @@ def test_the_seed_file_is_imported() -> None:
 
 @pytest.mark.parametrize("case", list(NAMED_CASES))
 def test_each_named_damage_is_one_clear_rejection(case: str) -> None:
-    batch = read_single("x.dcm", NAMED_CASES[case]())
+    with deadline(10):  # a hang fails the test instead of holding the suite
+        batch = read_single("x.dcm", NAMED_CASES[case]())
     assert batch.images == ()
     (rejected,) = batch.rejected
     assert rejected.file == "x.dcm"
@@ -135,14 +118,6 @@ def test_the_header_size_is_refused_before_any_pixel_is_decoded(monkeypatch) -> 
     monkeypatch.setattr("apps.smears.importers.dicom.pixel_array", decode)
     (rejected,) = read_single("x.dcm", _declared_size(100_000, 100_000)).rejected
     assert rejected.reason == "image is 100000x100000 pixels, above the 40 MP limit"
-
-
-def test_seeded_mutations_never_raise() -> None:
-    seed = _seed_file()
-    for data in _mutations(seed, 3000):
-        batch = read_single("x.dcm", data)
-        assert len(batch.images) + len(batch.rejected) == 1
-        assert all(r.reason for r in batch.rejected)
 
 
 @pytest.mark.parametrize("case", list(NAMED_CASES))

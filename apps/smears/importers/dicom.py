@@ -90,6 +90,9 @@ _METADATA_KEYWORDS = (
 )
 _MAX_METADATA_VALUE = 1024
 
+# The first box of a JP2 file: its length (12) and type ("jP  "); its content follows.
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  "
+
 # Group 2 is always explicit VR little endian; these VRs use a 4-byte length.
 _LONG_LENGTH_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
@@ -281,6 +284,7 @@ def _check_compressed_frame_size(pixel_data: bytes, columns: int, rows: int) -> 
     frame = next(generate_frames(pixel_data, number_of_frames=1), b"")
     if not frame:
         raise FileRejected("DICOM compressed pixel data holds no frame")
+    _check_jp2_boxes(frame)
     try:
         with Image.open(io.BytesIO(frame), formats=["JPEG", "JPEG2000"]) as img:
             size = img.size
@@ -291,6 +295,28 @@ def _check_compressed_frame_size(pixel_data: bytes, columns: int, rows: int) -> 
             f"DICOM compressed frame is {size[0]}x{size[1]} pixels but the header declares "
             f"{columns}x{rows}"
         )
+
+
+def _check_jp2_boxes(frame: bytes) -> None:
+    """A frame wrapped in a JP2 file header must lead to its codestream box.
+
+    pydicom (3.0, pixels.utils.get_j2k_parameters) walks the header's boxes by their lengths
+    before decoding and never ends on a box of length 0: one such box held a worker forever.
+    A length below the 8-byte box header cannot be walked either, so both are refused here.
+    """
+    if not frame.startswith(_JP2_SIGNATURE):
+        return
+    offset = len(_JP2_SIGNATURE) + 4
+    while offset < len(frame):
+        length = int.from_bytes(frame[offset : offset + 4], "big")
+        if frame[offset + 4 : offset + 8] == b"jp2c":
+            return
+        if length < 8:
+            raise FileRejected(
+                f"damaged DICOM file (a JPEG 2000 header box declares {length} bytes)"
+            )
+        offset += length
+    raise FileRejected("damaged DICOM file (the JPEG 2000 frame holds no codestream)")
 
 
 def _to_rgb8(arr: np.ndarray, bits_stored: int) -> np.ndarray:
