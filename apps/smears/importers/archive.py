@@ -55,6 +55,9 @@ _UTF8_FLAG = 0x800
 _AES_METHOD = 99
 _READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 
+# What zipfile and zlib raise on a damaged archive, by family: zipfile's own errors, zlib's,
+# OSError, EOFError, ValueError (bad sizes, names that do not decode), struct.error (records
+# cut short) and RuntimeError (with NotImplementedError: methods or versions zipfile lacks).
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -64,7 +67,6 @@ _ZIP_ERRORS = (
     ValueError,
     struct.error,
     RuntimeError,
-    NotImplementedError,
 )
 
 

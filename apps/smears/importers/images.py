@@ -13,19 +13,20 @@ from .types import Limits
 
 PILLOW_FORMATS = ("JPEG", "PNG", "TIFF", "BMP")
 
-# Exceptions Pillow's plugins raise on malformed input. Caught only around the decode of
-# untrusted bytes and always turned into a Rejected that carries the message.
+# Exceptions Pillow's plugins raise on malformed input, by family: OSError (decoder errors,
+# truncation), SyntaxError (Pillow's "not a valid file" in several plugins), ValueError,
+# EOFError, struct.error, LookupError (IndexError, KeyError), TypeError and ArithmeticError
+# (ZeroDivisionError, OverflowError). Caught only around the decode of untrusted bytes and
+# always turned into a Rejected that carries the message.
 _DECODE_ERRORS = (
     OSError,
     SyntaxError,
     ValueError,
     EOFError,
     struct.error,
-    IndexError,
-    KeyError,
+    LookupError,
     TypeError,
-    ZeroDivisionError,
-    OverflowError,
+    ArithmeticError,
 )
 
 NOT_AN_IMAGE = "not an image Pillow or DICOM can read (JPEG, PNG, TIFF, BMP or DICOM expected)"
