@@ -12,19 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils import translation
-from django.utils.formats import number_format
+from django.utils import timezone, translation
+from django.utils.formats import date_format, number_format
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.score_text import reason_text, score_display, score_value_text, translate
 from apps.analysis.selectors import cell_anomalies
-from apps.patients.models import Sex
-from apps.review.display import differential_table
+from apps.hemograms.models import Flag
+from apps.patients.models import Sex, SpecimenStatus
+from apps.review.display import class_label, differential_table, one_decimal
 from apps.review.models import Meaning, Signature
+from apps.review.selectors import CONTEXT_CBC
+from apps.review.trend import Point, trend_panel
 
 from . import labels
 
 TEMPLATE = "reports/validation_report.html"
+# Dates that read one way in both languages: the day, the month in words, the year, a 24-hour
+# time ("12 February 2026, 03:38", "12 février 2026, 03:38"), never 12/02 or a.m.
+DAY = "j F Y"
+MOMENT = "j F Y, H:i"
 
 
 def _number(value: Any, digits: int = 4) -> str:
@@ -51,12 +58,32 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _local(value: datetime) -> datetime:
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+def _day(value: date | datetime | None) -> str:
+    """A date in the active language, unambiguous ('17 May 1952', '17 mai 1952'); '' for None."""
+    if value is None:
+        return ""
+    return date_format(_local(value) if isinstance(value, datetime) else value, DAY)
+
+
+def _moment(value: datetime | None) -> str:
+    """A time in the active language and time zone ('12 February 2026, 03:38')."""
+    return "" if value is None else date_format(_local(value), MOMENT)
+
+
+def _sex(code: str) -> str:
+    return str(Sex(code).label) if code in Sex.values else code
+
+
 def _patient(patient: dict[str, Any] | None) -> dict[str, Any] | None:
     if patient is None:
         return None
-    sex = patient.get("sex") or ""
-    return {**patient, "birth_date": _date(patient.get("birth_date")),
-            "sex_label": str(Sex(sex).label) if sex in Sex.values else sex}
+    birth = _date(patient.get("birth_date"))
+    return {**patient, "birth_date": birth, "birth_date_text": _day(birth),
+            "sex_label": _sex(patient.get("sex") or "")}
 
 
 def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -66,17 +93,71 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
     for v in cbc.get("values", []):
         low, high = _number(v.get("ref_low")), _number(v.get("ref_high"))
         rows.append({
-            "code": v.get("code", ""),
+            "code": v.get("code", ""), "name": labels.cbc_name(v.get("code", "")),
             "value": _number(v.get("value")) if v.get("value") is not None
             else v.get("raw_value", ""),
-            "unit": v.get("unit", ""),
+            "unit": labels.unit(v.get("unit")),
             "range": f"{low} – {high}" if low and high else (f"≥ {low}" if low else
                                                             (f"≤ {high}" if high else "")),
             "flag": v.get("flag", ""),
             "analyser_flag": v.get("analyser_flag", ""),
         })
-    return {"analyser": cbc.get("analyser", ""), "measured_at": _datetime(cbc.get("measured_at")),
+    return {"analyser": cbc.get("analyser", ""),
+            "measured_at": _moment(_datetime(cbc.get("measured_at"))),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows}
+
+
+def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The patient around the case as signed (review.selectors.patient_context_entry): age and
+    sex at collection, the earlier specimens and the CBC trend, redrawn from the signed points by
+    the case page's renderer (apps.review.trend). None when the content has none (no patient,
+    or signed before the report carried it)."""
+    if not context:
+        return None
+    names = dict(CONTEXT_CBC)
+    previous = []
+    for row in context.get("previous") or []:
+        values = row.get("values") or {}
+        signed = row.get("signature")
+        meaning = (signed or {}).get("meaning") or ""
+        status = row.get("status") or ""
+        previous.append({
+            "accession": row.get("accession", ""), "day": _day(_datetime(row.get("at"))),
+            "values": [{"label": str(label), "value": _number(values[code].get("value")),
+                        "flag": str(Flag(values[code].get("flag") or "").label)
+                        if values[code].get("flag") in ("L", "H") else ""}
+                       if code in values else {"label": str(label), "value": "", "flag": ""}
+                       for code, label in CONTEXT_CBC],
+            "status": str(SpecimenStatus(status).label) if status in SpecimenStatus.values
+            else status,
+            "signature": None if signed is None else {
+                "meaning": str(Meaning(meaning).label) if meaning in Meaning.values else meaning,
+                "rejected": meaning == Meaning.REJECTED,
+                "day": _day(_datetime(signed.get("signed_at"))),
+                "conclusion": signed.get("conclusion") or "",
+                "differential": [{"label": class_label(code), "value": one_decimal(value)}
+                                 for code, value in (signed.get("per_100_wbc") or {}).items()
+                                 if value]},
+        })
+    trends = []
+    for trend in context.get("trends") or []:
+        points = [Point(at=datetime.fromisoformat(p["at"]), value=float(p["value"]),
+                        current=bool(p.get("current"))) for p in trend.get("points") or []]
+        panel = trend_panel(points, ref_low=trend.get("ref_low"), ref_high=trend.get("ref_high"))
+        if panel is None:
+            continue
+        code = trend.get("code", "")
+        trends.append({
+            "code": code, "label": str(names.get(code, code)), "unit": labels.unit(
+                trend.get("unit")), "panel": panel,
+            "range": f"{_number(panel.low)} – {_number(panel.high)}",
+            "first": _day(points[0].at) if points else "",
+            "last": _day(points[-1].at) if points else ""})
+    sex = context.get("sex") or ""
+    return {"age": context.get("age"), "sex": _sex(sex),
+            "day": _day(_datetime(context.get("at"))), "labels": [str(label) for _c, label in
+                                                                   CONTEXT_CBC],
+            "previous": previous, "trends": trends}
 
 
 def _differential(diff: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +228,7 @@ def _signature_block(signature: Signature) -> dict[str, Any]:
         "signed_by": signed.get("signed_by") or user.get_full_name() or user.get_username(),
         "username": signed.get("username") or user.get_username(),
         "signed_at": _datetime(signed.get("signed_at")) or signature.signed_at,
+        "signed_at_text": _moment(_datetime(signed.get("signed_at")) or signature.signed_at),
         "amendment_reason": signed.get("amendment_reason", signature.amendment_reason) or "",
         "content_sha256": signature.content_sha256,
     }
@@ -160,8 +242,10 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "schema": content.get("schema", ""),
         "lab_name": (content.get("lab") or {}).get("name", ""),
         "accession": specimen.get("accession", ""),
-        "collected_at": _datetime(specimen.get("collected_at")),
+        "collected_at": _moment(_datetime(specimen.get("collected_at"))),
         "patient": _patient(content.get("patient")),
+        # Absent from content signed before the report carried it: then nothing is printed.
+        "context": _patient_context(content.get("patient_context")),
         "cbc": _cbc(content.get("cbc")),
         "differential": _differential(content.get("differential") or {}),
         # Absent from content signed before the domain check existed: then nothing is printed.

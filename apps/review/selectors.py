@@ -162,6 +162,8 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
                        for v in cbc.values.all()],
         },
         "differential": differential(specimen),
+        # Age and sex at collection, earlier specimens and the CBC trend, as the case page shows.
+        "patient_context": patient_context_entry(specimen),
         # Are the images inside the domain the cell model was validated on (latest analysis)?
         "domain": None if domain is None else {
             k: domain[k] for k in ("code", "cells", "outside", "max_outside")},
@@ -310,8 +312,10 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
         rows.append({
             "accession": other.accession, "when": other.when,
             "status": other.get_status_display(),
+            "status_code": other.status,
             "signature": None if signature is None else {
-                "meaning": signature.get_meaning_display(), "version": signature.version,
+                "meaning": signature.get_meaning_display(), "meaning_code": signature.meaning,
+                "version": signature.version, "per_100_wbc": per_100 or {},
                 "signed_at": signature.signed_at, "conclusion": signature.comment,
                 "differential": [(class_label(code), one_decimal(value))
                                  for code, value in (per_100 or {}).items() if value]},
@@ -328,10 +332,42 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
                             ref_high=reference.ref_high if reference else None)
         if panel is not None and len(points) > 1:
             trends.append({"code": code, "label": label, "panel": panel,
-                           "unit": reference.unit if reference else ""})
+                           "unit": reference.unit if reference else "", "points": points,
+                           "ref_low": reference.ref_low if reference else None,
+                           "ref_high": reference.ref_high if reference else None})
     when = current.when
     return {
         "age": patient.age_on(when.date()), "sex": patient.get_sex_display(),
         "sex_code": patient.sex, "when": when,
         "previous": rows, "trends": trends,
+    }
+
+
+def patient_context_entry(specimen: Specimen) -> dict[str, Any] | None:
+    """The patient context (patient_context) as plain JSON values, for the signed content: codes
+    and numbers, no words, so the report words them in its own language and redraws the same
+    trend (apps.review.trend) from the same points."""
+    context = patient_context(specimen)
+    if context is None:
+        return None
+    return {
+        "age": context["age"], "sex": context["sex_code"], "at": context["when"].isoformat(),
+        "previous": [{
+            "accession": row["accession"], "at": row["when"].isoformat(),
+            "status": row["status_code"],
+            "values": {v.code: {"value": v.value, "unit": v.unit, "flag": v.flag}
+                       for _label, v in row["values"]},
+            "signature": None if row["signature"] is None else {
+                "meaning": row["signature"]["meaning_code"],
+                "version": row["signature"]["version"],
+                "signed_at": row["signature"]["signed_at"].isoformat(),
+                "conclusion": row["signature"]["conclusion"],
+                "per_100_wbc": row["signature"]["per_100_wbc"]},
+        } for row in context["previous"]],
+        "trends": [{
+            "code": t["code"], "unit": t["unit"], "ref_low": t["ref_low"],
+            "ref_high": t["ref_high"],
+            "points": [{"at": p.at.isoformat(), "value": p.value, "current": p.current}
+                       for p in sorted(t["points"], key=lambda p: p.at)],
+        } for t in context["trends"]],
     }

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import PASSWORD
+from tests.french import number_and_date_problems, problems
 from tests.helpers import browser_login
-from tests.review.test_main_pages_read_in_french import _number_and_date_problems, _problems
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +27,9 @@ def test_the_french_case_page_has_no_listed_english(browser_page, live_server, r
     for tab in ("#tab-cbc", "#tab-scores", "#tab-differential"):
         page.click(tab)
         text = page.locator("body").inner_text()
-        assert not _problems(text), (tab, _problems(text))
-        assert not _number_and_date_problems(text), (tab, _number_and_date_problems(text))
+        assert not problems(text), (tab, problems(text))
+        assert not number_and_date_problems(text), (tab, number_and_date_problems(text))
     page.screenshot(path=str(tmp_path / "case-fr.png"))
     page.keyboard.press("?")
     help_text = page.locator("#shortcuts").inner_text()
-    assert "Annuler le dernier reclassement" in help_text and not _problems(help_text)
+    assert "Annuler le dernier reclassement" in help_text and not problems(help_text)

@@ -14,7 +14,7 @@ def test_pdf_text_has_identifiers_values_statement_and_hash(signed, rendered, tm
     assert "H25-0001" in text
     assert "DUPONT Jeanne" in flat and "MRN-77" in text
     assert signed.content["patient"]["pseudo_id"] in text
-    assert "March 4, 1951" in flat and "Female" in text
+    assert "4 March 1951" in flat and "Female" in text
     # WBC, HGB (98 g/L imported as g/dL), MCV, PLT, NEUT#
     for value in ("3.1", "9.8", "104.5", "90", "1.2"):
         assert value in text.split(), value
@@ -25,7 +25,7 @@ def test_pdf_text_has_identifiers_values_statement_and_hash(signed, rendered, tm
     assert signed.content_sha256 in squeezed(text)
     assert "hemaclinic-cells" in text and "ab" * 32 in squeezed(text)
     assert "No score was computed for this specimen." in flat
-    assert "Nov. 23, 2026, 10:30 a.m. (CET)" in flat      # signed at 09:30 UTC, shown in Paris time
+    assert "23 November 2026, 10:30 (CET)" in flat      # signed at 09:30 UTC, shown in Paris time
     assert "Reason for amendment" not in flat               # version 1 is not an amendment
 
 

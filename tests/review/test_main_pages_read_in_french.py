@@ -6,7 +6,6 @@ explanations, shortcuts) and the specimen page that shares the scores panel."""
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import asdict
 
@@ -16,53 +15,8 @@ from apps.analysis.models import CellPrediction, Score
 from apps.analysis.scores import scores_compute
 from apps.ml.scores import vexas
 from apps.smears.models import Cell
+from tests.french import number_and_date_problems, problems, visible
 from tests.review.cbc import cbc_with_differential
-
-# English words of the interface that once reached the French pages, or would if a label were
-# left untranslated. Matched as whole words, case-sensitive (French shares "Monocyte").
-ENGLISH = [
-    # classes, subtypes, attributes
-    "Neutrophil", "Eosinophil", "Basophil", "Immature granulocyte", "Erythroblast",
-    "Platelet", "Unclassified", "band neutrophil", "segmented neutrophil", "cell size",
-    "nucleus shape", "cytoplasm colour", "granule colour", "model prediction",
-    # flags and statuses
-    "vexas_suspicion", "mds_risk", "dysplasia", "macrocytosis", "Anaemia", "Macrocytosis",
-    "Neutropenia", "Thrombocytopenia", "in_review", "In review", "Analysed", "Registered",
-    # scores and their explanation
-    "points of 100", "VEXAS suspicion", "Driven mostly", "probability", "How is this computed",
-    "logistic", "heuristic", "Built on", "session", "module", "card's feature list",
-    # the case page and the worklist
-    "Worklist", "Search", "Keyboard shortcuts", "Thumbnail size", "Select a cell",
-    "Differential", "Undo the last", "Show or hide", "Close", "Cells",
-    "Sign", "Request a rescan", "reviewed", "Nothing waiting", "Filter", "Priority",
-]
-
-
-def _visible(page: str) -> str:
-    """The text a reader sees or hears: no script or style, tags dropped, attributes that are
-    read (title, placeholder, aria-label, alt) kept."""
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    attributes = re.findall(r'\b(?:title|placeholder|aria-label|alt)="([^"]*)"', page)
-    text = re.sub(r"<[^>]+>", " ", page)
-    return html.unescape(" ".join([text, *attributes]))
-
-
-def _problems(text: str) -> list[str]:
-    found = [word for word in ENGLISH if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])",
-                                                   text)]
-    if "`" in text:
-        found.append("a backquote: " + text[max(0, text.index("`") - 60):text.index("`") + 60])
-    module = re.search(r"\bapps\.\w+", text)
-    if module:
-        found.append(f"a module path: {module.group(0)}")
-    return found
-
-
-def _number_and_date_problems(text: str) -> list[str]:
-    """A decimal point in a figure (French writes 0,90; a version such as 1.0.0 is not a
-    figure) and a date that reads two ways (12/02/2026, 2:38 a.m.)."""
-    return [m.group(0) for m in re.finditer(
-        r"(?<![\w./-])\d+\.\d+(?![\w./-])|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b[ap]\.m\.", text)]
 
 
 @pytest.fixture
@@ -116,20 +70,20 @@ def _french(client, user, url):  # type: ignore[no-untyped-def]
 def test_the_page_in_french_has_no_english_no_backquote_no_module_path(
         client, biologist, full_case, url):
     page = _french(client, biologist, url.format(accession=full_case.accession))
-    text = _visible(page)
-    problems = _problems(text)
-    contexts = [text[max(0, m.start() - 80):m.end() + 80] for word in problems
+    text = visible(page)
+    found = problems(text)
+    contexts = [text[max(0, m.start() - 80):m.end() + 80] for word in found
                 for m in re.finditer(re.escape(word.split(": ")[-1]), text)][:5]
-    assert not problems, (problems, contexts)
-    assert not _number_and_date_problems(text), _number_and_date_problems(text)
+    assert not found, (found, contexts)
+    assert not number_and_date_problems(text), number_and_date_problems(text)
 
 
 def test_the_check_itself_catches_english(client, biologist, full_case):
     client.force_login(biologist)
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    text = _visible(client.get(f"/review/{full_case.accession}/").content.decode())
-    assert {"Keyboard shortcuts", "Neutrophil", "points of 100"} <= set(_problems(text))
-    assert _number_and_date_problems("0.90 on 12/02/2026 2:38 a.m., model 1.0.0, 0,90") == [
+    text = visible(client.get(f"/review/{full_case.accession}/").content.decode())
+    assert {"Keyboard shortcuts", "Neutrophil", "points of 100"} <= set(problems(text))
+    assert number_and_date_problems("0.90 on 12/02/2026 2:38 a.m., model 1.0.0, 0,90") == [
         "0.90", "12/02/2026", "a.m."]
-    assert _problems("see ``apps.ml.scores`` here") == [
+    assert problems("see ``apps.ml.scores`` here") == [
         "a backquote: see ``apps.ml.scores`` here", "a module path: apps.ml"]

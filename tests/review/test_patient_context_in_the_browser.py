@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import PASSWORD, _outbox_in_tmp, browser_page  # noqa: F401
+from tests.french import number_and_date_problems, problems
 from tests.helpers import browser_login
 from tests.review.test_case_page_shows_the_patient_context import history  # noqa: F401
-from tests.review.test_main_pages_read_in_french import _number_and_date_problems, _problems
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def test_the_cbc_tab_shows_the_history_and_trends_in_french(browser_page, live_s
     assert context.is_visible()
     text = context.inner_text()
     assert "Contexte du patient" in text and "Frottis sans anomalie" in text
-    assert not _problems(text) and not _number_and_date_problems(text)
+    assert not problems(text) and not number_and_date_problems(text)
     # Each plot is drawn (a polyline with a non-empty box), not blocked by the CSP.
     assert page.locator("#patient-context svg polyline").count() == 5
     box = page.locator("#patient-context figure[data-code='HGB'] svg").bounding_box()
