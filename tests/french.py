@@ -24,6 +24,8 @@ ENGLISH = [
     "Worklist", "Search", "Keyboard shortcuts", "Thumbnail size", "Select a cell",
     "Differential", "Undo the last", "Show or hide", "Close", "Cells",
     "Sign", "Request a rescan", "reviewed", "Nothing waiting", "Filter", "Priority",
+    # the top bar
+    "technician", "biologist",
 ]
 
 

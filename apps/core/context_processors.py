@@ -9,6 +9,7 @@ def roles(request: HttpRequest) -> dict[str, object]:
     held = role_rules.user_roles(request.user)
     return {
         "user_roles": held,
+        "role_labels": role_rules.role_labels(held),
         "can_import": bool(held & role_rules.CAN_IMPORT),
         "can_review": bool(held & role_rules.CAN_REVIEW),
         "can_administer": bool(held & role_rules.CAN_ADMINISTER),
