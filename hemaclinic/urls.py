@@ -48,7 +48,7 @@ urlpatterns = [
     path("review/<str:accession>/rescan/", review_views.rescan, name="review_rescan"),
     path("cbc/import/", workflow_views.cbc_batch_import, name="cbc_import"),
     path("cells/<int:cell_id>/image/", smear_views.cell_image, name="cell_image"),
-    path("cells/<int:cell_id>/cam/", smear_views.cell_cam, name="cell_cam"),
+    path("cells/<int:cell_id>/cam/", analysis_views.cell_cam, name="cell_cam"),
     # Swagger UI with its start-up script as a separate request (no inline script, so the
     # Content-Security-Policy holds); same path and name as apps.api's, matched first.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema")),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.ml.cam import CamMap
 from apps.ml.canonical import FOUND
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Specimen
@@ -87,7 +88,14 @@ class CellPrediction(models.Model):
     # no domain check.
     domain_score = models.FloatField(null=True, blank=True)
     in_domain = models.BooleanField(null=True, blank=True)
+    # A rendered overlay PNG: what analyses stored before the compact map below. Kept, and
+    # served, for those rows; new analyses leave it empty.
     cam = models.FileField(upload_to="cams/", max_length=255, blank=True)
+    # The compact Grad-CAM (apps.ml.cam.CamMap): the uint8 map as .npy bytes and the box of the
+    # model's view in the image, as fractions. Overlays are drawn from them when first asked for
+    # (apps.analysis.overlays).
+    cam_map = models.BinaryField(blank=True, default=b"")
+    cam_box = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -99,6 +107,17 @@ class CellPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cell_id}: {self.cell_class} ({self.model_name} {self.model_version})"
+
+    @property
+    def has_cam(self) -> bool:
+        """Whether an overlay can be shown: a compact map, or an overlay stored before them."""
+        return bool(self.cam_map) or bool(self.cam)
+
+    def cam_stored(self) -> CamMap | None:
+        """The compact map, or None (none stored, or a row from before compact maps)."""
+        if not self.cam_map or not self.cam_box:
+            return None
+        return CamMap.decode(bytes(self.cam_map), self.cam_box)
 
     @property
     def domain_flag(self) -> str:

@@ -1,5 +1,7 @@
-"""The cell pipeline as the worker runs it: decode, model view, classify with the domain check,
-Grad-CAM overlay on the view the model saw.
+"""The cell pipeline as the worker runs it: decode a bounded copy, model view, classify with the
+domain check, and keep the compact Grad-CAM map (apps.ml.cam.CamMap) of each cell.
+
+Overlays are not drawn here: apps.analysis.overlays draws one when it is first asked for.
 
 The ONNX session lives in apps.ml and is created lazily, once per worker process (after the
 fork), never at import time and never in the web process.
@@ -10,11 +12,14 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from PIL import Image
+
+from apps.ml.cam import CamMap
 
 PIPELINE_NAME = "cells-v1"
 _lock = threading.Lock()
@@ -25,7 +30,7 @@ _runner: CellRunner | None = None
 class CellOutput:
     model: dict[str, str]
     prediction: Any  # apps.ml.cells.CellPrediction
-    cam_png: bytes | None
+    cam: CamMap | None
 
 
 class CellRunner:
@@ -42,43 +47,78 @@ class CellRunner:
         return None if domain is None else float(domain.specimen_max_outside)
 
     def run(self, images: list[bytes], stage_seconds: dict[str, float]) -> list[CellOutput]:
-        from apps.ml.cam import overlay
-
         def timed(stage: str, start: float) -> None:
             stage_seconds[stage] = stage_seconds.get(stage, 0.0) + time.perf_counter() - start
 
         t = time.perf_counter()
-        pil = [_decode(data) for data in images]
+        pil = [decode_bounded(data) for data in images]
         timed("decode", t)
         t = time.perf_counter()
-        predictions, cams, views = self.model.predict_views(pil, batch_size=self.batch_size)
+        predictions, cams = self.model.predict_maps(pil, batch_size=self.batch_size)
         timed("inference_and_cam", t)
-        t = time.perf_counter()
-        outputs = []
-        # The CAM is aligned with the model's input (re-centred and rescaled by the canonical
-        # view), not with the stored image: drawn on the original it would point elsewhere.
-        for view, prediction, cam in zip(views, predictions, cams, strict=True):
-            buffer = io.BytesIO()
-            overlay(view, cam).save(buffer, format="PNG", optimize=False)
-            outputs.append(CellOutput(model=dict(self.model.provenance), prediction=prediction,
-                                      cam_png=buffer.getvalue()))
-        timed("overlay", t)
-        return outputs
+        provenance = dict(self.model.provenance)
+        return [CellOutput(model=provenance, prediction=prediction, cam=cam)
+                for prediction, cam in zip(predictions, cams, strict=True)]
 
 
-# A white-cell image needs a few hundred pixels a side (the model sees 192): the analysis works
-# on a copy bounded to this, decoded one file at a time, so a batch of 40-megapixel uploads
-# holds one full-size decode at most, never the whole batch. The stored original is untouched.
+# A white-cell image needs a few hundred pixels a side (the model sees 192): the analysis, and
+# every overlay drawn later, works on a copy bounded to this, decoded one file at a time. The
+# stored original is untouched.
 ANALYSIS_MAX_SIDE = 1024
+# What cells are stored as (DICOM is stored as a PNG rendering).
+FORMATS = ["JPEG", "PNG", "TIFF", "BMP"]
+# Cells decoded together (one batch) hold at most this many bounded pixels, whatever
+# ML_BATCH_SIZE says: 32 copies of the largest bounded size, about 130 MB as Pillow holds RGB.
+BATCH_MAX_PIXELS = 32 * ANALYSIS_MAX_SIDE * ANALYSIS_MAX_SIDE
 
 
-def _decode(data: bytes) -> Image.Image:
+def bounded_size(width: int, height: int) -> tuple[int, int]:
+    """The size ``decode_bounded`` gives an image of ``width`` x ``height`` (within a pixel)."""
+    k = min(1.0, ANALYSIS_MAX_SIDE / max(width, height, 1))
+    return max(1, round(width * k)), max(1, round(height * k))
+
+
+class _Sized(Protocol):
+    width: int
+    height: int
+
+
+S = TypeVar("S", bound=_Sized)
+
+
+def batches(cells: Sequence[S], batch_size: int) -> Iterator[list[S]]:
+    """``cells`` in order, in batches of at most ``batch_size`` whose bounded copies hold at
+    most BATCH_MAX_PIXELS together (read from the stored width and height, before decoding)."""
+    batch: list[S] = []
+    pixels = 0
+    for cell in cells:
+        w, h = bounded_size(cell.width, cell.height)
+        if batch and (len(batch) >= batch_size or pixels + w * h > BATCH_MAX_PIXELS):
+            yield batch
+            batch, pixels = [], 0
+        batch.append(cell)
+        pixels += w * h
+    if batch:
+        yield batch
+
+
+def decode_bounded(data: bytes) -> Image.Image:
+    """The RGB copy of a stored cell image that the analysis and the overlays work on: longest
+    side at most ANALYSIS_MAX_SIDE, aspect kept."""
     # Stored cells were validated at import; they are still opened with the same restrictions.
-    image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG", "TIFF", "BMP"])
+    image = Image.open(io.BytesIO(data), formats=FORMATS)
     image.draft("RGB", (ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE))  # JPEG: decode at a reduced scale
+    bound = (ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE)
+    if image.mode in ("RGB", "L"):
+        # Shrunk before any conversion: a full-size PNG is decoded once, never copied at full
+        # size (convert("RGB") of an RGB image is a copy). Other modes (palette, 16-bit) are
+        # converted first, as resizing them directly would not be bilinear.
+        image.thumbnail(bound, Image.Resampling.BILINEAR)
+        return image.convert("RGB")
     rgb = image.convert("RGB")
-    rgb.thumbnail((ANALYSIS_MAX_SIDE, ANALYSIS_MAX_SIDE), Image.Resampling.BILINEAR)
+    rgb.thumbnail(bound, Image.Resampling.BILINEAR)
     return rgb
+
 
 
 def get_runner() -> CellRunner:

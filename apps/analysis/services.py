@@ -6,7 +6,6 @@ import logging
 import time
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -87,7 +86,7 @@ def _execute(run: AnalysisRun) -> None:
     started = time.perf_counter()
     stage_seconds: dict[str, float] = {}
     done = 0
-    for batch in _chunks(cells, runner.batch_size):
+    for batch in pipeline.batches(cells, runner.batch_size):
         images = []
         for cell in batch:
             with cell.image.open("rb") as fh:
@@ -127,21 +126,17 @@ def _prediction_store(*, run: AnalysisRun, cell: Cell, out: pipeline.CellOutput)
         "attributes": p.attributes, "attribute_probs": p.attribute_probs,
         "anomalies": p.anomalies,
         "view": p.view, "domain_score": p.domain_score, "in_domain": p.in_domain,
+        # The compact map only: no file is written per cell (overlays are drawn on demand).
+        # An overlay PNG of an earlier run is no longer this row's, but its file stays: a signed
+        # version's report may name it.
+        "cam_map": out.cam.encode() if out.cam is not None else b"",
+        "cam_box": list(out.cam.box) if out.cam is not None else None,
+        "cam": "",
     }
-    prediction, _created = CellPrediction.objects.update_or_create(
+    CellPrediction.objects.update_or_create(
         cell=cell, model_name=out.model["name"], model_version=out.model["version"],
         defaults=defaults,
     )
-    if out.cam_png is not None:
-        old = prediction.cam.name
-        prediction.cam.save(f"{cell.pk}.png", ContentFile(out.cam_png), save=True)
-        if old and old != prediction.cam.name:
-            prediction.cam.storage.delete(old)
-
-
-def _chunks(items: list[Cell], size: int):  # type: ignore[no-untyped-def]
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def scores_request(*, specimen: Specimen, trigger: str) -> None:

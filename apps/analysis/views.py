@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from apps.core import roles
 from apps.core.permissions import role_required
 from apps.patients.models import Specimen
+from apps.smears.models import Cell
 
-from . import selectors
+from . import overlays, selectors
 
 
 @role_required(roles.CAN_VIEW)
@@ -17,3 +19,16 @@ def analysis_progress(request: HttpRequest, accession: str) -> JsonResponse:
     specimen = get_object_or_404(Specimen, accession=accession)
     return JsonResponse(selectors.run_progress(selectors.run_latest(specimen)))
 
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
+def cell_cam(request: HttpRequest, cell_id: int) -> HttpResponse:
+    """The Grad-CAM overlay of the cell's newest prediction (drawn on first request)."""
+    name = overlays.cell_overlay(get_object_or_404(Cell, pk=cell_id))
+    if name is None:
+        return HttpResponse(status=404)
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/png")
+    # Patient images: no browser or proxy keeps a copy (the file on the server is the cache).
+    response["Cache-Control"] = "private, no-store"
+    return response

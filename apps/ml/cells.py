@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from apps.ml.cam import grad_cam, grad_cam_batch
+from apps.ml.cam import CamMap, cam_maps_quantise, grad_cam, grad_cam_batch, grad_cam_maps
 from apps.ml.canonical import FOUND, ViewParams, canonical_view, nucleus_reason
 from apps.ml.cards import (
     ANOMALY_KEYS,
@@ -143,15 +143,32 @@ class CellModel(OnnxModel):
         Canonical view (apps.ml.canonical) when the card says so, else the centre crop.
         CAMs are aligned with this image: overlay them on it.
         """
+        view, code, _box = self.view_box(image)
+        return view, code
+
+    def view_box(self, image: Image.Image
+                 ) -> tuple[Image.Image, str, tuple[float, float, float, float]]:
+        """``view`` plus the square of ``image`` the view covers, as (left, top, right,
+        bottom) fractions of its width and height: where a CAM of the view lies in the image."""
         spec = self.card.input
         if spec.height != spec.width or spec.shorter_side != spec.height:
             raise CardError("only square model inputs of the card's size are supported")
+        w, h = image.size
         if self._view is not None:
             v = canonical_view(image, self._view)
-            return v.image, v.reason
+            half = v.image.width / (2 * v.scale)
+            (cx, cy) = v.centre
+            return v.image, v.reason, ((cx - half) / w, (cy - half) / h,
+                                       (cx + half) / w, (cy + half) / h)
         # Centre-crop models: the same nucleus rule still says when there is no white cell.
         reason = nucleus_reason(image)
-        return crop_image(image, spec.shorter_side), "crop" if reason == FOUND else reason
+        size = spec.shorter_side
+        # crop_image's geometry: shorter side resized to `size`, central square.
+        scale = size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        left, top = (nw - size) // 2, (nh - size) // 2
+        return (crop_image(image, size), "crop" if reason == FOUND else reason,
+                (left / nw, top / nh, (left + size) / nw, (top + size) / nh))
 
     def crop(self, image: Image.Image) -> Image.Image:
         """The exact RGB input the network sees (see ``view``)."""
@@ -202,6 +219,27 @@ class CellModel(OnnxModel):
             cams.extend(c)
             inputs.extend(v for v, _ in views)
         return preds, cams, inputs
+
+    def predict_maps(
+        self, images: Sequence[Image.Image], *, batch_size: int = 32
+    ) -> tuple[list[CellPrediction], list[CamMap]]:
+        """Predictions and, per image, the compact Grad-CAM of the predicted cell_class: the
+        map at the feature-map resolution (uint8) and where the model's view lies in the image.
+        Nothing is upsampled or drawn here; ``apps.ml.cam.overlay_map`` draws it on demand."""
+        spec = self.card.input
+        labels = self.card.head("cell_class").labels
+        preds: list[CellPrediction] = []
+        maps: list[CamMap] = []
+        for i in range(0, len(images), batch_size):
+            views = [self.view_box(im) for im in images[i : i + batch_size]]
+            logits, features = self.run(to_tensor([v for v, _, _ in views], spec.mean, spec.std))
+            p, _ = self.postprocess(logits, features, views=[code for _, code, _ in views])
+            lowres = grad_cam_maps(features, self.head_weights()["cell_class"],
+                                   [labels.index(q.cell_class) for q in p])
+            preds.extend(p)
+            maps.extend(CamMap(values, box) for values, (_, _, box)
+                        in zip(cam_maps_quantise(lowres), views, strict=True))
+        return preds, maps
 
     def predict_batch(
         self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None

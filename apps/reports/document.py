@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 
 from apps.analysis.domain_text import cell_flag_text
+from apps.analysis.overlays import report_cell_files
 from apps.analysis.score_text import reason_text, score_display, score_value_text, translate
 from apps.analysis.selectors import cell_anomalies
 from apps.hemograms.models import Flag
@@ -200,6 +201,9 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
         anomalies = [{"label": labels.label(labels.ANOMALIES, name),
                       "value": None if p is None else _percent(p)}
                      for name, p in sorted(shown.items())]
+        # The files the signed content names, an overlay drawn (once) from its stored map and a
+        # bounded copy of a very large image: no live value is printed.
+        image, cam = report_cell_files(image=c.get("image"), cam=c.get("cam"))
         out.append({
             "cell_id": c.get("cell_id"),
             "label": labels.label(labels.CELL_CLASSES, c.get("class")),
@@ -207,8 +211,8 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             "reclassified": c.get("class") != c.get("predicted_class"),
             "probability": _percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),
-            "image_uri": _media_uri(media_root, c.get("image")),
-            "cam_uri": _media_uri(media_root, c.get("cam")),
+            "image_uri": _media_uri(media_root, image),
+            "cam_uri": _media_uri(media_root, cam),
             "anomalies": anomalies,
             "domain_flag": cell_flag_text(c.get("domain_flag")),
         })

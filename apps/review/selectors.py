@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from apps.analysis.domain_text import cell_flag_text
+from apps.analysis.overlays import overlay_name
 from apps.analysis.selectors import (
     cell_anomalies,
     score_entry,
@@ -129,7 +130,7 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "predicted_class": prediction.cell_class,
             "probability": round(prediction.cell_class_prob, 4),
             "reviewed": bool(cell.reviewed_class),
-            "image": cell.image.name, "cam": prediction.cam.name or None,
+            "image": cell.image.name, "cam": overlay_name(prediction),
             # Neutrophils only: on any other cell these outputs mean nothing.
             "anomalies": cell_anomalies(final_class=cell.final_class,
                                         anomalies=prediction.anomalies),

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from apps.analysis.pipeline import ANALYSIS_MAX_SIDE, _decode
+from apps.analysis.pipeline import ANALYSIS_MAX_SIDE, decode_bounded
 
 
 def _encoded(size: tuple[int, int], fmt: str) -> bytes:
@@ -17,7 +17,7 @@ def _encoded(size: tuple[int, int], fmt: str) -> bytes:
 
 def test_a_huge_image_is_analysed_at_a_bounded_size():
     for fmt in ("PNG", "JPEG"):
-        image = _decode(_encoded((4000, 3000), fmt))
+        image = decode_bounded(_encoded((4000, 3000), fmt))
         assert max(image.size) <= ANALYSIS_MAX_SIDE, (fmt, image.size)
         assert image.mode == "RGB"
         # The aspect ratio is kept (no stretching of the cell).
@@ -25,5 +25,5 @@ def test_a_huge_image_is_analysed_at_a_bounded_size():
 
 
 def test_a_cellavision_crop_is_untouched():
-    image = _decode(_encoded((360, 363), "PNG"))
+    image = decode_bounded(_encoded((360, 363), "PNG"))
     assert image.size == (360, 363)

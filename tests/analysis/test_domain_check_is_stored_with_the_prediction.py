@@ -1,7 +1,7 @@
 """The analysis stores, per cell, how the model input was made and the domain check, keeps the
-card's specimen rule on the run, and draws the Grad-CAM on the image the model saw.
+card's specimen rule on the run, and keeps the compact Grad-CAM map the model gave.
 
-The network is replaced by a fake with the real model's interface (predict_views): what is
+The network is replaced by a fake with the real model's interface (predict_maps): what is
 tested here is the storage and the verdict, the network is tested in tests/ml."""
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from apps.analysis import pipeline
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.selectors import run_domain, specimen_domain_latest
+from apps.ml.cam import CamMap
 from apps.ml.cells import CellPrediction as ModelPrediction
 from apps.smears.services import smear_read_upload
 from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
-VIEW_PX = 64
 PROVENANCE = {"name": "fake-cells", "version": "2.0.0", "sha256": "c" * 64}
 
 
@@ -36,8 +35,8 @@ class FakeModel:
             specimen_max_outside=max_outside))
         self.seen = 0
 
-    def predict_views(self, images, *, batch_size=32, cam=True):  # type: ignore[no-untyped-def]
-        preds, cams, views = [], [], []
+    def predict_maps(self, images, *, batch_size=32):  # type: ignore[no-untyped-def]
+        preds, cams = [], []
         for _image in images:
             view, code, score = self.plan[self.seen]
             self.seen += 1
@@ -46,10 +45,9 @@ class FakeModel:
                 {"segmented": 0.9}, {}, {}, {"vacuole": 0.8, "pseudo_pelger": 0.1,
                                              "hypogranulation": None, "barr_body": None},
                 view=view, domain_score=score, domain=code))
-            cams.append(np.linspace(0, 1, VIEW_PX * VIEW_PX, dtype=np.float32)
-                        .reshape(VIEW_PX, VIEW_PX))
-            views.append(Image.new("RGB", (VIEW_PX, VIEW_PX), (200, 180, 190)))
-        return preds, cams, views
+            cams.append(CamMap(np.arange(36, dtype=np.uint8).reshape(6, 6) * 7,
+                               (0.1, 0.1, 0.9, 0.9)))
+        return preds, cams
 
 
 def _analyse(monkeypatch, technician, specimen, capture, model):  # type: ignore[no-untyped-def]
@@ -85,11 +83,9 @@ def test_views_and_domain_scores_are_stored_and_the_specimen_is_outside(
                                              "outside_features"]
     assert {(p.model_name, p.model_version) for p in rows} == {("fake-cells", "2.0.0")}
     for p in rows:
-        with p.cam.open("rb") as fh:
-            overlay = Image.open(fh)
-            overlay.load()
-        # On the model's view (64 px here), not on the 360 px stored image.
-        assert overlay.size == (VIEW_PX, VIEW_PX) != (p.cell.width, p.cell.height)
+        # The map the model gave, kept compact: no overlay drawn by the job.
+        assert not p.cam and p.cam_box == [0.1, 0.1, 0.9, 0.9]
+        assert p.cam_stored().values.shape == (6, 6)
     assert run.domain_max_outside == 0.25
     verdict = {"code": "outside", "cells": 5, "outside": 3, "max_outside": 0.25}
     assert run_domain(run) == verdict

@@ -86,7 +86,7 @@ def test_upload_is_analysed_by_a_real_worker(client, make_user, worker):
     assert run.models_used and run.models_used[0]["sha256"]
     predictions = CellPrediction.objects.filter(cell__specimen=specimen)
     assert predictions.count() == 10
-    assert all(p.cam for p in predictions)
+    assert all(p.has_cam for p in predictions)
     specimen.refresh_from_db()
     assert specimen.status == SpecimenStatus.ANALYSED
     # The worker's own process handled it (not an eager call in this process).
