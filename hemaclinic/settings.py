@@ -227,6 +227,28 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Analysis runs are never left stuck (apps.analysis.services.analysis_runs_sweep). A running
+# run's worker renews a lease before and after every batch; once it has lapsed the worker is
+# taken as gone (whole worker killed, host down) and the run is queued again, or failed after
+# ANALYSIS_MAX_ATTEMPTS starts. A run whose worker was on this host and is no longer alive is
+# taken back at once. Sweeps run when a worker starts, every ANALYSIS_SWEEP_SECONDS in each
+# worker, at each analysis request and with `manage.py analysis_sweep` (cron). The lease must
+# outlast the slowest batch of ML_BATCH_SIZE cells.
+ANALYSIS_LEASE_SECONDS = envint("ANALYSIS_LEASE_SECONDS", 180, minimum=2)
+ANALYSIS_SWEEP_SECONDS = envint("ANALYSIS_SWEEP_SECONDS", 30, minimum=1)
+ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 3, minimum=1)
+# Transient database errors (connection lost, server restarting, SQLite busy) in a run are
+# retried in the worker this many times, after ANALYSIS_DB_RETRY_SECONDS, then twice, four
+# times as long..., before the run fails with the error.
+ANALYSIS_DB_RETRIES = envint("ANALYSIS_DB_RETRIES", 3, minimum=0)
+ANALYSIS_DB_RETRY_SECONDS = envint("ANALYSIS_DB_RETRY_SECONDS", 2, minimum=0)
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    # Redis hands an unacknowledged message (its worker was killed) out again after
+    # visibility_timeout, an hour by default. At twice the lease the sweep has re-queued or
+    # failed the run by then, and the copy is dropped as a duplicate (as are the copies a run
+    # longer than this gets while it runs).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * ANALYSIS_LEASE_SECONDS}
+
 MODELS_ONNX_DIR = Path(envstr("MODELS_ONNX_DIR", str(BASE_DIR / "models_onnx")))
 ML_THREADS = envint("ML_THREADS", 1, minimum=1)
 ML_BATCH_SIZE = envint("ML_BATCH_SIZE", 32, minimum=1)

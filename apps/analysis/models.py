@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.ml.cam import CamMap
@@ -20,6 +23,18 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+
+
+# Why a run failed without an exception of its own, as a code with parameters (error_code,
+# error_params), worded in the reader's language when shown.
+RUN_ERROR_TEXTS = {
+    "worker_lost": _("The analysis stopped after %(attempts)s attempts: the worker was lost "
+                     "during each one (out of memory, a crash or a restart). Check the images, "
+                     "then run the analysis again."),
+    "superseded": _("Replaced by a newer analysis of this specimen (run %(run)s)."),
+    "database_unavailable": _("The database could not be reached after %(retries)s retries; "
+                              "run the analysis again."),
+}
 
 
 class AnalysisRun(models.Model):
@@ -43,6 +58,17 @@ class AnalysisRun(models.Model):
     # The cell model card's specimen rule (share of cells outside above which the specimen is
     # outside the validated domain), kept with the run; null when the model has no domain check.
     domain_max_outside = models.FloatField(null=True, blank=True)
+    # When the run's message was last sent to the broker.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The lease of a running run: its worker ("host:pid") renews it before and after every
+    # batch; past lease_until the worker is taken as gone and the run is re-queued or failed
+    # (services.analysis_runs_sweep). heartbeat_at: when the worker was last heard from.
+    owner = models.CharField(max_length=128, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Why the run failed as a code (RUN_ERROR_TEXTS) when it is not an exception's message.
+    error_code = models.CharField(max_length=32, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -50,6 +76,21 @@ class AnalysisRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.pipeline} {self.status}"
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        """Running, but its worker let the lease lapse: that worker is gone. A running run
+        without a lease (stored before leases existed) is stale too."""
+        if self.status != RunStatus.RUNNING:
+            return False
+        return self.lease_until is None or self.lease_until <= (now or timezone.now())
+
+    @property
+    def error_text(self) -> str:
+        """The error in the reader's language when it has a code; the exception's otherwise."""
+        text = RUN_ERROR_TEXTS.get(self.error_code)
+        if text is None:
+            return self.error
+        return str(text) % self.error_params
 
     @property
     def progress_percent(self) -> int:
@@ -59,7 +100,10 @@ class AnalysisRun(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+        """Queued, or running with a live worker; a stale run is not active (it no longer
+        blocks signing or a new request, and the sweep re-queues or fails it)."""
+        return self.status == RunStatus.QUEUED or (
+            self.status == RunStatus.RUNNING and not self.is_stale())
 
 
 class CellPrediction(models.Model):

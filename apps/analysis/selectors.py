@@ -60,7 +60,7 @@ def run_progress(run: AnalysisRun | None) -> dict[str, object]:
         return {"status": "none", "done": 0, "total": 0, "percent": 0, "error": ""}
     return {
         "id": run.pk, "status": run.status, "done": run.progress_done,
-        "total": run.progress_total, "percent": run.progress_percent, "error": run.error,
+        "total": run.progress_total, "percent": run.progress_percent, "error": run.error_text,
         "active": run.is_active,
     }
 
