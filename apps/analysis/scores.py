@@ -23,7 +23,8 @@ from apps.ml.scores.features import CBCFeatures
 from apps.ml.scores.fused import embed_cells, load_fused
 from apps.ml.scores.reasons import NO_MODEL, NO_NEUTROPHIL, Reason
 from apps.patients import flag_reasons
-from apps.patients.models import Specimen, SpecimenFlag
+from apps.patients.models import Specimen
+from apps.patients.services import FlagRaised, specimen_flags_replace
 from apps.smears.models import Cell
 
 from .models import Score, ScoreState
@@ -281,14 +282,10 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
         created.append(Score.objects.create(
             specimen=specimen, name=name, revision=(latest.revision + 1) if latest else 1,
             trigger=trigger, **payload))
-    SpecimenFlag.objects.filter(specimen=specimen, source="score").delete()
-    SpecimenFlag.objects.bulk_create([
-        SpecimenFlag(specimen=specimen, name=flag, source="score", rule=rule,
-                     reason=reason.as_dict(), rules_version=FLAG_RULES_VERSION)
-        for flag, rule, reason in _flags(payloads)])
-    from apps.hemograms.services import specimen_flags_update
-
-    specimen_flags_update(specimen=specimen)
+    specimen_flags_replace(
+        specimen=specimen, source="score", rules_version=FLAG_RULES_VERSION,
+        flags=[FlagRaised(flag, rule, 1, reason.as_dict())
+               for flag, rule, reason in _flags(payloads)])
     return created
 
 

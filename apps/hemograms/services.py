@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
-from apps.patients.models import Specimen, SpecimenFlag
+from apps.patients.models import Specimen
 from apps.patients.selectors import (
     SPECIMEN_SIGNED,
     IdentityProblem,
@@ -22,7 +22,12 @@ from apps.patients.selectors import (
     specimen_identity_problem,
     specimen_locked_reason,
 )
-from apps.patients.services import accession_clean, specimen_get_or_create
+from apps.patients.services import (
+    FlagRaised,
+    accession_clean,
+    specimen_flags_replace,
+    specimen_get_or_create,
+)
 
 from . import flags as flag_rules
 from . import reference
@@ -187,20 +192,16 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
 
 
 def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
-    """Re-derive the specimen's CBC flags from its latest CBC and its worklist priority."""
+    """Re-derive the specimen's CBC flags from its latest CBC (and so its worklist priority)."""
     latest = (CBCResult.objects.filter(specimen=specimen)
               .order_by("-measured_at", "-created_at").first())
     findings = [] if latest is None else flag_rules.cbc_findings(
         [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
         ip_messages=[m["text"] for m in latest.analyser_messages if m.get("kind") == "ip"])
-    SpecimenFlag.objects.filter(specimen=specimen, source="cbc").delete()
-    SpecimenFlag.objects.bulk_create([
-        SpecimenFlag(specimen=specimen, name=f.name, source="cbc", rule=f.rule,
-                     reason=f.reason.as_dict() if f.reason else {},
-                     rules_version=flag_rules.RULES_VERSION) for f in findings])
-    others = SpecimenFlag.objects.filter(specimen=specimen).exclude(source="cbc").count()
-    priority = sum(f.weight for f in findings) + others
-    Specimen.objects.filter(pk=specimen.pk).update(priority=priority)
+    specimen_flags_replace(
+        specimen=specimen, source="cbc", rules_version=flag_rules.RULES_VERSION,
+        flags=[FlagRaised(f.name, f.rule, f.weight, f.reason.as_dict() if f.reason else {})
+               for f in findings])
     return findings
 
 

@@ -100,7 +100,8 @@ MIXUP_SOURCE = "identity"
 
 
 class SpecimenFlag(models.Model):
-    """Why a specimen is on the worklist: a hemogram rule or a score that fired.
+    """Why a specimen is on the worklist: a hemogram rule, a score or the identity check that
+    fired. The specimen's worklist priority is the sum of its flags' weights.
 
     `rule` is the finding as the rule recorded it (for the audit trail and the admin; the
     analyser's own message, or the accessions of a possible mix-up); `reason` is the same finding
@@ -112,6 +113,7 @@ class SpecimenFlag(models.Model):
     source = models.CharField(max_length=16)  # "cbc" or "score"
     rule = models.CharField(max_length=200)
     reason = models.JSONField(default=dict, blank=True)
+    weight = models.PositiveSmallIntegerField(default=1)  # its part of the specimen's priority
     rules_version = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, snapshot
@@ -122,6 +124,38 @@ def specimen_set_status(*, actor: User, specimen: Specimen, status: str) -> Spec
     return specimen
 
 
+@dataclass(frozen=True)
+class FlagRaised:
+    """A flag a rule raises: its name, the finding as recorded, its weight in the priority and
+    the finding as a code with its parameters (apps.patients.flag_reasons)."""
+
+    name: str
+    rule: str
+    weight: int = 1
+    reason: Mapping[str, Any] = field(default_factory=dict)
+
+
+def specimen_priority_update(*, specimen: Specimen) -> int:
+    """The specimen's worklist priority: the sum of its flags' weights (0 without a flag)."""
+    priority = SpecimenFlag.objects.filter(specimen=specimen).aggregate(
+        total=Sum("weight"))["total"] or 0
+    Specimen.objects.filter(pk=specimen.pk).update(priority=priority)
+    return priority
+
+
+@transaction.atomic
+def specimen_flags_replace(*, specimen: Specimen, source: str, rules_version: str,
+                           flags: Iterable[FlagRaised]) -> int:
+    """Replace the flags one source (the hemogram rules, the scores) raised on `specimen` and
+    update its priority; returns the priority."""
+    SpecimenFlag.objects.filter(specimen=specimen, source=source).delete()
+    SpecimenFlag.objects.bulk_create([
+        SpecimenFlag(specimen=specimen, name=f.name, source=source, rule=f.rule,
+                     reason=dict(f.reason), weight=f.weight, rules_version=rules_version)
+        for f in flags])
+    return specimen_priority_update(specimen=specimen)
+
+
 MIXUP_RULES_VERSION = "identity-1"
 _RULE_MAX = 200  # SpecimenFlag.rule
 _MORE = "…"
@@ -153,8 +187,7 @@ def specimen_mixup_flag(*, actor: User, specimen: Specimen,
         flag = SpecimenFlag.objects.create(specimen=specimen, name=MIXUP_FLAG,
                                            source=MIXUP_SOURCE, rule=rule,
                                            rules_version=MIXUP_RULES_VERSION)
-        # One more flag, one more point of priority: the count hemograms' flag update keeps.
-        Specimen.objects.filter(pk=specimen.pk).update(priority=F("priority") + 1)
+        specimen_priority_update(specimen=specimen)
     else:
         flag.rule = rule
         flag.save(update_fields=["rule"])
@@ -177,8 +210,7 @@ def specimen_mixup_clear(*, actor: User, specimen: Specimen, reason: str) -> Spe
     if flag is None:
         raise ValidationError(_("This specimen has no possible mix-up flag."))
     flag.delete()
-    # The point of priority specimen_mixup_flag added (hemograms' flag update counts it too).
-    Specimen.objects.filter(pk=specimen.pk, priority__gt=0).update(priority=F("priority") - 1)
+    specimen_priority_update(specimen=specimen)
     audit_record(actor=actor, action="specimen.possible_mixup_cleared", obj=specimen,
                  before={"with": mixup_accessions(flag.rule)}, after={"reason": reason})
     return flag
