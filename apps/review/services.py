@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.analysis.models import AnalysisRun, RunStatus
+from apps.analysis.models import RunStatus
+from apps.analysis.selectors import run_latest
 from apps.core import roles, throttle
 from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
@@ -91,10 +92,11 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
 def sign_blockers(specimen: Specimen) -> list[str]:
     """Why the case cannot be signed now (empty when it can)."""
     problems = []
-    runs = AnalysisRun.objects.filter(specimen=specimen)
-    if runs.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists():
+    # Only the latest run counts: an older one is superseded, and a run whose worker is gone
+    # (AnalysisRun.is_active) is being queued again or failed by the analysis sweep.
+    latest = run_latest(specimen)
+    if latest is not None and latest.is_active:
         problems.append("The analysis is still running.")
-    latest = runs.order_by("-queued_at", "-id").first()
     if latest is None or latest.status != RunStatus.SUCCEEDED:
         problems.append("The cells have not been analysed successfully.")
     cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))

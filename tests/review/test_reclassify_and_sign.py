@@ -110,9 +110,15 @@ def test_wrong_password_is_refused_and_counts_toward_the_login_throttle(
 
 
 def test_cannot_sign_while_the_analysis_runs_or_cells_are_unclassified(biologist, analysed):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from apps.analysis.models import AnalysisRun, CellPrediction
 
-    AnalysisRun.objects.update(status="running")
+    # Running, with a worker that renews its lease.
+    AnalysisRun.objects.update(status="running",
+                               lease_until=timezone.now() + timedelta(minutes=5))
     assert "The analysis is still running." in sign_blockers(analysed)
     with pytest.raises(ReviewError, match="running"):
         case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
