@@ -143,6 +143,10 @@ def _word(words: dict[str, Promise], code: object) -> str:
     return str(words.get(text, text.replace("_", " ")))
 
 
+def _attribute_value(name: str, value: object) -> str:
+    return str(ATTRIBUTE_VALUES_OF.get((name, str(value)), "") or _word(ATTRIBUTE_VALUES, value))
+
+
 def percent(value: Any) -> str:
     """A model probability as a whole percentage in the active language ('90%', '90 %')."""
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
@@ -150,33 +154,91 @@ def percent(value: Any) -> str:
     return _("%(value)s%%") % {"value": number_format(round(100 * float(value)))}
 
 
+class Phrases:
+    """The words and percentages of cell_detail for one page, each worded once.
+
+    A 200-cell case prints the same few hundred phrases (class names, attribute values, whole
+    percentages) thousands of times; translating and formatting each occurrence was most of the
+    case page's time. One instance per request: the language and number format are the
+    request's, and nothing outlives it.
+    """
+
+    def __init__(self) -> None:
+        self._classes: dict[str | None, str] = {}
+        self._words: dict[tuple[int, object], str] = {}
+        self._values: dict[tuple[str, object], str] = {}
+        self._percents: dict[int, str] = {}
+        self._not_available = ""
+
+    def class_label(self, code: str | None) -> str:
+        said = self._classes.get(code)
+        if said is None:
+            said = self._classes[code] = class_label(code)
+        return said
+
+    def word(self, words: dict[str, Promise], code: object) -> str:
+        if not isinstance(code, str):  # codes are text; anything else is worded, not kept
+            return _word(words, code)
+        key = (id(words), code)
+        said = self._words.get(key)
+        if said is None:
+            said = self._words[key] = _word(words, code)
+        return said
+
+    def attribute_value(self, name: str, value: object) -> str:
+        if not isinstance(value, str):
+            return _attribute_value(name, value)
+        key = (name, value)
+        said = self._values.get(key)
+        if said is None:
+            said = self._values[key] = _attribute_value(name, value)
+        return said
+
+    def percent(self, value: Any) -> str:
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return ""
+        whole = round(100 * float(value))  # all that percent() prints of the value
+        said = self._percents.get(whole)
+        if said is None:
+            said = self._percents[whole] = percent(value)
+        return said
+
+    def not_available(self) -> str:
+        if not self._not_available:
+            self._not_available = _("not available in this model")
+        return self._not_available
+
+
 def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: Any,
-                anomalies: dict[str, float | None], domain_flag: str) -> dict[str, Any]:
+                anomalies: dict[str, float | None], domain_flag: str,
+                phrases: Phrases | None = None) -> dict[str, Any]:
     """What the large-cell pane shows of one cell, in the active language: its class (after
     review), the model's class probabilities (highest first), subtype, attributes and the
-    neutrophil outputs (`anomalies`, already limited to neutrophils)."""
+    neutrophil outputs (`anomalies`, already limited to neutrophils). Pass the page's
+    `phrases` when wording many cells."""
+    say = phrases or Phrases()
     detail: dict[str, Any] = {"id": cell_id, "final": final_class or "unclassified",
-                              "final_label": class_label(final_class or "unclassified"),
+                              "final_label": say.class_label(final_class or "unclassified"),
                               "reviewed": reviewed, "domain": domain_flag,
                               "probs": [], "subtype": "", "attributes": [], "anomalies": []}
     if prediction is None:
         return detail
     probs = sorted((prediction.class_probs or {}).items(), key=lambda kv: -float(kv[1] or 0))
-    detail["predicted_label"] = class_label(prediction.cell_class)
-    detail["probs"] = [{"label": class_label(c), "value": percent(p), "width": round(100 * p)}
+    detail["predicted_label"] = say.class_label(prediction.cell_class)
+    detail["probs"] = [{"label": say.class_label(c), "value": say.percent(p),
+                        "width": round(100 * p)}
                        for c, p in probs[:5] if isinstance(p, int | float)]
     if prediction.subtype:
-        detail["subtype"] = f"{_word(SUBTYPES, prediction.subtype)} " \
-                            f"({percent(prediction.subtype_prob)})".replace(" ()", "")
+        detail["subtype"] = f"{say.word(SUBTYPES, prediction.subtype)} " \
+                            f"({say.percent(prediction.subtype_prob)})".replace(" ()", "")
     probs_of = prediction.attribute_probs or {}
     detail["attributes"] = [
-        {"name": _word(ATTRIBUTES, name),
-         "value": str(ATTRIBUTE_VALUES_OF.get((name, str(value)), "")
-                      or _word(ATTRIBUTE_VALUES, value)),
-         "prob": percent((probs_of.get(name) or {}).get(value))}
+        {"name": say.word(ATTRIBUTES, name),
+         "value": say.attribute_value(name, value),
+         "prob": say.percent((probs_of.get(name) or {}).get(value))}
         for name, value in (prediction.attributes or {}).items()]
     detail["anomalies"] = [
-        {"name": _word(ANOMALIES, name),
-         "value": _("not available in this model") if value is None else percent(value)}
+        {"name": say.word(ANOMALIES, name),
+         "value": say.not_available() if value is None else say.percent(value)}
         for name, value in anomalies.items()]
     return detail

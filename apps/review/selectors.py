@@ -3,14 +3,17 @@ specimen document with its validation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.analysis.domain_text import cell_flag_text
+from apps.analysis.models import CellPrediction
 from apps.analysis.overlays import overlay_name
 from apps.analysis.selectors import (
     cell_anomalies,
@@ -25,7 +28,7 @@ from apps.patients.models import Specimen
 from apps.smears.differential import differential_count
 from apps.smears.models import Cell
 
-from .display import cell_detail, class_label, one_decimal
+from .display import Phrases, cell_detail, class_label, one_decimal
 from .models import Signature
 from .trend import Point, trend_panel
 
@@ -44,23 +47,65 @@ GALLERY_ORDER = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil
                  "erythroblast", "platelet", "other", "unclassified")
 
 
-def case_gallery(specimen: Specimen) -> dict[str, Any]:
+# What the case page reads of a cell and of its predictions (Cell.final_class, the gallery,
+# the large-cell pane, the differential, the sign blockers); the rest (file names, sizes,
+# DICOM metadata, provenance, the compact map's box) is left unread. A field read that is not
+# listed here would cost a query per cell: tests/review pins the page's query count.
+CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "analyser_class")
+CASE_PREDICTION_FIELDS = (
+    "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "class_probs", "subtype",
+    "subtype_prob", "attributes", "attribute_probs", "anomalies", "view", "in_domain", "cam",
+    "cam_map")
+
+
+def case_cells(specimen: Specimen) -> list[Cell]:
+    """The specimen's cells with their predictions, read once for the whole case page (gallery,
+    differential, sign blockers): two queries whatever the number of cells."""
+    predictions = CellPrediction.objects.only(*CASE_PREDICTION_FIELDS)
+    return list(Cell.objects.filter(specimen=specimen).only(*CASE_CELL_FIELDS)
+                .prefetch_related(Prefetch("predictions", queryset=predictions)))
+
+
+def _url_of_each(name: str) -> Callable[[int], str]:
+    """reverse(name, args=[pk]) for many cells at the cost of one reverse(): the URL of a
+    marker id, cut around it. Falls back to reverse() when the marker is not found once."""
+    marker = "918273645"
+    head, found, tail = reverse(name, args=[int(marker)]).partition(marker)
+    if not found or marker in tail:
+        return lambda pk: reverse(name, args=[pk])
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
     """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
-    each group with its label, and per cell what the large-cell pane shows (cell_detail)."""
-    groups: dict[str, list[Cell]] = {name: [] for name in GALLERY_ORDER}
+    each group with its label; per cell its URLs, its prediction's label and domain flag, and
+    what the large-cell pane shows (cell_detail). `cells` as case_cells reads them."""
+    cells = case_cells(specimen) if cells is None else cells
+    phrases = Phrases()
+    image_url, cam_url = _url_of_each("cell_image"), _url_of_each("cell_cam")
+    flag_texts: dict[str, str] = {}
+    groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GALLERY_ORDER}
     details: dict[str, dict[str, Any]] = {}
-    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+    for cell in cells:
         final = cell.final_class
-        groups.setdefault(final or "unclassified", []).append(cell)
         prediction = cell.latest_prediction()
+        flag = prediction.domain_flag if prediction else ""
+        if flag not in flag_texts:
+            flag_texts[flag] = cell_flag_text(flag)
+        groups.setdefault(final or "unclassified", []).append({
+            "pk": cell.pk, "reviewed": bool(cell.reviewed_class), "prediction": prediction,
+            "label": phrases.class_label(prediction.cell_class) if prediction else "",
+            "image_url": image_url(cell.pk),
+            "cam_url": cam_url(cell.pk) if prediction and prediction.has_cam else "",
+            "domain_flag": flag, "domain_flag_text": flag_texts[flag]})
         details[str(cell.pk)] = cell_detail(
             cell_id=cell.pk, final_class=final, reviewed=bool(cell.reviewed_class),
             prediction=prediction,
             anomalies=cell_anomalies(final_class=final, anomalies=prediction.anomalies)
             if prediction else {},
-            domain_flag=cell_flag_text(prediction.domain_flag if prediction else ""))
-    return {"groups": [{"code": code, "label": class_label(code), "cells": cells}
-                       for code, cells in groups.items() if cells],
+            domain_flag=flag_texts[flag], phrases=phrases)
+    return {"groups": [{"code": code, "label": class_label(code), "cells": members}
+                       for code, members in groups.items() if members],
             "details": details,
             "labels": {code: class_label(code) for code in GALLERY_ORDER}}
 
@@ -86,11 +131,18 @@ def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:
                                if cls in per_100 and values[code].analyser_flag}}
 
 
-def differential(specimen: Specimen) -> dict[str, Any]:
+_LATEST = object()  # differential(cbc=...) not given: read the latest CBC
+
+
+def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
+                 cbc: CBCResult | None | object = _LATEST) -> dict[str, Any]:
     """The smear differential per 100 white cells from the cells' final classes
     (apps.smears.differential), with beside it the analyser's automated differential (CBC) and
-    the scanner's pre-classification (Cell.analyser_class), each named for what it is."""
-    cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
+    the scanner's pre-classification (Cell.analyser_class), each named for what it is.
+    `cells` (as case_cells reads them) and `cbc` (cbc_latest's, None for none) when the caller
+    has them already."""
+    cells = case_cells(specimen) if cells is None else cells
+    latest = cbc_latest(specimen) if cbc is _LATEST else cbc
     target = settings.DIFFERENTIAL_TARGET_WBC
     counted = differential_count([c.final_class for c in cells], target=target)
     scanner_classes = [c.analyser_class for c in cells if c.analyser_class]
@@ -99,7 +151,7 @@ def differential(specimen: Specimen) -> dict[str, Any]:
         **counted.as_dict(),
         "cells": len(cells),
         "reviewed": sum(1 for c in cells if c.reviewed_class),
-        "analyser": analyser_differential(cbc_latest(specimen)),
+        "analyser": analyser_differential(latest),
         "scanner": None if scanner is None else {
             k: v for k, v in scanner.as_dict().items()
             if k in ("wbc_counted", "counts", "per_100_wbc", "nrbc", "nrbc_per_100_wbc",

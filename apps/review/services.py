@@ -89,8 +89,9 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     return changed
 
 
-def sign_blockers(specimen: Specimen) -> list[str]:
-    """Why the case cannot be signed now (empty when it can)."""
+def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> list[str]:
+    """Why the case cannot be signed now (empty when it can). `cells`: the specimen's cells
+    with their predictions, when the caller has read them already (the case page)."""
     problems = []
     # Only the latest run counts: an older one is superseded, and a run whose worker is gone
     # (AnalysisRun.is_active) is being queued again or failed by the analysis sweep.
@@ -99,7 +100,8 @@ def sign_blockers(specimen: Specimen) -> list[str]:
         problems.append("The analysis is still running.")
     if latest is None or latest.status != RunStatus.SUCCEEDED:
         problems.append("The cells have not been analysed successfully.")
-    cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
+    if cells is None:
+        cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
     unclassified = sum(1 for c in cells if not c.final_class)
     if unclassified:
         problems.append(f"{unclassified} cell(s) are still unclassified.")

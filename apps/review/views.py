@@ -61,12 +61,15 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     if request.method == "POST":
         return case_open(request, accession)
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
+    # Read once for the gallery, the differential and the sign blockers.
+    cells, cbc = selectors.case_cells(specimen), cbc_latest(specimen)
     return render(request, "review/case.html", {
-        "specimen": specimen, "cbc": cbc_latest(specimen), "run": run_latest(specimen),
-        "differential": differential_table(selectors.differential(specimen)),
-        "gallery": selectors.case_gallery(specimen),
+        "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
+        "differential": differential_table(
+            selectors.differential(specimen, cells=cells, cbc=cbc)),
+        "gallery": selectors.case_gallery(specimen, cells=cells),
         "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
-        "blockers": services.sign_blockers(specimen),
+        "blockers": services.sign_blockers(specimen, cells=cells),
         "signatures": specimen.signatures.select_related("signed_by")
         .prefetch_related("reports", "result_messages"),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
