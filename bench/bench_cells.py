@@ -59,7 +59,8 @@ def staged_run(model: CellModel, paths: list[Path], batch_size: int) -> dict[str
             t["inference"] += time.perf_counter() - s
             s = time.perf_counter()
             preds, _ = model.postprocess(logits, features,
-                                         views=[c[1] for c in loaded])  # type: ignore[index]
+                                         views=[c[1] for c in loaded],  # type: ignore[index]
+                                         stains=model.stains(crops))
             t["postprocess"] += time.perf_counter() - s
             s = time.perf_counter()
             for n, p in enumerate(preds):

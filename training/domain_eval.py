@@ -45,8 +45,10 @@ from apps.ml.domain import (
     CELL_OUTSIDE,
     CellDomain,
     DomainGuard,
+    StainCheck,
     pool_features,
     specimen_domain,
+    stain_fingerprints,
 )
 from training.augment import RGB_FROM_HED, RGB_TO_YIQ
 from training.data import default_datasets_dir, read_labels, read_split_csv
@@ -160,10 +162,11 @@ SHIFTS: dict[str, Callable[[Image.Image], Image.Image]] = {
 # --- running a model over images ---
 
 def run_model(model: CellModel, images: list[Image.Image], batch: int = 64
-              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Calibrated class probabilities (N, K), pooled features (N, C), view codes."""
+              ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Calibrated class probabilities (N, K), pooled features (N, C), view codes and the
+    views' stain fingerprints (N, STAIN_DIMS)."""
     spec = model.card.input
-    probs, feats, codes = [], [], []
+    probs, feats, codes, stains = [], [], [], []
     temp = model.card.head("cell_class").temperature  # calibrated as the app shows it
     for i in range(0, len(images), batch):
         views = [model.view(im) for im in images[i : i + batch]]
@@ -171,7 +174,8 @@ def run_model(model: CellModel, images: list[Image.Image], batch: int = 64
         probs.append(softmax(logits["cell_class"], temp))
         feats.append(pool_features(f))
         codes += [c for _, c in views]
-    return np.concatenate(probs), np.concatenate(feats), codes
+        stains.append(stain_fingerprints([np.asarray(v) for v, _ in views]))
+    return np.concatenate(probs), np.concatenate(feats), codes, np.concatenate(stains)
 
 
 def load(path: Path) -> Image.Image:
@@ -298,6 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shift-cells", type=int, default=600, help="test cells per shift")
     p.add_argument("--non-cells", type=int, default=300, help="smear-field crops")
     p.add_argument("--quantile", type=float, default=0.99)
+    p.add_argument("--stain-quantile", type=float, default=0.995,
+                   help="threshold of the stain check: this quantile of the validation cells")
     p.add_argument("--seed", type=int, default=20261202)
     p.add_argument("--trained-on-lisc", action="store_true",
                    help="the model was trained with LISC (train_cells --extra-lisc): LISC joins "
@@ -335,27 +341,35 @@ def main(argv: list[str] | None = None) -> None:
                            + ([r["class"] for r in lisc_rows] if args.trained_on_lisc else []))
             if args.trained_on_lisc:
                 fit_imgs += [load(args.datasets / "lisc" / r["path"]) for r in lisc_rows]
-            _, f_fit, c_fit = run_model(model, fit_imgs)
+            _, f_fit, c_fit, s_fit = run_model(model, fit_imgs)
             ok = np.array([c in (FOUND, "crop") for c in c_fit])
             guard = fit_guard(f_fit[ok], lab[ok], COMPONENTS)
-            _, f_val, c_val = run_model(model, [load(pbc / s.path) for s in split["val"]])
+            sources = np.array(["pbc"] * len(fit_samples)
+                               + (["lisc"] * len(lisc_rows) if args.trained_on_lisc else []))
+            guard.stain = StainCheck.fit(s_fit[ok], list(sources[ok]))
+            _, f_val, c_val, s_val = run_model(model,
+                                               [load(pbc / s.path) for s in split["val"]])
             d_val = guard.distance(f_val)
             guard.threshold = float(np.quantile(d_val, args.quantile))
+            guard.stain.calibrate(s_val, args.stain_quantile)
             guard.save(model_dir / "domain.npz")
             res["fit"] = {"training_cells": int(ok.sum()), "validation_cells": len(d_val),
                           "components": COMPONENTS, "quantile": args.quantile,
-                          "threshold": guard.threshold}
+                          "threshold": guard.threshold,
+                          "stain_sources": guard.stain.sources,
+                          "stain_quantile": args.stain_quantile,
+                          "stain_thresholds": list(guard.stain.thresholds)}
 
-        def flags(f: np.ndarray, codes: list[str]) -> np.ndarray:
+        def flags(f: np.ndarray, codes: list[str], stains: np.ndarray) -> np.ndarray:
             """Outside by the runtime's own rule (DomainGuard.cells)."""
             if guard is None:
                 return np.zeros(len(codes), bool)
             found = [c in (FOUND, "crop") for c in codes]
-            return np.array([not c.inside for c in guard.cells(f, found)])
+            return np.array([not c.inside for c in guard.cells(f, found, stains)])
 
         test_imgs = [load(pbc / s.path) for s in split["test"]]
-        pr, f, codes = run_model(model, test_imgs)
-        fl = flags(f, codes)
+        pr, f, codes, st = run_model(model, test_imgs)
+        fl = flags(f, codes, st)
         res["test"] = {**accuracy(pr, test_labels, classes), "flagged": float(fl.mean()),
                        "no_nucleus": sum(c not in (FOUND, "crop") for c in codes)}
         if guard is not None:
@@ -366,8 +380,8 @@ def main(argv: list[str] | None = None) -> None:
         def shifted(imgs: list[Image.Image], labels: list[str], tag: str) -> dict:
             out = {}
             for name, fn in SHIFTS.items():
-                prs, fs, cs = run_model(model, [fn(im) for im in imgs])
-                fls = flags(fs, cs)
+                prs, fs, cs, sts = run_model(model, [fn(im) for im in imgs])
+                fls = flags(fs, cs, sts)
                 out[name] = {**accuracy(prs, labels, classes), "flagged": float(fls.mean())}
                 print(f"  {res['model']} {tag} {name}: {out[name]['accuracy']:.3f} "
                       f"flagged {fls.mean():.3f}", flush=True)
@@ -382,8 +396,8 @@ def main(argv: list[str] | None = None) -> None:
             [v["accuracy"] for v in res["validation_shifts"].values()]))
         lisc_imgs = [load(args.datasets / "lisc" / r["path"]) for r in lisc_rows]
         lisc_labels = [r["class"] for r in lisc_rows]
-        pr, f, codes = run_model(model, lisc_imgs)
-        fl = flags(f, codes)
+        pr, f, codes, st = run_model(model, lisc_imgs)
+        fl = flags(f, codes, st)
         pred = np.array([classes[i] for i in pr.argmax(1)])
         wrong = pred != np.array(lisc_labels)
         conf = pr.max(1) > 0.9
@@ -401,11 +415,11 @@ def main(argv: list[str] | None = None) -> None:
         }
         if guard is not None:
             ncs = non_cell_images(args.datasets, args.non_cells, args.seed)
-            pr, f, codes_nc = run_model(model, ncs)
-            fl_nc = flags(f, codes_nc)
+            pr, f, codes_nc, st = run_model(model, ncs)
+            fl_nc = flags(f, codes_nc, st)
             wbc = other_lab_white_cells(args.datasets, args.non_cells, args.seed)
-            pr, f, codes = run_model(model, wbc)
-            fl = flags(f, codes)
+            pr, f, codes, st = run_model(model, wbc)
+            fl = flags(f, codes, st)
             pred = [classes[i] for i in pr.argmax(1)]
             res["other_lab_white_cells"] = {
                 "n": len(wbc), "flagged": float(fl.mean()),
@@ -488,12 +502,15 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "path": "domain.npz", "sha256": sha256_file(args.out / "domain.npz"),
         "description": "domain-check statistics (apps.ml.domain.DomainGuard): class means, "
         f"{COMPONENTS} principal within-class directions and variances, residual variance, "
-        "threshold",
+        "threshold; stain statistics per training source (apps.ml.domain.StainCheck)",
     }
     card["domain"] = {
         "method": "class-conditional Mahalanobis distance of the pooled features, "
         f"probabilistic-PCA covariance ({COMPONENTS} components), minimum over classes; "
-        "a cell whose canonical view finds no nucleus is outside",
+        "a cell whose canonical view finds no nucleus is outside; and the stain check: "
+        "nucleus and background optical densities of the view against a Gaussian per "
+        "training source (" + ", ".join(new["fit"]["stain_sources"]) + "), threshold the "
+        f"{args.stain_quantile:.1%} quantile of the validation cells",
         "fitted_on": f"{new['fit']['training_cells']} training cells"
         + (" (PBC training split and all of LISC)" if args.trained_on_lisc
            else " (PBC training split)"),

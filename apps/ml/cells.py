@@ -24,7 +24,7 @@ from apps.ml.cards import (
     load_card,
     registered_dir,
 )
-from apps.ml.domain import CELL_INSIDE, CellDomain, DomainGuard
+from apps.ml.domain import CELL_INSIDE, CellDomain, DomainGuard, stain_fingerprints
 from apps.ml.runtime import OnnxModel, check_sha256, load_cached
 
 if TYPE_CHECKING:
@@ -214,7 +214,10 @@ class CellModel(OnnxModel):
         for i in range(0, len(images), batch_size):
             views = [self.view(im) for im in images[i : i + batch_size]]
             batch = to_tensor([v for v, _ in views], spec.mean, spec.std)
-            p, c = self.predict_batch(batch, cam=cam, views=[code for _, code in views])
+            logits, features = self.run(batch)
+            p, c = self.postprocess(logits, features, cam=cam,
+                                    views=[code for _, code in views],
+                                    stains=self.stains([v for v, _ in views]))
             preds.extend(p)
             cams.extend(c)
             inputs.extend(v for v, _ in views)
@@ -233,7 +236,8 @@ class CellModel(OnnxModel):
         for i in range(0, len(images), batch_size):
             views = [self.view_box(im) for im in images[i : i + batch_size]]
             logits, features = self.run(to_tensor([v for v, _, _ in views], spec.mean, spec.std))
-            p, _ = self.postprocess(logits, features, views=[code for _, code, _ in views])
+            p, _ = self.postprocess(logits, features, views=[code for _, code, _ in views],
+                                    stains=self.stains([v for v, _, _ in views]))
             lowres = grad_cam_maps(features, self.head_weights()["cell_class"],
                                    [labels.index(q.cell_class) for q in p])
             preds.extend(p)
@@ -242,27 +246,38 @@ class CellModel(OnnxModel):
         return preds, maps
 
     def predict_batch(
-        self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None
+        self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None,
+        stains: np.ndarray | None = None,
     ) -> tuple[list[CellPrediction], list[np.ndarray]]:
         """Classify an already preprocessed (N, 3, H, W) batch; CAMs empty unless ``cam``.
 
         ``views``: the ``view`` code of each image (default: all found / centre crop).
         """
         logits, features = self.run(batch)
-        return self.postprocess(logits, features, cam=cam, views=views)
+        return self.postprocess(logits, features, cam=cam, views=views, stains=stains)
+
+    def stains(self, views: Sequence[Image.Image]) -> np.ndarray | None:
+        """The stain fingerprints of the model's views when its domain check reads them."""
+        guard = self.guard()
+        if guard is None or guard.stain is None:
+            return None
+        return stain_fingerprints([np.asarray(v.convert("RGB")) for v in views])
 
     def postprocess(
         self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False,
-        views: Sequence[str] | None = None,
+        views: Sequence[str] | None = None, stains: np.ndarray | None = None,
     ) -> tuple[list[CellPrediction], list[np.ndarray]]:
-        """Calibrated probabilities, labels, anomaly scores, domain check, (optional) CAMs."""
+        """Calibrated probabilities, labels, anomaly scores, domain check, (optional) CAMs.
+
+        ``stains``: ``stain_fingerprints`` of the views (``stains()``); without them the
+        domain check reads the features only."""
         n = features.shape[0]
         codes = list(views) if views is not None else (
             [FOUND if self._view is not None else "crop"] * n)
         probs = {h.name: softmax(logits[h.name], h.temperature) for h in self.card.heads}
         guard = self.guard()
         domains: list[CellDomain | None] = (
-            list(guard.cells(features, [c in (FOUND, "crop") for c in codes]))
+            list(guard.cells(features, [c in (FOUND, "crop") for c in codes], stains))
             if guard is not None else [None] * n)
         preds = [self._one(probs, k, codes[k], domains[k]) for k in range(n)]
         cams: list[np.ndarray] = []

@@ -137,7 +137,8 @@ def iter_scored(
             if good:
                 preds, cams = model.predict_batch(
                     to_tensor([im for im, _ in good], spec.mean, spec.std), cam=cam,
-                    views=[code for _, code in good])
+                    views=[code for _, code in good],
+                    stains=model.stains([im for im, _ in good]))
             it_pred, it_cam = iter(preds), iter(cams)
             for path, item in zip(chunk, loaded, strict=True):
                 if isinstance(item, tuple):
