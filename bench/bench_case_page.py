@@ -1,15 +1,19 @@
 """Server time of the case page (the biologist's review of one specimen) for a large case.
 
     .venv/bin/python bench/bench_case_page.py [--cells 200] [--requests 50] [--previous 5]
+        [--data-dir DIR] [--html page.html] [--show-queries] [--profile out.prof]
 
-Builds, in a fresh SQLite database under a temporary DATA_DIR, a patient with `--previous`
-earlier specimens (each with a CBC) and one specimen analysed the way the app does it: a
+Builds, in a fresh SQLite database under a temporary DATA_DIR (or in --data-dir, where a later
+run times the case already built: two versions of the code timed on one case), a patient with
+`--previous` earlier specimens (each with a CBC) and one specimen analysed as the app does: a
 CellaVision-style zip of `--cells` real PBC images imported through the workflow, the
 registered cell model run over every cell (Celery eager, so in this process), a CBC imported
 and a few cells reclassified by a biologist. CBC values are real patient counts from
 ../shared/datasets/wbs_cbc. Then prints the median (p50) and p90 server time of
 GET /review/<accession>/ measured with Django's test client (middleware, queries, template; no
-network), the number of SQL queries of one render and the size of the HTML.
+network), the same in CPU time of this process (the figure to compare when other processes
+share the cores), the time spent in full (generation 2) garbage collections during the renders
+(what makes p90 above p50), the number of SQL queries of one render and the size of the HTML.
 Target (#14): under 60 ms for 200 cells, with a query count that does not grow with the cells.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import io
 import os
 import statistics
@@ -173,6 +178,16 @@ def main() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    full_collections: list[float] = []  # CPU ms of each generation-2 collection
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2 and phase == "start":
+            started[0] = time.process_time()
+        elif info["generation"] == 2:
+            full_collections.append((time.process_time() - started[0]) * 1000)
+
+    gc.callbacks.append(on_gc)
     timings, cpu = [], []
     for _ in range(args.requests):
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -180,6 +195,7 @@ def main() -> None:
         timings.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
         assert response.status_code == 200
+    gc.callbacks.remove(on_gc)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -188,6 +204,8 @@ def main() -> None:
     print(f"GET {url}  {args.requests} renders  p50 {statistics.median(timings):.1f} ms  "
           f"p90 {_p90(timings):.1f} ms  (CPU p50 {statistics.median(cpu):.1f} ms, "
           f"p90 {_p90(cpu):.1f} ms)  {query_count} queries  {size / 1024:.0f} KiB of HTML")
+    print(f"full garbage collections during the renders: {len(full_collections)}, "
+          f"{sum(full_collections):.0f} ms CPU in all")
 
 
 def _p90(values: list[float]) -> float:
