@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone, translation
 
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
-from apps.analysis.score_text import translate
+from apps.analysis.score_text import reason_text
 from apps.analysis.scores import CELLS_OUTSIDE_DOMAIN, scores_compute, scores_current
 from apps.smears.models import Cell
 from apps.smears.services import smear_read_upload
@@ -100,8 +100,8 @@ def test_a_model_without_domain_check_changes_nothing(make_neutrophils):
 
 def test_the_reason_is_shown_in_french_and_english():
     with translation.override("en"):
-        en = translate(CELLS_OUTSIDE_DOMAIN)
+        en = reason_text({"code": CELLS_OUTSIDE_DOMAIN, "params": {}})
     with translation.override("fr"):
-        fr = translate(CELLS_OUTSIDE_DOMAIN)
+        fr = reason_text({"code": CELLS_OUTSIDE_DOMAIN, "params": {}})
     assert "outside the domain the cell model was validated on" in en
     assert "hors du domaine" in fr and fr != en
