@@ -409,6 +409,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     extra += f" --view {view}" if view != "crop" else ""
     augment = config["args"].get("augment", "mild")
     extra += f" --augment {augment}" if augment != "mild" else ""
+    robust_share = float(config["args"].get("robust_share", "1.0"))
+    extra += f" --robust-share {robust_share:g}" if robust_share != 1.0 else ""
     extra += " --extra-lisc" if config["args"].get("extra_lisc") == "True" else ""
     keep_split = config["args"].get("keep_split", "None")
     extra += f" --keep-split {keep_split}" if keep_split != "None" else ""
@@ -534,7 +536,10 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             ),
             "split_sizes": counts,
             "dropped_duplicates": len(config["dropped_duplicates"]),
-            "augmentation": ROBUST_AUGMENTATION
+            "augmentation": (ROBUST_AUGMENTATION + (
+                f"; on {float(config['args'].get('robust_share', '1.0')):.0%} of each batch, "
+                "the rest the mild recipe (90-degree rotations, flips, +-10% colour)"
+                if float(config["args"].get("robust_share", "1.0")) != 1.0 else ""))
             if config["args"].get("augment", "mild") == "robust" else
             "random 90-degree rotations and flips; brightness, contrast and "
             "saturation x U(0.9, 1.1); per-channel gain x U(0.95, 1.05); no scaling, "
@@ -702,8 +707,9 @@ def out_of_domain_lines(card: dict) -> list[str]:
     new = summ["new"]
     loo = ood.get("leave_lisc_out")
     if loo:
-        lines += ["", f"Leave-LISC-out (the same recipe trained without LISC, {loo['model']}, "
-                  f"`{loo['folder']}`): {_pct(loo['accuracy'])} "
+        lines += ["", f"Leave-LISC-out ({loo['model']}, `{loo['folder']}`, trained without "
+                  "LISC: the same recipe without it or, for a warm restart, the model it "
+                  f"started from): {_pct(loo['accuracy'])} "
                   f"({_ci(loo['accuracy_ci95_wilson'])}) of all {loo['n']} LISC cells; per class "
                   + ", ".join(f"{c} {_pct(v)}" for c, v in loo["per_class"].items()) + "."]
     rule = ood.get("registration_rule")
