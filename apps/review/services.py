@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,7 +24,6 @@ from apps.smears.models import Cell
 
 from .models import Meaning, Signature
 from .selectors import report_content
-from .signals import case_signed
 
 CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "other")
@@ -111,8 +111,12 @@ def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> lis
 
 
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
-              comment: str = "", ip: str | None = None) -> Signature:
-    """Sign with re-authentication. A wrong password counts toward the login throttle."""
+              comment: str = "", ip: str | None = None,
+              on_signed: Callable[[Signature], None] | None = None) -> Signature:
+    """Sign with re-authentication. A wrong password counts toward the login throttle.
+
+    `on_signed` runs inside the signing transaction once the signature is written (the
+    workflow queues the result message there, so a rolled-back signature sends nothing)."""
     _require_reviewer(actor)
     username = actor.get_username()
     if throttle.is_locked(username):
@@ -122,12 +126,13 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
         throttle.failure_record(username, ip, "signature")
         raise ReviewError("Wrong password: the case was not signed.")
     throttle.failures_clear(username)
-    return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment)
+    return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
+                 on_signed=on_signed)
 
 
 @transaction.atomic
 def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
-          comment: str) -> Signature:
+          comment: str, on_signed: Callable[[Signature], None] | None) -> Signature:
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if meaning not in Meaning.values:
         raise ReviewError("Choose validated or rejected.")
@@ -152,8 +157,8 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     audit_record(actor=actor, action="case.sign", obj=signature, after={
         "specimen": specimen.accession, "version": signature.version, "meaning": meaning,
         "content_sha256": signature.content_sha256, "comment": comment})
-    # The result message for the laboratory system (apps.reports) follows on commit.
-    case_signed.send(sender=Signature, signature=signature)
+    if on_signed is not None:
+        on_signed(signature)
     return signature
 
 

@@ -19,7 +19,7 @@ from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
 from apps.patients.models import Specimen
 from apps.patients.selectors import SPECIMEN_SIGNED, specimen_locked_reason
-from apps.reports.services import report_request
+from apps.reports.services import report_request, result_message_request
 from apps.review import services as review_services
 from apps.review.models import Signature
 from apps.smears import services as smear_services
@@ -110,13 +110,14 @@ def analysis_rerun(*, actor: User, specimen: Specimen) -> AnalysisRun:
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
               comment: str = "", ip: str | None = None,
               languages: tuple[str, ...] = ()) -> Signature:
-    """Sign the case (review; the result message follows from the signature), then queue its
-    report in each of `languages`.
+    """Sign the case (review), queue the result message for the laboratory system in the
+    signing transaction, then queue the report in each of `languages`.
 
     Not one transaction: a wrong password is recorded by case_sign outside its own transaction
     and must stay when the signature is refused."""
-    signature = review_services.case_sign(actor=actor, specimen=specimen, password=password,
-                                          meaning=meaning, comment=comment, ip=ip)
+    signature = review_services.case_sign(
+        actor=actor, specimen=specimen, password=password, meaning=meaning, comment=comment,
+        ip=ip, on_signed=lambda s: result_message_request(signature=s))
     with transaction.atomic():
         for language in languages:
             report_request(signature=signature, language=language, actor=actor)
