@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -351,10 +351,17 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
     patient = specimen.patient
     if patient is None:
         return None
-    current = _context_specimens(Specimen.objects.filter(pk=specimen.pk)).get()
-    previous = list(_context_specimens(
-        Specimen.objects.filter(patient=patient).exclude(pk=specimen.pk))
-        .filter(when__lte=current.when).order_by("-when", "-pk")[:CONTEXT_PREVIOUS])
+    # This specimen and the earlier ones in one read: the newest up to this one's date, this one
+    # included; it is among them unless more than CONTEXT_PREVIOUS others share its very date.
+    when = (Specimen.objects.filter(pk=specimen.pk)
+            .annotate(when=Coalesce("collected_at", "created_at")).values("when"))
+    around = list(_context_specimens(Specimen.objects.filter(patient=patient))
+                  .filter(Q(pk=specimen.pk) | Q(when__lte=Subquery(when)))
+                  .order_by("-when", "-pk")[:CONTEXT_PREVIOUS + 1])
+    current = next((s for s in around if s.pk == specimen.pk), None)
+    if current is None:
+        current = _context_specimens(Specimen.objects.filter(pk=specimen.pk)).get()
+    previous = [s for s in around if s.pk != specimen.pk][:CONTEXT_PREVIOUS]
     values_of = {s.pk: _context_values(s) for s in [current, *previous]}
     rows = []
     for other in previous:
