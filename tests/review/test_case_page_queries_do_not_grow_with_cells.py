@@ -24,7 +24,7 @@ from tests.smears.builders import pbc_images
 
 # The page's queries for a case like these (session, user, specimen, cells and predictions, CBC,
 # runs, scores, flags, patient context, signatures): a bound, not a count to reach.
-MAX_QUERIES = 32
+MAX_QUERIES = 24
 CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "platelet")
 ATTRIBUTES = {"cell_size": "big", "nucleus_shape": "segmented-multilobed", "granularity": "yes",
               "cytoplasm_colour": "light blue", "granule_type": "small"}
