@@ -240,9 +240,16 @@ def non_cell_images(datasets: Path, n_fields: int, seed: int) -> list[Image.Imag
     return out
 
 
-def other_lab_white_cells(datasets: Path, n: int, seed: int) -> list[Image.Image]:
+# TXL-PBC gathers fields from four sources; each has its own field size.
+TXL_SOURCES = {(575, 575): "Raabin-WBC", (640, 480): "BCCD", (416, 416): "BCD",
+               (360, 363): "PBC", (366, 369): "PBC"}
+
+
+def other_lab_white_cells(datasets: Path, n: int, seed: int
+                          ) -> tuple[list[Image.Image], list[str]]:
     """Square crops around the white-cell boxes of TXL-PBC fields (other labs' microscopes and
-    stains: Raabin-WBC, BCCD, BCD fields, besides PBC): real cells, but no class labels."""
+    stains: Raabin-WBC, BCCD, BCD fields, besides PBC): real cells, but no class labels. With
+    each crop, its source (by the field's size, TXL_SOURCES)."""
     rng = random.Random(seed)
     root = datasets / "txl_pbc"
     boxes: list[tuple[Path, tuple[float, float, float, float]]] = []
@@ -254,7 +261,7 @@ def other_lab_white_cells(datasets: Path, n: int, seed: int) -> list[Image.Image
                 if int(c) == 0 and img.exists():
                     boxes.append((img, (x, y, bw, bh)))
     rng.shuffle(boxes)
-    out = []
+    out, sources = [], []
     for img, (x, y, bw, bh) in boxes[:n]:
         im = load(img)
         w, h = im.size
@@ -262,7 +269,8 @@ def other_lab_white_cells(datasets: Path, n: int, seed: int) -> list[Image.Image
         cx, cy = x * w, y * h
         out.append(im.crop(tuple(round(v) for v in (cx - side / 2, cy - side / 2,
                                                      cx + side / 2, cy + side / 2))))
-    return out
+        sources.append(TXL_SOURCES.get((w, h), "other"))
+    return out, sources
 
 
 def specimen_outside(flags: np.ndarray) -> bool:
@@ -417,12 +425,19 @@ def main(argv: list[str] | None = None) -> None:
             ncs = non_cell_images(args.datasets, args.non_cells, args.seed)
             pr, f, codes_nc, st = run_model(model, ncs)
             fl_nc = flags(f, codes_nc, st)
-            wbc = other_lab_white_cells(args.datasets, args.non_cells, args.seed)
+            wbc, wbc_sources = other_lab_white_cells(args.datasets, args.non_cells, args.seed)
             pr, f, codes, st = run_model(model, wbc)
             fl = flags(f, codes, st)
             pred = [classes[i] for i in pr.argmax(1)]
+            by_source = {}
+            for src in sorted(set(wbc_sources)):
+                idx = [i for i, x in enumerate(wbc_sources) if x == src]
+                by_source[src] = {
+                    "n": len(idx), "flagged": float(fl[idx].mean()),
+                    "predicted_classes_unflagged": {
+                        c: sum(1 for i in idx if pred[i] == c and not fl[i]) for c in classes}}
             res["other_lab_white_cells"] = {
-                "n": len(wbc), "flagged": float(fl.mean()),
+                "n": len(wbc), "flagged": float(fl.mean()), "by_source": by_source,
                 "predicted_classes": {c: pred.count(c) for c in classes},
                 "predicted_classes_unflagged": {
                     c: sum(1 for p, x in zip(pred, fl, strict=True) if p == c and not x)

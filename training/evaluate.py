@@ -731,7 +731,12 @@ def out_of_domain_lines(card: dict) -> list[str]:
         f"images flagged ({new['non_cells']['composition']}); "
         f"{_pct(new['other_lab_white_cells']['flagged'])} of "
         f"{new['other_lab_white_cells']['n']} white cells cut from other labs' TXL-PBC "
-        "fields flagged (no class labels there). "
+        "fields flagged (no class labels there"
+        + ("; by source: " + ", ".join(
+            f"{src} {_pct(v['flagged'])} of {v['n']}"
+            for src, v in new["other_lab_white_cells"]["by_source"].items())
+           if "by_source" in new["other_lab_white_cells"] else "")
+        + "). "
         f"{card['domain']['specimen_rule'].capitalize()}.",
         "",
         "Figure: robustness.png; every figure: domain_eval.json.",
