@@ -34,7 +34,8 @@ class PatientCreateSerializer(serializers.Serializer):
 
 
 class SpecimenSerializer(serializers.ModelSerializer):
-    patient = serializers.SlugRelatedField(slug_field="pseudo_id", read_only=True)
+    # null: a specimen may be registered before its patient is known.
+    patient = serializers.SlugRelatedField(slug_field="pseudo_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Specimen
@@ -66,6 +67,35 @@ class FileUploadSerializer(serializers.Serializer):
 class CBCUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=["sysmex", "hl7", "csv"], required=False)
+
+
+class SmearImportOutcomeSerializer(serializers.Serializer):
+    """What an image upload imported (apps.smears.services.SmearImportOutcome.as_dict)."""
+
+    specimen = serializers.CharField()
+    upload = serializers.IntegerField(allow_null=True)
+    images_imported = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    duplicate_files = serializers.ListField(child=serializers.CharField())
+    rejected = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    skipped = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    analysis_run = serializers.IntegerField(allow_null=True)
+    cross_specimen_duplicates = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="Imported images identical to cells of another specimen: {file, specimen}.")
+
+
+class CBCImportOutcomeSerializer(serializers.Serializer):
+    """What a CBC import did (apps.hemograms.services.CBCImportOutcome)."""
+
+    format = serializers.CharField()
+    records = serializers.IntegerField()
+    results_created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField(),
+                                   help_text="Per refused record: line, code, reason, ...")
+    specimens = serializers.ListField(child=serializers.CharField())
+    import_id = serializers.IntegerField(allow_null=True)
 
 
 class AnalysisRunSerializer(serializers.ModelSerializer):

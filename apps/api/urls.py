@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
     path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", views.not_found),
 ]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.http import Http404, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -25,6 +28,10 @@ from apps.workflow import services as workflow
 from . import serializers as s
 from . import tokens
 from .models import ApiToken
+from .schema import ApiAutoSchema, error
+
+SIGNED = error("The case is signed: only an amendment changes it (code \"signed\").")
+REFUSED = error("The upload is refused as a whole; nothing was imported.")
 
 
 def _refused(exc: Exception) -> Response:
@@ -40,10 +47,20 @@ def _signed(exc: workflow.SpecimenSignedError) -> Response:
     return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
 
 
+@csrf_exempt  # it changes nothing; a POST gets the same JSON 404
+@login_not_required  # as the API's views: a token, not the session's login page
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any other URL under /api/: a JSON 404 as from the API's views, not the site's HTML page
+    (an identifier outside its documented pattern matches no route)."""
+    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+
+
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      viewsets.GenericViewSet):
+    schema = ApiAutoSchema()
     serializer_class = s.PatientSerializer
     lookup_field = "pseudo_id"
+    lookup_value_regex = r"[A-Za-z0-9_-]{1,16}"  # "P-" and 10 hex digits (new_pseudo_id)
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.patient_search(self.request.query_params.get("q", ""))
@@ -58,6 +75,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                       viewsets.GenericViewSet):
+    schema = ApiAutoSchema()
     serializer_class = s.SpecimenSerializer
     lookup_field = "accession"
     lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
@@ -72,14 +90,18 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         specimen = services.specimen_create(actor=request.user, **form.validated_data)
         return Response(s.SpecimenSerializer(specimen).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def document(self, request: Request, accession: str) -> Response:
         """The same JSON document as `manage.py export_specimen`."""
         return Response(report_selectors.specimen_document(self.get_object()))
 
     @extend_schema(
-        responses={(200, "x-application/hl7-v2+er7"): str},
+        responses={(200, "x-application/hl7-v2+er7"): OpenApiTypes.STR,
+                   400: error("version is not a positive integer."),
+                   404: error("No such specimen, or no result message (of that version).")},
+        parameters=[OpenApiParameter("version", int, description="A signed version; by "
+                                     "default the latest.")],
         description="The HL7 v2.5 ORU^R01 result message of the latest signed version (or of "
                     "`?version=N`), exactly as stored and written to the outbox at signing; "
                     "its sha256 in the X-Content-SHA256 header. 404 until one is produced.")
@@ -97,7 +119,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return result_message_response(message)
 
     @extend_schema(request={"multipart/form-data": s.FileUploadSerializer},
-                   responses={201: dict, 409: dict})
+                   responses={201: s.SmearImportOutcomeSerializer, 409: SIGNED, 422: REFUSED})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def uploads(self, request: Request, accession: str) -> Response:
         specimen = self.get_object()
@@ -112,7 +134,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED)
 
     @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer},
-                   responses={201: dict, 409: dict})
+                   responses={201: s.CBCImportOutcomeSerializer, 409: SIGNED, 422: REFUSED})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def cbc(self, request: Request, accession: str) -> Response:
         specimen = self.get_object()
@@ -127,9 +149,11 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             return _refused(exc)
         return Response(asdict(outcome), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: s.AnalysisRunSerializer(many=True),
-                                            202: s.AnalysisRunSerializer, 409: dict})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], responses={200: s.AnalysisRunSerializer(many=True)})
+    @extend_schema(methods=["POST"], request=None,
+                   responses={202: s.AnalysisRunSerializer, 409: SIGNED})
+    # Every run of the specimen, unpaginated (a specimen has a handful).
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def analysis(self, request: Request, accession: str) -> Response:
         """GET: the specimen's analysis runs, newest first. POST: queue a new run (409 when the
         case is signed)."""
@@ -144,9 +168,11 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
 
 
 class CBCImportViewSet(viewsets.ViewSet):
+    schema = ApiAutoSchema()
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer}, responses={201: dict})
+    @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer},
+                   responses={201: s.CBCImportOutcomeSerializer, 422: REFUSED})
     def create(self, request: Request) -> Response:
         """Import a CBC file holding any number of samples; specimens are created as needed."""
         form = s.CBCUploadSerializer(data=request.data)
@@ -164,11 +190,14 @@ class CBCImportViewSet(viewsets.ViewSet):
 class TokenObtainView(APIView):
     """Obtain an API token with a user name and password (throttled as the login page)."""
 
+    schema = ApiAutoSchema()
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(request=s.TokenObtainSerializer,
-                   responses={201: s.TokenIssuedSerializer, 400: dict, 429: dict},
+                   responses={201: s.TokenIssuedSerializer,
+                              429: error("Too many attempts: wait the Retry-After header's "
+                                         "seconds.")},
                    description="The token is in the answer this once: only its hash is stored. "
                                "Wrong credentials: 400. Too many attempts for this user or "
                                "address: 429 with Retry-After (the login page's counters).")
@@ -197,10 +226,12 @@ class TokenObtainView(APIView):
 class TokenRevokeView(APIView):
     """Revoke the token authenticating this request, or another of yours by its prefix."""
 
+    schema = ApiAutoSchema()
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=s.TokenRevokeSerializer,
-                   responses={200: s.TokenRevokedSerializer, 400: dict, 404: dict})
+                   responses={200: s.TokenRevokedSerializer,
+                              404: error("You have no token with this prefix.")})
     def post(self, request: Request) -> Response:
         form = s.TokenRevokeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
