@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -33,10 +34,15 @@ class CellOutput:
     cam: CamMap | None
 
 
+View = tuple[Image.Image, str, tuple[float, float, float, float]]  # CellModel.view_box
+C = TypeVar("C")
+
+
 class CellRunner:
-    def __init__(self, model: Any, batch_size: int) -> None:
+    def __init__(self, model: Any, batch_size: int, threads: int = 1) -> None:
         self.model = model
         self.batch_size = batch_size
+        self.threads = max(1, threads)
 
     def provenance(self) -> list[dict[str, str]]:
         return [dict(self.model.provenance)]
@@ -46,19 +52,50 @@ class CellRunner:
         domain = self.model.card.domain
         return None if domain is None else float(domain.specimen_max_outside)
 
-    def run(self, images: list[bytes], stage_seconds: dict[str, float]) -> list[CellOutput]:
-        def timed(stage: str, start: float) -> None:
-            stage_seconds[stage] = stage_seconds.get(stage, 0.0) + time.perf_counter() - start
+    def _view(self, data: bytes) -> View:
+        # The bounded copy lives only here, one per thread: a batch holds views (the model's
+        # 192 px input), never the decoded images.
+        return self.model.view_box(decode_bounded(data))
 
+    def run_batches(
+        self, batches: Iterable[Sequence[C]], stage_seconds: dict[str, float], *,
+        read: Callable[[C], bytes], before: Callable[[], None] | None = None,
+    ) -> Iterator[tuple[Sequence[C], list[CellOutput]]]:
+        """Each batch with its outputs, in order. The next batch is read, decoded and turned
+        into model views on ``threads`` threads while the current one is inferred (as
+        score_cells does); ``before`` is called before each batch's inference."""
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="decode") as pool:
+
+            def submit(batch: Sequence[C]) -> list[Future[View]]:
+                return [pool.submit(lambda item: self._view(read(item)), item) for item in batch]
+
+            queue = iter(batches)
+            current = next(queue, None)
+            pending = submit(current) if current is not None else []
+            while current is not None:
+                t = time.perf_counter()
+                views = [f.result() for f in pending]
+                # Only the wait counts: the rest ran beside the previous batch's inference.
+                _timed(stage_seconds, "decode", t)
+                following = next(queue, None)
+                pending = submit(following) if following is not None else []
+                if before is not None:
+                    before()
+                yield current, self.run(views, stage_seconds)
+                current = following
+
+    def run(self, views: Sequence[View], stage_seconds: dict[str, float]) -> list[CellOutput]:
+        """Classify one batch of model views, with their compact Grad-CAM maps."""
         t = time.perf_counter()
-        pil = [decode_bounded(data) for data in images]
-        timed("decode", t)
-        t = time.perf_counter()
-        predictions, cams = self.model.predict_maps(pil, batch_size=self.batch_size)
-        timed("inference_and_cam", t)
+        predictions, cams = self.model.predict_views_maps(views)
+        _timed(stage_seconds, "inference_and_cam", t)
         provenance = dict(self.model.provenance)
         return [CellOutput(model=provenance, prediction=prediction, cam=cam)
                 for prediction, cam in zip(predictions, cams, strict=True)]
+
+
+def _timed(stage_seconds: dict[str, float], stage: str, start: float) -> None:
+    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 # A white-cell image needs a few hundred pixels a side (the model sees 192): the analysis, and
@@ -132,7 +169,8 @@ def get_runner() -> CellRunner:
                 raise RuntimeError(
                     "No cell model is installed in models_onnx/: the cells were imported but "
                     "cannot be classified.")
-            _runner = CellRunner(model, batch_size=settings.ML_BATCH_SIZE)
+            _runner = CellRunner(model, batch_size=settings.ML_BATCH_SIZE,
+                                 threads=settings.ML_THREADS)
         return _runner
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -334,18 +335,14 @@ def _execute(run: AnalysisRun) -> None:
                  domain_max_outside=runner.domain_max_outside())
     started = time.perf_counter()
     stage_seconds: dict[str, float] = {}
-    for batch in pipeline.batches(todo, runner.batch_size):
-        _lease_renew(run)  # the lease covers this batch's decoding and inference
-        images = []
-        for cell in batch:
-            with cell.image.open("rb") as fh:
-                images.append(fh.read())
-        outputs = runner.run(images, stage_seconds)
+    # The lease is renewed before each batch's inference (the next batch is decoded meanwhile).
+    for batch, outputs in runner.run_batches(pipeline.batches(todo, runner.batch_size),
+                                             stage_seconds, read=_cell_bytes,
+                                             before=lambda: _lease_renew(run)):
         with transaction.atomic():
             done += len(batch)
             _lease_renew(run, progress_done=done)
-            for cell, out in zip(batch, outputs, strict=True):
-                _prediction_store(run=run, cell=cell, out=out)
+            _predictions_store(run=run, batch=batch, outputs=outputs)
     elapsed = time.perf_counter() - started
     with transaction.atomic():
         specimen = Specimen.objects.select_for_update().get(pk=run.specimen_id)  # then the run
@@ -366,9 +363,34 @@ def _execute(run: AnalysisRun) -> None:
     scores_compute(specimen_id=run.specimen_id, trigger="analysis")
 
 
-def _prediction_store(*, run: AnalysisRun, cell: Cell, out: pipeline.CellOutput) -> None:
+def _cell_bytes(cell: Cell) -> bytes:
+    with cell.image.open("rb") as fh:
+        return fh.read()
+
+
+def _predictions_store(*, run: AnalysisRun, batch: Sequence[Cell],
+                       outputs: Sequence[pipeline.CellOutput]) -> None:
+    """The batch's predictions in one statement: each inserted, or overwriting the prediction
+    the same model version made of that cell before (a re-run), never a second row."""
+    rows = [CellPrediction(cell=cell, model_name=out.model["name"],
+                           model_version=out.model["version"],
+                           **_prediction_fields(run=run, out=out))
+            for cell, out in zip(batch, outputs, strict=True)]
+    CellPrediction.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["cell", "model_name", "model_version"],
+        update_fields=PREDICTION_FIELDS)
+
+
+# What a run writes on a prediction (never its cell, model or creation time).
+PREDICTION_FIELDS = [
+    "run", "model_sha256", "cell_class", "cell_class_prob", "class_probs", "subtype",
+    "subtype_prob", "subtype_probs", "attributes", "attribute_probs", "anomalies", "view",
+    "domain_score", "in_domain", "cam_map", "cam_box", "cam"]
+
+
+def _prediction_fields(*, run: AnalysisRun, out: pipeline.CellOutput) -> dict[str, Any]:
     p = out.prediction
-    defaults = {
+    return {
         "run": run, "model_sha256": out.model["sha256"],
         "cell_class": p.cell_class, "cell_class_prob": p.cell_class_prob,
         "class_probs": p.class_probs, "subtype": p.subtype or "",
@@ -383,10 +405,6 @@ def _prediction_store(*, run: AnalysisRun, cell: Cell, out: pipeline.CellOutput)
         "cam_box": list(out.cam.box) if out.cam is not None else None,
         "cam": "",
     }
-    CellPrediction.objects.update_or_create(
-        cell=cell, model_name=out.model["name"], model_version=out.model["version"],
-        defaults=defaults,
-    )
 
 
 def scores_request(*, specimen: Specimen, trigger: str) -> None:

@@ -77,44 +77,12 @@ def grad_cam(
     return grad_cam_batch(features[None], weight, [index], size)[0]
 
 
-def uncrop(cam: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
-    """Map a square CAM of the centre crop back onto the original image geometry.
-
-    Inverts "resize the shorter side to S, centre-crop S x S" for an image of
-    ``image_size`` = (width, height); the cropped-away margins get 0.
-    """
-    s = cam.shape[0]
-    w, h = image_size
-    scale = s / min(w, h)
-    nw, nh = max(s, round(w * scale)), max(s, round(h * scale))
-    left, top = (nw - s) // 2, (nh - s) // 2
-    canvas = np.zeros((nh, nw), dtype=np.float32)
-    canvas[top : top + s, left : left + s] = cam
-    out = Image.fromarray(canvas, mode="F").resize((w, h), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(out, np.float32), 0.0, 1.0)
-
-
 def jet(v: np.ndarray) -> np.ndarray:
     """Jet-like colormap: values in [0, 1] -> uint8 RGB."""
     r = np.clip(1.5 - np.abs(4.0 * v - 3.0), 0.0, 1.0)
     g = np.clip(1.5 - np.abs(4.0 * v - 2.0), 0.0, 1.0)
     b = np.clip(1.5 - np.abs(4.0 * v - 1.0), 0.0, 1.0)
     return (np.stack([r, g, b], axis=-1) * 255.0 + 0.5).astype(np.uint8)
-
-
-def overlay(image: Image.Image, cam: np.ndarray, alpha: float = 0.45) -> Image.Image:
-    """Alpha-blend a jet-coloured CAM over ``image``.
-
-    ``cam`` may be at the image's size, or the square map of the model's centre
-    crop (as ``CellModel`` returns it), which is mapped back onto the original image.
-    """
-    base = image.convert("RGB")
-    heat = np.clip(np.nan_to_num(np.asarray(cam, np.float32)), 0.0, 1.0)
-    if heat.shape != (base.height, base.width):
-        if heat.ndim != 2 or heat.shape[0] != heat.shape[1]:
-            raise ValueError(f"cam shape {heat.shape} matches neither the image nor a crop")
-        heat = uncrop(heat, base.size)
-    return Image.blend(base, Image.fromarray(jet(heat), mode="RGB"), alpha)
 
 
 # A stored map is small by construction; anything larger is not one of ours.

@@ -197,8 +197,8 @@ class CellModel(OnnxModel):
         """Predictions and, per image, the Grad-CAM of the predicted cell_class.
 
         Each CAM is (H, W) float32 in [0, 1] at the model input size, aligned with
-        ``crop(image)``; ``apps.ml.cam.overlay(image, cam)`` maps it back onto
-        the original image.
+        ``crop(image)``. What an analysis stores is ``predict_maps``' compact map, which
+        ``apps.ml.cam.overlay_map`` draws on the original image.
         """
         preds, cams, _ = self.predict_views(images, batch_size=batch_size, cam=cam)
         return preds, cams
@@ -229,21 +229,30 @@ class CellModel(OnnxModel):
         """Predictions and, per image, the compact Grad-CAM of the predicted cell_class: the
         map at the feature-map resolution (uint8) and where the model's view lies in the image.
         Nothing is upsampled or drawn here; ``apps.ml.cam.overlay_map`` draws it on demand."""
-        spec = self.card.input
-        labels = self.card.head("cell_class").labels
         preds: list[CellPrediction] = []
         maps: list[CamMap] = []
         for i in range(0, len(images), batch_size):
-            views = [self.view_box(im) for im in images[i : i + batch_size]]
-            logits, features = self.run(to_tensor([v for v, _, _ in views], spec.mean, spec.std))
-            p, _ = self.postprocess(logits, features, views=[code for _, code, _ in views],
-                                    stains=self.stains([v for v, _, _ in views]))
-            lowres = grad_cam_maps(features, self.head_weights()["cell_class"],
-                                   [labels.index(q.cell_class) for q in p])
+            p, m = self.predict_views_maps([self.view_box(im) for im in images[i : i + batch_size]])
             preds.extend(p)
-            maps.extend(CamMap(values, box) for values, (_, _, box)
-                        in zip(cam_maps_quantise(lowres), views, strict=True))
+            maps.extend(m)
         return preds, maps
+
+    def predict_views_maps(
+        self, views: Sequence[tuple[Image.Image, str, tuple[float, float, float, float]]]
+    ) -> tuple[list[CellPrediction], list[CamMap]]:
+        """``predict_maps`` for one batch of views already made by ``view_box`` (so that
+        decoding and views can be prepared elsewhere, e.g. on other threads, meanwhile)."""
+        if not views:
+            return [], []
+        spec = self.card.input
+        labels = self.card.head("cell_class").labels
+        logits, features = self.run(to_tensor([v for v, _, _ in views], spec.mean, spec.std))
+        preds, _ = self.postprocess(logits, features, views=[code for _, code, _ in views],
+                                    stains=self.stains([v for v, _, _ in views]))
+        lowres = grad_cam_maps(features, self.head_weights()["cell_class"],
+                               [labels.index(q.cell_class) for q in preds])
+        return preds, [CamMap(values, box) for values, (_, _, box)
+                       in zip(cam_maps_quantise(lowres), views, strict=True)]
 
     def predict_batch(
         self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None,

@@ -1,8 +1,9 @@
 """The analysis stores, per cell, how the model input was made and the domain check, keeps the
 card's specimen rule on the run, and keeps the compact Grad-CAM map the model gave.
 
-The network is replaced by a fake with the real model's interface (predict_maps): what is
-tested here is the storage and the verdict, the network is tested in tests/ml."""
+The network is replaced by a fake with the real model's interface (view_box,
+predict_views_maps): what is tested here is the storage and the verdict, the network is tested in
+tests/ml."""
 
 from __future__ import annotations
 
@@ -35,9 +36,12 @@ class FakeModel:
             specimen_max_outside=max_outside))
         self.seen = 0
 
-    def predict_maps(self, images, *, batch_size=32):  # type: ignore[no-untyped-def]
+    def view_box(self, image):  # type: ignore[no-untyped-def]
+        return image.resize((64, 64)), "unused", (0.1, 0.1, 0.9, 0.9)
+
+    def predict_views_maps(self, views):  # type: ignore[no-untyped-def]
         preds, cams = [], []
-        for _image in images:
+        for _view in views:
             view, code, score = self.plan[self.seen]
             self.seen += 1
             preds.append(ModelPrediction(
