@@ -169,6 +169,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = envstr("LANGUAGE_CODE", "fr")
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+# Dates in pages: unambiguous in both languages (hemaclinic/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["hemaclinic.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = envstr("TIME_ZONE", "Europe/Paris")
 USE_I18N = True

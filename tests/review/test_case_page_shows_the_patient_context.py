@@ -69,7 +69,7 @@ def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, h
     assert "75 years old at collection" in part and "Male" in part
     rows = re.findall(r'data-accession="([^"]+)"', part)
     assert rows == ["S-0002", "S-0001"]  # newest first; not the case, a later one or a stranger
-    assert "March 1, 2026" in part and "June 1, 2026" in part
+    assert "1 March 2026" in part and "1 June 2026" in part
     assert "Validated" in part and "Frottis sans anomalie" in part
     assert "Neutrophil 61.5" in part and "Basophil" not in part
     assert "not signed" in part and "Signed conclusion:" in part

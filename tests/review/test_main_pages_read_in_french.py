@@ -15,7 +15,7 @@ from apps.analysis.models import CellPrediction, Score
 from apps.analysis.scores import scores_compute
 from apps.ml.scores import vexas
 from apps.smears.models import Cell
-from tests.french import number_and_date_problems, problems, visible
+from tests.french import date_problems, number_and_date_problems, problems, visible
 from tests.review.cbc import cbc_with_differential
 
 
@@ -87,3 +87,14 @@ def test_the_check_itself_catches_english(client, biologist, full_case):
         "0.90", "12/02/2026", "a.m."]
     assert problems("see ``apps.ml.scores`` here") == [
         "a backquote: see ``apps.ml.scores`` here", "a module path: apps.ml"]
+
+
+@pytest.mark.parametrize("url", ["/worklist/", "/review/{accession}/", "/specimens/{accession}/"])
+def test_dates_read_one_way_in_english_too(client, biologist, full_case, url):
+    """Django's English formats print 12/02/2026 and 2:38 a.m.; the pages use day, month name
+    and a 24-hour time (hemaclinic/formats) in both languages."""
+    client.force_login(biologist)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    text = visible(client.get(url.format(accession=full_case.accession)).content.decode())
+    assert not date_problems(text), date_problems(text)
+    assert re.search(r"\b\d{1,2} [A-Z][a-z]+ \d{4}\b|\b\d{4}-\d{2}-\d{2}\b", text), text[:400]
