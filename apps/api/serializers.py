@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from apps.analysis.models import AnalysisRun, RunStatus
 from apps.analysis.selectors import run_domain
-from apps.patients.models import Patient, Sex, Specimen
+from apps.patients.models import Patient, Sex, Specimen, validate_collected_at
 from apps.patients.services import accession_clean
 
 from .tokens import LIFETIME_DAYS, MAX_LIFETIME_DAYS
@@ -44,7 +44,8 @@ class SpecimenSerializer(serializers.ModelSerializer):
 
 class SpecimenCreateSerializer(serializers.Serializer):
     accession = serializers.CharField(max_length=64)
-    collected_at = serializers.DateTimeField(required=False, allow_null=True)
+    collected_at = serializers.DateTimeField(required=False, allow_null=True,
+                                             validators=[validate_collected_at])
     patient = serializers.SlugRelatedField(slug_field="pseudo_id", queryset=Patient.objects.all(),
                                            required=False, allow_null=True)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Patient, Sex
+from .models import Patient, Sex, validate_collected_at
 from .services import accession_clean
 
 
@@ -27,7 +27,8 @@ class SpecimenForm(forms.Form):
     collected_at = forms.DateTimeField(
         label=_("Collected at"), required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"])
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        validators=[validate_collected_at])
     patient = forms.CharField(label=_("Patient (pseudonymous id)"), max_length=16, required=False)
 
     def clean_patient(self) -> Patient | None:

@@ -7,13 +7,28 @@ record number stay here.
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
+
+# A collection time outside these bounds is a typing or clock error, not a specimen.
+EARLIEST_COLLECTION = datetime(1900, 1, 1, tzinfo=UTC)
+COLLECTION_CLOCK_SKEW = timedelta(days=1)
+
+
+def validate_collected_at(value: datetime | None) -> None:
+    """The one rule for a specimen's collection time (model, form and API)."""
+    if value is None:
+        return
+    if value < EARLIEST_COLLECTION or value > timezone.now() + COLLECTION_CLOCK_SKEW:
+        raise ValidationError(_("The collection time must lie between 1900 and today."),
+                              code="collected_at_out_of_range")
 
 
 def new_pseudo_id() -> str:
@@ -75,7 +90,8 @@ class Specimen(TimeStampedModel):
     accession = models.CharField(_("accession number"), max_length=64, unique=True)
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="specimens", verbose_name=_("patient"))
-    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True,
+                                        validators=[validate_collected_at])
     status = models.CharField(_("status"), max_length=16, choices=SpecimenStatus.choices,
                               default=SpecimenStatus.REGISTERED, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

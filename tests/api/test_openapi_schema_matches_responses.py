@@ -152,3 +152,17 @@ def test_an_unknown_api_path_answers_json_404(client):  # type: ignore[no-untype
         assert response.status_code == 404
         assert response["Content-Type"] == "application/json"
         assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("when", ["0513-05-22T03:56:09-11:25", "1899-12-31T23:00:00Z",
+                                  "2999-01-01T00:00:00Z"])
+def test_a_collection_time_out_of_range_is_refused(client, technician, when):  # type: ignore[no-untyped-def]
+    """Found by the schema test on PostgreSQL: a specimen collected in the year 513 was
+    stored, and its local-mean-time offset (+00:09:21) broke the documented date-time."""
+    client.force_login(technician)
+    response = client.post("/api/specimens/", {"accession": "S-0099", "collected_at": when})
+    assert response.status_code == 400, response.content
+    assert "collected_at" in response.json()
+    ok = client.post("/api/specimens/", {"accession": "S-0099",
+                                         "collected_at": "2026-03-01T08:00:00Z"})
+    assert ok.status_code == 201, ok.content
