@@ -130,6 +130,9 @@ def main() -> None:
     parser.add_argument("--html", type=Path, help="write the page (biologist, English) here")
     parser.add_argument("--show-queries", action="store_true", help="print the SQL of one render")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the renders here")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave start-up objects to the collector (hemaclinic/wsgi.py "
+                        "freezes them, as a served process does)")
     args = parser.parse_args()
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="hemaclinic-bench-"))
@@ -187,6 +190,8 @@ def main() -> None:
         elif info["generation"] == 2:
             full_collections.append((time.process_time() - started[0]) * 1000)
 
+    if not args.no_freeze:
+        gc.freeze()  # as hemaclinic/wsgi.py does once the app is loaded
     gc.callbacks.append(on_gc)
     timings, cpu = [], []
     for _ in range(args.requests):
