@@ -1,4 +1,5 @@
-"""Test helpers shared across folders: real PBC images and CellaVision-style exports."""
+"""Test helpers shared across folders: real PBC images, CellaVision-style exports, and the
+database address a separate worker process connects to."""
 
 from __future__ import annotations
 
@@ -41,3 +42,15 @@ def browser_login(page, live_server, username: str, password: str) -> None:  # t
     page.click("button[type=submit]")
     # Technicians land on the specimens, biologists on their worklist.
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def worker_database_url() -> str:
+    """The test database as a DATABASE_URL for a worker started in another process."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -28,19 +28,11 @@ from apps.patients.services import specimen_create
 from apps.smears.models import Cell
 from apps.smears.services import smear_read_upload
 from apps.workflow.services import smear_import
-from tests.helpers import export_zip
+from tests.helpers import export_zip, worker_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
 LEASE = 4  # seconds; Redis hands an unacknowledged message back after twice that
-
-
-def _database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Workers:
@@ -50,7 +42,7 @@ class Workers:
     def __init__(self, settings, tmp_path: Path, **env: str) -> None:  # type: ignore[no-untyped-def]
         self.queue = f"test-{uuid.uuid4().hex[:10]}"  # no leftover message of another run
         self.log = tmp_path / "worker.log"
-        self.env = {**os.environ, "DATABASE_URL": _database_url(),
+        self.env = {**os.environ, "DATABASE_URL": worker_database_url(),
                     "MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_QUEUE": self.queue,
                     "CELERY_TASK_ALWAYS_EAGER": "0", "ML_THREADS": "1", "ML_BATCH_SIZE": "1",
                     "ANALYSIS_LEASE_SECONDS": str(LEASE), "ANALYSIS_SWEEP_SECONDS": "1",

@@ -14,23 +14,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.patients.models import Specimen, SpecimenStatus
-from tests.helpers import export_zip
+from tests.helpers import export_zip, worker_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
-
-
-def _database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -39,7 +29,8 @@ def worker(transactional_db, settings, tmp_path):  # type: ignore[no-untyped-def
 
     queue = f"test-{uuid.uuid4().hex[:10]}"  # never picks up another run's leftover messages
     log = tmp_path / "worker.log"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    env = {**os.environ, "DATABASE_URL": worker_database_url(),
+           "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "CELERY_QUEUE": queue, "CELERY_TASK_ALWAYS_EAGER": "0", "ML_THREADS": "1"}
     with log.open("wb") as fh:
         process = subprocess.Popen(
