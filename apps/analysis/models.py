@@ -140,6 +140,8 @@ class CellPrediction(models.Model):
     # (apps.analysis.overlays).
     cam_map = models.BinaryField(blank=True, default=b"")
     cam_box = models.JSONField(null=True, blank=True)
+    # The vacuole output's map, same form and box (neutrophils, models that explain it).
+    vacuole_cam_map = models.BinaryField(blank=True, default=b"")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -157,11 +159,13 @@ class CellPrediction(models.Model):
         """Whether an overlay can be shown: a compact map, or an overlay stored before them."""
         return bool(self.cam_map) or bool(self.cam)
 
-    def cam_stored(self) -> CamMap | None:
-        """The compact map, or None (none stored, or a row from before compact maps)."""
-        if not self.cam_map or not self.cam_box:
+    def cam_stored(self, which: str = "cell_class") -> CamMap | None:
+        """The compact map of ``which`` output ("cell_class" or "vacuole"), or None (none
+        stored, or a row from before compact maps)."""
+        data = self.vacuole_cam_map if which == "vacuole" else self.cam_map
+        if not data or not self.cam_box:
             return None
-        return CamMap.decode(bytes(self.cam_map), self.cam_box)
+        return CamMap.decode(bytes(data), self.cam_box)
 
     @property
     def domain_flag(self) -> str:

@@ -39,25 +39,36 @@ _OVERLAY_NAME = re.compile(rf"^{OVERLAY_DIR}/(\d+)-([0-9a-f]{{16}})\.png$")
 _STORED_OVERLAY_NAME = re.compile(r"^cams/[\w.-]+\.png$")
 
 
-def overlay_name(prediction: CellPrediction | None) -> str | None:
-    """The media name of the prediction's overlay (drawn or not yet); None when it has none."""
+# The outputs a stored map explains (CellPrediction.cam_map, vacuole_cam_map).
+MAPS = ("cell_class", "vacuole")
+
+
+def overlay_name(prediction: CellPrediction | None, which: str = "cell_class") -> str | None:
+    """The media name of the prediction's overlay of ``which`` map (drawn or not yet); None
+    when it has none."""
     if prediction is None:
         return None
-    if prediction.cam_map and prediction.cam_box:
+    data = prediction.vacuole_cam_map if which == "vacuole" else prediction.cam_map
+    if data and prediction.cam_box:
         digest = hashlib.sha256(RENDERING)
-        digest.update(bytes(prediction.cam_map))
+        digest.update(bytes(data))
         digest.update(json.dumps(prediction.cam_box).encode())
+        if which != "cell_class":
+            digest.update(which.encode())
         return f"{OVERLAY_DIR}/{prediction.pk}-{digest.hexdigest()[:16]}.png"
-    return prediction.cam.name or None
+    return (prediction.cam.name or None) if which == "cell_class" else None
 
 
-def overlay_file(prediction: CellPrediction | None) -> str | None:
-    """The media name of the prediction's overlay PNG, drawn and written on first use; None when
-    there is none to show (no map, or an older overlay whose file is gone)."""
-    name = overlay_name(prediction)
+def overlay_file(prediction: CellPrediction | None, which: str = "cell_class") -> str | None:
+    """The media name of the prediction's overlay PNG of ``which`` map, drawn and written on
+    first use; None when there is none to show (no map, or an older overlay whose file is
+    gone)."""
+    if which not in MAPS:
+        raise ValueError(f"no map {which!r}")
+    name = overlay_name(prediction, which)
     if prediction is None or name is None or default_storage.exists(name):
         return name
-    cam = prediction.cam_stored()
+    cam = prediction.cam_stored(which)
     if cam is None:
         return None
     with prediction.cell.image.open("rb") as fh:
@@ -66,9 +77,9 @@ def overlay_file(prediction: CellPrediction | None) -> str | None:
     return name
 
 
-def cell_overlay(cell: Cell) -> str | None:
-    """The overlay of the cell's newest prediction (see ``overlay_file``)."""
-    return overlay_file(cell.latest_prediction())
+def cell_overlay(cell: Cell, which: str = "cell_class") -> str | None:
+    """The overlay of ``which`` map of the cell's newest prediction (see ``overlay_file``)."""
+    return overlay_file(cell.latest_prediction(), which)
 
 
 def overlay_png(image: bytes, cam: CamMap) -> bytes:

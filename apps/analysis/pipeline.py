@@ -32,6 +32,8 @@ class CellOutput:
     model: dict[str, str]
     prediction: Any  # apps.ml.cells.CellPrediction
     cam: CamMap | None
+    # The vacuole output's map (neutrophils, models with a stride-16 graph), else None.
+    vacuole_cam: CamMap | None = None
 
 
 View = tuple[Image.Image, str, tuple[float, float, float, float]]  # CellModel.view_box
@@ -87,11 +89,12 @@ class CellRunner:
     def run(self, views: Sequence[View], stage_seconds: dict[str, float]) -> list[CellOutput]:
         """Classify one batch of model views, with their compact Grad-CAM maps."""
         t = time.perf_counter()
-        predictions, cams = self.model.predict_views_maps(views)
+        predictions, maps = self.model.predict_views_maps(views)
         _timed(stage_seconds, "inference_and_cam", t)
         provenance = dict(self.model.provenance)
-        return [CellOutput(model=provenance, prediction=prediction, cam=cam)
-                for prediction, cam in zip(predictions, cams, strict=True)]
+        return [CellOutput(model=provenance, prediction=prediction, cam=cell.cell_class,
+                           vacuole_cam=cell.vacuole)
+                for prediction, cell in zip(predictions, maps, strict=True)]
 
 
 def _timed(stage_seconds: dict[str, float], stage: str, start: float) -> None:

@@ -385,7 +385,7 @@ def _predictions_store(*, run: AnalysisRun, batch: Sequence[Cell],
 PREDICTION_FIELDS = [
     "run", "model_sha256", "cell_class", "cell_class_prob", "class_probs", "subtype",
     "subtype_prob", "subtype_probs", "attributes", "attribute_probs", "anomalies", "view",
-    "domain_score", "in_domain", "cam_map", "cam_box", "cam"]
+    "domain_score", "in_domain", "cam_map", "cam_box", "vacuole_cam_map", "cam"]
 
 
 def _prediction_fields(*, run: AnalysisRun, out: pipeline.CellOutput) -> dict[str, Any]:
@@ -403,6 +403,8 @@ def _prediction_fields(*, run: AnalysisRun, out: pipeline.CellOutput) -> dict[st
         # version's report may name it.
         "cam_map": out.cam.encode() if out.cam is not None else b"",
         "cam_box": list(out.cam.box) if out.cam is not None else None,
+        # Same view, same box: only the map differs.
+        "vacuole_cam_map": out.vacuole_cam.encode() if out.vacuole_cam is not None else b"",
         "cam": "",
     }
 

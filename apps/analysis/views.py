@@ -24,8 +24,12 @@ def analysis_progress(request: HttpRequest, accession: str) -> JsonResponse:
 @role_required(roles.CAN_VIEW)
 @require_GET
 def cell_cam(request: HttpRequest, cell_id: int) -> HttpResponse:
-    """The Grad-CAM overlay of the cell's newest prediction (drawn on first request)."""
-    name = overlays.cell_overlay(get_object_or_404(Cell, pk=cell_id))
+    """The Grad-CAM overlay of the cell's newest prediction (drawn on first request): of its
+    class, or with ``?map=vacuole`` of the vacuole output (404 when it has none)."""
+    which = request.GET.get("map", "cell_class")
+    if which not in overlays.MAPS:
+        return HttpResponse(status=404)
+    name = overlays.cell_overlay(get_object_or_404(Cell, pk=cell_id), which)
     if name is None:
         return HttpResponse(status=404)
     response = FileResponse(default_storage.open(name, "rb"), content_type="image/png")

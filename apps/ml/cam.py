@@ -48,10 +48,21 @@ def grad_cam_batch(
     ``size`` = (H, W), bilinearly upsampled, each map scaled to a maximum of 1
     (all zeros when no location supports the class).
     """
-    cams = grad_cam_maps(features, weight, indices)
-    rows = _interp_matrix(size[0], cams.shape[1])
-    cols = _interp_matrix(size[1], cams.shape[2])
-    return _unit_peak(np.maximum(rows @ cams @ cols.T, 0.0))  # (N, H, W)
+    return upsample_maps(grad_cam_maps(features, weight, indices), size)
+
+
+def upsample_maps(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N, h, w) maps bilinearly upsampled to ``size`` = (H, W), each scaled to a peak of 1."""
+    rows = _interp_matrix(size[0], maps.shape[1])
+    cols = _interp_matrix(size[1], maps.shape[2])
+    return _unit_peak(np.maximum(rows @ maps @ cols.T, 0.0))  # (N, H, W)
+
+
+def unit_peak_maps(maps: np.ndarray) -> np.ndarray:
+    """(N, h, w) non-negative maps, each scaled to a maximum of 1 (zeros stay zeros; NaN and
+    infinities read as 0)."""
+    clean = np.nan_to_num(np.asarray(maps, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    return _unit_peak(np.maximum(clean, 0.0))
 
 
 def grad_cam_maps(
@@ -87,6 +98,15 @@ def jet(v: np.ndarray) -> np.ndarray:
 
 # A stored map is small by construction; anything larger is not one of ours.
 CAM_MAP_MAX_SIDE = 64
+
+
+@dataclass(frozen=True)
+class CellMaps:
+    """The compact maps of one cell: the predicted class's, and the vacuole output's when the
+    model explains it (a stride-16 graph) and the cell was predicted a neutrophil."""
+
+    cell_class: CamMap
+    vacuole: CamMap | None = None
 
 
 @dataclass(frozen=True)

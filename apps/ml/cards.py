@@ -71,6 +71,21 @@ class DomainSpec:
 
 
 @dataclass(frozen=True)
+class Cam16Spec:
+    """The card's stride-16 Grad-CAM graph (training.cam_graph.Cam16): from the model's
+    ``features16`` output and the gradient of an output with respect to the pooled features,
+    the map at stride 16. Models without it get their maps from the last feature maps."""
+
+    file: str
+    sha256: str
+    features_output: str  # the model's output feeding it
+    features_input: str
+    target_input: str
+    output: str
+    maps: tuple[str, ...]  # what it is used to explain: "cell_class", "vacuole"
+
+
+@dataclass(frozen=True)
 class ModelCard:
     directory: Path
     name: str
@@ -86,6 +101,11 @@ class ModelCard:
     anomalies: tuple[AnomalySpec, ...]
     raw: dict[str, Any] = field(compare=False, repr=False, hash=False)
     domain: DomainSpec | None = None
+    cam16: Cam16Spec | None = None
+
+    @property
+    def cam16_path(self) -> Path | None:
+        return None if self.cam16 is None else self.directory / self.cam16.file
 
     @property
     def domain_path(self) -> Path | None:
@@ -225,9 +245,23 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
             sha256=str(_req(files["domain"], "sha256", "files.domain")).lower(),
             specimen_max_outside=float(_req(dom, "specimen_max_outside", "domain")),
         )
+    cam16 = None
+    if "cam16" in files:
+        spec = _req(outputs, "cam16", "outputs")
+        cam16 = Cam16Spec(
+            file=safe_name(_req(files["cam16"], "path", "files.cam16"), "files.cam16"),
+            sha256=str(_req(files["cam16"], "sha256", "files.cam16")).lower(),
+            features_output=str(_req(_req(outputs, "features16", "outputs"), "name",
+                                     "features16")),
+            features_input=str(_req(spec, "features_input", "outputs.cam16")),
+            target_input=str(_req(spec, "target_input", "outputs.cam16")),
+            output=str(_req(spec, "output", "outputs.cam16")),
+            maps=tuple(str(k) for k in _req(spec, "maps", "outputs.cam16")),
+        )
     return ModelCard(
         directory=directory,
         domain=domain,
+        cam16=cam16,
         name=str(_req(raw, "name", "card")),
         version=str(_req(raw, "version", "card")),
         model_file=safe_name(_req(model, "path", "files.model"), "files.model"),

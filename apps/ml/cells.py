@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from apps.ml.cam import CamMap, cam_maps_quantise, grad_cam, grad_cam_batch, grad_cam_maps
+from apps.ml.cam import (
+    CamMap,
+    CellMaps,
+    cam_maps_quantise,
+    grad_cam_maps,
+    unit_peak_maps,
+    upsample_maps,
+)
 from apps.ml.canonical import FOUND, ViewParams, canonical_view, nucleus_reason
 from apps.ml.cards import (
     ANOMALY_KEYS,
@@ -25,7 +32,7 @@ from apps.ml.cards import (
     registered_dir,
 )
 from apps.ml.domain import CELL_INSIDE, CellDomain, DomainGuard, stain_fingerprints
-from apps.ml.runtime import OnnxModel, check_sha256, load_cached
+from apps.ml.runtime import LazySession, OnnxModel, check_sha256, load_cached
 
 if TYPE_CHECKING:
     pass
@@ -102,6 +109,9 @@ class CellModel(OnnxModel):
         self._head_weights: dict[str, np.ndarray] | None = None
         self._guard: DomainGuard | None = None
         self._view = ViewParams.from_card(card.input.view) if card.input.view else None
+        spec, path = card.cam16, card.cam16_path
+        self._cam16 = None if spec is None or path is None else LazySession(
+            path, threads=threads, before_load=lambda: check_sha256(path, spec.sha256))
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> CellModel:
@@ -180,10 +190,60 @@ class CellModel(OnnxModel):
 
     def run(self, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Raw network outputs: logits per head name and features (N, C, h, w)."""
+        logits, features, _ = self.run_maps(batch)
+        return logits, features
+
+    def run_maps(self, batch: np.ndarray
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+        """``run`` plus the stride-16 maps when the card has a stride-16 CAM graph (the
+        network computes them anyway), else None."""
         heads = self.card.heads
-        names = [h.output for h in heads] + [self.card.features_output]
+        extra = [self.card.cam16.features_output] if self.card.cam16 else []
+        names = [h.output for h in heads] + [self.card.features_output, *extra]
         out = self.session().run(names, {self.card.input.name: batch})
-        return {h.name: o for h, o in zip(heads, out[:-1], strict=True)}, out[-1]
+        logits = {h.name: o for h, o in zip(heads, out[: len(heads)], strict=True)}
+        return logits, out[len(heads)], (out[-1] if extra else None)
+
+    def class_maps(self, features: np.ndarray, features16: np.ndarray | None,
+                   preds: Sequence[CellPrediction]) -> np.ndarray:
+        """The Grad-CAM of each prediction's cell class, at the feature maps' resolution,
+        peak 1: at stride 16 when the model has the graph for it, else from the last maps."""
+        labels = self.card.head("cell_class").labels
+        indices = [labels.index(p.cell_class) for p in preds]
+        if features16 is not None:
+            return self.maps16(features16, self.head_weights()["cell_class"][indices])
+        return grad_cam_maps(features, self.head_weights()["cell_class"], indices)
+
+    def maps16(self, features16: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Stride-16 Grad-CAMs (the card's cam16 graph), peak 1: ``targets`` (N, C) is, per
+        map, the gradient of the explained output with respect to the pooled features."""
+        spec = self.card.cam16
+        if spec is None or self._cam16 is None:
+            raise CardError(f"{self.card.name} {self.card.version} has no stride-16 CAM")
+        (maps,) = self._cam16.get().run([spec.output], {
+            spec.features_input: np.ascontiguousarray(features16, dtype=np.float32),
+            spec.target_input: np.ascontiguousarray(targets, dtype=np.float32)})
+        return unit_peak_maps(maps)
+
+    def vacuole_target(self) -> np.ndarray | None:
+        """The gradient of the vacuole output's log-odds with respect to the pooled features
+        (positive row minus the other of its two-label head), or None when the model has no
+        stride-16 graph meant for it or no such head."""
+        spec = self.card.anomaly("vacuole")
+        if self.card.cam16 is None or "vacuole" not in self.card.cam16.maps \
+                or not spec.available or spec.head is None:
+            return None
+        labels = self.card.head(spec.head).labels
+        if len(labels) != 2 or len(spec.positive_labels) != 1:
+            return None
+        yes = labels.index(spec.positive_labels[0])
+        w = self.head_weights()[spec.head]
+        return np.asarray(w[yes] - w[1 - yes], dtype=np.float32)
+
+    def vacuole_cells(self, preds: Sequence[CellPrediction]) -> list[int]:
+        """Which predictions get a vacuole map: the cells the output is meant for."""
+        meant = self.card.anomaly("vacuole").applies_to_cell_class
+        return [k for k, p in enumerate(preds) if not meant or p.cell_class in meant]
 
     def predict(
         self, images: Sequence[Image.Image], *, batch_size: int = 32
@@ -214,10 +274,11 @@ class CellModel(OnnxModel):
         for i in range(0, len(images), batch_size):
             views = [self.view(im) for im in images[i : i + batch_size]]
             batch = to_tensor([v for v, _ in views], spec.mean, spec.std)
-            logits, features = self.run(batch)
+            logits, features, features16 = self.run_maps(batch)
             p, c = self.postprocess(logits, features, cam=cam,
                                     views=[code for _, code in views],
-                                    stains=self.stains([v for v, _ in views]))
+                                    stains=self.stains([v for v, _ in views]),
+                                    features16=features16)
             preds.extend(p)
             cams.extend(c)
             inputs.extend(v for v, _ in views)
@@ -225,12 +286,13 @@ class CellModel(OnnxModel):
 
     def predict_maps(
         self, images: Sequence[Image.Image], *, batch_size: int = 32
-    ) -> tuple[list[CellPrediction], list[CamMap]]:
-        """Predictions and, per image, the compact Grad-CAM of the predicted cell_class: the
-        map at the feature-map resolution (uint8) and where the model's view lies in the image.
-        Nothing is upsampled or drawn here; ``apps.ml.cam.overlay_map`` draws it on demand."""
+    ) -> tuple[list[CellPrediction], list[CellMaps]]:
+        """Predictions and, per image, the compact Grad-CAMs: the predicted cell_class's and
+        (neutrophils, models with a stride-16 graph) the vacuole output's, each at the maps'
+        resolution (uint8) with where the model's view lies in the image. Nothing is upsampled
+        or drawn here; ``apps.ml.cam.overlay_map`` draws a map on demand."""
         preds: list[CellPrediction] = []
-        maps: list[CamMap] = []
+        maps: list[CellMaps] = []
         for i in range(0, len(images), batch_size):
             p, m = self.predict_views_maps([self.view_box(im) for im in images[i : i + batch_size]])
             preds.extend(p)
@@ -239,20 +301,32 @@ class CellModel(OnnxModel):
 
     def predict_views_maps(
         self, views: Sequence[tuple[Image.Image, str, tuple[float, float, float, float]]]
-    ) -> tuple[list[CellPrediction], list[CamMap]]:
+    ) -> tuple[list[CellPrediction], list[CellMaps]]:
         """``predict_maps`` for one batch of views already made by ``view_box`` (so that
         decoding and views can be prepared elsewhere, e.g. on other threads, meanwhile)."""
         if not views:
             return [], []
         spec = self.card.input
-        labels = self.card.head("cell_class").labels
-        logits, features = self.run(to_tensor([v for v, _, _ in views], spec.mean, spec.std))
+        logits, features, f16 = self.run_maps(
+            to_tensor([v for v, _, _ in views], spec.mean, spec.std))
         preds, _ = self.postprocess(logits, features, views=[code for _, code, _ in views],
                                     stains=self.stains([v for v, _, _ in views]))
-        lowres = grad_cam_maps(features, self.head_weights()["cell_class"],
-                               [labels.index(q.cell_class) for q in preds])
-        return preds, [CamMap(values, box) for values, (_, _, box)
-                       in zip(cam_maps_quantise(lowres), views, strict=True)]
+        boxes = [box for _, _, box in views]
+        vacuole = self.vacuole_target()
+        if f16 is None or vacuole is None:
+            classes = cam_maps_quantise(self.class_maps(features, f16, preds))
+            return preds, [CellMaps(CamMap(v, b)) for v, b in zip(classes, boxes, strict=True)]
+        # One run of the stride-16 graph for both kinds of map: every cell's class, then the
+        # vacuole output of the cells it is meant for.
+        labels = self.card.head("cell_class").labels
+        chosen = self.vacuole_cells(preds)
+        weights = self.head_weights()["cell_class"][[labels.index(p.cell_class) for p in preds]]
+        targets = np.concatenate([weights, np.repeat(vacuole[None], len(chosen), axis=0)])
+        maps = cam_maps_quantise(self.maps16(np.concatenate([f16, f16[chosen]]), targets))
+        vacuoles: dict[int, CamMap] = {k: CamMap(maps[len(preds) + j], boxes[k])
+                                       for j, k in enumerate(chosen)}
+        return preds, [CellMaps(CamMap(maps[k], boxes[k]), vacuoles.get(k))
+                       for k in range(len(preds))]
 
     def predict_batch(
         self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None,
@@ -262,8 +336,9 @@ class CellModel(OnnxModel):
 
         ``views``: the ``view`` code of each image (default: all found / centre crop).
         """
-        logits, features = self.run(batch)
-        return self.postprocess(logits, features, cam=cam, views=views, stains=stains)
+        logits, features, features16 = self.run_maps(batch)
+        return self.postprocess(logits, features, cam=cam, views=views, stains=stains,
+                                features16=features16)
 
     def stains(self, views: Sequence[Image.Image]) -> np.ndarray | None:
         """The stain fingerprints of the model's views when its domain check reads them."""
@@ -275,11 +350,13 @@ class CellModel(OnnxModel):
     def postprocess(
         self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False,
         views: Sequence[str] | None = None, stains: np.ndarray | None = None,
+        features16: np.ndarray | None = None,
     ) -> tuple[list[CellPrediction], list[np.ndarray]]:
         """Calibrated probabilities, labels, anomaly scores, domain check, (optional) CAMs.
 
         ``stains``: ``stain_fingerprints`` of the views (``stains()``); without them the
-        domain check reads the features only."""
+        domain check reads the features only. ``features16``: the stride-16 maps
+        (``run_maps``), for CAMs at stride 16 when the model has the graph."""
         n = features.shape[0]
         codes = list(views) if views is not None else (
             [FOUND if self._view is not None else "crop"] * n)
@@ -291,10 +368,8 @@ class CellModel(OnnxModel):
         preds = [self._one(probs, k, codes[k], domains[k]) for k in range(n)]
         cams: list[np.ndarray] = []
         if cam and preds:
-            labels = self.card.head("cell_class").labels
-            maps = grad_cam_batch(features, self.head_weights()["cell_class"],
-                                  [labels.index(p.cell_class) for p in preds], self.input_size)
-            cams = list(maps)
+            cams = list(upsample_maps(self.class_maps(features, features16, preds),
+                                      self.input_size))
         return preds, cams
 
     def _one(self, probs: dict[str, np.ndarray], n: int, view: str = "crop",
@@ -329,11 +404,15 @@ class CellModel(OnnxModel):
 
     def cam(self, image: Image.Image, *, head: str = "cell_class",
             label: str | None = None) -> np.ndarray:
-        """Grad-CAM of ``label`` (default: the predicted one) for one image."""
-        logits, features = self.run(self.preprocess([image]))
+        """Grad-CAM of ``label`` (default: the predicted one) for one image, at stride 16 when
+        the model has the graph for it."""
+        logits, features, f16 = self.run_maps(self.preprocess([image]))
         labels = self.card.head(head).labels
         index = int(logits[head][0].argmax()) if label is None else labels.index(label)
-        return grad_cam(features[0], self.head_weights()[head], index, self.input_size)
+        weight = self.head_weights()[head]
+        low = (self.maps16(f16, weight[[index]]) if f16 is not None
+               else grad_cam_maps(features, weight, [index]))
+        return upsample_maps(low, self.input_size)[0]
 
     def __repr__(self) -> str:
         return f"CellModel({self.card.name} {self.card.version}, threads={self.threads})"

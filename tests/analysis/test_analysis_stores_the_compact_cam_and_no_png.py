@@ -1,6 +1,7 @@
-"""The analysis job keeps, per cell, the compact Grad-CAM (the uint8 map at feature resolution and
-the box of the model's view in the image) and writes no overlay file: overlays are drawn when
-first asked for (tests/analysis/test_overlay_is_drawn_on_request.py)."""
+"""The analysis job keeps, per cell, the compact maps (the uint8 map of the predicted class at the
+stride-16 resolution, and for the cells called neutrophils the vacuole output's, with the box of
+the model's view in the image) and writes no overlay file: overlays are drawn when first asked
+for (tests/analysis/test_overlay_is_drawn_on_request.py)."""
 
 from __future__ import annotations
 
@@ -43,14 +44,25 @@ def test_each_prediction_has_its_compact_map_and_no_png_is_written(
     model = load_default(settings.MODELS_ONNX_DIR)
     predictions = list(CellPrediction.objects.filter(run=run).select_related("cell"))
     assert len(predictions) == 5
+    with_vacuole = 0
     for p in predictions:
         assert not p.cam and p.has_cam
-        assert len(bytes(p.cam_map)) < 256
+        assert len(bytes(p.cam_map)) < 512  # a .npy header and 12 x 12 bytes
         cam = p.cam_stored()
         assert cam is not None and cam.values.dtype == np.uint8
-        # The same map the model computes for this image today, in the same place.
+        assert cam.values.shape == (12, 12)  # finer than the 6x6 last feature maps
+        # The same maps the model computes for this image today, in the same place.
         with p.cell.image.open("rb") as fh:
             image = Image.open(io.BytesIO(fh.read())).convert("RGB")
         _, (expected,) = model.predict_maps([image])
-        np.testing.assert_array_equal(cam.values, expected.values)
-        assert cam.box == pytest.approx(expected.box)
+        np.testing.assert_array_equal(cam.values, expected.cell_class.values)
+        assert cam.box == pytest.approx(expected.cell_class.box)
+        vacuole = p.cam_stored("vacuole")
+        if p.cell_class == "neutrophil":
+            assert vacuole is not None and expected.vacuole is not None
+            np.testing.assert_array_equal(vacuole.values, expected.vacuole.values)
+            assert not np.array_equal(vacuole.values, cam.values)  # another output's map
+            with_vacuole += 1
+        else:
+            assert vacuole is None and expected.vacuole is None
+    assert with_vacuole >= 1

@@ -16,7 +16,7 @@ import pytest
 from apps.analysis import pipeline
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.selectors import run_domain, specimen_domain_latest
-from apps.ml.cam import CamMap
+from apps.ml.cam import CamMap, CellMaps
 from apps.ml.cells import CellPrediction as ModelPrediction
 from apps.smears.services import smear_read_upload
 from apps.workflow.services import smear_import
@@ -49,8 +49,8 @@ class FakeModel:
                 {"segmented": 0.9}, {}, {}, {"vacuole": 0.8, "pseudo_pelger": 0.1,
                                              "hypogranulation": None, "barr_body": None},
                 view=view, domain_score=score, domain=code))
-            cams.append(CamMap(np.arange(36, dtype=np.uint8).reshape(6, 6) * 7,
-                               (0.1, 0.1, 0.9, 0.9)))
+            cams.append(CellMaps(CamMap(np.arange(36, dtype=np.uint8).reshape(6, 6) * 7,
+                                        (0.1, 0.1, 0.9, 0.9))))
         return preds, cams
 
 

@@ -126,3 +126,30 @@ def test_no_map_no_overlay(client, technician, cell):
     CellPrediction.objects.filter(cell=cell).delete()
     assert client.get(f"/cells/{cell.pk}/cam/").status_code == 404
     assert client.get("/cells/999999/cam/").status_code == 404
+
+
+def test_the_vacuole_map_is_its_own_overlay(client, biologist, cell):
+    """?map=vacuole draws the vacuole output's map (another file, another picture); a cell
+    without one, or an unknown map, is a 404."""
+    client.force_login(biologist)
+    assert client.get(f"/cells/{cell.pk}/cam/?map=vacuole").status_code == 404
+    assert client.get(f"/cells/{cell.pk}/cam/?map=nothing").status_code == 404
+    values = np.zeros((12, 12), np.uint8)
+    values[-1, -1] = 255  # the vacuole output looked at the bottom-right
+    CellPrediction.objects.filter(cell=cell).update(
+        vacuole_cam_map=CamMap(values, (0.0, 0.0, 1.0, 1.0)).encode())
+    prediction = CellPrediction.objects.get(cell=cell)
+    assert overlays.overlay_name(prediction, "vacuole") != overlays.overlay_name(prediction)
+    response = client.get(f"/cells/{cell.pk}/cam/?map=vacuole")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    drawn = np.asarray(_png(response), np.int32)
+    with cell.image.open("rb") as fh:
+        original = np.asarray(Image.open(fh).convert("RGB"), np.int32)
+    hot = (drawn - original)[-30:, -30:].mean(axis=(0, 1))
+    cold = (drawn - original)[10:40, 10:40].mean(axis=(0, 1))
+    assert hot[0] > hot[2] and cold[2] > cold[0]
+    # The class overlay is unchanged: still the top-left.
+    klass = np.asarray(_png(client.get(f"/cells/{cell.pk}/cam/")), np.int32)
+    corner = (klass - original)[10:40, 10:40].mean(axis=(0, 1))
+    assert corner[0] > corner[2]

@@ -72,7 +72,7 @@ def test_a_real_cell_map_matches_the_full_cam_of_its_view(cell_model, pbc_path):
         image = im.convert("RGB")
     preds, maps = cell_model.predict_maps([image])
     _, full = cell_model.predict_with_cam([image])
-    (cam,) = maps
+    (cam,) = (m.cell_class for m in maps)
     assert cam.values.dtype == np.uint8 and cam.values.max() == 255
     assert max(cam.values.shape) <= 64
     # Drawn over the model's own view (the box's content), it is the full-size CAM.

@@ -1,8 +1,12 @@
-"""The committed int8 variant of the registered cell model (models_onnx/<name>/<version>-int8):
+"""The committed int8 variant of the registered cell network (models_onnx/<name>/<version>-int8,
+beside the registered folder or the one it was derived from with the same weights):
 its card says it is quantized and what that cost on validation, and on real test-split images
 it gives the float32 model's answers."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +17,19 @@ from tests.ml.conftest import GOLDEN_FILES, MODELS_ROOT, pbc_file
 
 
 @pytest.fixture(scope="module")
-def int8_dir(model_dir):  # type: ignore[no-untyped-def]
-    d = MODELS_ROOT / model_dir.parent.name / f"{model_dir.name}-int8"
+def float_dir(model_dir):  # type: ignore[no-untyped-def]
+    """The registered network's float32 folder: the registered one, or the one it was derived
+    from with the same weights (training.derive_cam16)."""
+    derived = json.loads((model_dir / "card.json").read_text()).get("derived_from")
+    return MODELS_ROOT / model_dir.parent.name / Path(derived["folder"]).name if derived \
+        else model_dir
+
+
+@pytest.fixture(scope="module")
+def int8_dir(float_dir):  # type: ignore[no-untyped-def]
+    d = float_dir.parent / f"{float_dir.name}-int8"
     if not (d / "card.json").is_file():
-        pytest.fail(f"no int8 variant committed beside {model_dir}")
+        pytest.fail(f"no int8 variant committed beside {float_dir}")
     return d
 
 
@@ -30,8 +43,9 @@ def test_card_declares_the_quantization_and_its_measured_cost(int8_dir):  # type
     assert "--int8" in " ".join(card["reproduce"])
 
 
-def test_int8_gives_the_float32_answers_on_real_cells(int8_dir, cell_model):  # type: ignore[no-untyped-def]
+def test_int8_gives_the_float32_answers_on_real_cells(int8_dir, float_dir):  # type: ignore[no-untyped-def]
     int8 = CellModel.from_dir(int8_dir, threads=1)
+    cell_model = CellModel.from_dir(float_dir, threads=1)
     images = [Image.open(pbc_file(rel)) for rel in GOLDEN_FILES.values()]
     ref, ref_cams = cell_model.predict_with_cam(images)
     got, cams = int8.predict_with_cam(images)
