@@ -300,6 +300,38 @@ def stratified_subset(labels: list[str], n: int, seed: int) -> list[int]:
     return sorted(out)
 
 
+def leave_out_section(folder: Path) -> dict:
+    """The card's ``leave_lisc_out``: held-out LISC figures of the same recipe trained without
+    LISC, from that folder's own domain_eval.json (its flags from its own domain check), with
+    the commands that made that folder (its card's)."""
+    other = json.loads((folder / "domain_eval.json").read_text())["new"]
+    card = json.loads((folder / "card.json").read_text())
+    shipped = f"models_onnx/{card['name']}/{card['version']}"  # where its card says it went
+    made = [c.replace(shipped, str(folder)) for c in card.get("reproduce", [])]
+    return {"model": other["model"], "folder": str(folder),
+            "reproduce": [*made, f"python -m training.domain_eval --out {folder} "
+                          "--shift-cells 100 --non-cells 50"],
+            **{x: other["lisc"][x] for x in ("n", "accuracy", "accuracy_ci95_wilson",
+                                             "per_class", "flagged", "confident_wrong",
+                                             "confident_wrong_not_flagged")
+               if x in other["lisc"]}}
+
+
+def update_leave_out(out: Path, folder: Path) -> None:
+    """``--leave-out-only``: replace the card's leave_lisc_out section (and its README), the
+    rest of the card as it is."""
+    from training.evaluate import render_readme
+
+    path = out / "card.json"
+    card = json.loads(path.read_text())
+    ood = card["out_of_domain"]
+    ood["leave_lisc_out"] = leave_out_section(folder)
+    reproduce = ood["reproduce"].split(" --recipe-without-lisc ")[0]
+    ood["reproduce"] = f"{reproduce} --recipe-without-lisc {folder}"
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    (out / "README.md").write_text(render_readme(card))
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, required=True, help="model folder (with card.json)")
@@ -319,9 +351,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe-without-lisc", type=Path, default=None,
                    help="with --trained-on-lisc: the folder of the same recipe trained without "
                    "LISC, whose held-out LISC figures the card then quotes")
+    p.add_argument("--leave-out-only", action="store_true",
+                   help="with --recipe-without-lisc: only replace the card's leave-LISC-out "
+                   "figures (that folder's own domain_eval.json), nothing recomputed here")
     p.add_argument("--limit", type=int, default=0,
                    help="smoke test: at most this many cells per set (figures meaningless)")
     args = p.parse_args(argv)
+    if args.leave_out_only:
+        if not args.recipe_without_lisc:
+            p.error("--leave-out-only needs --recipe-without-lisc")
+        update_leave_out(args.out, args.recipe_without_lisc)
+        return
     t0 = time.time()
 
     pbc = args.datasets / "pbc"
@@ -535,13 +575,8 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "specimen_rule": f"a specimen is outside when more than {SPECIMEN_MAX_OUTSIDE:.0%} of "
         "its cells are",
     }
-    leave_out = None
-    if args.recipe_without_lisc:
-        other = json.loads((args.recipe_without_lisc / "domain_eval.json").read_text())["new"]
-        leave_out = {"model": other["model"], "folder": str(args.recipe_without_lisc),
-                     **{x: other["lisc"][x] for x in ("n", "accuracy", "accuracy_ci95_wilson",
-                                                      "per_class", "flagged",
-                                                      "confident_wrong")}}
+    leave_out = (leave_out_section(args.recipe_without_lisc)
+                 if args.recipe_without_lisc else None)
     card["out_of_domain"] = {
         "reproduce": f"python -m training.domain_eval --out {args.out}"
         + (f" --baseline {args.baseline}" if args.baseline else "")

@@ -420,7 +420,9 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     parent_train: list[str] = []
     if init != "None":
         extra += f" --init {init}"
-        parent = args.out.parent / Path(init).parent.name.removeprefix("cells-")
+        parent = Path(init).parent  # a shipped model folder, or a sibling run's output
+        if not (parent / "card.json").is_file():
+            parent = args.out.parent / Path(init).parent.name.removeprefix("cells-")
         parent_train = [json.loads((parent / "card.json").read_text())["reproduce"][1]]
     macs = export["macs_per_image"]
     heads = [n for n, _ in config["heads"]]
@@ -711,7 +713,11 @@ def out_of_domain_lines(card: dict) -> list[str]:
                   "LISC: the same recipe without it or, for a warm restart, the model it "
                   f"started from): {_pct(loo['accuracy'])} "
                   f"({_ci(loo['accuracy_ci95_wilson'])}) of all {loo['n']} LISC cells; per class "
-                  + ", ".join(f"{c} {_pct(v)}" for c, v in loo["per_class"].items()) + "."]
+                  + ", ".join(f"{c} {_pct(v)}" for c, v in loo["per_class"].items()) + "."
+                  + (f" Its own domain check flagged {_pct(loo['flagged'])} of them; wrong "
+                     f"with p > 0.9: {loo['confident_wrong']}, of which not flagged: "
+                     f"{loo['confident_wrong_not_flagged']}."
+                     if "confident_wrong_not_flagged" in loo else "")]
     rule = ood.get("registration_rule")
     if rule:
         lines += ["", "Registration rule (docs/training.md, validation split only): validation "
