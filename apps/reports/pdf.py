@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import weasyprint.images  # noqa: F401  (imported for its side effect, undone just below)
 from PIL import ImageFile
 from weasyprint import HTML
+from weasyprint.document import Document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 # weasyprint.images sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process on import. The smear
@@ -90,8 +92,24 @@ class RootedFetcher(URLFetcher):
         return self.fetch(full_url)
 
 
-def render_pdf(html: str, *, base_dir: Path, allowed_roots: Sequence[Path]) -> bytes:
-    """Render `html` (relative URLs resolved against `base_dir`) as PDF bytes.
+OPTIONS = {"attachments": None, "pdf_forms": False}
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refused or failed fetch as PdfRenderError."""
+    try:
+        yield
+    except FetchRefusedError as exc:
+        logger.warning("PDF rendering stopped: %s", exc)
+        raise PdfRenderError(str(exc)) from exc
+    except FatalURLFetchingError as exc:
+        raise PdfRenderError(str(exc)) from exc
+
+
+def render_document(html: str, *, base_dir: Path, allowed_roots: Sequence[Path]) -> Document:
+    """`html` laid out in pages (relative URLs resolved against `base_dir`): the very layout
+    `render_pdf` writes, open to a test that checks where each box fell.
 
     Only files under `allowed_roots` can be loaded; `base_dir` must be one of them or inside one.
     """
@@ -99,11 +117,14 @@ def render_pdf(html: str, *, base_dir: Path, allowed_roots: Sequence[Path]) -> b
     base = Path(base_dir).resolve()
     if not any(base.is_relative_to(root) for root in fetcher.roots):
         raise PdfRenderError(f"{base} is not under an allowed folder.")
-    try:
-        document = HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher)
-        return document.write_pdf(attachments=None, pdf_forms=False)
-    except FetchRefusedError as exc:
-        logger.warning("PDF rendering stopped: %s", exc)
-        raise PdfRenderError(str(exc)) from exc
-    except FatalURLFetchingError as exc:
-        raise PdfRenderError(str(exc)) from exc
+    with _refusals():
+        return HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render(
+            **OPTIONS)
+
+
+def render_pdf(html: str, *, base_dir: Path, allowed_roots: Sequence[Path]) -> bytes:
+    """Render `html` as PDF bytes (see `render_document`)."""
+    document = render_document(html, base_dir=base_dir, allowed_roots=allowed_roots)
+    with _refusals():
+        pdf: bytes = document.write_pdf(**OPTIONS)
+    return pdf

@@ -57,14 +57,16 @@ def signer(make_user):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_specimen(technician):  # type: ignore[no-untyped-def]
-    """Build a specimen ready to sign: patient (names given), CBC, 4 cells with predictions."""
+    """Build a specimen ready to sign: patient (names given), CBC, 4 cells with predictions
+    (or ``classes``: cells per PBC class)."""
     from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
     from apps.patients.services import patient_create, specimen_create
     from apps.smears.models import Cell
     from apps.smears.services import smear_read_upload
     from apps.workflow.services import cbc_import, smear_import
 
-    def make(*, family_name: str = "Dupont", given_name: str = "Jeanne"):  # type: ignore[no-untyped-def]
+    def make(*, family_name: str = "Dupont", given_name: str = "Jeanne",  # type: ignore[no-untyped-def]
+             classes: dict[str, int] | None = None):
         patient = patient_create(actor=technician, external_id="MRN-77", family_name=family_name,
                                  given_name=given_name, birth_date=date(1951, 3, 4), sex="F")
         specimen = specimen_create(actor=technician, accession=ACCESSION, patient=patient,
@@ -72,16 +74,17 @@ def make_specimen(technician):  # type: ignore[no-untyped-def]
         cbc_import(actor=technician, data=CBC_CSV, specimen=specimen)
         # The analysis the import queues runs on commit, which never comes inside a test.
         batch = smear_read_upload(name="export.zip", fileobj=io.BytesIO(
-            export_zip({"neutrophil": 2, "eosinophil": 1, "lymphocyte": 1})))
+            export_zip(classes or {"neutrophil": 2, "eosinophil": 1, "lymphocyte": 1})))
         smear_import(actor=technician, specimen=specimen, batch=batch)
         run = AnalysisRun.objects.create(specimen=specimen, pipeline="test",
                                          status=RunStatus.SUCCEEDED, models_used=[MODEL])
         for i, cell in enumerate(Cell.objects.filter(specimen=specimen).order_by("pk")):
             predicted = "neutrophil" if cell.analyser_class == "neutrophil" else "monocyte"
+            probability = round(0.61 + 0.1 * (i % 4), 2)
             prediction = CellPrediction.objects.create(
                 cell=cell, run=run, model_name=MODEL["name"], model_version=MODEL["version"],
                 model_sha256=MODEL["sha256"], cell_class=predicted,
-                cell_class_prob=0.61 + 0.1 * i, class_probs={predicted: 0.61 + 0.1 * i},
+                cell_class_prob=probability, class_probs={predicted: probability},
                 anomalies={"vacuole": 0.125, "pseudo_pelger": 0.03,
                            "hypogranulation": None, "barr_body": None})
             with cell.image.open("rb") as fh:
