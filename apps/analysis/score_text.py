@@ -140,7 +140,8 @@ def score_levels_text(name: str, thresholds: dict | None) -> str:
 
 def contribution_table(name: str, contributions: list[dict]) -> dict[str, object]:
     """The evidence table of a score: column headings with their units and one row per
-    contribution (label, value with its unit, part with its unit, the stored text)."""
+    contribution (label, value with its unit, part with its unit, and what the part found: for
+    the VEXAS rule the measured value against the cut-off it was compared to)."""
     rows = []
     if name == "vexas":
         for c in contributions:
@@ -162,7 +163,7 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
             })
         return {"value_heading": _("Value (unit)"),
                 "part_heading": _("Points (of %(total)s)") % {"total": VEXAS_POINTS},
-                "rows": rows}
+                "text_heading": _("Finding (cut-off)"), "rows": rows}
     for c in contributions:
         value = c.get("value")
         unit = str(FEATURE_UNITS.get(str(c.get("unit") or ""), c.get("unit") or ""))
@@ -181,7 +182,8 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
             "text": _contribution_text(c),
         })
     return {"value_heading": _("Value (unit)"),
-            "part_heading": _("Contribution (log-odds)"), "rows": rows}
+            "part_heading": _("Contribution (log-odds)"),
+            "text_heading": _("Finding") if any(r["text"] for r in rows) else "", "rows": rows}
 
 
 def _contribution_text(contribution: dict) -> str:
@@ -194,6 +196,19 @@ def _contribution_text(contribution: dict) -> str:
 # Evidence strips: the cut-off each score's ranked cells are read against (model probability).
 EVIDENCE_CUTOFFS = {"vexas": ("vacuole_prob_cutoff", "vacuole"),
                     "mds_image": ("anomaly_prob_cutoff", "probability")}
+
+
+def cell_cutoff_text(name: str, thresholds: dict | None) -> str:
+    """When a cell counts for a score's share (the probability cut-off the score stored)."""
+    key = EVIDENCE_CUTOFFS.get(name, ("", ""))[0]
+    cutoff = (thresholds or {}).get(key)
+    if not isinstance(cutoff, int | float) or isinstance(cutoff, bool):
+        return ""
+    if name == "vexas":
+        return _("A neutrophil counts as vacuolated when the model's vacuole probability is "
+                 "%(cutoff)s or more.") % {"cutoff": _num(float(cutoff), 2)}
+    return _("A neutrophil counts as flagged when one of the model's anomaly probabilities is "
+             "%(cutoff)s or more.") % {"cutoff": _num(float(cutoff), 2)}
 
 
 def evidence_cells(name: str, evidence: dict | None, thresholds: dict | None,
@@ -243,7 +258,8 @@ def score_drivers_text(name: str, state: object, contributions: list[dict]) -> s
 
 def score_display(score: object) -> dict[str, object]:
     """What a page or a report shows of a score (a Score row or its JSON entry): the headline
-    figure in its unit, how the level is read, the evidence table and the evidence cells."""
+    figure in its unit, how the level is read, the evidence table, the evidence cells and the
+    cut-off they are read against."""
     def get(key: str) -> object:
         return score.get(key) if isinstance(score, dict) else getattr(score, key, None)
 
@@ -260,6 +276,7 @@ def score_display(score: object) -> dict[str, object]:
         "cells": evidence_cells(name, evidence, thresholds),  # type: ignore[arg-type]
         "cutoff": next((thresholds.get(k) for n, (k, _f) in EVIDENCE_CUTOFFS.items()  # type: ignore[union-attr]
                         if n == name), None),
+        "cutoff_text": cell_cutoff_text(name, thresholds),  # type: ignore[arg-type]
     }
 
 
