@@ -7,6 +7,10 @@ never drawn at full size) with the map of the model's view laid where that view 
 holds the prediction's id and a digest of the map, so a re-analysis that changes the map gives a
 new file, and a report signed with the old name still finds the old one. Overlays stored as PNGs
 by analyses from before compact maps are served as they are.
+
+Those old files are pruned (``overlay_files_prune``) once nothing can ask for them: no cell's
+newest prediction draws under that name, and no name the caller keeps (the reports layer passes
+what signed report content names) is it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Prefetch
 from PIL import Image
 
 from apps.ml.cam import CamMap, overlay_map
@@ -37,6 +44,7 @@ RENDERING = b"overlay-v1"
 _OVERLAY_NAME = re.compile(rf"^{OVERLAY_DIR}/(\d+)-([0-9a-f]{{16}})\.png$")
 # Overlays written by analyses before compact maps (FileField upload_to "cams/").
 _STORED_OVERLAY_NAME = re.compile(r"^cams/[\w.-]+\.png$")
+_BOUNDED_NAME = re.compile(rf"^{BOUNDED_DIR}/[0-9a-f]{{24}}\.png$")
 
 
 # The outputs a stored map explains (CellPrediction.cam_map, vacuole_cam_map).
@@ -117,7 +125,7 @@ def _bounded_copy(name: str) -> str:
         return name  # left to the PDF's fetcher, which warns on a missing file as before
     if max(size) <= ANALYSIS_MAX_SIDE:
         return name
-    copy = f"{BOUNDED_DIR}/{hashlib.sha256(name.encode()).hexdigest()[:24]}.png"
+    copy = _bounded_name(name)
     if not default_storage.exists(copy):
         with default_storage.open(name, "rb") as fh:
             data = fh.read()
@@ -125,6 +133,63 @@ def _bounded_copy(name: str) -> str:
         decode_bounded(data).save(buffer, format="PNG")
         _write(copy, buffer.getvalue())
     return copy
+
+
+def _bounded_name(name: str) -> str:
+    return f"{BOUNDED_DIR}/{hashlib.sha256(name.encode()).hexdigest()[:24]}.png"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str  # media-relative
+    size: int  # bytes
+
+
+def overlay_files_unused(*, keep: Iterable[str]) -> list[StoredFile]:
+    """The overlays (``cams/overlays/``) and bounded copies (``cells/bounded/``) nothing asks
+    for any more: an overlay that no cell's newest prediction draws under that name (either
+    map) and that ``keep`` does not name; a bounded copy of no image ``keep`` names. ``keep``
+    holds the media names a higher layer still prints (signed report content: key cells' images
+    and overlays). Other files in those folders (a ``.part`` being written) are never listed."""
+    # Listed before the names are read: a file written after this is not a candidate.
+    overlays = _stored(OVERLAY_DIR, _OVERLAY_NAME)
+    bounded = _stored(BOUNDED_DIR, _BOUNDED_NAME)
+    kept = set(keep)
+    kept |= {_bounded_name(name) for name in kept if name.startswith(CELLS_DIR)}
+    if overlays:
+        kept |= _drawn_overlay_names()
+    return [f for f in (*overlays, *bounded) if f.name not in kept]
+
+
+def overlay_files_prune(*, keep: Iterable[str], dry_run: bool = False) -> list[StoredFile]:
+    """Delete the files ``overlay_files_unused`` finds (none with ``dry_run``); return them."""
+    unused = overlay_files_unused(keep=keep)
+    if not dry_run:
+        for stored in unused:
+            default_storage.delete(stored.name)
+    return unused
+
+
+def _stored(folder: str, pattern: re.Pattern[str]) -> list[StoredFile]:
+    try:
+        _dirs, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    names = sorted(f"{folder}/{name}" for name in files if pattern.match(f"{folder}/{name}"))
+    return [StoredFile(name, default_storage.size(name)) for name in names]
+
+
+def _drawn_overlay_names() -> set[str]:
+    """The overlay names of every cell's newest prediction, both maps: what the heat-map view
+    would draw or serve now (``Cell.latest_prediction``, the same rule)."""
+    predictions = CellPrediction.objects.only(
+        "pk", "cell_id", "created_at", "cam", "cam_map", "vacuole_cam_map", "cam_box")
+    cells = Cell.objects.only("pk").prefetch_related(Prefetch("predictions", predictions))
+    names: set[str] = set()
+    for cell in cells.iterator(chunk_size=2000):
+        prediction = cell.latest_prediction()
+        names.update(n for which in MAPS if (n := overlay_name(prediction, which)))
+    return names
 
 
 def _write(name: str, data: bytes) -> None:

@@ -1,5 +1,6 @@
 """Report reads: find a report, its stored bytes (checked against the stored sha256); the
-result messages of a specimen; the whole specimen document (export and API)."""
+result messages of a specimen; the whole specimen document (export and API); the files signed
+content names."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from typing import Any
 
 from apps.patients.models import Specimen
+from apps.review.models import Signature
 from apps.review.selectors import specimen_document as review_document
 
 from .models import Report, ReportStatus, ResultMessage
@@ -92,3 +94,17 @@ def specimen_document(specimen: Specimen) -> dict[str, Any]:
     } for m in (ResultMessage.objects.filter(signature__specimen=specimen)
                 .select_related("signature").order_by("signature__version"))]
     return document
+
+
+def signed_key_cell_files() -> set[str]:
+    """Every media name the key cells of signed report content hold (cell images and their
+    overlays): a report printed again, in another language or after a failure, needs them.
+    Every string of a key cell is taken, not only "image" and "cam", so a file named under a key
+    added later is kept too; a string that is not a file name matches no file."""
+    names: set[str] = set()
+    for key_cells in (Signature.objects.order_by().values_list("content__key_cells", flat=True)
+                      .iterator(chunk_size=500)):
+        for cell in key_cells if isinstance(key_cells, list) else []:
+            if isinstance(cell, dict):
+                names.update(value for value in cell.values() if isinstance(value, str))
+    return names

@@ -1,6 +1,6 @@
 """Report writes: request a report for a signature, render it (in a worker) once and store it;
 produce the signature's result message for the laboratory system, store it and write it to the
-outbox folder."""
+outbox folder; prune the overlay files no report or page needs any more."""
 
 from __future__ import annotations
 
@@ -20,12 +20,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from apps.analysis.overlays import StoredFile
+from apps.analysis.overlays import overlay_files_prune as analysis_overlay_files_prune
 from apps.core.audit import audit_record
 from apps.review.models import Signature
 
 from .document import report_html
 from .hl7_result import SignatureFacts, oru_r01
 from .models import Report, ReportStatus, ResultMessage
+from .selectors import signed_key_cell_files
 
 logger = logging.getLogger(__name__)
 User = AbstractBaseUser | AnonymousUser | None
@@ -271,3 +274,14 @@ def result_message_outbox_write(*, message: ResultMessage) -> Path | None:
     audit_record(actor=None, action="result_message.outbox", obj=message,
                  after={"file": path.name, "sha256": message.sha256})
     return path
+
+
+def overlay_files_prune(*, dry_run: bool = False) -> list[StoredFile]:
+    """Delete the overlay files (and bounded copies of large key cells) that no cell's newest
+    prediction draws and no signed report names (apps.analysis.overlays decides, given what
+    signed content names); with ``dry_run`` only list them. Returns them with their sizes."""
+    removed = analysis_overlay_files_prune(keep=signed_key_cell_files(), dry_run=dry_run)
+    if removed and not dry_run:
+        logger.info("overlay files pruned: %d files, %d bytes", len(removed),
+                    sum(f.size for f in removed))
+    return removed
