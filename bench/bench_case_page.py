@@ -15,6 +15,8 @@ network), the same in CPU time of this process (the figure to compare when other
 share the cores), the time spent in full (generation 2) garbage collections during the renders
 (what makes p90 above p50), the number of SQL queries of one render and the size of the HTML.
 Target (#14): under 60 ms for 200 cells, with a query count that does not grow with the cells.
+Last, the same figures for GET /review/<accession>/cells/<id>/, the request the large-cell pane
+makes for a cell when it is first shown (not part of the page's time), over `--requests` cells.
 """
 
 from __future__ import annotations
@@ -211,6 +213,22 @@ def main() -> None:
           f"p90 {_p90(cpu):.1f} ms)  {query_count} queries  {size / 1024:.0f} KiB of HTML")
     print(f"full garbage collections during the renders: {len(full_collections)}, "
           f"{sum(full_collections):.0f} ms CPU in all")
+
+    # The large-cell pane reads the cell it shows, one request per cell first shown.
+    from apps.smears.models import Cell
+
+    cell_ids = list(Cell.objects.filter(specimen__accession=ACCESSION)
+                    .order_by("pk").values_list("pk", flat=True))
+    cell_timings, cell_cpu = [], []
+    for i in range(args.requests):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        response = client.get(f"{url}cells/{cell_ids[i % len(cell_ids)]}/")
+        cell_timings.append((time.perf_counter() - start) * 1000)
+        cell_cpu.append((time.process_time() - start_cpu) * 1000)
+        assert response.status_code == 200
+    print(f"GET {url}cells/<id>/ (the large-cell pane, {args.requests} cells)  "
+          f"p50 {statistics.median(cell_timings):.1f} ms  p90 {_p90(cell_timings):.1f} ms  "
+          f"(CPU p50 {statistics.median(cell_cpu):.1f} ms)")
 
 
 def _p90(values: list[float]) -> float:

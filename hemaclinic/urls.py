@@ -40,6 +40,8 @@ urlpatterns = [
     path("specimens/<str:accession>/", workflow_views.specimen_detail, name="specimen_detail"),
     path("worklist/", review_views.worklist, name="worklist"),
     path("review/<str:accession>/", review_views.case, name="review_case"),
+    path("review/<str:accession>/cells/<int:cell_id>/", review_views.cell_detail,
+         name="review_cell_detail"),
     path("review/<str:accession>/reclassify/", workflow_views.reclassify, name="review_reclassify"),
     path("review/<str:accession>/sign/", workflow_views.sign, name="review_sign"),
     path("review/<str:accession>/amend/", review_views.amend, name="review_amend"),

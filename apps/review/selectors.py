@@ -78,36 +78,46 @@ def _url_of_each(name: str) -> Callable[[int], str]:
 
 def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
     """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
-    each group with its label; per cell its URLs, its prediction's label and domain flag, and
-    what the large-cell pane shows (cell_detail). `cells` as case_cells reads them."""
+    each group with its label; per cell its URLs, its prediction's label and domain flag. The
+    large-cell pane reads the rest per cell when it is shown (case_cell_detail). `cells` as
+    case_cells reads them."""
     cells = case_cells(specimen) if cells is None else cells
     phrases = Phrases()
     image_url, cam_url = _url_of_each("cell_image"), _url_of_each("cell_cam")
     flag_texts: dict[str, str] = {}
     groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GALLERY_ORDER}
-    details: dict[str, dict[str, Any]] = {}
     for cell in cells:
-        final = cell.final_class
         prediction = cell.latest_prediction()
         flag = prediction.domain_flag if prediction else ""
         if flag not in flag_texts:
             flag_texts[flag] = cell_flag_text(flag)
-        groups.setdefault(final or "unclassified", []).append({
+        groups.setdefault(cell.final_class or "unclassified", []).append({
             "pk": cell.pk, "reviewed": bool(cell.reviewed_class), "prediction": prediction,
             "label": phrases.class_label(prediction.cell_class) if prediction else "",
             "image_url": image_url(cell.pk),
             "cam_url": cam_url(cell.pk) if prediction and prediction.has_cam else "",
             "domain_flag": flag, "domain_flag_text": flag_texts[flag]})
-        details[str(cell.pk)] = cell_detail(
-            cell_id=cell.pk, final_class=final, reviewed=bool(cell.reviewed_class),
-            prediction=prediction,
-            anomalies=cell_anomalies(final_class=final, anomalies=prediction.anomalies)
-            if prediction else {},
-            domain_flag=flag_texts[flag], phrases=phrases)
     return {"groups": [{"code": code, "label": class_label(code), "cells": members}
                        for code, members in groups.items() if members],
-            "details": details,
             "labels": {code: class_label(code) for code in GALLERY_ORDER}}
+
+
+def case_cell_detail(specimen: Specimen, *, cell_id: int) -> dict[str, Any] | None:
+    """What the large-cell pane shows of one of the specimen's cells (display.cell_detail), in
+    the active language, by the gallery's rules: its final class (Cell.final_class), its latest
+    prediction, the anomaly outputs of a neutrophil only, the domain flag's words. None when the
+    specimen has no such cell."""
+    cell = (Cell.objects.filter(specimen=specimen, pk=cell_id).only(*CASE_CELL_FIELDS)
+            .prefetch_related("predictions").first())
+    if cell is None:
+        return None
+    final, prediction = cell.final_class, cell.latest_prediction()
+    return cell_detail(
+        cell_id=cell.pk, final_class=final, reviewed=bool(cell.reviewed_class),
+        prediction=prediction,
+        anomalies=cell_anomalies(final_class=final, anomalies=prediction.anomalies)
+        if prediction else {},
+        domain_flag=cell_flag_text(prediction.domain_flag if prediction else ""))
 
 
 def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -76,6 +76,20 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
     })
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
+def cell_detail(request: HttpRequest, accession: str, cell_id: int) -> JsonResponse:
+    """What the case page's large-cell pane shows of one cell, read when the cell is shown."""
+    specimen = get_object_or_404(Specimen, accession=accession)
+    detail = selectors.case_cell_detail(specimen, cell_id=cell_id)
+    if detail is None:
+        raise Http404
+    response = JsonResponse(detail)
+    # Never from the browser's cache: a reclassification changes it.
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @role_required(roles.CAN_REVIEW)

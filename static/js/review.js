@@ -16,7 +16,6 @@
     var el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : {};
   }
-  var details = json("cell-details");
   var labels = json("class-labels");
 
   function cells() { return Array.prototype.slice.call(root.querySelectorAll("figure.cell")); }
@@ -44,22 +43,39 @@
     });
     return tr;
   }
-  function preview(fig) {
-    var body = document.getElementById("preview-body");
-    if (!body || !fig) { return; }
-    shown = fig;
-    var d = details[fig.getAttribute("data-cell")] || {};
-    document.getElementById("preview-empty").hidden = true;
-    body.hidden = false;
+  // What the pane shows beyond the image (probabilities, subtype, attributes, neutrophil
+  // outputs) is read per cell when it is first shown, not sent with the page.
+  var cellUrl = root.getAttribute("data-cell-url");
+  var details = {};   // cell id -> the pane's data, as the server words it
+  var pending = {};   // cell id -> the request under way
+  var changes = {};   // cell id -> reclassifications seen: an older answer is stale
+  function detailOf(id) {
+    if (details[id]) { return Promise.resolve(details[id]); }
+    if (!pending[id]) {
+      var request = fetch(cellUrl.replace(/\/0\/$/, "/" + id + "/"), {
+        credentials: "same-origin", headers: { Accept: "application/json" }
+      }).then(function (r) {
+        if (!r.ok) { throw new Error(String(r.status)); }
+        return r.json();
+      }).then(function (d) {
+        // Kept unless the cell was reclassified meanwhile (forget() dropped this request).
+        if (pending[id] === request) { details[id] = d; delete pending[id]; }
+        return d;
+      }, function (err) {
+        if (pending[id] === request) { delete pending[id]; }
+        throw err;
+      });
+      pending[id] = request;
+    }
+    return pending[id];
+  }
+  function forget(id) {
+    delete details[id];
+    delete pending[id];
+    changes[id] = (changes[id] || 0) + 1;
+  }
+  function showDetail(d) {
     text("preview-class", d.final_label || "");
-    document.getElementById("preview-reviewed").hidden = !fig.classList.contains("reviewed");
-    var cam = fig.getAttribute("data-cam");
-    previewCam.disabled = !cam;
-    var withCam = previewCam.checked && cam;
-    var img = document.getElementById("preview-image");
-    img.src = withCam ? cam : fig.getAttribute("data-image");
-    img.alt = fig.querySelector("img").alt;
-    document.getElementById("preview-cam-legend").hidden = !withCam;
     var domain = text("preview-domain", d.domain || "");
     domain.hidden = !d.domain;
     var probs = document.getElementById("preview-probs");
@@ -75,6 +91,40 @@
     attrs.innerHTML = "";
     (d.anomalies || []).concat(d.attributes || []).forEach(function (a) {
       attrs.appendChild(row([a.name, a.value, a.prob || ""]));
+    });
+  }
+  function preview(fig) {
+    var body = document.getElementById("preview-body");
+    if (!body || !fig) { return; }
+    shown = fig;
+    var id = fig.getAttribute("data-cell");
+    document.getElementById("preview-empty").hidden = true;
+    body.hidden = false;
+    document.getElementById("preview-reviewed").hidden = !fig.classList.contains("reviewed");
+    var cam = fig.getAttribute("data-cam");
+    previewCam.disabled = !cam;
+    var withCam = previewCam.checked && cam;
+    var img = document.getElementById("preview-image");
+    img.src = withCam ? cam : fig.getAttribute("data-image");
+    img.alt = fig.querySelector("img").alt;
+    document.getElementById("preview-cam-legend").hidden = !withCam;
+    var error = document.getElementById("preview-error");
+    error.hidden = true;
+    body.removeAttribute("aria-busy");
+    if (details[id]) { showDetail(details[id]); return; }
+    // The image and the gallery's class at once; the model's figures when they arrive.
+    showDetail({ final_label: labels[fig.getAttribute("data-class")] || "" });
+    body.setAttribute("aria-busy", "true");
+    var asked = changes[id] || 0;
+    function current() { return shown === fig && (changes[id] || 0) === asked; }
+    detailOf(id).then(function (d) {
+      if (!current()) { return; }   // another cell is shown, or this answer is stale
+      body.removeAttribute("aria-busy");
+      showDetail(d);
+    }, function () {
+      if (!current()) { return; }
+      body.removeAttribute("aria-busy");
+      error.hidden = false;
     });
   }
   if (previewCam) {
@@ -218,8 +268,7 @@
         figs.forEach(function (c) {
           c.setAttribute("data-class", cls);
           c.classList.add("reviewed");
-          var d = details[c.getAttribute("data-cell")];
-          if (d) { d.final = cls; d.final_label = labels[cls] || cls; }
+          forget(c.getAttribute("data-cell"));   // read again: new class, its outputs
           target.appendChild(c);
         });
         recount();

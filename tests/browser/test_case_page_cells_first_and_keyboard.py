@@ -1,7 +1,8 @@
 """The case page at 1366x768: the cells come first (the first cell is visible without scrolling
 and the CBC sits in a tab of the side panel), a large pane shows the selected cell at its native
-size with its probabilities, the arrows move in two dimensions, Ctrl-Z undoes the last
-reclassification through the same audited service, and ? shows every shortcut."""
+size with its probabilities (read for that cell when it is shown), the arrows move in two
+dimensions, Ctrl-Z undoes the last reclassification through the same audited service, and ?
+shows every shortcut."""
 
 from __future__ import annotations
 
@@ -59,9 +60,16 @@ def test_the_large_pane_shows_the_selected_cell_at_native_size(browser_page, liv
         " document.getElementById('preview-image').clientWidth]")
     thumb = page.locator(".group[data-group='eosinophil'] figure.cell img").bounding_box()
     assert shown > 2 * thumb["width"] and shown == natural      # not scaled: native pixels
+    # The model's figures are read for this cell when it is shown (review_cell_detail).
+    page.wait_for_selector("#preview-probs tr")
     assert page.locator("#preview-class").inner_text() == "Eosinophil"
     first_prob = page.locator("#preview-probs tr").first.inner_text()
     assert "Eosinophil" in first_prob and "90%" in first_prob
+    assert page.locator("#preview-attributes tr").count() == 0   # outputs of neutrophils only
+    page.locator(".group[data-group='neutrophil'] figure.cell").first.click()
+    page.click("#preview-more summary")    # the outputs and attributes fold under Morphology
+    page.wait_for_selector("#preview-attributes tr")
+    assert "cytoplasmic vacuoles\t10%" in page.locator("#preview-attributes").inner_text()
 
 
 def test_arrows_move_in_two_dimensions(browser_page, live_server, review_case):

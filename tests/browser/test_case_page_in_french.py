@@ -21,8 +21,11 @@ def test_the_french_case_page_has_no_listed_english(browser_page, live_server, r
     page.goto(f"{live_server.url}/review/{review_case.accession}/")
     page.locator(".group[data-group='neutrophil'] figure.cell").first.click()
     page.wait_for_selector("#preview-body:not([hidden])")
+    page.click("#preview-more summary")
+    page.wait_for_selector("#preview-attributes tr")    # read for this cell, in French
     assert page.locator("#preview-class").inner_text() == "Polynucléaire neutrophile"
     assert "90 %" in page.locator("#preview-probs").inner_text()
+    assert "vacuoles cytoplasmiques\t10 %" in page.locator("#preview-attributes").inner_text()
     page.screenshot(path=str(tmp_path / "case-fr-selected.png"))
     for tab in ("#tab-cbc", "#tab-scores", "#tab-differential"):
         page.click(tab)

@@ -94,10 +94,11 @@ def test_200_cells_read_as_many_queries_as_20(client, biologist, cases):
     client.force_login(biologist)
     small, small_page = _render(client, cases[20].accession)
     large, large_page = _render(client, cases[200].accession)
-    # Every cell is on the page, with its large-cell pane entry: nothing was cut to save time.
+    # Every cell is on the page: nothing was cut to save time. The large-cell pane's figures
+    # are read per cell when it is shown (review_cell_detail), not sent for all 200.
     assert len(re.findall(r'<figure class="cell[^"]*" tabindex="0" data-cell="', large_page)) == 200
     assert len(re.findall(r'<figure class="cell[^"]*" tabindex="0" data-cell="', small_page)) == 20
-    assert large_page.count('"final_label"') == 200
+    assert "data-cell-url=" in large_page and '"final_label"' not in large_page
     assert large_page.count('data-cam="') == 100 and large_page.count("data-domain-flag=") > 40
     assert small == large, (small, large)
 

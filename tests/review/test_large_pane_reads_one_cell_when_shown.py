@@ -1,0 +1,95 @@
+"""The case page's large-cell pane reads the cell it shows from review_cell_detail: the model's
+class probabilities, subtype, attributes and neutrophil outputs of that one cell, by the
+gallery's rules (final class after review, latest prediction, anomaly outputs on neutrophils
+only, the domain flag's words), in the reader's language. The same role as the case page reads
+it; a cell of another specimen is not found."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.analysis.models import CellPrediction
+from apps.patients.services import specimen_create
+from apps.smears.models import Cell
+from apps.workflow.services import cells_reclassify
+
+
+def _url(specimen, cell) -> str:  # type: ignore[no-untyped-def]
+    return reverse("review_cell_detail", args=[specimen.accession, cell.pk])
+
+
+def _cell(specimen, cls: str) -> Cell:  # type: ignore[no-untyped-def]
+    return Cell.objects.filter(specimen=specimen, analyser_class=cls).order_by("pk").first()
+
+
+def test_a_neutrophil_with_its_probabilities_and_outputs(client, biologist, analysed):
+    neutrophil = _cell(analysed, "neutrophil")
+    CellPrediction.objects.filter(cell=neutrophil).update(
+        subtype="segmented_neutrophil", subtype_prob=0.8, attributes={"cell_size": "big"},
+        attribute_probs={"cell_size": {"big": 0.7}}, view="found", in_domain=False)
+    client.force_login(biologist)
+    response = client.get(_url(analysed, neutrophil))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    detail = response.json()
+    assert detail["id"] == neutrophil.pk and detail["final"] == "neutrophil"
+    assert detail["final_label"] == "Neutrophil" and detail["reviewed"] is False
+    assert detail["probs"] == [{"label": "Neutrophil", "value": "90%", "width": 90}]
+    assert detail["subtype"] == "segmented neutrophil (80%)"
+    assert detail["attributes"] == [{"name": "cell size", "value": "large", "prob": "70%"}]
+    assert detail["anomalies"] == [
+        {"name": "cytoplasmic vacuoles", "value": "10%"},
+        {"name": "Barr body", "value": "not available in this model"}]
+    assert detail["domain"] == ("outside the validated domain: unlike the images the model "
+                                "was validated on")
+
+
+def test_the_pane_follows_a_reclassification(client, biologist, analysed):
+    neutrophil = _cell(analysed, "neutrophil")
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
+                     new_class="lymphocyte")
+    client.force_login(biologist)
+    detail = client.get(_url(analysed, neutrophil)).json()
+    assert detail["final"] == "lymphocyte" and detail["final_label"] == "Lymphocyte"
+    assert detail["reviewed"] is True
+    assert detail["predicted_label"] == "Neutrophil"
+    assert detail["anomalies"] == []      # neutrophil outputs mean nothing on a lymphocyte
+
+
+def test_in_french_for_a_french_reader(client, biologist, analysed):
+    client.force_login(biologist)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/worklist/"})
+    detail = client.get(_url(analysed, _cell(analysed, "neutrophil"))).json()
+    assert detail["final_label"] == "Polynucléaire neutrophile"
+    assert detail["probs"][0]["value"] == "90 %"
+    assert detail["anomalies"][0] == {"name": "vacuoles cytoplasmiques", "value": "10 %"}
+    assert detail["anomalies"][1]["value"] == "non disponible dans ce modèle"
+
+
+def test_a_cell_of_another_specimen_is_not_found(client, biologist, technician, analysed):
+    other = specimen_create(actor=technician, accession="S-0002", patient=analysed.patient)
+    cell = _cell(analysed, "neutrophil")
+    client.force_login(biologist)
+    assert client.get(_url(other, cell)).status_code == 404
+    assert client.get(reverse("review_cell_detail", args=[analysed.accession, 10**9])
+                      ).status_code == 404
+    assert client.get(reverse("review_cell_detail", args=["S-NONE", cell.pk])
+                      ).status_code == 404
+
+
+def test_anonymous_goes_to_login_and_a_user_without_a_role_is_refused(client, make_user,
+                                                                     analysed):
+    url = _url(analysed, _cell(analysed, "neutrophil"))
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    client.force_login(make_user("norole"))
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["technician", "biologist", "admin"])
+def test_every_role_that_reads_the_case_reads_its_cells(client, make_user, analysed, role):
+    client.force_login(make_user(f"reader-{role}", role))
+    url = _url(analysed, _cell(analysed, "lymphocyte"))
+    assert client.get(url).json()["final_label"] == "Lymphocyte"
+    assert client.post(url).status_code == 405
