@@ -48,14 +48,14 @@ GALLERY_ORDER = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil
 
 
 # What the case page reads of a cell and of its predictions (Cell.final_class, the gallery,
-# the large-cell pane, the differential, the sign blockers); the rest (file names, sizes,
-# DICOM metadata, provenance, the compact map's box) is left unread. A field read that is not
-# listed here would cost a query per cell: tests/review pins the page's query count.
+# the differential, the sign blockers); the rest (file names, sizes, DICOM metadata,
+# provenance, the compact map's box, and what only the large-cell pane shows: the class and
+# attribute probabilities, read per cell by case_cell_detail) is left unread. A field read that
+# is not listed here would cost a query per cell: tests/review pins the page's query count.
 CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "analyser_class")
 CASE_PREDICTION_FIELDS = (
-    "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "class_probs", "subtype",
-    "subtype_prob", "attributes", "attribute_probs", "anomalies", "view", "in_domain", "cam",
-    "cam_map")
+    "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "anomalies", "view",
+    "in_domain", "cam", "cam_map")
 
 
 def case_cells(specimen: Specimen) -> list[Cell]:
