@@ -3,6 +3,8 @@
     .venv/bin/python bench/bench_cells.py [--n 512] [--batch-size 32]
 
 Prints figures only; nothing here is a test. PyTorch is optional (training extra).
+Wall-clock rates depend on what else the machine runs; the process CPU time printed next to
+them (all threads) does much less, so compare CPU figures across runs on a busy machine.
 """
 
 from __future__ import annotations
@@ -39,34 +41,41 @@ def sample_images(pbc: Path, n: int) -> list[Path]:
     return files[::step][:n]
 
 
-def staged_run(model: CellModel, paths: list[Path], batch_size: int) -> dict[str, float]:
-    """score_folder's path plus CAM, one stage after the other, each timed."""
+def staged_run(model: CellModel, paths: list[Path], batch_size: int
+               ) -> tuple[dict[str, float], dict[str, float]]:
+    """score_folder's path plus CAM, one stage after the other, each timed: wall-clock and
+    process CPU seconds per stage."""
     t = dict.fromkeys(STAGES, 0.0)
+    cpu = dict.fromkeys(STAGES, 0.0)
+    clock = time.perf_counter
+
+    def lap(stage: str, s: float, c: float) -> tuple[float, float]:
+        now, now_cpu = clock(), time.process_time()
+        t[stage] += now - s
+        cpu[stage] += now_cpu - c
+        return now, now_cpu
+
     spec = model.card.input
     weights = model.head_weights()["cell_class"]
     labels = model.card.head("cell_class").labels
     with ThreadPoolExecutor(max_workers=model.threads) as pool:
         for i in range(0, len(paths), batch_size):
-            s = time.perf_counter()
+            s, u = clock(), time.process_time()
             loaded = list(pool.map(lambda q: load_crop(q, model), paths[i : i + batch_size]))
-            t["decode+crop"] += time.perf_counter() - s
-            s = time.perf_counter()
+            s, u = lap("decode+crop", s, u)
             crops = [c[0] for c in loaded]  # type: ignore[index]
             batch = to_tensor(crops, spec.mean, spec.std)
-            t["to_tensor"] += time.perf_counter() - s
-            s = time.perf_counter()
+            s, u = lap("to_tensor", s, u)
             logits, features = model.run(batch)
-            t["inference"] += time.perf_counter() - s
-            s = time.perf_counter()
+            s, u = lap("inference", s, u)
             preds, _ = model.postprocess(logits, features,
                                          views=[c[1] for c in loaded],  # type: ignore[index]
                                          stains=model.stains(crops))
-            t["postprocess"] += time.perf_counter() - s
-            s = time.perf_counter()
+            s, u = lap("postprocess", s, u)
             for n, p in enumerate(preds):
                 grad_cam(features[n], weights, labels.index(p.cell_class), model.input_size)
-            t["cam"] += time.perf_counter() - s
-    return t
+            lap("cam", s, u)
+    return t, cpu
 
 
 def torch_eager(model_dir: Path, batch: np.ndarray, threads: int, run_dir: Path) -> float | None:
@@ -125,23 +134,27 @@ def main() -> None:
     for threads in (1, 2):
         model = CellModel.from_dir(model_dir, threads=threads)
         staged_run(model, paths[: args.batch_size], args.batch_size)  # warm-up, session init
-        t = staged_run(model, paths, args.batch_size)
-        total = sum(t.values())
+        t, cpu = staged_run(model, paths, args.batch_size)
+        total, total_cpu = sum(t.values()), sum(cpu.values())
         print(f"\nthreads={threads}")
         for prefetch in (False, True):
-            rates = []
+            rates, cpu_ms = [], []
             for _ in range(args.repeat):
-                s = time.perf_counter()
+                s, c = time.perf_counter(), time.process_time()
                 n = sum(1 for r in iter_scored(paths, model, batch_size=args.batch_size,
                                                cam=True, prefetch=prefetch) if r.cam is not None)
                 rates.append(n / (time.perf_counter() - s))
+                cpu_ms.append(1000 * (time.process_time() - c) / n)
             print(f"  end to end with CAM (iter_scored, prefetch={prefetch}): best "
                   f"{max(rates):.1f}, median {statistics.median(rates):.1f} cells/s "
-                  f"over {args.repeat} runs")
-        print(f"  stages run one after the other: {len(paths) / total:.1f} cells/s")
+                  f"over {args.repeat} runs; CPU {statistics.median(cpu_ms):.2f} ms/cell "
+                  "(median)")
+        print(f"  stages run one after the other: {len(paths) / total:.1f} cells/s, "
+              f"CPU {1000 * total_cpu / len(paths):.2f} ms/cell")
         for k in STAGES:
             print(f"  {k:<12} {1000 * t[k] / len(paths):7.3f} ms/cell  "
-                  f"{100 * t[k] / total:5.1f}%")
+                  f"{100 * t[k] / total:5.1f}%   CPU {1000 * cpu[k] / len(paths):7.3f} ms/cell  "
+                  f"{100 * cpu[k] / total_cpu:5.1f}%")
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "cells"
             root.mkdir()
