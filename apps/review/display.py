@@ -6,8 +6,10 @@ page, its live update after a reclassification and the PDF all build their table
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.template.defaultfilters import floatformat
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -154,13 +156,17 @@ def percent(value: Any) -> str:
     return _("%(value)s%%") % {"value": number_format(round(100 * float(value)))}
 
 
+_HUNDREDTH = Decimal("0.01")
+
+
 class Phrases:
-    """The words and percentages of cell_detail for one page, each worded once.
+    """The words and figures of a page of cells (the case page's gallery, cell_detail), each
+    worded once.
 
     A 200-cell case prints the same few hundred phrases (class names, attribute values, whole
-    percentages) thousands of times; translating and formatting each occurrence was most of the
-    case page's time. One instance per request: the language and number format are the
-    request's, and nothing outlives it.
+    percentages, probabilities to two decimals) many times; translating and formatting each
+    occurrence was most of the case page's time. One instance per request: the language and
+    number format are the request's, and nothing outlives it.
     """
 
     def __init__(self) -> None:
@@ -168,6 +174,7 @@ class Phrases:
         self._words: dict[tuple[int, object], str] = {}
         self._values: dict[tuple[str, object], str] = {}
         self._percents: dict[int, str] = {}
+        self._hundredths: dict[Decimal, str] = {}
         self._not_available = ""
 
     def class_label(self, code: str | None) -> str:
@@ -201,6 +208,18 @@ class Phrases:
         said = self._percents.get(whole)
         if said is None:
             said = self._percents[whole] = percent(value)
+        return said
+
+    def two_decimals(self, value: Any) -> str:
+        """`value|floatformat:2` as a template prints it (localised: "0,85" in French)."""
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not -1e9 < value < 1e9:  # also nan and infinities: worded as they come
+            return str(floatformat(value, 2))
+        # floatformat rounds the decimal text of the value half up: all it prints of it.
+        rounded = Decimal(repr(value)).quantize(_HUNDREDTH, ROUND_HALF_UP)
+        said = self._hundredths.get(rounded)
+        if said is None:
+            said = self._hundredths[rounded] = str(floatformat(rounded, 2))
         return said
 
     def not_available(self) -> str:

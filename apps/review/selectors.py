@@ -78,22 +78,30 @@ def _url_of_each(name: str) -> Callable[[int], str]:
 
 def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
     """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
-    each group with its label; per cell its URLs, its prediction's label and domain flag. The
-    large-cell pane reads the rest per cell when it is shown (case_cell_detail). `cells` as
-    case_cells reads them."""
+    each group with its label; per cell what its figure prints, worded here once per page: its
+    URLs, its prediction's label and probability, the vacuole and lobation outputs of a
+    neutrophil (cell_anomalies), its domain flag. The large-cell pane reads the rest per cell
+    when it is shown (case_cell_detail). `cells` as case_cells reads them."""
     cells = case_cells(specimen) if cells is None else cells
     phrases = Phrases()
     image_url, cam_url = _url_of_each("cell_image"), _url_of_each("cell_cam")
     flag_texts: dict[str, str] = {}
     groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GALLERY_ORDER}
     for cell in cells:
-        prediction = cell.latest_prediction()
+        final, prediction = cell.final_class, cell.latest_prediction()
         flag = prediction.domain_flag if prediction else ""
         if flag not in flag_texts:
             flag_texts[flag] = cell_flag_text(flag)
-        groups.setdefault(cell.final_class or "unclassified", []).append({
-            "pk": cell.pk, "reviewed": bool(cell.reviewed_class), "prediction": prediction,
+        outputs = cell_anomalies(final_class=final, anomalies=prediction.anomalies) \
+            if prediction else {}
+        vacuole, lobation = outputs.get("vacuole"), outputs.get("pseudo_pelger")
+        groups.setdefault(final or "unclassified", []).append({
+            "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             "label": phrases.class_label(prediction.cell_class) if prediction else "",
+            "prob": phrases.two_decimals(prediction.cell_class_prob) if prediction else "",
+            "vacuole": "" if vacuole is None else phrases.two_decimals(vacuole),
+            "vacuole_high": isinstance(vacuole, int | float) and vacuole >= 0.5,
+            "lobation": "" if lobation is None else phrases.two_decimals(lobation),
             "image_url": image_url(cell.pk),
             "cam_url": cam_url(cell.pk) if prediction and prediction.has_cam else "",
             "domain_flag": flag, "domain_flag_text": flag_texts[flag]})

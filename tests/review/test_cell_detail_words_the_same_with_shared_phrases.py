@@ -1,12 +1,14 @@
 """The case page words its 200 cells through one Phrases (each phrase translated and formatted
-once): every phrase, and every cell's pane entry, reads exactly as worded one at a time, in
-English and in French."""
+once): every phrase, every gallery figure's probability (as `floatformat:2` printed it) and
+every cell's pane entry reads exactly as worded one at a time, in English and in French."""
 
 from __future__ import annotations
 
+import struct
 from types import SimpleNamespace
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.utils import translation
 
 from apps.review.display import (
@@ -44,6 +46,12 @@ def test_each_phrase_reads_as_worded_alone(language: str) -> None:
             for value in VALUES:
                 if value == value:  # nan is never equal: percent() of nan raises alike
                     assert phrases.percent(value) == percent(value), value
+            for value in [*VALUES, 0.005, 0.015, 0.125, 0.135, 0.145, 0.995, -0.004, -0.005,
+                          1e-9, 5e-3 - 1e-12, 0.285, 1.005, 7, 1e12, float("inf"), "x", None]:
+                assert phrases.two_decimals(value) == floatformat(value, 2), value
+            for i in range(1001):  # probabilities, as doubles and as the model's float32
+                for value in (i / 1000, struct.unpack("f", struct.pack("f", i / 1000))[0]):
+                    assert phrases.two_decimals(value) == floatformat(value, 2), value
             for code in ["neutrophil", "ig", "unclassified", "", None, "odd_class"]:
                 assert phrases.class_label(code) == class_label(code)
             for words in (SUBTYPES, ATTRIBUTES, ANOMALIES):
