@@ -26,7 +26,7 @@ from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen
 from apps.smears.differential import differential_count
-from apps.smears.models import Cell
+from apps.smears.models import PREDICTIONS_READ, Cell
 
 from .display import Phrases, cell_detail, class_label, one_decimal
 from .models import Signature
@@ -63,7 +63,8 @@ def case_cells(specimen: Specimen) -> list[Cell]:
     differential, sign blockers): two queries whatever the number of cells."""
     predictions = CellPrediction.objects.only(*CASE_PREDICTION_FIELDS)
     return list(Cell.objects.filter(specimen=specimen).only(*CASE_CELL_FIELDS)
-                .prefetch_related(Prefetch("predictions", queryset=predictions)))
+                .prefetch_related(Prefetch("predictions", queryset=predictions,
+                                           to_attr=PREDICTIONS_READ)))
 
 
 def _url_of_each(name: str) -> Callable[[int], str]:

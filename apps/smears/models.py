@@ -44,6 +44,11 @@ class SmearUpload(TimeStampedModel):
         return f"{self.specimen} {self.get_kind_display()} ({self.images_imported})"
 
 
+# Where Cell.latest_prediction finds the predictions read with the cell as a list
+# (Prefetch(..., to_attr=PREDICTIONS_READ)).
+PREDICTIONS_READ = "predictions_read"
+
+
 class Cell(TimeStampedModel):
     specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="cells")
     upload = models.ForeignKey(SmearUpload, on_delete=models.PROTECT, related_name="cells")
@@ -88,6 +93,11 @@ class Cell(TimeStampedModel):
         return prediction.cell_class if prediction else ""
 
     def latest_prediction(self):  # type: ignore[no-untyped-def]
-        """The newest stored prediction (uses prefetched rows when present)."""
-        predictions = list(self.predictions.all())
+        """The newest stored prediction. Uses the rows a query read with the cell when there are
+        some: prefetch_related("predictions"), or Prefetch("predictions", to_attr=
+        PREDICTIONS_READ), a plain list that a page reading every cell several times (the case
+        page: gallery, differential, sign blockers) rereads without a related manager."""
+        predictions = self.__dict__.get(PREDICTIONS_READ)
+        if predictions is None:
+            predictions = list(self.predictions.all())
         return max(predictions, key=lambda p: (p.created_at, p.pk)) if predictions else None
