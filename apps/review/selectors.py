@@ -55,7 +55,7 @@ GALLERY_ORDER = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil
 CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "analyser_class")
 CASE_PREDICTION_FIELDS = (
     "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "anomalies", "view",
-    "in_domain", "cam", "cam_map")
+    "in_domain", "cam", "cam_map", "vacuole_cam_map")
 
 
 def case_cells(specimen: Specimen) -> list[Cell]:
@@ -105,6 +105,9 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "lobation": "" if lobation is None else phrases.two_decimals(lobation),
             "image_url": image_url(cell.pk),
             "cam_url": cam_url(cell.pk) if prediction and prediction.has_cam else "",
+            # The vacuole output's map, where its value is shown: neutrophils.
+            "cam_vacuole_url": f"{cam_url(cell.pk)}?map=vacuole"
+            if prediction and prediction.vacuole_cam_map and vacuole is not None else "",
             "domain_flag": flag, "domain_flag_text": flag_texts[flag]})
     return {"groups": [{"code": code, "label": class_label(code), "cells": members}
                        for code, members in groups.items() if members],

@@ -28,6 +28,7 @@
   // ---- the large-cell pane ----
   var camToggle = document.getElementById("toggle-cam");
   var previewCam = document.getElementById("preview-cam");
+  var previewVacuole = document.getElementById("preview-vacuole");
   var shown = null;
   function text(id, value) {
     var el = document.getElementById(id);
@@ -104,10 +105,16 @@
     var cam = fig.getAttribute("data-cam");
     previewCam.disabled = !cam;
     var withCam = previewCam.checked && cam;
+    // The vacuole output's map: for a cell shown as a neutrophil that has one.
+    var vacuole = fig.getAttribute("data-class") === "neutrophil" &&
+      fig.getAttribute("data-cam-vacuole");
+    previewVacuole.disabled = !vacuole;
+    var withVacuole = previewVacuole.checked && vacuole;
     var img = document.getElementById("preview-image");
-    img.src = withCam ? cam : fig.getAttribute("data-image");
+    img.src = withVacuole ? vacuole : (withCam ? cam : fig.getAttribute("data-image"));
     img.alt = fig.querySelector("img").alt;
-    document.getElementById("preview-cam-legend").hidden = !withCam;
+    document.getElementById("preview-cam-legend").hidden = !withCam || !!withVacuole;
+    document.getElementById("preview-vacuole-legend").hidden = !withVacuole;
     var error = document.getElementById("preview-error");
     error.hidden = true;
     body.removeAttribute("aria-busy");
@@ -129,6 +136,7 @@
   }
   if (previewCam) {
     previewCam.addEventListener("change", function () { preview(shown); });
+    previewVacuole.addEventListener("change", function () { preview(shown); });
   }
 
   function select(cell, mode) {

@@ -1,0 +1,55 @@
+"""The large-cell pane shows, for a neutrophil, the map of the vacuole output beside the class
+map: its own box, its own legend saying what the map is and is not, the overlay drawn by
+GET /cells/<id>/cam/?map=vacuole; a cell that is not (or no longer) a neutrophil has none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apps.ml.cam import CamMap
+from tests.browser.conftest import PASSWORD
+from tests.helpers import browser_login
+
+pytestmark = pytest.mark.browser
+
+
+def _maps(specimen) -> None:  # type: ignore[no-untyped-def]
+    from apps.analysis.models import CellPrediction
+
+    values = np.zeros((12, 12), np.uint8)
+    values[6, 6] = 255
+    cam = CamMap(values, (0.1, 0.1, 0.9, 0.9))
+    CellPrediction.objects.filter(cell__specimen=specimen).update(
+        cam_map=cam.encode(), cam_box=list(cam.box), vacuole_cam_map=cam.encode())
+
+
+def test_a_neutrophil_shows_its_vacuole_map(browser_page, live_server, review_case):
+    _maps(review_case)
+    page = browser_page
+    browser_login(page, live_server, "bio", PASSWORD)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.wait_for_selector("#review-cells figure.cell")
+
+    page.locator(".group[data-group='lymphocyte'] figure.cell").first.click()
+    assert page.locator("#preview-vacuole").is_disabled()     # neutrophils only
+
+    neutrophil = page.locator(".group[data-group='neutrophil'] figure.cell").first
+    cell_id = neutrophil.get_attribute("data-cell")
+    neutrophil.click()
+    assert page.locator("#preview-vacuole").is_enabled()
+    page.check("#preview-vacuole")
+    page.wait_for_function(
+        "() => { const i = document.getElementById('preview-image');"
+        " return i.complete && i.naturalWidth > 0 && i.src.includes('map=vacuole'); }")
+    assert page.get_attribute("#preview-image", "src").endswith(
+        f"/cells/{cell_id}/cam/?map=vacuole")
+    legend = page.locator("#preview-vacuole-legend")
+    assert legend.is_visible() and "not that a vacuole is there" in legend.inner_text()
+    assert page.locator("#preview-cam-legend").is_hidden()
+
+    page.keyboard.press("l")                # reclassified: no longer a neutrophil
+    page.wait_for_selector(f"#review-cells[data-last-move='lymphocyte:{cell_id}']")
+    assert page.locator("#preview-vacuole").is_disabled()
+    assert page.get_attribute("#preview-image", "src").endswith(f"/cells/{cell_id}/image/")
+    assert legend.is_hidden()
