@@ -20,10 +20,13 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+import hemaclinic  # noqa: E402, F401  (the app's BLAS thread setting, before NumPy)
+
+# isort: split
+import numpy as np  # noqa: E402
 
 from apps.ml.cam import grad_cam  # noqa: E402
 from apps.ml.cards import load_card  # noqa: E402
