@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -30,67 +29,13 @@ sys.path.insert(0, str(REPO))
 from apps.ml import canonical  # noqa: E402
 from apps.ml.canonical import (  # noqa: E402
     FOUND,
-    NO_STAIN,
-    TOO_LARGE,
-    TOO_SMALL,
     View,
     ViewParams,
     _crop_resize,
-    otsu,
 )
+from tests.ml.canonical_reference import ref_locate as ref_locate_nucleus  # noqa: E402
 
 # ---- reference: the rule as 2.1.0 was trained with it (do not optimise) -------------------
-
-
-def ref_stain_signal(rgb: np.ndarray, black_level: int) -> np.ndarray:
-    a = rgb.astype(np.float32)
-    top = a.max(axis=-1)
-    s = 255.0 * (np.maximum(a[..., 0], a[..., 2]) - a[..., 1]) / (top + 1.0)
-    s[top < black_level] = 0.0
-    return np.clip(s, 0.0, None)
-
-
-def ref_disk(radius: int) -> np.ndarray:
-    r = max(1, radius)
-    y, x = np.ogrid[-r : r + 1, -r : r + 1]
-    return x * x + y * y <= r * r
-
-
-def ref_locate_nucleus(
-    rgb: np.ndarray, p: ViewParams
-) -> tuple[str, tuple[float, float], float, float]:
-    h, w = rgb.shape[:2]
-    sig = ndimage.uniform_filter(ref_stain_signal(rgb, p.black_level), size=3)
-    thr = max(otsu(sig), p.min_signal)
-    mask = sig > thr
-    if not mask.any():
-        return NO_STAIN, (w / 2, h / 2), 0.0, 0.0
-    closed = ndimage.binary_closing(
-        mask, structure=ref_disk(round(p.group_radius * max(h, w))), border_value=0
-    )
-    labels, n = ndimage.label(closed | mask)
-    yy, xx = np.mgrid[0:h, 0:w]
-    cy, cx, half = (h - 1) / 2, (w - 1) / 2, max(h, w) / 2
-    best, best_score = 0, 0.0
-    for lab in range(1, n + 1):
-        comp = (labels == lab) & mask
-        area = int(comp.sum())
-        if area == 0:
-            continue
-        my, mx = yy[comp].mean(), xx[comp].mean()
-        dist = np.hypot(my - cy, mx - cx) / half
-        score = area * max(0.05, 1.0 - dist) ** 2
-        if score > best_score:
-            best, best_score = lab, score
-    comp = (labels == best) & mask
-    area_frac = float(comp.sum()) / (h * w)
-    my, mx = float(yy[comp].mean()), float(xx[comp].mean())
-    spread = float(np.sqrt(((yy[comp] - my) ** 2 + (xx[comp] - mx) ** 2).mean()))
-    if area_frac < p.min_area_frac:
-        return TOO_SMALL, (mx, my), spread, area_frac
-    if area_frac > p.max_area_frac:
-        return TOO_LARGE, (mx, my), spread, area_frac
-    return FOUND, (mx, my), spread, area_frac
 
 
 def ref_locate(im: Image.Image, p: ViewParams
