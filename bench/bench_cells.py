@@ -28,7 +28,7 @@ import hemaclinic  # noqa: E402, F401  (the app's BLAS thread setting, before Nu
 # isort: split
 import numpy as np  # noqa: E402
 
-from apps.ml.cam import grad_cam  # noqa: E402
+from apps.ml.cam import upsample_maps  # noqa: E402
 from apps.ml.cards import load_card  # noqa: E402
 from apps.ml.cells import CellModel, default_model_dir, to_tensor  # noqa: E402
 from apps.ml.score_cells import iter_scored, load_crop, open_image, score_folder  # noqa: E402
@@ -59,8 +59,6 @@ def staged_run(model: CellModel, paths: list[Path], batch_size: int
         return now, now_cpu
 
     spec = model.card.input
-    weights = model.head_weights()["cell_class"]
-    labels = model.card.head("cell_class").labels
     with ThreadPoolExecutor(max_workers=model.threads) as pool:
         for i in range(0, len(paths), batch_size):
             s, u = clock(), time.process_time()
@@ -69,14 +67,15 @@ def staged_run(model: CellModel, paths: list[Path], batch_size: int
             crops = [c[0] for c in loaded]  # type: ignore[index]
             batch = to_tensor(crops, spec.mean, spec.std)
             s, u = lap("to_tensor", s, u)
-            logits, features = model.run(batch)
+            logits, features, f16 = model.run_maps(batch)
             s, u = lap("inference", s, u)
             preds, _ = model.postprocess(logits, features,
                                          views=[c[1] for c in loaded],  # type: ignore[index]
                                          stains=model.stains(crops))
             s, u = lap("postprocess", s, u)
-            for n, p in enumerate(preds):
-                grad_cam(features[n], weights, labels.index(p.cell_class), model.input_size)
+            # The class maps as the app makes them: the stride-16 graph when the model has
+            # one, else Grad-CAM of the last maps; upsampled to the input as iter_scored does.
+            upsample_maps(model.class_maps(features, f16, preds), model.input_size)
             lap("cam", s, u)
     return t, cpu
 

@@ -23,6 +23,11 @@ stage; at stride 16 they put the class map's peak inside the white cell for only
 held-out vacuolated neutrophils, the rest on red cells and the frame's edge up to 2.6 cell
 radii away (Layer-CAM: 22 of 26, at most 1.4; tests/ml/test_vacuole_map_peaks_inside_the_cell.py).
 The graph runs only for the maps wanted, so classifying cells costs what it did.
+
+With ``masks`` (models from 2.1.2), the network also outputs the ReLU6 masks of the last
+blocks' forward pass (booleans, 0 < z < 6, read off each clipped activation, so the
+convolutions stay fused), and ``Cam16`` takes them instead of running those blocks again:
+the map costs the backward pass only (bench/bench_cells.py measures it).
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ VACUOLE_HEAD = "cytoplasm_vacuole"
 FEATURES16_NAME = "features16"
 TARGET_NAME = "target"
 CAM16_NAME = "cam16"
+# The ReLU6 masks of the layers after the split: the first expansion (at stride 16) and
+# every later one (stride 32), each concatenated along channels in the order of the network.
+MASKS16_NAME = "relu6_masks16"
+MASKS32_NAME = "relu6_masks32"
 
 
 def _bn_scale(bn: nn.BatchNorm2d) -> torch.Tensor:
@@ -50,6 +59,54 @@ def _bn_scale(bn: nn.BatchNorm2d) -> torch.Tensor:
 
 def _relu6_mask(z: torch.Tensor) -> torch.Tensor:
     return ((z > 0) & (z < 6)).to(z.dtype)
+
+
+def _open_interval(y: torch.Tensor) -> torch.Tensor:
+    """The ReLU6 mask from the clipped activation ``y = clip(z, 0, 6)``: 0 < y < 6 exactly
+    when 0 < z < 6, so the mask needs no pre-activation value."""
+    return (y > 0) & (y < 6)
+
+
+def _tail_with_masks(backbone: nn.Module, f16: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The network after the split as ``Lite0Backbone.forward`` runs it, plus its ReLU6 masks
+    (bool): those at stride 16 (the first expansion) and the rest, concatenated."""
+    masks = []
+    y = f16
+    for blk in backbone._blocks[SPLIT:]:
+        x = y
+        if blk.has_expand:
+            y = blk.act(blk._bn0(blk._expand_conv(y)))
+            masks.append(_open_interval(y))
+        y = blk.act(blk._bn1(blk._depthwise_conv(y)))
+        masks.append(_open_interval(y))
+        y = blk._bn2(blk._project_conv(y))
+        if blk.residual:
+            y = y + x
+    feats = backbone.act(backbone._bn1(backbone._conv_head(y)))
+    masks.append(_open_interval(feats))
+    return feats, masks[0], torch.cat(masks[1:], dim=1)
+
+
+def _split_masks(backbone: nn.Module, masks16: torch.Tensor, masks32: torch.Tensor
+                 ) -> tuple[list[list[torch.Tensor]], torch.Tensor]:
+    """``_tail_with_masks``' masks back per block ([expansion, depthwise]) and the head's,
+    as floats."""
+    dtype = torch.float32
+    per_block, start = [], 0
+    for i, blk in enumerate(backbone._blocks[SPLIT:]):
+        mid = blk._depthwise_conv.in_channels
+        own = []
+        if blk.has_expand:
+            if i == 0:
+                own.append(masks16.to(dtype))
+            else:
+                own.append(masks32[:, start : start + mid].to(dtype))
+                start += mid
+        own.append(masks32[:, start : start + mid].to(dtype))
+        start += mid
+        per_block.append(own)
+    return per_block, masks32[:, start:].to(dtype)
 
 
 def _block_forward(blk: MBConv, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -118,19 +175,25 @@ def map_from_gradient(f16: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 class WithStride16(nn.Module):
     """The network's outputs (logits of every head, the 6x6 features) and the stride-16 maps,
-    which the network computes anyway: exporting them costs nothing at inference."""
+    which the network computes anyway: exporting them costs nothing at inference. With
+    ``masks``, also the ReLU6 masks of the layers after the split (``MASKS16_NAME``,
+    ``MASKS32_NAME``), for ``Cam16(net, masks=True)``."""
 
-    def __init__(self, net: MultiHeadNet) -> None:
+    def __init__(self, net: MultiHeadNet, masks: bool = False) -> None:
         super().__init__()
         self.net = net
+        self.masks = masks
         # The exporter puts the root back in its mode, and every submodule with it: eval.
         self.eval()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         b = self.net.backbone
         f16 = b.stem_to(x, SPLIT)
-        feats = b(f16, start_block=SPLIT)
-        return (*self.net.heads_from_features(feats), feats, f16)
+        if not self.masks:
+            feats = b(f16, start_block=SPLIT)
+            return (*self.net.heads_from_features(feats), feats, f16)
+        feats, m16, m32 = _tail_with_masks(b, f16)
+        return (*self.net.heads_from_features(feats), feats, f16, m16, m32)
 
 
 class Cam16(nn.Module):
@@ -141,15 +204,32 @@ class Cam16(nn.Module):
     row for a logit, the difference of two rows for a log-odds. Output: (N, h, w), the ReLU
     of the gradient-weighted sum of the maps (not normalised). The gradient at stride 16 is
     the vector-Jacobian product of the rest of the network, written out (module docstring).
+    With ``masks``, two more inputs, the masks ``WithStride16(net, masks=True)`` outputs,
+    and the forward pass of the last blocks is not run again.
     """
 
-    def __init__(self, net: MultiHeadNet) -> None:
+    def __init__(self, net: MultiHeadNet, masks: bool = False) -> None:
         super().__init__()
         self.backbone = net.backbone
+        self.masks = masks
         self.eval()  # as WithStride16
 
-    def forward(self, f16: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, f16: torch.Tensor, target: torch.Tensor,
+                masks16: torch.Tensor | None = None,
+                masks32: torch.Tensor | None = None) -> torch.Tensor:
         b = self.backbone
+        if self.masks:
+            if masks16 is None or masks32 is None:
+                raise ValueError("this graph reads the forward pass' masks")
+            per_block, head_mask = _split_masks(b, masks16, masks32)
+            head = head_mask / float(head_mask.shape[2] * head_mask.shape[3])
+            g = _t1x1(target[:, :, None, None] * head, b._conv_head, b._bn1)
+            blocks = list(b._blocks[SPLIT:])
+            for i in reversed(range(len(blocks))):
+                size = ((f16.shape[2], f16.shape[3]) if i == 0
+                        else (head_mask.shape[2], head_mask.shape[3]))
+                g = _block_backward(blocks[i], per_block[i], g, size)
+            return map_from_gradient(f16, g)
         y, records = f16, []
         for blk in b._blocks[SPLIT:]:
             size = (y.shape[2], y.shape[3])

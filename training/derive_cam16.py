@@ -5,7 +5,8 @@
 
 Builds the source network from its card and checkpoint.pt and writes into --out:
 - model.onnx: the same network with one more output, ``features16`` (the stride-16 maps it
-  computes anyway; training.cam_graph.WithStride16);
+  computes anyway; training.cam_graph.WithStride16) and, with ``--masks``, the ReLU6 masks
+  of the layers after it, which cam16.onnx then reads instead of running them again;
 - cam16.onnx: Layer-CAM at stride 16 of any output linear in the pooled features
   (training.cam_graph.Cam16), run by the app only for the maps it stores;
 - heads.npz, split.csv, domain.npz, checkpoint.pt and the evaluation files (metrics,
@@ -35,6 +36,8 @@ from apps.ml.cards import sha256_file
 from training.cam_graph import (
     CAM16_NAME,
     FEATURES16_NAME,
+    MASKS16_NAME,
+    MASKS32_NAME,
     SPLIT,
     TARGET_NAME,
     Cam16,
@@ -66,24 +69,33 @@ def load_network(source: Path, card: dict) -> MultiHeadNet:
     return net.eval()
 
 
-def export(net: MultiHeadNet, card: dict, out: Path) -> list[str]:
+MASK_NAMES = [MASKS16_NAME, MASKS32_NAME]
+
+
+def export(net: MultiHeadNet, card: dict, out: Path, masks: bool = False) -> list[str]:
+    """Both graphs; the model's output names (the source's, then features16 and, with
+    ``masks``, the two mask outputs)."""
     size = int(card["input"]["height"])
-    names = [h["output"] for h in card["outputs"]["heads"]] + [FEATURES_NAME, FEATURES16_NAME]
-    if [logits_name(n) for n in net.head_names] != names[:-2]:
+    extra = MASK_NAMES if masks else []
+    names = [h["output"] for h in card["outputs"]["heads"]] + [FEATURES_NAME, FEATURES16_NAME,
+                                                               *extra]
+    if [logits_name(n) for n in net.head_names] != names[: -2 - len(extra)]:
         sys.exit("the card's head outputs are not the network's heads in order")
+    with16 = WithStride16(net, masks=masks)
     torch.onnx.export(
-        WithStride16(net), (torch.zeros(2, 3, size, size),), str(out / "model.onnx"),
+        with16, (torch.zeros(2, 3, size, size),), str(out / "model.onnx"),
         input_names=[INPUT_NAME], output_names=names,
         dynamic_axes={n: {0: "batch"} for n in [INPUT_NAME, *names]},
         opset_version=OPSET, do_constant_folding=True, dynamo=False)
     with torch.no_grad():
-        f16 = WithStride16(net)(torch.zeros(1, 3, size, size))[-1]
+        outs = WithStride16(net, masks=masks)(torch.zeros(2, 3, size, size))
+    k = len(card["outputs"]["heads"])  # then the features, features16 and any masks
+    sample = (outs[k + 1], torch.zeros(2, net.heads["cell_class"].in_features), *outs[k + 2 :])
+    inputs = [FEATURES16_NAME, TARGET_NAME, *extra]
     torch.onnx.export(
-        Cam16(net), (torch.zeros(2, *f16.shape[1:]), torch.zeros(2, net.heads["cell_class"]
-                                                               .in_features)),
-        str(out / "cam16.onnx"), input_names=[FEATURES16_NAME, TARGET_NAME],
+        Cam16(net, masks=masks), sample, str(out / "cam16.onnx"), input_names=inputs,
         output_names=[CAM16_NAME],
-        dynamic_axes={n: {0: "batch"} for n in [FEATURES16_NAME, TARGET_NAME, CAM16_NAME]},
+        dynamic_axes={n: {0: "batch"} for n in [*inputs, CAM16_NAME]},
         opset_version=OPSET, do_constant_folding=True, dynamo=False)
     return names
 
@@ -108,25 +120,29 @@ def check(net: MultiHeadNet, card: dict, source: Path, out: Path, names: list[st
     vac = vacuole_target(net, vac_labels).numpy()
     class_w = net.heads["cell_class"].weight.detach().numpy()
     rows = [r for r in read_split_csv(source / "split.csv") if r[2] in ("val", "test")]
+    n_source = names.index(FEATURES16_NAME)  # the source's outputs come first
     diff, cam_diff, cam_peak, checked = 0.0, 0.0, 0.0, {"val": 0, "test": 0}
     for i in range(0, len(rows), 64):
         chunk = rows[i : i + 64]
         x = normalize_np(np.stack([load_view_image(datasets / "pbc" / r[0], size,
                                                    spec["resize"]) for r in chunk]),
                          spec["mean"], spec["std"])
-        a = old.run(names[:-1], {INPUT_NAME: x})
+        a = old.run(names[:n_source], {INPUT_NAME: x})
         b = new.run(names, {INPUT_NAME: x})
-        diff = max(diff, *(float(np.abs(p - q).max()) for p, q in zip(a, b[:-1], strict=True)))
+        diff = max(diff, *(float(np.abs(p - q).max())
+                           for p, q in zip(a, b[:n_source], strict=True)))
         for split in ("val", "test"):
             checked[split] += sum(1 for r in chunk if r[2] == split)
         val = [k for k, r in enumerate(chunk) if r[2] == "val"]
         if not val:
             continue
-        f16 = b[-1][val]
+        twice = val + val  # each image's class map, then its vacuole map
+        f16 = b[n_source][twice]
         cls = b[0][val].argmax(axis=1)
         target = np.concatenate([class_w[cls], np.repeat(vac[None], len(val), axis=0)])
-        f16 = np.concatenate([f16, f16])
-        (got,) = cam.run([CAM16_NAME], {FEATURES16_NAME: f16, TARGET_NAME: target})
+        masks = {n: m[twice] for n, m in zip(names[n_source + 1 :], b[n_source + 1 :],
+                                              strict=True)}
+        (got,) = cam.run([CAM16_NAME], {FEATURES16_NAME: f16, TARGET_NAME: target, **masks})
         ref = _autograd_cam(net, f16, target)
         cam_diff = max(cam_diff, float(np.abs(got - ref).max()))
         cam_peak = max(cam_peak, float(ref.max()))
@@ -150,7 +166,7 @@ def _autograd_cam(net: MultiHeadNet, f16: np.ndarray, target: np.ndarray) -> np.
 
 
 def derived_card(card: dict, source: Path, out: Path, version: str, checked: dict,
-                 command: str) -> dict:
+                 command: str, masks: bool = False) -> dict:
     card = json.loads(json.dumps(card))
     card["version"] = version
     files = card["files"]
@@ -175,12 +191,22 @@ def derived_card(card: dict, source: Path, out: Path, version: str, checked: dic
         "maps": {"cell_class": "logit of the predicted cell class",
                  "vacuole": "log-odds of the vacuole attribute, logit(yes) - logit(no) of "
                             "the cytoplasm_vacuole head (neutrophils)"}}
+    if masks:
+        card["outputs"]["cam16"]["masks"] = MASK_NAMES
+        card["outputs"]["relu6_masks"] = {
+            "names": MASK_NAMES,
+            "description": "booleans, 0 < z < 6 for every ReLU6 after features16 (the first "
+            "expansion at stride 16, then the rest at stride 32 and the head, concatenated in "
+            "network order): what the gradient through those layers needs, so that cam16.onnx "
+            "does not run them again; inputs of cam16.onnx under the same names"}
+        files["cam16"]["description"] += f"; also reads {' and '.join(MASK_NAMES)}"
     card["derived_from"] = {
         "model": f"{card['name']} {source.name}",
         "folder": str(source),
         "model_sha256": sha256_file(source / "model.onnx"),
-        "note": "the same network and weights; model.onnx has one more output (features16) "
-        "and cam16.onnx is new. Every figure of this card is the source's evaluation, valid "
+        "note": "the same network and weights; model.onnx has more outputs ("
+        + ("features16 and the ReLU6 masks cam16.onnx reads" if masks else "features16")
+        + ") and cam16.onnx is new. Every figure of this card is the source's evaluation, valid "
         "here because the outputs are the source's: checked on every validation and test "
         "image (see check)",
         "check": checked,
@@ -195,12 +221,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--source", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--datasets", type=Path, default=default_datasets_dir())
+    p.add_argument("--masks", action="store_true",
+                   help="the model also outputs the ReLU6 masks of its last blocks and "
+                   "cam16.onnx reads them instead of running those blocks again (2.1.2 on; "
+                   "2.1.1 was made without)")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     card = json.loads((args.source / "card.json").read_text())
     args.out.mkdir(parents=True, exist_ok=True)
     net = load_network(args.source, card)
-    names = export(net, card, args.out)
+    names = export(net, card, args.out, masks=args.masks)
     for name in COPIED:
         if (args.source / name).exists():
             shutil.copyfile(args.source / name, args.out / name)
@@ -214,8 +244,10 @@ def main(argv: list[str] | None = None) -> None:
                 cam16_onnx_bytes=(args.out / "cam16.onnx").stat().st_size,
                 derived_check=checked, torch=torch.__version__)
     (args.out / "export.json").write_text(json.dumps(info, indent=2) + "\n")
-    command = (f"python -m training.derive_cam16 --source {args.source} --out {args.out}")
-    new = derived_card(card, args.source, args.out, args.out.name, checked, command)
+    command = (f"python -m training.derive_cam16 --source {args.source} --out {args.out}"
+               + (" --masks" if args.masks else ""))
+    new = derived_card(card, args.source, args.out, args.out.name, checked, command,
+                       masks=args.masks)
     (args.out / "card.json").write_text(json.dumps(new, indent=2) + "\n")
     from training.evaluate import render_readme
 

@@ -83,6 +83,9 @@ class Cam16Spec:
     target_input: str
     output: str
     maps: tuple[str, ...]  # what it is used to explain: "cell_class", "vacuole"
+    # Model outputs the graph also reads, under the same names (the ReLU6 masks of the
+    # layers after features16, so that it does not run them again); none before 2.1.2.
+    masks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,7 @@ def parse_card(raw: dict[str, Any], directory: Path) -> ModelCard:
             target_input=str(_req(spec, "target_input", "outputs.cam16")),
             output=str(_req(spec, "output", "outputs.cam16")),
             maps=tuple(str(k) for k in _req(spec, "maps", "outputs.cam16")),
+            masks=tuple(str(k) for k in spec.get("masks", [])),
         )
     return ModelCard(
         directory=directory,

@@ -69,6 +69,20 @@ class CellPrediction:
         return None if self.domain is None else self.domain == CELL_INSIDE
 
 
+@dataclass(frozen=True)
+class Stride16:
+    """What the stride-16 CAM graph reads of a batch: the stride-16 feature maps and, for
+    graphs that take them (card ``outputs.cam16.masks``), the forward pass' ReLU6 masks."""
+
+    features: np.ndarray  # (N, C, h, w)
+    masks: tuple[np.ndarray, ...] = ()
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Stride16:
+        """These rows (an image may be taken twice: one map per explained output)."""
+        index = np.asarray(rows, dtype=np.int64)
+        return Stride16(self.features[index], tuple(m[index] for m in self.masks))
+
+
 def crop_image(image: Image.Image, size: int) -> Image.Image:
     """RGB, shorter side resized to ``size`` (bilinear, aspect kept), centre crop."""
     im = image.convert("RGB")
@@ -194,17 +208,18 @@ class CellModel(OnnxModel):
         return logits, features
 
     def run_maps(self, batch: np.ndarray
-                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
-        """``run`` plus the stride-16 maps when the card has a stride-16 CAM graph (the
-        network computes them anyway), else None."""
-        heads = self.card.heads
-        extra = [self.card.cam16.features_output] if self.card.cam16 else []
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, Stride16 | None]:
+        """``run`` plus what the stride-16 CAM graph reads when the card has one (the network
+        computes it anyway), else None."""
+        heads, spec = self.card.heads, self.card.cam16
+        extra = [spec.features_output, *spec.masks] if spec else []
         names = [h.output for h in heads] + [self.card.features_output, *extra]
         out = self.session().run(names, {self.card.input.name: batch})
         logits = {h.name: o for h, o in zip(heads, out[: len(heads)], strict=True)}
-        return logits, out[len(heads)], (out[-1] if extra else None)
+        f16 = Stride16(out[len(heads) + 1], tuple(out[len(heads) + 2 :])) if extra else None
+        return logits, out[len(heads)], f16
 
-    def class_maps(self, features: np.ndarray, features16: np.ndarray | None,
+    def class_maps(self, features: np.ndarray, features16: Stride16 | None,
                    preds: Sequence[CellPrediction]) -> np.ndarray:
         """The Grad-CAM of each prediction's cell class, at the feature maps' resolution,
         peak 1: at stride 16 when the model has the graph for it, else from the last maps."""
@@ -214,15 +229,21 @@ class CellModel(OnnxModel):
             return self.maps16(features16, self.head_weights()["cell_class"][indices])
         return grad_cam_maps(features, self.head_weights()["cell_class"], indices)
 
-    def maps16(self, features16: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    def maps16(self, features16: Stride16, targets: np.ndarray) -> np.ndarray:
         """Stride-16 Grad-CAMs (the card's cam16 graph), peak 1: ``targets`` (N, C) is, per
         map, the gradient of the explained output with respect to the pooled features."""
         spec = self.card.cam16
         if spec is None or self._cam16 is None:
             raise CardError(f"{self.card.name} {self.card.version} has no stride-16 CAM")
-        (maps,) = self._cam16.get().run([spec.output], {
-            spec.features_input: np.ascontiguousarray(features16, dtype=np.float32),
-            spec.target_input: np.ascontiguousarray(targets, dtype=np.float32)})
+        if len(features16.masks) != len(spec.masks):
+            raise CardError(f"the stride-16 CAM graph reads {len(spec.masks)} mask inputs, "
+                            f"{len(features16.masks)} given")
+        feeds = {
+            spec.features_input: np.ascontiguousarray(features16.features, dtype=np.float32),
+            spec.target_input: np.ascontiguousarray(targets, dtype=np.float32),
+            **{name: np.ascontiguousarray(m)
+               for name, m in zip(spec.masks, features16.masks, strict=True)}}
+        (maps,) = self._cam16.get().run([spec.output], feeds)
         return unit_peak_maps(maps)
 
     def vacuole_target(self) -> np.ndarray | None:
@@ -322,7 +343,8 @@ class CellModel(OnnxModel):
         chosen = self.vacuole_cells(preds)
         weights = self.head_weights()["cell_class"][[labels.index(p.cell_class) for p in preds]]
         targets = np.concatenate([weights, np.repeat(vacuole[None], len(chosen), axis=0)])
-        maps = cam_maps_quantise(self.maps16(np.concatenate([f16, f16[chosen]]), targets))
+        rows = np.concatenate([np.arange(len(preds)), np.asarray(chosen, dtype=np.int64)])
+        maps = cam_maps_quantise(self.maps16(f16.take(rows), targets))
         vacuoles: dict[int, CamMap] = {k: CamMap(maps[len(preds) + j], boxes[k])
                                        for j, k in enumerate(chosen)}
         return preds, [CellMaps(CamMap(maps[k], boxes[k]), vacuoles.get(k))
@@ -350,7 +372,7 @@ class CellModel(OnnxModel):
     def postprocess(
         self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False,
         views: Sequence[str] | None = None, stains: np.ndarray | None = None,
-        features16: np.ndarray | None = None,
+        features16: Stride16 | None = None,
     ) -> tuple[list[CellPrediction], list[np.ndarray]]:
         """Calibrated probabilities, labels, anomaly scores, domain check, (optional) CAMs.
 

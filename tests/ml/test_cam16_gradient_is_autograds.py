@@ -41,24 +41,28 @@ def _autograd(net, f16: np.ndarray, target: np.ndarray) -> np.ndarray:  # type: 
     return _autograd_cam(net, f16, target)
 
 
-def test_the_written_out_gradient_is_autograds(network, cell_model):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("masks", [False, True], ids=["forward-again", "forward-masks"])
+def test_the_written_out_gradient_is_autograds(network, cell_model, masks):  # type: ignore[no-untyped-def]
     from training.cam_graph import Cam16, WithStride16, vacuole_target
 
     net, card = network
     x = torch.from_numpy(_views(cell_model))
     with torch.no_grad():
-        plain, with16 = net(x), WithStride16(net)(x)
-    for a, b in zip(plain, with16[:-1], strict=True):  # the network's own outputs, unchanged
+        plain, with16 = net(x), WithStride16(net, masks=masks)(x)
+    n = len(plain)
+    for a, b in zip(plain, with16[:n], strict=True):  # the network's own outputs, unchanged
         assert torch.equal(a, b)
-    f16 = with16[-1]
+    f16 = with16[n]
     assert tuple(f16.shape[1:]) == (112, 12, 12)
+    mask_inputs = [torch.cat([m, m]) for m in with16[n + 1 :]]
+    assert len(mask_inputs) == (2 if masks else 0)
     vac_labels = next(h["labels"] for h in card["outputs"]["heads"]
                       if h["name"] == "cytoplasm_vacuole")
     classes = net.heads["cell_class"].weight[plain[0].argmax(dim=1)]
     target = torch.cat([classes, vacuole_target(net, vac_labels).expand_as(classes)])
     f16 = torch.cat([f16, f16])
     with torch.no_grad():
-        written = Cam16(net)(f16, target).numpy()
+        written = Cam16(net, masks=masks)(f16, target, *mask_inputs).numpy()
     expected = _autograd(net, f16.numpy(), target.detach().numpy())
     assert expected.max() > 0
     np.testing.assert_allclose(written, expected, atol=1e-5 * float(expected.max()))
@@ -71,10 +75,10 @@ def test_the_shipped_graph_is_autograds(network, cell_model):  # type: ignore[no
     if cell_model.card.cam16 is None:
         pytest.fail("the registered cell model has no stride-16 CAM graph")
     logits, _features, f16 = cell_model.run_maps(_views(cell_model))
-    assert f16 is not None and f16.shape[1:] == (112, 12, 12)
+    assert f16 is not None and f16.features.shape[1:] == (112, 12, 12)
     weights = cell_model.head_weights()["cell_class"]
     target = weights[logits["cell_class"].argmax(axis=1)]
     shipped = cell_model.maps16(f16, target)
-    expected = _autograd(net, f16, target)
+    expected = _autograd(net, f16.features, target)
     peak = expected.max(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(shipped, expected / peak, atol=1e-3)
