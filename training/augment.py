@@ -10,6 +10,13 @@ What each step stands for in another laboratory:
   the cell: segmented cells on black, white backgrounds, other red-cell densities;
 - HED stain jitter (colour deconvolution, Ruifrok and Johnston 2001) and hue,
   saturation, brightness, contrast and gamma jitter: other stains and cameras;
+- random convolution (optional; Xu et al., "Robust and generalizable visual representation
+  learning via random convolutions", ICLR 2021): a random small filter mixed with the
+  image changes local texture and colour contrast as another camera, focus or stain does;
+- region colour (optional): the nucleus and the rest of the view shifted in hue and
+  saturation independently, because stains differ in how they colour each part (a
+  pink monocyte cytoplasm beside blue red cells in one lab, grey-blue and pink in another)
+  and a global shift keeps their colours' order;
 - blur, down-sampling (as low as a 96 px source), JPEG and sensor noise: other
   optics, 120 px crops, compressed exports.
 """
@@ -120,6 +127,62 @@ def colour(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.where(_chance(gen, 0.15, b).view(b, 1, 1, 1), grey, x)
 
 
+def _hue_saturation(x: torch.Tensor, hue: torch.Tensor, sat: torch.Tensor) -> torch.Tensor:
+    """Rotate each image's hue by ``hue`` radians (YIQ) and scale its saturation by ``sat``."""
+    b = x.shape[0]
+    c, s = torch.cos(hue) * sat, torch.sin(hue) * sat
+    one, zero = torch.ones(b), torch.zeros(b)
+    rot = torch.stack([torch.stack([one, zero, zero], 1), torch.stack([zero, c, -s], 1),
+                       torch.stack([zero, s, c], 1)], 1)
+    m = torch.linalg.inv(RGB_TO_YIQ).unsqueeze(0) @ rot @ RGB_TO_YIQ.unsqueeze(0)
+    return torch.einsum("bij,bjhw->bihw", m, x)
+
+
+def region_colour(x: torch.Tensor, gen: torch.Generator, p: float,
+                  max_hue_deg: float = 45.0) -> torch.Tensor:
+    """On a share ``p`` of the batch, shift the hue and saturation of everything but the
+    nucleus (the most stained tenth-and-a-half of the view, by the canonical view's stain
+    signal, with a soft edge) independently of the nucleus."""
+    b = x.shape[0]
+    pick = _chance(gen, p, b)
+    if not pick.any():
+        return x
+    top = x.max(dim=1, keepdim=True).values
+    signal = (torch.maximum(x[:, 0:1], x[:, 2:3]) - x[:, 1:2]) / (top + 1.0)
+    flat = signal.flatten(1)
+    thr = torch.quantile(flat, 0.85, dim=1).view(b, 1, 1, 1)
+    spread = flat.std(dim=1).view(b, 1, 1, 1) + 1e-3
+    nucleus = torch.sigmoid((signal - thr) / (0.15 * spread))
+    nucleus = F.avg_pool2d(nucleus, 5, stride=1, padding=2, count_include_pad=False)
+    hue = _u(gen, -math.radians(max_hue_deg), math.radians(max_hue_deg), (b,))
+    sat = _u(gen, 0.6, 1.4, (b,))
+    rest = _hue_saturation(x, hue, sat)
+    out = nucleus * x + (1 - nucleus) * rest
+    return torch.where(pick.view(b, 1, 1, 1), out, x)
+
+
+def random_convolution(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor:
+    """On a share ``p`` of the batch: a random 3x3, 5x5 or 7x7 colour filter (He-normal
+    weights), its output brought to the image's own per-channel mean and deviation, blended
+    with the image at a random weight in [0, 0.5]."""
+    b = x.shape[0]
+    pick = _chance(gen, p, b)
+    if not pick.any():
+        return x
+    out = x.clone()
+    for i in torch.nonzero(pick).flatten().tolist():
+        k = int(torch.randint(1, 4, (1,), generator=gen)) * 2 + 1
+        w = torch.randn((3, 3, k, k), generator=gen) * math.sqrt(2.0 / (3 * k * k))
+        xi = x[i : i + 1]
+        y = F.conv2d(F.pad(xi, (k // 2,) * 4, mode="replicate"), w)
+        mu, sd = xi.mean(dim=(2, 3), keepdim=True), xi.std(dim=(2, 3), keepdim=True)
+        y = (y - y.mean(dim=(2, 3), keepdim=True)) / (y.std(dim=(2, 3), keepdim=True) + 1e-3)
+        y = y * sd + mu
+        a = float(_u(gen, 0.0, 0.5, (1,)))
+        out[i : i + 1] = (1 - a) * xi + a * y
+    return out
+
+
 def degrade(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Down-sampling, Gaussian blur, JPEG and sensor noise, each on part of the batch."""
     b, _, h, w = x.shape
@@ -152,13 +215,20 @@ def degrade(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.cat(out)
 
 
-def robust_augment(batch_u8: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Unnormalised float NCHW on 0..255 after every step above."""
+def robust_augment(batch_u8: torch.Tensor, gen: torch.Generator,
+                   region_share: float = 0.0, randconv_share: float = 0.0) -> torch.Tensor:
+    """Unnormalised float NCHW on 0..255 after every step above (``region_colour`` on a
+    ``region_share`` of the batch, ``random_convolution`` on a ``randconv_share``; at 0, as
+    models up to 2.1, nothing is drawn for them)."""
     x = batch_u8.permute(0, 3, 1, 2).float()
     x = replace_background(x, gen, p=0.3, radius=(0.33, 0.5))
     x = geometric(x, gen, scale=(0.82, 1.22), shift=0.08)
+    if region_share > 0:
+        x = region_colour(x, gen, region_share)
     stain = _chance(gen, 0.8, x.shape[0]).view(-1, 1, 1, 1)
     x = torch.where(stain, hed_jitter(x, gen, sigma=0.35, bias=0.06), x)
     x = colour(x, gen)
+    if randconv_share > 0:
+        x = random_convolution(x, gen, randconv_share)
     x = degrade(x, gen)
     return x.clamp(0, 255)

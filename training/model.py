@@ -128,3 +128,42 @@ class MultiHeadNet(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feats = self.backbone(x)
         return (*self.heads_from_features(feats), feats)
+
+
+class MixStyle(nn.Module):
+    """Mixes the per-channel feature statistics of pairs of training images (Zhou et al.,
+    "Domain generalization with MixStyle", ICLR 2021): an image's content with a blend of
+    its own and another image's style (channel means and deviations), so that the layers
+    above learn features that hold when the style (stain, camera) changes. Identity in
+    eval mode, so the exported graph has no trace of it."""
+
+    def __init__(self, p: float = 0.5, alpha: float = 0.1, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.p, self.eps = p, eps
+        self.beta = torch.distributions.Beta(alpha, alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or x.shape[0] < 2 or torch.rand(1).item() > self.p:
+            return x
+        b = x.shape[0]
+        mu = x.mean(dim=(2, 3), keepdim=True)
+        sig = (x.var(dim=(2, 3), keepdim=True) + self.eps).sqrt()
+        mu, sig = mu.detach(), sig.detach()
+        normed = (x - mu) / sig
+        lam = self.beta.sample((b, 1, 1, 1)).to(x.dtype)
+        perm = torch.randperm(b)
+        mix_mu = mu * lam + mu[perm] * (1 - lam)
+        mix_sig = sig * lam + sig[perm] * (1 - lam)
+        return normed * mix_sig + mix_mu
+
+
+def add_mixstyle(backbone: Lite0Backbone, after_blocks: Sequence[int], p: float
+                 ) -> list[MixStyle]:
+    """MixStyle on the outputs of ``after_blocks`` (forward hooks; training mode only)."""
+    mixers = []
+    for i in after_blocks:
+        mix = MixStyle(p)
+        backbone._blocks[i].register_forward_hook(
+            lambda mod, inp, out, mix=mix: mix(out) if mod.training else out)
+        mixers.append(mix)
+    return mixers

@@ -43,11 +43,13 @@ from training.data import (
     stratified_split,
     write_split_csv,
 )
-from training.model import MultiHeadNet, load_imagenet_weights
+from training.model import MultiHeadNet, add_mixstyle, load_imagenet_weights
 
 PIXEL_MEAN = (127.0, 127.0, 127.0)  # EfficientNet-Lite convention, 0..255 scale
 PIXEL_STD = (128.0, 128.0, 128.0)
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
+# --mixstyle: after the last block of the 24-, 40- and 80-channel stages (low-level style).
+MIXSTYLE_BLOCKS = (2, 4, 7)
 
 
 def log(msg: str) -> None:
@@ -292,6 +294,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--robust-share", type=float, default=1.0,
                    help="with --augment robust: share of each batch given the robust shifts, "
                    "the rest the mild recipe (default 1: all of it, as 2.0.0)")
+    p.add_argument("--region-colour", type=float, default=0.0,
+                   help="with --augment robust: share of the robust part whose nucleus and "
+                   "surroundings get independent hue shifts (training/augment.py "
+                   "region_colour; default 0, as models up to 2.1)")
+    p.add_argument("--randconv", type=float, default=0.0,
+                   help="with --augment robust: share of the robust part given a random "
+                   "convolution (training/augment.py random_convolution; default 0)")
+    p.add_argument("--mixstyle", type=float, default=0.0,
+                   help="probability of MixStyle (feature-statistics mixing between images) "
+                   f"after MBConv blocks {MIXSTYLE_BLOCKS} in training (default 0: off, as "
+                   "models up to 2.1)")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
 
@@ -336,6 +349,10 @@ def main(argv: list[str] | None = None) -> None:
         load_imagenet_weights(model.backbone)
     model = model.to(memory_format=torch.channels_last)
     bb = model.backbone
+    if args.mixstyle:
+        if min(MIXSTYLE_BLOCKS) < args.freeze_blocks:
+            sys.exit(f"--mixstyle needs blocks {MIXSTYLE_BLOCKS} trainable (--freeze-blocks)")
+        add_mixstyle(bb, MIXSTYLE_BLOCKS, args.mixstyle)
     frozen = [bb._conv_stem, bb._bn0, *bb._blocks[: args.freeze_blocks]]
     for mod in frozen:
         for prm in mod.parameters():
@@ -407,7 +424,8 @@ def main(argv: list[str] | None = None) -> None:
                 k = round(args.robust_share * len(ii))
                 parts_x = []
                 if k:
-                    parts_x.append(normalize(robust_augment(torch.from_numpy(x_tr[ii[:k]]), gen)))
+                    parts_x.append(normalize(robust_augment(
+                        torch.from_numpy(x_tr[ii[:k]]), gen, args.region_colour, args.randconv)))
                 if k < len(ii):
                     parts_x.append(augment(torch.from_numpy(x_tr[ii[k:]]), gen))
                 x = torch.cat(parts_x).contiguous(memory_format=torch.channels_last)

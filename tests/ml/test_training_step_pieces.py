@@ -67,3 +67,47 @@ def test_weight_average_follows_the_weights_and_copies_counters(model):  # type:
     fresh.update(m)
     moved = fresh.shadow["heads.cell_class.weight"] - model.heads["cell_class"].weight.detach()
     assert 0.0 < float(moved.mean()) < 1.0
+
+
+def test_region_colour_shifts_the_surroundings_not_the_nucleus():  # type: ignore[no-untyped-def]
+    from training.augment import region_colour
+
+    gen = torch.Generator().manual_seed(2)
+    img = torch.empty(4, 3, 48, 48)
+    img[:] = torch.tensor([230.0, 200.0, 190.0]).view(1, 3, 1, 1)  # beige background
+    img[:, :, 18:30, 18:30] = torch.tensor([90.0, 40.0, 140.0]).view(1, 3, 1, 1)  # nucleus
+    out = region_colour(img, gen, p=1.0)
+    centre = (out[:, :, 22:26, 22:26] - img[:, :, 22:26, 22:26]).abs().max()
+    corner = (out[:, :, :6, :6] - img[:, :, :6, :6]).abs().amax(dim=(1, 2, 3))
+    assert centre < 2.0  # the nucleus keeps its colour
+    assert (corner > 2.0).all()  # every image's background moved
+    assert torch.equal(region_colour(img, gen, p=0.0), img)
+
+
+def test_random_convolution_keeps_channel_statistics_and_shape():  # type: ignore[no-untyped-def]
+    from training.augment import random_convolution
+
+    gen = torch.Generator().manual_seed(3)
+    img = torch.rand(3, 3, 40, 40, generator=gen) * 255
+    out = random_convolution(img, gen, p=1.0)
+    assert out.shape == img.shape and not torch.equal(out, img)
+    torch.testing.assert_close(out.mean(dim=(2, 3)), img.mean(dim=(2, 3)), atol=1.0, rtol=0)
+
+
+def test_mixstyle_is_identity_in_eval_and_mixes_statistics_in_training(model):  # type: ignore[no-untyped-def]
+    import copy
+
+    from training.model import add_mixstyle
+
+    plain, mixed = copy.deepcopy(model), copy.deepcopy(model)
+    add_mixstyle(mixed.backbone, (2, 4), p=1.0)
+    x = torch.randn(4, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(mixed.backbone(x), plain.backbone(x))  # eval: not there
+        plain.train()
+        mixed.train()  # batch statistics in both: only the mixing differs
+        torch.manual_seed(0)
+        a = plain.backbone(x)
+        torch.manual_seed(0)
+        b = mixed.backbone(x)
+    assert (a - b).abs().max() > 1e-3
