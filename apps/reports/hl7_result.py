@@ -9,8 +9,10 @@ signature's own fields, so the message says exactly what was signed:
   PID-5 name, PID-7 birth date, PID-8 sex.
 - OBR: OBR-3 the accession (filler order number), OBR-4 LOINC 24318-8 (manual differential
   panel), OBR-7 collection time, OBR-22 signature time, OBR-25 F (final) or C (an amendment),
-  OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment) and, for
-  an amendment, its reason.
+  OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment), for an
+  amendment its reason, and what limits the numbers as the signed report says it: cell
+  images outside the cell model's validated domain, a differential short of its target
+  count, how many cells the biologist reviewed.
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood"),
   NRBC per 100 white cells, and the number of white cells counted (local code).
 
@@ -80,6 +82,30 @@ def _datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def limits(content: dict[str, Any]) -> list[str]:
+    """What the signed content says limits its numbers, as notes for the laboratory system:
+    the receiving side shows the differential without the report's banners."""
+    notes = []
+    domain = content.get("domain") or {}
+    if domain.get("code") == "outside":
+        models = ", ".join(f"{m.get('name')} {m.get('version')}"
+                           for m in domain.get("models") or [])
+        notes.append(
+            f"Cell images outside the domain the cell model ({models or 'unknown'}) was "
+            f"validated on: {domain.get('outside')} of {domain.get('cells')} cells. Automated "
+            "cell classifications and the scores computed from them are not reliable for "
+            "this smear.")
+    diff = content.get("differential") or {}
+    if diff.get("per_100_wbc"):
+        if diff.get("short_of_target") and diff.get("wbc_counted") is not None:
+            notes.append(f"Differential from {int(diff['wbc_counted'])} white cells, fewer "
+                         f"than the target of {diff.get('target')}.")
+        if diff.get("reviewed") is not None and diff.get("cells") is not None:
+            notes.append(f"Cells reviewed (reclassified or confirmed) by the biologist: "
+                         f"{int(diff['reviewed'])} of {int(diff['cells'])}.")
+    return notes
+
+
 def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
             receiving_application: str, receiving_facility: str) -> str:
     """The ER7 text of the result message (see the module docstring)."""
@@ -127,6 +153,7 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         notes.append(signature.comment)
     if signature.amendment_reason:
         notes.append(f"Amendment: {signature.amendment_reason}")
+    notes += limits(content)
     notes.append(f"Signed content sha256 {signature.content_sha256}")
     for i, note in enumerate(notes, 1):
         nte = order.add_segment("NTE")

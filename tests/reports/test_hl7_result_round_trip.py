@@ -69,3 +69,29 @@ def test_an_amendment_is_a_corrected_result_with_its_reason():
     assert {str(o[11]) for o in msg.segments("OBX")} == {"C"}
     assert "Amendment: Lymphocyte recount" in [msg.unescape(str(n[3]))
                                                for n in msg.segments("NTE")]
+
+
+def test_the_message_says_what_limits_the_numbers():
+    """Outside the validated domain, a short count and unreviewed cells travel with the
+    differential as notes, as the signed report shows them."""
+    content = {**CONTENT,
+               "domain": {"code": "outside", "cells": 40, "outside": 38, "max_outside": 0.25,
+                          "models": [{"name": "hemaclinic-cells", "version": "2.1.2"}]},
+               "differential": {**CONTENT["differential"], "wbc_counted": 38, "target": 100,
+                                "short_of_target": True, "cells": 40, "reviewed": 3}}
+    er7 = oru_r01(content=content, signature=_facts(), sending_facility="CHU LAB",
+                  receiving_application="LIS", receiving_facility="CHU")
+    msg = hl7.parse(er7)
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    assert any(n.startswith("Cell images outside the domain the cell model "
+                            "(hemaclinic-cells 2.1.2) was validated on: 38 of 40 cells")
+               for n in notes)
+    assert "Differential from 38 white cells, fewer than the target of 100." in notes
+    assert "Cells reviewed (reclassified or confirmed) by the biologist: 3 of 40." in notes
+    assert notes[-1].startswith("Signed content sha256")
+    # Inside the domain with a full count: none of these notes.
+    inside = {**CONTENT, "domain": {**content["domain"], "code": "inside", "outside": 1}}
+    plain = hl7.parse(oru_r01(content=inside, signature=_facts(), sending_facility="CHU LAB",
+                              receiving_application="LIS", receiving_facility="CHU"))
+    texts = [plain.unescape(str(n[3])) for n in plain.segments("NTE")]
+    assert not any("outside the domain" in t or "fewer than the target" in t for t in texts)
