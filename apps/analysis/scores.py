@@ -17,11 +17,12 @@ from django.db import transaction
 from PIL import Image
 
 from apps.hemograms.selectors import cbc_latest
-from apps.ml.domain import SPECIMEN_OUTSIDE
+from apps.ml.cards import card_of
+from apps.ml.domain import SPECIMEN_OUTSIDE, SPECIMEN_UNCHECKED
 from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 from apps.ml.scores.features import CBCFeatures
 from apps.ml.scores.fused import embed_cells, load_fused
-from apps.ml.scores.reasons import NO_MODEL, NO_NEUTROPHIL, Reason
+from apps.ml.scores.reasons import FEW_NEUTROPHILS, NO_MODEL, NO_NEUTROPHIL, Reason
 from apps.patients import flag_reasons
 from apps.patients.models import Specimen
 from apps.patients.services import FlagRaised, specimen_flags_replace
@@ -37,6 +38,9 @@ FLAG_RULES_VERSION = "score-flags-1"
 # Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
 CELLS_OUTSIDE_DOMAIN = "cells_outside_domain"
 DEMOGRAPHICS_REQUIRED = "demographics_required"  # input: "age", "sex" or "age, sex"
+# FEW_NEUTROPHILS when the cells were checked against the validated domain: the scores count
+# only the neutrophils inside it, and say so (n, min, outside: the neutrophils not counted).
+FEW_NEUTROPHILS_IN_DOMAIN = "few_neutrophils_in_domain"
 
 
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
@@ -83,6 +87,28 @@ def _column(neutrophils: list[tuple[Cell, Any]], name: str) -> list[float] | Non
     return [float(v) for v in values]
 
 
+def _card_outputs(neutrophils: list[tuple[Cell, Any]],
+                  run_models: list[dict[str, str]]) -> frozenset[str] | None:
+    """The anomaly outputs the cell model's card marks available: the model of the analysed
+    neutrophils, else of the latest analysis (no neutrophil inside the domain); None when no
+    installed card matches that model (name, version, sha256)."""
+    provenance = _model_of(neutrophils) or (run_models[0] if run_models else {})
+    card = card_of(settings.MODELS_ONNX_DIR, provenance) if provenance else None
+    return None if card is None else frozenset(card.available_anomalies)
+
+
+def _output(neutrophils: list[tuple[Cell, Any]], name: str,
+            card_outputs: frozenset[str] | None) -> list[float] | None:
+    """The column of an anomaly output for the scoring code, None when it is not available:
+    the card decides, whatever the number of neutrophils (an empty column would read as an
+    output that exists). Without a known card, only outputs the stored neutrophils carry."""
+    if card_outputs is not None and name not in card_outputs:
+        return None
+    if card_outputs is None and not neutrophils:
+        return None
+    return _column(neutrophils, name)
+
+
 def _model_of(neutrophils: list[tuple[Cell, Any]]) -> dict[str, str]:
     if not neutrophils:
         return {}
@@ -90,9 +116,9 @@ def _model_of(neutrophils: list[tuple[Cell, Any]]) -> dict[str, str]:
     return {"name": p.model_name, "version": p.model_version, "sha256": p.model_sha256}
 
 
-def _vexas(specimen, features, context, neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    vac = _column(neutrophils, "vacuole")
-    pelger = _column(neutrophils, "pseudo_pelger")
+def _vexas(specimen, features, context, neutrophils, card_outputs) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    vac = _output(neutrophils, "vacuole", card_outputs)
+    pelger = _output(neutrophils, "pseudo_pelger", card_outputs)
     result = vexas.vexas_score(vexas.VexasInputs(
         n_neutrophils=len(neutrophils), vacuole_probs=vac, pseudo_pelger_probs=pelger,
         mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
@@ -119,8 +145,8 @@ def _ranked_cells(neutrophils, anomaly: str, *, cutoff: float, limit: int = 20  
     return [{"cell_id": pk, anomaly: round(prob, 4)} for prob, pk in ranked[:limit]]
 
 
-def _mds_image(neutrophils) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    probs = {name: _column(neutrophils, name) for name in mds_image.ANOMALIES}
+def _mds_image(neutrophils, card_outputs) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    probs = {name: _output(neutrophils, name, card_outputs) for name in mds_image.ANOMALIES}
     result = mds_image.mds_image_evidence(probs, n_neutrophils=len(neutrophils))
     cells = [{"cell_id": neutrophils[d.index][0].pk, "probability": round(d.probability, 4),
               "anomaly": d.anomaly} for d in result.drivers]
@@ -224,6 +250,18 @@ def _outside_domain(payload: dict[str, Any], domain: dict[str, Any] | None) -> d
             "reasons": [Reason(CELLS_OUTSIDE_DOMAIN).as_dict(), *payload["reasons"]]}
 
 
+def _counted_in_domain(payload: dict[str, Any], domain: dict[str, Any] | None,
+                       outside: int) -> dict[str, Any]:
+    """The scoring code counts the neutrophils it is given: once the cells were checked against
+    the validated domain, only those inside it. Its "too few" reason then says what it counted
+    and how many were left out, not "analysed" (the page shows every neutrophil)."""
+    if domain is None or domain["code"] == SPECIMEN_UNCHECKED:
+        return payload
+    reasons = [Reason(FEW_NEUTROPHILS_IN_DOMAIN, {**r["params"], "outside": outside}).as_dict()
+               if r["code"] == FEW_NEUTROPHILS else r for r in payload["reasons"]]
+    return {**payload, "reasons": reasons}
+
+
 def _unavailable(definition: str, reason: Reason | None) -> dict[str, Any]:
     return {"definition": definition, "version": "", "sha256": "",
             "state": ScoreState.UNAVAILABLE, "value": None, "level": "", "thresholds": {},
@@ -266,14 +304,18 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     context = {**context, "neutrophils_without_anomaly_outputs": without_outputs,
                "neutrophils_outside_domain": outside}
     domain = specimen_domain_latest(specimen)
+    card_outputs = _card_outputs(neutrophils, list(domain["models"]) if domain else [])
     if domain is not None:
         domain = {k: domain[k] for k in ("code", "cells", "outside", "max_outside")}
     payloads = {
-        VEXAS: _outside_domain(_vexas(specimen, features, context, neutrophils), domain),
-        MDS_IMAGE: _outside_domain(_mds_image(neutrophils), domain),
+        VEXAS: _outside_domain(_vexas(specimen, features, context, neutrophils, card_outputs),
+                               domain),
+        MDS_IMAGE: _outside_domain(_mds_image(neutrophils, card_outputs), domain),
         MDS_CBC: _mds_cbc(features, context),
         MDS_FUSED: _mds_fused(features, context, neutrophils, domain),
     }
+    payloads = {name: _counted_in_domain(payload, domain, outside)
+                for name, payload in payloads.items()}
     created = []
     for name, payload in payloads.items():
         latest = Score.objects.filter(specimen=specimen, name=name).order_by("-revision").first()

@@ -135,6 +135,11 @@ class ModelCard:
         raise KeyError(name)
 
     @property
+    def available_anomalies(self) -> tuple[str, ...]:
+        """The anomaly outputs the card marks available (the runtime gives None for the rest)."""
+        return tuple(a.name for a in self.anomalies if a.available)
+
+    @property
     def sha256(self) -> str:
         """sha256 of model.onnx (what results record as provenance)."""
         return self.model_sha256
@@ -299,6 +304,21 @@ def load_card(model_dir: Path) -> ModelCard:
     path = model_dir / CARD_FILE
     raw = read_json_object(path)
     return parse_card(raw, model_dir)
+
+
+def card_of(models_root: Path, provenance: dict[str, str]) -> ModelCard | None:
+    """The installed card of the model a stored result names ({name, version, sha256}); None
+    when no installed card has that name, version and model sha256, or it cannot be read."""
+    name, version = str(provenance.get("name", "")), str(provenance.get("version", ""))
+    try:
+        directory = Path(models_root) / safe_name(name, "name") / safe_name(version, "version")
+        card = load_card(directory)
+    except CardError:
+        return None
+    if (card.name, card.version, card.model_sha256) != (
+            name, version, str(provenance.get("sha256", "")).lower()):
+        return None
+    return card
 
 
 def files_problems(raw: dict[str, Any], directory: Path) -> list[str]:

@@ -85,7 +85,9 @@ def mds_image_evidence(
     n_neutrophils: int,
 ) -> MDSImageResult:
     """``anomaly_probs[name]`` is one probability per analysed neutrophil, or None when the
-    model does not provide that output (missing names count as not available)."""
+    model does not provide that output (missing names count as not available). The caller
+    decides from the model's card: a list, even empty (no neutrophil), is an output the model
+    has."""
     unknown = set(anomaly_probs) - set(ANOMALIES)
     if unknown:
         raise ValueError(f"unknown anomaly outputs {sorted(unknown)}")
