@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.analysis.models import AnalysisRun, RunStatus
-from apps.analysis.selectors import run_domain
+from apps.analysis.selectors import run_domain, specimen_domain_latest
 from apps.patients.models import Patient, Sex, Specimen, validate_collected_at
 from apps.patients.services import accession_clean
 
@@ -40,6 +40,38 @@ class SpecimenSerializer(serializers.ModelSerializer):
     class Meta:
         model = Specimen
         fields = ["accession", "patient", "collected_at", "status", "created_at"]
+
+
+DOMAIN_PROPERTIES = {
+    "code": {"type": "string", "enum": ["inside", "outside", "unchecked"]},
+    "cells": {"type": "integer", "description": "Cells checked."},
+    "outside": {"type": "integer", "description": "Of them, outside the domain."},
+    "max_outside": {"type": "number", "nullable": True,
+                    "description": "The limit: the specimen is outside when more than this "
+                                   "share of its checked cells are; null: no domain check."},
+}
+
+
+class SpecimenDetailSerializer(SpecimenSerializer):
+    domain = serializers.SerializerMethodField()
+
+    class Meta(SpecimenSerializer.Meta):
+        fields = [*SpecimenSerializer.Meta.fields, "domain"]
+
+    @extend_schema_field({
+        "type": "object", "nullable": True,
+        "description": "Are the images of the latest finished analysis inside the domain the "
+        "cell model was validated on? As the document's `domain` and the case page: code "
+        "(\"unchecked\": the model has no domain check), cells, outside, max_outside, the run "
+        "and its models; null before any analysis has finished.",
+        "properties": {**DOMAIN_PROPERTIES, "run": {"type": "integer"},
+                       "models": {"type": "array", "items": {
+                           "type": "object", "properties": {
+                               "name": {"type": "string"}, "version": {"type": "string"},
+                               "sha256": {"type": "string"}}}}},
+    })
+    def get_domain(self, specimen: Specimen) -> dict[str, object] | None:
+        return specimen_domain_latest(specimen)
 
 
 class SpecimenCreateSerializer(serializers.Serializer):
@@ -114,9 +146,7 @@ class AnalysisRunSerializer(serializers.ModelSerializer):
         "type": "object", "nullable": True,
         "description": "The run's domain verdict: code (inside, outside, unchecked), cells, "
         "outside, max_outside; null until the run has succeeded.",
-        "properties": {"code": {"type": "string", "enum": ["inside", "outside", "unchecked"]},
-                       "cells": {"type": "integer"}, "outside": {"type": "integer"},
-                       "max_outside": {"type": "number", "nullable": True}},
+        "properties": DOMAIN_PROPERTIES,
     })
     def get_domain(self, run: AnalysisRun) -> dict[str, object] | None:
         return run_domain(run) if run.status == RunStatus.SUCCEEDED else None

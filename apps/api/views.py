@@ -83,6 +83,10 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.specimen_search(self.request.query_params.get("q", ""))
 
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        # One specimen carries its domain verdict; the list does not (a query per row).
+        return s.SpecimenDetailSerializer if self.action == "retrieve" else s.SpecimenSerializer
+
     @extend_schema(request=s.SpecimenCreateSerializer, responses=s.SpecimenSerializer)
     def create(self, request: Request) -> Response:
         form = s.SpecimenCreateSerializer(data=request.data)
