@@ -11,7 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.ml.canonical import NO_STAIN, TOO_LARGE, TOO_SMALL
-from apps.ml.domain import CELL_OUTSIDE
+from apps.ml.domain import CELL_OUTSIDE, SPECIMEN_OUTSIDE
 
 CELL_FLAGS: dict[str, Promise] = {
     NO_STAIN: _("no white cell found: no stained nucleus in the image"),
@@ -20,6 +20,22 @@ CELL_FLAGS: dict[str, Promise] = {
     CELL_OUTSIDE: _("outside the validated domain: unlike the images the model was "
                     "validated on"),
 }
+
+
+# The specimen's verdict in a few words, where a line has no room for the banner's sentence
+# (the worklist's reasons); only a specimen outside the domain is named.
+SPECIMEN_SHORT: dict[str, Promise] = {
+    SPECIMEN_OUTSIDE: _("images outside the validated domain"),
+}
+
+
+def specimen_domain_short(domain: dict[str, object] | None) -> str:
+    """A few words for a specimen's domain verdict (specimen_domain_latest); "" when there is
+    nothing to say (inside, unchecked, no finished analysis)."""
+    if not domain:
+        return ""
+    text = SPECIMEN_SHORT.get(str(domain.get("code")))
+    return "" if text is None else str(text)
 
 
 def cell_flag_text(code: str | None) -> str:

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from apps.ml.domain import CELL_INSIDE, CELL_NO_NUCLEUS, CELL_OUTSIDE, CellDomain, specimen_domain
+from collections.abc import Iterable
+
+from django.db.models import Count, Q
+
+from apps.ml.domain import specimen_domain_counts
 from apps.patients.models import Specimen
 
-from .models import VIEWS_WITH_A_CELL, AnalysisRun, CellPrediction, RunStatus
+from .models import AnalysisRun, CellPrediction, RunStatus
 
 # The anomaly outputs (vacuoles, nucleus lobation, and those a model does not provide) are read
 # on neutrophils only (the model card's applies_to_cell_class): on any other cell they mean
@@ -30,29 +34,44 @@ def run_domain(run: AnalysisRun) -> dict[str, object]:
 
     From the cell predictions the run stored and the specimen rule of its model card (kept on
     the run): {"code": "inside" | "outside" | "unchecked", "cells", "outside", "max_outside"}
-    (apps.ml.domain.specimen_domain). "unchecked" when the model has no domain check.
+    (apps.ml.domain.specimen_domain_counts). "unchecked" when the model has no domain check.
     """
-    cells: list[CellDomain | None] = []
-    for view, score, inside in (CellPrediction.objects.filter(run=run)
-                                .values_list("view", "domain_score", "in_domain")):
-        if inside is None:
-            cells.append(None)
-        elif inside:
-            cells.append(CellDomain(score, CELL_INSIDE))
-        else:
-            cells.append(CellDomain(score, CELL_OUTSIDE if view in VIEWS_WITH_A_CELL
-                                    else CELL_NO_NUCLEUS))
-    return specimen_domain(cells, run.domain_max_outside).as_dict()
+    return _runs_domain([run])[run.pk]
+
+
+def _runs_domain(runs: list[AnalysisRun]) -> dict[int, dict[str, object]]:
+    """run_domain of each run, counted in one query whatever the number of runs and cells: a
+    prediction with in_domain null was not checked, False is outside (whatever its view)."""
+    counts = {row["run_id"]: row for row in (
+        CellPrediction.objects.filter(run__in=[r.pk for r in runs]).values("run_id")
+        .annotate(checked=Count("id", filter=Q(in_domain__isnull=False)),
+                  outside=Count("id", filter=Q(in_domain=False))))}
+    return {run.pk: specimen_domain_counts(
+        checked=counts.get(run.pk, {}).get("checked", 0),
+        outside=counts.get(run.pk, {}).get("outside", 0),
+        max_outside=run.domain_max_outside).as_dict() for run in runs}
 
 
 def specimen_domain_latest(specimen: Specimen) -> dict[str, object] | None:
     """The domain verdict of the specimen's latest finished analysis (see run_domain), with
     the run's id and models; None when no analysis has finished."""
-    run = (AnalysisRun.objects.filter(specimen=specimen, status=RunStatus.SUCCEEDED)
-           .order_by("-queued_at", "-id").first())
-    if run is None:
-        return None
-    return {**run_domain(run), "run": run.pk, "models": run.models_used}
+    return specimens_domain_latest([specimen.pk]).get(specimen.pk)
+
+
+def specimens_domain_latest(specimen_ids: Iterable[int]) -> dict[int, dict[str, object]]:
+    """specimen_domain_latest of many specimens in two queries (a page of the worklist): by
+    specimen id, only those with a finished analysis."""
+    latest: dict[int, AnalysisRun] = {}
+    for run in (AnalysisRun.objects.filter(specimen_id__in=list(specimen_ids),
+                                           status=RunStatus.SUCCEEDED)
+                .only("id", "specimen_id", "queued_at", "models_used", "domain_max_outside")
+                .order_by("specimen_id", "-queued_at", "-id")):
+        latest.setdefault(run.specimen_id, run)
+    if not latest:
+        return {}
+    verdicts = _runs_domain(list(latest.values()))
+    return {specimen_id: {**verdicts[run.pk], "run": run.pk, "models": run.models_used}
+            for specimen_id, run in latest.items()}
 
 
 def run_progress(run: AnalysisRun | None) -> dict[str, object]:

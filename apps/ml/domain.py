@@ -252,8 +252,16 @@ def specimen_domain(cells: Sequence[CellDomain | None], max_outside: float | Non
                     ) -> SpecimenDomain:
     """Outside when more than ``max_outside`` of the checked cells are outside."""
     checked = [c for c in cells if c is not None]
-    outside = sum(1 for c in checked if not c.inside)
+    return specimen_domain_counts(checked=len(checked),
+                                  outside=sum(1 for c in checked if not c.inside),
+                                  max_outside=max_outside)
+
+
+def specimen_domain_counts(*, checked: int, outside: int, max_outside: float | None
+                           ) -> SpecimenDomain:
+    """The same verdict from the counts alone: ``checked`` cells, ``outside`` of them outside
+    (what a database can count for many specimens at once)."""
     if max_outside is None or not checked:
-        return SpecimenDomain(SPECIMEN_UNCHECKED, len(checked), outside, max_outside)
-    code = SPECIMEN_OUTSIDE if outside > max_outside * len(checked) else SPECIMEN_INSIDE
-    return SpecimenDomain(code, len(checked), outside, max_outside)
+        return SpecimenDomain(SPECIMEN_UNCHECKED, checked, outside, max_outside)
+    code = SPECIMEN_OUTSIDE if outside > max_outside * checked else SPECIMEN_INSIDE
+    return SpecimenDomain(code, checked, outside, max_outside)

@@ -14,6 +14,7 @@ from apps.analysis.selectors import (
     run_latest,
     scores_for_display,
     specimen_domain_latest,
+    specimens_domain_latest,
 )
 from apps.core import roles
 from apps.core.permissions import role_required
@@ -46,8 +47,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "query": request.GET.get("q", "")[:100],
     }
     page = Paginator(selectors.worklist(**params), 50).get_page(request.GET.get("page"))
+    # The domain verdict of each row's latest analysis, read for the whole page at once.
+    domains = specimens_domain_latest([s.pk for s in page])
     return render(request, "review/worklist.html", {
-        "page": page, "params": params, "counts": selectors.worklist_counts(),
+        "page": page, "rows": [(s, domains.get(s.pk)) for s in page], "params": params,
+        "counts": selectors.worklist_counts(),
         "flags": selectors.flag_names(), "statuses": SpecimenStatus.choices,
         "query": request.GET.urlencode(),
     })

@@ -1,6 +1,6 @@
 from django import template
 
-from apps.analysis.domain_text import cell_flag_text
+from apps.analysis.domain_text import cell_flag_text, specimen_domain_short
 from apps.analysis.score_text import (
     anomaly_name,
     contribution_name,
@@ -54,3 +54,8 @@ def score_how_tag(name: str) -> list[str]:
 @register.filter(name="anomaly_name")
 def anomaly_name_filter(code: str) -> str:
     return anomaly_name(str(code or ""))
+
+
+@register.filter(name="domain_short")
+def domain_short_filter(domain: dict | None) -> str:
+    return specimen_domain_short(domain)
