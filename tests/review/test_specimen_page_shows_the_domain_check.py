@@ -21,6 +21,20 @@ def test_outside_images_are_announced_on_the_specimen_page(client, technician, a
     assert "(6 of 6 cells)" in page
 
 
+def test_the_warning_is_in_the_analysis_card_before_uploads_and_cbc(client, technician,  # type: ignore[no-untyped-def]
+                                                                     analysed):
+    """Read with the run's result, where the page is first read, not below the uploads and
+    the CBC (1,000 px down on a laptop screen)."""
+    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.25)
+    CellPrediction.objects.filter(cell__specimen=analysed).update(
+        view="found", in_domain=False, domain_score=4.0)
+    page = _page(client, technician, analysed)
+    card = page.split('<section class="card" id="analysis"', 1)[1].split("</section>", 1)[0]
+    assert 'id="domain-banner"' in card and "These images are outside the domain" in card
+    assert page.count('id="domain-banner"') == 1
+    assert page.index('id="domain-banner"') < page.index('id="cbc"')
+
+
 def test_a_model_without_a_domain_check_says_so(client, technician, analysed):  # type: ignore[no-untyped-def]
     page = _page(client, technician, analysed)
     assert 'data-domain="unchecked"' in page
