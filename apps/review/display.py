@@ -102,7 +102,8 @@ ATTRIBUTES: dict[str, Promise] = {
     "nucleus_shape": gettext_lazy("nucleus shape"),
     "nuclear_cytoplasmic_ratio": gettext_lazy("nuclear-cytoplasmic ratio"),
     "chromatin_density": gettext_lazy("chromatin"),
-    "cytoplasm_vacuole": gettext_lazy("cytoplasmic vacuoles"),
+    # Not the vacuole output (ANOMALIES): the WBCAtt attribute, a yes/no read of the cytoplasm.
+    "cytoplasm_vacuole": gettext_lazy("cytoplasm vacuoles (attribute)"),
     "cytoplasm_texture": gettext_lazy("cytoplasm texture"),
     "cytoplasm_colour": gettext_lazy("cytoplasm colour"),
     "granule_type": gettext_lazy("granules"), "granule_colour": gettext_lazy("granule colour"),
@@ -134,7 +135,7 @@ ATTRIBUTE_VALUES_OF: dict[tuple[str, str], Promise] = {
     ("granule_colour", "nil"): pgettext_lazy("granules", "none"),
 }
 ANOMALIES: dict[str, Promise] = {
-    "vacuole": gettext_lazy("cytoplasmic vacuoles"),
+    "vacuole": gettext_lazy("vacuole output (probability)"),
     "pseudo_pelger": gettext_lazy("non-segmented nucleus (lobation proxy)"),
     "hypogranulation": gettext_lazy("hypogranulation"), "barr_body": gettext_lazy("Barr body"),
 }

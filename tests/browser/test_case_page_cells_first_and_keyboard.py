@@ -69,7 +69,7 @@ def test_the_large_pane_shows_the_selected_cell_at_native_size(browser_page, liv
     page.locator(".group[data-group='neutrophil'] figure.cell").first.click()
     page.click("#preview-more summary")    # the outputs and attributes fold under Morphology
     page.wait_for_selector("#preview-attributes tr")
-    assert "cytoplasmic vacuoles\t10%" in page.locator("#preview-attributes").inner_text()
+    assert "vacuole output (probability)\t10%" in page.locator("#preview-attributes").inner_text()
 
 
 def test_arrows_move_in_two_dimensions(browser_page, live_server, review_case):

@@ -33,7 +33,7 @@ def test_read_once_per_cell_and_again_after_a_reclassification(browser_page, liv
     page.wait_for_selector("#preview-attributes tr")
     assert page.locator("#preview-class").inner_text() == "Neutrophil"
     assert "Neutrophil" in page.locator("#preview-probs tr").first.inner_text()
-    assert "cytoplasmic vacuoles\t10%" in page.locator("#preview-attributes").inner_text()
+    assert "vacuole output (probability)\t10%" in page.locator("#preview-attributes").inner_text()
 
     page.locator(".group[data-group='lymphocyte'] figure.cell").first.click()
     page.wait_for_selector("#preview-probs tr:first-child:has-text('Lymphocyte')")

@@ -39,7 +39,7 @@ def test_a_neutrophil_with_its_probabilities_and_outputs(client, biologist, anal
     assert detail["subtype"] == "segmented neutrophil (80%)"
     assert detail["attributes"] == [{"name": "cell size", "value": "large", "prob": "70%"}]
     assert detail["anomalies"] == [
-        {"name": "cytoplasmic vacuoles", "value": "10%"},
+        {"name": "vacuole output (probability)", "value": "10%"},
         {"name": "Barr body", "value": "not available in this model"}]
     assert detail["domain"] == ("outside the validated domain: unlike the images the model "
                                 "was validated on")
@@ -63,8 +63,29 @@ def test_in_french_for_a_french_reader(client, biologist, analysed):
     detail = client.get(_url(analysed, _cell(analysed, "neutrophil"))).json()
     assert detail["final_label"] == "Polynucléaire neutrophile"
     assert detail["probs"][0]["value"] == "90 %"
-    assert detail["anomalies"][0] == {"name": "vacuoles cytoplasmiques", "value": "10 %"}
+    assert detail["anomalies"][0] == {"name": "sortie vacuoles (probabilité)", "value": "10 %"}
     assert detail["anomalies"][1]["value"] == "non disponible dans ce modèle"
+
+
+@pytest.mark.parametrize(("language", "output", "attribute"), [
+    ("en", "vacuole output (probability)", "cytoplasm vacuoles (attribute)"),
+    ("fr", "sortie vacuoles (probabilité)", "vacuoles du cytoplasme (attribut)"),
+])
+def test_the_vacuole_output_and_the_vacuole_attribute_have_their_own_names(
+        client, biologist, analysed, language, output, attribute):
+    """The model's vacuole output (a probability) and the WBCAtt attribute (yes/no) are two
+    things: one label for both read as one finding given twice."""
+    neutrophil = _cell(analysed, "neutrophil")
+    CellPrediction.objects.filter(cell=neutrophil).update(
+        attributes={"cytoplasm_vacuole": "no"},
+        attribute_probs={"cytoplasm_vacuole": {"no": 0.62}})
+    client.force_login(biologist)
+    client.post("/i18n/setlang/", {"language": language, "next": "/worklist/"})
+    detail = client.get(_url(analysed, neutrophil)).json()
+    assert detail["anomalies"][0]["name"] == output
+    assert detail["attributes"][0]["name"] == attribute
+    names = [a["name"] for a in detail["anomalies"]] + [a["name"] for a in detail["attributes"]]
+    assert len(names) == len(set(names))
 
 
 def test_a_cell_of_another_specimen_is_not_found(client, biologist, technician, analysed):
