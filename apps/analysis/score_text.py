@@ -55,6 +55,28 @@ def anomaly_name(code: str) -> str:
     return str(ANOMALY_NAMES.get(code, code.replace("_", " ")))
 
 
+def percent(value: Any) -> str:
+    """A fraction or a model probability as a whole percentage in the active language ('90%',
+    '90 %'): the one percentage format of the pages and the report."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    return _("%(value)s%%") % {"value": number_format(round(100 * float(value)))}
+
+
+def label_value(name: str, value: str) -> str:
+    """'name: value' with the active language's punctuation ('nom : valeur' in French)."""
+    return _("%(name)s: %(value)s") % {"name": name, "value": value}
+
+
+def anomaly_fractions(fractions: Mapping[str, float | None]) -> list[dict[str, str]]:
+    """The MDS image evidence's share of neutrophils per anomaly output, each as 'name: value'
+    in the active language (a whole percentage, or 'not available in this model')."""
+    return [{"code": code,
+             "text": label_value(anomaly_name(code), _("not available in this model")
+                                 if fraction is None else percent(fraction))}
+            for code, fraction in fractions.items()]
+
+
 def _input(name: str) -> str:
     return str(INPUTS.get(name, name))
 
@@ -82,7 +104,7 @@ def contribution_value(name: str, value: object) -> object:
     """The stored value as a reader expects it: shares as percentages, sex as the local
     initial; anything else (and None) unchanged."""
     if name in FRACTION_VALUES and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.0%}"
+        return percent(value)
     if name == "male_sex" and isinstance(value, str):
         return _sex(value)
     return value
@@ -149,7 +171,7 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
             shown = contribution_value(str(c.get("name", "")), value)
             unit = VEXAS_UNITS.get(str(c.get("name", "")), "")
             if isinstance(shown, str) and shown.endswith("%"):
-                shown = shown[:-1]  # the unit says "% of neutrophils"
+                shown = shown[:-1].rstrip()  # the unit says "% of neutrophils"
             elif isinstance(shown, int | float) and not isinstance(shown, bool):
                 shown = _num(float(shown))
             rows.append({
@@ -277,6 +299,7 @@ def score_display(score: object) -> dict[str, object]:
         "cutoff": next((thresholds.get(k) for n, (k, _f) in EVIDENCE_CUTOFFS.items()  # type: ignore[union-attr]
                         if n == name), None),
         "cutoff_text": cell_cutoff_text(name, thresholds),  # type: ignore[arg-type]
+        "anomaly_fractions": anomaly_fractions(evidence.get("per_anomaly_fraction") or {}),  # type: ignore[union-attr]
     }
 
 

@@ -15,6 +15,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from apps.analysis.score_text import percent
+
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
     "lymphocyte": gettext_lazy("Lymphocyte"),
@@ -148,13 +150,6 @@ def _word(words: dict[str, Promise], code: object) -> str:
 
 def _attribute_value(name: str, value: object) -> str:
     return str(ATTRIBUTE_VALUES_OF.get((name, str(value)), "") or _word(ATTRIBUTE_VALUES, value))
-
-
-def percent(value: Any) -> str:
-    """A model probability as a whole percentage in the active language ('90%', '90 %')."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return ""
-    return _("%(value)s%%") % {"value": number_format(round(100 * float(value)))}
 
 
 _HUNDREDTH = Decimal("0.01")

@@ -148,11 +148,12 @@ def test_contribution_values_read_as_shares_and_local_sex_initials():
     from apps.analysis.score_text import contribution_value
 
     with translation.override("fr"):
-        assert contribution_value("vacuoles", 0.125) == "12%"
-        assert contribution_value("pseudo_pelger", 0.0) == "0%"
+        assert contribution_value("vacuoles", 0.125) == "12 %"
+        assert contribution_value("pseudo_pelger", 0.0) == "0 %"
         assert contribution_value("male_sex", "F") == "F"
         assert contribution_value("male_sex", "M") == "H"
         assert contribution_value("macrocytosis", 104.0) == 104.0
         assert contribution_value("vacuoles", None) is None
     with translation.override("en"):
         assert contribution_value("male_sex", "M") == "M"
+        assert contribution_value("vacuoles", 0.125) == "12%"
