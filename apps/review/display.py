@@ -13,7 +13,7 @@ from django.template.defaultfilters import floatformat
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from apps.analysis.score_text import percent
 
@@ -49,23 +49,29 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     active language. Per row: class code, label, cells counted, per 100 WBC, and beside them
     the analyser's automated differential (CBC) and the scanner's pre-classification.
 
-    `analyser_count` (the key the page's script reads) is the scanner's per 100 WBC."""
+    `analyser_count` (the key the page's script reads) is the scanner's per 100 WBC: "—" where
+    the scanner gave no figure (apps.smears.differential.scanner_differential: a class it
+    mapped no cell to while some of its cells are not mapped), never a zero."""
     per_100 = diff.get("per_100_wbc") or {}
     analyser = diff.get("analyser") or {}
     analyser_per_100 = analyser.get("per_100_wbc") or {}
     scanner = diff.get("scanner") or {}
     scanner_per_100 = scanner.get("per_100_wbc") or {}
+
+    def scanner_figure(value: Any) -> str:
+        return (one_decimal(value) or "—") if scanner else ""
+
     rows = []
     for cls, count in (diff.get("counts") or {}).items():
         rows.append({"class": cls, "label": class_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
-                     "analyser_count": one_decimal(scanner_per_100.get(cls))})
+                     "analyser_count": scanner_figure(scanner_per_100.get(cls))})
     rows.append({"class": "erythroblast", "label": _("NRBC (per 100 WBC)"),
                  "count": diff.get("nrbc", 0),
                  "percent": one_decimal(diff.get("nrbc_per_100_wbc")),
                  "analyser": one_decimal(analyser.get("nrbc_per_100_wbc")),
-                 "analyser_count": one_decimal(scanner.get("nrbc_per_100_wbc"))})
+                 "analyser_count": scanner_figure(scanner.get("nrbc_per_100_wbc"))})
     # Counted apart, never in the denominator: platelets and cells without a class yet.
     for cls, count in (diff.get("excluded") or {}).items():
         rows.append({"class": cls, "label": _("%(class)s (not a white cell)")
@@ -85,7 +91,30 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "short_of_target": bool(diff.get("short_of_target")), "warning": warning,
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             "analyser": analyser or None, "has_analyser": bool(analyser),
-            "has_scanner": bool(scanner)}
+            "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner)}
+
+
+def scanner_note(scanner: dict[str, Any]) -> str:
+    """What the scanner's column cannot say: its cells whose class folder names no class."""
+    unmapped = scanner.get("unmapped") or 0
+    if not unmapped:
+        return ""
+    names = list(scanner.get("unmapped_folders") or {})
+    folders = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+    values = {"n": unmapped, "folders": folders, "wbc": scanner.get("wbc_counted") or 0}
+    if not scanner.get("wbc_counted"):
+        return ngettext(
+            "Scanner: %(n)s cell not mapped to a class (folders: %(folders)s); no "
+            "pre-classification to compare.",
+            "Scanner: %(n)s cells not mapped to a class (folders: %(folders)s); no "
+            "pre-classification to compare.", unmapped) % values
+    return ngettext(
+        "Scanner: %(n)s cell not mapped to a class (folders: %(folders)s); its figures are "
+        "per 100 of the %(wbc)s white cells it mapped, and — marks a class that may be among "
+        "the cells not mapped.",
+        "Scanner: %(n)s cells not mapped to a class (folders: %(folders)s); its figures are "
+        "per 100 of the %(wbc)s white cells it mapped, and — marks a class that may be among "
+        "the cells not mapped.", unmapped) % values
 
 
 SUBTYPES: dict[str, Promise] = {

@@ -25,7 +25,7 @@ from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen
-from apps.smears.differential import differential_count
+from apps.smears.differential import differential_count, scanner_differential
 from apps.smears.models import PREDICTIONS_READ, Cell
 
 from .display import Phrases, cell_detail, class_label, one_decimal
@@ -167,17 +167,14 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
     latest = cbc_latest(specimen) if cbc is _LATEST else cbc
     target = settings.DIFFERENTIAL_TARGET_WBC
     counted = differential_count([c.final_class for c in cells], target=target)
-    scanner_classes = [c.analyser_class for c in cells if c.analyser_class]
-    scanner = differential_count(scanner_classes, target=target) if scanner_classes else None
+    scanner_folders = [c.analyser_class for c in cells if c.analyser_class]
+    scanner = scanner_differential(scanner_folders, target=target) if scanner_folders else None
     return {
         **counted.as_dict(),
         "cells": len(cells),
         "reviewed": sum(1 for c in cells if c.reviewed_class),
         "analyser": analyser_differential(latest),
-        "scanner": None if scanner is None else {
-            k: v for k, v in scanner.as_dict().items()
-            if k in ("wbc_counted", "counts", "per_100_wbc", "nrbc", "nrbc_per_100_wbc",
-                     "excluded")},
+        "scanner": None if scanner is None else scanner.as_dict(),
     }
 
 

@@ -10,6 +10,10 @@ One rule, used by the case page, the report, the export and the LIS message:
 - the target count (100 or 200 white cells, a setting) is compared with what was counted:
   fewer means the percentages rest on a smaller count than the lab asks for.
 
+The scanner's pre-classification (its class folders, ``Cell.analyser_class``) goes through
+the same rule once its folders are read as classes (``scanner_class``); a folder that names no
+class is counted as not mapped, never as a class of its own nor as a zero.
+
 Pure: final classes in (``Cell.final_class``), numbers out.
 """
 
@@ -22,7 +26,9 @@ from dataclasses import dataclass
 WBC_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinophil",
                                 "basophil", "ig")
 NRBC_CLASS = "erythroblast"
-NOT_WBC: frozenset[str] = frozenset({NRBC_CLASS, "platelet"})
+# Smudge cells: no class of the model or of the review, but a scanner folder; a broken cell is
+# not counted as a white cell.
+NOT_WBC: frozenset[str] = frozenset({NRBC_CLASS, "platelet", "smudge"})
 
 
 @dataclass(frozen=True)
@@ -73,4 +79,69 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
         unclassified=unclassified,
         target=target,
         short_of_target=wbc < target,
+    )
+
+
+# The scanner's class folders (CellaVision and the names labs give them) read as classes, in
+# lower case with "_" and "-" as spaces; the singular or the plural. A folder not listed names
+# no class ("Unidentified", "Artefacts", "Blasts", another lab's own names): not mapped.
+_SCANNER_FOLDERS: dict[str, str] = {
+    **{name: name for name in (*WBC_CLASSES, NRBC_CLASS, "platelet")},
+    "segmented neutrophil": "neutrophil", "band neutrophil": "neutrophil",
+    "neutrophil, segmented": "neutrophil", "neutrophil, band": "neutrophil",
+    "immature granulocyte": "ig", "promyelocyte": "ig", "myelocyte": "ig",
+    "metamyelocyte": "ig",
+    "nrbc": NRBC_CLASS, "nucleated red blood cell": NRBC_CLASS,
+    "thrombocyte": "platelet", "giant thrombocyte": "platelet", "giant platelet": "platelet",
+    "thrombocyte aggregation": "platelet", "platelet aggregation": "platelet",
+    "platelet clump": "platelet",
+    "smudge": "smudge", "smudge cell": "smudge",
+}
+
+
+def scanner_class(folder: str | None) -> str:
+    """The class a scanner's class folder names, or '' when it names none."""
+    name = " ".join((folder or "").lower().replace("_", " ").replace("-", " ").split())
+    found = _SCANNER_FOLDERS.get(name, "")
+    if not found and name.endswith("s"):
+        found = _SCANNER_FOLDERS.get(name[:-1], "")
+    return found
+
+
+@dataclass(frozen=True)
+class ScannerDifferential:
+    """The scanner's pre-classification per 100 of the white cells it mapped to a class.
+
+    A figure is given only where the scanner said something: with every cell mapped, a class
+    it found none of is a real zero; with cells not mapped, such a class is unknown (they may
+    be among them) and is left out of `per_100_wbc`, as is the NRBC figure."""
+    differential: Differential
+    per_100_wbc: dict[str, float]
+    nrbc_per_100_wbc: float | None
+    unmapped: int
+    unmapped_folders: dict[str, int]  # folder name -> cells, largest first
+
+    def as_dict(self) -> dict[str, object]:
+        d = self.differential
+        return {
+            "wbc_counted": d.wbc_counted, "counts": dict(d.counts),
+            "per_100_wbc": dict(self.per_100_wbc), "nrbc": d.nrbc,
+            "nrbc_per_100_wbc": self.nrbc_per_100_wbc, "excluded": dict(d.excluded),
+            "unmapped": self.unmapped, "unmapped_folders": dict(self.unmapped_folders),
+        }
+
+
+def scanner_differential(folders: Iterable[str], *, target: int) -> ScannerDifferential:
+    """The differential of the scanner's class folders (one per cell it pre-classified)."""
+    folders = list(folders)
+    classes = [scanner_class(f) for f in folders]
+    unmapped = Counter(f for f, c in zip(folders, classes, strict=True) if not c)
+    d = differential_count([c for c in classes if c], target=target)
+    missing = sum(unmapped.values())
+    return ScannerDifferential(
+        differential=d,
+        per_100_wbc={c: v for c, v in d.per_100_wbc.items() if not missing or d.counts[c]},
+        nrbc_per_100_wbc=d.nrbc_per_100_wbc if not missing or d.nrbc else None,
+        unmapped=missing,
+        unmapped_folders=dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))),
     )

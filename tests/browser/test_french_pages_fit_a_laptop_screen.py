@@ -1,0 +1,71 @@
+"""At 1366x768 in French: the case page's differential table fits its side panel (no column
+cut), with a scanner whose folders name no class ('—' and its note); the specimen page shows the
+out-of-domain warning within the first screen, in the Analysis card."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import PASSWORD
+from tests.helpers import browser_login
+
+pytestmark = pytest.mark.browser
+
+
+def _french(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    browser_login(page, live_server, "bio", PASSWORD)
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "fr")
+
+
+@pytest.mark.parametrize("folder", ["", "unclassified"])
+def test_the_differential_fits_its_panel_in_french(browser_page, live_server, review_case,
+                                                   tmp_path, folder):
+    from apps.smears.models import Cell
+
+    if folder:  # another lab's export: no folder names a class
+        Cell.objects.filter(specimen=review_case).update(analyser_class=folder)
+    page = browser_page
+    _french(page, live_server)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.screenshot(path=str(tmp_path / "case-fr-differential.png"))
+    sizes = page.evaluate("""() => {
+        const panel = document.getElementById("differential");
+        const table = panel.querySelector("table");
+        const right = panel.getBoundingClientRect().right
+            - parseFloat(getComputedStyle(panel).paddingRight);
+        return {table: table.scrollWidth, panel: panel.clientWidth, scroll: panel.scrollWidth,
+                tableRight: table.getBoundingClientRect().right, right: right,
+                cells: Array.from(table.querySelectorAll("th, td")).map(
+                    c => c.getBoundingClientRect().right)};
+    }""")
+    assert sizes["scroll"] <= sizes["panel"], sizes
+    assert sizes["tableRight"] <= sizes["right"] + 0.5, sizes
+    assert max(sizes["cells"]) <= sizes["right"] + 0.5, sizes
+    heading = page.locator("#scanner-heading")
+    assert heading.is_visible() and "Scanner" in heading.inner_text()
+    scanner = page.locator("#diff-body tr[data-class='neutrophil'] td").nth(3).inner_text()
+    if folder:
+        assert scanner == "—"
+        assert "12 cellules non rattachées à une classe" in page.locator(
+            "#scanner-note").inner_text()
+    else:
+        assert scanner == "41,7"
+
+
+def test_the_specimen_page_shows_the_domain_warning_first(browser_page, live_server,
+                                                          review_case, tmp_path):
+    from apps.analysis.models import AnalysisRun, CellPrediction
+
+    AnalysisRun.objects.filter(specimen=review_case).update(domain_max_outside=0.25)
+    CellPrediction.objects.filter(cell__specimen=review_case).update(
+        view="found", in_domain=False, domain_score=4.0)
+    page = browser_page
+    _french(page, live_server)
+    page.goto(f"{live_server.url}/specimens/{review_case.accession}/")
+    page.screenshot(path=str(tmp_path / "specimen-fr.png"))
+    banner = page.locator("#analysis #domain-banner")
+    assert banner.is_visible()
+    assert "hors du domaine" in banner.inner_text()
+    box = banner.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 768, box

@@ -1,0 +1,25 @@
+"""The PDF's scanner column never prints a zero for 'unknown': an export whose class folders name
+no class prints '—' and says how many cells were not mapped, in English and in French."""
+
+from __future__ import annotations
+
+from apps.smears.models import Cell
+from tests.reports.pdfs import pdf_bytes, pdf_text
+
+
+def test_unmapped_scanner_folders_print_a_dash_and_a_note(make_specimen, sign, rendered,
+                                                           tmp_path):
+    specimen = make_specimen()
+    Cell.objects.filter(specimen=specimen).update(analyser_class="unclassified")
+    signed = sign(specimen)
+    assert signed.content["differential"]["scanner"]["per_100_wbc"] == {}
+    english = " ".join(pdf_text(pdf_bytes(rendered(signed, "en")), tmp_path).split())
+    assert "Neutrophil 2 50.0 —" in english and "Monocyte 1 25.0 —" in english
+    assert "NRBC (per 100 WBC) 0 0.0 —" in english
+    assert "Scanner: 4 cells not mapped to a class (folders: unclassified); no " \
+           "pre-classification to compare." in english
+    french = " ".join(pdf_text(pdf_bytes(rendered(signed, "fr")), tmp_path).split())
+    assert "Polynucléaire neutrophile 2 50,0 —" in french
+    assert "Scanner : 4 cellules non rattachées à une classe (dossiers : unclassified) ; " \
+           "aucune pré-classification à comparer." in french
+    assert "0,0 0,0" not in french.split("Érythroblastes", 1)[0]
