@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.models import TimeStampedModel
 from apps.patients.models import Specimen
 
+from .differential import scanner_class
+
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "BMP": "bmp", "DICOM": "png"}
 
 
@@ -91,6 +93,12 @@ class Cell(TimeStampedModel):
             return self.reviewed_class
         prediction = self.latest_prediction()
         return prediction.cell_class if prediction else ""
+
+    @property
+    def scanner_class(self) -> str:
+        """The class the scanner's class folder (`analyser_class`) names, '' when it names none
+        (apps.smears.differential.scanner_class)."""
+        return scanner_class(self.analyser_class)
 
     def latest_prediction(self):  # type: ignore[no-untyped-def]
         """The newest stored prediction. Uses the rows a query read with the cell when there are

@@ -58,7 +58,7 @@ def test_the_specimen_page_groups_a_reclassified_cell_under_its_reviewed_class(
                       "lymphocyte": [cells[2].pk]}
     client.force_login(biologist)
     page = client.get(f"/specimens/{specimen.accession}/").content.decode()
-    assert "<strong>eosinophil</strong>" in page
+    assert "<strong>Eosinophil</strong>" in page  # its label, not the class key
 
 
 def test_cells_not_yet_analysed_are_grouped_by_the_analysers_pre_classification(
