@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from apps.analysis.models import RunStatus
 from apps.analysis.selectors import run_latest
@@ -110,13 +111,22 @@ def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> lis
     return problems
 
 
+DOMAIN_NOT_ACKNOWLEDGED = gettext_lazy(
+    "The cell images are outside the domain the cell model was validated on: confirm that "
+    "you reviewed the cells yourself before validating.")
+
+
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
               comment: str = "", ip: str | None = None,
-              on_signed: Callable[[Signature], None] | None = None) -> Signature:
+              on_signed: Callable[[Signature], None] | None = None,
+              domain_acknowledged: bool = False) -> Signature:
     """Sign with re-authentication. A wrong password counts toward the login throttle.
 
     `on_signed` runs inside the signing transaction once the signature is written (the
-    workflow queues the result message there, so a rolled-back signature sends nothing)."""
+    workflow queues the result message there, so a rolled-back signature sends nothing).
+    Validating a case whose cell images are outside the cell model's validated domain needs
+    `domain_acknowledged` (the biologist confirms reviewing the cells); the signed content
+    records it."""
     _require_reviewer(actor)
     username = actor.get_username()
     if throttle.is_locked(username):
@@ -127,12 +137,13 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
         raise ReviewError("Wrong password: the case was not signed.")
     throttle.failures_clear(username)
     return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
-                 on_signed=on_signed)
+                 on_signed=on_signed, domain_acknowledged=domain_acknowledged)
 
 
 @transaction.atomic
 def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
-          comment: str, on_signed: Callable[[Signature], None] | None) -> Signature:
+          comment: str, on_signed: Callable[[Signature], None] | None,
+          domain_acknowledged: bool = False) -> Signature:
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if meaning not in Meaning.values:
         raise ReviewError("Choose validated or rejected.")
@@ -142,11 +153,15 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     previous = specimen.signatures.aggregate(v=Max("version"))["v"] or 0
     amendment_reason = _pending_amendment_reason(specimen) if previous else ""
     content = report_content(specimen, comment=comment)
+    outside = (content.get("domain") or {}).get("code") == "outside"
+    if outside and meaning == Meaning.VALIDATED and not domain_acknowledged:
+        raise ReviewError(str(DOMAIN_NOT_ACKNOWLEDGED))  # in the signer's language
     content["signature"] = {
         "version": previous + 1, "meaning": meaning,
         "signed_by": actor.get_full_name() or actor.get_username(),
         "username": actor.get_username(), "signed_at": timezone.now().isoformat(),
         "amendment_reason": amendment_reason,
+        **({"domain_acknowledged": bool(domain_acknowledged)} if outside else {}),
     }
     signature = Signature.objects.create(
         specimen=specimen, version=previous + 1, meaning=meaning, signed_by=actor,
@@ -156,7 +171,8 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     specimen_set_status(actor=actor, specimen=specimen, status=meaning)
     audit_record(actor=actor, action="case.sign", obj=signature, after={
         "specimen": specimen.accession, "version": signature.version, "meaning": meaning,
-        "content_sha256": signature.content_sha256, "comment": comment})
+        "content_sha256": signature.content_sha256, "comment": comment,
+        **({"domain_acknowledged": bool(domain_acknowledged)} if outside else {})})
     if on_signed is not None:
         on_signed(signature)
     return signature

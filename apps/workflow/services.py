@@ -109,7 +109,7 @@ def analysis_rerun(*, actor: User, specimen: Specimen) -> AnalysisRun:
 
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
               comment: str = "", ip: str | None = None,
-              languages: tuple[str, ...] = ()) -> Signature:
+              languages: tuple[str, ...] = (), domain_acknowledged: bool = False) -> Signature:
     """Sign the case (review), queue the result message for the laboratory system in the
     signing transaction, then queue the report in each of `languages`.
 
@@ -117,7 +117,8 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
     and must stay when the signature is refused."""
     signature = review_services.case_sign(
         actor=actor, specimen=specimen, password=password, meaning=meaning, comment=comment,
-        ip=ip, on_signed=lambda s: result_message_request(signature=s))
+        ip=ip, on_signed=lambda s: result_message_request(signature=s),
+        domain_acknowledged=domain_acknowledged)
     with transaction.atomic():
         for language in languages:
             report_request(signature=signature, language=language, actor=actor)

@@ -182,7 +182,8 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
         services.case_sign(
             actor=request.user, specimen=specimen, password=request.POST.get("password", ""),
             meaning=request.POST.get("meaning", ""), comment=request.POST.get("comment", ""),
-            ip=client_ip(request), languages=(request.LANGUAGE_CODE,))
+            ip=client_ip(request), languages=(request.LANGUAGE_CODE,),
+            domain_acknowledged=request.POST.get("domain_acknowledged") == "yes")
     except review_services.ReviewError as exc:
         messages.error(request, _("Not signed: %(reason)s") % {"reason": exc})
     else:
