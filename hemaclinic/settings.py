@@ -278,6 +278,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The schema and its docs describe the clinical API: for logged-in staff only.
     "SERVE_PERMISSIONS": ["apps.core.permissions.HasClinicalRole"],
+    # Two choice sets share the field name "status": name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "SpecimenStatusEnum": "apps.patients.models.SpecimenStatus",
+        "RunStatusEnum": "apps.analysis.models.RunStatus",
+    },
 }
 
 LAB_NAME = envstr("LAB_NAME", "Laboratoire d'hématologie")
