@@ -54,3 +54,12 @@ def worker_database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def case_page_html(client, user, specimen, language: str) -> str:  # type: ignore[no-untyped-def]
+    """The case page of ``specimen`` as ``user`` sees it in ``language`` (200 asserted)."""
+    client.force_login(user)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    response = client.get(f"/review/{specimen.accession}/")
+    assert response.status_code == 200
+    return response.content.decode()

@@ -11,6 +11,7 @@ import pytest
 
 from apps.smears.models import Cell
 from apps.workflow.services import cells_reclassify
+from tests.helpers import case_page_html
 from tests.review.cbc import cbc_with_differential
 
 
@@ -26,11 +27,7 @@ def reviewed(analysed, technician, biologist):  # type: ignore[no-untyped-def]
 
 
 def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]
-    client.force_login(user)
-    client.post("/i18n/setlang/", {"language": language, "next": "/"})
-    response = client.get(f"/review/{specimen.accession}/")
-    assert response.status_code == 200
-    return response.content.decode()
+    return case_page_html(client, user, specimen, language)
 
 
 def _row(page: str, cls: str) -> list[str]:

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from apps.analysis.models import AnalysisRun, CellPrediction
+from tests.helpers import case_page_html
 
 BANNER_EN = ("These images are outside the domain the model was validated on (4 of 6 cells): "
              "classifications and the scores that depend on them are not reliable.")
@@ -29,11 +30,7 @@ def outside(analysed):  # type: ignore[no-untyped-def]
 
 
 def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]
-    client.force_login(user)
-    client.post("/i18n/setlang/", {"language": language, "next": "/"})
-    response = client.get(f"/review/{specimen.accession}/")
-    assert response.status_code == 200
-    return " ".join(response.content.decode().split())
+    return " ".join(case_page_html(client, user, specimen, language).split())
 
 
 def test_the_banner_and_cell_markers_in_english(client, biologist, outside):

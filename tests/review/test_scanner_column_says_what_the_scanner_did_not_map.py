@@ -9,14 +9,11 @@ import re
 import pytest
 
 from apps.smears.models import Cell
+from tests.helpers import case_page_html
 
 
 def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]
-    client.force_login(user)
-    client.post("/i18n/setlang/", {"language": language, "next": "/"})
-    response = client.get(f"/review/{specimen.accession}/")
-    assert response.status_code == 200
-    return response.content.decode()
+    return case_page_html(client, user, specimen, language)
 
 
 def _scanner_column(page: str) -> dict[str, str]:
