@@ -230,3 +230,37 @@ def load_view_image(path: Path, size: int, view: dict | None = None) -> np.ndarr
         raise ValueError(f"view size {params.size} != input size {size}")
     with Image.open(path) as im:
         return np.asarray(canonical_view(im, params).image, dtype=np.uint8).copy()
+
+
+# TXL-PBC gathers fields from four sources; each has its own field size.
+TXL_SOURCES = {(575, 575): "Raabin-WBC", (640, 480): "BCCD", (416, 416): "BCD",
+               (360, 363): "PBC", (366, 369): "PBC"}
+TXL_WBC = 0  # the white-cell class of TXL-PBC's box labels
+
+
+def txl_white_cell_boxes(root: Path, splits: Sequence[str]
+                         ) -> list[tuple[Path, tuple[float, float, float, float]]]:
+    """The white-cell boxes of TXL-PBC fields (YOLO: centre x, y, width, height, relative),
+    with their field image, in file order."""
+    boxes: list[tuple[Path, tuple[float, float, float, float]]] = []
+    for split in splits:
+        for lab in sorted((root / "labels" / split).glob("*.txt")):
+            img = root / "images" / split / (lab.stem + ".jpg")
+            for line in lab.read_text().splitlines():
+                c, x, y, bw, bh = (float(v) for v in line.split())
+                if int(c) == TXL_WBC and img.exists():
+                    boxes.append((img, (x, y, bw, bh)))
+    return boxes
+
+
+def txl_white_cell_crop(field: Image.Image, box: tuple[float, float, float, float]
+                        ) -> tuple[Image.Image, str]:
+    """The square crop of 1.5 times the box's longer side around a white-cell box, and the
+    field's source (by its size, TXL_SOURCES; 'other' when unknown)."""
+    x, y, bw, bh = box
+    w, h = field.size
+    side = 1.5 * max(bw * w, bh * h)
+    cx, cy = x * w, y * h
+    crop = field.crop(tuple(round(v) for v in (cx - side / 2, cy - side / 2,
+                                               cx + side / 2, cy + side / 2)))
+    return crop, TXL_SOURCES.get((w, h), "other")

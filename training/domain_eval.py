@@ -51,7 +51,13 @@ from apps.ml.domain import (
     stain_fingerprints,
 )
 from training.augment import RGB_FROM_HED, RGB_TO_YIQ
-from training.data import default_datasets_dir, read_labels, read_split_csv
+from training.data import (
+    default_datasets_dir,
+    read_labels,
+    read_split_csv,
+    txl_white_cell_boxes,
+    txl_white_cell_crop,
+)
 from training.metrics import wilson_ci
 
 FIVE = ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil")
@@ -240,36 +246,20 @@ def non_cell_images(datasets: Path, n_fields: int, seed: int) -> list[Image.Imag
     return out
 
 
-# TXL-PBC gathers fields from four sources; each has its own field size.
-TXL_SOURCES = {(575, 575): "Raabin-WBC", (640, 480): "BCCD", (416, 416): "BCD",
-               (360, 363): "PBC", (366, 369): "PBC"}
-
-
 def other_lab_white_cells(datasets: Path, n: int, seed: int
                           ) -> tuple[list[Image.Image], list[str]]:
     """Square crops around the white-cell boxes of TXL-PBC fields (other labs' microscopes and
     stains: Raabin-WBC, BCCD, BCD fields, besides PBC): real cells, but no class labels. With
-    each crop, its source (by the field's size, TXL_SOURCES)."""
+    each crop, its source (by the field's size, TXL_SOURCES). Test and validation fields only:
+    training may use the training fields (training/pseudo_label.py)."""
     rng = random.Random(seed)
-    root = datasets / "txl_pbc"
-    boxes: list[tuple[Path, tuple[float, float, float, float]]] = []
-    for split in ("test", "val"):
-        for lab in sorted((root / "labels" / split).glob("*.txt")):
-            img = root / "images" / split / (lab.stem + ".jpg")
-            for line in lab.read_text().splitlines():
-                c, x, y, bw, bh = (float(v) for v in line.split())
-                if int(c) == 0 and img.exists():
-                    boxes.append((img, (x, y, bw, bh)))
+    boxes = txl_white_cell_boxes(datasets / "txl_pbc", ("test", "val"))
     rng.shuffle(boxes)
     out, sources = [], []
-    for img, (x, y, bw, bh) in boxes[:n]:
-        im = load(img)
-        w, h = im.size
-        side = 1.5 * max(bw * w, bh * h)
-        cx, cy = x * w, y * h
-        out.append(im.crop(tuple(round(v) for v in (cx - side / 2, cy - side / 2,
-                                                     cx + side / 2, cy + side / 2))))
-        sources.append(TXL_SOURCES.get((w, h), "other"))
+    for img, box in boxes[:n]:
+        crop, source = txl_white_cell_crop(load(img), box)
+        out.append(crop)
+        sources.append(source)
     return out, sources
 
 

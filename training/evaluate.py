@@ -387,18 +387,11 @@ def canonical_resize(view: dict) -> dict:
     }
 
 
-def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
-               temps: dict[str, float], metrics: dict, labels_csv: Path,
-               head_labels: dict[str, list[str]]) -> dict:
-    size = int(config["size"])
-    out = args.out
-    counts = config["split_counts"]
-    log = [json.loads(line) for line in (args.run_dir / "train_log.jsonl").read_text().splitlines()]
-    stopped = log[-1]["stopped_early"]
-    steps_done = log[-1]["step"]
-    max_steps = f" --max-steps {steps_done}" if stopped else ""
-    # Options added after 1.0.0 appear only when they differ from their defaults, so the
-    # older configs (without them) still produce the same card.
+def train_options(config: dict) -> str:
+    """The training options of a run's config.json, as the card's command gives them.
+
+    Options added after 1.0.0 appear only when they differ from their defaults, so the older
+    configs (without them) still produce the same card."""
     attr_weight = float(config["args"].get("attr_weight", "1.0"))
     extra = f" --attr-weight {attr_weight:g}" if attr_weight != 1.0 else ""
     lr = float(config["args"].get("lr", "0.001"))
@@ -412,8 +405,29 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     robust_share = float(config["args"].get("robust_share", "1.0"))
     extra += f" --robust-share {robust_share:g}" if robust_share != 1.0 else ""
     extra += " --extra-lisc" if config["args"].get("extra_lisc") == "True" else ""
+    extra += "".join(f" --extra-labelled {folder}" for folder in config.get("extra_labelled", []))
+    for option in ("region_colour", "randconv", "mixstyle"):
+        share = float(config["args"].get(option, "0"))
+        extra += f" --{option.replace('_', '-')} {share:g}" if share else ""
     keep_split = config["args"].get("keep_split", "None")
     extra += f" --keep-split {keep_split}" if keep_split != "None" else ""
+    return extra
+
+
+def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
+               temps: dict[str, float], metrics: dict, labels_csv: Path,
+               head_labels: dict[str, list[str]]) -> dict:
+    size = int(config["size"])
+    out = args.out
+    counts = config["split_counts"]
+    log = [json.loads(line) for line in (args.run_dir / "train_log.jsonl").read_text().splitlines()]
+    stopped = log[-1]["stopped_early"]
+    steps_done = log[-1]["step"]
+    max_steps = f" --max-steps {steps_done}" if stopped else ""
+    extra = train_options(config)
+    attr_weight = float(config["args"].get("attr_weight", "1.0"))
+    ema = float(config["args"].get("ema", "0"))
+    keep_split = config["args"].get("keep_split", "None")
     # A warm restart from another version's checkpoint: reproducing it starts with that
     # version's own training command (from its card).
     init = config["args"].get("init", "None")
@@ -521,7 +535,10 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             + ("; plus all of LISC (Rezatofighi and Soltanian-Zadeh 2011: Axioskop 40, Sony "
                "camera, Gismo-Right stain; 1,287 augmented crops of about 250 cells) for the "
                "cell class and the subtypes the class fixes, no attributes"
-               if config["args"].get("extra_lisc") == "True" else ""),
+               if config["args"].get("extra_lisc") == "True" else "")
+            + "".join(f"; plus the cells of {folder} for the cell class only (labels.csv; "
+                      "if made by training/pseudo_label.py, a teacher model's labels, see its "
+                      "summary.json)" for folder in config.get("extra_labelled", [])),
             "labels_csv": "../shared/datasets/pbc/labels.csv"
             if labels_csv.resolve() == (default_datasets_dir() / "pbc" / "labels.csv").resolve()
             else str(labels_csv),

@@ -216,12 +216,17 @@ LISC_PREFIX = {"basophil": "BA", "eosinophil": "EO", "lymphocyte": "LY", "monocy
 
 
 def lisc_samples(lisc: Path) -> list[Sample]:
+    """The samples of a folder of images with a ``labels.csv`` (path, class) of five-class
+    labels, as LISC's: the subtype where the class fixes it, no attributes."""
     labels = lisc / "labels.csv"
     if not labels.exists():
         raise SystemExit(f"dataset not found: {labels}")
     with labels.open(newline="") as fh:
-        return [Sample(r["path"], r["class"], LISC_PREFIX[r["class"]], {})
-                for r in csv.DictReader(fh)]
+        rows = list(csv.DictReader(fh))
+    unknown = sorted({r["class"] for r in rows} - set(LISC_PREFIX))
+    if unknown:
+        raise SystemExit(f"{labels}: classes {unknown} are not among {sorted(LISC_PREFIX)}")
+    return [Sample(r["path"], r["class"], LISC_PREFIX[r["class"]], {}) for r in rows]
 
 
 def build_split(
@@ -288,6 +293,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="also train on all of LISC (second microscope and stain; 5 classes, "
                    "subtype where the class fixes it, no attributes). Its held-out figure then "
                    "comes from the same recipe without this option")
+    p.add_argument("--extra-labelled", type=Path, action="append", default=[],
+                   help="also train on a folder of images with a labels.csv (path, class) of the "
+                   "five classes, read as LISC's (e.g. training/pseudo_label.py's output); "
+                   "repeatable")
     p.add_argument("--augment", choices=("mild", "robust"), default="mild",
                    help="mild: flips and +-10%% colour (1.3.0); robust: training/augment.py "
                    "(stain, scale, background, blur, JPEG, down-sampling)")
@@ -359,17 +368,18 @@ def main(argv: list[str] | None = None) -> None:
             prm.requires_grad_(False)
     trainable = [prm for prm in model.parameters() if prm.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
-    if args.extra_lisc:
-        lisc = lisc_samples(args.datasets / "lisc")
+    extra = ([("lisc", args.datasets / "lisc")] if args.extra_lisc else []) + [
+        (f"extra_{folder.name}", folder) for folder in args.extra_labelled]
+    for name, folder in extra:
+        more = lisc_samples(folder)
         if args.limit:
-            lisc = lisc[: args.limit]
-        imgs = load_images([args.datasets / "lisc" / s.path for s in lisc], args.size,
-                           args.threads, view)
+            more = more[: args.limit]
+        imgs = load_images([folder / s.path for s in more], args.size, args.threads, view)
         x, y = data["train"]
-        data["train"] = (np.concatenate([x, imgs]), np.concatenate([y, encode_targets(lisc,
-                                                                                      vocab)]))
-        counts["train_lisc"] = len(lisc)
-        log(f"added all of LISC to training: {imgs.shape}")
+        data["train"] = (np.concatenate([x, imgs]),
+                         np.concatenate([y, encode_targets(more, vocab)]))
+        counts[f"train_{name}"] = len(more)
+        log(f"added {folder} to training: {imgs.shape}")
     x_tr, y_tr = data["train"]
     steps_per_epoch = math.ceil(len(x_tr) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
@@ -401,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
         "split_counts": counts,
         "dropped_duplicates": dropped,
         "args": {k: str(v) for k, v in vars(args).items()},
+        "extra_labelled": [str(folder) for folder in args.extra_labelled],
         "torch": torch.__version__,
     }
     (args.run_dir / "config.json").write_text(json.dumps(config, indent=2))
