@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.db import transaction
@@ -32,7 +32,7 @@ from .models import Score, ScoreState
 from .selectors import specimen_domain_latest
 
 VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fused"
-FLAG_RULES_VERSION = "score-flags-1"
+FLAG_RULES_VERSION = "score-flags-2"  # 2: cells outside the validated domain flag the specimen
 # Reason code (translated in score_text): the specimen's images are outside the domain the cell
 # model was validated on, so a score that rests on the cells is indeterminate.
 # Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
@@ -235,7 +235,7 @@ def _mds_fused(features, context, neutrophils, domain) -> dict[str, Any]:  # typ
     }
 
 
-def _is_outside(domain: dict[str, Any] | None) -> bool:
+def _is_outside(domain: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return domain is not None and domain["code"] == SPECIMEN_OUTSIDE
 
 
@@ -269,10 +269,13 @@ def _unavailable(definition: str, reason: Reason | None) -> dict[str, Any]:
             "text": ""}
 
 
-def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str, Reason]]:
+def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = None
+           ) -> list[tuple[str, str, Reason]]:
     """The worklist flags: name, the finding as recorded (English, for the audit trail) and the
     same finding as a code with its figures, which pages word in the reader's language
-    (apps.patients.flag_text). The VEXAS rule is a sum of points, never a probability."""
+    (apps.patients.flag_text). The VEXAS rule is a sum of points, never a probability.
+    Cells outside the validated domain are a finding of their own: without a flag such a
+    specimen (another lab's stain, normal counts) would wait off the worklist, never seen."""
     out = []
     v = payloads[VEXAS]
     if v["state"] == ScoreState.SCORED and v["level"] in ("intermediate", "high"):
@@ -291,6 +294,11 @@ def _flags(payloads: dict[str, dict[str, Any]]) -> list[tuple[str, str, Reason]]
         out.append(("dysplasia", f"dysplastic-looking neutrophils {i['value']:.0%} >= {who:.0%}",
                     Reason(flag_reasons.DYSPLASIA_ABOVE,
                            {"fraction": i["value"], "threshold": who})))
+    if _is_outside(domain):
+        out.append(("cells_outside_domain",
+                    f"{domain['outside']} of {domain['cells']} cells outside the validated domain",
+                    Reason(flag_reasons.OUTSIDE_DOMAIN,
+                           {k: domain[k] for k in ("outside", "cells", "max_outside")})))
     return out
 
 
@@ -303,7 +311,7 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     neutrophils, without_outputs, outside = _neutrophils(specimen)
     context = {**context, "neutrophils_without_anomaly_outputs": without_outputs,
                "neutrophils_outside_domain": outside}
-    domain = specimen_domain_latest(specimen)
+    domain: dict[str, Any] | None = specimen_domain_latest(specimen)
     card_outputs = _card_outputs(neutrophils, list(domain["models"]) if domain else [])
     if domain is not None:
         domain = {k: domain[k] for k in ("code", "cells", "outside", "max_outside")}
@@ -327,7 +335,7 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     specimen_flags_replace(
         specimen=specimen, source="score", rules_version=FLAG_RULES_VERSION,
         flags=[FlagRaised(flag, rule, 1, reason.as_dict())
-               for flag, rule, reason in _flags(payloads)])
+               for flag, rule, reason in _flags(payloads, domain)])
     return created
 
 

@@ -17,5 +17,9 @@ VEXAS_LEVEL = "vexas_level"
 MDS_CBC_ABOVE = "mds_cbc_above"
 # Dysplastic-looking neutrophils at or above the WHO threshold: fraction, threshold (fractions).
 DYSPLASIA_ABOVE = "dysplasia_above"
+# The latest analysis' cell images are outside the domain the cell model was validated on:
+# outside (cells outside), cells (cells checked), max_outside (the share above which the
+# specimen is outside, the analysis' own).
+OUTSIDE_DOMAIN = "outside_domain"
 
-CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE})
+CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE, OUTSIDE_DOMAIN})

@@ -32,6 +32,7 @@ FLAG_NAMES: dict[str, Promise] = {
     "vexas_suspicion": gettext_lazy("VEXAS suspicion"),
     "mds_risk": gettext_lazy("MDS risk (CBC model)"),
     "dysplasia": gettext_lazy("Dysplastic-looking neutrophils"),
+    "cells_outside_domain": gettext_lazy("Cells outside the validated domain"),
 }
 
 # Units as the hemogram rules write them, as printed.
@@ -76,6 +77,9 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.DYSPLASIA_ABOVE: lambda p: _(
         "dysplastic-looking neutrophils %(pct)s%%, at or above %(who)s%%") % {
         "pct": _percent(p.get("fraction")), "who": _percent(p.get("threshold"))},
+    flag_reasons.OUTSIDE_DOMAIN: lambda p: _(
+        "%(outside)s of %(cells)s cells outside the validated domain") % {
+        "outside": _num(p.get("outside")), "cells": _num(p.get("cells"))},
 }
 
 
@@ -83,7 +87,7 @@ def flag_reason(flag: Any) -> str:
     """Why `flag` (a SpecimenFlag) was raised, in the active language: its coded reason worded,
     else its rule as recorded."""
     reason = getattr(flag, "reason", None) or {}
-    render = REASONS.get(reason.get("code")) if isinstance(reason, dict) else None
+    render = REASONS.get(str(reason.get("code"))) if isinstance(reason, dict) else None
     if render is None:
         return str(getattr(flag, "rule", "") or "")
     return render(reason.get("params") or {})

@@ -1,7 +1,7 @@
 from django import template
 
 from apps.patients.flag_text import flag_label, flag_reason
-from apps.patients.models import SpecimenFlag, SpecimenStatus
+from apps.patients.models import Specimen, SpecimenFlag, SpecimenStatus
 from apps.review.display import class_label
 
 register = template.Library()
@@ -22,6 +22,12 @@ def flag_label_filter(name: str) -> str:
 def flag_reason_filter(flag: SpecimenFlag) -> str:
     """Why a worklist flag was raised, in the active language."""
     return flag_reason(flag)
+
+
+@register.filter(name="has_flag")
+def has_flag_filter(specimen: Specimen, name: str) -> bool:
+    """Whether the specimen carries the flag `name` (reads its prefetched flags)."""
+    return any(f.name == name for f in specimen.flags.all())
 
 
 @register.filter(name="status_label")
