@@ -27,6 +27,7 @@ from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
 
 from . import labels
+from .hl7_result import domain_acknowledged
 
 TEMPLATE = "reports/validation_report.html"
 # Dates that read one way in both languages: the day, the month in words, the year, a 24-hour
@@ -254,6 +255,8 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "differential": _differential(content.get("differential") or {}),
         # Absent from content signed before the domain check existed: then nothing is printed.
         "domain": content.get("domain"),
+        # The validating biologist's confirmation that they reviewed cells outside that domain.
+        "domain_acknowledged": domain_acknowledged(content),
         "scores": _scores(content.get("scores") or []),
         "key_cells": _key_cells(content.get("key_cells") or [], media_root),
         "models": content.get("models") or [],

@@ -11,8 +11,9 @@ signature's own fields, so the message says exactly what was signed:
   panel), OBR-7 collection time, OBR-22 signature time, OBR-25 F (final) or C (an amendment),
   OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment), for an
   amendment its reason, and what limits the numbers as the signed report says it: cell
-  images outside the cell model's validated domain, a differential short of its target
-  count, how many cells the biologist reviewed.
+  images outside the cell model's validated domain (naming the model) and, when the
+  validating biologist confirmed reviewing those cells, that confirmation; a differential
+  short of its target count; how many cells the biologist reviewed.
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood"),
   NRBC per 100 white cells, and the number of white cells counted (local code).
 
@@ -82,19 +83,46 @@ def _datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def cell_models(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cell model(s) the signed content's domain check is about: those its domain entry
+    names, else (content signed before the entry named them) the top-level models that are not
+    a score's definition."""
+    domain = content.get("domain") or {}
+    named = [m for m in domain.get("models") or [] if isinstance(m, dict) and m.get("name")]
+    if named:
+        return named
+    scores = {(s.get("definition"), s.get("version")) for s in content.get("scores") or []
+              if isinstance(s, dict)}
+    return [m for m in content.get("models") or []
+            if isinstance(m, dict) and m.get("name")
+            and (m.get("name"), m.get("version")) not in scores]
+
+
+def domain_acknowledged(content: dict[str, Any]) -> bool:
+    """Did the validating biologist confirm reviewing cells outside the validated domain (the
+    box the signing form requires then, recorded in the signed content)?"""
+    signed = content.get("signature") or {}
+    return ((content.get("domain") or {}).get("code") == "outside"
+            and signed.get("meaning", "validated") == "validated"
+            and signed.get("domain_acknowledged") is True)
+
+
 def limits(content: dict[str, Any]) -> list[str]:
     """What the signed content says limits its numbers, as notes for the laboratory system:
     the receiving side shows the differential without the report's banners."""
     notes = []
     domain = content.get("domain") or {}
     if domain.get("code") == "outside":
-        models = ", ".join(f"{m.get('name')} {m.get('version')}"
-                           for m in domain.get("models") or [])
+        models = ", ".join(f"{m.get('name')} {m.get('version')}".strip()
+                           for m in cell_models(content))
         notes.append(
             f"Cell images outside the domain the cell model ({models or 'unknown'}) was "
             f"validated on: {domain.get('outside')} of {domain.get('cells')} cells. Automated "
             "cell classifications and the scores computed from them are not reliable for "
             "this smear.")
+        if domain_acknowledged(content):
+            notes.append("The validating biologist confirmed reviewing the cell images, which "
+                         "are outside the cell model's validated domain.")
     diff = content.get("differential") or {}
     if diff.get("per_100_wbc"):
         if diff.get("short_of_target") and diff.get("wbc_counted") is not None:

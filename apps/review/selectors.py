@@ -178,6 +178,12 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
     }
 
 
+def _domain_models(models: object) -> list[dict[str, Any]]:
+    """The cell model(s) of the analysis the domain verdict comes from (AnalysisRun.models_used)."""
+    return [{k: m.get(k) for k in ("name", "version", "sha256")}
+            for m in (models if isinstance(models, list) else []) if isinstance(m, dict)]
+
+
 def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
     """Everything the printed report shows (schema hemaclinic-report/1), as plain JSON values.
 
@@ -237,8 +243,10 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         # Age and sex at collection, earlier specimens and the CBC trend, as the case page shows.
         "patient_context": patient_context_entry(specimen),
         # Are the images inside the domain the cell model was validated on (latest analysis)?
+        # With the cell model(s) of that analysis, so that what is signed names what was checked.
         "domain": None if domain is None else {
-            k: domain[k] for k in ("code", "cells", "outside", "max_outside")},
+            **{k: domain[k] for k in ("code", "cells", "outside", "max_outside")},
+            "models": _domain_models(domain.get("models"))},
         "scores": [score_entry(s) for s in scores],
         "key_cells": key_cells[:KEY_CELLS],
         "models": sorted([*models.values(), *(

@@ -5,6 +5,7 @@ neutral note when the model has no domain check; in the report's language."""
 from __future__ import annotations
 
 from apps.analysis.models import AnalysisRun, CellPrediction
+from tests.reports.conftest import MODEL
 from tests.reports.pdfs import pdf_bytes, pdf_text
 
 WARNING_EN = ("These images are outside the domain the model was validated on (3 of 4 cells): "
@@ -33,7 +34,7 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     _outside(specimen)
     signed = sign(specimen)
     assert signed.content["domain"] == {"code": "outside", "cells": 4, "outside": 3,
-                                        "max_outside": 0.2}
+                                        "max_outside": 0.2, "models": [MODEL]}
     en = _flat(rendered(signed, "en"), tmp_path)
     assert WARNING_EN in en
     assert "no white cell found: the stained region fills the image" in en
