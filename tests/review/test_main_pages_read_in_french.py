@@ -98,3 +98,8 @@ def test_dates_read_one_way_in_english_too(client, biologist, full_case, url):
     text = visible(client.get(url.format(accession=full_case.accession)).content.decode())
     assert not date_problems(text), date_problems(text)
     assert re.search(r"\b\d{1,2} [A-Z][a-z]+ \d{4}\b|\b\d{4}-\d{2}-\d{2}\b", text), text[:400]
+
+
+def test_keyboard_keys_are_named_as_on_a_french_keyboard(client, biologist, full_case):
+    page = _french(client, biologist, "/worklist/")
+    assert "<kbd>Entrée</kbd>" in page and "<kbd>Enter</kbd>" not in page
