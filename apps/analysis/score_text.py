@@ -278,6 +278,13 @@ def score_drivers_text(name: str, state: object, contributions: list[dict]) -> s
              "them, not from the blood counts.") % {"share": _num(100 * share, 0)}
 
 
+# Scores whose evidence table is shown even without a result: the VEXAS rule is a sum of
+# findings, and which findings are in and which are missing is what makes it indeterminate.
+# A model's log-odds parts (the CBC and fused MDS models) read as evidence only beside the
+# probability they add up to: an indeterminate model shows none.
+PARTS_WITHOUT_RESULT = frozenset({"vexas"})
+
+
 def score_display(score: object) -> dict[str, object]:
     """What a page or a report shows of a score (a Score row or its JSON entry): the headline
     figure in its unit, how the level is read, the evidence table, the evidence cells and the
@@ -294,7 +301,8 @@ def score_display(score: object) -> dict[str, object]:
                                       list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]
-        if evidence.get("contributions") else None,  # type: ignore[union-attr]
+        if evidence.get("contributions")  # type: ignore[union-attr]
+        and (get("state") == "scored" or name in PARTS_WITHOUT_RESULT) else None,
         "cells": evidence_cells(name, evidence, thresholds),  # type: ignore[arg-type]
         "cutoff": next((thresholds.get(k) for n, (k, _f) in EVIDENCE_CUTOFFS.items()  # type: ignore[union-attr]
                         if n == name), None),

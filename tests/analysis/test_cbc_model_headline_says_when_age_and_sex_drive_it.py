@@ -47,3 +47,12 @@ def test_the_case_page_headline_carries_the_note(client, biologist, specimen):
     headline = page.split('data-score="mds_cbc"', 1)[1].split('class="score-value"', 1)[1]
     headline = headline.split("</p>", 1)[0]
     assert "Driven mostly by age and sex: 67%" in headline
+
+
+def test_an_indeterminate_model_shows_no_log_odds_parts_the_rule_shows_its_findings():
+    assert score_display(_score(COUNTS))["table"]["rows"]
+    assert score_display(_score(COUNTS, state="indeterminate"))["table"] is None
+    assert score_display({**_score(COUNTS, state="unavailable"), "name": "mds_fused"}
+                         )["table"] is None
+    vexas = {**_score(COUNTS, state="indeterminate"), "name": "vexas"}
+    assert score_display(vexas)["table"]["rows"]
