@@ -34,3 +34,17 @@ def analysed(technician, specimen, monkeypatch):  # type: ignore[no-untyped-def]
     specimen.status = "analysed"
     specimen.save()
     return specimen
+
+
+@pytest.fixture
+def outside(analysed):  # type: ignore[no-untyped-def]
+    """Of the 6 cells: the first with no white cell found, the next 3 unlike the validated
+    images, the last 2 inside the domain."""
+    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.2)
+    rows = list(CellPrediction.objects.filter(cell__specimen=analysed).order_by("cell_id"))
+    for i, p in enumerate(rows):
+        p.view = "no_stain" if i == 0 else "found"
+        p.in_domain = i >= 4
+        p.domain_score = 0.5 if p.in_domain else 3.0
+        p.save()
+    return analysed

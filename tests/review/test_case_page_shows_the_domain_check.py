@@ -6,27 +6,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from apps.analysis.models import AnalysisRun, CellPrediction
 from tests.helpers import case_page_html
 
 BANNER_EN = ("These images are outside the domain the model was validated on (4 of 6 cells): "
              "classifications and the scores that depend on them are not reliable.")
 BANNER_FR = "Ces images sont hors du domaine sur lequel le modèle a été validé (4 cellules sur 6)"
-
-
-@pytest.fixture
-def outside(analysed):  # type: ignore[no-untyped-def]
-    """Of the 6 cells: 1 with no white cell found, 3 unlike the validated images."""
-    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.2)
-    rows = list(CellPrediction.objects.filter(cell__specimen=analysed).order_by("cell_id"))
-    for i, p in enumerate(rows):
-        p.view = "no_stain" if i == 0 else "found"
-        p.in_domain = i >= 4
-        p.domain_score = 0.5 if p.in_domain else 3.0
-        p.save()
-    return analysed
 
 
 def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]

@@ -10,23 +10,9 @@ import re
 
 import pytest
 
-from apps.analysis.models import AnalysisRun, CellPrediction
+from apps.analysis.models import CellPrediction
 
 FIGURE = re.compile(r'<figure class="cell" data-cell="(\d+)">(.*?)</figure>', re.S)
-
-
-@pytest.fixture
-def outside(analysed):  # type: ignore[no-untyped-def]
-    """Of the 6 cells: the first with no white cell found, the next 3 unlike the validated
-    images, the last 2 inside the domain."""
-    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.2)
-    rows = list(CellPrediction.objects.filter(cell__specimen=analysed).order_by("cell_id"))
-    for i, p in enumerate(rows):
-        p.view = "no_stain" if i == 0 else "found"
-        p.in_domain = i >= 4
-        p.domain_score = 0.5 if p.in_domain else 3.0
-        p.save()
-    return analysed
 
 
 def _figures(client, user, specimen, language):  # type: ignore[no-untyped-def]
