@@ -54,6 +54,7 @@ from training.augment import RGB_FROM_HED, RGB_TO_YIQ
 from training.data import (
     default_datasets_dir,
     read_labels,
+    read_lisc_split,
     read_split_csv,
     txl_white_cell_boxes,
     txl_white_cell_crop,
@@ -62,6 +63,7 @@ from training.metrics import wilson_ci
 
 FIVE = ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil")
 SPECIMEN_MAX_OUTSIDE = 0.25
+DEFAULTS = {"shift-cells": 600, "non-cells": 300}
 COMPONENTS = 64
 
 
@@ -291,33 +293,46 @@ def stratified_subset(labels: list[str], n: int, seed: int) -> list[int]:
 
 
 def leave_out_section(folder: Path) -> dict:
-    """The card's ``leave_lisc_out``: held-out LISC figures of the same recipe trained without
-    LISC, from that folder's own domain_eval.json (its flags from its own domain check), with
-    the commands that made that folder (its card's)."""
+    """Held-out LISC figures of a sibling recipe, from that folder's own domain_eval.json (its
+    flags from its own domain check), with the commands that made that folder (its card's):
+    the card's ``leave_lisc_out`` (the recipe trained without LISC, all of LISC) or
+    ``lisc_held_out_by_cell`` (trained on one side of LISC's split by cell, the other side)."""
     other = json.loads((folder / "domain_eval.json").read_text())["new"]
     card = json.loads((folder / "card.json").read_text())
     shipped = f"models_onnx/{card['name']}/{card['version']}"  # where its card says it went
     made = [c.replace(shipped, str(folder)) for c in card.get("reproduce", [])]
-    return {"model": other["model"], "folder": str(folder),
-            "reproduce": [*made, f"python -m training.domain_eval --out {folder} "
-                          "--shift-cells 100 --non-cells 50"],
+    own = card.get("out_of_domain", {}).get("reproduce")
+    if not own or "--shift-cells" not in own:  # folders measured before the card said so
+        own = f"python -m training.domain_eval --out {folder} --shift-cells 100 --non-cells 50"
+    return {"model": other["model"], "folder": str(folder), "reproduce": [*made, own],
             **{x: other["lisc"][x] for x in ("n", "accuracy", "accuracy_ci95_wilson",
                                              "per_class", "flagged", "confident_wrong",
-                                             "confident_wrong_not_flagged")
+                                             "confident_wrong_not_flagged", "held_out_by_cell")
                if x in other["lisc"]}}
 
 
-def update_leave_out(out: Path, folder: Path) -> None:
-    """``--leave-out-only``: replace the card's leave_lisc_out section (and its README), the
-    rest of the card as it is."""
+SIBLINGS = {"recipe_without_lisc": "leave_lisc_out", "recipe_lisc_half": "lisc_held_out_by_cell"}
+
+
+def update_leave_out(out: Path, args: argparse.Namespace) -> None:
+    """``--leave-out-only``: replace the card's sections quoted from sibling recipes
+    (``--recipe-without-lisc``, ``--recipe-lisc-half``) and its README, the rest as it is."""
     from training.evaluate import render_readme
 
     path = out / "card.json"
     card = json.loads(path.read_text())
     ood = card["out_of_domain"]
-    ood["leave_lisc_out"] = leave_out_section(folder)
-    reproduce = ood["reproduce"].split(" --recipe-without-lisc ")[0]
-    ood["reproduce"] = f"{reproduce} --recipe-without-lisc {folder}"
+    reproduce = ood["reproduce"]
+    for option, section in SIBLINGS.items():
+        folder = getattr(args, option)
+        if folder:
+            ood[section] = leave_out_section(folder)
+            flag = f" --{option.replace('_', '-')} "
+            if flag in reproduce:
+                head, _, tail = reproduce.partition(flag)
+                reproduce = head + "".join(f" {w}" for w in tail.split(" ")[1:])
+            reproduce = f"{reproduce}{flag}{folder}"
+    ood["reproduce"] = reproduce
     path.write_text(json.dumps(card, indent=2) + "\n")
     (out / "README.md").write_text(render_readme(card))
 
@@ -329,8 +344,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--datasets", type=Path, default=default_datasets_dir())
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--fit-cells", type=int, default=4000, help="training cells for the fit")
-    p.add_argument("--shift-cells", type=int, default=600, help="test cells per shift")
-    p.add_argument("--non-cells", type=int, default=300, help="smear-field crops")
+    p.add_argument("--shift-cells", type=int, default=DEFAULTS["shift-cells"],
+                   help="test cells per shift")
+    p.add_argument("--non-cells", type=int, default=DEFAULTS["non-cells"],
+                   help="smear-field crops")
     p.add_argument("--quantile", type=float, default=0.99)
     p.add_argument("--stain-quantile", type=float, default=0.995,
                    help="threshold of the stain check: this quantile of the validation cells")
@@ -341,16 +358,27 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe-without-lisc", type=Path, default=None,
                    help="with --trained-on-lisc: the folder of the same recipe trained without "
                    "LISC, whose held-out LISC figures the card then quotes")
+    p.add_argument("--lisc-split", type=Path, default=None,
+                   help="with --trained-on-lisc, for a model trained with train_cells "
+                   "--lisc-split: the domain fit takes that split's train side, and the LISC "
+                   "figures are those of its test side (held out by cell)")
+    p.add_argument("--recipe-lisc-half", type=Path, default=None,
+                   help="with --trained-on-lisc: the folder of the same recipe trained on one "
+                   "side of LISC's split by cell (--lisc-split), whose held-out side the card "
+                   "then quotes as the figure for LISC's stain when trained on")
     p.add_argument("--leave-out-only", action="store_true",
-                   help="with --recipe-without-lisc: only replace the card's leave-LISC-out "
-                   "figures (that folder's own domain_eval.json), nothing recomputed here")
+                   help="with --recipe-without-lisc or --recipe-lisc-half: only replace the "
+                   "card's figures quoted from those folders (their own domain_eval.json), "
+                   "nothing recomputed here")
     p.add_argument("--limit", type=int, default=0,
                    help="smoke test: at most this many cells per set (figures meaningless)")
     args = p.parse_args(argv)
+    if args.lisc_split and not args.trained_on_lisc:
+        p.error("--lisc-split needs --trained-on-lisc")
     if args.leave_out_only:
-        if not args.recipe_without_lisc:
-            p.error("--leave-out-only needs --recipe-without-lisc")
-        update_leave_out(args.out, args.recipe_without_lisc)
+        if not (args.recipe_without_lisc or args.recipe_lisc_half):
+            p.error("--leave-out-only needs --recipe-without-lisc or --recipe-lisc-half")
+        update_leave_out(args.out, args)
         return
     t0 = time.time()
 
@@ -361,9 +389,15 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(args.seed)
     fit_samples = rng.sample(split["train"], min(args.fit_cells, len(split["train"])))
     lisc_rows = list(csv.DictReader((args.datasets / "lisc" / "labels.csv").open()))
+    lisc_fit_rows = lisc_rows  # the LISC images of the domain fit (with --trained-on-lisc)
+    if args.lisc_split:  # trained on one side: fit on it, measure the other
+        sides = read_lisc_split(args.lisc_split)
+        lisc_fit_rows = [r for r in lisc_rows if sides.get(r["path"]) == "train"]
+        lisc_rows = [r for r in lisc_rows if sides.get(r["path"]) == "test"]
     if args.limit:
         split = {k: v[: args.limit] for k, v in split.items()}
         lisc_rows = lisc_rows[:: max(1, len(lisc_rows) // args.limit)]
+        lisc_fit_rows = lisc_fit_rows[:: max(1, len(lisc_fit_rows) // args.limit)]
     test_labels = [s.cell_class for s in split["test"]]
     shift_idx = stratified_subset(test_labels, args.shift_cells, args.seed)
     val_idx = stratified_subset([s.cell_class for s in split["val"]], args.shift_cells, args.seed)
@@ -376,14 +410,16 @@ def main(argv: list[str] | None = None) -> None:
         if fit:
             fit_imgs = [load(pbc / s.path) for s in fit_samples]
             lab = np.array([s.cell_class for s in fit_samples]
-                           + ([r["class"] for r in lisc_rows] if args.trained_on_lisc else []))
+                           + ([r["class"] for r in lisc_fit_rows] if args.trained_on_lisc
+                              else []))
             if args.trained_on_lisc:
-                fit_imgs += [load(args.datasets / "lisc" / r["path"]) for r in lisc_rows]
+                fit_imgs += [load(args.datasets / "lisc" / r["path"]) for r in lisc_fit_rows]
             _, f_fit, c_fit, s_fit = run_model(model, fit_imgs)
             ok = np.array([c in (FOUND, "crop") for c in c_fit])
             guard = fit_guard(f_fit[ok], lab[ok], COMPONENTS)
             sources = np.array(["pbc"] * len(fit_samples)
-                               + (["lisc"] * len(lisc_rows) if args.trained_on_lisc else []))
+                               + (["lisc"] * len(lisc_fit_rows) if args.trained_on_lisc
+                                  else []))
             guard.stain = StainCheck.fit(s_fit[ok], list(sources[ok]))
             _, f_val, c_val, s_val = run_model(model,
                                                [load(pbc / s.path) for s in split["val"]])
@@ -440,7 +476,8 @@ def main(argv: list[str] | None = None) -> None:
         wrong = pred != np.array(lisc_labels)
         conf = pr.max(1) > 0.9
         res["lisc"] = {
-            "trained_on": bool(fit and args.trained_on_lisc),
+            "trained_on": bool(fit and args.trained_on_lisc and not args.lisc_split),
+            "held_out_by_cell": bool(args.lisc_split),
             **accuracy(pr, lisc_labels, classes),
             "per_class": {c: accuracy(pr[[i for i, t in enumerate(lisc_labels) if t == c]],
                                       [c] * lisc_labels.count(c), classes)["accuracy"]
@@ -557,8 +594,9 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "training source (" + ", ".join(new["fit"]["stain_sources"]) + "), threshold the "
         f"{args.stain_quantile:.1%} quantile of the validation cells",
         "fitted_on": f"{new['fit']['training_cells']} training cells"
-        + (" (PBC training split and all of LISC)" if args.trained_on_lisc
-           else " (PBC training split)"),
+        + (" (PBC training split and the train side of LISC's split by cell)"
+           if args.lisc_split else " (PBC training split and all of LISC)"
+           if args.trained_on_lisc else " (PBC training split)"),
         "threshold": f"{args.quantile:.0%} quantile of {new['fit']['validation_cells']} "
         "validation-split cells",
         "specimen_max_outside": SPECIMEN_MAX_OUTSIDE,
@@ -567,14 +605,22 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
     }
     leave_out = (leave_out_section(args.recipe_without_lisc)
                  if args.recipe_without_lisc else None)
+    by_cell = leave_out_section(args.recipe_lisc_half) if args.recipe_lisc_half else None
     card["out_of_domain"] = {
         "reproduce": f"python -m training.domain_eval --out {args.out}"
         + (f" --baseline {args.baseline}" if args.baseline else "")
+        + "".join(f" --{k} {getattr(args, k.replace('-', '_'))}"
+                  for k in ("shift-cells", "non-cells")
+                  if getattr(args, k.replace("-", "_")) != DEFAULTS[k])
         + (" --trained-on-lisc" if args.trained_on_lisc else "")
+        + (f" --lisc-split {args.lisc_split}" if args.lisc_split else "")
         + (f" --recipe-without-lisc {args.recipe_without_lisc}"
-           if args.recipe_without_lisc else ""),
-        "lisc_in_training": bool(args.trained_on_lisc),
+           if args.recipe_without_lisc else "")
+        + (f" --recipe-lisc-half {args.recipe_lisc_half}" if args.recipe_lisc_half else ""),
+        "lisc_in_training": ("train side of LISC's split by cell" if args.lisc_split
+                             else bool(args.trained_on_lisc)),
         "leave_lisc_out": leave_out,
+        **({"lisc_held_out_by_cell": by_cell} if by_cell else {}),
         "summary": {
             k: {"test": v["test"], "lisc": {x: v["lisc"][x] for x in (
                 "accuracy", "accuracy_ci95_wilson", "flagged", "confident_wrong",

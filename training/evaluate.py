@@ -405,6 +405,8 @@ def train_options(config: dict) -> str:
     robust_share = float(config["args"].get("robust_share", "1.0"))
     extra += f" --robust-share {robust_share:g}" if robust_share != 1.0 else ""
     extra += " --extra-lisc" if config["args"].get("extra_lisc") == "True" else ""
+    lisc_split = config["args"].get("lisc_split", "None")
+    extra += f" --lisc-split {lisc_split}" if lisc_split != "None" else ""
     extra += "".join(f" --extra-labelled {folder}" for folder in config.get("extra_labelled", []))
     for option in ("region_colour", "randconv", "mixstyle"):
         share = float(config["args"].get(option, "0"))
@@ -714,7 +716,10 @@ def out_of_domain_lines(card: dict) -> list[str]:
         lines.append(f"| {label} | " + " | ".join(values) + " |")
 
     row("PBC test, 8 classes", [f"{_pct(summ[k]['test']['accuracy'])}" for k in models])
-    lisc_label = ("LISC, 5 classes (in this model's training data: NOT a held-out figure)"
+    lisc_label = ("LISC, 5 classes, the test side of its split by cell (the train side was "
+                  "trained on; no copy of a test cell was)"
+                  if isinstance(ood.get("lisc_in_training"), str) else
+                  "LISC, 5 classes (in this model's training data: NOT a held-out figure)"
                   if ood.get("lisc_in_training") else
                   "LISC (other microscope and stain, never trained on), 5 classes")
     row(lisc_label,
@@ -735,6 +740,18 @@ def out_of_domain_lines(card: dict) -> list[str]:
                      f"with p > 0.9: {loo['confident_wrong']}, of which not flagged: "
                      f"{loo['confident_wrong_not_flagged']}."
                      if "confident_wrong_not_flagged" in loo else "")]
+    half = ood.get("lisc_held_out_by_cell")
+    if half:
+        lines += ["", f"LISC's stain when trained on ({half['model']}, `{half['folder']}`: the "
+                  "same recipe trained on one side of LISC's split by cell, "
+                  "training/lisc_groups.py, so that no copy of a test cell was trained on): "
+                  f"{_pct(half['accuracy'])} ({_ci(half['accuracy_ci95_wilson'])}) of the "
+                  f"{half['n']} LISC cells of the other side; per class "
+                  + ", ".join(f"{c} {_pct(v)}" for c, v in half["per_class"].items()) + "."
+                  + (f" Its own domain check flagged {_pct(half['flagged'])} of them; wrong "
+                     f"with p > 0.9: {half['confident_wrong']}, of which not flagged: "
+                     f"{half['confident_wrong_not_flagged']}."
+                     if "confident_wrong_not_flagged" in half else "")]
     rule = ood.get("registration_rule")
     if rule:
         lines += ["", "Registration rule (docs/training.md, validation split only): validation "

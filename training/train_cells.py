@@ -39,6 +39,7 @@ from training.data import (
     extend_split,
     load_view_image,
     read_labels,
+    read_lisc_split,
     read_split_csv,
     stratified_split,
     write_split_csv,
@@ -293,6 +294,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="also train on all of LISC (second microscope and stain; 5 classes, "
                    "subtype where the class fixes it, no attributes). Its held-out figure then "
                    "comes from the same recipe without this option")
+    p.add_argument("--lisc-split", type=Path, default=None,
+                   help="with --extra-lisc: train on the 'train' side of this lisc_split.csv only "
+                   "(training/lisc_groups.py: copies of one cell on one side), so that "
+                   "domain_eval --lisc-split reports the other side as held out")
     p.add_argument("--extra-labelled", type=Path, action="append", default=[],
                    help="also train on a folder of images with a labels.csv (path, class) of the "
                    "five classes, read as LISC's (e.g. training/pseudo_label.py's output); "
@@ -316,6 +321,8 @@ def main(argv: list[str] | None = None) -> None:
                    "models up to 2.1)")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
+    if args.lisc_split and not args.extra_lisc:
+        p.error("--lisc-split needs --extra-lisc")
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -372,6 +379,9 @@ def main(argv: list[str] | None = None) -> None:
         (f"extra_{folder.name}", folder) for folder in args.extra_labelled]
     for name, folder in extra:
         more = lisc_samples(folder)
+        if name == "lisc" and args.lisc_split:
+            sides = read_lisc_split(args.lisc_split)
+            more = [s for s in more if sides.get(s.path) == "train"]
         if args.limit:
             more = more[: args.limit]
         imgs = load_images([folder / s.path for s in more], args.size, args.threads, view)

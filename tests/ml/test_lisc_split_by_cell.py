@@ -1,0 +1,112 @@
+"""LISC split by original cell (training/lisc_groups.py): augmented copies of one cell stay on
+one side, each class keeps its share on both sides, the training and measuring commands take
+the split, and the registered card quotes the held-out side of the sibling recipe."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from argparse import Namespace
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from training.data import read_lisc_split
+from training.lisc_groups import copy_groups, main, split_groups
+
+
+def _copies(rng: np.random.Generator, originals: int, copies: int) -> tuple[np.ndarray, list]:
+    base = rng.normal(size=(originals, 32))
+    feats = np.concatenate([b + 0.01 * rng.normal(size=(copies, 32)) for b in base])
+    return feats, [k for k in range(originals) for _ in range(copies)]
+
+
+def test_copies_of_one_cell_form_one_group_and_different_cells_do_not():
+    feats, truth = _copies(np.random.default_rng(0), originals=7, copies=4)
+    groups = copy_groups(feats, link=0.97)
+    for k in range(7):
+        members = {int(g) for g, t in zip(groups, truth, strict=True) if t == k}
+        assert len(members) == 1, f"copies of cell {k} split into groups {members}"
+    assert len(set(groups.tolist())) == 7
+
+
+def test_whole_groups_go_to_one_side_and_the_sides_keep_their_share():
+    groups = np.array([0] * 5 + [1] * 3 + [2] * 3 + [3] * 2 + [4] * 2 + [5] * 1)
+    sides = split_groups(groups, test_share=0.5)
+    for g in range(6):
+        assert len(set(sides[groups == g].tolist())) == 1
+    assert abs((sides == "test").sum() - 8) <= 1
+    assert set(sides.tolist()) == {"train", "test"}
+
+
+def test_split_command_keeps_an_image_and_its_flipped_copies_on_one_side(tmp_path, pbc_path,
+                                                                        model_dir):
+    lisc = tmp_path / "datasets" / "lisc"
+    rows = []
+    for k, rel in enumerate(["neutrophil/SNE_103795.jpg", "neutrophil/BNE_380387.jpg",
+                             "neutrophil/BNE_797843.jpg", "neutrophil/SNE_358253.jpg"]):
+        with Image.open(pbc_path(rel)) as im:
+            im = im.convert("RGB")
+        for j, copy in enumerate([im, ImageOps.mirror(im), ImageOps.flip(im)]):
+            path = f"neutrophil/neut_{k}_{j}.png"
+            (lisc / "neutrophil").mkdir(parents=True, exist_ok=True)
+            copy.save(lisc / path)
+            rows.append((path, "neutrophil"))
+    with (lisc / "labels.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "class"])
+        w.writerows(rows)
+    main(["--out", str(tmp_path / "split"), "--datasets", str(tmp_path / "datasets"),
+          "--model", str(model_dir), "--threads", "1"])
+    sides = read_lisc_split(tmp_path / "split" / "lisc_split.csv")
+    assert len(sides) == 12
+    for k in range(4):
+        assert len({sides[f"neutrophil/neut_{k}_{j}.png"] for j in range(3)}) == 1
+    assert sorted(sides.values()).count("test") == 6
+    summary = json.loads((tmp_path / "split" / "lisc_split.json").read_text())
+    assert summary["classes"]["neutrophil"]["max_test_train_cosine"] < 0.97
+
+
+def test_commands_refuse_a_lisc_split_without_lisc_and_the_card_command_repeats_it():
+    from training.domain_eval import main as domain_eval
+    from training.evaluate import train_options
+
+    with pytest.raises(SystemExit):
+        domain_eval(["--out", "x", "--lisc-split", "s.csv"])
+    options = train_options({"args": {"extra_lisc": "True", "lisc_split": "ev/lisc_split.csv"}})
+    assert "--extra-lisc --lisc-split ev/lisc_split.csv" in options
+
+
+def test_registered_card_quotes_the_held_out_side_of_the_sibling_recipe(tmp_path, model_dir):
+    from training.domain_eval import update_leave_out
+
+    out = tmp_path / "model"
+    shutil.copytree(model_dir, out)
+    sibling = tmp_path / "half"
+    sibling.mkdir()
+    card = json.loads((model_dir / "card.json").read_text())
+    card["reproduce"] = ["python -m training.train_cells --out models_onnx/"
+                         f"{card['name']}/{card['version']} --extra-lisc --lisc-split s.csv"]
+    card["out_of_domain"]["reproduce"] = (f"python -m training.domain_eval --out {sibling} "
+                                          "--shift-cells 100 --trained-on-lisc --lisc-split s.csv")
+    (sibling / "card.json").write_text(json.dumps(card))
+    lisc = {"n": 640, "accuracy": 0.9, "accuracy_ci95_wilson": [0.87, 0.92],
+            "per_class": {"monocyte": 0.8}, "flagged": 0.1, "confident_wrong": 3,
+            "confident_wrong_not_flagged": 1, "held_out_by_cell": True}
+    (sibling / "domain_eval.json").write_text(json.dumps({"new": {"model": "m half",
+                                                                  "lisc": lisc}}))
+    update_leave_out(out, Namespace(recipe_without_lisc=None, recipe_lisc_half=sibling))
+    ood = json.loads((out / "card.json").read_text())["out_of_domain"]
+    half = ood["lisc_held_out_by_cell"]
+    assert half["accuracy"] == 0.9 and half["held_out_by_cell"] is True
+    assert half["reproduce"][0].startswith(f"python -m training.train_cells --out {sibling}")
+    assert half["reproduce"][-1].endswith("--lisc-split s.csv")
+    assert ood["reproduce"].endswith(f"--recipe-lisc-half {sibling}")
+    assert "--recipe-without-lisc" in ood["reproduce"]  # the other sibling stays quoted
+    update_leave_out(out, Namespace(recipe_without_lisc=None, recipe_lisc_half=sibling))
+    again = json.loads((out / "card.json").read_text())["out_of_domain"]["reproduce"]
+    assert again.count("--recipe-lisc-half") == 1
+    readme = (out / "README.md").read_text()
+    assert "90.0% (87.0-92.0%) of the 640 LISC cells of the other side" in readme
