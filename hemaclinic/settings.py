@@ -293,6 +293,10 @@ DIFFERENTIAL_TARGET_WBC = envint("DIFFERENTIAL_TARGET_WBC", 100, minimum=1)
 # Signed results as HL7 v2.5 ORU^R01 files for the lab's interface engine. Empty: not written
 # (the message is still stored and can be downloaded).
 LIS_OUTBOX_DIR = envstr("LIS_OUTBOX_DIR", str(DATA_DIR / "lis-outbox"))
+# The language of the result message's fixed notes (the domain warning, a short count, the
+# cells reviewed, "Amendment:"), read by clinicians in the LIS; one of LANGUAGES (system check
+# hemaclinic.E003). The signer's own text and the codes are never translated.
+HL7_NOTES_LANGUAGE = envstr("HL7_NOTES_LANGUAGE", LANGUAGE_CODE)
 
 SESSION_COOKIE_HTTPONLY = True
 # Content-Security-Policy (django-csp): scripts and styles from this site only; the one inline

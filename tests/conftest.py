@@ -9,6 +9,7 @@ import pytest
 def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LANGUAGE_CODE = "en"  # assertions read English; French is tested on purpose
+    settings.HL7_NOTES_LANGUAGE = "en"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from hemaclinic.celery import app
 

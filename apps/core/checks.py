@@ -1,5 +1,6 @@
-"""System checks: start-up fails when a model file does not match its card, and warns when
-an int8 model is registered on a CPU whose int8 kernels can saturate."""
+"""System checks: start-up fails when a model file does not match its card or the result
+message's notes language is not one of the site's, and warns when an int8 model is registered
+on a CPU whose int8 kernels can saturate."""
 
 from __future__ import annotations
 
@@ -39,4 +40,21 @@ def check_int8_model_cpu(app_configs, **kwargs):  # type: ignore[no-untyped-def]
             id="hemaclinic.W002",
         )
         for problem in problems
+    ]
+
+
+@register(Tags.compatibility, deploy=False)
+def check_hl7_notes_language(app_configs, **kwargs):  # type: ignore[no-untyped-def]
+    codes = [code for code, _name in settings.LANGUAGES]
+    language = settings.HL7_NOTES_LANGUAGE
+    if language in codes:
+        return []
+    return [
+        Error(
+            f"HL7_NOTES_LANGUAGE={language!r} is not one of the site's languages "
+            f"({', '.join(codes)}): the result message's notes could not be written in it.",
+            hint="Set the environment variable HL7_NOTES_LANGUAGE to one of them, or unset it "
+            "to follow LANGUAGE_CODE.",
+            id="hemaclinic.E003",
+        )
     ]

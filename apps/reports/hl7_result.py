@@ -17,12 +17,15 @@ signature's own fields, so the message says exactly what was signed:
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood"),
   NRBC per 100 white cells, and the number of white cells counted (local code).
 
-No Django here: plain values in, ER7 text out (segments separated by carriage returns).
+No Django here: plain values in, ER7 text out (segments separated by carriage returns). The
+notes' fixed sentences are English format strings passed through a ``gettext`` callable (English
+when none is given): the caller translates them into the laboratory's language, and
+makemessages finds them in the ``gettext("...")`` calls below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -43,6 +46,12 @@ LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
 }
 NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
 WBC_COUNTED = ("HC-WBC-COUNTED", "Leukocytes counted on the smear", "L")
+
+Gettext = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,7 @@ def domain_acknowledged(content: dict[str, Any]) -> bool:
             and signed.get("domain_acknowledged") is True)
 
 
-def limits(content: dict[str, Any]) -> list[str]:
+def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]:
     """What the signed content says limits its numbers, as notes for the laboratory system:
     the receiving side shows the differential without the report's banners."""
     notes = []
@@ -115,28 +124,35 @@ def limits(content: dict[str, Any]) -> list[str]:
     if domain.get("code") == "outside":
         models = ", ".join(f"{m.get('name')} {m.get('version')}".strip()
                            for m in cell_models(content))
-        notes.append(
-            f"Cell images outside the domain the cell model ({models or 'unknown'}) was "
-            f"validated on: {domain.get('outside')} of {domain.get('cells')} cells. Automated "
-            "cell classifications and the scores computed from them are not reliable for "
-            "this smear.")
+        notes.append(gettext(
+            "Cell images outside the domain the cell model (%(models)s) was validated on: "
+            "%(outside)s of %(cells)s cells. Automated cell classifications and the scores "
+            "computed from them are not reliable for this smear.") % {
+            "models": models or gettext("unknown"), "outside": domain.get("outside"),
+            "cells": domain.get("cells")})
         if domain_acknowledged(content):
-            notes.append("The validating biologist confirmed reviewing the cell images, which "
-                         "are outside the cell model's validated domain.")
+            notes.append(gettext(
+                "The validating biologist confirmed reviewing the cell images, which are "
+                "outside the cell model's validated domain."))
     diff = content.get("differential") or {}
     if diff.get("per_100_wbc"):
         if diff.get("short_of_target") and diff.get("wbc_counted") is not None:
-            notes.append(f"Differential from {int(diff['wbc_counted'])} white cells, fewer "
-                         f"than the target of {diff.get('target')}.")
+            notes.append(gettext(
+                "Differential from %(counted)s white cells, fewer than the target of "
+                "%(target)s.") % {"counted": int(diff["wbc_counted"]),
+                                   "target": diff.get("target")})
         if diff.get("reviewed") is not None and diff.get("cells") is not None:
-            notes.append(f"Cells reviewed (reclassified or confirmed) by the biologist: "
-                         f"{int(diff['reviewed'])} of {int(diff['cells'])}.")
+            notes.append(gettext(
+                "Cells reviewed (reclassified or confirmed) by the biologist: %(reviewed)s of "
+                "%(cells)s.") % {"reviewed": int(diff["reviewed"]), "cells": int(diff["cells"])})
     return notes
 
 
 def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
-            receiving_application: str, receiving_facility: str) -> str:
-    """The ER7 text of the result message (see the module docstring)."""
+            receiving_application: str, receiving_facility: str,
+            gettext: Gettext = _english) -> str:
+    """The ER7 text of the result message (see the module docstring); `gettext` translates
+    the notes' fixed sentences, never the signer's own text or the codes."""
     specimen = content["specimen"]
     accession = str(specimen["accession"])
     final_status = "C" if signature.version > 1 else "F"
@@ -175,13 +191,16 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     obr.obr_32 = (f"{_st(signature.signer_id)}&{_st(signature.signer_family_name)}"
                   f"&{_st(signature.signer_given_name)}")
     notes = []
-    if signature.meaning != "validated":
-        notes.append(f"Result not validated ({signature.meaning}).")
+    if signature.meaning == "rejected":
+        notes.append(gettext("Result not validated (rejected)."))
+    elif signature.meaning != "validated":
+        notes.append(gettext("Result not validated (%(meaning)s).")
+                     % {"meaning": signature.meaning})
     if signature.comment:
         notes.append(signature.comment)
     if signature.amendment_reason:
-        notes.append(f"Amendment: {signature.amendment_reason}")
-    notes += limits(content)
+        notes.append(gettext("Amendment: %(reason)s") % {"reason": signature.amendment_reason})
+    notes += limits(content, gettext=gettext)
     notes.append(f"Signed content sha256 {signature.content_sha256}")
     for i, note in enumerate(notes, 1):
         nte = order.add_segment("NTE")

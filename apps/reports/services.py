@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.analysis.overlays import StoredFile
 from apps.analysis.overlays import overlay_files_prune as analysis_overlay_files_prune
@@ -216,9 +216,11 @@ def result_message_create(*, signature: Signature) -> ResultMessage:
     if existing is not None:
         return existing
     lab = (signature.content.get("lab") or {}).get("name") or settings.LAB_NAME
-    text = oru_r01(content=signature.content, signature=_signature_facts(signature),
-                   sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
-                   receiving_facility=lab)
+    # The notes in the laboratory's language, whoever's request or worker builds the message.
+    with translation.override(settings.HL7_NOTES_LANGUAGE):
+        text = oru_r01(content=signature.content, signature=_signature_facts(signature),
+                       sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
+                       receiving_facility=lab, gettext=translation.gettext)
     message = ResultMessage.objects.create(
         signature=signature, format=ResultMessage.HL7_ORU_R01, control_id=control_id_of(text),
         message=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
