@@ -700,6 +700,15 @@ def _quant_line(q: dict) -> str:
     )
 
 
+def _sibling_figures(section: dict) -> str:
+    """Per-class accuracy and the domain check's figures of a sibling recipe's LISC section."""
+    return ("per class " + ", ".join(f"{c} {_pct(v)}" for c, v in section["per_class"].items())
+            + "." + (f" Its own domain check flagged {_pct(section['flagged'])} of them; wrong "
+                     f"with p > 0.9: {section['confident_wrong']}, of which not flagged: "
+                     f"{section['confident_wrong_not_flagged']}."
+                     if "confident_wrong_not_flagged" in section else ""))
+
+
 def out_of_domain_lines(card: dict) -> list[str]:
     """The README section domain_eval adds: held-out lab, shifts, non-cells, domain check."""
     ood = card.get("out_of_domain")
@@ -734,24 +743,15 @@ def out_of_domain_lines(card: dict) -> list[str]:
         lines += ["", f"Leave-LISC-out ({loo['model']}, `{loo['folder']}`, trained without "
                   "LISC: the same recipe without it or, for a warm restart, the model it "
                   f"started from): {_pct(loo['accuracy'])} "
-                  f"({_ci(loo['accuracy_ci95_wilson'])}) of all {loo['n']} LISC cells; per class "
-                  + ", ".join(f"{c} {_pct(v)}" for c, v in loo["per_class"].items()) + "."
-                  + (f" Its own domain check flagged {_pct(loo['flagged'])} of them; wrong "
-                     f"with p > 0.9: {loo['confident_wrong']}, of which not flagged: "
-                     f"{loo['confident_wrong_not_flagged']}."
-                     if "confident_wrong_not_flagged" in loo else "")]
+                  f"({_ci(loo['accuracy_ci95_wilson'])}) of all {loo['n']} LISC cells; "
+                  + _sibling_figures(loo)]
     half = ood.get("lisc_held_out_by_cell")
     if half:
         lines += ["", f"LISC's stain when trained on ({half['model']}, `{half['folder']}`: the "
                   "same recipe trained on one side of LISC's split by cell, "
                   "training/lisc_groups.py, so that no copy of a test cell was trained on): "
                   f"{_pct(half['accuracy'])} ({_ci(half['accuracy_ci95_wilson'])}) of the "
-                  f"{half['n']} LISC cells of the other side; per class "
-                  + ", ".join(f"{c} {_pct(v)}" for c, v in half["per_class"].items()) + "."
-                  + (f" Its own domain check flagged {_pct(half['flagged'])} of them; wrong "
-                     f"with p > 0.9: {half['confident_wrong']}, of which not flagged: "
-                     f"{half['confident_wrong_not_flagged']}."
-                     if "confident_wrong_not_flagged" in half else "")]
+                  f"{half['n']} LISC cells of the other side; " + _sibling_figures(half)]
     rule = ood.get("registration_rule")
     if rule:
         lines += ["", "Registration rule (docs/training.md, validation split only): validation "
