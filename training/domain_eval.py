@@ -358,6 +358,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--recipe-without-lisc", type=Path, default=None,
                    help="with --trained-on-lisc: the folder of the same recipe trained without "
                    "LISC, whose held-out LISC figures the card then quotes")
+    p.add_argument("--fit-pbc-only", action="store_true",
+                   help="with --trained-on-lisc: fit the domain check on PBC alone, the one "
+                   "source with a held-out test split, so that LISC-like cells are outside the "
+                   "validated domain although trained on (their held-out figure: "
+                   "--recipe-lisc-half)")
     p.add_argument("--lisc-split", type=Path, default=None,
                    help="with --trained-on-lisc, for a model trained with train_cells "
                    "--lisc-split: the domain fit takes that split's train side, and the LISC "
@@ -373,8 +378,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=0,
                    help="smoke test: at most this many cells per set (figures meaningless)")
     args = p.parse_args(argv)
-    if args.lisc_split and not args.trained_on_lisc:
-        p.error("--lisc-split needs --trained-on-lisc")
+    if (args.lisc_split or args.fit_pbc_only) and not args.trained_on_lisc:
+        p.error("--lisc-split and --fit-pbc-only need --trained-on-lisc")
+    if args.lisc_split and args.fit_pbc_only:
+        p.error("--lisc-split and --fit-pbc-only exclude each other")
     if args.leave_out_only:
         if not (args.recipe_without_lisc or args.recipe_lisc_half):
             p.error("--leave-out-only needs --recipe-without-lisc or --recipe-lisc-half")
@@ -389,7 +396,8 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(args.seed)
     fit_samples = rng.sample(split["train"], min(args.fit_cells, len(split["train"])))
     lisc_rows = list(csv.DictReader((args.datasets / "lisc" / "labels.csv").open()))
-    lisc_fit_rows = lisc_rows  # the LISC images of the domain fit (with --trained-on-lisc)
+    # The LISC images of the domain fit (with --trained-on-lisc, unless --fit-pbc-only).
+    lisc_fit_rows = [] if args.fit_pbc_only else lisc_rows
     if args.lisc_split:  # trained on one side: fit on it, measure the other
         sides = read_lisc_split(args.lisc_split)
         lisc_fit_rows = [r for r in lisc_rows if sides.get(r["path"]) == "train"]
@@ -543,6 +551,11 @@ def registration_rule(new_dir: Path, old_dir: Path, result: dict) -> dict:
     new_s, old_s = val_score(new_dir), val_score(old_dir)
     new_r = result["new"]["validation_shift_mean"]
     old_r = result["baseline"]["validation_shift_mean"]
+    same = sha256_file(new_dir / "model.onnx") == sha256_file(old_dir / "model.onnx")
+    if same:  # a version that only changes the domain check or the files around the network
+        return {"validation_score": {"new": new_s, "registered": old_s},
+                "validation_shift_mean": {"new": new_r, "registered": old_r},
+                "same_network": True, "register": None}
     return {
         "validation_score": {"new": new_s, "registered": old_s},
         "validation_shift_mean": {"new": new_r, "registered": old_r},
@@ -596,16 +609,24 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "fitted_on": f"{new['fit']['training_cells']} training cells"
         + (" (PBC training split and the train side of LISC's split by cell)"
            if args.lisc_split else " (PBC training split and all of LISC)"
-           if args.trained_on_lisc else " (PBC training split)"),
+           if args.trained_on_lisc and not args.fit_pbc_only else " (PBC training split"
+           + ("; LISC, although trained on, is not a validated source: see "
+              "lisc_held_out_by_cell)" if args.fit_pbc_only else ")")),
         "threshold": f"{args.quantile:.0%} quantile of {new['fit']['validation_cells']} "
         "validation-split cells",
         "specimen_max_outside": SPECIMEN_MAX_OUTSIDE,
         "specimen_rule": f"a specimen is outside when more than {SPECIMEN_MAX_OUTSIDE:.0%} of "
         "its cells are",
     }
-    leave_out = (leave_out_section(args.recipe_without_lisc)
-                 if args.recipe_without_lisc else None)
-    by_cell = leave_out_section(args.recipe_lisc_half) if args.recipe_lisc_half else None
+    # A sibling recipe's figures not re-measured now stay as the card quoted them (its folder
+    # may be gone; the card keeps the commands that make it again).
+    before = card.get("out_of_domain") or {}
+    leave_out = (leave_out_section(args.recipe_without_lisc) if args.recipe_without_lisc
+                 else before.get("leave_lisc_out"))
+    by_cell = (leave_out_section(args.recipe_lisc_half) if args.recipe_lisc_half
+               else before.get("lisc_held_out_by_cell"))
+    kept = [option for option, section in SIBLINGS.items()
+            if not getattr(args, option) and before.get(section)]
     card["out_of_domain"] = {
         "reproduce": f"python -m training.domain_eval --out {args.out}"
         + (f" --baseline {args.baseline}" if args.baseline else "")
@@ -613,10 +634,13 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
                   for k in ("shift-cells", "non-cells")
                   if getattr(args, k.replace("-", "_")) != DEFAULTS[k])
         + (" --trained-on-lisc" if args.trained_on_lisc else "")
+        + (" --fit-pbc-only" if args.fit_pbc_only else "")
         + (f" --lisc-split {args.lisc_split}" if args.lisc_split else "")
         + (f" --recipe-without-lisc {args.recipe_without_lisc}"
            if args.recipe_without_lisc else "")
-        + (f" --recipe-lisc-half {args.recipe_lisc_half}" if args.recipe_lisc_half else ""),
+        + (f" --recipe-lisc-half {args.recipe_lisc_half}" if args.recipe_lisc_half else "")
+        + "".join(f" --{option.replace('_', '-')} {before[section]['folder']}"
+                  for option, section in SIBLINGS.items() if option in kept),
         "lisc_in_training": ("train side of LISC's split by cell" if args.lisc_split
                              else bool(args.trained_on_lisc)),
         "leave_lisc_out": leave_out,

@@ -753,7 +753,11 @@ def out_of_domain_lines(card: dict) -> list[str]:
                   f"{_pct(half['accuracy'])} ({_ci(half['accuracy_ci95_wilson'])}) of the "
                   f"{half['n']} LISC cells of the other side; " + _sibling_figures(half)]
     rule = ood.get("registration_rule")
-    if rule:
+    if rule and rule.get("same_network"):
+        lines += ["", "Registration rule (docs/training.md): not applicable, the network is the "
+                  "registered one byte for byte (model.onnx sha256); only the files around it "
+                  "differ (see derived_from)."]
+    elif rule:
         lines += ["", "Registration rule (docs/training.md, validation split only): validation "
                   f"score {rule['validation_score']['new']:.4f} vs "
                   f"{rule['validation_score']['registered']:.4f} registered (at most 0.02 "

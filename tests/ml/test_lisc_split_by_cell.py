@@ -110,3 +110,30 @@ def test_registered_card_quotes_the_held_out_side_of_the_sibling_recipe(tmp_path
     assert again.count("--recipe-lisc-half") == 1
     readme = (out / "README.md").read_text()
     assert "90.0% (87.0-92.0%) of the 640 LISC cells of the other side" in readme
+
+
+def test_a_pbc_only_domain_fit_needs_a_model_trained_on_lisc_and_excludes_the_split():
+    from training.domain_eval import main as domain_eval
+
+    with pytest.raises(SystemExit):
+        domain_eval(["--out", "x", "--fit-pbc-only"])
+    with pytest.raises(SystemExit):
+        domain_eval(["--out", "x", "--trained-on-lisc", "--fit-pbc-only", "--lisc-split", "s"])
+
+
+def test_the_registration_rule_does_not_judge_a_version_with_the_same_network(tmp_path,
+                                                                              model_dir):
+    from training.domain_eval import registration_rule
+
+    same, other = tmp_path / "same", tmp_path / "other"
+    for d in (same, other):
+        d.mkdir()
+        shutil.copy(model_dir / "metrics.json", d / "metrics.json")
+    shutil.copy(model_dir / "model.onnx", same / "model.onnx")
+    (other / "model.onnx").write_bytes((model_dir / "model.onnx").read_bytes() + b"\0")
+    result = {"new": {"validation_shift_mean": 0.98}, "baseline": {"validation_shift_mean": 0.98}}
+    rule = registration_rule(same, model_dir, result)
+    assert rule["same_network"] is True and rule["register"] is None
+    rule = registration_rule(other, model_dir, result)
+    assert "same_network" not in rule
+    assert rule["in_domain_ok"] is True and rule["register"] is False  # not more robust
