@@ -7,6 +7,7 @@ cell, and smear fields of red cells only cut from TXL-PBC away from every white-
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from apps.ml.canonical import NO_STAIN
 from apps.ml.domain import CELL_INSIDE, CELL_NO_NUCLEUS, CELL_OUTSIDE
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+LISC_DIR = DATASETS / "lisc"
 
 
 def _open(path: Path) -> Image.Image:
@@ -79,3 +81,25 @@ def test_fields_of_red_cells_only_are_flagged(cell_model):  # type: ignore[no-un
     # nearly all flagged, and none that passes is given a confident class.
     assert len(flagged) >= 0.9 * len(fields), [(p.cell_class, p.domain_score) for p in preds]
     assert all(p.cell_class_prob < 0.9 for p in preds if p.in_domain)
+
+
+def test_a_stain_trained_on_without_a_held_out_figure_is_outside(cell_model):  # type: ignore[no-untyped-def]
+    """LISC may be in the registered model's training data, but held out by cell it is far
+    less accurate than PBC (card: lisc_held_out_by_cell): the domain check knows one validated
+    stain, PBC's, and LISC's cells are flagged."""
+    guard = cell_model.guard()
+    assert guard is not None and guard.stain is not None and guard.stain.sources == ["pbc"]
+    ood = cell_model.card.raw["out_of_domain"]
+    if ood.get("lisc_in_training") is True:
+        held_out = ood["lisc_held_out_by_cell"]
+        assert held_out["held_out_by_cell"] is True and held_out["accuracy"] < 0.95
+    lisc = LISC_DIR / "labels.csv"
+    if not lisc.is_file():
+        pytest.fail(f"The LISC dataset is missing: expected {lisc} (see ../shared/datasets).")
+    with lisc.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    picked = [r for c in ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil")
+              for r in [r for r in rows if r["class"] == c][:2]]
+    preds = cell_model.predict([_open(LISC_DIR / r["path"]) for r in picked])
+    assert [p.in_domain for p in preds] == [False] * len(picked), [
+        (r["path"], p.domain, p.domain_score) for r, p in zip(picked, preds, strict=True)]
