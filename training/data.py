@@ -232,13 +232,13 @@ def load_view_image(path: Path, size: int, view: dict | None = None) -> np.ndarr
         return np.asarray(canonical_view(im, params).image, dtype=np.uint8).copy()
 
 
-# TXL-PBC gathers fields from four sources; each has its own field size.
 def read_lisc_split(path: Path) -> dict[str, str]:
     """LISC path -> 'train' or 'test', from a lisc_split.csv (training/lisc_groups.py)."""
     with path.open(newline="") as fh:
         return {r["path"]: r["split"] for r in csv.DictReader(fh)}
 
 
+# TXL-PBC gathers fields from four sources; each has its own field size.
 TXL_SOURCES = {(575, 575): "Raabin-WBC", (640, 480): "BCCD", (416, 416): "BCD",
                (360, 363): "PBC", (366, 369): "PBC"}
 TXL_WBC = 0  # the white-cell class of TXL-PBC's box labels
