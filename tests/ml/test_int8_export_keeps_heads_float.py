@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from apps.ml.cards import x86_lacks_int8_dot
 from tests.ml.conftest import GOLDEN_FILES, pbc_file
 
 torch = pytest.importorskip("torch")
@@ -86,7 +87,10 @@ def test_int8_stays_close_to_float32(exported):  # type: ignore[no-untyped-def]
                   "input")
     assert set(res["argmax_agreement"]) == {"logits_cell_class", "logits_nucleus_shape"}
     ref = _run(fp32, x)["features"]
-    # Quantization error is small against the range of the float feature maps...
-    assert res["max_abs_diff"]["features"] < 0.25 * float(np.abs(ref).max())
-    # ...but real: the file is not the float32 network under another name.
+    # Real: the file is not the float32 network under another name...
     assert res["max_abs_diff"]["features"] > 0
+    if x86_lacks_int8_dot():
+        pytest.skip("x86 CPU without VNNI: its uint8 x int8 kernels can saturate, so the int8 "
+                    "error is not bounded here (the app warns, hemaclinic.W002)")
+    # ...and small against the range of the float feature maps.
+    assert res["max_abs_diff"]["features"] < 0.25 * float(np.abs(ref).max())

@@ -18,11 +18,16 @@ from tests.ml.conftest import GOLDEN_FILES, MODELS_ROOT, pbc_file
 
 @pytest.fixture(scope="module")
 def float_dir(model_dir):  # type: ignore[no-untyped-def]
-    """The registered network's float32 folder: the registered one, or the one it was derived
-    from with the same weights (training.derive_cam16)."""
-    derived = json.loads((model_dir / "card.json").read_text()).get("derived_from")
-    return MODELS_ROOT / model_dir.parent.name / Path(derived["folder"]).name if derived \
-        else model_dir
+    """The registered network's float32 folder that has an int8 variant beside it: the
+    registered one, or one it was derived from with the same weights (training.derive_cam16,
+    a refitted domain check), following derived_from back."""
+    d = model_dir
+    while not (d.parent / f"{d.name}-int8").is_dir():
+        derived = json.loads((d / "card.json").read_text()).get("derived_from")
+        if not derived:
+            return model_dir
+        d = MODELS_ROOT / model_dir.parent.name / Path(derived["folder"]).name
+    return d
 
 
 @pytest.fixture(scope="module")
