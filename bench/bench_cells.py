@@ -30,10 +30,17 @@ import numpy as np  # noqa: E402
 
 from apps.ml.cam import upsample_maps  # noqa: E402
 from apps.ml.cards import load_card  # noqa: E402
-from apps.ml.cells import CellModel, default_model_dir, to_tensor  # noqa: E402
+from apps.ml.cells import (  # noqa: E402
+    CellModel,
+    ModelView,
+    default_model_dir,
+    stacked_stains,
+    to_tensor,
+)
 from apps.ml.score_cells import iter_scored, load_crop, open_image, score_folder  # noqa: E402
 
-STAGES = ("decode+crop", "to_tensor", "inference", "postprocess", "cam")
+# decode+view: the file decoded, its model view and stain fingerprint (CellModel.prepare)
+STAGES = ("decode+view", "to_tensor", "inference", "postprocess", "cam")
 
 
 def sample_images(pbc: Path, n: int) -> list[Path]:
@@ -63,15 +70,14 @@ def staged_run(model: CellModel, paths: list[Path], batch_size: int
         for i in range(0, len(paths), batch_size):
             s, u = clock(), time.process_time()
             loaded = list(pool.map(lambda q: load_crop(q, model), paths[i : i + batch_size]))
-            s, u = lap("decode+crop", s, u)
-            crops = [c[0] for c in loaded]  # type: ignore[index]
-            batch = to_tensor(crops, spec.mean, spec.std)
+            s, u = lap("decode+view", s, u)
+            views = [c for c in loaded if isinstance(c, ModelView)]
+            batch = to_tensor([v.image for v in views], spec.mean, spec.std)
             s, u = lap("to_tensor", s, u)
             logits, features, f16 = model.run_maps(batch)
             s, u = lap("inference", s, u)
-            preds, _ = model.postprocess(logits, features,
-                                         views=[c[1] for c in loaded],  # type: ignore[index]
-                                         stains=model.stains(crops))
+            preds, _ = model.postprocess(logits, features, views=[v.code for v in views],
+                                         stains=stacked_stains([v.stain for v in views]))
             s, u = lap("postprocess", s, u)
             # The class maps as the app makes them: the stride-16 graph when the model has
             # one, else Grad-CAM of the last maps; upsampled to the input as iter_scored does.

@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 from PIL import Image
 
 from apps.ml.cam import CamMap
+
+if TYPE_CHECKING:  # the model module (and its runtime) loads in the worker, when first used
+    from apps.ml.cells import ModelView
 
 PIPELINE_NAME = "cells-v1"
 _lock = threading.Lock()
@@ -36,7 +39,6 @@ class CellOutput:
     vacuole_cam: CamMap | None = None
 
 
-View = tuple[Image.Image, str, tuple[float, float, float, float]]  # CellModel.view_box
 C = TypeVar("C")
 
 
@@ -54,10 +56,10 @@ class CellRunner:
         domain = self.model.card.domain
         return None if domain is None else float(domain.specimen_max_outside)
 
-    def _view(self, data: bytes) -> View:
+    def _view(self, data: bytes) -> ModelView:
         # The bounded copy lives only here, one per thread: a batch holds views (the model's
         # 192 px input), never the decoded images.
-        return self.model.view_box(decode_bounded(data))
+        return self.model.prepare(decode_bounded(data))
 
     def run_batches(
         self, batches: Iterable[Sequence[C]], stage_seconds: dict[str, float], *,
@@ -68,7 +70,7 @@ class CellRunner:
         score_cells does); ``before`` is called before each batch's inference."""
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="decode") as pool:
 
-            def submit(batch: Sequence[C]) -> list[Future[View]]:
+            def submit(batch: Sequence[C]) -> list[Future[ModelView]]:
                 return [pool.submit(lambda item: self._view(read(item)), item) for item in batch]
 
             queue = iter(batches)
@@ -86,7 +88,7 @@ class CellRunner:
                 yield current, self.run(views, stage_seconds)
                 current = following
 
-    def run(self, views: Sequence[View], stage_seconds: dict[str, float]) -> list[CellOutput]:
+    def run(self, views: Sequence[ModelView], stage_seconds: dict[str, float]) -> list[CellOutput]:
         """Classify one batch of model views, with their compact Grad-CAM maps."""
         t = time.perf_counter()
         predictions, maps = self.model.predict_views_maps(views)

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -31,7 +31,13 @@ from apps.ml.cards import (
     load_card,
     registered_dir,
 )
-from apps.ml.domain import CELL_INSIDE, CellDomain, DomainGuard, stain_fingerprints
+from apps.ml.domain import (
+    CELL_INSIDE,
+    STAIN_DIMS,
+    CellDomain,
+    DomainGuard,
+    stain_fingerprint,
+)
 from apps.ml.runtime import LazySession, OnnxModel, check_sha256, load_cached
 
 if TYPE_CHECKING:
@@ -81,6 +87,30 @@ class Stride16:
         """These rows (an image may be taken twice: one map per explained output)."""
         index = np.asarray(rows, dtype=np.int64)
         return Stride16(self.features[index], tuple(m[index] for m in self.masks))
+
+
+def _rgb_of(image: Image.Image) -> Image.Image:
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+class ModelView(NamedTuple):
+    """One image made ready for the network (``CellModel.prepare``), away from the inference
+    thread: the view the network sees, how it was made (a ``view`` code), where it lies in the
+    image (``view_box``) and its stain fingerprint (None when the domain check reads none)."""
+
+    image: Image.Image
+    code: str
+    box: tuple[float, float, float, float]
+    stain: np.ndarray | None
+
+
+def stacked_stains(stains: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """Stain fingerprints as one (N, STAIN_DIMS) array; None when any is None (no stain
+    check)."""
+    found = [f for f in stains if f is not None]
+    if len(found) < len(stains):
+        return None
+    return np.stack(found) if found else np.zeros((0, STAIN_DIMS))
 
 
 def crop_image(image: Image.Image, size: int) -> Image.Image:
@@ -193,6 +223,12 @@ class CellModel(OnnxModel):
         left, top = (nw - size) // 2, (nh - size) // 2
         return (crop_image(image, size), "crop" if reason == FOUND else reason,
                 (left / nw, top / nh, (left + size) / nw, (top + size) / nh))
+
+    def prepare(self, image: Image.Image) -> ModelView:
+        """Everything per image that comes before the network (``ModelView``): run it on
+        decoding threads, so the inference thread only runs the network."""
+        view, code, box = self.view_box(image)
+        return ModelView(view, code, box, self.stain(view))
 
     def crop(self, image: Image.Image) -> Image.Image:
         """The exact RGB input the network sees (see ``view``)."""
@@ -315,24 +351,24 @@ class CellModel(OnnxModel):
         preds: list[CellPrediction] = []
         maps: list[CellMaps] = []
         for i in range(0, len(images), batch_size):
-            p, m = self.predict_views_maps([self.view_box(im) for im in images[i : i + batch_size]])
+            p, m = self.predict_views_maps([self.prepare(im) for im in images[i : i + batch_size]])
             preds.extend(p)
             maps.extend(m)
         return preds, maps
 
     def predict_views_maps(
-        self, views: Sequence[tuple[Image.Image, str, tuple[float, float, float, float]]]
+        self, views: Sequence[ModelView]
     ) -> tuple[list[CellPrediction], list[CellMaps]]:
-        """``predict_maps`` for one batch of views already made by ``view_box`` (so that
+        """``predict_maps`` for one batch of views already made by ``prepare`` (so that
         decoding and views can be prepared elsewhere, e.g. on other threads, meanwhile)."""
         if not views:
             return [], []
         spec = self.card.input
         logits, features, f16 = self.run_maps(
-            to_tensor([v for v, _, _ in views], spec.mean, spec.std))
-        preds, _ = self.postprocess(logits, features, views=[code for _, code, _ in views],
-                                    stains=self.stains([v for v, _, _ in views]))
-        boxes = [box for _, _, box in views]
+            to_tensor([v.image for v in views], spec.mean, spec.std))
+        preds, _ = self.postprocess(logits, features, views=[v.code for v in views],
+                                    stains=stacked_stains([v.stain for v in views]))
+        boxes = [v.box for v in views]
         vacuole = self.vacuole_target()
         if f16 is None or vacuole is None:
             classes = cam_maps_quantise(self.class_maps(features, f16, preds))
@@ -362,12 +398,16 @@ class CellModel(OnnxModel):
         return self.postprocess(logits, features, cam=cam, views=views, stains=stains,
                                 features16=features16)
 
-    def stains(self, views: Sequence[Image.Image]) -> np.ndarray | None:
-        """The stain fingerprints of the model's views when its domain check reads them."""
+    def stain(self, view: Image.Image) -> np.ndarray | None:
+        """The stain fingerprint of one of the model's views when its domain check reads it."""
         guard = self.guard()
         if guard is None or guard.stain is None:
             return None
-        return stain_fingerprints([np.asarray(v.convert("RGB")) for v in views])
+        return stain_fingerprint(np.asarray(_rgb_of(view)))
+
+    def stains(self, views: Sequence[Image.Image]) -> np.ndarray | None:
+        """The stain fingerprints of the model's views when its domain check reads them."""
+        return stacked_stains([self.stain(v) for v in views])
 
     def postprocess(
         self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False,

@@ -91,21 +91,28 @@ def _od(rgb: np.ndarray) -> np.ndarray:
     return -np.log((np.asarray(rgb, np.float64) + 1.0) / 256.0)
 
 
+# _od of every uint8 level: indexing it gives the very values _od computes.
+_OD_TABLE = _od(np.arange(256))
+_OD_TABLE.flags.writeable = False
+
+
 def stain_fingerprint(view: np.ndarray) -> np.ndarray:
     """(STAIN_DIMS,) optical densities of one view (H, W, 3 uint8); the background part is NaN
     when the view has no bright background (a cell segmented on black)."""
     px = np.asarray(view, np.uint8)[::2, ::2].reshape(-1, 3)  # every other pixel: enough
-    slide = px.max(axis=1) > BLACK_LEVEL
+    r, g, b = px[:, 0], px[:, 1], px[:, 2]
+    slide = np.maximum(np.maximum(r, g), b) > BLACK_LEVEL
     on_black = 1.0 - slide.mean() >= BLACK_FILL_SHARE
-    px = px[slide].astype(np.float64)
+    px = px[slide]
     out = np.full(STAIN_DIMS, np.nan)
     if len(px) < 16:
         return out
-    lum = px.mean(axis=1)
+    # The mean of three levels, as float64 arithmetic gives it: (R + G + B) is exact.
+    lum = (px[:, 0].astype(np.uint16) + px[:, 1] + px[:, 2]) / 3.0
     bright = px[lum >= np.quantile(lum, BACKGROUND_QUANTILE)]
-    signal = stain_signal(px[None].astype(np.uint8), BLACK_LEVEL)[0]
+    signal = stain_signal(px[None], BLACK_LEVEL)[0]
     nucleus = px[signal >= max(otsu(signal), float(np.quantile(signal, NUCLEUS_QUANTILE)))]
-    od_nucleus = _od(nucleus).mean(axis=0)
+    od_nucleus = _OD_TABLE[nucleus].mean(axis=0)
     out[6:9] = od_nucleus
     if not on_black:
         bg = np.median(bright, axis=0)

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from apps.ml.cards import ANOMALY_KEYS
-from apps.ml.cells import CellModel, CellPrediction, to_tensor
+from apps.ml.cells import CellModel, CellPrediction, ModelView, stacked_stains, to_tensor
 from apps.ml.domain import CellDomain, SpecimenDomain, specimen_domain
 
 READ_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
@@ -81,14 +81,15 @@ def open_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
 
 
 def load_crop(path: Path, model: CellModel, *, max_pixels: int = MAX_PIXELS
-              ) -> tuple[Image.Image, str] | ImageReadError:
-    """Decode one file into the model input and its ``view`` code; a failure is returned."""
+              ) -> ModelView | ImageReadError:
+    """Decode one file into what the network is given (``CellModel.prepare``); a failure is
+    returned."""
     try:
         image = open_image(path, max_pixels=max_pixels)
     except ImageReadError as exc:
         return exc
     try:
-        return model.view(image)
+        return model.prepare(image)
     except (OSError, ValueError) as exc:
         return ImageReadError(f"cannot convert image to RGB: {exc}")
 
@@ -122,8 +123,7 @@ def iter_scored(
     with ThreadPoolExecutor(max_workers=max(1, model.threads),
                             thread_name_prefix="decode") as pool:
 
-        def submit(chunk: Sequence[Path]
-                   ) -> list[Future[tuple[Image.Image, str] | ImageReadError]]:
+        def submit(chunk: Sequence[Path]) -> list[Future[ModelView | ImageReadError]]:
             return [pool.submit(load_crop, p, model, max_pixels=max_pixels) for p in chunk]
 
         pending = submit(chunks[0]) if chunks else []
@@ -131,17 +131,16 @@ def iter_scored(
             loaded = [f.result() for f in pending]
             if prefetch and k + 1 < len(chunks):
                 pending = submit(chunks[k + 1])
-            good = [c for c in loaded if isinstance(c, tuple)]
+            good = [c for c in loaded if isinstance(c, ModelView)]
             preds: list[CellPrediction] = []
             cams: list[np.ndarray] = []
             if good:
                 preds, cams = model.predict_batch(
-                    to_tensor([im for im, _ in good], spec.mean, spec.std), cam=cam,
-                    views=[code for _, code in good],
-                    stains=model.stains([im for im, _ in good]))
+                    to_tensor([v.image for v in good], spec.mean, spec.std), cam=cam,
+                    views=[v.code for v in good], stains=stacked_stains([v.stain for v in good]))
             it_pred, it_cam = iter(preds), iter(cams)
             for path, item in zip(chunk, loaded, strict=True):
-                if isinstance(item, tuple):
+                if isinstance(item, ModelView):
                     yield ScoredFile(path, next(it_pred), next(it_cam) if cam else None, "")
                 else:
                     yield ScoredFile(path, None, None, str(item) or type(item).__name__)

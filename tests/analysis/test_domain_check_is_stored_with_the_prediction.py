@@ -1,7 +1,7 @@
 """The analysis stores, per cell, how the model input was made and the domain check, keeps the
 card's specimen rule on the run, and keeps the compact Grad-CAM map the model gave.
 
-The network is replaced by a fake with the real model's interface (view_box,
+The network is replaced by a fake with the real model's interface (prepare,
 predict_views_maps): what is tested here is the storage and the verdict, the network is tested in
 tests/ml."""
 
@@ -18,6 +18,7 @@ from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.selectors import run_domain, specimen_domain_latest
 from apps.ml.cam import CamMap, CellMaps
 from apps.ml.cells import CellPrediction as ModelPrediction
+from apps.ml.cells import ModelView
 from apps.smears.services import smear_read_upload
 from apps.workflow.services import smear_import
 from tests.helpers import export_zip
@@ -36,8 +37,8 @@ class FakeModel:
             specimen_max_outside=max_outside))
         self.seen = 0
 
-    def view_box(self, image):  # type: ignore[no-untyped-def]
-        return image.resize((64, 64)), "unused", (0.1, 0.1, 0.9, 0.9)
+    def prepare(self, image):  # type: ignore[no-untyped-def]
+        return ModelView(image.resize((64, 64)), "unused", (0.1, 0.1, 0.9, 0.9), None)
 
     def predict_views_maps(self, views):  # type: ignore[no-untyped-def]
         preds, cams = [], []

@@ -69,7 +69,7 @@ def test_a_huge_image_is_analysed_and_drawn_from_a_bounded_copy(
     model = runner.model
     monkeypatch.setattr(runner, "model", SimpleNamespace(
         provenance=model.provenance, card=model.card, predict_views_maps=model.predict_views_maps,
-        view_box=lambda image: (seen.append(image.size), model.view_box(image))[1]))
+        prepare=lambda image: (seen.append(image.size), model.prepare(image))[1]))
     copied: list[tuple[int, int]] = []
     for method in ("convert", "copy"):
         _spy(monkeypatch, method, copied)
