@@ -180,7 +180,7 @@ def quantize(args: argparse.Namespace, config: dict, fp32_path: Path,
     info = quantize_int8(
         fp32_path, args.out / "model.onnx",
         calibration_paths(split_csv, pbc, 512, args.seed), size,
-        config["pixel_mean"], config["pixel_std"], INPUT_NAME)
+        config["pixel_mean"], config["pixel_std"], INPUT_NAME, view=config.get("view"))
     rows = [r for r in read_split_csv(split_csv) if r[2] == "val"][:256]
     view = config.get("view")
     x = normalize_np(np.stack([load_view_image(pbc / r[0], size, view) for r in rows]),

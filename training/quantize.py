@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import load_cell_image, read_split_csv
+from training.data import load_view_image, read_split_csv
 
 CALIBRATION_IMAGES = 512
 CALIBRATION_BATCH = 64
@@ -44,9 +44,12 @@ def float_nodes(onnx_path: Path) -> list[str]:
 
 def quantize_int8(
     fp32_path: Path, int8_path: Path, images: list[Path], size: int,
-    mean: list[float], std: list[float], input_name: str,
+    mean: list[float], std: list[float], input_name: str, view: dict | None = None,
 ) -> dict:
-    """Write the int8 model to ``int8_path``; returns what was done (for export.json)."""
+    """Write the int8 model to ``int8_path``; returns what was done (for export.json).
+
+    ``view``: the card's canonical-view rule (``input.resize``) when the model reads views:
+    the activation ranges are calibrated on the inputs the model will be given."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -67,7 +70,7 @@ def quantize_int8(
                 return None
             chunk = images[self.i : self.i + CALIBRATION_BATCH]
             self.i += CALIBRATION_BATCH
-            u8 = np.stack([load_cell_image(p, size) for p in chunk])
+            u8 = np.stack([load_view_image(p, size, view) for p in chunk])
             return {input_name: normalize_np(u8, mean, std)}
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,6 +92,7 @@ def quantize_int8(
         "activations": "uint8, per tensor",
         "calibration_images": len(images),
         "calibration_split": "train",
+        "calibration_input": "canonical view" if view else "centred shorter-side crop",
         "float32_nodes": keep_float,
         "portability_note": "measured on a CPU with VNNI; on AVX2 CPUs without VNNI the "
         "uint8 x int8 kernels can saturate, so outputs there may differ from these figures "

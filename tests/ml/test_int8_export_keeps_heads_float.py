@@ -94,3 +94,25 @@ def test_int8_stays_close_to_float32(exported):  # type: ignore[no-untyped-def]
                     "error is not bounded here (the app warns, hemaclinic.W002)")
     # ...and small against the range of the float feature maps.
     assert res["max_abs_diff"]["features"] < 0.25 * float(np.abs(ref).max())
+
+
+def test_a_canonical_view_model_is_calibrated_on_its_views(exported, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The activation ranges come from the inputs the model is given: for a model that reads
+    the canonical view, the views, not centred crops of the same files."""
+    import training.quantize as quantize
+    from apps.ml.canonical import ViewParams
+
+    _, fp32, _, _, images = exported
+    view = {**ViewParams().to_card(), "size": SIZE}
+    real = quantize.load_view_image
+    given: list[dict | None] = []
+
+    def spied(path, size, v=None):  # type: ignore[no-untyped-def]
+        given.append(v)
+        return real(path, size, v)
+
+    monkeypatch.setattr(quantize, "load_view_image", spied)
+    info = quantize.quantize_int8(fp32, tmp_path / "int8.onnx", images, SIZE, [127.0] * 3,
+                                  [128.0] * 3, "input", view=view)
+    assert given and all(v == view for v in given)
+    assert info["calibration_input"] == "canonical view"
