@@ -314,6 +314,16 @@ def leave_out_section(folder: Path) -> dict:
 SIBLINGS = {"recipe_without_lisc": "leave_lisc_out", "recipe_lisc_half": "lisc_held_out_by_cell"}
 
 
+def quoted_siblings(folder: Path) -> dict[str, dict]:
+    """The sibling sections of an earlier model's card, each marked ``quoted_from`` that model:
+    its recipe's figures, quoted by a model whose own recipe was not trained without LISC."""
+    card = json.loads((folder / "card.json").read_text())
+    ood = card.get("out_of_domain") or {}
+    source = f"{card['name']} {card['version']} ({folder})"
+    return {section: {**ood[section], "quoted_from": ood[section].get("quoted_from", source)}
+            for section in SIBLINGS.values() if ood.get(section)}
+
+
 def update_leave_out(out: Path, args: argparse.Namespace) -> None:
     """``--leave-out-only``: replace the card's sections quoted from sibling recipes
     (``--recipe-without-lisc``, ``--recipe-lisc-half``) and its README, the rest as it is."""
@@ -371,6 +381,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --trained-on-lisc: the folder of the same recipe trained on one "
                    "side of LISC's split by cell (--lisc-split), whose held-out side the card "
                    "then quotes as the figure for LISC's stain when trained on")
+    p.add_argument("--siblings-from", type=Path, default=None,
+                   help="with --trained-on-lisc, for a recipe whose siblings were not trained: "
+                   "quote the sibling figures (leave-LISC-out, LISC held out by cell) of this "
+                   "earlier model folder's card, marked as measured for that model's recipe")
     p.add_argument("--leave-out-only", action="store_true",
                    help="with --recipe-without-lisc or --recipe-lisc-half: only replace the "
                    "card's figures quoted from those folders (their own domain_eval.json), "
@@ -382,6 +396,8 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--lisc-split and --fit-pbc-only need --trained-on-lisc")
     if args.lisc_split and args.fit_pbc_only:
         p.error("--lisc-split and --fit-pbc-only exclude each other")
+    if args.siblings_from and not args.trained_on_lisc:
+        p.error("--siblings-from needs --trained-on-lisc")
     if args.leave_out_only:
         if not (args.recipe_without_lisc or args.recipe_lisc_half):
             p.error("--leave-out-only needs --recipe-without-lisc or --recipe-lisc-half")
@@ -619,14 +635,17 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         "its cells are",
     }
     # A sibling recipe's figures not re-measured now stay as the card quoted them (its folder
-    # may be gone; the card keeps the commands that make it again).
+    # may be gone; the card keeps the commands that make it again), or with --siblings-from
+    # come from an earlier model's card, marked as that model's.
     before = card.get("out_of_domain") or {}
+    quoted = quoted_siblings(args.siblings_from) if args.siblings_from else {}
     leave_out = (leave_out_section(args.recipe_without_lisc) if args.recipe_without_lisc
-                 else before.get("leave_lisc_out"))
+                 else quoted.get("leave_lisc_out") or before.get("leave_lisc_out"))
     by_cell = (leave_out_section(args.recipe_lisc_half) if args.recipe_lisc_half
-               else before.get("lisc_held_out_by_cell"))
+               else quoted.get("lisc_held_out_by_cell") or before.get("lisc_held_out_by_cell"))
     kept = [option for option, section in SIBLINGS.items()
-            if not getattr(args, option) and before.get(section)]
+            if not getattr(args, option) and before.get(section) and section not in quoted
+            and "quoted_from" not in before[section]]
     card["out_of_domain"] = {
         "reproduce": f"python -m training.domain_eval --out {args.out}"
         + (f" --baseline {args.baseline}" if args.baseline else "")
@@ -640,7 +659,8 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
            if args.recipe_without_lisc else "")
         + (f" --recipe-lisc-half {args.recipe_lisc_half}" if args.recipe_lisc_half else "")
         + "".join(f" --{option.replace('_', '-')} {before[section]['folder']}"
-                  for option, section in SIBLINGS.items() if option in kept),
+                  for option, section in SIBLINGS.items() if option in kept)
+        + (f" --siblings-from {args.siblings_from}" if quoted else ""),
         "lisc_in_training": ("train side of LISC's split by cell" if args.lisc_split
                              else bool(args.trained_on_lisc)),
         "leave_lisc_out": leave_out,

@@ -706,7 +706,10 @@ def _sibling_figures(section: dict) -> str:
             + "." + (f" Its own domain check flagged {_pct(section['flagged'])} of them; wrong "
                      f"with p > 0.9: {section['confident_wrong']}, of which not flagged: "
                      f"{section['confident_wrong_not_flagged']}."
-                     if "confident_wrong_not_flagged" in section else ""))
+                     if "confident_wrong_not_flagged" in section else "")
+            + (f" Quoted from the card of {section['quoted_from']}: measured for that model's "
+               "recipe; this model's own recipe was not trained and measured this way."
+               if "quoted_from" in section else ""))
 
 
 def out_of_domain_lines(card: dict) -> list[str]:

@@ -137,3 +137,35 @@ def test_the_registration_rule_does_not_judge_a_version_with_the_same_network(tm
     rule = registration_rule(other, model_dir, result)
     assert "same_network" not in rule
     assert rule["in_domain_ok"] is True and rule["register"] is False  # not more robust
+
+
+def test_a_recipe_without_siblings_quotes_an_earlier_card_and_says_whose(tmp_path, model_dir):
+    """A recipe whose siblings were not trained (domain_eval --siblings-from) quotes an earlier
+    model's held-out LISC figures, marked as that model's recipe's, in the card and README."""
+    from training.domain_eval import main as domain_eval
+    from training.domain_eval import quoted_siblings
+    from training.evaluate import render_readme
+
+    with pytest.raises(SystemExit):
+        domain_eval(["--out", "x", "--siblings-from", str(model_dir)])
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    card = json.loads((model_dir / "card.json").read_text())
+    card["version"] = "9.9.9"
+    for section in ("leave_lisc_out", "lisc_held_out_by_cell"):
+        card["out_of_domain"][section].pop("quoted_from", None)
+    (earlier / "card.json").write_text(json.dumps(card))
+
+    quoted = quoted_siblings(earlier)
+    assert set(quoted) == {"leave_lisc_out", "lisc_held_out_by_cell"}
+    for section, q in quoted.items():
+        assert q["accuracy"] == card["out_of_domain"][section]["accuracy"]
+        assert q["quoted_from"] == f"{card['name']} 9.9.9 ({earlier})"
+    later = json.loads(json.dumps(card))
+    later["out_of_domain"].update(quoted)
+    assert render_readme(later).count(f"Quoted from the card of {card['name']} 9.9.9") == 2
+    # Quoting a quote names the model whose recipe was measured, not the one in between.
+    later["version"] = "10.0.0"
+    (earlier / "card.json").write_text(json.dumps(later))
+    again = quoted_siblings(earlier)
+    assert all(q["quoted_from"] == f"{card['name']} 9.9.9 ({earlier})" for q in again.values())
