@@ -320,7 +320,8 @@ def quoted_siblings(folder: Path) -> dict[str, dict]:
     card = json.loads((folder / "card.json").read_text())
     ood = card.get("out_of_domain") or {}
     source = f"{card['name']} {card['version']} ({folder})"
-    return {section: {**ood[section], "quoted_from": ood[section].get("quoted_from", source)}
+    return {section: {**ood[section], "quoted_from": ood[section].get("quoted_from", source),
+                      "quoted_via": str(folder)}  # what --siblings-from read, for reproduce
             for section in SIBLINGS.values() if ood.get(section)}
 
 
@@ -645,7 +646,10 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
                else quoted.get("lisc_held_out_by_cell") or before.get("lisc_held_out_by_cell"))
     kept = [option for option, section in SIBLINGS.items()
             if not getattr(args, option) and before.get(section) and section not in quoted
-            and "quoted_from" not in before[section]]
+            and "quoted_via" not in before[section]]
+    # The card a quoted section was read from, whether read now or kept from before.
+    quoted_via = next((sec["quoted_via"] for sec in (leave_out, by_cell)
+                       if sec and "quoted_via" in sec), None)
     card["out_of_domain"] = {
         "reproduce": f"python -m training.domain_eval --out {args.out}"
         + (f" --baseline {args.baseline}" if args.baseline else "")
@@ -660,7 +664,7 @@ def update_card(args: argparse.Namespace, result: dict) -> None:
         + (f" --recipe-lisc-half {args.recipe_lisc_half}" if args.recipe_lisc_half else "")
         + "".join(f" --{option.replace('_', '-')} {before[section]['folder']}"
                   for option, section in SIBLINGS.items() if option in kept)
-        + (f" --siblings-from {args.siblings_from}" if quoted else ""),
+        + (f" --siblings-from {quoted_via}" if quoted_via else ""),
         "lisc_in_training": ("train side of LISC's split by cell" if args.lisc_split
                              else bool(args.trained_on_lisc)),
         "leave_lisc_out": leave_out,

@@ -169,3 +169,29 @@ def test_a_recipe_without_siblings_quotes_an_earlier_card_and_says_whose(tmp_pat
     (earlier / "card.json").write_text(json.dumps(later))
     again = quoted_siblings(earlier)
     assert all(q["quoted_from"] == f"{card['name']} 9.9.9 ({earlier})" for q in again.values())
+
+
+def test_the_card_command_keeps_quoting_the_same_earlier_card(tmp_path, model_dir):
+    """The card's domain_eval command names the card its quoted sections were read from, when
+    they are read and when a later run (without --siblings-from) keeps them."""
+    from training.domain_eval import DEFAULTS, update_card
+
+    earlier, out = tmp_path / "earlier", tmp_path / "out"
+    shutil.copytree(model_dir, earlier)
+    shutil.copytree(model_dir, out)
+    card = json.loads((out / "card.json").read_text())
+    card.pop("out_of_domain")
+    (out / "card.json").write_text(json.dumps(card))
+    result = json.loads((model_dir / "domain_eval.json").read_text())
+    args = Namespace(out=out, baseline=None, shift_cells=DEFAULTS["shift-cells"],
+                     non_cells=DEFAULTS["non-cells"], trained_on_lisc=True, fit_pbc_only=True,
+                     lisc_split=None, recipe_without_lisc=None, recipe_lisc_half=None,
+                     siblings_from=earlier, quantile=0.99, stain_quantile=0.995)
+    for siblings_from in (earlier, None):
+        args.siblings_from = siblings_from
+        update_card(args, result)
+        ood = json.loads((out / "card.json").read_text())["out_of_domain"]
+        assert ood["reproduce"].count(f"--siblings-from {earlier}") == 1
+        assert "--recipe-without-lisc" not in ood["reproduce"]
+        assert ood["leave_lisc_out"]["quoted_via"] == str(earlier)
+        assert "Quoted from the card of" in (out / "README.md").read_text()
