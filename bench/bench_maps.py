@@ -51,7 +51,7 @@ def main() -> None:
     views = []
     for q in paths:
         with Image.open(q) as im:
-            views.append(models[0].view_box(im.convert("RGB")))
+            views.append(models[0].prepare(im.convert("RGB")))
     if any(m.card.input != models[0].card.input for m in models):
         sys.exit("the two models do not read the same view")
     batches = [views[i : i + args.batch_size] for i in range(0, len(views), args.batch_size)]

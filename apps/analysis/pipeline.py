@@ -23,7 +23,7 @@ from PIL import Image
 from apps.ml.cam import CamMap
 
 if TYPE_CHECKING:  # the model module (and its runtime) loads in the worker, when first used
-    from apps.ml.cells import ModelView
+    from apps.ml.cells import ClassifiedBatch, ModelView
 
 PIPELINE_NAME = "cells-v1"
 _lock = threading.Lock()
@@ -65,9 +65,11 @@ class CellRunner:
         self, batches: Iterable[Sequence[C]], stage_seconds: dict[str, float], *,
         read: Callable[[C], bytes], before: Callable[[], None] | None = None,
     ) -> Iterator[tuple[Sequence[C], list[CellOutput]]]:
-        """Each batch with its outputs, in order. The next batch is read, decoded and turned
-        into model views on ``threads`` threads while the current one is inferred (as
-        score_cells does); ``before`` is called before each batch's inference."""
+        """Each batch with its outputs, in order. The inference thread only classifies: on
+        ``threads`` other threads, the next batch is read, decoded and turned into model views,
+        and the classified batch's Grad-CAM maps are made, while the inference thread
+        classifies the next one; a batch is yielded once its maps are made. ``before`` is
+        called before each batch's inference."""
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="decode") as pool:
 
             def submit(batch: Sequence[C]) -> list[Future[ModelView]]:
@@ -76,6 +78,7 @@ class CellRunner:
             queue = iter(batches)
             current = next(queue, None)
             pending = submit(current) if current is not None else []
+            mapping: tuple[Sequence[C], ClassifiedBatch, Future[list[Any]]] | None = None
             while current is not None:
                 t = time.perf_counter()
                 views = [f.result() for f in pending]
@@ -83,20 +86,44 @@ class CellRunner:
                 _timed(stage_seconds, "decode", t)
                 following = next(queue, None)
                 pending = submit(following) if following is not None else []
-                if before is not None:
-                    before()
-                yield current, self.run(views, stage_seconds)
+                try:
+                    if before is not None:
+                        before()
+                    classified = self.run(views, stage_seconds)
+                except Exception:
+                    if mapping is not None:  # the batch before is done: it is not lost
+                        yield self._outputs(*mapping)
+                    raise
+                maps = pool.submit(self._maps, classified, stage_seconds)
+                if mapping is not None:
+                    yield self._outputs(*mapping)
+                mapping = (current, classified, maps)
                 current = following
+            if mapping is not None:
+                yield self._outputs(*mapping)
 
-    def run(self, views: Sequence[ModelView], stage_seconds: dict[str, float]) -> list[CellOutput]:
-        """Classify one batch of model views, with their compact Grad-CAM maps."""
+    def run(self, views: Sequence[ModelView], stage_seconds: dict[str, float]
+            ) -> ClassifiedBatch:
+        """Classify one batch of model views (the network, the predictions and the domain
+        check); its maps are made on a decoding thread (``_maps``)."""
         t = time.perf_counter()
-        predictions, maps = self.model.predict_views_maps(views)
-        _timed(stage_seconds, "inference_and_cam", t)
+        classified: ClassifiedBatch = self.model.classify_views(views)
+        _timed(stage_seconds, "inference", t)
+        return classified
+
+    def _maps(self, classified: ClassifiedBatch, stage_seconds: dict[str, float]) -> list[Any]:
+        t = time.perf_counter()
+        maps: list[Any] = self.model.batch_maps(classified)
+        _timed(stage_seconds, "cam", t)  # on a decoding thread, beside the inference
+        return maps
+
+    def _outputs(self, batch: Sequence[C], classified: ClassifiedBatch,
+                 maps: Future[list[Any]]) -> tuple[Sequence[C], list[CellOutput]]:
         provenance = dict(self.model.provenance)
-        return [CellOutput(model=provenance, prediction=prediction, cam=cell.cell_class,
-                           vacuole_cam=cell.vacuole)
-                for prediction, cell in zip(predictions, maps, strict=True)]
+        return batch, [CellOutput(model=provenance, prediction=prediction, cam=cell.cell_class,
+                                  vacuole_cam=cell.vacuole)
+                       for prediction, cell in zip(classified.predictions, maps.result(),
+                                                   strict=True)]
 
 
 def _timed(stage_seconds: dict[str, float], stage: str, start: float) -> None:

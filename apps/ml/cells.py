@@ -113,6 +113,18 @@ def stacked_stains(stains: Sequence[np.ndarray | None]) -> np.ndarray | None:
     return np.stack(found) if found else np.zeros((0, STAIN_DIMS))
 
 
+@dataclass(frozen=True)
+class ClassifiedBatch:
+    """A batch classified (``CellModel.classify_views``) with what its maps are made from
+    (``CellModel.batch_maps``): the network's last maps, its stride-16 maps and masks when the
+    model has that graph, and where each view lies in its image."""
+
+    predictions: list[CellPrediction]
+    features: np.ndarray | None
+    features16: Stride16 | None
+    boxes: list[tuple[float, float, float, float]]
+
+
 def crop_image(image: Image.Image, size: int) -> Image.Image:
     """RGB, shorter side resized to ``size`` (bilinear, aspect kept), centre crop."""
     im = image.convert("RGB")
@@ -361,18 +373,31 @@ class CellModel(OnnxModel):
     ) -> tuple[list[CellPrediction], list[CellMaps]]:
         """``predict_maps`` for one batch of views already made by ``prepare`` (so that
         decoding and views can be prepared elsewhere, e.g. on other threads, meanwhile)."""
+        batch = self.classify_views(views)
+        return batch.predictions, self.batch_maps(batch)
+
+    def classify_views(self, views: Sequence[ModelView]) -> ClassifiedBatch:
+        """The first half of ``predict_views_maps``: the network and the predictions, with
+        what ``batch_maps`` makes the maps from (so that it can run on another thread)."""
         if not views:
-            return [], []
+            return ClassifiedBatch([], None, None, [])
         spec = self.card.input
         logits, features, f16 = self.run_maps(
             to_tensor([v.image for v in views], spec.mean, spec.std))
         preds, _ = self.postprocess(logits, features, views=[v.code for v in views],
                                     stains=stacked_stains([v.stain for v in views]))
-        boxes = [v.box for v in views]
+        return ClassifiedBatch(preds, features, f16, [v.box for v in views])
+
+    def batch_maps(self, batch: ClassifiedBatch) -> list[CellMaps]:
+        """The second half of ``predict_views_maps``: each cell's compact Grad-CAM maps."""
+        preds, features, f16, boxes = (batch.predictions, batch.features, batch.features16,
+                                       batch.boxes)
+        if not preds or features is None:
+            return []
         vacuole = self.vacuole_target()
         if f16 is None or vacuole is None:
             classes = cam_maps_quantise(self.class_maps(features, f16, preds))
-            return preds, [CellMaps(CamMap(v, b)) for v, b in zip(classes, boxes, strict=True)]
+            return [CellMaps(CamMap(v, b)) for v, b in zip(classes, boxes, strict=True)]
         # One run of the stride-16 graph for both kinds of map: every cell's class, then the
         # vacuole output of the cells it is meant for.
         labels = self.card.head("cell_class").labels
@@ -383,8 +408,7 @@ class CellModel(OnnxModel):
         maps = cam_maps_quantise(self.maps16(f16.take(rows), targets))
         vacuoles: dict[int, CamMap] = {k: CamMap(maps[len(preds) + j], boxes[k])
                                        for j, k in enumerate(chosen)}
-        return preds, [CellMaps(CamMap(maps[k], boxes[k]), vacuoles.get(k))
-                       for k in range(len(preds))]
+        return [CellMaps(CamMap(maps[k], boxes[k]), vacuoles.get(k)) for k in range(len(preds))]
 
     def predict_batch(
         self, batch: np.ndarray, *, cam: bool = False, views: Sequence[str] | None = None,

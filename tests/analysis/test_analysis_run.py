@@ -51,7 +51,7 @@ def test_import_runs_the_models_and_stores_provenance_and_views(
         assert p.view == ("crop" if card.input.view is None else "found")
         if card.domain is None:
             assert p.domain_score is None and p.in_domain is None and p.domain_flag == ""
-    assert {"decode", "inference_and_cam"} <= set(run.timings)
+    assert {"decode", "inference", "cam"} <= set(run.timings)
 
 
 def test_running_again_overwrites_instead_of_duplicating(

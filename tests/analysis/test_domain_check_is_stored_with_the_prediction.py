@@ -1,8 +1,8 @@
 """The analysis stores, per cell, how the model input was made and the domain check, keeps the
 card's specimen rule on the run, and keeps the compact Grad-CAM map the model gave.
 
-The network is replaced by a fake with the real model's interface (prepare,
-predict_views_maps): what is tested here is the storage and the verdict, the network is tested in
+The network is replaced by a fake with the real model's interface (prepare, classify_views,
+batch_maps): what is tested here is the storage and the verdict, the network is tested in
 tests/ml."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.analysis.selectors import run_domain, specimen_domain_latest
 from apps.ml.cam import CamMap, CellMaps
 from apps.ml.cells import CellPrediction as ModelPrediction
-from apps.ml.cells import ModelView
+from apps.ml.cells import ClassifiedBatch, ModelView
 from apps.smears.services import smear_read_upload
 from apps.workflow.services import smear_import
 from tests.helpers import export_zip
@@ -40,8 +40,8 @@ class FakeModel:
     def prepare(self, image):  # type: ignore[no-untyped-def]
         return ModelView(image.resize((64, 64)), "unused", (0.1, 0.1, 0.9, 0.9), None)
 
-    def predict_views_maps(self, views):  # type: ignore[no-untyped-def]
-        preds, cams = [], []
+    def classify_views(self, views):  # type: ignore[no-untyped-def]
+        preds = []
         for _view in views:
             view, code, score = self.plan[self.seen]
             self.seen += 1
@@ -50,9 +50,11 @@ class FakeModel:
                 {"segmented": 0.9}, {}, {}, {"vacuole": 0.8, "pseudo_pelger": 0.1,
                                              "hypogranulation": None, "barr_body": None},
                 view=view, domain_score=score, domain=code))
-            cams.append(CellMaps(CamMap(np.arange(36, dtype=np.uint8).reshape(6, 6) * 7,
-                                        (0.1, 0.1, 0.9, 0.9))))
-        return preds, cams
+        return ClassifiedBatch(preds, None, None, [v.box for v in views])
+
+    def batch_maps(self, batch):  # type: ignore[no-untyped-def]
+        return [CellMaps(CamMap(np.arange(36, dtype=np.uint8).reshape(6, 6) * 7, box))
+                for box in batch.boxes]
 
 
 def _analyse(monkeypatch, technician, specimen, capture, model):  # type: ignore[no-untyped-def]

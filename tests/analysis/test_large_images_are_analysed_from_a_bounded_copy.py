@@ -68,7 +68,8 @@ def test_a_huge_image_is_analysed_and_drawn_from_a_bounded_copy(
     seen: list[tuple[int, int]] = []
     model = runner.model
     monkeypatch.setattr(runner, "model", SimpleNamespace(
-        provenance=model.provenance, card=model.card, predict_views_maps=model.predict_views_maps,
+        provenance=model.provenance, card=model.card, classify_views=model.classify_views,
+        batch_maps=model.batch_maps,
         prepare=lambda image: (seen.append(image.size), model.prepare(image))[1]))
     copied: list[tuple[int, int]] = []
     for method in ("convert", "copy"):
