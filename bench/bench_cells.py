@@ -3,6 +3,9 @@
     .venv/bin/python bench/bench_cells.py [--n 512] [--batch-size 32]
 
 Prints figures only; nothing here is a test. PyTorch is optional (training extra).
+"With CAM" here is score_cells' path, maps made on the inference thread; the analysis job
+makes them on the decoding thread beside the next batch's inference: its own rate, upload and
+storage included, is bench/bench_import_analysis.py's.
 Wall-clock rates depend on what else the machine runs; the process CPU time printed next to
 them (all threads) does much less, so compare CPU figures across runs on a busy machine.
 """
