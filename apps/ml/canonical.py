@@ -242,10 +242,10 @@ def nucleus_reason(image: Image.Image, params: ViewParams | None = None) -> str:
 
     Also used for models whose input is the plain centre crop: a cell image without a stained
     nucleus is outside the validated domain whatever the network makes of it."""
-    return _locate(_rgb(image), params or ViewParams())[1][0]
+    return _locate(as_rgb(image), params or ViewParams())[1][0]
 
 
-def _rgb(image: Image.Image) -> Image.Image:
+def as_rgb(image: Image.Image) -> Image.Image:
     """``image`` in RGB; an RGB image itself (``convert`` would copy it, nothing writes it)."""
     return image if image.mode == "RGB" else image.convert("RGB")
 
@@ -261,7 +261,7 @@ def _border_colour(im: Image.Image) -> tuple[int, int, int]:
 def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View:
     """The canonical view of a single-cell image (see the module docstring)."""
     p = params or ViewParams()
-    im = _rgb(image)
+    im = as_rgb(image)
     w, h = im.size
     k, (reason, (sx, sy), spread, area_frac) = _locate(im, p)
     fill = _border_colour(im)

@@ -23,7 +23,7 @@ from apps.ml.cam import (
     unit_peak_maps,
     upsample_maps,
 )
-from apps.ml.canonical import FOUND, ViewParams, canonical_view, nucleus_reason
+from apps.ml.canonical import FOUND, ViewParams, as_rgb, canonical_view, nucleus_reason
 from apps.ml.cards import (
     ANOMALY_KEYS,
     CardError,
@@ -87,10 +87,6 @@ class Stride16:
         """These rows (an image may be taken twice: one map per explained output)."""
         index = np.asarray(rows, dtype=np.int64)
         return Stride16(self.features[index], tuple(m[index] for m in self.masks))
-
-
-def _rgb_of(image: Image.Image) -> Image.Image:
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 class ModelView(NamedTuple):
@@ -427,7 +423,7 @@ class CellModel(OnnxModel):
         guard = self.guard()
         if guard is None or guard.stain is None:
             return None
-        return stain_fingerprint(np.asarray(_rgb_of(view)))
+        return stain_fingerprint(np.asarray(as_rgb(view)))
 
     def stains(self, views: Sequence[Image.Image]) -> np.ndarray | None:
         """The stain fingerprints of the model's views when its domain check reads them."""
