@@ -16,6 +16,7 @@ import csv
 import json
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +184,117 @@ def binary_summary(score: np.ndarray, positive: np.ndarray, seed: int) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class InputSpec:
+    """How the network's input is made: side, normalisation and the canonical-view rule (a
+    card's ``input.resize``, or None for the centred crop)."""
+
+    size: int
+    mean: list[float]
+    std: list[float]
+    view: dict | None
+
+
+def measure(out: Path, spec: InputSpec, heads: list[str], vocab: dict[str, list[str]],
+            datasets: Path, threads: int, seed: int, fp32: Path | None = None
+            ) -> tuple[dict, dict[str, float]]:
+    """Every figure of metrics.json for ``out/model.onnx`` on its split (``out/split.csv``),
+    and the per-head temperatures fitted on the validation split. Writes the confusion
+    matrices and reports/ into ``out``. ``fp32``: the float32 network ``model.onnx`` was
+    quantized from; what quantization cost on validation is then measured against it."""
+    head_labels = {"cell_class": list(CELL_CLASSES), "subtype": list(SUBTYPES), **vocab}
+    pbc = datasets / "pbc"
+    by_path = {s.path: s for s in read_labels(pbc / "labels.csv")}
+    split_rows = read_split_csv(out / "split.csv")
+
+    def logits_of(model: Path, paths: list[Path]) -> list[np.ndarray]:
+        return run_onnx(model, paths, spec.size, spec.mean, spec.std, heads, threads,
+                        view=spec.view)
+
+    data = {}
+    for split in ("val", "test"):
+        rows = [r for r in split_rows if r[2] == split]
+        samples = [by_path[r[0]] for r in rows]
+        logits = logits_of(out / "model.onnx", [pbc / r[0] for r in rows])
+        data[split] = (samples, logits, encode_targets(samples, vocab))
+
+    temps: dict[str, float] = {}
+    _, v_logits, v_y = data["val"]
+    for h, name in enumerate(heads):
+        m = v_y[:, h] != IGNORE
+        temps[name] = fit_temperature(v_logits[h][m], v_y[m, h])
+
+    t_samples, t_logits, t_y = data["test"]
+    metrics: dict = {"split": "test", "heads": {}}
+    reports = out / "reports"
+    reports.mkdir(exist_ok=True)
+    for h, name in enumerate(heads):
+        m = t_y[:, h] != IGNORE
+        hm = head_metrics(t_logits[h][m], t_y[m, h], head_labels[name], temps[name], seed + h)
+        metrics["heads"][name] = hm
+        write_report(reports / f"{name}.csv", hm)
+    for name in ("cell_class", "subtype"):
+        plot_confusion(np.asarray(metrics["heads"][name]["confusion"]), head_labels[name],
+                       f"{name} (test split, n={metrics['heads'][name]['n']})",
+                       out / f"confusion_{name}.png")
+
+    # Attribute confusion matrices in one figure.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 4, figsize=(16, 12), dpi=90)
+    for ax, a in zip(axes.flat, ATTRIBUTES, strict=False):
+        cm = np.asarray(metrics["heads"][a]["confusion"])
+        ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(vocab[a])), vocab[a], rotation=45, ha="right", fontsize=6)
+        ax.set_yticks(range(len(vocab[a])), vocab[a], fontsize=6)
+        ax.set_title(a, fontsize=8)
+    axes.flat[-1].axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "confusion_attributes.png")
+    plt.close(fig)
+
+    metrics["attributes_summary"] = {
+        **attribute_summary(t_logits, t_y, vocab, seed), "anchor": ANCHOR,
+    }
+    # The same summary on the validation split, which is what model versions are compared on
+    # (the test split only reports).
+    metrics["validation"] = validation_summary(v_logits, v_y, vocab, seed)
+    if fp32 is not None:
+        # What int8 costs, measured on the validation split against the float32 network.
+        fp32_logits = logits_of(fp32, [pbc / s.path for s in data["val"][0]])
+        metrics["quantization_on_validation"] = {
+            "float32": headline_accuracies(validation_summary(fp32_logits, v_y, vocab, seed)),
+            "int8": headline_accuracies(metrics["validation"]),
+        }
+
+    # Anomaly proxies, evaluated on test cells whose true class is neutrophil.
+    neu = np.array([s.cell_class == "neutrophil" and s.has_attributes for s in t_samples])
+    h_vac, h_nuc = heads.index("cytoplasm_vacuole"), heads.index("nucleus_shape")
+    p_vac = softmax(t_logits[h_vac][neu], temps["cytoplasm_vacuole"])
+    p_nuc = softmax(t_logits[h_nuc][neu], temps["nucleus_shape"])
+    vac_score = p_vac[:, vocab["cytoplasm_vacuole"].index("yes")]
+    pp_idx = [vocab["nucleus_shape"].index(v) for v in PSEUDO_PELGER_LABELS]
+    pp_score = p_nuc[:, pp_idx].sum(1)
+    vac_pos = t_y[neu, 2 + ATTRIBUTES.index("cytoplasm_vacuole")] == vocab[
+        "cytoplasm_vacuole"].index("yes")
+    pp_pos = np.isin(t_y[neu, 2 + ATTRIBUTES.index("nucleus_shape")], pp_idx)
+    metrics["anomalies"] = {
+        "population": "test-split cells labelled neutrophil with WBCAtt attributes",
+        "vacuole": binary_summary(vac_score, vac_pos, seed),
+        "pseudo_pelger": {
+            **binary_summary(pp_score, pp_pos, seed),
+            "reference": "WBCAtt nucleus_shape in " + ", ".join(PSEUDO_PELGER_LABELS),
+        },
+    }
+    return metrics, temps
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--out", type=Path, required=True)
@@ -203,100 +315,12 @@ def main(argv: list[str] | None = None) -> None:
     heads = [n for n, _ in config["heads"]]
     vocab = {a: list(v) for a, v in config["attribute_vocab"].items()}
     head_labels = {"cell_class": list(CELL_CLASSES), "subtype": list(SUBTYPES), **vocab}
-    size = int(config["size"])
-    pbc = args.datasets / "pbc"
-    labels_csv = pbc / "labels.csv"
-    by_path = {s.path: s for s in read_labels(labels_csv)}
-    split_rows = read_split_csv(args.out / "split.csv")
-
-    data = {}
-    for split in ("val", "test"):
-        rows = [r for r in split_rows if r[2] == split]
-        samples = [by_path[r[0]] for r in rows]
-        logits = run_onnx(args.out / "model.onnx", [pbc / r[0] for r in rows], size,
-                          config["pixel_mean"], config["pixel_std"], heads, args.threads,
-                          view=config.get("view"))
-        data[split] = (samples, logits, encode_targets(samples, vocab))
-
-    temps: dict[str, float] = {}
-    _, v_logits, v_y = data["val"]
-    for h, name in enumerate(heads):
-        m = v_y[:, h] != IGNORE
-        temps[name] = fit_temperature(v_logits[h][m], v_y[m, h])
-
-    t_samples, t_logits, t_y = data["test"]
-    metrics: dict = {"split": "test", "heads": {}}
-    reports = args.out / "reports"
-    reports.mkdir(exist_ok=True)
-    for h, name in enumerate(heads):
-        m = t_y[:, h] != IGNORE
-        hm = head_metrics(t_logits[h][m], t_y[m, h], head_labels[name], temps[name],
-                          args.seed + h)
-        metrics["heads"][name] = hm
-        write_report(reports / f"{name}.csv", hm)
-    for name in ("cell_class", "subtype"):
-        plot_confusion(np.asarray(metrics["heads"][name]["confusion"]), head_labels[name],
-                       f"{name} (test split, n={metrics['heads'][name]['n']})",
-                       args.out / f"confusion_{name}.png")
-    # Attribute confusion matrices in one figure.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, 4, figsize=(16, 12), dpi=90)
-    for ax, a in zip(axes.flat, ATTRIBUTES, strict=False):
-        cm = np.asarray(metrics["heads"][a]["confusion"])
-        ax.imshow(cm / np.maximum(cm.sum(1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7)
-        ax.set_xticks(range(len(vocab[a])), vocab[a], rotation=45, ha="right", fontsize=6)
-        ax.set_yticks(range(len(vocab[a])), vocab[a], fontsize=6)
-        ax.set_title(a, fontsize=8)
-    axes.flat[-1].axis("off")
-    fig.tight_layout()
-    fig.savefig(args.out / "confusion_attributes.png")
-    plt.close(fig)
-
-    metrics["attributes_summary"] = {
-        **attribute_summary(t_logits, t_y, vocab, args.seed), "anchor": ANCHOR,
-    }
-    # The same summary on the validation split, which is what model versions are compared on
-    # (the test split only reports).
-    metrics["validation"] = validation_summary(v_logits, v_y, vocab, args.seed)
-    if "quantization" in export:
-        # What int8 costs, measured on the validation split against the float32 export.
-        fp32 = args.run_dir / "model_fp32.onnx"
-        v_samples = data["val"][0]
-        fp32_logits = run_onnx(fp32, [pbc / s.path for s in v_samples], size,
-                               config["pixel_mean"], config["pixel_std"], heads, args.threads,
-                               view=config.get("view"))
-        metrics["quantization_on_validation"] = {
-            "float32": headline_accuracies(validation_summary(fp32_logits, v_y, vocab,
-                                                              args.seed)),
-            "int8": headline_accuracies(metrics["validation"]),
-        }
-
-    # Anomaly proxies, evaluated on test cells whose true class is neutrophil.
-    neu = np.array([s.cell_class == "neutrophil" and s.has_attributes for s in t_samples])
-    h_vac, h_nuc = heads.index("cytoplasm_vacuole"), heads.index("nucleus_shape")
-    p_vac = softmax(t_logits[h_vac][neu], temps["cytoplasm_vacuole"])
-    p_nuc = softmax(t_logits[h_nuc][neu], temps["nucleus_shape"])
-    vac_score = p_vac[:, vocab["cytoplasm_vacuole"].index("yes")]
-    pp_idx = [vocab["nucleus_shape"].index(v) for v in PSEUDO_PELGER_LABELS]
-    pp_score = p_nuc[:, pp_idx].sum(1)
-    vac_pos = t_y[neu, 2 + ATTRIBUTES.index("cytoplasm_vacuole")] == vocab[
-        "cytoplasm_vacuole"].index("yes")
-    pp_pos = np.isin(t_y[neu, 2 + ATTRIBUTES.index("nucleus_shape")], pp_idx)
-    metrics["anomalies"] = {
-        "population": "test-split cells labelled neutrophil with WBCAtt attributes",
-        "vacuole": binary_summary(vac_score, vac_pos, args.seed),
-        "pseudo_pelger": {
-            **binary_summary(pp_score, pp_pos, args.seed),
-            "reference": "WBCAtt nucleus_shape in " + ", ".join(PSEUDO_PELGER_LABELS),
-        },
-    }
+    labels_csv = args.datasets / "pbc" / "labels.csv"
+    spec = InputSpec(int(config["size"]), config["pixel_mean"], config["pixel_std"],
+                     config.get("view"))
+    fp32 = (args.run_dir / "model_fp32.onnx") if "quantization" in export else None
+    metrics, temps = measure(args.out, spec, heads, vocab, args.datasets, args.threads,
+                             args.seed, fp32=fp32)
     metrics["elapsed_seconds"] = time.time() - t0
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
 
@@ -587,30 +611,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
                 f"--max-steps {steps_done})" if stopped else "ran the planned schedule"
             ),
         },
-        "metrics": {
-            "split": "test",
-            "source": "metrics.json (training.evaluate on model.onnx with onnxruntime)",
-            "cell_class": _headline(metrics["heads"]["cell_class"]),
-            "subtype": _headline(metrics["heads"]["subtype"]),
-            "attributes": {
-                **{k: v for k, v in metrics["attributes_summary"].items()},
-                "per_attribute": {a: _headline(metrics["heads"][a]) for a in ATTRIBUTES},
-                "note": "the anchor was measured on WBCAtt's test split, which is not in this "
-                "copy; figures here are on our own test split and are indicative only",
-            },
-            "anomalies": metrics["anomalies"],
-            "confusion_matrices": ["confusion_cell_class.png", "confusion_subtype.png",
-                                   "confusion_attributes.png"],
-            "per_class_reports": [f"reports/{h}.csv" for h in heads],
-        },
-        "calibration": {
-            "method": "temperature scaling per head, fitted on the validation split (NLL); "
-            "apply softmax(logits / T) at runtime",
-            "ece_bins": 15,
-            "temperatures": {h: round(temps[h], 4) for h in heads},
-            "ece_test": {h: {"before": metrics["heads"][h]["ece_before"],
-                             "after": metrics["heads"][h]["ece_after"]} for h in heads},
-        },
+        "metrics": card_metrics(metrics, heads),
+        "calibration": card_calibration(temps, metrics, heads),
         "compute": {
             "macs_per_image": macs,
             "gflops_per_image_mac_convention": round(macs / 1e9, 4),
@@ -622,13 +624,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "export_max_abs_diff_torch_vs_onnxruntime": export["max_abs_diff"],
             **({"export_note": "the PyTorch-vs-onnxruntime difference is for the float32 "
                 "export; model.onnx is its int8 quantization"} if quant else {}),
-            **({"quantization": {
-                **{k: quant[k] for k in ("method", "weights", "activations",
-                                         "calibration_images", "calibration_split",
-                                         "portability_note", "float32_note")},
-                "float32_onnx_bytes": export["fp32_onnx_bytes"],
-                "validation_float32_vs_int8": metrics["quantization_on_validation"],
-            }} if quant else {}),
+            **({"quantization": card_quantization(quant, metrics, export["fp32_onnx_bytes"])}
+               if quant else {}),
         },
         "limitations": [
             "trained and tested on healthy donors only (PBC); no pathological cells, blasts "
@@ -665,6 +662,49 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             "onnxruntime": export["onnxruntime"],
             "python": platform.python_version(),
         },
+    }
+
+
+def card_metrics(metrics: dict, heads: list[str]) -> dict:
+    """The card's ``metrics`` section from metrics.json (``measure``)."""
+    return {
+        "split": "test",
+        "source": "metrics.json (training.evaluate on model.onnx with onnxruntime)",
+        "cell_class": _headline(metrics["heads"]["cell_class"]),
+        "subtype": _headline(metrics["heads"]["subtype"]),
+        "attributes": {
+            **{k: v for k, v in metrics["attributes_summary"].items()},
+            "per_attribute": {a: _headline(metrics["heads"][a]) for a in ATTRIBUTES},
+            "note": "the anchor was measured on WBCAtt's test split, which is not in this "
+            "copy; figures here are on our own test split and are indicative only",
+        },
+        "anomalies": metrics["anomalies"],
+        "confusion_matrices": ["confusion_cell_class.png", "confusion_subtype.png",
+                               "confusion_attributes.png"],
+        "per_class_reports": [f"reports/{h}.csv" for h in heads],
+    }
+
+
+def card_calibration(temps: dict[str, float], metrics: dict, heads: list[str]) -> dict:
+    return {
+        "method": "temperature scaling per head, fitted on the validation split (NLL); "
+        "apply softmax(logits / T) at runtime",
+        "ece_bins": 15,
+        "temperatures": {h: round(temps[h], 4) for h in heads},
+        "ece_test": {h: {"before": metrics["heads"][h]["ece_before"],
+                         "after": metrics["heads"][h]["ece_after"]} for h in heads},
+    }
+
+
+def card_quantization(quant: dict, metrics: dict, fp32_onnx_bytes: int) -> dict:
+    """The card's ``compute.quantization``: how (training.quantize) and what it cost."""
+    return {
+        **{k: quant[k] for k in ("method", "weights", "activations", "calibration_images",
+                                 "calibration_split", "portability_note", "float32_note")},
+        **({"calibration_input": quant["calibration_input"]}
+           if "calibration_input" in quant else {}),
+        "float32_onnx_bytes": fp32_onnx_bytes,
+        "validation_float32_vs_int8": metrics["quantization_on_validation"],
     }
 
 
