@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from django.conf import settings
 from PIL import Image
@@ -65,11 +66,12 @@ class CellRunner:
         self, batches: Iterable[Sequence[C]], stage_seconds: dict[str, float], *,
         read: Callable[[C], bytes], before: Callable[[], None] | None = None,
     ) -> Iterator[tuple[Sequence[C], list[CellOutput]]]:
-        """Each batch with its outputs, in order. The inference thread only classifies: on
-        ``threads`` other threads, the next batch is read, decoded and turned into model views,
-        and the classified batch's Grad-CAM maps are made, while the inference thread
-        classifies the next one; a batch is yielded once its maps are made. ``before`` is
-        called before each batch's inference."""
+        """Each batch with its outputs, in order. On ``threads`` other threads, the next batch
+        is read, decoded and turned into model views while the inference thread classifies
+        this one. A classified batch's Grad-CAM maps are made in parts of MAP_PART cells, each
+        by whichever thread is free first: a decoding thread, or the inference thread while
+        the next views are not ready (so neither waits while the other has work). A batch is
+        yielded once its maps are made. ``before`` is called before each batch's inference."""
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="decode") as pool:
 
             def submit(batch: Sequence[C]) -> list[Future[ModelView]]:
@@ -78,8 +80,15 @@ class CellRunner:
             queue = iter(batches)
             current = next(queue, None)
             pending = submit(current) if current is not None else []
-            mapping: tuple[Sequence[C], ClassifiedBatch, Future[list[Any]]] | None = None
+            mapping: tuple[Sequence[C], ClassifiedBatch, list[_Once[list[Any]]]] | None = None
             while current is not None:
+                if mapping is not None:
+                    # The views are not ready: make the last batch's maps here meanwhile, a
+                    # part at a time (each part once, here or on a decoding thread).
+                    for part in mapping[2]:
+                        if all(f.done() for f in pending):
+                            break
+                        part.run()
                 t = time.perf_counter()
                 views = [f.result() for f in pending]
                 # Only the wait counts: the rest ran beside the previous batch's inference.
@@ -94,10 +103,14 @@ class CellRunner:
                     if mapping is not None:  # the batch before is done: it is not lost
                         yield self._outputs(*mapping)
                     raise
-                maps = pool.submit(self._maps, classified, stage_seconds)
+                parts = [_Once(partial(self._maps, classified.part(i, i + MAP_PART),
+                                       stage_seconds))
+                         for i in range(0, len(classified.predictions), MAP_PART)]
+                for part in parts:
+                    pool.submit(part.run)
                 if mapping is not None:
                     yield self._outputs(*mapping)
-                mapping = (current, classified, maps)
+                mapping = (current, classified, parts)
                 current = following
             if mapping is not None:
                 yield self._outputs(*mapping)
@@ -105,7 +118,7 @@ class CellRunner:
     def run(self, views: Sequence[ModelView], stage_seconds: dict[str, float]
             ) -> ClassifiedBatch:
         """Classify one batch of model views (the network, the predictions and the domain
-        check); its maps are made on a decoding thread (``_maps``)."""
+        check); its maps are made in parts, beside it (``_maps``)."""
         t = time.perf_counter()
         classified: ClassifiedBatch = self.model.classify_views(views)
         _timed(stage_seconds, "inference", t)
@@ -114,20 +127,53 @@ class CellRunner:
     def _maps(self, classified: ClassifiedBatch, stage_seconds: dict[str, float]) -> list[Any]:
         t = time.perf_counter()
         maps: list[Any] = self.model.batch_maps(classified)
-        _timed(stage_seconds, "cam", t)  # on a decoding thread, beside the inference
+        _timed(stage_seconds, "cam", t)  # on a decoding thread or the inference thread
         return maps
 
     def _outputs(self, batch: Sequence[C], classified: ClassifiedBatch,
-                 maps: Future[list[Any]]) -> tuple[Sequence[C], list[CellOutput]]:
+                 parts: list[_Once[list[Any]]]) -> tuple[Sequence[C], list[CellOutput]]:
         provenance = dict(self.model.provenance)
+        maps = [cell for part in parts for cell in part.result()]
         return batch, [CellOutput(model=provenance, prediction=prediction, cam=cell.cell_class,
                                   vacuole_cam=cell.vacuole)
-                       for prediction, cell in zip(classified.predictions, maps.result(),
-                                                   strict=True)]
+                       for prediction, cell in zip(classified.predictions, maps, strict=True)]
+
+
+# Cells whose maps are made together: the unit of work the inference thread can take over
+# from the decoding threads when it would otherwise wait for the next batch's views.
+MAP_PART = 8
+T = TypeVar("T")
+
+
+class _Once(Generic[T]):
+    """Work done once, by the first thread that runs it; ``result`` runs it when no thread
+    has (nothing left for the caller to wait on), else waits for it."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._work = work
+        self._claimed = threading.Lock()  # held for good by the thread that does the work
+        self._done: Future[T] = Future()
+
+    def run(self) -> None:
+        if not self._claimed.acquire(blocking=False):
+            return
+        try:
+            self._done.set_result(self._work())
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._done.set_exception(exc)
+
+    def result(self) -> T:
+        self.run()
+        return self._done.result()
 
 
 def _timed(stage_seconds: dict[str, float], stage: str, start: float) -> None:
-    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    with _timing_lock:  # maps are timed on whichever thread makes them
+        stage_seconds[stage] = stage_seconds.get(stage, 0.0) + elapsed
+
+
+_timing_lock = threading.Lock()
 
 
 # A white-cell image needs a few hundred pixels a side (the model sees 192): the analysis, and

@@ -120,6 +120,15 @@ class ClassifiedBatch:
     features16: Stride16 | None
     boxes: list[tuple[float, float, float, float]]
 
+    def part(self, start: int, stop: int) -> ClassifiedBatch:
+        """Cells ``start`` to ``stop`` (their maps are these cells' maps in the whole batch)."""
+        rows = np.arange(start, min(stop, len(self.predictions)))
+        return ClassifiedBatch(
+            self.predictions[start:stop],
+            None if self.features is None else self.features[start:stop],
+            None if self.features16 is None else self.features16.take(rows),
+            self.boxes[start:stop])
+
 
 def crop_image(image: Image.Image, size: int) -> Image.Image:
     """RGB, shorter side resized to ``size`` (bilinear, aspect kept), centre crop."""

@@ -1,11 +1,13 @@
-"""The analysis job's inference thread only classifies: each batch's Grad-CAM maps are made on
-a decoding thread while the next batch is classified, and batches still come out whole and in
+"""The analysis job's Grad-CAM maps are made in parts, each once, by whichever thread is free:
+a decoding thread while the inference thread classifies the next batch, or the inference
+thread itself while the next batch's views are not ready. Batches still come out whole and in
 order (every cell's prediction with its own map)."""
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -25,22 +27,32 @@ def _fresh_runner():
     pipeline.reset_runner()
 
 
-def test_maps_are_made_on_a_decoding_thread_and_batches_stay_whole(
-        technician, specimen, monkeypatch, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize("slow", ["decoding", "inference"])
+def test_each_map_is_made_once_by_the_free_thread_and_batches_stay_whole(
+        slow, technician, specimen, monkeypatch, django_capture_on_commit_callbacks):
     runner = pipeline.get_runner()
     monkeypatch.setattr(runner, "batch_size", 2)
+    monkeypatch.setattr(pipeline, "MAP_PART", 1)  # one part per cell
     model = runner.model
-    threads: dict[str, list[str]] = {"classify": [], "maps": []}
+    calls: dict[str, list] = {"classify": [], "maps": []}
+    lag = 0.3  # per image (slow decoding) or per batch (slow inference)
 
     class Spied:
-        provenance, card, prepare = model.provenance, model.card, model.prepare
+        provenance, card = model.provenance, model.card
+
+        def prepare(self, image):  # type: ignore[no-untyped-def]
+            if slow == "decoding":
+                time.sleep(lag)
+            return model.prepare(image)
 
         def classify_views(self, views):  # type: ignore[no-untyped-def]
-            threads["classify"].append(threading.current_thread().name)
+            calls["classify"].append(threading.current_thread().name)
+            if slow == "inference":
+                time.sleep(lag)
             return model.classify_views(views)
 
         def batch_maps(self, batch):  # type: ignore[no-untyped-def]
-            threads["maps"].append(threading.current_thread().name)
+            calls["maps"].append((threading.current_thread().name, len(batch.predictions)))
             return model.batch_maps(batch)
 
     monkeypatch.setattr(runner, "model", Spied())
@@ -50,12 +62,22 @@ def test_maps_are_made_on_a_decoding_thread_and_batches_stay_whole(
         outcome = smear_import(actor=technician, specimen=specimen, batch=upload)
     run = AnalysisRun.objects.get(pk=outcome.analysis_run_id)
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert threads["classify"] == [threading.current_thread().name] * 3  # 2 + 2 + 1 cells
-    assert len(threads["maps"]) == 3
-    assert all(name.startswith("decode") for name in threads["maps"])
+    inference = threading.current_thread().name
+    assert calls["classify"] == [inference] * 3  # 2 + 2 + 1 cells
+    # Every cell's map made once, one part each.
+    assert [n for _, n in calls["maps"]] == [1] * 5
+    makers = [name for name, _ in calls["maps"]]
+    if slow == "decoding":
+        # Waiting for the next views, the inference thread made the maps of the batch before
+        # (the first two batches': the last one's may be made on either thread).
+        assert makers[:4] == [inference] * 4
+    else:
+        # Decoding had nothing left to do: it made every map the inference thread did not
+        # wait for (all but the last batch's).
+        assert all(name.startswith("decode") for name in makers[:4])
     predictions = list(CellPrediction.objects.filter(run=run).select_related("cell"))
     assert len(predictions) == 5
-    for p in predictions:  # each cell with its own map, whatever batch it was in
+    for p in predictions:  # each cell with its own map, whatever batch or thread made it
         with p.cell.image.open("rb") as fh:
             image = Image.open(io.BytesIO(fh.read())).convert("RGB")
         (expected_prediction,), (expected,) = model.predict_maps([image])
