@@ -26,6 +26,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from apps.ml.canonical import ViewParams
 from apps.ml.cards import sha256_file
+from apps.ml.colour import balance, reference_colour
 from training.augment import robust_augment
 from training.data import (
     ATTRIBUTES,
@@ -216,6 +217,30 @@ LISC_PREFIX = {"basophil": "BA", "eosinophil": "EO", "lymphocyte": "LY", "monocy
                "neutrophil": "NEUTROPHIL"}
 
 
+# Training views the red-cell colour reference is read from (--colour-balance).
+COLOUR_REFERENCE_VIEWS = 500
+
+
+def with_colour_reference(view: dict | None, train_paths: list[Path], size: int,
+                          workers: int, seed: int) -> dict:
+    """``view`` with ``colour_reference``: the median red-cell colour of up to
+    COLOUR_REFERENCE_VIEWS training views (drawn with ``seed``)."""
+    if view is None:
+        sys.exit("--colour-balance needs --view canonical")
+    paths = random.Random(seed).sample(train_paths, min(COLOUR_REFERENCE_VIEWS,
+                                                        len(train_paths)))
+    views = load_images(paths, size, workers, view)
+    return {**view, "colour_reference": list(reference_colour(list(views)))}
+
+
+def balance_batch(x: torch.Tensor, reference: list[float]) -> torch.Tensor:
+    """Each image of an unnormalised float NCHW batch (0..255) white-balanced on its red
+    cells (apps.ml.colour.balance), as the canonical view does at run time."""
+    out = x.clamp(0, 255).round().byte().permute(0, 2, 3, 1).numpy()
+    balanced = np.stack([balance(np.ascontiguousarray(im), reference) for im in out])
+    return torch.from_numpy(balanced).permute(0, 3, 1, 2).float()
+
+
 def lisc_samples(lisc: Path) -> list[Sample]:
     """The samples of a folder of images with a ``labels.csv`` (path, class) of five-class
     labels, as LISC's: the subtype where the class fixes it, no attributes."""
@@ -319,6 +344,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="probability of MixStyle (feature-statistics mixing between images) "
                    f"after MBConv blocks {MIXSTYLE_BLOCKS} in training (default 0: off, as "
                    "models up to 2.1)")
+    p.add_argument("--colour-balance", action="store_true",
+                   help="with --view canonical: white-balance every view on its red cells to "
+                   "the median red-cell colour of the training views (apps.ml.colour), also "
+                   "after the robust augmentation; the card records the reference")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
     if args.lisc_split and not args.extra_lisc:
@@ -345,6 +374,10 @@ def main(argv: list[str] | None = None) -> None:
     pbc = args.datasets / "pbc"
     y_all = encode_targets(samples, vocab)
     view = ViewParams(size=args.size).to_card() if args.view == "canonical" else None
+    if args.colour_balance:
+        view = with_colour_reference(view, [pbc / samples[i].path for i in idx["train"]],
+                                     args.size, args.threads, args.seed)
+        log(f"red-cell colour reference {view['colour_reference']}")
     data = {}
     for k, ii in idx.items():
         imgs = load_images([pbc / samples[i].path for i in ii], args.size, args.threads, view)
@@ -445,8 +478,12 @@ def main(argv: list[str] | None = None) -> None:
                 k = round(args.robust_share * len(ii))
                 parts_x = []
                 if k:
-                    parts_x.append(normalize(robust_augment(
-                        torch.from_numpy(x_tr[ii[:k]]), gen, args.region_colour, args.randconv)))
+                    shifted = robust_augment(torch.from_numpy(x_tr[ii[:k]]), gen,
+                                             args.region_colour, args.randconv)
+                    if view is not None and view.get("colour_reference") is not None:
+                        # As another lab's view would be: its colours, then the balance.
+                        shifted = balance_batch(shifted, view["colour_reference"])
+                    parts_x.append(normalize(shifted))
                 if k < len(ii):
                     parts_x.append(augment(torch.from_numpy(x_tr[ii[k:]]), gen))
                 x = torch.cat(parts_x).contiguous(memory_format=torch.channels_last)

@@ -27,6 +27,8 @@ The rule, with its constants recorded in the model card (``input.resize``):
 5. No nucleus found (too small, too large, touching most of the border): the view
    falls back to the centred shorter-side crop and the reason code says why;
    the caller records it and the domain check treats the cell as outside.
+6. With ``colour_reference`` (models trained with it only), the view is white-balanced on
+   its red cells to that colour (apps.ml.colour).
 
 No Django here and no text for people: reasons are codes (``REASONS``).
 """
@@ -70,15 +72,21 @@ class ViewParams:
     max_area_frac: float = 0.45
     max_scale: float = 4.0  # never magnify more than this (a tiny speck is not a cell)
     min_scale: float = 0.25
+    # Red-cell white balance of the view (apps.ml.colour) to this RGB colour; None: none.
+    colour_reference: tuple[float, float, float] | None = None
 
-    def to_card(self) -> dict[str, float | int | str]:
-        return {"rule": RULE, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
+    def to_card(self) -> dict[str, object]:
+        return {"rule": RULE, **{k: getattr(self, k) for k in self.__dataclass_fields__
+                                 if getattr(self, k) is not None}}
 
     @classmethod
     def from_card(cls, spec: dict) -> ViewParams:
         if spec.get("rule") != RULE:
             raise ValueError(f"not a {RULE} rule: {spec.get('rule')!r}")
-        return cls(**{k: spec[k] for k in cls.__dataclass_fields__ if k in spec})
+        values = {k: spec[k] for k in cls.__dataclass_fields__ if k in spec}
+        if values.get("colour_reference") is not None:
+            values["colour_reference"] = tuple(values["colour_reference"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -274,6 +282,10 @@ def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View
     half = p.size / (2 * scale)
     box = (cx - half, cy - half, cx + half, cy + half)
     out = _crop_resize(im, box, p.size, fill)
+    if p.colour_reference is not None:
+        from apps.ml.colour import balance  # it reads this module's stain signal
+
+        out = Image.fromarray(balance(np.asarray(out), p.colour_reference))
     return View(out, reason, (cx, cy), scale, area_frac)
 
 

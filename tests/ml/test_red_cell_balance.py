@@ -1,0 +1,82 @@
+"""Red-cell white balance (apps.ml.colour): the red cells of a smear are found apart from the
+background and the nucleus, a view is brought to the reference red-cell colour, a view without
+red cells is left alone, and the canonical view applies it the same way for training and at
+run time when its card says so."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from apps.ml.canonical import ViewParams, canonical_view
+from apps.ml.colour import balance, red_cell_colour, reference_colour
+from training.data import load_view_image
+
+PBC_LIKE = {"background": (250, 228, 205), "red": (207, 170, 168)}
+BLUISH = {"background": (255, 255, 255), "red": (190, 185, 225)}  # LISC's bluer slides
+NUCLEUS = (90, 50, 140)
+
+
+def smear(background, red, nucleus=NUCLEUS, size=192) -> np.ndarray:  # type: ignore[no-untyped-def]
+    im = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(im)
+    for k in range(16):  # red cells around a white cell
+        x, y = 20 + (k % 4) * 50, 20 + (k // 4) * 50
+        if abs(x - 95) + abs(y - 95) > 40:
+            draw.ellipse((x - 15, y - 15, x + 15, y + 15), fill=red)
+    draw.ellipse((70, 70, 122, 122), fill=nucleus)
+    return np.asarray(im)
+
+
+@pytest.mark.parametrize("colours", [PBC_LIKE, BLUISH])
+def test_red_cells_are_told_from_background_and_nucleus(colours):  # type: ignore[no-untyped-def]
+    found = red_cell_colour(smear(**colours))
+    assert found is not None
+    background, red = found
+    np.testing.assert_allclose(background, colours["background"], atol=3)
+    np.testing.assert_allclose(red, colours["red"], atol=4)
+
+
+def test_a_bluish_slide_is_brought_to_the_reference_and_the_reference_is_kept():  # type: ignore[no-untyped-def]
+    reference = PBC_LIKE["red"]
+    balanced = balance(smear(**BLUISH), reference)
+    found = red_cell_colour(balanced)
+    assert found is not None
+    np.testing.assert_allclose(found[1], reference, atol=5)
+    # Its nucleus keeps being the most stained part: the balance only scales channels.
+    assert balanced[96, 96, 1] < balanced[20, 20, 1]
+    already = smear(**PBC_LIKE)
+    assert np.abs(balance(already, reference).astype(int) - already).max() <= 3
+
+
+def test_a_cell_cut_out_on_black_is_left_as_it_is():  # type: ignore[no-untyped-def]
+    cut_out = smear((0, 0, 0), (0, 0, 0), nucleus=NUCLEUS)
+    assert red_cell_colour(cut_out) is None
+    assert balance(cut_out, PBC_LIKE["red"]) is cut_out
+    with pytest.raises(ValueError, match="no red cells"):
+        reference_colour([cut_out])
+
+
+def test_the_reference_is_the_median_red_cell_colour_of_the_views():  # type: ignore[no-untyped-def]
+    views = [smear(PBC_LIKE["background"], (200 + d, 170, 168)) for d in (0, 7, 14)]
+    assert reference_colour(views)[0] == pytest.approx(207, abs=2)
+
+
+def test_the_view_balances_the_same_way_in_training_and_at_run_time(pbc_path):  # type: ignore[no-untyped-def]
+    rel = "neutrophil/SNE_103795.jpg"
+    with Image.open(pbc_path(rel)) as im:
+        image = im.convert("RGB")
+    params = ViewParams(colour_reference=BLUISH["red"])
+    card = json.loads(json.dumps(params.to_card()))  # as a card stores it
+    assert ViewParams.from_card(card) == params
+    runtime = np.asarray(canonical_view(image, params).image)
+    assert np.array_equal(runtime, load_view_image(pbc_path(rel), 192, card))
+    plain = np.asarray(canonical_view(image).image)
+    found = red_cell_colour(runtime)
+    assert found is not None and not np.array_equal(runtime, plain)
+    np.testing.assert_allclose(found[1], BLUISH["red"], atol=8)
+    # Without a reference the rule and its card are those of every earlier model.
+    assert "colour_reference" not in ViewParams().to_card()
