@@ -172,17 +172,18 @@ SHIFTS: dict[str, Callable[[Image.Image], Image.Image]] = {
 def run_model(model: CellModel, images: list[Image.Image], batch: int = 64
               ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
     """Calibrated class probabilities (N, K), pooled features (N, C), view codes and the
-    views' stain fingerprints (N, STAIN_DIMS)."""
+    views' stain fingerprints (N, STAIN_DIMS), read before any colour balance."""
     spec = model.card.input
     probs, feats, codes, stains = [], [], [], []
     temp = model.card.head("cell_class").temperature  # calibrated as the app shows it
     for i in range(0, len(images), batch):
-        views = [model.view(im) for im in images[i : i + batch]]
-        logits, f = model.run(to_tensor([v for v, _ in views], spec.mean, spec.std))
+        views = [model.view_parts(im) for im in images[i : i + batch]]
+        logits, f = model.run(to_tensor([v.image for v in views], spec.mean, spec.std))
         probs.append(softmax(logits["cell_class"], temp))
         feats.append(pool_features(f))
-        codes += [c for _, c in views]
-        stains.append(stain_fingerprints([np.asarray(v) for v, _ in views]))
+        codes += [v.code for v in views]
+        # The slide's colours as imaged, before any colour balance (as CellModel.prepare).
+        stains.append(stain_fingerprints([np.asarray(v.stain_image) for v in views]))
     return np.concatenate(probs), np.concatenate(feats), codes, np.concatenate(stains)
 
 

@@ -96,6 +96,9 @@ class View:
     centre: tuple[float, float]  # (x, y) in source pixels
     scale: float  # output pixels per source pixel
     nucleus_area_frac: float  # of the source image area
+    # The view before the red-cell white balance (``colour_reference``), else None: the
+    # slide's colours as imaged, which the domain check's stain part reads.
+    unbalanced: Image.Image | None = None
 
     @property
     def found(self) -> bool:
@@ -282,11 +285,12 @@ def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View
     half = p.size / (2 * scale)
     box = (cx - half, cy - half, cx + half, cy + half)
     out = _crop_resize(im, box, p.size, fill)
-    if p.colour_reference is not None:
-        from apps.ml.colour import balance  # it reads this module's stain signal
+    if p.colour_reference is None:
+        return View(out, reason, (cx, cy), scale, area_frac)
+    from apps.ml.colour import balance  # it reads this module's stain signal
 
-        out = Image.fromarray(balance(np.asarray(out), p.colour_reference))
-    return View(out, reason, (cx, cy), scale, area_frac)
+    balanced = Image.fromarray(balance(np.asarray(out), p.colour_reference))
+    return View(balanced, reason, (cx, cy), scale, area_frac, unbalanced=out)
 
 
 def _crop_resize(

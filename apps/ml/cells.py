@@ -89,6 +89,16 @@ class Stride16:
         return Stride16(self.features[index], tuple(m[index] for m in self.masks))
 
 
+class ViewParts(NamedTuple):
+    """What ``CellModel.view_parts`` makes of an image: the network's input, its ``view``
+    code, where it lies in the image, and the same view before any colour balance."""
+
+    image: Image.Image
+    code: str
+    box: tuple[float, float, float, float]
+    stain_image: Image.Image
+
+
 class ModelView(NamedTuple):
     """One image made ready for the network (``CellModel.prepare``), away from the inference
     thread: the view the network sees, how it was made (a ``view`` code), where it lies in the
@@ -221,6 +231,12 @@ class CellModel(OnnxModel):
                  ) -> tuple[Image.Image, str, tuple[float, float, float, float]]:
         """``view`` plus the square of ``image`` the view covers, as (left, top, right,
         bottom) fractions of its width and height: where a CAM of the view lies in the image."""
+        parts = self.view_parts(image)
+        return parts.image, parts.code, parts.box
+
+    def view_parts(self, image: Image.Image) -> ViewParts:
+        """``view_box`` and the view as imaged, before any colour balance: what the stain
+        part of the domain check reads (the slide's own colours)."""
         spec = self.card.input
         if spec.height != spec.width or spec.shorter_side != spec.height:
             raise CardError("only square model inputs of the card's size are supported")
@@ -229,8 +245,9 @@ class CellModel(OnnxModel):
             v = canonical_view(image, self._view)
             half = v.image.width / (2 * v.scale)
             (cx, cy) = v.centre
-            return v.image, v.reason, ((cx - half) / w, (cy - half) / h,
-                                       (cx + half) / w, (cy + half) / h)
+            return ViewParts(v.image, v.reason, ((cx - half) / w, (cy - half) / h,
+                                                 (cx + half) / w, (cy + half) / h),
+                             v.image if v.unbalanced is None else v.unbalanced)
         # Centre-crop models: the same nucleus rule still says when there is no white cell.
         reason = nucleus_reason(image)
         size = spec.shorter_side
@@ -238,14 +255,15 @@ class CellModel(OnnxModel):
         scale = size / min(w, h)
         nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
         left, top = (nw - size) // 2, (nh - size) // 2
-        return (crop_image(image, size), "crop" if reason == FOUND else reason,
-                (left / nw, top / nh, (left + size) / nw, (top + size) / nh))
+        crop = crop_image(image, size)
+        return ViewParts(crop, "crop" if reason == FOUND else reason,
+                         (left / nw, top / nh, (left + size) / nw, (top + size) / nh), crop)
 
     def prepare(self, image: Image.Image) -> ModelView:
         """Everything per image that comes before the network (``ModelView``): run it on
         decoding threads, so the inference thread only runs the network."""
-        view, code, box = self.view_box(image)
-        return ModelView(view, code, box, self.stain(view))
+        parts = self.view_parts(image)
+        return ModelView(parts.image, parts.code, parts.box, self.stain(parts.stain_image))
 
     def crop(self, image: Image.Image) -> Image.Image:
         """The exact RGB input the network sees (see ``view``)."""
@@ -346,16 +364,16 @@ class CellModel(OnnxModel):
         cams: list[np.ndarray] = []
         inputs: list[Image.Image] = []
         for i in range(0, len(images), batch_size):
-            views = [self.view(im) for im in images[i : i + batch_size]]
-            batch = to_tensor([v for v, _ in views], spec.mean, spec.std)
+            views = [self.prepare(im) for im in images[i : i + batch_size]]
+            batch = to_tensor([v.image for v in views], spec.mean, spec.std)
             logits, features, features16 = self.run_maps(batch)
             p, c = self.postprocess(logits, features, cam=cam,
-                                    views=[code for _, code in views],
-                                    stains=self.stains([v for v, _ in views]),
+                                    views=[v.code for v in views],
+                                    stains=stacked_stains([v.stain for v in views]),
                                     features16=features16)
             preds.extend(p)
             cams.extend(c)
-            inputs.extend(v for v, _ in views)
+            inputs.extend(v.image for v in views)
         return preds, cams, inputs
 
     def predict_maps(
@@ -433,10 +451,6 @@ class CellModel(OnnxModel):
         if guard is None or guard.stain is None:
             return None
         return stain_fingerprint(np.asarray(as_rgb(view)))
-
-    def stains(self, views: Sequence[Image.Image]) -> np.ndarray | None:
-        """The stain fingerprints of the model's views when its domain check reads them."""
-        return stacked_stains([self.stain(v) for v in views])
 
     def postprocess(
         self, logits: dict[str, np.ndarray], features: np.ndarray, *, cam: bool = False,

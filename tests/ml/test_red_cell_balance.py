@@ -12,7 +12,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from apps.ml.canonical import ViewParams, canonical_view
+from apps.ml.cells import CellModel
 from apps.ml.colour import balance, red_cell_colour, reference_colour
+from apps.ml.domain import stain_fingerprint
 from training.data import load_view_image
 
 PBC_LIKE = {"background": (250, 228, 205), "red": (207, 170, 168)}
@@ -80,3 +82,20 @@ def test_the_view_balances_the_same_way_in_training_and_at_run_time(pbc_path):  
     np.testing.assert_allclose(found[1], BLUISH["red"], atol=8)
     # Without a reference the rule and its card are those of every earlier model.
     assert "colour_reference" not in ViewParams().to_card()
+
+
+def test_the_network_sees_the_balanced_view_and_the_stain_check_the_slide_as_imaged(
+        cell_model, pbc_path):  # type: ignore[no-untyped-def]
+    """A balanced view must not hide another lab's stain from the domain check."""
+    balanced_model = CellModel(cell_model.card, threads=1)
+    balanced_model._view = ViewParams(colour_reference=BLUISH["red"])
+    with Image.open(pbc_path("lymphocyte/LY_102859.jpg")) as im:
+        image = im.convert("RGB")
+    parts = balanced_model.view_parts(image)
+    plain = canonical_view(image, ViewParams())
+    assert np.array_equal(np.asarray(parts.stain_image), np.asarray(plain.image))
+    assert not np.array_equal(np.asarray(parts.image), np.asarray(plain.image))
+    prepared = balanced_model.prepare(image)
+    assert np.array_equal(np.asarray(prepared.image), np.asarray(parts.image))
+    assert prepared.stain is not None  # the registered model's check has a stain part
+    np.testing.assert_array_equal(prepared.stain, stain_fingerprint(np.asarray(plain.image)))
