@@ -4,7 +4,8 @@
 
 Prints figures only; nothing here is a test. PyTorch is optional (training extra).
 "With CAM" here is score_cells' path, maps made on the inference thread; the analysis job
-makes them on the decoding thread beside the next batch's inference: its own rate, upload and
+makes them in parts on whichever thread is free, a decoding thread beside the next batch's
+inference or the inference thread while the next views are not ready: its own rate, upload and
 storage included, is bench/bench_import_analysis.py's.
 Wall-clock rates depend on what else the machine runs; the process CPU time printed next to
 them (all threads) does much less, so compare CPU figures across runs on a busy machine.
