@@ -12,6 +12,7 @@ from training.data import default_datasets_dir
 
 
 def test_probe_reports_every_correction_and_every_lisc_image():  # type: ignore[no-untyped-def]
+    pytest.importorskip("torchstain")  # the training extra
     datasets = default_datasets_dir()
     if not (datasets / "lisc" / "labels.csv").is_file():
         pytest.skip("LISC is not in the datasets folder")
