@@ -11,7 +11,9 @@ the source image handed to the model (canonical view included):
   (two stain vectors from optical density), torchstain's implementations, fitted on a mosaic
   of 64 PBC training views;
 - white-balanced on its red cells (apps.ml.colour.balance): each channel scaled so that the
-  view's red-cell colour becomes the median red-cell colour of 300 PBC training views.
+  view's red-cell colour becomes the median red-cell colour of 300 PBC training views; and the
+  same balance on the whole image before the view is cut (the nucleus then found on balanced
+  colours).
 And LISC's accuracy as it is, per quarter of its images' red-cell tint (blue minus red of the
 red-cell colour): whether the errors follow the colour of the slide.
 
@@ -122,7 +124,8 @@ def measure(model: CellModel, datasets: Path, pbc_cells: int = 600, limit: int =
     lisc_images = [_load(datasets / "lisc" / r["path"]) for r in lisc_rows]
     lisc = views(model, lisc_images)
     lisc_labels = [r["class"] for r in lisc_rows]
-    pbc_views = views(model, [_load(pbc / p) for p in val])
+    pbc_images = [_load(pbc / p) for p in val]
+    pbc_views = views(model, pbc_images)
     pbc_labels = [by_path[p].cell_class for p in val]
     train_views = views(model, [_load(pbc / p) for p in train])
     reference = reference_colour([np.asarray(v) for v in train_views])
@@ -144,6 +147,14 @@ def measure(model: CellModel, datasets: Path, pbc_cells: int = 600, limit: int =
         pbc_acc, _ = accuracy(model, [correct(v) for v in pbc_views], pbc_labels)
         out["corrections"][name] = {"lisc": lisc_acc, "lisc_per_class": per_class,
                                     "pbc_validation": pbc_acc}
+    # The same balance on the whole image before the view is cut: the nucleus is then found
+    # on balanced colours too (bluish red cells no longer pass for nucleus).
+    balanced = red_cell_balance(reference)
+    lisc_acc, per_class = accuracy(model, views(model, [balanced(im) for im in lisc_images]),
+                                   lisc_labels)
+    pbc_acc, _ = accuracy(model, views(model, [balanced(im) for im in pbc_images]), pbc_labels)
+    out["corrections"]["white balance on the red cells, before the view"] = {
+        "lisc": lisc_acc, "lisc_per_class": per_class, "pbc_validation": pbc_acc}
     tints = [tint(np.asarray(im)) for im in lisc_images]
     known = [i for i, t in enumerate(tints) if t is not None]
     edges = np.quantile([tints[i] for i in known], [0.25, 0.5, 0.75])
