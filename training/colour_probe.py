@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -36,10 +35,9 @@ from PIL import Image
 from apps.ml.cells import CellModel, softmax, to_tensor
 from apps.ml.colour import balance, red_cell_colour, reference_colour
 from training.data import default_datasets_dir, read_labels, read_split_csv
+from training.domain_eval import _hue, load
 
 REPO = Path(__file__).resolve().parent.parent
-RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
-                       [0.211, -0.523, 0.312]])
 
 
 def red_cell_balance(reference: tuple[float, float, float]
@@ -57,17 +55,6 @@ def _grey(im: Image.Image) -> Image.Image:
     return im.convert("L").convert("RGB")
 
 
-def _hue(deg: float) -> Callable[[Image.Image], Image.Image]:
-    a = math.radians(deg)
-    rot = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
-    m = np.linalg.inv(RGB_TO_YIQ) @ rot @ RGB_TO_YIQ
-
-    def shift(im: Image.Image) -> Image.Image:
-        out = np.asarray(im.convert("RGB"), dtype=np.float64) @ m.T
-        return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
-    return shift
-
-
 def _torchstain(kind: str, target: np.ndarray) -> Callable[[Image.Image], Image.Image]:
     from torchstain.numpy.normalizers import NumpyMacenkoNormalizer, NumpyReinhardNormalizer
 
@@ -83,11 +70,6 @@ def _torchstain(kind: str, target: np.ndarray) -> Callable[[Image.Image], Image.
             return im
         return Image.fromarray(np.asarray(out, dtype=np.uint8))
     return normalise
-
-
-def _load(path: Path) -> Image.Image:
-    with Image.open(path) as im:
-        return im.convert("RGB")
 
 
 def views(model: CellModel, images: list[Image.Image]) -> list[Image.Image]:
@@ -121,13 +103,13 @@ def measure(model: CellModel, datasets: Path, pbc_cells: int = 600, limit: int =
     if limit:
         lisc_rows, val, train = lisc_rows[:: max(1, len(lisc_rows) // limit)], val[:limit], \
             train[:limit]
-    lisc_images = [_load(datasets / "lisc" / r["path"]) for r in lisc_rows]
+    lisc_images = [load(datasets / "lisc" / r["path"]) for r in lisc_rows]
     lisc = views(model, lisc_images)
     lisc_labels = [r["class"] for r in lisc_rows]
-    pbc_images = [_load(pbc / p) for p in val]
+    pbc_images = [load(pbc / p) for p in val]
     pbc_views = views(model, pbc_images)
     pbc_labels = [by_path[p].cell_class for p in val]
-    train_views = views(model, [_load(pbc / p) for p in train])
+    train_views = views(model, [load(pbc / p) for p in train])
     reference = reference_colour([np.asarray(v) for v in train_views])
     mosaic = np.concatenate([np.asarray(v) for v in train_views[:64]])
     corrections: dict[str, Callable[[Image.Image], Image.Image]] = {

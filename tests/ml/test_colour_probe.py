@@ -7,12 +7,14 @@ import pytest
 
 from apps.ml.cells import CellModel
 from tests.ml.conftest import MODELS_ROOT
-from training.colour_probe import measure
 from training.data import default_datasets_dir
 
 
 def test_probe_reports_every_correction_and_every_lisc_image():  # type: ignore[no-untyped-def]
-    pytest.importorskip("torchstain")  # the training extra
+    pytest.importorskip("torch")  # the training extra
+    pytest.importorskip("torchstain")
+    from training.colour_probe import measure
+
     datasets = default_datasets_dir()
     if not (datasets / "lisc" / "labels.csv").is_file():
         pytest.skip("LISC is not in the datasets folder")
