@@ -407,8 +407,19 @@ def canonical_resize(view: dict) -> dict:
         f"so that its RMS radius is {view['target_spread']} px in the {view['size']} px input "
         "(scale clamped to [min_scale, max_scale]); outside the source the median border "
         "colour. No nucleus found: the centred shorter-side crop, and the cell is marked "
-        "outside the validated domain.",
+        "outside the validated domain." + colour_balance_description(view),
     }
+
+
+def colour_balance_description(view: dict) -> str:
+    """What the card's ``colour_reference`` does, when there is one."""
+    if view.get("colour_reference") is None:
+        return ""
+    where = ("the whole image, before the nucleus is looked for"
+             if view.get("colour_balance_on") == "image" else "the view, after the cut")
+    return (" Red-cell white balance (apps.ml.colour.balance) of " + where + ": each channel "
+            "scaled so that the red cells' median colour is colour_reference; an image with "
+            "too few red cells (a cell cut out on black) is left as it is.")
 
 
 def train_options(config: dict) -> str:
@@ -435,6 +446,9 @@ def train_options(config: dict) -> str:
     for option in ("region_colour", "randconv", "mixstyle"):
         share = float(config["args"].get(option, "0"))
         extra += f" --{option.replace('_', '-')} {share:g}" if share else ""
+    balance = config["args"].get("colour_balance", "None")
+    extra += {"None": "", "False": "", "True": " --colour-balance", "view": " --colour-balance",
+              "image": " --colour-balance image"}[balance]
     keep_split = config["args"].get("keep_split", "None")
     extra += f" --keep-split {keep_split}" if keep_split != "None" else ""
     return extra

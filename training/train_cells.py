@@ -344,10 +344,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="probability of MixStyle (feature-statistics mixing between images) "
                    f"after MBConv blocks {MIXSTYLE_BLOCKS} in training (default 0: off, as "
                    "models up to 2.1)")
-    p.add_argument("--colour-balance", action="store_true",
+    p.add_argument("--colour-balance", nargs="?", const="view", choices=["view", "image"],
                    help="with --view canonical: white-balance every view on its red cells to "
                    "the median red-cell colour of the training views (apps.ml.colour), also "
-                   "after the robust augmentation; the card records the reference")
+                   "after the robust augmentation; the card records the reference. 'image': "
+                   "balance the whole image before the view is cut, so that the nucleus is "
+                   "found on balanced colours (default 'view': the view after the cut)")
     p.add_argument("--limit", type=int, default=0, help="smoke test: images per split")
     args = p.parse_args(argv)
     if args.lisc_split and not args.extra_lisc:
@@ -377,7 +379,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.colour_balance:
         view = with_colour_reference(view, [pbc / samples[i].path for i in idx["train"]],
                                      args.size, args.threads, args.seed)
-        log(f"red-cell colour reference {view['colour_reference']}")
+        if args.colour_balance == "image":
+            view["colour_balance_on"] = "image"
+        log(f"red-cell colour reference {view['colour_reference']}, balance on the "
+            f"{args.colour_balance}")
     data = {}
     for k, ii in idx.items():
         imgs = load_images([pbc / samples[i].path for i in ii], args.size, args.threads, view)

@@ -28,7 +28,10 @@ The rule, with its constants recorded in the model card (``input.resize``):
    falls back to the centred shorter-side crop and the reason code says why;
    the caller records it and the domain check treats the cell as outside.
 6. With ``colour_reference`` (models trained with it only), the view is white-balanced on
-   its red cells to that colour (apps.ml.colour).
+   its red cells to that colour (apps.ml.colour). With ``colour_balance_on="image"`` the
+   whole image is balanced first and the nucleus is found on the balanced colours (on a slide
+   whose red cells are bluish, they otherwise pass the nucleus threshold and the view is cut
+   too wide); else the view is balanced after the cut.
 
 No Django here and no text for people: reasons are codes (``REASONS``).
 """
@@ -74,6 +77,13 @@ class ViewParams:
     min_scale: float = 0.25
     # Red-cell white balance of the view (apps.ml.colour) to this RGB colour; None: none.
     colour_reference: tuple[float, float, float] | None = None
+    # Where that balance is made: "image" (before the cut) or None (the view, after it).
+    colour_balance_on: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.colour_balance_on not in (None, "image"):
+            raise ValueError(f"colour_balance_on must be 'image' or absent, "
+                             f"not {self.colour_balance_on!r}")
 
     def to_card(self) -> dict[str, object]:
         return {"rule": RULE, **{k: getattr(self, k) for k in self.__dataclass_fields__
@@ -273,6 +283,11 @@ def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View
     """The canonical view of a single-cell image (see the module docstring)."""
     p = params or ViewParams()
     im = as_rgb(image)
+    imaged = im  # the slide's colours, for ``View.unbalanced``
+    if p.colour_reference is not None and p.colour_balance_on == "image":
+        from apps.ml.colour import balance  # it reads this module's stain signal
+
+        im = Image.fromarray(balance(np.asarray(im), p.colour_reference))
     w, h = im.size
     k, (reason, (sx, sy), spread, area_frac) = _locate(im, p)
     fill = _border_colour(im)
@@ -287,6 +302,9 @@ def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View
     out = _crop_resize(im, box, p.size, fill)
     if p.colour_reference is None:
         return View(out, reason, (cx, cy), scale, area_frac)
+    if p.colour_balance_on == "image":
+        return View(out, reason, (cx, cy), scale, area_frac,
+                    unbalanced=_crop_resize(imaged, box, p.size, _border_colour(imaged)))
     from apps.ml.colour import balance  # it reads this module's stain signal
 
     balanced = Image.fromarray(balance(np.asarray(out), p.colour_reference))

@@ -67,11 +67,12 @@ def test_the_reference_is_the_median_red_cell_colour_of_the_views():  # type: ig
     assert reference_colour(views)[0] == pytest.approx(207, abs=2)
 
 
-def test_the_view_balances_the_same_way_in_training_and_at_run_time(pbc_path):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("on", [None, "image"])
+def test_the_view_balances_the_same_way_in_training_and_at_run_time(pbc_path, on):  # type: ignore[no-untyped-def]
     rel = "neutrophil/SNE_103795.jpg"
     with Image.open(pbc_path(rel)) as im:
         image = im.convert("RGB")
-    params = ViewParams(colour_reference=BLUISH["red"])
+    params = ViewParams(colour_reference=BLUISH["red"], colour_balance_on=on)
     card = json.loads(json.dumps(params.to_card()))  # as a card stores it
     assert ViewParams.from_card(card) == params
     runtime = np.asarray(canonical_view(image, params).image)
@@ -82,6 +83,44 @@ def test_the_view_balances_the_same_way_in_training_and_at_run_time(pbc_path):  
     np.testing.assert_allclose(found[1], BLUISH["red"], atol=8)
     # Without a reference the rule and its card are those of every earlier model.
     assert "colour_reference" not in ViewParams().to_card()
+    assert "colour_balance_on" not in ViewParams().to_card()
+
+
+def test_a_balance_that_is_neither_on_the_view_nor_on_the_image_is_refused():  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="colour_balance_on"):
+        ViewParams(colour_reference=PBC_LIKE["red"], colour_balance_on="views")
+
+
+def rimmed_smear() -> Image.Image:
+    """A white cell among red cells whose bluish rims pass the nucleus threshold (LISC's bluer
+    slides): fill of stain signal 53, rim 85, nucleus 163; the nucleus a disc of radius 18."""
+    im = Image.new("RGB", (192, 192), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    for k in range(16):
+        x, y = 20 + (k % 4) * 50, 20 + (k // 4) * 50
+        if abs(x - 95) + abs(y - 95) > 40:
+            draw.ellipse((x - 15, y - 15, x + 15, y + 15), fill=(190, 170, 215),
+                         outline=(175, 150, 225), width=4)
+    draw.ellipse((78, 78, 114, 114), fill=NUCLEUS)
+    return im
+
+
+def test_balancing_the_whole_image_first_finds_the_nucleus_on_balanced_colours():  # type: ignore[no-untyped-def]
+    image = rimmed_smear()
+    nucleus_scale = 26.0 / (18 / np.sqrt(2))  # target spread over the disc's RMS radius
+    on_view = canonical_view(image, ViewParams(colour_reference=PBC_LIKE["red"]))
+    on_image = canonical_view(image, ViewParams(colour_reference=PBC_LIKE["red"],
+                                                colour_balance_on="image"))
+    assert on_image.found and on_image.scale == pytest.approx(nucleus_scale, rel=0.05)
+    assert on_view.scale < 0.6 * nucleus_scale  # the rims taken for nucleus: cut too wide
+    balanced, imaged = red_cell_colour(np.asarray(on_image.image)), red_cell_colour(
+        np.asarray(on_image.unbalanced))
+    assert balanced is not None and imaged is not None
+    np.testing.assert_allclose(balanced[1], PBC_LIKE["red"], atol=8)
+    np.testing.assert_allclose(imaged[1], (190, 170, 215), atol=8)  # the slide as imaged
+    # The same cut: the nucleus in the middle of both, in the slide's colours in one only.
+    assert tuple(np.asarray(on_image.unbalanced)[96, 96]) == NUCLEUS
+    assert tuple(np.asarray(on_image.image)[96, 96]) != NUCLEUS
 
 
 def test_the_network_sees_the_balanced_view_and_the_stain_check_the_slide_as_imaged(
@@ -99,3 +138,18 @@ def test_the_network_sees_the_balanced_view_and_the_stain_check_the_slide_as_ima
     assert np.array_equal(np.asarray(prepared.image), np.asarray(parts.image))
     assert prepared.stain is not None  # the registered model's check has a stain part
     np.testing.assert_array_equal(prepared.stain, stain_fingerprint(np.asarray(plain.image)))
+
+
+@pytest.mark.parametrize(("stored", "option"), [
+    ("True", " --colour-balance"), ("view", " --colour-balance"),
+    ("image", " --colour-balance image"), ("None", "")])
+def test_the_card_command_repeats_where_the_balance_was_made(stored, option):  # type: ignore[no-untyped-def]
+    from training.evaluate import canonical_resize, train_options
+
+    assert train_options({"args": {"colour_balance": stored}}) == option
+    view = {"target_spread": 26.0, "size": 192, "colour_reference": [207.0, 170.0, 168.0],
+            **({"colour_balance_on": "image"} if stored == "image" else {})}
+    described = canonical_resize(view)["description"]
+    assert ("before the nucleus is looked for" in described) == (stored == "image")
+    assert "colour_reference" not in canonical_resize({**view, "colour_reference": None}
+                                                      )["description"]
