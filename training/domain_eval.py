@@ -559,6 +559,15 @@ def main(argv: list[str] | None = None) -> None:
         print("registration rule:", json.dumps(result["registration_rule"], indent=2))
 
 
+def card_input(folder: Path) -> dict:
+    """What a model folder's network is given: its card's ``input``, the words about it
+    (``description``) aside. The same network given other views (training.derive_balanced)
+    makes other predictions, and the rule judges it."""
+    inp = json.loads((folder / "card.json").read_text())["input"]
+    return {**inp, "resize": {k: v for k, v in inp.get("resize", {}).items()
+                              if k != "description"}}
+
+
 def registration_rule(new_dir: Path, old_dir: Path, result: dict) -> dict:
     """The rule of docs/training.md, fixed before 2.0.0 was trained, on validation only."""
     def val_score(d: Path) -> float:
@@ -569,7 +578,8 @@ def registration_rule(new_dir: Path, old_dir: Path, result: dict) -> dict:
     new_s, old_s = val_score(new_dir), val_score(old_dir)
     new_r = result["new"]["validation_shift_mean"]
     old_r = result["baseline"]["validation_shift_mean"]
-    same = sha256_file(new_dir / "model.onnx") == sha256_file(old_dir / "model.onnx")
+    same = (sha256_file(new_dir / "model.onnx") == sha256_file(old_dir / "model.onnx")
+            and card_input(new_dir) == card_input(old_dir))
     if same:  # a version that only changes the domain check or the files around the network
         return {"validation_score": {"new": new_s, "registered": old_s},
                 "validation_shift_mean": {"new": new_r, "registered": old_r},

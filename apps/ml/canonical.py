@@ -285,9 +285,9 @@ def canonical_view(image: Image.Image, params: ViewParams | None = None) -> View
     im = as_rgb(image)
     imaged = im  # the slide's colours, for ``View.unbalanced``
     if p.colour_reference is not None and p.colour_balance_on == "image":
-        from apps.ml.colour import balance  # it reads this module's stain signal
+        from apps.ml.colour import balance_image  # it reads this module's stain signal
 
-        im = Image.fromarray(balance(np.asarray(im), p.colour_reference))
+        im = balance_image(im, p.colour_reference)
     w, h = im.size
     k, (reason, (sx, sy), spread, area_frac) = _locate(im, p)
     fill = _border_colour(im)

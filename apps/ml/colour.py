@@ -32,41 +32,67 @@ MIN_RED = 0.05  # share of the image that must be red cells
 GAIN_RANGE = (0.5, 2.0)  # a channel is never scaled beyond this
 
 
-def red_cell_colour(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(background, red-cell colour) of an RGB uint8 image as float RGB, or None when it shows
-    too little of either.
+def red_cell_colour(rgb: np.ndarray | Image.Image) -> tuple[np.ndarray, np.ndarray] | None:
+    """(background, red-cell colour) of an RGB uint8 image (array or RGB image) as float RGB,
+    or None when it shows too little of either.
 
     On a copy whose longer side is ANALYSIS_PX: the background is the median of the brightest
     8% of the pixels that are not black fill; the red cells are the pixels whose optical
     density against that background sums above RED_CELL_OD and whose stain signal is below
     NUCLEUS_SIGNAL; their colour is the median of their optical densities, back in RGB."""
-    im = Image.fromarray(rgb)
+    im = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
     k = ANALYSIS_PX / max(im.size)
     small = np.asarray(im.resize((max(1, round(im.width * k)), max(1, round(im.height * k))),
                                  Image.Resampling.BILINEAR))
-    px = small.reshape(-1, 3).astype(np.float64)
-    lit = px.max(1) > BLACK_LEVEL
+    # One plane per channel (uint8): NumPy reduces three planes far faster than the short last
+    # axis of a pixel array, and the maxima and sums of integers are exact.
+    r, g, b = (small[..., c].reshape(-1) for c in range(3))
+    lit = np.maximum(np.maximum(r, g), b) > BLACK_LEVEL
     if lit.mean() < MIN_LIT:
         return None
-    brightness = px.sum(1)
-    background = np.median(px[lit & (brightness >= np.percentile(brightness[lit], 92))], axis=0)
-    od = -np.log((px + 1.0) / (background + 1.0))
+    brightness = r.astype(np.int32) + g + b
+    bright = lit & (brightness >= np.percentile(brightness[lit], 92))
+    background = np.array([np.median(c[bright].astype(np.float64)) for c in (r, g, b)])
+    # Optical density per channel value, looked up: the same float64 values as computed per
+    # pixel, for 256 values a channel instead of one per pixel.
+    table = -np.log((np.arange(256, dtype=np.float64)[:, None] + 1.0) / (background + 1.0))
+    od = [table[c, i] for i, c in enumerate((r, g, b))]
     signal = stain_signal(small, BLACK_LEVEL).reshape(-1)
-    red = lit & (od.sum(1) > RED_CELL_OD) & (signal < NUCLEUS_SIGNAL)
+    red = lit & ((od[0] + od[1]) + od[2] > RED_CELL_OD) & (signal < NUCLEUS_SIGNAL)
     if red.mean() < MIN_RED:
         return None
-    return background, (background + 1.0) * np.exp(-np.median(od[red], axis=0)) - 1.0
+    median_od = np.array([np.median(d[red]) for d in od])
+    return background, (background + 1.0) * np.exp(-median_od) - 1.0
+
+
+def _balance_table(rgb: np.ndarray | Image.Image, reference: Sequence[float]
+                   ) -> list[int] | None:
+    """The balance of ``rgb`` as PIL's per-band lookup table (R, G then B: 768 values), or None
+    when ``red_cell_colour`` finds no red cells. Value v of a channel becomes
+    ``clip(v * gain + 0.5)``, the gain bringing that channel's red-cell colour to
+    ``reference`` (within GAIN_RANGE)."""
+    found = red_cell_colour(rgb)
+    if found is None:
+        return None
+    gains = np.clip(np.asarray(reference, dtype=np.float64) / np.maximum(found[1], 1.0),
+                    *GAIN_RANGE)
+    table = np.clip(np.arange(256, dtype=np.float64)[:, None] * gains + 0.5, 0, 255)
+    return table.astype(np.uint8).T.reshape(-1).tolist()
 
 
 def balance(rgb: np.ndarray, reference: Sequence[float]) -> np.ndarray:
     """``rgb`` (uint8) with each channel scaled so that its red-cell colour is ``reference``;
     unchanged when ``red_cell_colour`` finds none."""
-    found = red_cell_colour(rgb)
-    if found is None:
+    table = _balance_table(rgb, reference)
+    if table is None:
         return rgb
-    gains = np.clip(np.asarray(reference, dtype=np.float64) / np.maximum(found[1], 1.0),
-                    *GAIN_RANGE)
-    return np.clip(rgb * gains + 0.5, 0, 255).astype(np.uint8)
+    return np.asarray(Image.fromarray(rgb).point(table))
+
+
+def balance_image(image: Image.Image, reference: Sequence[float]) -> Image.Image:
+    """``balance`` of an RGB image, as an image (the canonical view's path: no array copy)."""
+    table = _balance_table(image, reference)
+    return image if table is None else image.point(table)
 
 
 def reference_colour(views: Sequence[np.ndarray]) -> tuple[float, float, float]:

@@ -97,6 +97,7 @@ def test_registered_card_quotes_the_held_out_side_of_the_sibling_recipe(tmp_path
             "confident_wrong_not_flagged": 1, "held_out_by_cell": True}
     (sibling / "domain_eval.json").write_text(json.dumps({"new": {"model": "m half",
                                                                   "lisc": lisc}}))
+    before = json.loads((out / "card.json").read_text())["out_of_domain"]["leave_lisc_out"]
     update_leave_out(out, Namespace(recipe_without_lisc=None, recipe_lisc_half=sibling))
     ood = json.loads((out / "card.json").read_text())["out_of_domain"]
     half = ood["lisc_held_out_by_cell"]
@@ -104,7 +105,9 @@ def test_registered_card_quotes_the_held_out_side_of_the_sibling_recipe(tmp_path
     assert half["reproduce"][0].startswith(f"python -m training.train_cells --out {sibling}")
     assert half["reproduce"][-1].endswith("--lisc-split s.csv")
     assert ood["reproduce"].endswith(f"--recipe-lisc-half {sibling}")
-    assert "--recipe-without-lisc" in ood["reproduce"]  # the other sibling stays quoted
+    # The other sibling stays as it was, and so does the option that reads it.
+    assert ood["leave_lisc_out"] == before
+    assert ("--recipe-without-lisc" in ood["reproduce"]) or ("--siblings-from" in ood["reproduce"])
     update_leave_out(out, Namespace(recipe_without_lisc=None, recipe_lisc_half=sibling))
     again = json.loads((out / "card.json").read_text())["out_of_domain"]["reproduce"]
     assert again.count("--recipe-lisc-half") == 1
@@ -125,10 +128,13 @@ def test_the_registration_rule_does_not_judge_a_version_with_the_same_network(tm
                                                                               model_dir):
     from training.domain_eval import registration_rule
 
-    same, other = tmp_path / "same", tmp_path / "other"
-    for d in (same, other):
+    same, other, viewed = tmp_path / "same", tmp_path / "other", tmp_path / "viewed"
+    for d in (same, other, viewed):
         d.mkdir()
         shutil.copy(model_dir / "metrics.json", d / "metrics.json")
+        card = json.loads((model_dir / "card.json").read_text())
+        card["input"]["resize"]["description"] = "worded otherwise"
+        (d / "card.json").write_text(json.dumps(card))
     shutil.copy(model_dir / "model.onnx", same / "model.onnx")
     (other / "model.onnx").write_bytes((model_dir / "model.onnx").read_bytes() + b"\0")
     result = {"new": {"validation_shift_mean": 0.98}, "baseline": {"validation_shift_mean": 0.98}}
@@ -137,6 +143,14 @@ def test_the_registration_rule_does_not_judge_a_version_with_the_same_network(tm
     rule = registration_rule(other, model_dir, result)
     assert "same_network" not in rule
     assert rule["in_domain_ok"] is True and rule["register"] is False  # not more robust
+    # The same network given other views (a red-cell balance) makes other predictions: judged.
+    shutil.copy(model_dir / "model.onnx", viewed / "model.onnx")
+    card = json.loads((viewed / "card.json").read_text())
+    card["input"]["resize"]["colour_reference"] = [201.5, 162.5, 171.5]  # not the registered one
+    (viewed / "card.json").write_text(json.dumps(card))
+    better = {**result, "new": {"validation_shift_mean": 0.99}}
+    rule = registration_rule(viewed, model_dir, better)
+    assert "same_network" not in rule and rule["register"] is True
 
 
 def test_a_recipe_without_siblings_quotes_an_earlier_card_and_says_whose(tmp_path, model_dir):
