@@ -31,14 +31,11 @@ import shutil
 import time
 from pathlib import Path
 
-from apps.ml.cards import sha256_file
 from training.data import default_datasets_dir, read_split_csv
-from training.derive_int8 import domain_eval_command, heads_and_vocab, input_spec
+from training.derive_int8 import domain_eval_command, heads_and_vocab, input_spec, remeasured_card
 from training.evaluate import (
     InputSpec,
     canonical_resize,
-    card_calibration,
-    card_metrics,
     measure,
     render_readme,
 )
@@ -62,32 +59,14 @@ def balanced_view(view: dict, reference: list[float]) -> dict:
 def balanced_card(card: dict, source: Path, out: Path, version: str, view: dict,
                   metrics: dict, temps: dict[str, float], command: str,
                   domain_command: str) -> dict:
-    card = json.loads(json.dumps(card))
-    heads, _ = heads_and_vocab(card)
-    card["version"] = version
-    card["input"]["resize"] = view
-    files = card["files"]
-    files.pop("domain", None)  # fitted again on the balanced views' features (domain_eval)
-    for entry in files.values():
-        entry["sha256"] = sha256_file(out / entry["path"])
-    for h in card["outputs"]["heads"]:
-        h["temperature"] = round(temps[h["name"]], 4)
-    card.pop("domain", None)
-    card.pop("out_of_domain", None)
-    card["metrics"] = card_metrics(metrics, heads)
-    card["calibration"] = card_calibration(temps, metrics, heads)
-    card["limitations"] = [*card["limitations"], BALANCE_LIMITATION]
-    card["derived_from"] = {
-        "model": f"{card['name']} {source.name}",
-        "folder": str(source),
-        "model_sha256": sha256_file(source / "model.onnx"),
-        "note": "the source's network and files, byte for byte; its canonical view is made on "
+    card = remeasured_card(
+        card, source, out, version, metrics, temps, limitation=BALANCE_LIMITATION,
+        note="the source's network and files, byte for byte; its canonical view is made on "
         "the image after a red-cell white balance to colour_reference (input.resize). Every "
         "figure of this card is measured on those views (training.evaluate.measure); the "
         "domain check is fitted on their features",
-        **({"earlier": card["derived_from"]} if card.get("derived_from") else {}),
-    }
-    card["reproduce"] = [*card.get("reproduce", []), command, domain_command]
+        command=command, domain_command=domain_command)
+    card["input"]["resize"] = view
     return card
 
 

@@ -87,9 +87,13 @@ def domain_eval_command(card: dict, source: Path, out: Path) -> str:
                      *(["--siblings-from", str(source)] if siblings else [])])
 
 
-def derived_card(card: dict, source: Path, out: Path, version: str, quant: dict,
-                 metrics: dict, temps: dict[str, float], command: str,
-                 domain_command: str) -> dict:
+def remeasured_card(card: dict, source: Path, out: Path, version: str, metrics: dict,
+                    temps: dict[str, float], *, note: str, limitation: str, command: str,
+                    domain_command: str) -> dict:
+    """The source's card for a version made from it and measured again (this module,
+    training.derive_balanced): its version, files and their sha256, temperatures, figures,
+    one more limitation, a ``derived_from`` section saying what changed (``note``), and the
+    commands that made it; the domain check left out until domain_eval fits it again."""
     card = json.loads(json.dumps(card))
     heads, _ = heads_and_vocab(card)
     card["version"] = version
@@ -101,29 +105,39 @@ def derived_card(card: dict, source: Path, out: Path, version: str, quant: dict,
         h["temperature"] = round(temps[h["name"]], 4)
     card.pop("domain", None)
     card.pop("out_of_domain", None)
+    card["metrics"] = card_metrics(metrics, heads)
+    card["calibration"] = card_calibration(temps, metrics, heads)
+    card["limitations"] = [*card["limitations"], limitation]
+    card["derived_from"] = {
+        "model": f"{card['name']} {source.name}",
+        "folder": str(source),
+        "model_sha256": sha256_file(source / "model.onnx"),
+        "note": note,
+        **({"earlier": card["derived_from"]} if card.get("derived_from") else {}),
+    }
+    card["reproduce"] = [*card.get("reproduce", []), command, domain_command]
+    return card
+
+
+def derived_card(card: dict, source: Path, out: Path, version: str, quant: dict,
+                 metrics: dict, temps: dict[str, float], command: str,
+                 domain_command: str) -> dict:
+    card = remeasured_card(
+        card, source, out, version, metrics, temps, limitation=INT8_LIMITATION,
+        note="the source's network and outputs, quantized to int8 (training.quantize); "
+        "cam16.onnx, heads.npz, split.csv and checkpoint.pt are the source's. Every figure of "
+        "this card is measured on this model.onnx (training.evaluate.measure); the domain "
+        "check is fitted on its own features",
+        command=command, domain_command=domain_command)
     card["architecture"] += ("; backbone convolutions quantized to int8 after training "
                              "(onnxruntime static QDQ), head convolution, pooling and heads in "
                              "float32")
-    card["metrics"] = card_metrics(metrics, heads)
-    card["calibration"] = card_calibration(temps, metrics, heads)
     compute = card["compute"]
     compute["onnx_bytes"] = (out / "model.onnx").stat().st_size
     compute["export_note"] = ("the PyTorch-vs-onnxruntime difference is the source's float32 "
                               "export's; model.onnx is its int8 quantization")
     compute["quantization"] = card_quantization(
         quant, metrics, (source / "model.onnx").stat().st_size)
-    card["limitations"] = [*card["limitations"], INT8_LIMITATION]
-    card["derived_from"] = {
-        "model": f"{card['name']} {source.name}",
-        "folder": str(source),
-        "model_sha256": sha256_file(source / "model.onnx"),
-        "note": "the source's network and outputs, quantized to int8 (training.quantize); "
-        "cam16.onnx, heads.npz, split.csv and checkpoint.pt are the source's. Every figure of "
-        "this card is measured on this model.onnx (training.evaluate.measure); the domain "
-        "check is fitted on its own features",
-        **({"earlier": card["derived_from"]} if card.get("derived_from") else {}),
-    }
-    card["reproduce"] = [*card.get("reproduce", []), command, domain_command]
     return card
 
 
