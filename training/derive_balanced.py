@@ -49,10 +49,14 @@ BALANCE_LIMITATION = (
     "classified on its colours as imaged")
 
 
+def view_rule(view: dict) -> dict:
+    """The card's ``input.resize`` without the words about it: the rule's constants."""
+    return {k: v for k, v in view.items() if k not in ("interpolation", "description")}
+
+
 def balanced_view(view: dict, reference: list[float]) -> dict:
     """The card's ``input.resize`` with the balance made on the whole image."""
-    rule = {k: v for k, v in view.items() if k not in ("interpolation", "description")}
-    return canonical_resize({**rule, "colour_reference": reference,
+    return canonical_resize({**view_rule(view), "colour_reference": reference,
                              "colour_balance_on": "image"})
 
 
@@ -97,9 +101,8 @@ def main(argv: list[str] | None = None) -> None:
             shutil.copyfile(args.source / name, args.out / name)
     pbc = args.datasets / "pbc"
     train = [pbc / r[0] for r in read_split_csv(args.source / "split.csv") if r[2] == "train"]
-    rule = {k: v for k, v in source_spec.view.items() if k not in ("interpolation", "description")}
-    reference = with_colour_reference(rule, train, source_spec.size, args.threads,
-                                      args.seed)["colour_reference"]
+    reference = with_colour_reference(view_rule(source_spec.view), train, source_spec.size,
+                                      args.threads, args.seed)["colour_reference"]
     view = balanced_view(source_spec.view, reference)
     spec = InputSpec(source_spec.size, source_spec.mean, source_spec.std, view)
     metrics, temps = measure(args.out, spec, heads, vocab, args.datasets, args.threads,
