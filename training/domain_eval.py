@@ -301,10 +301,13 @@ def leave_out_section(folder: Path) -> dict:
     other = json.loads((folder / "domain_eval.json").read_text())["new"]
     card = json.loads((folder / "card.json").read_text())
     shipped = f"models_onnx/{card['name']}/{card['version']}"  # where its card says it went
-    made = [c.replace(shipped, str(folder)) for c in card.get("reproduce", [])]
     own = card.get("out_of_domain", {}).get("reproduce")
     if not own or "--shift-cells" not in own:  # folders measured before the card said so
         own = f"python -m training.domain_eval --out {folder} --shift-cells 100 --non-cells 50"
+    # The card's commands, its domain_eval last as it was run (a derived folder's card also
+    # lists the command its maker proposed for it).
+    made = [c.replace(shipped, str(folder)) for c in card.get("reproduce", [])
+            if not c.startswith(f"python -m training.domain_eval --out {folder} ")]
     return {"model": other["model"], "folder": str(folder), "reproduce": [*made, own],
             **{x: other["lisc"][x] for x in ("n", "accuracy", "accuracy_ci95_wilson",
                                              "per_class", "flagged", "confident_wrong",

@@ -454,6 +454,18 @@ def train_options(config: dict) -> str:
     return extra
 
 
+def run_commands(out: Path, run_dir: Path, version: str, train: str, *, int8: bool
+                 ) -> list[str]:
+    """Train, export and evaluate, on the folders this card was written to and read from (its
+    commands make this folder again, wherever it was written); ``train``: the training
+    options."""
+    where = f"--out {out} --run-dir {run_dir}"
+    return [f"python -m training.train_cells {where} {train}",
+            f"python -m training.export_onnx {where}" + (" --int8" if int8 else ""),
+            f"python -m training.evaluate {where}"
+            + (f" --version {version}" if version != out.name else "")]
+
+
 def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
                temps: dict[str, float], metrics: dict, labels_csv: Path,
                head_labels: dict[str, list[str]]) -> dict:
@@ -481,7 +493,6 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
     macs = export["macs_per_image"]
     heads = [n for n, _ in config["heads"]]
     quant = export.get("quantization")
-    int8 = " --int8" if quant else ""
     return {
         "schema": "hemaclinic-model-card/1",
         "name": args.name,
@@ -662,14 +673,10 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         "reproduce": [
             "pip install -e '.[training]'",
             *parent_train,
-            f"python -m training.train_cells --out models_onnx/{args.name}/{args.version} "
-            f"--run-dir training/runs/cells-{args.version} --epochs {config['args']['epochs']} "
-            f"--freeze-blocks {config['args']['freeze_blocks']}{extra} "
-            f"--seed {config['args']['seed']}{max_steps}",
-            f"python -m training.export_onnx --out models_onnx/{args.name}/{args.version} "
-            f"--run-dir training/runs/cells-{args.version}{int8}",
-            f"python -m training.evaluate --out models_onnx/{args.name}/{args.version} "
-            f"--run-dir training/runs/cells-{args.version}",
+            *run_commands(args.out, args.run_dir, args.version,
+                          f"--epochs {config['args']['epochs']} "
+                          f"--freeze-blocks {config['args']['freeze_blocks']}{extra} "
+                          f"--seed {config['args']['seed']}{max_steps}", int8=bool(quant)),
         ],
         "environment": {
             "torch": config["torch"],

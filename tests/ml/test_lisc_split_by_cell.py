@@ -209,3 +209,35 @@ def test_the_card_command_keeps_quoting_the_same_earlier_card(tmp_path, model_di
         assert "--recipe-without-lisc" not in ood["reproduce"]
         assert ood["leave_lisc_out"]["quoted_via"] == str(earlier)
         assert "Quoted from the card of" in (out / "README.md").read_text()
+
+
+def test_a_cards_training_commands_name_the_folders_it_was_written_to_and_read_from(tmp_path):
+    from training.evaluate import run_commands
+
+    out, run = tmp_path / "evaluation" / "cells-2.1.0-without-lisc", tmp_path / "runs" / "r"
+    train, export, evaluate = run_commands(out, run, out.name, "--epochs 5", int8=False)
+    assert train == f"python -m training.train_cells --out {out} --run-dir {run} --epochs 5"
+    assert export == f"python -m training.export_onnx --out {out} --run-dir {run}"
+    assert evaluate == f"python -m training.evaluate --out {out} --run-dir {run}"
+    *_, again = run_commands(out, run, "2.3.0", "", int8=True)
+    assert again.endswith("--version 2.3.0")
+    assert run_commands(out, run, "2.3.0", "", int8=True)[1].endswith("--int8")
+
+
+def test_a_quoted_derived_sibling_lists_its_domain_measurement_once(tmp_path, model_dir):
+    from training.domain_eval import leave_out_section
+
+    sibling = tmp_path / "without-lisc-balanced"
+    sibling.mkdir()
+    card = json.loads((model_dir / "card.json").read_text())
+    run = f"python -m training.domain_eval --out {sibling} --baseline {tmp_path / 'source'}"
+    card["reproduce"] = ["train", "derive", run]
+    card["out_of_domain"]["reproduce"] = f"{run} --shift-cells 100 --non-cells 50"
+    (sibling / "card.json").write_text(json.dumps(card))
+    lisc = {"n": 1287, "accuracy": 0.68, "accuracy_ci95_wilson": [0.66, 0.71],
+            "per_class": {"monocyte": 0.44}, "flagged": 0.97, "confident_wrong": 77,
+            "confident_wrong_not_flagged": 0}
+    (sibling / "domain_eval.json").write_text(json.dumps({"new": {"model": "m", "lisc": lisc}}))
+    section = leave_out_section(sibling)
+    assert section["reproduce"] == ["train", "derive", f"{run} --shift-cells 100 --non-cells 50"]
+    assert section["accuracy"] == 0.68 and section["confident_wrong_not_flagged"] == 0
