@@ -7,7 +7,8 @@ What each step stands for in another laboratory:
 - dihedral group and free rotation: a cell has no orientation;
 - scale jitter and shift: the canonical view's own error on another lab's images;
 - background replacement (black, white, blurred, flat colour) outside a disc around
-  the cell: segmented cells on black, white backgrounds, other red-cell densities;
+  the cell: segmented cells on black, white backgrounds, other red-cell densities; and
+  (optional) the cell cut out along its own edge, as tight segmentations publish it;
 - HED stain jitter (colour deconvolution, Ruifrok and Johnston 2001) and hue,
   saturation, brightness, contrast and gamma jitter: other stains and cameras;
 - random convolution (optional; Xu et al., "Robust and generalizable visual representation
@@ -88,6 +89,47 @@ def replace_background(x: torch.Tensor, gen: torch.Generator, p: float,
                      torch.where((kind == 1).view(b, 1, 1, 1), white,
                                  torch.where((kind == 2).view(b, 1, 1, 1), blurred, flat)))
     out = keep * x + (1 - keep) * bg
+    return torch.where(pick.view(b, 1, 1, 1), out, x)
+
+
+def _reconstruct(seed: torch.Tensor, mask: torch.Tensor, steps: int) -> torch.Tensor:
+    """The parts of ``mask`` connected to ``seed`` (geodesic dilation, 2 px a step)."""
+    out = seed * mask
+    for _ in range(steps):
+        out = F.max_pool2d(out, 5, stride=1, padding=2) * mask
+    return out
+
+
+def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor:
+    """On a share ``p`` of the batch, the cell cut out along its own edge, as segmented cells
+    are published: of the pixels darker than the view's background (its brightest twentieth,
+    per channel) by a summed optical density above a random threshold, the region connected
+    to the centred nucleus within a disc about a cell's size (most touching red cells fall
+    outside it), holes filled, closed, with a soft edge; everything else black (white for a
+    fifth of them). ``replace_background`` keeps a disc wider than the cell, slide and red
+    cells included; this keeps the cell alone."""
+    b, _, h, w = x.shape
+    pick = _chance(gen, p, b)
+    if not pick.any():
+        return x
+    bg = torch.quantile(x.flatten(2), 0.95, dim=2).view(b, 3, 1, 1)
+    od = torch.log((bg + 1.0) / (x + 1.0)).clamp(min=0).sum(dim=1, keepdim=True)
+    yy, xx = torch.meshgrid(torch.arange(h) - (h - 1) / 2, torch.arange(w) - (w - 1) / 2,
+                            indexing="ij")
+    dist = torch.sqrt(yy**2 + xx**2).view(1, 1, h, w)
+    r = _u(gen, 0.25, 0.4, (b, 1, 1, 1)) * h
+    dense = ((od > _u(gen, 0.15, 0.4, (b, 1, 1, 1))) & (dist < r)).float()
+    steps = h // 4
+    cell = _reconstruct((dist < 0.05 * h).float().expand_as(dense), dense, steps)
+    # Holes: what the outside (the border, through the non-cell pixels) does not reach.
+    border = torch.ones_like(dense)
+    border[..., 2:-2, 2:-2] = 0
+    outside = _reconstruct(border, 1 - cell, steps)
+    mask = 1 - outside
+    mask = -F.max_pool2d(-F.max_pool2d(mask, 5, stride=1, padding=2), 5, stride=1, padding=2)
+    mask = F.avg_pool2d(mask, 3, stride=1, padding=1, count_include_pad=False)
+    fill = torch.where(_chance(gen, 0.2, b).view(b, 1, 1, 1), 245.0, 0.0)
+    out = mask * x + (1 - mask) * fill
     return torch.where(pick.view(b, 1, 1, 1), out, x)
 
 
@@ -216,12 +258,16 @@ def degrade(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def robust_augment(batch_u8: torch.Tensor, gen: torch.Generator,
-                   region_share: float = 0.0, randconv_share: float = 0.0) -> torch.Tensor:
+                   region_share: float = 0.0, randconv_share: float = 0.0,
+                   cutout_share: float = 0.0) -> torch.Tensor:
     """Unnormalised float NCHW on 0..255 after every step above (``region_colour`` on a
-    ``region_share`` of the batch, ``random_convolution`` on a ``randconv_share``; at 0, as
-    models up to 2.1, nothing is drawn for them)."""
+    ``region_share`` of the batch, ``random_convolution`` on a ``randconv_share``,
+    ``cell_cutout`` on a ``cutout_share``; at 0, as models up to 2.1, nothing is drawn for
+    them)."""
     x = batch_u8.permute(0, 3, 1, 2).float()
     x = replace_background(x, gen, p=0.3, radius=(0.33, 0.5))
+    if cutout_share > 0:
+        x = cell_cutout(x, gen, cutout_share)
     x = geometric(x, gen, scale=(0.82, 1.22), shift=0.08)
     if region_share > 0:
         x = region_colour(x, gen, region_share)

@@ -443,7 +443,7 @@ def train_options(config: dict) -> str:
     lisc_split = config["args"].get("lisc_split", "None")
     extra += f" --lisc-split {lisc_split}" if lisc_split != "None" else ""
     extra += "".join(f" --extra-labelled {folder}" for folder in config.get("extra_labelled", []))
-    for option in ("region_colour", "randconv", "mixstyle"):
+    for option in ("region_colour", "randconv", "cell_cutout", "mixstyle"):
         share = float(config["args"].get(option, "0"))
         extra += f" --{option.replace('_', '-')} {share:g}" if share else ""
     balance = config["args"].get("colour_balance", "None")

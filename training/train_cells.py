@@ -340,6 +340,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--randconv", type=float, default=0.0,
                    help="with --augment robust: share of the robust part given a random "
                    "convolution (training/augment.py random_convolution; default 0)")
+    p.add_argument("--cell-cutout", type=float, default=0.0,
+                   help="with --augment robust: share of the robust part whose cell is cut out "
+                   "along its own edge on black or white (training/augment.py cell_cutout; "
+                   "default 0, as models up to 2.1)")
     p.add_argument("--mixstyle", type=float, default=0.0,
                    help="probability of MixStyle (feature-statistics mixing between images) "
                    f"after MBConv blocks {MIXSTYLE_BLOCKS} in training (default 0: off, as "
@@ -484,7 +488,8 @@ def main(argv: list[str] | None = None) -> None:
                 parts_x = []
                 if k:
                     shifted = robust_augment(torch.from_numpy(x_tr[ii[:k]]), gen,
-                                             args.region_colour, args.randconv)
+                                             args.region_colour, args.randconv,
+                                             args.cell_cutout)
                     if view is not None and view.get("colour_reference") is not None:
                         # As another lab's view would be: its colours, then the balance.
                         shifted = balance_batch(shifted, view["colour_reference"])
