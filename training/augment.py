@@ -108,29 +108,36 @@ def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor
     outside it), holes filled, closed, with a soft edge; everything else black (white for a
     fifth of them). ``replace_background`` keeps a disc wider than the cell, slide and red
     cells included; this keeps the cell alone."""
-    b, _, h, w = x.shape
-    pick = _chance(gen, p, b)
+    pick = _chance(gen, p, x.shape[0])
     if not pick.any():
         return x
-    bg = torch.quantile(x.flatten(2), 0.95, dim=2).view(b, 3, 1, 1)
-    od = torch.log((bg + 1.0) / (x + 1.0)).clamp(min=0).sum(dim=1, keepdim=True)
-    yy, xx = torch.meshgrid(torch.arange(h) - (h - 1) / 2, torch.arange(w) - (w - 1) / 2,
+    chosen = torch.nonzero(pick).flatten()
+    xs = x[chosen]  # only these are cut out (the reconstruction is the costly part)
+    b, _, h, w = xs.shape
+    bg = torch.quantile(xs.flatten(2), 0.95, dim=2).view(b, 3, 1, 1)
+    # The mask is made at half resolution (the reconstruction is the costly part), then
+    # brought back up with a soft edge.
+    small = F.avg_pool2d(xs, 2)
+    od = torch.log((bg + 1.0) / (small + 1.0)).clamp(min=0).sum(dim=1, keepdim=True)
+    sh, sw = small.shape[-2:]
+    yy, xx = torch.meshgrid(torch.arange(sh) - (sh - 1) / 2, torch.arange(sw) - (sw - 1) / 2,
                             indexing="ij")
-    dist = torch.sqrt(yy**2 + xx**2).view(1, 1, h, w)
-    r = _u(gen, 0.25, 0.4, (b, 1, 1, 1)) * h
+    dist = torch.sqrt(yy**2 + xx**2).view(1, 1, sh, sw)
+    r = _u(gen, 0.25, 0.4, (b, 1, 1, 1)) * sh
     dense = ((od > _u(gen, 0.15, 0.4, (b, 1, 1, 1))) & (dist < r)).float()
-    steps = h // 4
-    cell = _reconstruct((dist < 0.05 * h).float().expand_as(dense), dense, steps)
+    steps = sh // 4
+    cell = _reconstruct((dist < 0.05 * sh).float().expand_as(dense), dense, steps)
     # Holes: what the outside (the border, through the non-cell pixels) does not reach.
     border = torch.ones_like(dense)
-    border[..., 2:-2, 2:-2] = 0
+    border[..., 1:-1, 1:-1] = 0
     outside = _reconstruct(border, 1 - cell, steps)
     mask = 1 - outside
-    mask = -F.max_pool2d(-F.max_pool2d(mask, 5, stride=1, padding=2), 5, stride=1, padding=2)
-    mask = F.avg_pool2d(mask, 3, stride=1, padding=1, count_include_pad=False)
+    mask = -F.max_pool2d(-F.max_pool2d(mask, 3, stride=1, padding=1), 3, stride=1, padding=1)
+    mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
     fill = torch.where(_chance(gen, 0.2, b).view(b, 1, 1, 1), 245.0, 0.0)
-    out = mask * x + (1 - mask) * fill
-    return torch.where(pick.view(b, 1, 1, 1), out, x)
+    out = x.clone()
+    out[chosen] = mask * xs + (1 - mask) * fill
+    return out
 
 
 def hed_jitter(x: torch.Tensor, gen: torch.Generator, sigma: float, bias: float) -> torch.Tensor:
