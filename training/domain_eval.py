@@ -347,6 +347,10 @@ def update_leave_out(out: Path, args: argparse.Namespace) -> None:
                 head, _, tail = reproduce.partition(flag)
                 reproduce = head + "".join(f" {w}" for w in tail.split(" ")[1:])
             reproduce = f"{reproduce}{flag}{folder}"
+    if not any("quoted_via" in ood.get(section, {}) for section in SIBLINGS.values()):
+        # Every sibling figure is now this recipe's own: nothing left to quote.
+        head, flag, tail = reproduce.partition(" --siblings-from ")
+        reproduce = head + "".join(f" {w}" for w in tail.split(" ")[1:]) if flag else head
     ood["reproduce"] = reproduce
     path.write_text(json.dumps(card, indent=2) + "\n")
     (out / "README.md").write_text(render_readme(card))

@@ -241,3 +241,35 @@ def test_a_quoted_derived_sibling_lists_its_domain_measurement_once(tmp_path, mo
     section = leave_out_section(sibling)
     assert section["reproduce"] == ["train", "derive", f"{run} --shift-cells 100 --non-cells 50"]
     assert section["accuracy"] == 0.68 and section["confident_wrong_not_flagged"] == 0
+
+
+def test_a_card_whose_siblings_are_all_its_own_quotes_no_earlier_card(tmp_path, model_dir):
+    from training.domain_eval import update_leave_out
+
+    out = tmp_path / "model"
+    shutil.copytree(model_dir, out)
+    card = json.loads((out / "card.json").read_text())
+    ood = card["out_of_domain"]
+    ood["reproduce"] = "python -m training.domain_eval --out M --siblings-from E --trained-on-lisc"
+    for section in ("leave_lisc_out", "lisc_held_out_by_cell"):
+        ood[section] = {**ood[section], "quoted_via": "E"}
+    (out / "card.json").write_text(json.dumps(card))
+    siblings = {}
+    for name in ("without", "half"):
+        sibling = siblings[name] = tmp_path / name
+        sibling.mkdir()
+        (sibling / "card.json").write_text(json.dumps({**card, "reproduce": []}))
+        lisc = {"n": 10, "accuracy": 0.5, "accuracy_ci95_wilson": [0.2, 0.8],
+                "per_class": {}, "flagged": 1.0, "confident_wrong": 0,
+                "confident_wrong_not_flagged": 0}
+        (sibling / "domain_eval.json").write_text(json.dumps({"new": {"model": name,
+                                                                      "lisc": lisc}}))
+    update_leave_out(out, Namespace(recipe_without_lisc=siblings["without"],
+                                    recipe_lisc_half=None))
+    assert "--siblings-from E" in json.loads((out / "card.json").read_text())[
+        "out_of_domain"]["reproduce"]  # the other sibling is still quoted from E
+    update_leave_out(out, Namespace(recipe_without_lisc=None, recipe_lisc_half=siblings["half"]))
+    got = json.loads((out / "card.json").read_text())["out_of_domain"]["reproduce"]
+    assert got == ("python -m training.domain_eval --out M --trained-on-lisc "
+                   f"--recipe-without-lisc {siblings['without']} "
+                   f"--recipe-lisc-half {siblings['half']}")
