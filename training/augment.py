@@ -112,7 +112,7 @@ def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor
     if not pick.any():
         return x
     chosen = torch.nonzero(pick).flatten()
-    xs = x[chosen]  # only these are cut out (the reconstruction is the costly part)
+    xs = x[chosen]  # only these are cut out
     b, _, h, w = xs.shape
     bg = torch.quantile(xs.flatten(2), 0.95, dim=2).view(b, 3, 1, 1)
     # The mask is made at half resolution (the reconstruction is the costly part), then
