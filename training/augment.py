@@ -67,6 +67,13 @@ def geometric(x: torch.Tensor, gen: torch.Generator, scale: tuple[float, float],
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def _centre_distance(h: int, w: int) -> torch.Tensor:
+    """(1, 1, h, w): each pixel's distance to the view's centre, in pixels."""
+    yy, xx = torch.meshgrid(torch.arange(h) - (h - 1) / 2, torch.arange(w) - (w - 1) / 2,
+                            indexing="ij")
+    return torch.sqrt(yy**2 + xx**2).view(1, 1, h, w)
+
+
 def replace_background(x: torch.Tensor, gen: torch.Generator, p: float,
                        radius: tuple[float, float]) -> torch.Tensor:
     """Outside a soft disc around the centred cell: black, white, blurred or a flat colour."""
@@ -74,9 +81,7 @@ def replace_background(x: torch.Tensor, gen: torch.Generator, p: float,
     pick = _chance(gen, p, b)
     if not pick.any():
         return x
-    yy, xx = torch.meshgrid(torch.arange(h) - (h - 1) / 2, torch.arange(w) - (w - 1) / 2,
-                            indexing="ij")
-    dist = torch.sqrt(yy**2 + xx**2).view(1, 1, h, w)
+    dist = _centre_distance(h, w)
     r = _u(gen, radius[0], radius[1], (b, 1, 1, 1)) * h
     keep = torch.sigmoid((r - dist) / 2.5)
     kind = torch.randint(0, 4, (b,), generator=gen)
@@ -120,9 +125,7 @@ def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor
     small = F.avg_pool2d(xs, 2)
     od = torch.log((bg + 1.0) / (small + 1.0)).clamp(min=0).sum(dim=1, keepdim=True)
     sh, sw = small.shape[-2:]
-    yy, xx = torch.meshgrid(torch.arange(sh) - (sh - 1) / 2, torch.arange(sw) - (sw - 1) / 2,
-                            indexing="ij")
-    dist = torch.sqrt(yy**2 + xx**2).view(1, 1, sh, sw)
+    dist = _centre_distance(sh, sw)
     r = _u(gen, 0.25, 0.4, (b, 1, 1, 1)) * sh
     dense = ((od > _u(gen, 0.15, 0.4, (b, 1, 1, 1))) & (dist < r)).float()
     steps = sh // 4

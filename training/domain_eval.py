@@ -329,6 +329,12 @@ def quoted_siblings(folder: Path) -> dict[str, dict]:
             for section in SIBLINGS.values() if ood.get(section)}
 
 
+def _without_option(command: str, flag: str) -> str:
+    """``command`` without ``flag`` (" --name ") and the one word after it."""
+    head, found, tail = command.partition(flag)
+    return head + "".join(f" {w}" for w in tail.split(" ")[1:]) if found else command
+
+
 def update_leave_out(out: Path, args: argparse.Namespace) -> None:
     """``--leave-out-only``: replace the card's sections quoted from sibling recipes
     (``--recipe-without-lisc``, ``--recipe-lisc-half``) and its README, the rest as it is."""
@@ -343,14 +349,10 @@ def update_leave_out(out: Path, args: argparse.Namespace) -> None:
         if folder:
             ood[section] = leave_out_section(folder)
             flag = f" --{option.replace('_', '-')} "
-            if flag in reproduce:
-                head, _, tail = reproduce.partition(flag)
-                reproduce = head + "".join(f" {w}" for w in tail.split(" ")[1:])
-            reproduce = f"{reproduce}{flag}{folder}"
+            reproduce = f"{_without_option(reproduce, flag)}{flag}{folder}"
     if not any("quoted_via" in ood.get(section, {}) for section in SIBLINGS.values()):
         # Every sibling figure is now this recipe's own: nothing left to quote.
-        head, flag, tail = reproduce.partition(" --siblings-from ")
-        reproduce = head + "".join(f" {w}" for w in tail.split(" ")[1:]) if flag else head
+        reproduce = _without_option(reproduce, " --siblings-from ")
     ood["reproduce"] = reproduce
     path.write_text(json.dumps(card, indent=2) + "\n")
     (out / "README.md").write_text(render_readme(card))
