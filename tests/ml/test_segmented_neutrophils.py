@@ -38,7 +38,7 @@ def test_a_cut_along_the_edge_leaves_the_cell_alone_and_is_measured_as_such(pbc_
     """The tight cut-out keeps the cell (its nucleus and cytoplasm, holes filled) and no slide
     around it. The registered model is not held to the disc cut-out's figure there (2.1.4:
     82.7% of 347 neutrophils, docs/training.md); the test above checks that it is counted."""
-    from training.segmented_neutrophils import PRESENTATIONS, cut_out_along_edge
+    from training.segmented_neutrophils import EDGE_OD_PALE, PRESENTATIONS, cut_out_along_edge
 
     image = Image.open(pbc_path("neutrophil/SNE_103795.jpg")).convert("RGB")
     cut = np.asarray(cut_out_along_edge(image))
@@ -50,3 +50,9 @@ def test_a_cut_along_the_edge_leaves_the_cell_alone_and_is_measured_as_such(pbc_
     # The centre of the nucleus is kept, the image corners are not.
     assert cut[rgb.shape[0] // 2, rgb.shape[1] // 2].max() > 0
     assert (cut[[0, 0, -1, -1], [0, -1, 0, -1]] == 0).all()
+
+    # At the lower level the cut keeps the pale cytoplasm too: more than the tight cut, all of
+    # it, and still less than the disc.
+    pale = np.asarray(cut_out_along_edge(image, EDGE_OD_PALE)).max(axis=-1) > 0
+    assert (pale >= (cut.max(axis=-1) > 0)).all()
+    assert kept * 1.1 < pale.mean() < kept_disc
