@@ -14,7 +14,10 @@ Builds the source network from its card and checkpoint.pt and writes into --out:
   network's outputs are the source's, which is checked here on every validation and test
   image of the split (the largest difference of any output, printed and kept in export.json;
   the run stops above 1e-4), and cam16.onnx is checked against PyTorch's autograd on the
-  validation images (within 0.5% of the largest map value: float summation order);
+  validation images (within 0.5% of the largest map value: float summation order; with
+  ``--masks``, a map whose masks differ from PyTorch's own forward pass by a pre-activation
+  that rounding put on the other side of 0 or 6 is counted instead, and the run stops when
+  more than MAX_FLIPPED_SHARE of the maps are);
 - card.json (the source's, with this version, these files, the two new outputs and a
   ``derived_from`` section saying all this) and README.md.
 The checkpoint is the source's (the same weights), so a lab fine-tunes from this folder as
@@ -42,6 +45,7 @@ from training.cam_graph import (
     TARGET_NAME,
     Cam16,
     WithStride16,
+    _tail_with_masks,
     map_from_gradient,
     vacuole_target,
 )
@@ -100,6 +104,26 @@ def export(net: MultiHeadNet, card: dict, out: Path, masks: bool = False) -> lis
     return names
 
 
+# Maps whose ReLU6 masks (read from onnxruntime's forward pass) differ from PyTorch's in some
+# element: an activation within rounding of 0 or 6, so the two gradients legitimately differ
+# there; above this share of the maps the masks themselves are suspect.
+MAX_FLIPPED_SHARE = 0.01
+
+
+def _flipped_maps(net: MultiHeadNet, f16: np.ndarray, masks: dict[str, np.ndarray]
+                  ) -> np.ndarray:
+    """Per map, whether PyTorch's forward pass from ``f16`` gives other ReLU6 masks than
+    ``masks`` (the exported model's outputs); all False without masks."""
+    if not masks:
+        return np.zeros(len(f16), bool)
+    with torch.no_grad():
+        _, own16, own32 = _tail_with_masks(net.backbone, torch.from_numpy(f16))
+    flips = np.zeros(len(f16), bool)
+    for own, name in ((own16, MASKS16_NAME), (own32, MASKS32_NAME)):
+        flips |= (own.numpy() != masks[name].astype(bool)).reshape(len(f16), -1).any(axis=1)
+    return flips
+
+
 def check(net: MultiHeadNet, card: dict, source: Path, out: Path, names: list[str],
           datasets: Path) -> dict:
     """Outputs of the new model.onnx against the source's on every val and test image; the
@@ -122,6 +146,7 @@ def check(net: MultiHeadNet, card: dict, source: Path, out: Path, names: list[st
     rows = [r for r in read_split_csv(source / "split.csv") if r[2] in ("val", "test")]
     n_source = names.index(FEATURES16_NAME)  # the source's outputs come first
     diff, cam_diff, cam_peak, checked = 0.0, 0.0, 0.0, {"val": 0, "test": 0}
+    flipped = 0
     for i in range(0, len(rows), 64):
         chunk = rows[i : i + 64]
         x = normalize_np(np.stack([load_view_image(datasets / "pbc" / r[0], size,
@@ -144,17 +169,25 @@ def check(net: MultiHeadNet, card: dict, source: Path, out: Path, names: list[st
                                               strict=True)}
         (got,) = cam.run([CAM16_NAME], {FEATURES16_NAME: f16, TARGET_NAME: target, **masks})
         ref = _autograd_cam(net, f16, target)
-        cam_diff = max(cam_diff, float(np.abs(got - ref).max()))
+        same = ~_flipped_maps(net, f16, masks)
+        flipped += int((~same).sum())
+        if same.any():
+            cam_diff = max(cam_diff, float(np.abs(got[same] - ref[same]).max()))
         cam_peak = max(cam_peak, float(ref.max()))
     print(f"outputs vs {source}: max abs difference {diff:.3e} on {checked} images")
+    n_maps = 2 * checked["val"]
     print(f"cam16.onnx vs autograd: max abs difference {cam_diff:.3e} (largest map value "
-          f"{cam_peak:.3f}) on {2 * checked['val']} maps")
+          f"{cam_peak:.3f}) on {n_maps - flipped} maps; {flipped} with a ReLU6 mask that "
+          f"rounding flipped between onnxruntime and PyTorch, not compared")
     if diff > MAX_DIFF:
         sys.exit(f"the derived model's outputs differ from the source's by {diff}")
     if cam_diff > 5e-3 * max(cam_peak, 1.0):  # float summation order; maps are 0..peak
         sys.exit(f"cam16.onnx differs from autograd by {cam_diff}")
+    if flipped > MAX_FLIPPED_SHARE * n_maps:
+        sys.exit(f"{flipped} of {n_maps} maps have ReLU6 masks other than PyTorch's")
     return {"images": checked, "max_abs_diff_vs_source": diff,
-            "cam16_max_abs_diff_vs_autograd": cam_diff, "cam16_largest_value": cam_peak}
+            "cam16_max_abs_diff_vs_autograd": cam_diff, "cam16_largest_value": cam_peak,
+            "cam16_maps_with_a_flipped_relu6_mask": flipped}
 
 
 def _autograd_cam(net: MultiHeadNet, f16: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -82,3 +82,21 @@ def test_the_shipped_graph_is_autograds(network, cell_model):  # type: ignore[no
     expected = _autograd(net, f16.features, target)
     peak = expected.max(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(shipped, expected / peak, atol=1e-3)
+
+
+def test_a_map_whose_relu6_mask_rounding_flipped_is_told_apart(network, cell_model):  # type: ignore[no-untyped-def]
+    """derive_cam16's check compares maps with autograd only where the exported masks are
+    PyTorch's own; one element on the other side of 0 or 6 marks that map, and only it."""
+    from training.cam_graph import MASKS16_NAME, MASKS32_NAME, WithStride16
+    from training.derive_cam16 import _flipped_maps
+
+    net, _ = network
+    x = torch.from_numpy(_views(cell_model))
+    with torch.no_grad():
+        out = WithStride16(net, masks=True)(x)
+    f16, m16, m32 = (t.numpy() for t in out[-3:])
+    masks = {MASKS16_NAME: m16.copy(), MASKS32_NAME: m32.copy()}
+    assert not _flipped_maps(net, f16, masks).any()
+    masks[MASKS32_NAME][1, 5, 2, 3] = ~masks[MASKS32_NAME][1, 5, 2, 3]
+    assert _flipped_maps(net, f16, masks).tolist() == [False, True, False]
+    assert not _flipped_maps(net, f16, {}).any()  # a graph without masks: nothing to compare
