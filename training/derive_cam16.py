@@ -15,9 +15,10 @@ Builds the source network from its card and checkpoint.pt and writes into --out:
   image of the split (the largest difference of any output, printed and kept in export.json;
   the run stops above 1e-4), and cam16.onnx is checked against PyTorch's autograd on the
   validation images (within 0.5% of the largest map value: float summation order; with
-  ``--masks``, a map whose masks differ from PyTorch's own forward pass by a pre-activation
-  that rounding put on the other side of 0 or 6 is counted instead, and the run stops when
-  more than MAX_FLIPPED_SHARE of the maps are);
+  ``--masks``, a map whose masks differ from PyTorch's own forward pass, a pre-activation
+  that rounding put on the other side of 0 or 6, is checked against the PyTorch graph given
+  the same masks instead, and counted; the run stops when more than MAX_FLIPPED_SHARE of the
+  maps are);
 - card.json (the source's, with this version, these files, the two new outputs and a
   ``derived_from`` section saying all this) and README.md.
 The checkpoint is the source's (the same weights), so a lab fine-tunes from this folder as
@@ -105,9 +106,10 @@ def export(net: MultiHeadNet, card: dict, out: Path, masks: bool = False) -> lis
 
 
 # Maps whose ReLU6 masks (read from onnxruntime's forward pass) differ from PyTorch's in some
-# element: an activation within rounding of 0 or 6, so the two gradients legitimately differ
-# there; above this share of the maps the masks themselves are suspect.
-MAX_FLIPPED_SHARE = 0.01
+# element: an activation within rounding of 0 or 6 (of about 500,000 per map), so the two
+# gradients legitimately differ there (2.5.3: 136 of 3,664 validation maps, by at most 0.05
+# of a largest value of 3); above this share the masks themselves are suspect.
+MAX_FLIPPED_SHARE = 0.1
 
 
 def _flipped_maps(net: MultiHeadNet, f16: np.ndarray, masks: dict[str, np.ndarray]
@@ -171,14 +173,18 @@ def check(net: MultiHeadNet, card: dict, source: Path, out: Path, names: list[st
         ref = _autograd_cam(net, f16, target)
         same = ~_flipped_maps(net, f16, masks)
         flipped += int((~same).sum())
-        if same.any():
-            cam_diff = max(cam_diff, float(np.abs(got[same] - ref[same]).max()))
+        if not same.all():  # the written-out graph itself, given the exported masks
+            with torch.no_grad():
+                ref[~same] = Cam16(net, masks=True)(
+                    *(torch.from_numpy(a[~same]) for a in (f16, target, *masks.values()))
+                ).numpy()
+        cam_diff = max(cam_diff, float(np.abs(got - ref).max()))
         cam_peak = max(cam_peak, float(ref.max()))
     print(f"outputs vs {source}: max abs difference {diff:.3e} on {checked} images")
     n_maps = 2 * checked["val"]
     print(f"cam16.onnx vs autograd: max abs difference {cam_diff:.3e} (largest map value "
-          f"{cam_peak:.3f}) on {n_maps - flipped} maps; {flipped} with a ReLU6 mask that "
-          f"rounding flipped between onnxruntime and PyTorch, not compared")
+          f"{cam_peak:.3f}) on {n_maps} maps ({flipped} with a ReLU6 mask that rounding "
+          f"flipped between onnxruntime and PyTorch: against the PyTorch graph given it)")
     if diff > MAX_DIFF:
         sys.exit(f"the derived model's outputs differ from the source's by {diff}")
     if cam_diff > 5e-3 * max(cam_peak, 1.0):  # float summation order; maps are 0..peak
