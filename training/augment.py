@@ -105,14 +105,21 @@ def _reconstruct(seed: torch.Tensor, mask: torch.Tensor, steps: int) -> torch.Te
     return out
 
 
-def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor:
+# The summed optical density above which ``cell_cutout`` keeps a pixel is drawn in this range
+# (models up to 2.5): mostly tight, at the high end only the nucleus and granules.
+CUTOUT_OD = (0.15, 0.4)
+
+
+def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float,
+                od_range: tuple[float, float] = CUTOUT_OD) -> torch.Tensor:
     """On a share ``p`` of the batch, the cell cut out along its own edge, as segmented cells
     are published: of the pixels darker than the view's background (its brightest twentieth,
-    per channel) by a summed optical density above a random threshold, the region connected
-    to the centred nucleus within a disc about a cell's size (most touching red cells fall
-    outside it), holes filled, closed, with a soft edge; everything else black (white for a
-    fifth of them). ``replace_background`` keeps a disc wider than the cell, slide and red
-    cells included; this keeps the cell alone."""
+    per channel) by a summed optical density above a threshold drawn in ``od_range`` (a low
+    one keeps a neutrophil's pale cytoplasm, a high one little more than its nucleus), the
+    region connected to the centred nucleus within a disc about a cell's size (most touching
+    red cells fall outside it), holes filled, closed, with a soft edge; everything else black
+    (white for a fifth of them). ``replace_background`` keeps a disc wider than the cell, slide
+    and red cells included; this keeps the cell alone."""
     pick = _chance(gen, p, x.shape[0])
     if not pick.any():
         return x
@@ -127,7 +134,7 @@ def cell_cutout(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor
     sh, sw = small.shape[-2:]
     dist = _centre_distance(sh, sw)
     r = _u(gen, 0.25, 0.4, (b, 1, 1, 1)) * sh
-    dense = ((od > _u(gen, 0.15, 0.4, (b, 1, 1, 1))) & (dist < r)).float()
+    dense = ((od > _u(gen, od_range[0], od_range[1], (b, 1, 1, 1))) & (dist < r)).float()
     steps = sh // 4
     cell = _reconstruct((dist < 0.05 * sh).float().expand_as(dense), dense, steps)
     # Holes: what the outside (the border, through the non-cell pixels) does not reach.
@@ -269,15 +276,16 @@ def degrade(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 def robust_augment(batch_u8: torch.Tensor, gen: torch.Generator,
                    region_share: float = 0.0, randconv_share: float = 0.0,
-                   cutout_share: float = 0.0) -> torch.Tensor:
+                   cutout_share: float = 0.0,
+                   cutout_od: tuple[float, float] = CUTOUT_OD) -> torch.Tensor:
     """Unnormalised float NCHW on 0..255 after every step above (``region_colour`` on a
     ``region_share`` of the batch, ``random_convolution`` on a ``randconv_share``,
-    ``cell_cutout`` on a ``cutout_share``; at 0, as models up to 2.1, nothing is drawn for
-    them)."""
+    ``cell_cutout`` on a ``cutout_share``, its threshold drawn in ``cutout_od``; at 0, as
+    models up to 2.1, nothing is drawn for them)."""
     x = batch_u8.permute(0, 3, 1, 2).float()
     x = replace_background(x, gen, p=0.3, radius=(0.33, 0.5))
     if cutout_share > 0:
-        x = cell_cutout(x, gen, cutout_share)
+        x = cell_cutout(x, gen, cutout_share, cutout_od)
     x = geometric(x, gen, scale=(0.82, 1.22), shift=0.08)
     if region_share > 0:
         x = region_colour(x, gen, region_share)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.ml.cards import sha256_file
+from training.augment import CUTOUT_OD
 from training.data import (
     ATTRIBUTES,
     CELL_CLASSES,
@@ -446,6 +447,10 @@ def train_options(config: dict) -> str:
     for option in ("region_colour", "randconv", "cell_cutout", "mixstyle"):
         share = float(config["args"].get(option, "0"))
         extra += f" --{option.replace('_', '-')} {share:g}" if share else ""
+    cutout_od = config["args"].get("cutout_od")
+    if float(config["args"].get("cell_cutout", "0")) and cutout_od is not None:
+        low, high = (float(v) for v in cutout_od.strip("[]()").split(","))
+        extra += f" --cutout-od {low:g} {high:g}" if (low, high) != CUTOUT_OD else ""
     balance = config["args"].get("colour_balance", "None")
     extra += {"None": "", "False": "", "True": " --colour-balance", "view": " --colour-balance",
               "image": " --colour-balance image"}[balance]

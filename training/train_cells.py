@@ -27,7 +27,7 @@ import torch.nn.functional as F  # noqa: N812
 from apps.ml.canonical import ViewParams
 from apps.ml.cards import sha256_file
 from apps.ml.colour import balance, reference_colour
-from training.augment import robust_augment
+from training.augment import CUTOUT_OD, robust_augment
 from training.data import (
     ATTRIBUTES,
     CELL_CLASSES,
@@ -344,6 +344,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --augment robust: share of the robust part whose cell is cut out "
                    "along its own edge on black or white (training/augment.py cell_cutout; "
                    "default 0, as models up to 2.1)")
+    p.add_argument("--cutout-od", type=float, nargs=2, default=list(CUTOUT_OD),
+                   metavar=("LOW", "HIGH"),
+                   help="with --cell-cutout: range of the summed optical density above which "
+                   f"a pixel is kept as the cell's (default {CUTOUT_OD[0]:g} {CUTOUT_OD[1]:g}: "
+                   "tight, as 2.5; a low end near 0.05 keeps a neutrophil's pale cytoplasm)")
     p.add_argument("--mixstyle", type=float, default=0.0,
                    help="probability of MixStyle (feature-statistics mixing between images) "
                    f"after MBConv blocks {MIXSTYLE_BLOCKS} in training (default 0: off, as "
@@ -489,7 +494,7 @@ def main(argv: list[str] | None = None) -> None:
                 if k:
                     shifted = robust_augment(torch.from_numpy(x_tr[ii[:k]]), gen,
                                              args.region_colour, args.randconv,
-                                             args.cell_cutout)
+                                             args.cell_cutout, tuple(args.cutout_od))
                     if view is not None and view.get("colour_reference") is not None:
                         # As another lab's view would be: its colours, then the balance.
                         shifted = balance_batch(shifted, view["colour_reference"])

@@ -104,6 +104,24 @@ def test_cell_cutout_keeps_the_cell_with_its_holes_and_drops_a_red_cell_apart():
     assert torch.equal(cell_cutout(img, gen, p=0.0), img)
 
 
+def test_a_low_cutout_threshold_keeps_the_pale_cytoplasm_a_high_one_drops_it():  # type: ignore[no-untyped-def]
+    from training.augment import cell_cutout
+
+    img = torch.empty(4, 3, 96, 96)
+    img[:] = torch.tensor([235.0, 225.0, 215.0]).view(1, 3, 1, 1)  # slide background
+    yy, xx = torch.meshgrid(torch.arange(96) - 47.5, torch.arange(96) - 47.5, indexing="ij")
+    # A neutrophil's pale cytoplasm: summed optical density about 0.18 against the slide.
+    img[:, :, (yy**2 + xx**2) < 26**2] = torch.tensor([225.0, 205.0, 205.0]).view(1, 3, 1)
+    img[:, :, (yy**2 + xx**2) < 10**2] = torch.tensor([90.0, 40.0, 140.0]).view(1, 3, 1)
+    cytoplasm = (slice(None), slice(None), 47, 47 + 20)
+    pale = cell_cutout(img, torch.Generator().manual_seed(5), p=1.0, od_range=(0.05, 0.08))
+    tight = cell_cutout(img, torch.Generator().manual_seed(5), p=1.0, od_range=(0.2, 0.4))
+    assert torch.equal(pale[cytoplasm], img[cytoplasm])
+    assert ((tight[cytoplasm] == 0).all(dim=1) | (tight[cytoplasm] == 245).all(dim=1)).all()
+    for out in (pale, tight):  # the nucleus is kept either way
+        assert torch.equal(out[:, :, 47, 47], img[:, :, 47, 47])
+
+
 def test_random_convolution_keeps_channel_statistics_and_shape():  # type: ignore[no-untyped-def]
     from training.augment import random_convolution
 
