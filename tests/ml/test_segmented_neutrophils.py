@@ -21,6 +21,8 @@ def test_cut_out_neutrophils_are_on_black_and_still_recognised(cell_model, pbc_p
         assert (corner == 0).all() == ("black" in name), name
     assert min(np.asarray(PRESENTATIONS["x1.5, cut out on black, 120 px"](image)).shape[:2]) == 120
 
+    # The first 24 test neutrophils by file name: band neutrophils (BNE_ sorts before SNE_), the
+    # ones a model most readily calls immature granulocytes once the slide around them is gone.
     result = measure(cell_model, default_datasets_dir(), limit=24)
     assert list(result) == list(PRESENTATIONS)
     for name, r in result.items():
