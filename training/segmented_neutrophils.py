@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -84,16 +85,20 @@ FIVE_CLASSES = ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil"
 
 
 def measure(model: CellModel, datasets: Path, limit: int = 0,
-            classes: tuple[str, ...] = ("neutrophil",)) -> dict[str, dict[str, float]]:
+            classes: tuple[str, ...] = ("neutrophil",)) -> dict[str, dict[str, Any]]:
     """Per presentation, over the test-split cells of ``classes``: n, share called their own
-    class (``recognised``), share flagged, confident wrong answers not flagged."""
+    class (``recognised``), share flagged, confident wrong answers not flagged; and over the
+    band neutrophils among them (``bands``, None without any): the share called neutrophil
+    and the share called immature granulocyte, the error that counts a left shift that is not
+    there."""
     pbc = datasets / "pbc"
     by_path = {s.path: s for s in read_labels(pbc / "labels.csv")}
     rows = [r[0] for r in read_split_csv(model.card.directory / "split.csv")
             if r[2] == "test" and by_path[r[0]].cell_class in classes][: limit or None]
     truth = [by_path[r].cell_class for r in rows]
+    band = [by_path[r].subtype == "band_neutrophil" for r in rows]
     images = [open_image(pbc / r).convert("RGB") for r in rows]
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, present in PRESENTATIONS.items():
         preds = model.predict([present(im) for im in images])
         wrong = [p for p, t in zip(preds, truth, strict=True) if p.cell_class != t]
@@ -103,8 +108,16 @@ def measure(model: CellModel, datasets: Path, limit: int = 0,
             "flagged": sum(p.in_domain is False for p in preds) / len(preds),
             "confident_wrong_not_flagged": sum(p.cell_class_prob > CONFIDENT
                                                and p.in_domain is not False for p in wrong),
+            "bands": _bands([p.cell_class for p, b in zip(preds, band, strict=True) if b]),
         }
     return out
+
+
+def _bands(called: list[str]) -> dict[str, float] | None:
+    if not called:
+        return None
+    return {"n": len(called), "recognised": called.count("neutrophil") / len(called),
+            "called_ig": called.count("ig") / len(called)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -127,6 +140,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name}: {r['recognised']:.1%} of {r['n']} called their class, "
               f"{r['flagged']:.1%} flagged, {r['confident_wrong_not_flagged']} wrong with "
               f"p > {CONFIDENT} and not flagged")
+        if r["bands"] is not None:
+            b = r["bands"]
+            print(f"    band neutrophils: {b['recognised']:.1%} of {b['n']} called neutrophil, "
+                  f"{b['called_ig']:.1%} immature granulocyte")
 
 
 if __name__ == "__main__":

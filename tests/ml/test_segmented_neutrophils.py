@@ -28,6 +28,10 @@ def test_cut_out_neutrophils_are_on_black_and_still_recognised(cell_model, pbc_p
     for name, r in result.items():
         assert r["n"] == 24
         assert 0.0 <= r["flagged"] <= 1.0
+        # All 24 are bands, so the band figures are the presentation's own.
+        assert r["bands"]["n"] == 24, name
+        assert r["bands"]["recognised"] == pytest.approx(r["recognised"]), name
+        assert r["bands"]["called_ig"] <= 1 - r["recognised"], name
         if "along its edge" in name:
             continue  # measured, not held: see the test below
         # Real healthy-donor neutrophils of the model's own test split: recognised in PBC's
