@@ -363,6 +363,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.lisc_split and not args.extra_lisc:
         p.error("--lisc-split needs --extra-lisc")
+    if not 0 <= args.cutout_od[0] <= args.cutout_od[1]:
+        p.error(f"--cutout-od needs 0 <= LOW <= HIGH, not {args.cutout_od[0]:g} "
+                f"{args.cutout_od[1]:g}")
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)

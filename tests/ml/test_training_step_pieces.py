@@ -149,3 +149,13 @@ def test_mixstyle_is_identity_in_eval_and_mixes_statistics_in_training(model):  
         torch.manual_seed(0)
         b = mixed.backbone(x)
     assert (a - b).abs().max() > 1e-3
+
+
+def test_a_cutout_range_upside_down_is_refused_before_anything_is_read(tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from training.train_cells import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "out"), "--run-dir", str(tmp_path / "run"),
+              "--cutout-od", "0.4", "0.1"])
+    assert "--cutout-od needs 0 <= LOW <= HIGH" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
