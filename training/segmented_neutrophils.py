@@ -19,7 +19,7 @@ stain does.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,21 +85,25 @@ FIVE_CLASSES = ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil"
 
 
 def measure(model: CellModel, datasets: Path, limit: int = 0,
-            classes: tuple[str, ...] = ("neutrophil",)) -> dict[str, dict[str, Any]]:
-    """Per presentation, over the test-split cells of ``classes``: n, share called their own
-    class (``recognised``), share flagged, confident wrong answers not flagged; and over the
-    band neutrophils among them (``bands``, None without any): the share called neutrophil
-    and the share called immature granulocyte, the error that counts a left shift that is not
-    there."""
+            classes: tuple[str, ...] = ("neutrophil",), every: int = 1,
+            presentations: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Per presentation (all, or those named), over the test-split cells of ``classes`` (in
+    file-name order, every ``every``-th, at most ``limit``): n, share called their own class
+    (``recognised``), share flagged, confident wrong answers not flagged; and over the band
+    neutrophils among them (``bands``, None without any): how many, the share called
+    neutrophil and the share called immature granulocyte, the error that counts a left shift
+    that is not there."""
     pbc = datasets / "pbc"
     by_path = {s.path: s for s in read_labels(pbc / "labels.csv")}
     rows = [r[0] for r in read_split_csv(model.card.directory / "split.csv")
-            if r[2] == "test" and by_path[r[0]].cell_class in classes][: limit or None]
+            if r[2] == "test" and by_path[r[0]].cell_class in classes]
+    rows = sorted(rows)[::every][: limit or None]
     truth = [by_path[r].cell_class for r in rows]
     band = [by_path[r].subtype == "band_neutrophil" for r in rows]
     images = [open_image(pbc / r).convert("RGB") for r in rows]
     out: dict[str, dict[str, Any]] = {}
-    for name, present in PRESENTATIONS.items():
+    for name in presentations or PRESENTATIONS:
+        present = PRESENTATIONS[name]
         preds = model.predict([present(im) for im in images])
         wrong = [p for p, t in zip(preds, truth, strict=True) if p.cell_class != t]
         out[name] = {
