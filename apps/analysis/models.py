@@ -168,6 +168,13 @@ class CellPrediction(models.Model):
         return CamMap.decode(bytes(data), self.cam_box)
 
     @property
+    def counted_class(self) -> str:
+        """The class this prediction gives its cell: ``cell_class`` when the image showed a
+        white cell, else '' (a blank frame, a field of red cells: the network still names a
+        class, and nothing is counted until a biologist classifies the image)."""
+        return self.cell_class if self.view in VIEWS_WITH_A_CELL else ""
+
+    @property
     def domain_flag(self) -> str:
         """Why this cell's image is not one the model was validated on, as a code: the
         canonical view's reason when no white cell was found, "outside_features" when its

@@ -27,6 +27,7 @@ CELL_CLASSES: dict[str, Promise] = {
     "erythroblast": gettext_lazy("Erythroblast"),
     "platelet": gettext_lazy("Platelet"),
     "other": gettext_lazy("Other"),
+    "artefact": gettext_lazy("Artefact"),
     "unclassified": gettext_lazy("Unclassified"),
 }
 

@@ -12,7 +12,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from apps.analysis.models import RunStatus
 from apps.analysis.selectors import run_latest
@@ -27,7 +28,7 @@ from .models import Meaning, Signature
 from .selectors import report_content
 
 CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
-                "erythroblast", "platelet", "other")
+                "erythroblast", "platelet", "other", "artefact")
 LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
 
 
@@ -42,7 +43,7 @@ def content_hash(content: dict[str, Any]) -> str:
 
 def _require_reviewer(actor: AbstractBaseUser) -> None:
     if not roles.has_any_role(actor, roles.CAN_REVIEW):
-        raise ReviewError("Only a biologist can do this.")
+        raise ReviewError(_("Only a biologist can do this."))
 
 
 def _require_unlocked(specimen: Specimen) -> None:
@@ -70,11 +71,11 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     _require_unlocked(specimen)
     if new_class not in CELL_CLASSES:
-        raise ReviewError(f"Unknown class {new_class!r}.")
+        raise ReviewError(_("Unknown class %(class)r.") % {"class": new_class})
     cells = list(Cell.objects.filter(specimen=specimen, pk__in=cell_ids)
                  .prefetch_related("predictions"))
     if len(cells) != len(set(cell_ids)):
-        raise ReviewError("Some of these cells do not belong to this specimen.")
+        raise ReviewError(_("Some of these cells do not belong to this specimen."))
     now = timezone.now()
     changed = []
     for cell in cells:
@@ -91,23 +92,33 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
 
 
 def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> list[str]:
-    """Why the case cannot be signed now (empty when it can). `cells`: the specimen's cells
-    with their predictions, when the caller has read them already (the case page)."""
+    """Why the case cannot be signed now (empty when it can), in the active language. `cells`:
+    the specimen's cells with their predictions, when the caller has read them already (the
+    case page). An image in which no white cell was found has no class until a biologist gives
+    it one (Cell.final_class): an artefact, or the cell it is."""
     problems = []
     # Only the latest run counts: an older one is superseded, and a run whose worker is gone
     # (AnalysisRun.is_active) is being queued again or failed by the analysis sweep.
     latest = run_latest(specimen)
     if latest is not None and latest.is_active:
-        problems.append("The analysis is still running.")
+        problems.append(_("The analysis is still running."))
     if latest is None or latest.status != RunStatus.SUCCEEDED:
-        problems.append("The cells have not been analysed successfully.")
+        problems.append(_("The cells have not been analysed successfully."))
     if cells is None:
         cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
-    unclassified = sum(1 for c in cells if not c.final_class)
-    if unclassified:
-        problems.append(f"{unclassified} cell(s) are still unclassified.")
+    unclassified = [c for c in cells if not c.final_class]
+    no_cell = sum(1 for c in unclassified if c.latest_prediction() is not None)
+    if no_cell:
+        problems.append(ngettext(
+            "%(n)d image shows no white cell: classify it (X: artefact) before signing.",
+            "%(n)d images show no white cell: classify them (X: artefact) before signing.",
+            no_cell) % {"n": no_cell})
+    if len(unclassified) > no_cell:
+        problems.append(ngettext("%(n)d cell is still unclassified.",
+                                 "%(n)d cells are still unclassified.",
+                                 len(unclassified) - no_cell) % {"n": len(unclassified) - no_cell})
     if specimen.status in LOCKED:
-        problems.append("This case is already signed: amend it first.")
+        problems.append(_("This case is already signed: amend it first."))
     return problems
 
 
@@ -130,11 +141,11 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
     _require_reviewer(actor)
     username = actor.get_username()
     if throttle.is_locked(username):
-        raise ReviewError("Too many failed attempts: signing is locked for a while.")
+        raise ReviewError(_("Too many failed attempts: signing is locked for a while."))
     if not actor.check_password(password):
         # Written before (outside) the signing transaction so that it stays when we refuse.
         throttle.failure_record(username, ip, "signature")
-        raise ReviewError("Wrong password: the case was not signed.")
+        raise ReviewError(_("Wrong password: the case was not signed."))
     throttle.failures_clear(username)
     return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
                  on_signed=on_signed, domain_acknowledged=domain_acknowledged)
@@ -146,7 +157,7 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
           domain_acknowledged: bool = False) -> Signature:
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if meaning not in Meaning.values:
-        raise ReviewError("Choose validated or rejected.")
+        raise ReviewError(_("Choose validated or rejected."))
     blockers = sign_blockers(specimen)
     if blockers:
         raise ReviewError(" ".join(blockers))
@@ -192,9 +203,9 @@ def case_amend(*, actor: AbstractBaseUser, specimen: Specimen, reason: str) -> S
     _require_reviewer(actor)
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if specimen.status not in LOCKED:
-        raise ReviewError("Only a signed case can be amended.")
+        raise ReviewError(_("Only a signed case can be amended."))
     if not reason.strip():
-        raise ReviewError("Say why the case is amended.")
+        raise ReviewError(_("Say why the case is amended."))
     audit_record(actor=actor, action="case.amend", obj=specimen,
                  before={"status": specimen.status},
                  after={"status": SpecimenStatus.IN_REVIEW, "reason": reason.strip()})

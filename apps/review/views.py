@@ -27,7 +27,7 @@ from .models import Meaning
 
 KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("r", "erythroblast"),
-                    ("p", "platelet"), ("o", "other")])
+                    ("p", "platelet"), ("o", "other"), ("x", "artefact")])
 
 
 def _date(value: str | None):  # type: ignore[no-untyped-def]
@@ -73,6 +73,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
             selectors.differential(specimen, cells=cells, cbc=cbc)),
         "gallery": selectors.case_gallery(specimen, cells=cells),
         "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
+        "key_classes": dict(KEYS),
         "blockers": services.sign_blockers(specimen, cells=cells),
         "signatures": specimen.signatures.select_related("signed_by")
         .prefetch_related("reports", "result_messages"),

@@ -28,7 +28,8 @@ WBC_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinop
 NRBC_CLASS = "erythroblast"
 # Smudge cells: no class of the model or of the review, but a scanner folder; a broken cell is
 # not counted as a white cell.
-NOT_WBC: frozenset[str] = frozenset({NRBC_CLASS, "platelet", "smudge"})
+# An artefact (a reviewer's class: an image with no cell, debris, a stain precipitate) is none.
+NOT_WBC: frozenset[str] = frozenset({NRBC_CLASS, "platelet", "smudge", "artefact"})
 
 
 @dataclass(frozen=True)

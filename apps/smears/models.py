@@ -85,14 +85,15 @@ class Cell(TimeStampedModel):
 
     @property
     def final_class(self) -> str:
-        """The biologist's class when reviewed, else the newest prediction's, else ''.
+        """The biologist's class when reviewed, else the newest prediction's counted class
+        (``CellPrediction.counted_class``: '' when its image showed no white cell), else ''.
 
         The one rule for "what is this cell": every page, score, export and report reads it here.
         """
         if self.reviewed_class:
             return self.reviewed_class
         prediction = self.latest_prediction()
-        return prediction.cell_class if prediction else ""
+        return prediction.counted_class if prediction else ""
 
     @property
     def scanner_class(self) -> str:

@@ -4,8 +4,6 @@
   "use strict";
   var root = document.getElementById("review-cells");
   if (!root) { return; }
-  var KEYS = { n: "neutrophil", l: "lymphocyte", m: "monocyte", e: "eosinophil", b: "basophil",
-               i: "ig", r: "erythroblast", p: "platelet", o: "other" };
   var locked = root.getAttribute("data-locked") === "1";
   var url = root.getAttribute("data-reclassify-url");
   var anchor = null;
@@ -17,6 +15,7 @@
     return el ? JSON.parse(el.textContent) : {};
   }
   var labels = json("class-labels");
+  var KEYS = json("class-keys");  // key -> class code (apps.review.views.KEYS)
 
   function cells() { return Array.prototype.slice.call(root.querySelectorAll("figure.cell")); }
   function selected() { return cells().filter(function (c) { return c.classList.contains("selected"); }); }

@@ -1,0 +1,77 @@
+"""An image in which no white cell was found (a blank frame, a field of red cells) is never
+counted under the class the network still gives it: it has no class until a biologist gives it
+one, the case cannot be signed before, and "artefact" takes it out of the differential."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from apps.analysis.models import CellPrediction
+from apps.review.selectors import differential
+from apps.review.services import cells_reclassify, sign_blockers
+from apps.smears.models import Cell
+
+from .test_reclassify_and_sign import PASSWORD
+
+
+def _blank_is_an_erythroblast(specimen):  # type: ignore[no-untyped-def]
+    """The first lymphocyte's image showed no stained nucleus; the network said erythroblast."""
+    cell = Cell.objects.filter(specimen=specimen, analyser_class="lymphocyte").first()
+    CellPrediction.objects.filter(cell=cell).update(view="no_stain", cell_class="erythroblast",
+                                                    cell_class_prob=0.14)
+    return cell
+
+
+def test_it_is_not_counted_and_blocks_signing_until_classified(biologist, analysed):
+    cell = _blank_is_an_erythroblast(analysed)
+    diff = differential(analysed)
+    assert diff["nrbc"] == 0 and diff["nrbc_per_100_wbc"] == 0.0
+    assert diff["wbc_counted"] == 5 and diff["unclassified"] == 1
+    assert diff["counts"]["lymphocyte"] == 1
+    assert sign_blockers(analysed) == [
+        "1 image shows no white cell: classify it (X: artefact) before signing."]
+
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[cell.pk], new_class="artefact")
+    diff = differential(analysed)
+    assert diff["excluded"] == {"artefact": 1} and diff["unclassified"] == 0
+    assert diff["wbc_counted"] == 5 and diff["per_100_wbc"]["neutrophil"] == 60.0
+    assert sign_blockers(analysed) == []
+
+    from apps.workflow.services import case_sign
+
+    signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                          meaning="validated", domain_acknowledged=True)
+    assert signature.content["differential"]["excluded"] == {"artefact": 1}
+    assert "artefact" not in signature.content["differential"]["per_100_wbc"]
+
+
+def test_a_biologist_can_still_count_it_as_the_cell_it_is(biologist, analysed):
+    cell = _blank_is_an_erythroblast(analysed)
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[cell.pk],
+                     new_class="lymphocyte")
+    diff = differential(analysed)
+    assert diff["counts"]["lymphocyte"] == 2 and diff["unclassified"] == 0
+
+
+def test_the_case_page_groups_it_apart_and_offers_the_artefact_key(client, biologist, analysed):
+    cell = _blank_is_an_erythroblast(analysed)
+    client.force_login(biologist)
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    group = re.search(r'data-group="unclassified".*?</div>\s*</div>', page, re.S)
+    assert group and f'data-cell="{cell.pk}"' in group.group(0)
+    assert 'data-group="erythroblast"' not in page
+    keys = json.loads(re.search(r'<script id="class-keys" type="application/json">(.*?)</script>',
+                                page, re.S).group(1))
+    assert keys["x"] == "artefact" and keys["n"] == "neutrophil"
+    assert "1 image shows no white cell" in page
+    # The page's script reads its keys from the page, not a copy of its own.
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[2] / "static/js/review.js").read_text()
+    assert 'json("class-keys")' in script and '"erythroblast"' not in script
+
+    client.post(f"/review/{analysed.accession}/reclassify/", json.dumps(
+        {"cells": [cell.pk], "class": "artefact"}), content_type="application/json")
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    assert 'data-group="artefact"' in page and "Artefact (not a white cell)" in page
