@@ -143,8 +143,9 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
                                    "target": diff.get("target")})
         if diff.get("reviewed") is not None and diff.get("cells") is not None:
             notes.append(gettext(
-                "Cells reviewed (reclassified or confirmed) by the biologist: %(reviewed)s of "
-                "%(cells)s.") % {"reviewed": int(diff["reviewed"]), "cells": int(diff["cells"])})
+                "Cells classified one by one by the biologist (reclassified or confirmed): "
+                "%(reviewed)s of %(cells)s; the others keep the model's class.") % {
+                "reviewed": int(diff["reviewed"]), "cells": int(diff["cells"])})
     return notes
 
 

@@ -35,7 +35,8 @@ FRENCH = [
     "Le biologiste valideur a confirmé avoir revu les images des cellules, qui sont hors du "
     "domaine sur lequel le modèle cellulaire a été validé.",
     "Formule établie sur 38 leucocytes, moins que la cible de 100.",
-    "Cellules revues (reclassées ou confirmées) par le biologiste : 3 sur 40.",
+    "Cellules classées une à une par le biologiste (reclassées ou confirmées) : 3 sur 40 ; les "
+    "autres gardent la classe du modèle.",
     f"Signed content sha256 {SHA}",
 ]
 ENGLISH = [
@@ -47,7 +48,8 @@ ENGLISH = [
     "The validating biologist confirmed reviewing the cell images, which are outside the cell "
     "model's validated domain.",
     "Differential from 38 white cells, fewer than the target of 100.",
-    "Cells reviewed (reclassified or confirmed) by the biologist: 3 of 40.",
+    "Cells classified one by one by the biologist (reclassified or confirmed): 3 of 40; the "
+    "others keep the model's class.",
     f"Signed content sha256 {SHA}",
 ]
 

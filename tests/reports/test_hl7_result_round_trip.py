@@ -87,7 +87,8 @@ def test_the_message_says_what_limits_the_numbers():
                             "(hemaclinic-cells 2.1.2) was validated on: 38 of 40 cells")
                for n in notes)
     assert "Differential from 38 white cells, fewer than the target of 100." in notes
-    assert "Cells reviewed (reclassified or confirmed) by the biologist: 3 of 40." in notes
+    assert ("Cells classified one by one by the biologist (reclassified or confirmed): 3 of 40; "
+            "the others keep the model's class.") in notes
     assert notes[-1].startswith("Signed content sha256")
     # Inside the domain with a full count: none of these notes.
     inside = {**CONTENT, "domain": {**content["domain"], "code": "inside", "outside": 1}}

@@ -40,7 +40,8 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     assert "White cells counted 4 target 100" in flat
     assert "Only 4 white cells classified, fewer than the 100 the laboratory counts" in flat
     assert "The blood count has no automated differential." in flat
-    assert "1 cell reclassified or confirmed by the biologist." in flat
+    assert ("1 cell classified one by one by the biologist (reclassified or confirmed); the "
+            "others keep the model's class.") in flat
 
 
 def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, rendered, settings,
