@@ -7,18 +7,18 @@ what the biologist signed, even if the record has changed since.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.overlays import report_cell_files
 from apps.analysis.score_text import reason_text, score_display, score_value_text, translate
 from apps.analysis.selectors import cell_anomalies
+from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import class_label, differential_table, one_decimal
@@ -37,13 +37,8 @@ MOMENT = "j F Y, H:i"
 
 
 def _number(value: Any, digits: int = 4) -> str:
-    """A localised number without float noise or padding zeros ('9,8' in French); '' for None."""
-    if value is None or isinstance(value, bool):
-        return ""
-    if not isinstance(value, int | float):
-        return str(value)
-    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
-    return number_format(Decimal(text))
+    """A localised number without float noise or padding zeros (apps.core.numbers)."""
+    return plain_number(value, digits)
 
 
 def _percent(probability: Any) -> str:
@@ -185,7 +180,9 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "value": score_value_text(str(s.get("name") or ""), s.get("value"))
              or _number(s.get("value"), digits=3),
              "level": labels.label(labels.SCORE_LEVELS, s.get("level")),
-             "text": translate(s.get("text") or "")}
+             "text": translate(s.get("text") or ""),
+             # A model's known limits (its card), as the case page lists them under the score.
+             "limits": [translate(str(t)) for t in (s.get("evidence") or {}).get("limits") or []]}
             for s in scores]
 
 

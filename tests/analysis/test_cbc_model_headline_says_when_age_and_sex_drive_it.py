@@ -56,3 +56,4 @@ def test_an_indeterminate_model_shows_no_log_odds_parts_the_rule_shows_its_findi
                          )["table"] is None
     vexas = {**_score(COUNTS, state="indeterminate"), "name": "vexas"}
     assert score_display(vexas)["table"]["rows"]
+

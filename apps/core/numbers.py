@@ -1,0 +1,25 @@
+"""A measured value as the laboratory wrote it: localised, without float noise or padding zeros.
+
+One rule for the page and the signed report: 10.2 g/dL reads "10.2" (French "10,2"), never
+"10.20"; 50.0 reads "50".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.formats import number_format
+
+
+def plain_number(value: Any, digits: int = 4) -> str:
+    """A localised number without float noise or padding zeros ('9,8' in French); '' for None,
+    anything that is not a number as it is."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if not isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, int):
+        return number_format(value)
+    text = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
+    return number_format(Decimal(text))

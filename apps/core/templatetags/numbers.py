@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from apps.core.numbers import plain_number as _plain_number
+
+register = template.Library()
+
+
+@register.filter(name="plain_number")
+def plain_number(value: Any) -> str:
+    """apps.core.numbers.plain_number: 10.2 as "10.2" ("10,2" in French), never "10.20"."""
+    return _plain_number(value)

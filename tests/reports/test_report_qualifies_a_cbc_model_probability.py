@@ -1,0 +1,28 @@
+"""The PDF is what goes into the patient file: a CBC model's probability is printed with what
+qualifies it on the case page (who drives it, the card's known limits), in both languages."""
+
+from __future__ import annotations
+
+from tests.analysis.test_cbc_model_headline_says_when_age_and_sex_drive_it import (
+    DEMOGRAPHIC,
+    _score,
+)
+
+
+def test_the_signed_report_carries_the_note_and_the_model_card_limits(make_specimen, sign,
+                                                                      settings):
+    from apps.reports.document import report_html
+
+    limit = ("65% MDS prevalence in training; the probabilities are calibrated to that "
+             "prevalence and overstate MDS risk in a general laboratory population.")
+    payload = _score(DEMOGRAPHIC)
+    payload["evidence"]["limits"] = [limit]
+    signature = sign(make_specimen(), scores=[{**payload, "definition": "mds-cbc",
+                                               "version": "1", "level": "above_threshold"}])
+    english = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
+    assert "Driven mostly by age and sex: 67%" in english
+    assert "Known limits (model card)" in english and "overstate MDS risk" in english
+    french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "Résultat porté surtout par l&#x27;âge et le sexe : 67" in french
+    assert "Limites connues (fiche du modèle)" in french
+    assert "surestiment le risque de SMD" in french
