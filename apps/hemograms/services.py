@@ -139,6 +139,7 @@ def cbc_import(
             continue
         to_store.append((record, target, key))
 
+    errors.sort(key=lambda e: int(e["line"]))  # the file's order, whichever check found them
     outcome_kwargs = {"format": parsed.format, "records": len(parsed.records),
                       "duplicates": duplicates, "errors": errors}
     if not to_store:

@@ -107,7 +107,10 @@ def _report(request: HttpRequest, outcome) -> None:  # type: ignore[no-untyped-d
         "%(n)d CBC result(s) imported, %(d)d already present, %(e)d row(s) with errors.")
         % {"n": outcome.results_created, "d": outcome.duplicates, "e": len(outcome.errors)})
     for error in outcome.errors[:20]:
-        messages.warning(request, _("Line %(line)s: %(reason)s") % error)
+        # A parser's reason names its line already ("line 3: ..."): the page names it once.
+        reason = str(error["reason"]).removeprefix(f"line {error['line']}: ")
+        messages.warning(request, _("Line %(line)s: %(reason)s")
+                         % {"line": error["line"], "reason": reason})
 
 
 @role_required(roles.CAN_IMPORT)

@@ -76,3 +76,21 @@ def test_sysmex_rows_report_the_same_way():
         "line 6: Time is given but Date is empty",
         "line 7: no result in any parameter column",
     ]
+
+
+def test_the_import_page_names_each_line_once_in_the_file_order(client, technician, db):
+    """The page prefixes the line ("Line 3: ..."); the parser's own "line 3: " is not repeated,
+    and errors found by different checks (parsing, then identity) come in the file's order."""
+    from django.contrib.messages import get_messages
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(technician)
+    response = client.post("/cbc/import/", {"file": SimpleUploadedFile("lab.csv", CSV)})
+    assert response.status_code == 200
+    lines = [str(m) for m in get_messages(response.wsgi_request) if str(m).startswith("Line ")]
+    assert lines[:3] == ["Line 3: expected 6 columns as in the header, found 5",
+                         "Line 4: WBC value 'abc' is not a number",
+                         "Line 5: accession is empty"]
+    assert not any(": line " in m for m in lines)
+    numbers = [int(m.split(":", 1)[0].removeprefix("Line ")) for m in lines]
+    assert numbers == sorted(numbers)
