@@ -92,6 +92,10 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "short_of_target": bool(diff.get("short_of_target")), "warning": warning,
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             "analyser": analyser or None, "has_analyser": bool(analyser),
+            # The analyser's parameters this CBC has (NEUT%, ... NRBC%), none it lacks.
+            "analyser_codes": ", ".join([*(analyser.get("codes") or {}).values(),
+                                         *(["NRBC%"] if analyser.get("nrbc_per_100_wbc")
+                                           is not None else [])]),
             "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner)}
 
 

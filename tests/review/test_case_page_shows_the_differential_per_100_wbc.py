@@ -103,3 +103,18 @@ def test_anomaly_outputs_only_on_cells_whose_final_class_is_neutrophil(client, b
     assert len(re.findall(r">vac 0\.10<", page)) == 2
     figure = re.search(rf'<figure[^>]*data-cell="{neutrophil.pk}".*?</figure>', page, re.S)
     assert figure and "vac" not in figure.group(0)
+
+
+def test_the_analyser_footnote_names_only_the_parameters_the_cbc_has(client, biologist,
+                                                                      technician, analysed):
+    from apps.workflow.services import cbc_import
+    from tests.review.cbc import COLUMNS
+
+    kept = [c for c in COLUMNS if not c[0].startswith(("IG%", "NRBC%"))]
+    data = (",".join(c[0] for c in kept) + "\r\n" + ",".join(c[1] for c in kept) + "\r\n")
+    assert cbc_import(actor=technician, data=data.encode(), specimen=analysed).results_created
+    page = _page(client, biologist, analysed, "en")
+    section = page.split('id="analyser-differential"', 1)[1].split("</section>", 1)[0]
+    note = re.search(r'<p class="hint">([^<]*)</p>', section).group(1)
+    assert note.endswith("NEUT%, LYMPH%, MONO%, EO%, BASO%")
+    assert "IG%" not in section and "NRBC%" not in note
