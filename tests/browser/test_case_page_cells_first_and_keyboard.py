@@ -127,3 +127,25 @@ def test_question_mark_shows_every_shortcut(browser_page, live_server, review_ca
     assert Cell.objects.filter(specimen=review_case, reviewed_class="neutrophil").count() == 0
     page.keyboard.press("Escape")
     assert not help_.is_visible()
+
+
+def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_the_model(
+        browser_page, live_server, review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    fig = page.locator(".group[data-group='lymphocyte'] figure.cell").first
+    cell_id = int(fig.get_attribute("data-cell"))
+    assert fig.locator(".prediction").evaluate(
+        "e => getComputedStyle(e, '::before').content") in ("none", "normal")
+    total = int(page.locator("#diff-total").inner_text())
+    fig.click()
+    page.keyboard.press("x")
+    page.wait_for_selector(f"#review-cells[data-last-move='artefact:{cell_id}']")
+    assert Cell.objects.get(pk=cell_id).final_class == "artefact"
+    moved = page.locator(f".group[data-group='artefact'] figure.cell[data-cell='{cell_id}']")
+    assert moved.count() == 1
+    assert page.locator(".group[data-group='artefact'] .group-label").inner_text() == "Artefact"
+    # Out of the denominator, counted apart; the caption's class is marked as the model's.
+    assert int(page.locator("#diff-total").inner_text()) == total - 1
+    assert moved.locator(".prediction").evaluate(
+        "e => getComputedStyle(e, '::before').content") == '"model: "'
