@@ -248,31 +248,12 @@ def evidence_cells(name: str, evidence: dict | None, thresholds: dict | None,
     return cells[:limit]
 
 
-# The CBC model's features that are not blood counts. On its training cohort the model draws
-# much of its signal from them (see its card); when they carry at least this share of the
-# evidence (sum of |log-odds contributions|), the headline says the output rests on them.
-DEMOGRAPHIC_FEATURES = frozenset({"age", "sex_male"})
-DEMOGRAPHIC_SHARE = 0.5
-
-
-def demographic_share(contributions: list[dict]) -> float | None:
-    """The share of a CBC model's evidence (|log-odds|) that comes from age and sex, or None
-    when there is none to share."""
-    parts = [(str(c.get("name", "")), c.get("contribution")) for c in contributions]
-    parts = [(n, abs(float(v))) for n, v in parts
-             if isinstance(v, int | float) and not isinstance(v, bool)]
-    total = sum(v for _n, v in parts)
-    if not total:
-        return None
-    return sum(v for n, v in parts if n in DEMOGRAPHIC_FEATURES) / total
-
-
 def score_drivers_text(name: str, state: object, contributions: list[dict]) -> str:
     """What the headline adds when age and sex, not the counts, drive the CBC model's output."""
     if name not in ("mds_cbc", "mds_fused") or state != "scored":
         return ""
-    share = demographic_share(contributions)
-    if share is None or share < DEMOGRAPHIC_SHARE:
+    share = mds_cbc.demographic_share(contributions)
+    if share is None or not mds_cbc.driven_by_demographics(contributions):
         return ""
     return _("Driven mostly by age and sex: %(share)s%% of the model's evidence comes from "
              "them, not from the blood counts.") % {"share": _num(100 * share, 0)}

@@ -285,9 +285,13 @@ def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = 
     c = payloads[MDS_CBC]
     if c["state"] == ScoreState.SCORED and c["level"] == "above_threshold":
         cut = c["thresholds"]["operating_point"]
-        out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= {cut:.2f}",
+        demographic = mds_cbc.driven_by_demographics(
+            (c.get("evidence") or {}).get("contributions") or [])
+        out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= {cut:.2f}"
+                    + (", driven mostly by age and sex" if demographic else ""),
                     Reason(flag_reasons.MDS_CBC_ABOVE,
-                           {"probability": c["value"], "threshold": cut})))
+                           {"probability": c["value"], "threshold": cut,
+                            "age_and_sex": demographic})))
     i = payloads[MDS_IMAGE]
     if i["state"] == ScoreState.SCORED and i["level"] == "above_who":
         who = i["thresholds"].get("who_dysplasia_fraction", mds_image.WHO_DYSPLASIA_FRACTION)

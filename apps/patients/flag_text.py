@@ -71,8 +71,10 @@ def _vexas(p: Mapping[str, Any]) -> str:
 REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.CBC_LIMIT: _cbc_limit,
     flag_reasons.VEXAS_LEVEL: _vexas,
-    flag_reasons.MDS_CBC_ABOVE: lambda p: _(
-        "CBC MDS model: probability %(value)s, at or above %(cut)s") % {
+    flag_reasons.MDS_CBC_ABOVE: lambda p: (_(
+        "CBC MDS model: probability %(value)s, at or above %(cut)s, driven mostly by age and "
+        "sex") if p.get("age_and_sex") else _(
+        "CBC MDS model: probability %(value)s, at or above %(cut)s")) % {
         "value": _num(p.get("probability")), "cut": _num(p.get("threshold"))},
     flag_reasons.DYSPLASIA_ABOVE: lambda p: _(
         "dysplastic-looking neutrophils %(pct)s%%, at or above %(who)s%%") % {

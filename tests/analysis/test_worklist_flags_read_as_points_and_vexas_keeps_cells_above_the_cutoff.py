@@ -64,3 +64,24 @@ def test_vexas_stores_only_the_cells_at_or_above_its_cutoff(technician, neutroph
     assert flag.rule == f"VEXAS suspicion {score.level} ({points} points of 100)"
     assert flag.reason == {"code": "vexas_level",
                            "params": {"level": score.level, "points": points}}
+
+
+def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
+    """The worklist flag carries the case page headline's note (apps.ml.scores.mds_cbc
+    .driven_by_demographics): a probability carried by age and sex is not read as the counts'."""
+    payloads = _payloads(0.75, "high")
+    payloads["mds_cbc"]["evidence"] = {"contributions": [
+        {"name": "age", "contribution": 1.4}, {"name": "sex_male", "contribution": 0.6},
+        {"name": "hb", "contribution": 0.3}]}
+    flag = {name: SpecimenFlag(name=name, rule=rule, reason=reason.as_dict())
+            for name, rule, reason in _flags(payloads)}["mds_risk"]
+    assert flag.rule == "CBC MDS model 0.81 >= 0.50, driven mostly by age and sex"
+    assert flag.reason["params"]["age_and_sex"] is True
+    with translation.override("en"):
+        assert flag_reason(flag) == ("CBC MDS model: probability 0.81, at or above 0.5, driven "
+                                     "mostly by age and sex")
+    with translation.override("fr"):
+        assert flag_reason(flag) == ("Modèle SMD sur NFS : probabilité 0,81, au seuil de 0,5 ou "
+                                     "au-dessus, porté surtout par l'âge et le sexe")
+    # Without contributions (or when the counts drive it) the flag says nothing more.
+    assert _stored(0.75, "high")["mds_risk"].reason["params"]["age_and_sex"] is False

@@ -8,9 +8,10 @@ order, units and coefficients come from the card; the card's feature list must m
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -119,6 +120,32 @@ class MDSCBCModel(OnnxModel):
                                 DISCLAIMER)
         return MDSCBCResult("scored", p, p >= self.threshold, self.threshold, tuple(parts),
                             self.intercept, missing, (), self.card.provenance, DISCLAIMER)
+
+
+# The CBC model's features that are not blood counts. On its training cohort the model draws
+# much of its signal from them (see its card); when they carry at least this share of the
+# evidence (sum of |log-odds contributions|), the headline says the output rests on them.
+DEMOGRAPHIC_FEATURES = frozenset({"age", "sex_male"})
+DEMOGRAPHIC_SHARE = 0.5
+
+
+def demographic_share(contributions: Sequence[Mapping[str, Any]]) -> float | None:
+    """The share of a CBC model's evidence (|log-odds|) that comes from age and sex, or None
+    when there is none to share."""
+    named = [(str(c.get("name", "")), c.get("contribution")) for c in contributions]
+    parts = [(n, abs(float(v))) for n, v in named
+             if isinstance(v, int | float) and not isinstance(v, bool)]
+    total = sum(v for _n, v in parts)
+    if not total:
+        return None
+    return sum(v for n, v in parts if n in DEMOGRAPHIC_FEATURES) / total
+
+
+def driven_by_demographics(contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether age and sex carry at least DEMOGRAPHIC_SHARE of the evidence: the headline and
+    the worklist flag then say that the output rests on them, not on the blood counts."""
+    share = demographic_share(contributions)
+    return share is not None and share >= DEMOGRAPHIC_SHARE
 
 
 def load_model(model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
