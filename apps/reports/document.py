@@ -13,6 +13,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import pgettext
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.overlays import report_cell_files
@@ -266,4 +267,7 @@ def report_html(*, signature: Signature, language: str, media_root: Path) -> str
     """The report of `signature` as HTML, in `language`, with autoescaping on."""
     with translation.override(language):
         context = report_context(signature=signature, media_root=Path(media_root).resolve())
-        return render_to_string(TEMPLATE, {**context, "language": language})
+        # French sets a space before ";": the separator of the score reasons' list is worded.
+        separator = pgettext("between the items of a list", "; ")
+        return render_to_string(TEMPLATE, {**context, "language": language,
+                                           "list_separator": separator})

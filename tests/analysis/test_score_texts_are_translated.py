@@ -19,9 +19,13 @@ def test_every_disclaimer_and_known_reason_has_a_french_text():
             assert translate(disclaimer) != disclaimer
         assert reason_text(Reason(reasons.FEW_NEUTROPHILS, {"n": 7, "min": 20})) == \
             "moins de 20 neutrophiles analysés (n=7)"
-        assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == "VGM manquant"
+        # "Donnée" agrees with every input, masculine or feminine (hémoglobine manquante).
+        assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == \
+            "donnée manquante : VGM"
+        assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "hb"})) == \
+            "donnée manquante : hémoglobine"
         assert reason_text({"code": "input_required", "params": {"input": "anc"}}) == \
-            "nombre de polynucléaires neutrophiles manquant (requis)"
+            "donnée manquante : nombre de polynucléaires neutrophiles (requise)"
         assert "10 %" in translate(mds_image.DISCLAIMER)
     with translation.override("en"):
         assert translate(vexas.DISCLAIMER) == vexas.DISCLAIMER

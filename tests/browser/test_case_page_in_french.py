@@ -36,3 +36,6 @@ def test_the_french_case_page_has_no_listed_english(browser_page, live_server, r
     page.keyboard.press("?")
     help_text = page.locator("#shortcuts").inner_text()
     assert "Annuler le dernier reclassement" in help_text and not problems(help_text)
+    # The keys as a French keyboard names them.
+    assert "Ctrl/Maj+clic" in help_text and "Échap" in help_text and "Esc" not in help_text
+    assert "Artefact" in help_text

@@ -26,3 +26,17 @@ def test_the_signed_report_carries_the_note_and_the_model_card_limits(make_speci
     assert "Résultat porté surtout par l&#x27;âge et le sexe : 67" in french
     assert "Limites connues (fiche du modèle)" in french
     assert "surestiment le risque de SMD" in french
+
+
+def test_a_scores_reasons_are_listed_as_each_language_punctuates(make_specimen, sign, settings):
+    from apps.reports.document import report_html
+
+    score = {"name": "vexas", "state": "indeterminate", "value": None, "level": "",
+             "definition": "vexas-rule", "version": "1.0.0", "thresholds": {}, "evidence": {},
+             "reasons": [{"code": "few_neutrophils", "params": {"n": 7, "min": 20}},
+                         {"code": "input_missing", "params": {"input": "mcv"}}]}
+    signature = sign(make_specimen(), scores=[score])
+    english = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
+    assert "fewer than 20 neutrophils analysed (n=7); MCV missing" in english
+    french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "moins de 20 neutrophiles analysés (n=7) ; donnée manquante : VGM" in french
