@@ -12,7 +12,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import pgettext
 
 from apps.analysis.domain_text import cell_flag_text
@@ -45,7 +45,8 @@ def _number(value: Any, digits: int = 4) -> str:
 def _percent(probability: Any) -> str:
     if probability is None:
         return ""
-    return f"{_number(round(100 * float(probability), 1))} %"
+    # One decimal always (55.0 %, beside 75.9 %), and a no-break space: the sign never wraps.
+    return f"{number_format(round(100 * float(probability), 1), decimal_pos=1)}\u00a0%"
 
 
 def _datetime(value: str | None) -> datetime | None:

@@ -47,6 +47,8 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
 def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, rendered, settings,
                                                                    tmp_path):
     html = report_html(signature=signed, language="en", media_root=settings.MEDIA_ROOT)
+    # A percentage keeps its sign on its line (no-break space) and one decimal.
+    assert "12.5\u00a0%" in html and "12.5 %" not in html
     for cell in signed.content["key_cells"]:
         assert cell["cam"] and (settings.MEDIA_ROOT / cell["cam"]).as_uri() in html
         assert (settings.MEDIA_ROOT / cell["image"]).as_uri() in html
