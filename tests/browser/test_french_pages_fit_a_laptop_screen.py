@@ -83,3 +83,28 @@ def test_the_specimen_page_shows_the_domain_warning_first(browser_page, live_ser
     assert len(captions) == 12, captions
     assert all(not c["cut"] and c["inside"] for c in captions), captions
     assert all(c["marker"] == "hors domaine" for c in captions), captions
+
+
+def test_the_cbc_table_fits_its_panel_in_french(browser_page, live_server, review_case, tmp_path):
+    """Six columns (parameter, value, unit, reference, flag, the analyser's flag) inside the
+    400 px side panel: none cut off or past the card's edge."""
+    page = browser_page
+    _french(page, live_server)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.click("#tab-cbc")
+    page.screenshot(path=str(tmp_path / "case-fr-cbc.png"))
+    sizes = page.evaluate("""() => {
+        const card = document.getElementById("cbc");
+        const table = card.querySelector("table.cbc");
+        const right = card.getBoundingClientRect().right
+            - parseFloat(getComputedStyle(card).paddingRight);
+        return {right: right, tableRight: table.getBoundingClientRect().right,
+                cells: Array.from(table.querySelectorAll("th, td")).map(
+                    c => c.getBoundingClientRect().right),
+                cut: Array.from(table.querySelectorAll("th, td")).filter(
+                    c => c.scrollWidth > c.clientWidth + 0.5).map(c => c.textContent)};
+    }""")
+    assert sizes["tableRight"] <= sizes["right"] + 0.5, sizes
+    assert max(sizes["cells"]) <= sizes["right"] + 0.5, sizes
+    assert not sizes["cut"], sizes
+    assert "Alarme de l" in page.locator("#cbc table.cbc thead").inner_text()

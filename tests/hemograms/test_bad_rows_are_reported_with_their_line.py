@@ -94,3 +94,7 @@ def test_the_import_page_names_each_line_once_in_the_file_order(client, technici
     assert not any(": line " in m for m in lines)
     numbers = [int(m.split(":", 1)[0].removeprefix("Line ")) for m in lines]
     assert numbers == sorted(numbers)
+    # The table of refused rows: the line in its column, the reason without it.
+    table = response.content.decode().split("<tbody>")[-1].split("</tbody>")[0]
+    assert "<td>3</td><td>expected 6 columns as in the header, found 5</td>" in table
+    assert "line 3:" not in table
