@@ -96,7 +96,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "analyser_codes": ", ".join([*(analyser.get("codes") or {}).values(),
                                          *(["NRBC%"] if analyser.get("nrbc_per_100_wbc")
                                            is not None else [])]),
-            "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner)}
+            "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner),
+            "signature_version": diff.get("signature_version")}
 
 
 def scanner_note(scanner: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_latest
 from apps.patients.models import Specimen
+from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import differential_count, scanner_differential
 from apps.smears.models import PREDICTIONS_READ, Cell
 
@@ -176,6 +177,20 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "analyser": analyser_differential(latest),
         "scanner": None if scanner is None else scanner.as_dict(),
     }
+
+
+def case_differential(specimen: Specimen, *, cells: list[Cell] | None = None,
+                      cbc: CBCResult | None | object = _LATEST) -> dict[str, Any]:
+    """The differential the case page shows: while the case is signed, the one signed (what its
+    report and result message say, whatever a later version of the counting rule would make of
+    the same cells, as specimen_document gives it), marked with its version; else the current
+    one (differential)."""
+    if specimen.status in SIGNED_STATUSES:
+        latest = specimen.signatures.order_by("-version").first()
+        signed = (latest.content.get("differential") or {}) if latest is not None else {}
+        if "per_100_wbc" in signed:
+            return {**signed, "signature_version": latest.version}
+    return differential(specimen, cells=cells, cbc=cbc)
 
 
 def _domain_models(models: object) -> list[dict[str, Any]]:

@@ -70,7 +70,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
         "differential": differential_table(
-            selectors.differential(specimen, cells=cells, cbc=cbc)),
+            selectors.case_differential(specimen, cells=cells, cbc=cbc)),
         "gallery": selectors.case_gallery(specimen, cells=cells),
         "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
         "key_classes": dict(KEYS),

@@ -181,7 +181,9 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
     except review_services.ReviewError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     differential = differential_table(review_selectors.differential(specimen))
-    return JsonResponse({"ok": True, "differential": differential})
+    # What still stops signing (an image left without a class, ...), as the page lists it.
+    return JsonResponse({"ok": True, "differential": differential,
+                         "blockers": review_services.sign_blockers(specimen)})
 
 
 @role_required(roles.CAN_REVIEW)

@@ -227,6 +227,20 @@
   }
   // The endpoint returns the differential table as the page renders it
   // (apps/review/display.py): labels, the short-count warning and the analyser's column.
+  // What still stops signing, as the endpoint words it (apps.review.services.sign_blockers).
+  function updateBlockers(blockers) {
+    var list = document.getElementById("sign-blockers");
+    var button = document.getElementById("sign-submit");
+    if (!list) { return; }
+    list.innerHTML = "";
+    blockers.forEach(function (b) {
+      var li = document.createElement("li");
+      li.textContent = b;
+      list.appendChild(li);
+    });
+    list.hidden = !blockers.length;
+    if (button) { button.disabled = blockers.length > 0; }
+  }
   function updateDifferential(diff) {
     var body = document.getElementById("diff-body");
     if (!body) { return; }
@@ -280,6 +294,7 @@
         });
         recount();
         updateDifferential(res.data.differential);
+        updateBlockers(res.data.blockers || []);
         if (shown) { preview(shown); }
         root.setAttribute(undo ? "data-last-undo" : "data-last-move", cls + ":" + ids.join(","));
         return ids;

@@ -131,21 +131,39 @@ def test_question_mark_shows_every_shortcut(browser_page, live_server, review_ca
 
 def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_the_model(
         browser_page, live_server, review_case):
+    """An image in which no white cell was found waits unclassified and blocks signing; X makes
+    it an artefact: out of the count, its caption the model's, signing open again, no reload."""
+    from apps.analysis.models import CellPrediction
+
+    blank = Cell.objects.filter(specimen=review_case, analyser_class="lymphocyte").first()
+    CellPrediction.objects.filter(cell=blank).update(view="no_stain")
     page = browser_page
     _open(page, live_server, review_case)
-    fig = page.locator(".group[data-group='lymphocyte'] figure.cell").first
-    cell_id = int(fig.get_attribute("data-cell"))
+    fig = page.locator(f".group[data-group='unclassified'] figure.cell[data-cell='{blank.pk}']")
+    assert fig.count() == 1
     assert fig.locator(".prediction").evaluate(
-        "e => getComputedStyle(e, '::before').content") in ("none", "normal")
+        "e => getComputedStyle(e, '::before').content") == '"model: "'
+    blockers = page.locator("#sign-blockers")
+    assert "1 image shows no white cell" in blockers.inner_text()
+    assert page.locator("#sign-submit").is_disabled()
     total = int(page.locator("#diff-total").inner_text())
+    other = page.locator(".group[data-group='lymphocyte'] figure.cell").first
+    assert other.locator(".prediction").evaluate(
+        "e => getComputedStyle(e, '::before').content") in ("none", "normal")
     fig.click()
     page.keyboard.press("x")
-    page.wait_for_selector(f"#review-cells[data-last-move='artefact:{cell_id}']")
-    assert Cell.objects.get(pk=cell_id).final_class == "artefact"
-    moved = page.locator(f".group[data-group='artefact'] figure.cell[data-cell='{cell_id}']")
+    page.wait_for_selector(f"#review-cells[data-last-move='artefact:{blank.pk}']")
+    assert Cell.objects.get(pk=blank.pk).final_class == "artefact"
+    moved = page.locator(f".group[data-group='artefact'] figure.cell[data-cell='{blank.pk}']")
     assert moved.count() == 1
     assert page.locator(".group[data-group='artefact'] .group-label").inner_text() == "Artefact"
-    # Out of the denominator, counted apart; the caption's class is marked as the model's.
+    # Out of the denominator (it was not in it), counted apart; signing open again.
+    assert int(page.locator("#diff-total").inner_text()) == total
+    assert "Artefact (not a white cell)" in page.locator("#diff-body").inner_text()
+    assert not blockers.is_visible() and page.locator("#sign-submit").is_enabled()
+    # A white cell made an artefact leaves the count.
+    other.click()
+    page.keyboard.press("x")
+    page.wait_for_selector("#review-cells[data-last-move^='artefact:']:not([data-last-move="
+                           f"'artefact:{blank.pk}'])")
     assert int(page.locator("#diff-total").inner_text()) == total - 1
-    assert moved.locator(".prediction").evaluate(
-        "e => getComputedStyle(e, '::before').content") == '"model: "'

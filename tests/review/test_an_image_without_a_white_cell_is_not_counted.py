@@ -75,3 +75,20 @@ def test_the_case_page_groups_it_apart_and_offers_the_artefact_key(client, biolo
         {"cells": [cell.pk], "class": "artefact"}), content_type="application/json")
     page = client.get(f"/review/{analysed.accession}/").content.decode()
     assert 'data-group="artefact"' in page and "Artefact (not a white cell)" in page
+
+
+def test_a_signed_case_page_shows_the_differential_as_signed(client, biologist, analysed):
+    """A case signed before a change of the counting rule keeps, on its page, the differential
+    its report and result message carry; the page says which version it shows."""
+    from apps.workflow.services import case_sign
+
+    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    _blank_is_an_erythroblast(analysed)  # the rule, or the cells, read differently today
+    client.force_login(biologist)
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    body = page.split('id="diff-body"', 1)[1].split("</tbody>", 1)[0]
+    assert re.search(r'<tr data-class="lymphocyte"><td>Lymphocyte</td><td class="num">2</td>',
+                     body)
+    assert "As signed (version 1)." in page
+    assert '<td class="num" id="diff-total">6</td>' in page
+    assert differential(analysed)["wbc_counted"] == 5  # what an amendment would start from

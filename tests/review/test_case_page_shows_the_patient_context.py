@@ -73,7 +73,7 @@ def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, h
     assert "Validated" in part and "Frottis sans anomalie" in part
     assert "Neutrophil 61.5" in part and "Basophil" not in part
     assert "not signed" in part and "Signed conclusion:" in part
-    assert "Platelets 140 <strong class=\"flag\">Low</strong>" in part
+    assert re.search(r"Platelets 140 10\^9/L <strong class=\"flag\">Low</strong>", part)  # units
     assert "13.5" in part and "11.2" in part and "140" in part
     # One plot per value, three points each, the case's point marked; no script, no style.
     for code in ("HGB", "MCV", "PLT", "NEUT#", "WBC"):
