@@ -123,9 +123,11 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
         previous.append({
             "accession": row.get("accession", ""), "day": _day(_datetime(row.get("at"))),
             "values": [{"label": str(label), "value": _number(values[code].get("value")),
+                        "unit": labels.unit(values[code].get("unit")),
                         "flag": str(Flag(values[code].get("flag") or "").label)
                         if values[code].get("flag") in ("L", "H") else ""}
-                       if code in values else {"label": str(label), "value": "", "flag": ""}
+                       if code in values else {"label": str(label), "value": "", "unit": "",
+                                               "flag": ""}
                        for code, label in CONTEXT_CBC],
             "status": str(SpecimenStatus(status).label) if status in SpecimenStatus.values
             else status,

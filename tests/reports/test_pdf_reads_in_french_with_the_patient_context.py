@@ -85,6 +85,9 @@ def test_the_french_pdf_has_the_patient_context_and_no_english(case, rendered, t
                     "GB (×10⁹/L)"):
         assert caption in text, caption
     assert "Hémoglobine" in text and "Leucocytes" in text  # the CBC table's names
+    # The earlier specimens' values carry their units, as on the case page.
+    earlier = " ".join(text.split("Prélèvements antérieurs", 1)[1].split())
+    assert re.search(r"\d+,\d g/dL", earlier) and "fL" in earlier, earlier[:300]
     found = _english(text)
     contexts = [text[max(0, m.start() - 60):m.end() + 60] for word in found
                 for m in re.finditer(re.escape(word.split(": ")[-1]), text)][:5]
