@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
@@ -60,20 +61,24 @@ def _dedup_key(record: CBCRecord) -> str:
 
 
 def _identity_reason(problem: IdentityProblem, specimen: Specimen | None) -> str:
+    """Why a CBC row was refused for its identity, in the active language (a possible sample
+    mix-up must read in the technician's language)."""
     # The stored patient's record number is never echoed: only what the file itself says.
-    where = f"specimen {specimen.accession}" if specimen is not None else "the specimen"
+    where = (_("specimen %(accession)s") % {"accession": specimen.accession}
+             if specimen is not None else _("the specimen"))
+    params = {"sample": repr(problem.accession), "patient": repr(problem.patient_id),
+              "where": where}
     reasons = {
-        "sample_mismatch": (f"sample {problem.accession!r} is not {where}; nothing was "
-                            "attached (import the file from the CBC import page to create it)"),
-        "patient_mismatch": (f"patient id {problem.patient_id!r} is not the patient of {where}; "
-                             "refused, nothing was attached (possible sample mix-up)"),
-        "patient_unverifiable": (f"patient id {problem.patient_id!r} cannot be checked: the "
-                                 f"patient of {where} has no hospital record number; refused"),
-        "patient_unknown": (f"patient id {problem.patient_id!r} is not a registered patient; "
-                            "refused (a CBC result never creates a patient: register the "
-                            "patient first)"),
+        "sample_mismatch": _("sample %(sample)s is not %(where)s; nothing was attached (import "
+                             "the file from the CBC import page to create it)"),
+        "patient_mismatch": _("patient id %(patient)s is not the patient of %(where)s; refused, "
+                              "nothing was attached (possible sample mix-up)"),
+        "patient_unverifiable": _("patient id %(patient)s cannot be checked: the patient of "
+                                  "%(where)s has no hospital record number; refused"),
+        "patient_unknown": _("patient id %(patient)s is not a registered patient; refused (a "
+                             "CBC result never creates a patient: register the patient first)"),
     }
-    return reasons[problem.code]
+    return reasons[problem.code] % params
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -94,3 +94,16 @@ def test_a_batch_csv_row_naming_another_patient_is_refused(technician):
     assert Specimen.objects.get(accession="S-2024-0002").patient is None
     assert not Specimen.objects.filter(accession="S-NEW").exists()
     assert _patients() == {"MRN-A", "H123456"}  # MRN-B and MRN-GHOST were not created
+
+
+def test_a_possible_mix_up_reads_in_the_technicians_language(technician, sysmex_specimen):
+    from django.utils import translation
+
+    specimen_create(actor=technician, accession="S24-000103", patient=sysmex_specimen.patient)
+    with translation.override("fr"):
+        outcome = cbc_import(actor=technician, data=SYSMEX)
+    reason = str(outcome.errors[0]["reason"])
+    assert reason == ("l'identifiant patient 'H000777' n'est pas le patient du prélèvement "
+                      "S24-000103 ; refusé, rien n'a été rattaché (inversion d'échantillon "
+                      "possible)")
+    assert "H000123" not in reason
