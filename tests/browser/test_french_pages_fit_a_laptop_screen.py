@@ -18,6 +18,23 @@ def _french(page, live_server) -> None:  # type: ignore[no-untyped-def]
         page.select_option("select[name=language]", "fr")
 
 
+def _table_in_card(page, card_id: str, selector: str) -> dict:  # type: ignore[no-untyped-def]
+    """Where a table inside a card ends against the card's content edge, its cells' right
+    edges, and the cells whose text is cut."""
+    return page.evaluate("""([cardId, selector]) => {
+        const card = document.getElementById(cardId);
+        const table = card.querySelector(selector);
+        const right = card.getBoundingClientRect().right
+            - parseFloat(getComputedStyle(card).paddingRight);
+        const cells = Array.from(table.querySelectorAll("th, td"));
+        return {table: table.scrollWidth, panel: card.clientWidth, scroll: card.scrollWidth,
+                tableRight: table.getBoundingClientRect().right, right: right,
+                cells: cells.map(c => c.getBoundingClientRect().right),
+                cut: cells.filter(c => c.scrollWidth > c.clientWidth + 0.5)
+                          .map(c => c.textContent)};
+    }""", [card_id, selector])
+
+
 @pytest.mark.parametrize("folder", ["", "unclassified"])
 def test_the_differential_fits_its_panel_in_french(browser_page, live_server, review_case,
                                                    tmp_path, folder):
@@ -29,16 +46,7 @@ def test_the_differential_fits_its_panel_in_french(browser_page, live_server, re
     _french(page, live_server)
     page.goto(f"{live_server.url}/review/{review_case.accession}/")
     page.screenshot(path=str(tmp_path / "case-fr-differential.png"))
-    sizes = page.evaluate("""() => {
-        const panel = document.getElementById("differential");
-        const table = panel.querySelector("table");
-        const right = panel.getBoundingClientRect().right
-            - parseFloat(getComputedStyle(panel).paddingRight);
-        return {table: table.scrollWidth, panel: panel.clientWidth, scroll: panel.scrollWidth,
-                tableRight: table.getBoundingClientRect().right, right: right,
-                cells: Array.from(table.querySelectorAll("th, td")).map(
-                    c => c.getBoundingClientRect().right)};
-    }""")
+    sizes = _table_in_card(page, "differential", "table")
     assert sizes["scroll"] <= sizes["panel"], sizes
     assert sizes["tableRight"] <= sizes["right"] + 0.5, sizes
     assert max(sizes["cells"]) <= sizes["right"] + 0.5, sizes
@@ -93,17 +101,7 @@ def test_the_cbc_table_fits_its_panel_in_french(browser_page, live_server, revie
     page.goto(f"{live_server.url}/review/{review_case.accession}/")
     page.click("#tab-cbc")
     page.screenshot(path=str(tmp_path / "case-fr-cbc.png"))
-    sizes = page.evaluate("""() => {
-        const card = document.getElementById("cbc");
-        const table = card.querySelector("table.cbc");
-        const right = card.getBoundingClientRect().right
-            - parseFloat(getComputedStyle(card).paddingRight);
-        return {right: right, tableRight: table.getBoundingClientRect().right,
-                cells: Array.from(table.querySelectorAll("th, td")).map(
-                    c => c.getBoundingClientRect().right),
-                cut: Array.from(table.querySelectorAll("th, td")).filter(
-                    c => c.scrollWidth > c.clientWidth + 0.5).map(c => c.textContent)};
-    }""")
+    sizes = _table_in_card(page, "cbc", "table.cbc")
     assert sizes["tableRight"] <= sizes["right"] + 0.5, sizes
     assert max(sizes["cells"]) <= sizes["right"] + 0.5, sizes
     assert not sizes["cut"], sizes
