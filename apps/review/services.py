@@ -66,7 +66,9 @@ def case_open(*, actor: AbstractBaseUser, specimen: Specimen) -> Specimen:
 def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
                      new_class: str, undo: bool = False) -> list[Cell]:
     """Give cells the biologist's class, audited cell by cell. An undo (Ctrl-Z on the case
-    page) is one more reclassification, back to the class before, marked as an undo."""
+    page) is one more reclassification, back to the class before, marked as an undo; a cell
+    that had no biologist's class before the move undone gets none again (the model's class,
+    not a class the biologist gave)."""
     _require_reviewer(actor)
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     _require_unlocked(specimen)
@@ -77,18 +79,39 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     if len(cells) != len(set(cell_ids)):
         raise ReviewError(_("Some of these cells do not belong to this specimen."))
     now = timezone.now()
+    restored = _undone_reviewed_classes(cells, new_class) if undo else {}
     changed = []
     for cell in cells:
         before = {"class": cell.final_class, "reviewed_class": cell.reviewed_class}
-        cell.reviewed_class, cell.reviewed_by, cell.reviewed_at = new_class, actor, now
+        reviewed = restored.get(cell.pk, new_class)
+        cell.reviewed_class = reviewed
+        cell.reviewed_by, cell.reviewed_at = (actor, now) if reviewed else (None, None)
         changed.append(cell)
         audit_record(actor=actor, action="cell.reclassify", obj=cell, before=before,
-                     after={"class": new_class, "reviewed_class": new_class},
+                     after={"class": new_class, "reviewed_class": reviewed},
                      detail={"specimen": specimen.accession, **({"undo": True} if undo else {})})
     Cell.objects.bulk_update(changed, ["reviewed_class", "reviewed_by", "reviewed_at"])
     if specimen.status == SpecimenStatus.ANALYSED:
         specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
     return changed
+
+
+def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, str]:
+    """For an undo back to ``new_class``: the biologist's class each cell had before the move
+    being undone (its latest audited reclassification, when that move led from ``new_class`` to
+    the cell's present class), '' when it had none."""
+    from apps.core.models import AuditEvent
+
+    out: dict[int, str] = {}
+    for cell in cells:
+        last = (AuditEvent.objects.filter(action="cell.reclassify", object_type="smears.cell",
+                                          object_id=str(cell.pk)).order_by("-at", "-id").first())
+        if last is None or not isinstance(last.before, dict) or not isinstance(last.after, dict):
+            continue
+        if last.before.get("class") == new_class and \
+                last.after.get("reviewed_class") == cell.reviewed_class:
+            out[cell.pk] = str(last.before.get("reviewed_class") or "")
+    return out
 
 
 def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> list[str]:

@@ -172,8 +172,9 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
         body = json.loads(request.body or b"{}")
         cell_ids = [int(i) for i in body.get("cells", [])]
         new_class = str(body.get("class", ""))
-        services.cells_reclassify(actor=request.user, specimen=specimen, cell_ids=cell_ids,
-                                  new_class=new_class, undo=body.get("undo") is True)
+        moved = services.cells_reclassify(actor=request.user, specimen=specimen,
+                                          cell_ids=cell_ids, new_class=new_class,
+                                          undo=body.get("undo") is True)
     except (ValueError, TypeError) as exc:
         return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
     except services.SpecimenSignedError as exc:
@@ -183,7 +184,10 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
     differential = differential_table(review_selectors.differential(specimen))
     # What still stops signing (an image left without a class, ...), as the page lists it.
     return JsonResponse({"ok": True, "differential": differential,
-                         "blockers": review_services.sign_blockers(specimen)})
+                         "blockers": review_services.sign_blockers(specimen),
+                         # Which of the moved cells carry a biologist's class now (an undo can
+                         # give a cell back the model's).
+                         "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved}})
 
 
 @role_required(roles.CAN_REVIEW)

@@ -288,7 +288,7 @@
         var target = groupFor(cls).querySelector(".cells");
         figs.forEach(function (c) {
           c.setAttribute("data-class", cls);
-          c.classList.add("reviewed");
+          c.classList.toggle("reviewed", !!(res.data.reviewed || {})[c.getAttribute("data-cell")]);
           forget(c.getAttribute("data-cell"));   // read again: new class, its outputs
           target.appendChild(c);
         });

@@ -105,6 +105,10 @@ def test_ctrl_z_undoes_the_last_reclassification_audited(browser_page, live_serv
     assert Cell.objects.get(pk=cell_id).final_class == "lymphocyte"
     assert page.locator(f".group[data-group='lymphocyte'] figure.cell[data-cell='{cell_id}']"
                         ).count() == 1
+    # Back to the model's class: not marked as a cell the biologist classified.
+    assert "reviewed" not in page.locator(f"figure.cell[data-cell='{cell_id}']"
+                                          ).get_attribute("class")
+    assert Cell.objects.get(pk=cell_id).reviewed_class == ""
     events = list(AuditEvent.objects.filter(action="cell.reclassify", object_id=str(cell_id))
                   .order_by("id"))
     assert [e.after["class"] for e in events] == ["monocyte", "lymphocyte"]
