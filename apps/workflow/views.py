@@ -181,10 +181,11 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
         return JsonResponse({"error": str(exc), "code": exc.code}, status=409)
     except review_services.ReviewError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    differential = differential_table(review_selectors.differential(specimen))
+    cells = review_selectors.case_cells(specimen)  # read once for both
+    differential = differential_table(review_selectors.differential(specimen, cells=cells))
     # What still stops signing (an image left without a class, ...), as the page lists it.
     return JsonResponse({"ok": True, "differential": differential,
-                         "blockers": review_services.sign_blockers(specimen),
+                         "blockers": review_services.sign_blockers(specimen, cells=cells),
                          # Which of the moved cells carry a biologist's class now (an undo can
                          # give a cell back the model's).
                          "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved}})
