@@ -48,9 +48,11 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
     values = {v.code: v.value for v in cbc.values.all()} if cbc else {}
     patient = specimen.patient
     sex = patient.sex if patient and patient.sex in ("M", "F") else None
-    age = None
-    if patient and patient.birth_date and cbc and cbc.measured_at:
-        age = patient.age_on(cbc.measured_at.date())
+    # Age on the sample's day: the blood count's measurement, else the specimen's collection,
+    # else its registration (the day the case page and the report give the age for).
+    day = (cbc.measured_at if cbc and cbc.measured_at
+           else specimen.collected_at or specimen.created_at)
+    age = patient.age_on(day.date()) if patient and patient.birth_date and day else None
     features = CBCFeatures(
         anc=values.get("NEUT#"), hb=values.get("HGB"), plt=values.get("PLT"),
         wbc=values.get("WBC"), mono=values.get("MONO#"), age=age, sex=sex,
