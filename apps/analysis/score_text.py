@@ -252,9 +252,9 @@ def score_drivers_text(name: str, state: object, contributions: list[dict]) -> s
     """What the headline adds when age and sex, not the counts, drive the CBC model's output."""
     if name not in ("mds_cbc", "mds_fused") or state != "scored":
         return ""
-    share = mds_cbc.demographic_share(contributions)
-    if share is None or not mds_cbc.driven_by_demographics(contributions):
+    if not mds_cbc.driven_by_demographics(contributions):
         return ""
+    share = mds_cbc.demographic_share(contributions) or 0.0
     return _("Driven mostly by age and sex: %(share)s%% of the model's evidence comes from "
              "them, not from the blood counts.") % {"share": _num(100 * share, 0)}
 

@@ -102,10 +102,14 @@ def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, str
     the cell's present class), '' when it had none."""
     from apps.core.models import AuditEvent
 
+    latest: dict[str, AuditEvent] = {}
+    for event in (AuditEvent.objects.filter(action="cell.reclassify", object_type="smears.cell",
+                                            object_id__in=[str(c.pk) for c in cells])
+                  .order_by("at", "id")):  # one read; the newest per cell is kept
+        latest[event.object_id] = event
     out: dict[int, str] = {}
     for cell in cells:
-        last = (AuditEvent.objects.filter(action="cell.reclassify", object_type="smears.cell",
-                                          object_id=str(cell.pk)).order_by("-at", "-id").first())
+        last = latest.get(str(cell.pk))
         if last is None or not isinstance(last.before, dict) or not isinstance(last.after, dict):
             continue
         if last.before.get("class") == new_class and \

@@ -225,8 +225,6 @@
     td.textContent = value;
     return td;
   }
-  // The endpoint returns the differential table as the page renders it
-  // (apps/review/display.py): labels, the short-count warning and the analyser's column.
   // What still stops signing, as the endpoint words it (apps.review.services.sign_blockers).
   function updateBlockers(blockers) {
     var list = document.getElementById("sign-blockers");
@@ -241,6 +239,8 @@
     list.hidden = !blockers.length;
     if (button) { button.disabled = blockers.length > 0; }
   }
+  // The endpoint returns the differential table as the page renders it
+  // (apps/review/display.py): labels, the short-count warning and the analyser's column.
   function updateDifferential(diff) {
     var body = document.getElementById("diff-body");
     if (!body) { return; }
