@@ -126,9 +126,14 @@ class CBCImportOutcomeSerializer(serializers.Serializer):
     results_created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.DictField(),
-                                   help_text="Per refused record: line, code, reason, ...")
+                                   help_text="Per refused record: line, code, reason, ... "
+                                   "(reason in the request's language)")
     specimens = serializers.ListField(child=serializers.CharField())
     import_id = serializers.IntegerField(allow_null=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What reading the file assumed or left out without refusing a record "
+                  "(ignored columns, the date order chosen for the file).")
 
 
 class AnalysisRunSerializer(serializers.ModelSerializer):

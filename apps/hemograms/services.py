@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
+from apps.core.text import translated
 from apps.patients.models import Specimen
 from apps.patients.selectors import (
     SPECIMEN_SIGNED,
@@ -48,6 +49,9 @@ class CBCImportOutcome:
     errors: list[dict[str, object]] = field(default_factory=list)
     specimens: list[str] = field(default_factory=list)
     import_id: int | None = None
+    # What the file's reading assumed or left out without refusing a row (ignored columns, a
+    # date order chosen for the whole file), in the active language.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _dedup_key(record: CBCRecord) -> str:
@@ -107,9 +111,11 @@ def cbc_import(
     try:
         parsed = parse_cbc(data, format=format)
     except CBCParseError as exc:
-        raise ImportRefusedError(str(exc)) from exc
+        raise ImportRefusedError(translated(exc.text)) from exc
 
-    errors: list[dict[str, object]] = [{"line": e.line, "reason": e.reason} for e in parsed.errors]
+    # Every reason in the active language, without the "line 3: " the line's own field says.
+    errors: list[dict[str, object]] = [{"line": e.line, "reason": translated(*e.problems)}
+                                       for e in parsed.errors]
     to_store: list[tuple[CBCRecord, Specimen, str]] = []
     duplicates = 0
     touched: list[str] = []
@@ -146,7 +152,8 @@ def cbc_import(
 
     errors.sort(key=lambda e: int(e["line"]))  # the file's order, whichever check found them
     outcome_kwargs = {"format": parsed.format, "records": len(parsed.records),
-                      "duplicates": duplicates, "errors": errors}
+                      "duplicates": duplicates, "errors": errors,
+                      "warnings": [translated(w) for w in parsed.warnings]}
     if not to_store:
         return CBCImportOutcome(results_created=0, **outcome_kwargs)  # type: ignore[arg-type]
 

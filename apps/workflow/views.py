@@ -106,15 +106,11 @@ def _report(request: HttpRequest, outcome) -> None:  # type: ignore[no-untyped-d
     messages.success(request, _(
         "%(n)d CBC result(s) imported, %(d)d already present, %(e)d row(s) with errors.")
         % {"n": outcome.results_created, "d": outcome.duplicates, "e": len(outcome.errors)})
+    for warning in outcome.warnings:
+        messages.info(request, warning)
     for error in outcome.errors[:20]:
         messages.warning(request, _("Line %(line)s: %(reason)s")
-                         % {"line": error["line"], "reason": _row_reason(error)})
-
-
-def _row_reason(error: dict) -> str:  # type: ignore[type-arg]
-    """A refused row's reason without the "line 3: " a parser starts it with: the page names
-    the line itself (in its message and in its table's own column)."""
-    return str(error["reason"]).removeprefix(f"line {error['line']}: ")
+                         % {"line": error["line"], "reason": error["reason"]})
 
 
 @role_required(roles.CAN_IMPORT)
@@ -145,10 +141,7 @@ def cbc_batch_import(request: HttpRequest) -> HttpResponse:
         except ImportRefusedError as exc:
             messages.error(request, _("CBC file refused, nothing was imported: %(reason)s")
                            % {"reason": exc})
-    rows = [{"line": e["line"], "reason": _row_reason(e)} for e in outcome.errors] \
-        if outcome else []
-    return render(request, "hemograms/cbc_import.html", {"form": form, "outcome": outcome,
-                                                         "refused_rows": rows})
+    return render(request, "hemograms/cbc_import.html", {"form": form, "outcome": outcome})
 
 
 @role_required(roles.CAN_IMPORT)

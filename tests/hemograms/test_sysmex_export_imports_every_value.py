@@ -150,7 +150,7 @@ def test_no_result_markers_and_zeros_are_distinct():
 def test_columns_that_are_not_parameters_are_named_in_a_warning():
     result = parse_cbc(DATA)
     assert len(result.warnings) == 1
-    warning = result.warnings[0]
+    warning = str(result.warnings[0])
     assert warning.startswith("2 Sysmex columns that are not CBC parameters were ignored")
     for name in ("[PLT-I(10^3/uL)]", "Q-Flag(Blasts?)"):
         assert repr(name) in warning

@@ -6,6 +6,8 @@ CSV). The accepted layouts, units and markers are documented in docs/cbc-formats
 
 from __future__ import annotations
 
+from apps.core.text import Text
+
 from . import generic_csv, hl7, sysmex
 from .common import (
     AnalyserMessage,
@@ -52,11 +54,10 @@ def detect_format(data: bytes) -> str:
         return "sysmex"
     if find_header(text, generic_csv.is_generic_header) is not None:
         return "csv"
-    raise CBCParseError(
+    raise CBCParseError(Text.of(
         "unknown CBC file format: expected HL7 v2 messages starting with MSH, a Sysmex XN "
         "export with a 'Sample No.' column, or a CSV with an 'accession' column "
-        "(see docs/cbc-formats.md)"
-    )
+        "(see docs/cbc-formats.md)"))
 
 
 def parse_cbc(
@@ -68,12 +69,13 @@ def parse_cbc(
     text, empty, of unknown format, or without a usable header.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise CBCParseError("the CBC file must be given as bytes")
+        raise CBCParseError(Text.of("the CBC file must be given as bytes"))
     data = bytes(data)
     check_size(data, max_bytes)
     if format is None:
         format = detect_format(data)
     parser = _PARSERS.get(format)
     if parser is None:
-        raise CBCParseError(f"unknown CBC format {format!r}; expected one of {', '.join(FORMATS)}")
+        raise CBCParseError(Text.of("unknown CBC format %(format)s; expected one of %(formats)s",
+                                    format=repr(format), formats=", ".join(FORMATS)))
     return parser(data)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from apps.core.text import Text
+
 from .units import Parameter, conversion_factor
 
 MAX_ID_LENGTH = 64  # accession and patient id; longer values are refused, not truncated
@@ -55,7 +57,12 @@ class CBCRecord:
 @dataclass(frozen=True)
 class RowError:
     line: int
-    reason: str
+    problems: tuple[Text, ...]
+
+    @property
+    def reason(self) -> str:
+        """In English, after its line: 'line 3: WBC value 'abc' is not a number'."""
+        return f"line {self.line}: " + "; ".join(str(p) for p in self.problems)
 
 
 @dataclass(frozen=True)
@@ -64,17 +71,20 @@ class ParseResult:
     records: tuple[CBCRecord, ...]
     errors: tuple[RowError, ...]
     # File-level notes that reject nothing, e.g. columns or HL7 codes that were ignored.
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Text, ...] = ()
 
 
 class CBCParseError(ValueError):
-    """The whole file is refused; the message says why, in English, for the user."""
+    """The whole file is refused: ``text`` says why (``str()`` in English)."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
+        self.text = message
 
 
 # ---------------------------------------------------------------------------------------------
 # Bytes -> text
 
-_NOT_TEXT = "is not a text CSV/HL7 file"
 # C0 controls other than tab, LF, CR; VT (0x0b) and FS (0x1c) are MLLP framing bytes for HL7.
 _CONTROL = re.compile(r"[\x00-\x08\x0c\x0e-\x1b\x1d-\x1f\x7f]")
 
@@ -86,15 +96,15 @@ def decode_text(data: bytes) -> str:
     UTF-8 when they are valid UTF-8, else as Windows-1252, else as Latin-1.
     """
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise CBCParseError(
-            f"the file {_NOT_TEXT}: it looks like an Excel workbook; save it as CSV first"
-        )
+        raise CBCParseError(Text.of(
+            "the file is not a text CSV/HL7 file: it looks like an Excel workbook; save it as "
+            "CSV first"))
     if data.startswith(b"\xef\xbb\xbf"):
         text = _decode_strict(data[3:], "utf-8")
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = _decode_strict(data, "utf-16")
     elif b"\x00" in data:
-        raise CBCParseError(f"the file {_NOT_TEXT} (it contains NUL bytes)")
+        raise CBCParseError(Text.of("the file is not a text CSV/HL7 file (it contains NUL bytes)"))
     else:
         try:
             text = data.decode("utf-8")
@@ -108,11 +118,11 @@ def decode_text(data: bytes) -> str:
     bad = _CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
-        raise CBCParseError(
-            f"the file {_NOT_TEXT} (control byte 0x{ord(bad.group()):02x} on line {line})"
-        )
+        raise CBCParseError(Text.of(
+            "the file is not a text CSV/HL7 file (control byte %(byte)s on line %(line)s)",
+            byte=f"0x{ord(bad.group()):02x}", line=line))
     if not text.strip(" \t\r\n\x0b\x1c\ufeff"):
-        raise CBCParseError("the file is empty")
+        raise CBCParseError(Text.of("the file is empty"))
     return text
 
 
@@ -120,18 +130,17 @@ def _decode_strict(data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise CBCParseError(
-            f"the file {_NOT_TEXT}: it starts with a {encoding.upper()} byte-order mark but "
-            f"byte {exc.start} is not valid {encoding.upper()}"
-        ) from None
+        raise CBCParseError(Text.of(
+            "the file is not a text CSV/HL7 file: it starts with a %(encoding)s byte-order mark "
+            "but byte %(byte)s is not valid %(encoding)s",
+            encoding=encoding.upper(), byte=exc.start)) from None
 
 
 def check_size(data: bytes, max_bytes: int) -> None:
     """Refuse a file larger than `max_bytes` before anything reads it."""
     if len(data) > max_bytes:
-        raise CBCParseError(
-            f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes"
-        )
+        raise CBCParseError(Text.of("the file is %(size)s bytes; the limit is %(limit)s bytes",
+                                 size=f"{len(data):,}", limit=f"{max_bytes:,}"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +222,7 @@ class CsvRow:
     line: int
     cells: tuple[str, ...]
     raw: str
-    error: str = ""
+    error: Text | None = None
 
 
 # Feeds lines to csv.reader and remembers them, so each row keeps its source text.
@@ -246,7 +255,7 @@ def csv_rows(text: str, delimiter: str, after_line: int) -> Iterator[CsvRow]:
         except csv.Error as exc:
             raw = "".join(tap.taken).rstrip("\r\n")
             if start > after_line:
-                yield CsvRow(start, (), raw, f"malformed CSV ({exc})")
+                yield CsvRow(start, (), raw, Text.of("malformed CSV (%(detail)s)", detail=str(exc)))
             continue
         if start <= after_line:
             continue
@@ -256,19 +265,21 @@ def csv_rows(text: str, delimiter: str, after_line: int) -> Iterator[CsvRow]:
         yield CsvRow(start, tuple(cells), raw)
 
 
-def fit_row(row: CsvRow, width: int) -> tuple[tuple[str, ...] | None, str]:
-    """The row's cells cut to the header width, or None and why the column count is wrong."""
+def fit_row(row: CsvRow, width: int) -> tuple[str, ...] | Text:
+    """The row's cells cut to the header width, or why the column count is wrong."""
     cells = row.cells
     if len(cells) > width and not any(c.strip() for c in cells[width:]):
         cells = cells[:width]
     if len(cells) == width:
-        return cells, ""
-    hint = ""
+        return cells
     if any("\n" in c or "\r" in c for c in cells):
         last = row.line + row.raw.count("\n") + row.raw.count("\r") - row.raw.count("\r\n")
-        hint = (f" (a quoted cell runs from line {row.line} to line {last}; "
-                "check for an unmatched quote)")
-    return None, f"expected {width} columns as in the header, found {len(cells)}{hint}"
+        return Text.of("expected %(width)s columns as in the header, found %(found)s (a "
+                          "quoted cell runs from line %(first)s to line %(last)s; check for an "
+                          "unmatched quote)", width=width, found=len(cells), first=row.line,
+                          last=last)
+    return Text.of("expected %(width)s columns as in the header, found %(found)s",
+                      width=width, found=len(cells))
 
 
 def trim_header(cells: tuple[str, ...]) -> tuple[str, ...]:
@@ -293,6 +304,8 @@ _MAX_NUMBER_CHARS = 20
 class ParsedValue:
     value: Decimal | None
     flags: tuple[str, ...]
+    # Why the cell has no usable number: a template over %(code)s (the parameter) and
+    # %(value)s (the cell), which ``measurement`` fills.
     error: str = ""
 
 
@@ -314,20 +327,20 @@ def parse_value(raw: str, *, decimal_comma: bool) -> ParsedValue:
     if whole:
         return ParsedValue(None, (whole, *flags))
     if not text:
-        return ParsedValue(None, (), "has markers but no number")
+        return ParsedValue(None, (), "%(code)s value %(value)s has markers but no number")
     number = text
     if decimal_comma:
         # In a file that writes decimals with ',', a '.' may be thousands grouping: refuse it.
         if "." in text:
-            return ParsedValue(None, tuple(flags),
-                               "uses '.' but this file writes decimals with ','")
+            return ParsedValue(None, tuple(flags), "%(code)s value %(value)s uses '.' but this "
+                               "file writes decimals with ','")
         if text.count(",") == 1:
             number = text.replace(",", ".")
     if len(number) > _MAX_NUMBER_CHARS or not _NUMBER.match(number):
-        return ParsedValue(None, tuple(flags), "is not a number")
+        return ParsedValue(None, tuple(flags), "%(code)s value %(value)s is not a number")
     value = Decimal(number)
     if value < 0:
-        return ParsedValue(None, tuple(flags), "is negative")
+        return ParsedValue(None, tuple(flags), "%(code)s value %(value)s is negative")
     return ParsedValue(value, tuple(flags))
 
 
@@ -370,34 +383,39 @@ def measurement(
     decimal_comma: bool,
     extra_flags: tuple[str, ...] = (),
     force_none: bool = False,
-) -> tuple[Measurement | None, str]:
+) -> tuple[Measurement | None, Text | None]:
     """A Measurement in the canonical unit, or None and why the value cannot be imported."""
     parsed = parse_value(raw_value, decimal_comma=decimal_comma)
     flags = join_flags(parsed.flags, extra_flags)
     if force_none:
         return Measurement(parameter.code, None, parameter.kind.canonical, raw_value, raw_unit,
-                           flags), ""
+                           flags), None
     if parsed.error:
-        return None, f"{parameter.code} value {raw_value.strip()!r} {parsed.error}"
+        return None, Text.of(parsed.error, code=parameter.code, value=repr(raw_value.strip()))
     if parsed.value is None:
         return Measurement(parameter.code, None, parameter.kind.canonical, raw_value, raw_unit,
-                           flags), ""
+                           flags), None
     factor = conversion_factor(parameter, raw_unit)
     if factor is None:
         return None, unit_error(parameter, raw_unit)
     value = float(parsed.value * factor)
     if not math.isfinite(value):
-        return None, f"{parameter.code} value {raw_value.strip()!r} is out of range"
+        return None, Text.of("%(code)s value %(value)s is out of range", code=parameter.code,
+                          value=repr(raw_value.strip()))
     return Measurement(parameter.code, value, parameter.kind.canonical, raw_value, raw_unit,
-                       flags), ""
+                       flags), None
 
 
-def unit_error(parameter: Parameter, raw_unit: str) -> str:
+def unit_error(parameter: Parameter, raw_unit: str) -> Text:
     """Why `raw_unit` cannot be used for `parameter`, for a RowError or a refused header."""
     shown = raw_unit.strip()
-    what = f"unit {shown!r}" if shown else "no unit"
-    return (f"{parameter.code} has {what}, which is not a known unit for it "
-            f"(canonical unit: {parameter.kind.canonical or 'none'})")
+    canonical = parameter.kind.canonical or Text.of("none")
+    if not shown:
+        return Text.of("%(code)s has no unit, which is not a known unit for it (canonical unit: "
+                       "%(canonical)s)", code=parameter.code, canonical=canonical)
+    return Text.of("%(code)s has unit %(unit)s, which is not a known unit for it (canonical "
+                   "unit: %(canonical)s)", code=parameter.code, unit=repr(shown),
+                   canonical=canonical)
 
 
 def has_content(measurements: tuple[Measurement, ...] | list[Measurement]) -> bool:
@@ -412,21 +430,23 @@ SEXES = {"M": "M", "F": "F", "MALE": "M", "FEMALE": "F", "U": "", "UNKNOWN": "",
          "X": "", "": ""}
 
 
-def clean_sex(raw: str) -> tuple[str, str]:
+def clean_sex(raw: str) -> tuple[str, Text | None]:
     """'M', 'F' or '' from a sex cell, or '' and why the cell is not understood."""
     key = raw.strip().upper()
     if key in SEXES:
-        return SEXES[key], ""
-    return "", f"sex {raw.strip()!r} is not M, F or empty"
+        return SEXES[key], None
+    return "", Text.of("sex %(value)s is not M, F or empty", value=repr(raw.strip()))
 
 
-def check_identifier(label: str, value: str, *, required: bool) -> str:
-    """Why a sample or patient id cannot be used ('' when it can)."""
+def check_identifier(label: str | Text, value: str, *, required: bool) -> Text | None:
+    """Why a sample or patient id cannot be used (None when it can). ``label`` is the file's
+    own column name, or a Text where the format has none (an HL7 field)."""
     if not value:
-        return f"{label} is empty" if required else ""
+        return Text.of("%(label)s is empty", label=label) if required else None
     if len(value) > MAX_ID_LENGTH:
-        return f"{label} {value[:20]!r}... is longer than {MAX_ID_LENGTH} characters"
-    return ""
+        return Text.of("%(label)s %(value)s... is longer than %(limit)s characters", label=label,
+                    value=repr(value[:20]), limit=MAX_ID_LENGTH)
+    return None
 
 
 MIN_YEAR, MAX_YEAR = 1900, 2100
@@ -443,36 +463,52 @@ _ISO_DATETIME = re.compile(
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_iso_datetime(raw: str) -> tuple[datetime | None, str]:
+def parse_iso_datetime(raw: str) -> tuple[datetime | None, Text | None]:
     """An ISO 8601 date-time with at least minutes (aware if it has an offset), or why not."""
-    text = raw.strip()
-    if not text:
-        return None, ""
-    if not _ISO_DATETIME.match(text):
-        return None, f"measured_at {text!r} is not an ISO 8601 date and time (YYYY-MM-DDTHH:MM)"
+    cell = raw.strip()
+    if not cell:
+        return None, None
+    if not _ISO_DATETIME.match(cell):
+        return None, Text.of("%(label)s %(value)s is not an ISO 8601 date and time "
+                          "(YYYY-MM-DDTHH:MM)", label="measured_at", value=repr(cell))
     try:
-        value = datetime.fromisoformat(text)
+        value = datetime.fromisoformat(cell)
     except ValueError:
-        return None, f"measured_at {text!r} is not a valid date and time"
+        return None, Text.of("%(label)s %(value)s is not a valid date and time",
+                          label="measured_at", value=repr(cell))
     if not plausible_year(value.year):
-        return None, f"measured_at {text!r} is outside {MIN_YEAR}-{MAX_YEAR}"
-    return value, ""
+        return None, _implausible("measured_at", cell)
+    return value, None
 
 
-def parse_iso_date(label: str, raw: str) -> tuple[date | None, str]:
+def parse_iso_date(label: str, raw: str) -> tuple[date | None, Text | None]:
     """A YYYY-MM-DD date, or why not."""
-    text = raw.strip()
-    if not text:
-        return None, ""
-    if not _ISO_DATE.match(text):
-        return None, f"{label} {text!r} is not an ISO 8601 date (YYYY-MM-DD)"
+    cell = raw.strip()
+    if not cell:
+        return None, None
+    if not _ISO_DATE.match(cell):
+        return None, Text.of("%(label)s %(value)s is not an ISO 8601 date (YYYY-MM-DD)",
+                          label=label, value=repr(cell))
     try:
-        value = date.fromisoformat(text)
+        value = date.fromisoformat(cell)
     except ValueError:
-        return None, f"{label} {text!r} is not a valid date"
+        return None, invalid_date(label, cell)
     if not plausible_year(value.year):
-        return None, f"{label} {text!r} is outside {MIN_YEAR}-{MAX_YEAR}"
-    return value, ""
+        return None, _implausible(label, cell)
+    return value, None
+
+
+def invalid_date(label: str | Text, cell: str) -> Text:
+    return Text.of("%(label)s %(value)s is not a valid date", label=label, value=repr(cell))
+
+
+def implausible_date(label: str | Text, cell: str) -> Text:
+    return Text.of("%(label)s %(value)s is not a plausible date", label=label, value=repr(cell))
+
+
+def _implausible(label: str, cell: str) -> Text:
+    return Text.of("%(label)s %(value)s is outside %(first)s-%(last)s", label=label,
+                value=repr(cell), first=MIN_YEAR, last=MAX_YEAR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,14 +519,14 @@ def finish(
     fmt: str,
     records: list[CBCRecord],
     errors: list[RowError],
-    warnings: list[str],
+    warnings: list[Text],
 ) -> ParseResult:
     """Drop same-file duplicates (same accession and measured_at; the first is kept).
 
     A file with neither a record nor an error has no data at all and is refused.
     """
     if not records and not errors:
-        raise CBCParseError("the file has no data: no result rows or messages were found")
+        raise CBCParseError(Text.of("the file has no data: no result rows or messages were found"))
     kept: list[CBCRecord] = []
     first: dict[tuple[str, str | None], CBCRecord] = {}
     for record in records:
@@ -501,27 +537,40 @@ def finish(
             first[key] = record
             kept.append(record)
             continue
-        same = _values(original) == _values(record)
-        when = record.measured_at.isoformat(sep=" ") if record.measured_at else "no time"
-        errors.append(RowError(record.line, (
-            f"line {record.line}: duplicate of line {original.line} (sample "
-            f"{record.accession!r}, {when}); "
-            + ("skipped" if same else "skipped although its values differ; check the file")
-        )))
+        errors.append(RowError(record.line, (_duplicate(original, record),)))
     errors.sort(key=lambda e: e.line)
     return ParseResult(fmt, tuple(kept), tuple(errors), tuple(warnings))
+
+
+def _duplicate(original: CBCRecord, record: CBCRecord) -> Text:
+    same = _values(original) == _values(record)
+    line, sample = original.line, repr(record.accession)
+    if record.measured_at is None:
+        if same:
+            return Text.of("duplicate of line %(line)s (sample %(sample)s, no time); skipped",
+                           line=line, sample=sample)
+        return Text.of("duplicate of line %(line)s (sample %(sample)s, no time); skipped "
+                       "although its values differ; check the file", line=line, sample=sample)
+    when = record.measured_at.isoformat(sep=" ")
+    if same:
+        return Text.of("duplicate of line %(line)s (sample %(sample)s, %(when)s); skipped",
+                       line=line, sample=sample, when=when)
+    return Text.of("duplicate of line %(line)s (sample %(sample)s, %(when)s); skipped although "
+                   "its values differ; check the file", line=line, sample=sample, when=when)
 
 
 def _values(record: CBCRecord) -> tuple[tuple[str, float | None, str], ...]:
     return tuple(sorted((m.code, m.value, m.analyser_flag) for m in record.measurements))
 
 
-def row_error(line: int, problems: list[str]) -> RowError:
+def row_error(line: int, problems: list[Text]) -> RowError:
     """One RowError for a rejected row, listing every problem found in it."""
-    return RowError(line, f"line {line}: " + "; ".join(problems))
+    return RowError(line, tuple(problems))
 
 
-def summarise(names: list[str], limit: int = 8) -> str:
+def summarise(names: list[str], limit: int = 8) -> str | Text:
     """Quoted names for a message, cut after `limit`."""
     shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    if len(names) <= limit:
+        return shown
+    return Text.of("%(names)s and %(more)s more", names=shown, more=len(names) - limit)

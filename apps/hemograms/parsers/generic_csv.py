@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from apps.core.text import Text
+
 from .common import (
     CBCParseError,
     CBCRecord,
@@ -57,44 +59,45 @@ def _layout(header: tuple[str, ...]) -> tuple[int, dict[str, int], tuple[_Column
     cells = trim_header(header)
     meta: dict[str, int] = {}
     columns: list[_Column] = []
-    problems: list[str] = []
+    problems: list[Text] = []
     seen: dict[str, str] = {}
     for index, name in enumerate(cells):
         label = name.strip()
         if not label:
-            problems.append(f"column {index + 1} has no name")
+            problems.append(Text.of("column %(n)s has no name", n=index + 1))
             continue
         key = label.lower()
         if key in META_COLUMNS:
             if key in meta:
-                problems.append(f"column {label!r} appears twice")
+                problems.append(Text.of("column %(column)s appears twice", column=repr(label)))
             meta[key] = index
             continue
         match = _PARAM_HEADER.match(label)
         parameter = parameter_for(match.group("code")) if match else None
         if match is None or parameter is None:
-            problems.append(
-                f"column {label!r} is neither one of {', '.join(META_COLUMNS)} nor a "
-                "known parameter code with its unit, such as 'WBC(10^9/L)'"
-            )
+            problems.append(Text.of(
+                "column %(column)s is neither one of %(names)s nor a known parameter code with "
+                "its unit, such as 'WBC(10^9/L)'", column=repr(label),
+                names=", ".join(META_COLUMNS)))
             continue
         unit = match.group("unit") or ""
         if conversion_factor(parameter, unit) is None:
-            problems.append(f"column {label!r}: {unit_error(parameter, unit)}")
+            problems.append(Text.of("column %(column)s: %(problem)s", column=repr(label),
+                                    problem=unit_error(parameter, unit)))
             continue
         if parameter.code in seen:
-            problems.append(
-                f"columns {seen[parameter.code]!r} and {label!r} both give {parameter.code}"
-            )
+            problems.append(Text.of("columns %(first)s and %(second)s both give %(code)s",
+                                    first=repr(seen[parameter.code]), second=repr(label),
+                                    code=parameter.code))
             continue
         seen[parameter.code] = label
         columns.append(_Column(index, parameter, unit))
     if "accession" not in meta:
-        problems.append("the required column 'accession' is missing")
+        problems.append(Text.of("the required column 'accession' is missing"))
     if not columns and not problems:
-        problems.append("there is no parameter column, such as 'WBC(10^9/L)'")
+        problems.append(Text.of("there is no parameter column, such as 'WBC(10^9/L)'"))
     if problems:
-        raise CBCParseError("CSV header refused: " + "; ".join(problems))
+        raise CBCParseError(Text.of("CSV header refused: %(problems)s", problems=tuple(problems)))
     return len(cells), meta, tuple(columns)
 
 
@@ -103,13 +106,13 @@ def parse(data: bytes) -> ParseResult:
     text = decode_text(data)
     header = find_header(text, is_generic_header)
     if header is None:
-        raise CBCParseError(
-            "no CSV header found: expected an 'accession' column in the first lines"
-        )
+        raise CBCParseError(Text.of(
+            "no CSV header found: expected an 'accession' column in the first lines"))
     width, meta, columns = _layout(header.cells)
-    warnings: list[str] = []
+    warnings: list[Text] = []
     if header.line > 1:
-        warnings.append(f"lines 1-{header.line - 1} before the CSV header were ignored")
+        warnings.append(Text.of("lines 1-%(last)s before the CSV header were ignored",
+                                last=header.line - 1))
 
     records: list[CBCRecord] = []
     errors: list[RowError] = []
@@ -118,9 +121,9 @@ def parse(data: bytes) -> ParseResult:
         if row.error:
             errors.append(row_error(row.line, [row.error]))
             continue
-        cells, problem = fit_row(row, width)
-        if cells is None:
-            errors.append(row_error(row.line, [problem]))
+        cells = fit_row(row, width)
+        if isinstance(cells, Text):
+            errors.append(row_error(row.line, [cells]))
             continue
         fitted.append((row.line, cells, row.raw))
     decimal_comma = uses_decimal_comma(
@@ -142,11 +145,11 @@ def _record(
     cells: tuple[str, ...],
     raw: str,
     decimal_comma: bool,
-) -> tuple[CBCRecord | None, list[str]]:
+) -> tuple[CBCRecord | None, list[Text]]:
     def cell(key: str) -> str:
         return cells[meta[key]].strip() if key in meta else ""
 
-    problems: list[str] = []
+    problems: list[Text] = []
     accession = cell("accession")
     patient_id = cell("patient_id")
     for label, value, required in (("accession", accession, True),
@@ -173,7 +176,7 @@ def _record(
         elif m is not None:
             measurements.append(m)
     if not problems and not has_content(measurements):
-        problems.append("no result in any parameter column")
+        problems.append(Text.of("no result in any parameter column"))
     if problems:
         return None, problems
     return CBCRecord(

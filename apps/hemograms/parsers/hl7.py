@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
+from apps.core.text import Text, Value
+
 from .common import (
     AnalyserMessage,
     CBCRecord,
@@ -23,6 +25,8 @@ from .common import (
     check_identifier,
     decode_text,
     finish,
+    implausible_date,
+    invalid_date,
     measurement,
     plausible_year,
     row_error,
@@ -104,13 +108,11 @@ def parse(data: bytes) -> ParseResult:
             errors.append(row_error(message.line, problems))
         else:
             records.append(record)
-    warnings: list[str] = []
+    warnings: list[Text] = []
     if unknown:
-        distinct = sorted(set(unknown))
-        warnings.append(
-            f"{len(unknown)} OBX segments with codes outside the CBC parameter table were "
-            f"ignored: {summarise(distinct)}"
-        )
+        warnings.append(Text.of(
+            "%(n)s OBX segments with codes outside the CBC parameter table were ignored: "
+            "%(names)s", n=len(unknown), names=summarise(sorted(set(unknown)))))
     return finish(FORMAT, records, errors, warnings)
 
 
@@ -152,10 +154,9 @@ def _messages(text: str) -> tuple[list[_Message], list[RowError]]:
             close()
             continue
         elif not current:
-            errors.append(RowError(number, (
-                f"line {number}: {segment[:20]!r} is outside any HL7 message "
-                "(no MSH segment before it)"
-            )))
+            errors.append(RowError(number, (Text.of(
+                "%(segment)s is outside any HL7 message (no MSH segment before it)",
+                segment=repr(segment[:20])),)))
             continue
         current.append((number, segment))
         end = line_end
@@ -163,9 +164,9 @@ def _messages(text: str) -> tuple[list[_Message], list[RowError]]:
     return messages, errors
 
 
-def _encoding(msh: str) -> tuple[Encoding | None, str]:
+def _encoding(msh: str) -> Encoding | Text:
     if len(msh) < 5 or msh[3].isalnum() or msh[3].isspace():
-        return None, "the MSH segment does not define a field separator"
+        return Text.of("the MSH segment does not define a field separator")
     field = msh[3]
     chars = msh[4:].split(field, 1)[0]
     defaults = Encoding()
@@ -175,8 +176,8 @@ def _encoding(msh: str) -> tuple[Encoding | None, str]:
     sub = chars[3] if len(chars) > 3 else defaults.subcomponent
     all_chars = (field, component, repetition, escape, sub)
     if len(set(all_chars)) != 5 or any(c.isalnum() or c.isspace() for c in all_chars):
-        return None, f"MSH-2 encoding characters {chars!r} are not valid"
-    return Encoding(field, component, repetition, escape, sub), ""
+        return Text.of("MSH-2 encoding characters %(chars)s are not valid", chars=repr(chars))
+    return Encoding(field, component, repetition, escape, sub)
 
 
 def _segment(number: int, text: str, enc: Encoding) -> Segment | None:
@@ -235,34 +236,36 @@ def part(field: str, enc: Encoding, component: int = 1, sub: int = 1, rep: int =
     return unescape(subs[sub - 1], enc).strip()
 
 
-def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
+def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]:
     first_line, msh_text = message.segments[0]
-    enc, problem = _encoding(msh_text)
-    if enc is None:
-        return None, [problem], []
+    enc = _encoding(msh_text)
+    if isinstance(enc, Text):
+        return None, [enc], []
     segments: list[Segment] = []
-    bad: list[str] = []
+    bad: list[Text] = []
     for number, text in message.segments:
         segment = _segment(number, text, enc)
         if segment is None:
-            bad.append(f"line {number} is not an HL7 segment ({text[:20]!r})")
+            bad.append(Text.of("line %(line)s is not an HL7 segment (%(start)s)", line=number,
+                               start=repr(text[:20])))
         else:
             segments.append(segment)
     if bad:
-        return None, ["message rejected: " + "; ".join(bad)], []
+        return None, [Text.of("message rejected: %(problems)s", problems=tuple(bad))], []
     msh = segments[0]
     message_type = part(msh.field(9), enc)
     if message_type.upper() not in RESULT_MESSAGE_TYPES:
         shown = unescape(msh.field(9), enc) or "empty"
-        return None, [f"MSH-9 message type {shown!r} is not a result message (ORU or OUL)"], []
+        return None, [Text.of("MSH-9 message type %(type)s is not a result message (ORU or OUL)",
+                              type=repr(shown))], []
 
-    problems: list[str] = []
+    problems: list[Text] = []
     pid = next((s for s in segments if s.name == "PID"), None)
     patient_id = sex = ""
     birth_date: date | None = None
     if pid is not None:
         patient_id = part(pid.field(3), enc) or part(pid.field(2), enc)
-        problem = check_identifier("patient id (PID-3)", patient_id, required=False)
+        problem = check_identifier(Text.of("patient id (PID-3)"), patient_id, required=False)
         if problem:
             problems.append(problem)
         birth_date, problem = _birth_date(part(pid.field(7), enc))
@@ -272,7 +275,8 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
         if sex_code in ("M", "F"):
             sex = sex_code
         elif sex_code not in _OTHER_SEXES:
-            problems.append(f"PID-8 sex {sex_code!r} is not an HL7 administrative sex")
+            problems.append(Text.of("PID-8 sex %(value)s is not an HL7 administrative sex",
+                                    value=repr(sex_code)))
 
     # An OBR's order numbers name the sample; SPM-2 is only the fallback when OBR has none.
     obr_ids = _distinct(part(x.field(3), enc) or part(x.field(2), enc)
@@ -285,8 +289,10 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
         candidates = spm_ids
     accession = candidates[0] if candidates else ""
     if len(candidates) > 1:
-        problems.append("the message has results for several samples: " + summarise(candidates))
-    problem = check_identifier("specimen id (OBR-3, OBR-2 or SPM-2)", accession, required=True)
+        problems.append(Text.of("the message has results for several samples: %(names)s",
+                                names=summarise(candidates)))
+    problem = check_identifier(Text.of("specimen id (OBR-3, OBR-2 or SPM-2)"), accession,
+                               required=True)
     if problem:
         problems.append(problem)
 
@@ -304,7 +310,7 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
     messages = _analyser_messages(segments, enc)
     problems.extend(measurement_problems)
     if not problems and not measurements:
-        problems.append("no OBX segment with a CBC parameter")
+        problems.append(Text.of("no OBX segment with a CBC parameter"))
     if problems:
         return None, problems, unknown
     analyser = equipment or _label(msh.field(3), enc) or _label(msh.field(4), enc)
@@ -324,9 +330,9 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[str], list[str]]:
 
 def _observations(
     segments: list[Segment], enc: Encoding
-) -> tuple[list[Measurement], list[str], list[str], str]:
+) -> tuple[list[Measurement], list[Text], list[str], str]:
     found: dict[str, tuple[int, Measurement]] = {}
-    problems: list[str] = []
+    problems: list[Text] = []
     unknown: list[str] = []
     equipment = ""
     for obx in (s for s in segments if s.name == "OBX"):
@@ -336,21 +342,26 @@ def _observations(
                 unknown.append(_code_label(obx.field(3), enc))
             continue
         equipment = equipment or _label(obx.field(18), enc)
-        where = f"{parameter.code} (line {obx.line})"
+        where: dict[str, Value] = {"code": parameter.code, "line": obx.line}
         value_type = part(obx.field(2), enc).upper()
         value_field = obx.field(5)
         if value_type not in ("NM", "SN", ""):
-            problems.append(f"{where} has value type {value_type!r}; only NM and SN are read")
+            problems.append(Text.of("%(code)s (line %(line)s) has value type %(type)s; only NM "
+                                    "and SN are read", type=repr(value_type), **where))
             continue
         if enc.repetition in value_field:
-            problems.append(f"{where} has several values in OBX-5")
+            problems.append(Text.of("%(code)s (line %(line)s) has several values in OBX-5",
+                                    **where))
             continue
         number_text = unescape(value_field, enc)
         if value_type == "SN" or enc.component in value_field:
-            number_text, problem = _structured_numeric(value_field, enc)
-            if problem:
-                problems.append(f"{where} {problem}")
+            plain = _structured_numeric(value_field, enc)
+            if plain is None:
+                problems.append(Text.of("%(code)s (line %(line)s) structured value %(value)s is "
+                                        "not a plain number",
+                                        value=repr(unescape(value_field, enc)), **where))
                 continue
+            number_text = plain
         status = part(obx.field(11), enc).upper()
         flags = [status] if status in NO_RESULT_STATUSES else []
         flags += [f for r in range(len(obx.field(8).split(enc.repetition)))
@@ -359,18 +370,19 @@ def _observations(
         m, problem = measurement(parameter, number_text, unit, decimal_comma=False,
                                  extra_flags=tuple(flags),
                                  force_none=status in NO_RESULT_STATUSES)
-        if problem or m is None:
-            problems.append(f"{problem} (line {obx.line})")
+        if m is None:
+            assert problem is not None  # measurement gives one or the other
+            problems.append(Text.of("%(problem)s (line %(line)s)", problem=problem,
+                                    line=obx.line))
             continue
         m = replace(m, raw_value=value_field)
         earlier = found.get(parameter.code)
         if earlier is None:
             found[parameter.code] = (obx.line, m)
         elif (earlier[1].value, earlier[1].analyser_flag) != (m.value, m.analyser_flag):
-            problems.append(
-                f"{parameter.code} is reported twice with different results "
-                f"(lines {earlier[0]} and {obx.line})"
-            )
+            problems.append(Text.of("%(code)s is reported twice with different results (lines "
+                                    "%(first)s and %(second)s)", code=parameter.code,
+                                    first=earlier[0], second=obx.line))
     return [m for _line, m in found.values()], problems, unknown, equipment
 
 
@@ -414,14 +426,15 @@ def _unit(field: str, enc: Encoding, parameter: Parameter) -> str:
     return unescape(field.split(enc.repetition)[0], enc).strip()
 
 
-def _structured_numeric(field: str, enc: Encoding) -> tuple[str, str]:
+def _structured_numeric(field: str, enc: Encoding) -> str | None:
+    """The number of an SN value that is a plain number ('=^5.2' or '^5.2'), else None."""
     comparator = part(field, enc, 1)
     number = part(field, enc, 2)
     separator = part(field, enc, 3)
     second = part(field, enc, 4)
     if comparator not in ("", "=") or separator or second:
-        return "", f"structured value {unescape(field, enc)!r} is not a plain number"
-    return number, ""
+        return None
+    return number
 
 
 # A batch repeats the same few OBX-3 codes thousands of times.
@@ -474,43 +487,49 @@ _TS = re.compile(
 )
 
 
-def _timestamp(label: str, raw: str) -> tuple[datetime | None, str]:
+def _timestamp(label: str, raw: str) -> tuple[datetime | None, Text | None]:
     match = _TS.match(raw)
     if match is None:
         if re.fullmatch(r"\d{8}(\d{2})?([+-]\d{4})?", raw):
-            return None, f"{label} {raw!r} has no time of day (YYYYMMDDHHMM at least)"
-        return None, f"{label} {raw!r} is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])"
+            return None, Text.of("%(label)s %(value)s has no time of day (YYYYMMDDHHMM at "
+                                 "least)", label=label, value=repr(raw))
+        return None, Text.of("%(label)s %(value)s is not an HL7 date/time "
+                             "(YYYYMMDDHHMM[SS][+ZZZZ])", label=label, value=repr(raw))
     g = match.groupdict()
     tzinfo = None
     if g["tz"]:
         sign = -1 if g["tz"][0] == "-" else 1
         hours, minutes = int(g["tz"][1:3]), int(g["tz"][3:5])
         if hours > 14 or minutes > 59:
-            return None, f"{label} {raw!r} has an invalid UTC offset"
+            return None, Text.of("%(label)s %(value)s has an invalid UTC offset", label=label,
+                                 value=repr(raw))
         tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
     fraction = int((g["f"] or "0").ljust(6, "0"))
     try:
         value = datetime(int(g["y"]), int(g["mo"]), int(g["d"]), int(g["h"]), int(g["mi"]),
                          int(g["s"] or 0), fraction, tzinfo=tzinfo)
     except ValueError:
-        return None, f"{label} {raw!r} is not a valid date/time"
+        return None, Text.of("%(label)s %(value)s is not a valid date/time", label=label,
+                             value=repr(raw))
     if not plausible_year(value.year):
-        return None, f"{label} {raw!r} is not a plausible date"
-    return value, ""
+        return None, implausible_date(label, raw)
+    return value, None
 
 
-def _birth_date(raw: str) -> tuple[date | None, str]:
+def _birth_date(raw: str) -> tuple[date | None, Text | None]:
     if not raw:
-        return None, ""
+        return None, None
+    label = Text.of("PID-7 birth date")
     match = re.match(r"^(\d{4})(\d{2})?(\d{2})?(\d*)([.+-].*)?$", raw)
     if match is None:
-        return None, f"PID-7 birth date {raw!r} is not an HL7 date"
+        return None, Text.of("%(label)s %(value)s is not an HL7 date", label=label,
+                             value=repr(raw))
     if match.group(3) is None:
-        return None, ""  # year or year-month precision: not a full date, left empty
+        return None, None  # year or year-month precision: not a full date, left empty
     try:
         value = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        return None, f"PID-7 birth date {raw!r} is not a valid date"
+        return None, invalid_date(label, raw)
     if not plausible_year(value.year):
-        return None, f"PID-7 birth date {raw!r} is not a plausible date"
-    return value, ""
+        return None, implausible_date(label, raw)
+    return value, None

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from apps.core.text import Text
+
 from .common import (
     ATTACHED_MARKERS,
     AnalyserMessage,
@@ -28,6 +30,8 @@ from .common import (
     finish,
     fit_row,
     has_content,
+    implausible_date,
+    invalid_date,
     measurement,
     plausible_year,
     row_error,
@@ -82,7 +86,7 @@ class _Layout:
     width: int
     meta: dict[str, int]
     columns: tuple[_Column, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[Text, ...]
     ip_columns: tuple[tuple[int, str], ...] = ()
     ip_text: int | None = None
 
@@ -113,7 +117,7 @@ def _layout(header: tuple[str, ...]) -> _Layout:
     found: list[tuple[int, Parameter, str]] = []
     ignored: list[str] = []
     duplicates: list[str] = []
-    problems: list[str] = []
+    problems: list[Text] = []
     ip_columns: list[tuple[int, str]] = []
     ip_text: int | None = None
     for index, name in enumerate(cells):
@@ -141,31 +145,30 @@ def _layout(header: tuple[str, ...]) -> _Layout:
                 ignored.append(name.strip())
             continue
         if conversion_factor(parameter, unit or "") is None:
-            problems.append(f"column {name.strip()!r}: {unit_error(parameter, unit or '')}")
+            problems.append(Text.of("column %(column)s: %(problem)s", column=repr(name.strip()),
+                                    problem=unit_error(parameter, unit or "")))
             continue
         if any(p.code == parameter.code for _i, p, _u in found):
             duplicates.append(name.strip())
             continue
         found.append((index, parameter, unit or ""))
     if problems:
-        raise CBCParseError("Sysmex header refused: " + "; ".join(problems))
+        raise CBCParseError(Text.of("Sysmex header refused: %(problems)s",
+                                    problems=tuple(problems)))
     if "accession" not in meta:
-        raise CBCParseError("the Sysmex export has no 'Sample No.' column")
+        raise CBCParseError(Text.of("the Sysmex export has no 'Sample No.' column"))
     if not found:
-        raise CBCParseError(
-            "the Sysmex export has no CBC parameter column (such as 'WBC(10^9/L)')"
-        )
-    warnings: list[str] = []
+        raise CBCParseError(Text.of(
+            "the Sysmex export has no CBC parameter column (such as 'WBC(10^9/L)')"))
+    warnings: list[Text] = []
     if ignored:
-        warnings.append(
-            f"{len(ignored)} Sysmex columns that are not CBC parameters were ignored: "
-            + summarise(ignored)
-        )
+        warnings.append(Text.of(
+            "%(n)s Sysmex columns that are not CBC parameters were ignored: %(names)s",
+            n=len(ignored), names=summarise(ignored)))
     if duplicates:
-        warnings.append(
-            "repeated parameter columns were ignored (the first one is used): "
-            + summarise(duplicates)
-        )
+        warnings.append(Text.of(
+            "repeated parameter columns were ignored (the first one is used): %(names)s",
+            names=summarise(duplicates)))
     columns = tuple(_Column(i, p, u, marks.get(p.code)) for i, p, u in found)
     return _Layout(len(cells), meta, columns, tuple(warnings), tuple(ip_columns), ip_text)
 
@@ -175,13 +178,13 @@ def parse(data: bytes) -> ParseResult:
     text = decode_text(data)
     header = find_header(text, is_sysmex_header)
     if header is None:
-        raise CBCParseError(
-            "no Sysmex header found: expected a 'Sample No.' column in the first lines"
-        )
+        raise CBCParseError(Text.of(
+            "no Sysmex header found: expected a 'Sample No.' column in the first lines"))
     layout = _layout(header.cells)
     warnings = list(layout.warnings)
     if header.line > 1:
-        warnings.append(f"lines 1-{header.line - 1} before the Sysmex header were ignored")
+        warnings.append(Text.of("lines 1-%(last)s before the Sysmex header were ignored",
+                                last=header.line - 1))
 
     rows = list(csv_rows(text, header.delimiter, header.line))
     fitted: list[tuple[int, tuple[str, ...], str]] = []
@@ -190,9 +193,9 @@ def parse(data: bytes) -> ParseResult:
         if row.error:
             errors.append(row_error(row.line, [row.error]))
             continue
-        cells, problem = fit_row(row, layout.width)
-        if cells is None:
-            errors.append(row_error(row.line, [problem]))
+        cells = fit_row(row, layout.width)
+        if isinstance(cells, Text):
+            errors.append(row_error(row.line, [cells]))
             continue
         fitted.append((row.line, cells, row.raw))
 
@@ -201,7 +204,7 @@ def parse(data: bytes) -> ParseResult:
     )
     date_columns = [layout.meta[k] for k in ("date", "birth") if k in layout.meta]
     day_first, note = _day_first([cells[i] for _l, cells, _r in fitted for i in date_columns])
-    if note:
+    if note is not None:
         warnings.append(note)
 
     records: list[CBCRecord] = []
@@ -226,18 +229,18 @@ def _record(
     raw: str,
     day_first: bool,
     decimal_comma: bool,
-) -> tuple[CBCRecord | None, list[str]]:
-    problems: list[str] = []
+) -> tuple[CBCRecord | None, list[Text]]:
+    problems: list[Text] = []
     accession = _cell(layout, cells, "accession")
     problem = check_identifier("Sample No.", accession, required=True)
     if problem:
         problems.append(problem)
     elif _TECHNICAL.match(accession):
-        problems.append(f"Sample No. {accession!r} is a control/technical sample, not imported")
+        problems.append(Text.of("Sample No. %(sample)s is a control/technical sample, not "
+                                "imported", sample=repr(accession)))
     elif _UNREAD_BARCODE.match(accession):
-        problems.append(
-            f"Sample No. {accession!r} means the analyser could not read the barcode"
-        )
+        problems.append(Text.of("Sample No. %(sample)s means the analyser could not read the "
+                                "barcode", sample=repr(accession)))
     patient_id = _cell(layout, cells, "patient_id")
     problem = check_identifier("Patient ID", patient_id, required=False)
     if problem:
@@ -257,7 +260,7 @@ def _record(
     if day is not None:
         measured_at = datetime.combine(day, clock or time(0, 0))
     elif clock is not None and not day_text:
-        problems.append("Time is given but Date is empty")
+        problems.append(Text.of("Time is given but Date is empty"))
     birth_date, problem = parse_date("Birth", _cell(layout, cells, "birth"), day_first)
     if problem:
         problems.append(problem)
@@ -274,7 +277,7 @@ def _record(
         elif m is not None:
             measurements.append(m)
     if not problems and not has_content(measurements):
-        problems.append("no result in any parameter column")
+        problems.append(Text.of("no result in any parameter column"))
     if problems:
         return None, problems
     return CBCRecord(
@@ -328,7 +331,7 @@ _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 # Whether nn/nn/yyyy dates are day-first is decided once from the whole file, so two rows of
 # one export are never read with different orders.
-def _day_first(values: list[str]) -> tuple[bool, str]:
+def _day_first(values: list[str]) -> tuple[bool, Text | None]:
     day_first_seen = month_first_seen = ambiguous = False
     for value in values:
         match = _AMBIGUOUS.match(value.strip())
@@ -339,18 +342,18 @@ def _day_first(values: list[str]) -> tuple[bool, str]:
         month_first_seen |= second > 12
         ambiguous |= first <= 12 and second <= 12 and first != second
     if month_first_seen and not day_first_seen:
-        return False, ""
+        return False, None
     if ambiguous and not day_first_seen:
-        return True, ("dates such as 03/04/2024 could be day/month or month/day; "
-                      "they were read as day/month/year")
-    return True, ""
+        return True, Text.of("dates such as 03/04/2024 could be day/month or month/day; they "
+                             "were read as day/month/year")
+    return True, None
 
 
-def parse_date(label: str, raw: str, day_first: bool) -> tuple[date | None, str]:
+def parse_date(label: str, raw: str, day_first: bool) -> tuple[date | None, Text | None]:
     """A Sysmex Date/Birth cell as a date, or why it cannot be read."""
     text = raw.strip()
     if not text:
-        return None, ""
+        return None, None
     match = _YMD.match(text)
     if match is not None:
         year, month, day = (int(g) for g in match.groups())
@@ -360,25 +363,26 @@ def parse_date(label: str, raw: str, day_first: bool) -> tuple[date | None, str]
         a, b, year = (int(g) for g in match.groups())
         day, month = (a, b) if day_first else (b, a)
     else:
-        return None, f"{label} {text!r} is not a date"
+        return None, Text.of("%(label)s %(value)s is not a date", label=label, value=repr(text))
     try:
         value = date(year, month, day)
     except ValueError:
-        return None, f"{label} {text!r} is not a valid date"
+        return None, invalid_date(label, text)
     if not plausible_year(value.year):
-        return None, f"{label} {text!r} is not a plausible date"
-    return value, ""
+        return None, implausible_date(label, text)
+    return value, None
 
 
-def _parse_time(raw: str) -> tuple[time | None, str]:
+def _parse_time(raw: str) -> tuple[time | None, Text | None]:
     text = raw.strip()
     if not text:
-        return None, ""
+        return None, None
     match = _TIME.match(text)
     if match is None:
-        return None, f"Time {text!r} is not a time of day (HH:MM[:SS])"
+        return None, Text.of("Time %(value)s is not a time of day (HH:MM[:SS])",
+                             value=repr(text))
     hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
     try:
-        return time(hour, minute, second), ""
+        return time(hour, minute, second), None
     except ValueError:
-        return None, f"Time {text!r} is not a valid time of day"
+        return None, Text.of("Time %(value)s is not a valid time of day", value=repr(text))

@@ -37,5 +37,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{outcome.format}: {outcome.results_created} result(s) imported, "
             f"{outcome.duplicates} already present, {len(outcome.errors)} row error(s).")
+        for warning in outcome.warnings:
+            self.stdout.write(f"  note: {warning}")
         for error in outcome.errors:
             self.stdout.write(f"  line {error['line']}: {error['reason']}")

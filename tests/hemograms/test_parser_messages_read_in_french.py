@@ -1,0 +1,95 @@
+"""A refused CBC file or row reads in the technician's language: every message the parsers write
+(``Text.of`` templates, apps.core.text) has its French in the catalogue, and the import page,
+its messages and the API give the French sentence with the file's own values left as written."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
+
+from apps.core.text import Text, translated
+from apps.hemograms.parsers import CBCParseError, parse_cbc
+
+ROOT = Path(__file__).resolve().parents[2]
+PARSERS = ROOT / "apps" / "hemograms" / "parsers"
+# The compiled catalogue (tests/core/test_french_translation_is_complete.py holds it to the .po).
+MO = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.mo"
+
+
+def _templates() -> set[str]:
+    """Every template the parsers write: the first argument of each ``Text.of`` call, and the
+    value-error templates ``parse_value`` hands to ``measurement`` (``ParsedValue(..., error)``).
+    A template built at run time could not be looked up: the test refuses it."""
+    found: set[str] = set()
+    for path in sorted(PARSERS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "of" and \
+                    isinstance(func.value, ast.Name) and func.value.id == "Text":
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.add(first.value)
+                else:  # the one template passed on: parse_value's, collected below
+                    assert ast.unparse(first) == "parsed.error", (path.name, ast.unparse(node))
+            elif isinstance(func, ast.Name) and func.id == "ParsedValue" and len(node.args) == 3:
+                third = node.args[2]
+                assert isinstance(third, ast.Constant), (path.name, ast.unparse(node))
+                found.add(third.value)
+    return found
+
+
+def test_every_parser_message_has_its_french():
+    templates = _templates()
+    assert len(templates) > 60  # the scan found the parsers' messages
+    with MO.open("rb") as fh:
+        french = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+    missing = sorted(t for t in templates if not french.get(t))
+    assert not missing, "no French for:\n" + "\n".join(missing)
+
+
+def test_a_refused_file_and_a_refused_row_read_in_french_with_the_files_values():
+    with pytest.raises(CBCParseError) as refused:
+        parse_cbc(b"accession,WBC(10^9/L),XYZ(mmol/L)\nA1,5,1\n", format="csv")
+    with translation.override("fr"):
+        said = translated(refused.value.text)
+    assert said.startswith("En-tête CSV refusé : ")
+    assert "'XYZ(mmol/L)'" in said  # the file's column, as written
+
+    result = parse_cbc(b"accession,WBC(10^9/L),sex\nA1,abc,Q\n", format="csv")
+    (error,) = result.errors
+    assert error.reason == ("line 2: sex 'Q' is not M, F or empty; WBC value 'abc' is not a "
+                            "number")
+    with translation.override("fr"):
+        assert translated(*error.problems) == (
+            "sexe 'Q' : ni M, ni F, ni vide ; valeur WBC 'abc' : ce n'est pas un nombre")
+
+
+def test_a_nested_message_and_a_list_are_translated_each():
+    inner = Text.of("the file is empty")
+    outer = Text.of("CSV header refused: %(problems)s", problems=(inner, inner))
+    assert str(outer) == "CSV header refused: the file is empty; the file is empty"
+    with translation.override("fr"):
+        assert translated(outer) == "En-tête CSV refusé : le fichier est vide ; le fichier est vide"
+
+
+@pytest.mark.django_db
+def test_the_import_page_shows_refused_rows_and_notes_in_french(client, technician):
+    client.force_login(technician)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    data = (b"Sample No.,Date,WBC(10^9/L),Unknown column\n"
+            b"S-1,03/04/2024,abc,1\n"
+            b"S-2,05/04/2024,5.1,2\n")
+    page = client.post("/cbc/import/", {"file": SimpleUploadedFile("xn.csv", data)},
+                       follow=True).content.decode()
+    assert "valeur WBC &#x27;abc&#x27; : ce n&#x27;est pas un nombre" in page
+    assert "line 2:" not in page and "is not a number" not in page
+    assert 'id="cbc-file-notes"' in page
+    assert "lues jour/mois/année" in page  # the date order chosen for the whole file
+    assert "1 colonne Sysmex" in page or "colonnes Sysmex" in page
