@@ -89,8 +89,9 @@ def test_an_hl7_comment_is_shown_but_only_an_ip_message_flags(technician):
 
 
 @pytest.mark.parametrize(("language", "ip_label", "note_label"), [
-    ("en", "Analyser flag (IP message)", "Analyser comment"),
-    ("fr", "(message IP)", "Commentaire de"),  # the apostrophe is escaped in the page
+    ("en", "Analyser flag (IP message):</strong> ", "Analyser comment:"),
+    # French puts a space before a colon; the apostrophe is escaped in the page.
+    ("fr", "(message IP) :</strong> ", "Commentaire de"),
 ])
 def test_the_messages_are_shown_beside_the_values(client, biologist, imported, language,
                                                   ip_label, note_label):
