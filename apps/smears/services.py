@@ -15,9 +15,11 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
+from apps.core.text import translated
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import IdentityProblem, specimen_identity_problem
 from apps.patients.services import specimen_mixup_flag, specimen_set_status
@@ -79,14 +81,14 @@ def smear_read_upload(*, name: str, fileobj: BinaryIO) -> ImportBatch:
     try:
         return read_upload(name, fileobj, limits=upload_limits())
     except ImportRefused as exc:
-        raise ImportRefusedError(str(exc)) from exc
+        raise ImportRefusedError(translated(exc.text)) from exc
 
 
 def smear_read_folder(*, path: Path) -> ImportBatch:
     try:
         return read_folder(path, limits=upload_limits())
     except ImportRefused as exc:
-        raise ImportRefusedError(str(exc)) from exc
+        raise ImportRefusedError(translated(exc.text)) from exc
 
 
 @dataclass(frozen=True)
@@ -146,19 +148,23 @@ def smear_import(
 
     An image whose own identifiers (DICOM AccessionNumber, PatientID) name another sample or
     another patient is refused with its reason; nothing of it is stored."""
-    rejected = [{"file": r.file, "reason": r.reason} for r in batch.rejected]
+    # Every reason in the active language (apps.core.text); file names as the export wrote them.
+    rejected = [{"file": r.file, "reason": translated(r.message)} for r in batch.rejected]
     batch, refused = _identity_checked(specimen=specimen, batch=batch)
     rejected += refused
-    skipped = [{"file": s.file, "reason": s.reason} for s in getattr(batch, "skipped", ())]
+    skipped = [{"file": s.file, "reason": translated(s.message)}
+               for s in getattr(batch, "skipped", ())]
     in_upload_dups = list(getattr(batch, "duplicates", ()))
     if not batch.images:
         if rejected:
-            raise ImportRefusedError(
-                "No image in this upload could be imported: "
-                + "; ".join(f"{r['file']}: {r['reason']}" for r in rejected[:10])
-                + (f" (and {len(rejected) - 10} more)" if len(rejected) > 10 else "")
-            )
-        raise ImportRefusedError("The upload holds no cell image.")
+            listed = pgettext("between the items of a list", "; ").join(
+                f"{r['file']}: {r['reason']}" for r in rejected[:10])
+            if len(rejected) > 10:
+                listed = _("%(files)s (and %(n)d more)") % {"files": listed,
+                                                            "n": len(rejected) - 10}
+            raise ImportRefusedError(_("No image in this upload could be imported: %(files)s")
+                                     % {"files": listed})
+        raise ImportRefusedError(_("The upload holds no cell image."))
 
     written: list[str] = []
     try:
@@ -185,19 +191,25 @@ def image_identity_problem(*, specimen: Specimen, image: ImportedImage) -> Ident
 
 
 def _identity_reason(problem: IdentityProblem, specimen: Specimen) -> str:
+    """Why an image was refused for its identity, in the active language."""
     # Only what the file itself says is echoed, never the stored patient's record number.
-    where = f"specimen {specimen.accession}"
-    return {
-        "sample_mismatch": (f"DICOM AccessionNumber {problem.accession!r} is not {where}; "
-                            "refused, nothing of this file was imported (possible sample mix-up)"),
-        "patient_mismatch": (f"DICOM PatientID {problem.patient_id!r} is not the patient of "
-                             f"{where}; refused, nothing of this file was imported (possible "
-                             "sample mix-up)"),
-        "patient_unverifiable": (f"DICOM PatientID {problem.patient_id!r} cannot be checked: the "
-                                 f"patient of {where} has no hospital record number; refused"),
-        "patient_unknown": (f"DICOM PatientID {problem.patient_id!r} is not a registered patient; "
-                            f"refused (register the patient and link {where} to it first)"),
-    }[problem.code]
+    params = {"sample": repr(problem.accession), "patient": repr(problem.patient_id),
+              "accession": specimen.accession}
+    reasons = {
+        "sample_mismatch": _("DICOM AccessionNumber %(sample)s is not specimen %(accession)s; "
+                             "refused, nothing of this file was imported (possible sample "
+                             "mix-up)"),
+        "patient_mismatch": _("DICOM PatientID %(patient)s is not the patient of specimen "
+                              "%(accession)s; refused, nothing of this file was imported "
+                              "(possible sample mix-up)"),
+        "patient_unverifiable": _("DICOM PatientID %(patient)s cannot be checked: the patient of "
+                                  "specimen %(accession)s has no hospital record number; "
+                                  "refused"),
+        "patient_unknown": _("DICOM PatientID %(patient)s is not a registered patient; refused "
+                             "(register the patient and link specimen %(accession)s to it "
+                             "first)"),
+    }
+    return reasons[problem.code] % params
 
 
 def _identity_checked(*, specimen: Specimen,

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from apps.core.text import Text
+
 from .decoded import human_size
 from .members import (
     Outcome,
@@ -87,14 +89,16 @@ def read_zip(
     try:
         archive = zipfile.ZipFile(stream)
     except _ZIP_ERRORS as exc:
-        raise ImportRefused(f"The upload is not a readable zip archive ({exc}).") from exc
+        raise ImportRefused(Text.of("The upload is not a readable zip archive (%(detail)s).",
+                                    detail=str(exc))) from exc
     with archive:
         entries = _checked_entries(archive.infolist(), limits)
         return assemble(_outcomes(archive, entries, limits))
 
 
 def _not_a_zip() -> ImportRefused:
-    return ImportRefused("The upload is not a readable zip archive (no end of central directory).")
+    return ImportRefused(Text.of(
+        "The upload is not a readable zip archive (no end of central directory)."))
 
 
 def _check_directory_size(stream: BinaryIO, limits: Limits) -> None:
@@ -132,9 +136,9 @@ def _check_directory_size(stream: BinaryIO, limits: Limits) -> None:
     # Files and folders are each capped at max_entries, hence twice.
     max_entries = 2 * limits.max_entries
     if entries > max_entries or directory_bytes > max_entries * _MAX_DIRECTORY_BYTES_PER_ENTRY:
-        raise ImportRefused(
-            f"The archive lists more entries than the limit of {limits.max_entries} files allows."
-        )
+        raise ImportRefused(Text.of(
+            "The archive lists more entries than the limit of %(limit)s files allows.",
+            limit=limits.max_entries))
 
 
 def _decoded_name(info: zipfile.ZipInfo) -> str:
@@ -162,13 +166,13 @@ def _checked_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> list[_Entr
     folders = sum(1 for info in infos if _is_folder(info))
     files = len(infos) - folders
     if files > limits.max_entries:
-        raise ImportRefused(
-            f"The archive holds {files} files; the limit is {limits.max_entries} per upload."
-        )
+        raise ImportRefused(Text.of(
+            "The archive holds %(n)s files; the limit is %(limit)s per upload.", n=files,
+            limit=limits.max_entries))
     if folders > limits.max_entries:
-        raise ImportRefused(
-            f"The archive holds {folders} folders; the limit is {limits.max_entries} per upload."
-        )
+        raise ImportRefused(Text.of(
+            "The archive holds %(n)s folders; the limit is %(limit)s per upload.", n=folders,
+            limit=limits.max_entries))
 
     entries: list[_Entry] = []
     names: set[str] = set()
@@ -179,51 +183,51 @@ def _checked_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> list[_Entr
         try:
             parts = archive_name_parts(name)
         except UnsafeName as exc:
-            raise ImportRefused(f"The archive entry {label} {exc}; the upload is refused.") from exc
+            raise ImportRefused(Text.of("The archive entry %(label)s %(problem)s; the upload is "
+                                        "refused.", label=label, problem=exc.text)) from exc
         file_type = stat.S_IFMT(info.external_attr >> 16)
         if file_type == stat.S_IFLNK:
-            raise ImportRefused(
-                f"The archive entry {label} is a symbolic link; the upload is refused."
-            )
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s is a symbolic link; the upload is refused.",
+                label=label))
         if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
-            raise ImportRefused(
-                f"The archive entry {label} is not a regular file; the upload is refused."
-            )
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s is not a regular file; the upload is refused.",
+                label=label))
         if info.flag_bits & (_ENCRYPTED_FLAG | _STRONG_ENCRYPTION_FLAG) or (
             info.compress_type == _AES_METHOD
         ):
-            raise ImportRefused(
-                f"The archive entry {label} is encrypted; upload an archive without a password."
-            )
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s is encrypted; upload an archive without a password.",
+                label=label))
         if info.file_size > limits.max_member_bytes:
-            raise ImportRefused(
-                f"The archive entry {label} declares {human_size(info.file_size)}, above the "
-                f"{human_size(limits.max_member_bytes)} per-file limit; the upload is refused."
-            )
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s declares %(size)s, above the %(limit)s per-file "
+                "limit; the upload is refused.", label=label, size=human_size(info.file_size),
+                limit=human_size(limits.max_member_bytes)))
         if info.file_size > RATIO_CHECK_FLOOR and (
             info.file_size > limits.max_compression_ratio * max(info.compress_size, 1)
         ):
             ratio = info.file_size / max(info.compress_size, 1)
-            raise ImportRefused(
-                f"The archive entry {label} is compressed {ratio:.0f}:1 (limit "
-                f"{limits.max_compression_ratio:g}:1), which is how zip bombs are built; "
-                "the upload is refused."
-            )
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s is compressed %(ratio)s:1 (limit %(limit)s:1), which "
+                "is how zip bombs are built; the upload is refused.", label=label,
+                ratio=f"{ratio:.0f}", limit=f"{limits.max_compression_ratio:g}"))
         declared_total += info.file_size
         if _is_folder(info) or not parts:
             continue
         key = "/".join(parts)
         if key in names:
             # Two entries with one name show different files to different tools.
-            raise ImportRefused(f"The archive lists {label} twice; the upload is refused.")
+            raise ImportRefused(Text.of("The archive lists %(label)s twice; the upload is "
+                                        "refused.", label=label))
         names.add(key)
         entries.append(_Entry(info=info, parts=parts))
 
     if declared_total > limits.max_total_uncompressed:
-        raise ImportRefused(
-            f"The archive expands to {human_size(declared_total)}, above the "
-            f"{human_size(limits.max_total_uncompressed)} limit; the upload is refused."
-        )
+        raise ImportRefused(Text.of(
+            "The archive expands to %(size)s, above the %(limit)s limit; the upload is refused.",
+            size=human_size(declared_total), limit=human_size(limits.max_total_uncompressed)))
     _check_no_overlap(infos)
     return entries
 
@@ -241,10 +245,9 @@ def _check_no_overlap(infos: list[zipfile.ZipInfo]) -> None:
     end = 0
     for info in sorted(infos, key=lambda i: i.header_offset):
         if info.header_offset < end:
-            raise ImportRefused(
-                f"The archive entry {_label(info.filename)} overlaps another entry; "
-                "the upload is refused."
-            )
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s overlaps another entry; the upload is refused.",
+                label=_label(info.filename)))
         end = info.header_offset + 30 + info.compress_size
 
 
@@ -255,39 +258,36 @@ def _outcomes(archive: zipfile.ZipFile, entries: list[_Entry], limits: Limits) -
         name = display_name(entry.parts)
         reason = skip_reason(entry.parts)
         if reason:
-            yield Skipped(file=name, reason=reason)
+            yield Skipped(file=name, message=reason)
             continue
         method = entry.info.compress_type
         if method not in _READABLE_METHODS:
             # Not dangerous, merely unsupported (bzip2, LZMA, deflate64...): this file only.
-            yield Rejected(
-                file=name,
-                reason=f"compressed with zip method {method}; re-create the archive with "
-                "standard (deflate) compression",
-            )
+            yield Rejected(file=name, message=Text.of(
+                "compressed with zip method %(method)s; re-create the archive with standard "
+                "(deflate) compression", method=method))
             continue
         try:
             with archive.open(entry.info) as member:
                 data = read_capped(member, limits.max_member_bytes)
         except TooLarge as exc:
-            raise ImportRefused(
-                f"The archive entry {_label(name)} holds more than the "
-                f"{human_size(limits.max_member_bytes)} per-file limit; the upload is refused."
-            ) from exc
+            raise ImportRefused(Text.of(
+                "The archive entry %(label)s holds more than the %(limit)s per-file limit; the "
+                "upload is refused.", label=_label(name),
+                limit=human_size(limits.max_member_bytes))) from exc
         except _ZIP_ERRORS as exc:
             # The container disagrees with itself (CRC, sizes, headers): nothing in it is trusted.
-            raise ImportRefused(
-                f"The archive is damaged: entry {_label(name)} cannot be read ({exc})."
-            ) from exc
+            raise ImportRefused(Text.of(
+                "The archive is damaged: entry %(label)s cannot be read (%(detail)s).",
+                label=_label(name), detail=str(exc))) from exc
         if len(data) != entry.info.file_size:
-            raise ImportRefused(
-                f"The archive is damaged: entry {_label(name)} holds {len(data)} bytes but its "
-                f"directory entry declares {entry.info.file_size}."
-            )
+            raise ImportRefused(Text.of(
+                "The archive is damaged: entry %(label)s holds %(held)s bytes but its directory "
+                "entry declares %(declared)s.", label=_label(name), held=len(data),
+                declared=entry.info.file_size))
         read_total += len(data)
         if read_total > limits.max_total_uncompressed:
-            raise ImportRefused(
-                f"The archive expands to more than {human_size(limits.max_total_uncompressed)}; "
-                "the upload is refused."
-            )
+            raise ImportRefused(Text.of(
+                "The archive expands to more than %(limit)s; the upload is refused.",
+                limit=human_size(limits.max_total_uncompressed)))
         yield decode_member(name, data, analyser_class(entry.parts, wrapper), limits)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apps.core.text import Text
+
 
 @dataclass(frozen=True)
 class Decoded:
@@ -15,10 +17,10 @@ class Decoded:
 
 
 class FileRejected(Exception):
-    """One file cannot be imported; `reason` is a user-facing sentence."""
+    """One file cannot be imported; `reason` says why, for people."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Text) -> None:
+        super().__init__(str(reason))
         self.reason = reason
 
 

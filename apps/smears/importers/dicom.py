@@ -23,6 +23,8 @@ from pydicom.uid import (
     VLWholeSlideMicroscopyImageStorage,
 )
 
+from apps.core.text import Text
+
 from .decoded import Decoded, FileRejected
 from .images import pixel_limit_reason, require_strict_decoding
 from .types import Limits
@@ -117,26 +119,28 @@ def decode_dicom(data: bytes, limits: Limits) -> Decoded:
         try:
             decoded = _decode(data, transfer_syntax, limits)
         except FileRejected as exc:
-            raise FileRejected(exc.reason + _warning_note(caught)) from exc
+            raise FileRejected(_with_warning(exc.reason, caught)) from exc
         except InvalidDicomError as exc:
-            raise FileRejected(f"not a valid DICOM file ({exc})") from exc
+            raise FileRejected(Text.of("not a valid DICOM file (%(detail)s)",
+                                       detail=str(exc))) from exc
         except NotImplementedError as exc:
-            raise FileRejected(
-                f"DICOM file uses a feature this server cannot read ({exc})"
-            ) from exc
+            raise FileRejected(Text.of("DICOM file uses a feature this server cannot read "
+                                       "(%(detail)s)", detail=str(exc))) from exc
         except _DICOM_ERRORS as exc:
-            raise FileRejected(
-                f"damaged DICOM file ({type(exc).__name__}: {exc})" + _warning_note(caught)
-            ) from exc
+            raise FileRejected(_with_warning(Text.of(
+                "damaged DICOM file (%(detail)s)", detail=f"{type(exc).__name__}: {exc}"),
+                caught)) from exc
     for warning in caught:
         logger.info("DICOM imported with a warning: %s", warning.message)
     return decoded
 
 
-def _warning_note(caught: list[warnings.WarningMessage]) -> str:
+def _with_warning(reason: Text, caught: list[warnings.WarningMessage]) -> Text:
+    """``reason`` and the first warning pydicom gave while reading the file, if any."""
     if not caught:
-        return ""
-    return f"; pydicom: {str(caught[0].message)[:300]}"
+        return reason
+    return Text.of("%(reason)s; pydicom: %(warning)s", reason=reason,
+                   warning=str(caught[0].message)[:300])
 
 
 def _transfer_syntax(data: bytes) -> str:
@@ -160,13 +164,15 @@ def _transfer_syntax(data: bytes) -> str:
             (length,) = struct.unpack_from("<H", data, pos + 6)
             value_at = pos + 8
         if value_at + length > len(data):
-            raise FileRejected("damaged DICOM file (file meta information is cut short)")
+            raise FileRejected(Text.of(
+                "damaged DICOM file (file meta information is cut short)"))
         if element == 0x0010:
             uid = data[value_at : value_at + length].rstrip(b"\x00 ").decode("ascii", "replace")
             _check_transfer_syntax(uid)
             return uid
         pos = value_at + length
-    raise FileRejected("damaged DICOM file (no transfer syntax in the file meta information)")
+    raise FileRejected(Text.of(
+        "damaged DICOM file (no transfer syntax in the file meta information)"))
 
 
 def _check_transfer_syntax(uid: str) -> None:
@@ -181,10 +187,11 @@ def _check_transfer_syntax(uid: str) -> None:
             available = False
         if available:
             return
-        raise FileRejected(
-            f"DICOM pixel data is compressed as {name}, which this server cannot decode"
-        )
-    raise FileRejected(f"DICOM transfer syntax {name} is not supported")
+        raise FileRejected(Text.of(
+            "DICOM pixel data is compressed as %(syntax)s, which this server cannot decode",
+            syntax=name))
+    raise FileRejected(Text.of("DICOM transfer syntax %(syntax)s is not supported",
+                               syntax=name))
 
 
 def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
@@ -192,29 +199,30 @@ def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
     sop_class = str(ds.get("SOPClassUID") or ds.file_meta.get("MediaStorageSOPClassUID") or "")
     if sop_class not in MICROSCOPY_SOP_CLASSES:
         name = UID(sop_class).name if sop_class else "unknown"
-        raise FileRejected(
-            f"DICOM object is a {name} ({sop_class or 'no SOP class'}), not a microscopy image; "
-            "only VL Microscopic, VL Slide-Coordinates Microscopic and single-frame "
-            "VL Whole Slide Microscopy images are imported"
-        )
+        raise FileRejected(Text.of(
+            "DICOM object is a %(name)s (%(uid)s), not a microscopy image; only VL "
+            "Microscopic, VL Slide-Coordinates Microscopic and single-frame VL Whole Slide "
+            "Microscopy images are imported", name=name, uid=sop_class or "no SOP class"))
     if "PixelData" not in ds:
-        raise FileRejected("DICOM file has no pixel data")
+        raise FileRejected(Text.of("DICOM file has no pixel data"))
 
     rows = _required_int(ds, "Rows")
     columns = _required_int(ds, "Columns")
     frames = int(ds.get("NumberOfFrames") or 1)
     samples = int(ds.get("SamplesPerPixel") or 1)
     if rows < 1 or columns < 1 or frames < 1:
-        raise FileRejected(
-            f"DICOM header declares an empty image ({columns}x{rows}, {frames} frames)"
-        )
+        raise FileRejected(Text.of(
+            "DICOM header declares an empty image (%(columns)sx%(rows)s, %(frames)s frames)",
+            columns=columns, rows=rows, frames=frames))
     if frames > limits.max_dicom_frames:
-        is_wsi = sop_class == str(VLWholeSlideMicroscopyImageStorage)
-        wsi = " (whole-slide pyramids are not imported)" if is_wsi else ""
-        raise FileRejected(
-            f"DICOM holds {frames} frames; only images with at most {limits.max_dicom_frames} "
-            f"frame(s) are imported{wsi}"
-        )
+        if sop_class == str(VLWholeSlideMicroscopyImageStorage):
+            raise FileRejected(Text.of(
+                "DICOM holds %(frames)s frames; only images with at most %(limit)s frame(s) are "
+                "imported (whole-slide pyramids are not imported)", frames=frames,
+                limit=limits.max_dicom_frames))
+        raise FileRejected(Text.of(
+            "DICOM holds %(frames)s frames; only images with at most %(limit)s frame(s) are "
+            "imported", frames=frames, limit=limits.max_dicom_frames))
     # Header sizes only: nothing has been decoded or allocated yet.
     reason = pixel_limit_reason(columns, rows, frames, limits)
     if reason:
@@ -222,20 +230,21 @@ def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
 
     photometric = str(ds.get("PhotometricInterpretation") or "").strip()
     if photometric not in _PHOTOMETRIC_SAMPLES:
-        raise FileRejected(
-            f"DICOM photometric interpretation {photometric or '(missing)'} is not supported "
-            "(RGB, YBR_FULL, YBR_FULL_422 or MONOCHROME2 expected)"
-        )
+        raise FileRejected(Text.of(
+            "DICOM photometric interpretation %(value)s is not supported (RGB, YBR_FULL, "
+            "YBR_FULL_422 or MONOCHROME2 expected)", value=photometric or "(missing)"))
     if samples != _PHOTOMETRIC_SAMPLES[photometric]:
-        raise FileRejected(f"DICOM declares {samples} samples per pixel for {photometric}")
+        raise FileRejected(Text.of("DICOM declares %(n)s samples per pixel for %(value)s",
+                                   n=samples, value=photometric))
     bits_allocated = _required_int(ds, "BitsAllocated")
     bits_stored = int(ds.get("BitsStored") or bits_allocated)
     if bits_allocated not in (8, 16) or not 1 <= bits_stored <= bits_allocated:
-        raise FileRejected(
-            f"DICOM pixels are {bits_stored} of {bits_allocated} bits; 8- or 16-bit expected"
-        )
+        raise FileRejected(Text.of(
+            "DICOM pixels are %(stored)s of %(allocated)s bits; 8- or 16-bit expected",
+            stored=bits_stored, allocated=bits_allocated))
     if int(ds.get("PixelRepresentation") or 0) != 0:
-        raise FileRejected("DICOM pixels are signed; microscopy images are expected unsigned")
+        raise FileRejected(Text.of(
+            "DICOM pixels are signed; microscopy images are expected unsigned"))
 
     if transfer_syntax in _NATIVE_SYNTAXES:
         per_pixel = 2 if photometric == "YBR_FULL_422" else samples
@@ -244,18 +253,18 @@ def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
         # One trailing pad byte keeps an odd length even; anything else means the header's
         # size is not the image's (a 1x1 header over a whole cell, or a cut file).
         if not expected <= held <= expected + 1:
-            raise FileRejected(
-                f"DICOM pixel data holds {held} bytes but the header declares a {columns}x{rows} "
-                f"image needing {expected} bytes (truncated or inconsistent file)"
-            )
+            raise FileRejected(Text.of(
+                "DICOM pixel data holds %(held)s bytes but the header declares a "
+                "%(columns)sx%(rows)s image needing %(expected)s bytes (truncated or "
+                "inconsistent file)", held=held, columns=columns, rows=rows, expected=expected))
     else:
         _check_compressed_frame_size(ds.PixelData, columns, rows)
 
     arr = pixel_array(ds, index=0)
     if arr.shape[:2] != (rows, columns):
-        raise FileRejected(
-            f"DICOM decoded to {arr.shape} pixels, not the declared {rows}x{columns}"
-        )
+        raise FileRejected(Text.of(
+            "DICOM decoded to %(shape)s pixels, not the declared %(rows)sx%(columns)s",
+            shape=str(arr.shape), rows=rows, columns=columns))
     rgb = _to_rgb8(arr, bits_stored)
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, format="PNG")
@@ -271,7 +280,7 @@ def _decode(data: bytes, transfer_syntax: str, limits: Limits) -> Decoded:
 def _required_int(ds: pydicom.Dataset, keyword: str) -> int:
     value = ds.get(keyword)
     if value is None or value == "":
-        raise FileRejected(f"DICOM header has no {keyword}")
+        raise FileRejected(Text.of("DICOM header has no %(keyword)s", keyword=keyword))
     return int(value)
 
 
@@ -283,7 +292,7 @@ def _check_compressed_frame_size(pixel_data: bytes, columns: int, rows: int) -> 
     """
     frame = next(generate_frames(pixel_data, number_of_frames=1), b"")
     if not frame:
-        raise FileRejected("DICOM compressed pixel data holds no frame")
+        raise FileRejected(Text.of("DICOM compressed pixel data holds no frame"))
     _check_jp2_boxes(frame)
     try:
         with Image.open(io.BytesIO(frame), formats=["JPEG", "JPEG2000"]) as img:
@@ -291,10 +300,9 @@ def _check_compressed_frame_size(pixel_data: bytes, columns: int, rows: int) -> 
     except UnidentifiedImageError:
         return  # RLE and other codecs: pydicom sizes its output from Rows and Columns
     if size != (columns, rows):
-        raise FileRejected(
-            f"DICOM compressed frame is {size[0]}x{size[1]} pixels but the header declares "
-            f"{columns}x{rows}"
-        )
+        raise FileRejected(Text.of(
+            "DICOM compressed frame is %(width)sx%(height)s pixels but the header declares "
+            "%(columns)sx%(rows)s", width=size[0], height=size[1], columns=columns, rows=rows))
 
 
 def _check_jp2_boxes(frame: bytes) -> None:
@@ -312,11 +320,11 @@ def _check_jp2_boxes(frame: bytes) -> None:
         if frame[offset + 4 : offset + 8] == b"jp2c":
             return
         if length < 8:
-            raise FileRejected(
-                f"damaged DICOM file (a JPEG 2000 header box declares {length} bytes)"
-            )
+            raise FileRejected(Text.of(
+                "damaged DICOM file (a JPEG 2000 header box declares %(n)s bytes)", n=length))
         offset += length
-    raise FileRejected("damaged DICOM file (the JPEG 2000 frame holds no codestream)")
+    raise FileRejected(Text.of(
+        "damaged DICOM file (the JPEG 2000 frame holds no codestream)"))
 
 
 def _to_rgb8(arr: np.ndarray, bits_stored: int) -> np.ndarray:

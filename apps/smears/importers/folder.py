@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from apps.core.text import Text
+
 from .decoded import human_size
 from .members import Outcome, TooLarge, assemble, decode_member, read_capped, too_large_reason
 from .naming import analyser_class, display_name, skip_reason, wrapping_folder
@@ -27,23 +29,22 @@ _OPEN_FLAGS = (
 class _Found:
     parts: tuple[str, ...]
     size: int = 0
-    rejected: str = ""  # reason, when the entry is refused without being read
-    skipped: str = ""  # reason, for a folder that is not entered
+    rejected: Text | None = None  # why, when the entry is refused without being read
+    skipped: Text | None = None  # why, for a folder that is not entered
 
 
 def read_folder(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> ImportBatch:
     """Import an export folder recursively; symbolic links are listed, never followed."""
     root = Path(path)
     if not root.is_dir():
-        raise ImportRefused("The chosen path is not a folder.")
+        raise ImportRefused(Text.of("The chosen path is not a folder."))
     found = _walk(root, limits)
     files = [f for f in found if not f.rejected and not f.skipped]
     total = sum(f.size for f in files)
     if total > limits.max_total_uncompressed:
-        raise ImportRefused(
-            f"The folder holds {human_size(total)}, above the "
-            f"{human_size(limits.max_total_uncompressed)} limit."
-        )
+        raise ImportRefused(Text.of("The folder holds %(size)s, above the %(limit)s limit.",
+                                    size=human_size(total),
+                                    limit=human_size(limits.max_total_uncompressed)))
     return assemble(_outcomes(root, found, limits))
 
 
@@ -58,34 +59,38 @@ def _walk(root: Path, limits: Limits) -> list[_Found]:
                 children = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             if not folder:
-                raise ImportRefused(f"The folder cannot be read ({exc.strerror}).") from exc
-            found.append(_Found(folder, rejected=f"folder cannot be read ({exc.strerror})"))
+                raise ImportRefused(Text.of("The folder cannot be read (%(detail)s).",
+                                            detail=str(exc.strerror))) from exc
+            found.append(_Found(folder, rejected=Text.of("folder cannot be read (%(detail)s)",
+                                                         detail=str(exc.strerror))))
             continue
         for child in children:
             parts = (*folder, child.name)
             if child.is_symlink():
-                found.append(_Found(parts, rejected="symbolic link; links are not followed"))
+                found.append(_Found(parts, rejected=Text.of(
+                    "symbolic link; links are not followed")))
             elif child.is_dir(follow_symlinks=False):
                 if child.name.startswith(".") or child.name.lower() == "__macosx":
-                    found.append(_Found(parts, skipped="hidden or macOS metadata folder, not read"))
+                    found.append(_Found(parts, skipped=Text.of(
+                        "hidden or macOS metadata folder, not read")))
                     continue
                 folders += 1
                 if folders > limits.max_entries:
-                    raise ImportRefused(
-                        f"The folder holds more than {limits.max_entries} subfolders."
-                    )
+                    raise ImportRefused(Text.of(
+                        "The folder holds more than %(limit)s subfolders.",
+                        limit=limits.max_entries))
                 pending.append(parts)
             elif child.is_file(follow_symlinks=False):
                 files += 1
                 if files > limits.max_entries:
-                    raise ImportRefused(
-                        f"The folder holds more than {limits.max_entries} files; "
-                        f"the limit is {limits.max_entries} per import."
-                    )
+                    raise ImportRefused(Text.of(
+                        "The folder holds more than %(limit)s files; the limit is %(limit)s per "
+                        "import.", limit=limits.max_entries))
                 size = child.stat(follow_symlinks=False).st_size
                 found.append(_Found(parts, size=size))
             else:
-                found.append(_Found(parts, rejected="not a regular file (device, FIFO or socket)"))
+                found.append(_Found(parts, rejected=Text.of(
+                    "not a regular file (device, FIFO or socket)")))
     # Sorted, so "keep the first duplicate" and the report order do not depend on the walk.
     return sorted(found, key=lambda f: f.parts)
 
@@ -96,32 +101,33 @@ def _outcomes(root: Path, found: list[_Found], limits: Limits) -> Iterator[Outco
     for entry in found:
         name = display_name(entry.parts)
         if entry.skipped:
-            yield Skipped(file=f"{name}/", reason=entry.skipped)
+            yield Skipped(file=f"{name}/", message=entry.skipped)
             continue
         if entry.rejected:
-            yield Rejected(file=name, reason=entry.rejected)
+            yield Rejected(file=name, message=entry.rejected)
             continue
         reason = skip_reason(entry.parts)
         if reason:
-            yield Skipped(file=name, reason=reason)
+            yield Skipped(file=name, message=reason)
             continue
         if entry.size > limits.max_member_bytes:
             # A file-system size is a fact, not an archive's claim: only this file is refused.
-            yield Rejected(file=name, reason=too_large_reason(entry.size, limits))
+            yield Rejected(file=name, message=too_large_reason(entry.size, limits))
             continue
         try:
             data = _read_regular_file(root.joinpath(*entry.parts), limits)
         except TooLarge:
-            yield Rejected(file=name, reason="file grew past the per-image limit while being read")
+            yield Rejected(file=name, message=Text.of(
+                "file grew past the per-image limit while being read"))
             continue
         except OSError as exc:
-            yield Rejected(file=name, reason=f"file cannot be read ({exc.strerror or exc})")
+            yield Rejected(file=name, message=Text.of("file cannot be read (%(detail)s)",
+                                                      detail=str(exc.strerror or exc)))
             continue
         read_total += len(data)
         if read_total > limits.max_total_uncompressed:
-            raise ImportRefused(
-                f"The folder holds more than {human_size(limits.max_total_uncompressed)}."
-            )
+            raise ImportRefused(Text.of("The folder holds more than %(limit)s.",
+                                        limit=human_size(limits.max_total_uncompressed)))
         yield decode_member(name, data, analyser_class(entry.parts, wrapper), limits)
 
 

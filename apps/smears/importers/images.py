@@ -8,6 +8,8 @@ import warnings
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from apps.core.text import Text
+
 from .decoded import Decoded, FileRejected, megapixels
 from .types import Limits
 
@@ -29,7 +31,8 @@ _DECODE_ERRORS = (
     ArithmeticError,
 )
 
-NOT_AN_IMAGE = "not an image Pillow or DICOM can read (JPEG, PNG, TIFF, BMP or DICOM expected)"
+NOT_AN_IMAGE = Text.of("not an image Pillow or DICOM can read (JPEG, PNG, TIFF, BMP or DICOM "
+                       "expected)")
 
 
 def require_strict_decoding() -> None:
@@ -45,15 +48,16 @@ def require_strict_decoding() -> None:
         )
 
 
-def pixel_limit_reason(width: int, height: int, frames: int, limits: Limits) -> str | None:
+def pixel_limit_reason(width: int, height: int, frames: int, limits: Limits) -> Text | None:
     pixels = width * height * frames
     if pixels <= limits.max_pixels:
         return None
-    frames_note = f" x {frames} frames" if frames > 1 else ""
-    return (
-        f"image is {width}x{height} pixels{frames_note}, above the "
-        f"{megapixels(limits.max_pixels)} limit"
-    )
+    if frames > 1:
+        return Text.of("image is %(width)sx%(height)s pixels x %(frames)s frames, above the "
+                       "%(limit)s limit", width=width, height=height, frames=frames,
+                       limit=megapixels(limits.max_pixels))
+    return Text.of("image is %(width)sx%(height)s pixels, above the %(limit)s limit",
+                   width=width, height=height, limit=megapixels(limits.max_pixels))
 
 
 def decode_raster(data: bytes, limits: Limits) -> Decoded:
@@ -73,20 +77,22 @@ def decode_raster(data: bytes, limits: Limits) -> Decoded:
                     raise FileRejected(reason)
                 frames = getattr(img, "n_frames", 1)
                 if frames != 1:
-                    raise FileRejected(
-                        f"{fmt} holds {frames} images; only single-image files are imported"
-                    )
+                    raise FileRejected(Text.of(
+                        "%(format)s holds %(n)s images; only single-image files are imported",
+                        format=fmt, n=frames))
                 img.load()
         except UnidentifiedImageError as exc:
             raise FileRejected(NOT_AN_IMAGE) from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise FileRejected(
-                f"image is too large to decode safely (above the {megapixels(limits.max_pixels)} "
-                f"limit): {exc}"
-            ) from exc
+            raise FileRejected(Text.of(
+                "image is too large to decode safely (above the %(limit)s limit): %(detail)s",
+                limit=megapixels(limits.max_pixels), detail=str(exc))) from exc
         except _DECODE_ERRORS as exc:
-            kind = "truncated" if "truncated" in str(exc).lower() else "damaged"
-            raise FileRejected(f"{kind} {fmt} ({exc})") from exc
+            if "truncated" in str(exc).lower():
+                raise FileRejected(Text.of("truncated %(format)s (%(detail)s)", format=fmt,
+                                           detail=str(exc))) from exc
+            raise FileRejected(Text.of("damaged %(format)s (%(detail)s)", format=fmt,
+                                       detail=str(exc))) from exc
     if fmt == "MPO":
         # Pillow reports some camera JPEGs as MPO; a single-frame one is a plain JPEG.
         fmt = "JPEG"

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterable
 from typing import IO, BinaryIO
 
+from apps.core.text import Text
+
 from .decoded import Decoded, FileRejected, human_size
 from .dicom import decode_dicom, is_dicom
 from .images import decode_raster
@@ -46,11 +48,9 @@ def read_capped(stream: IO[bytes], cap: int) -> bytes:
             raise TooLarge(total)
 
 
-def too_large_reason(size: int, limits: Limits) -> str:
-    return (
-        f"file is {human_size(size)}, above the {human_size(limits.max_member_bytes)} "
-        "per-image limit"
-    )
+def too_large_reason(size: int, limits: Limits) -> Text:
+    return Text.of("file is %(size)s, above the %(limit)s per-image limit",
+                   size=human_size(size), limit=human_size(limits.max_member_bytes))
 
 
 def seekable_upload(source: bytes | bytearray | memoryview | BinaryIO, limits: Limits) -> BinaryIO:
@@ -76,10 +76,12 @@ def seekable_upload(source: bytes | bytearray | memoryview | BinaryIO, limits: L
 
 
 def upload_too_large(size: int | None, limits: Limits) -> ImportRefused:
-    actual = f"{human_size(size)}, " if size is not None else ""
-    return ImportRefused(
-        f"The upload is too large ({actual}the limit is {human_size(limits.max_upload_bytes)})."
-    )
+    limit = human_size(limits.max_upload_bytes)
+    if size is None:
+        return ImportRefused(Text.of("The upload is too large (the limit is %(limit)s).",
+                                     limit=limit))
+    return ImportRefused(Text.of("The upload is too large (%(size)s, the limit is %(limit)s).",
+                                 size=human_size(size), limit=limit))
 
 
 def decode_member(name: str, data: bytes, analyser_class: str, limits: Limits) -> Outcome:
@@ -88,7 +90,7 @@ def decode_member(name: str, data: bytes, analyser_class: str, limits: Limits) -
         decoded = _decode(data, limits)
     except FileRejected as exc:
         logger.info("smear import rejected %r: %s", name, exc.reason)
-        return Rejected(file=name, reason=exc.reason)
+        return Rejected(file=name, message=exc.reason)
     return ImportedImage(
         name=name,
         content=decoded.content,
@@ -103,14 +105,14 @@ def decode_member(name: str, data: bytes, analyser_class: str, limits: Limits) -
 
 def _decode(data: bytes, limits: Limits) -> Decoded:
     if not data:
-        raise FileRejected("empty file (0 bytes)")
+        raise FileRejected(Text.of("empty file (0 bytes)"))
     if len(data) > limits.max_member_bytes:
         raise FileRejected(too_large_reason(len(data), limits))
     if is_zip(data):
         # Never opened: one level of archive is all an export needs, and recursion is
         # how zip bombs multiply. The file is listed so the user knows to upload it alone.
-        raise FileRejected("a zip archive inside the upload; archives are not opened recursively, "
-                           "upload it on its own")
+        raise FileRejected(Text.of("a zip archive inside the upload; archives are not opened "
+                                   "recursively, upload it on its own"))
     if is_dicom(data):
         return decode_dicom(data, limits)
     return decode_raster(data, limits)

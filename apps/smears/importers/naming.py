@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from apps.core.text import Text
+
 # Names are split on both separators: Windows tools write "a\\b.jpg" in zips, and a
 # backslash must not smuggle a ".." past a check that only splits on "/".
 _SEPARATORS = re.compile(r"[/\\]+")
@@ -18,7 +20,12 @@ SIDE_FILE_SUFFIXES = frozenset({".xml", ".txt", ".csv", ".ini", ".log"})
 
 
 class UnsafeName(ValueError):
-    """An archive entry name that could point outside the export."""
+    """An archive entry name that could point outside the export; ``text`` says how, as what
+    follows the entry's name in a sentence ("contains a '..' component")."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
+        self.text = message
 
 
 def _has_control_character(name: str) -> bool:
@@ -32,14 +39,14 @@ def archive_name_parts(raw: str) -> tuple[str, ...]:
     hostile or broken, so the whole upload is refused rather than "fixed".
     """
     if _has_control_character(raw):
-        raise UnsafeName("contains a control character (such as NUL)")
+        raise UnsafeName(Text.of("contains a control character (such as NUL)"))
     if raw.startswith(("/", "\\")):
-        raise UnsafeName("is an absolute path")
+        raise UnsafeName(Text.of("is an absolute path"))
     if _DRIVE.match(raw):
-        raise UnsafeName("starts with a Windows drive letter")
+        raise UnsafeName(Text.of("starts with a Windows drive letter"))
     parts = tuple(p for p in _SEPARATORS.split(raw) if p not in ("", "."))
     if ".." in parts:
-        raise UnsafeName("contains a '..' component")
+        raise UnsafeName(Text.of("contains a '..' component"))
     return parts
 
 
@@ -58,7 +65,7 @@ def is_os_junk(parts: tuple[str, ...]) -> bool:
     return bool(parts) and parts[-1].lower() in _OS_JUNK_FILES
 
 
-def skip_reason(parts: tuple[str, ...]) -> str | None:
+def skip_reason(parts: tuple[str, ...]) -> Text | None:
     """Why a file is not read at all, or None when it should be read as a possible image.
 
     Decided on the name alone: these files are never opened, so a bomb or a malformed
@@ -68,16 +75,16 @@ def skip_reason(parts: tuple[str, ...]) -> str | None:
         return None
     lowered = [p.lower() for p in parts]
     if any(p in _OS_JUNK_FOLDERS for p in lowered):
-        return "macOS archive metadata (__MACOSX), not an image"
+        return Text.of("macOS archive metadata (__MACOSX), not an image")
     if lowered[-1] in _OS_JUNK_FILES:
-        return f"operating-system file ({parts[-1]}), not an image"
+        return Text.of("operating-system file (%(name)s), not an image", name=parts[-1])
     if parts[-1].startswith("._"):
-        return "macOS resource fork (._ file), not an image"
+        return Text.of("macOS resource fork (._ file), not an image")
     if any(p.startswith(".") for p in parts):
-        return "hidden file, not read"
+        return Text.of("hidden file, not read")
     suffix = _suffix(lowered[-1])
     if suffix in SIDE_FILE_SUFFIXES:
-        return f"export side file ({suffix}), not an image"
+        return Text.of("export side file (%(suffix)s), not an image", suffix=suffix)
     return None
 
 

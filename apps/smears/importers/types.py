@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apps.core.text import Text
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -40,7 +42,11 @@ class Rejected:
     """A file that was read and refused; the rest of the upload is still imported."""
 
     file: str
-    reason: str
+    message: Text  # why, for people (apps.core.text: translated by the pages)
+
+    @property
+    def reason(self) -> str:
+        return str(self.message)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,11 @@ class Skipped:
     """A file deliberately not read: OS metadata or a CellaVision side file (never an image)."""
 
     file: str
-    reason: str
+    message: Text
+
+    @property
+    def reason(self) -> str:
+        return str(self.message)
 
 
 @dataclass(frozen=True)
@@ -62,4 +72,9 @@ class ImportBatch:
 
 
 class ImportRefused(ValueError):
-    """The whole upload is refused and nothing is imported; the message is shown to the user."""
+    """The whole upload is refused and nothing is imported; ``text`` says why (``str()`` in
+    English)."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(str(message))
+        self.text = message

@@ -42,7 +42,7 @@ def read_upload(name: str, fileobj: BinaryIO, *, limits: Limits = DEFAULT_LIMITS
     except TooLarge:
         stream.seek(0, io.SEEK_END)
         size = stream.tell()
-        return assemble([Rejected(file=single_name(name), reason=too_large_reason(size, limits))])
+        return assemble([Rejected(file=single_name(name), message=too_large_reason(size, limits))])
     return read_single(name, data, limits=limits)
 
 

@@ -1,6 +1,7 @@
-"""A refused CBC file or row reads in the technician's language: every message the parsers write
-(``Text.of`` templates, apps.core.text) has its French in the catalogue, and the import page,
-its messages and the API give the French sentence with the file's own values left as written."""
+"""A refused file, row or image reads in the technician's language: every message the CBC parsers
+and the image importers write (``Text.of`` templates, apps.core.text) has its French in the
+catalogue, and the import pages give the French sentence with the file's own values left as
+written."""
 
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ from apps.core.text import Text, translated
 from apps.hemograms.parsers import CBCParseError, parse_cbc
 
 ROOT = Path(__file__).resolve().parents[2]
-PARSERS = ROOT / "apps" / "hemograms" / "parsers"
+# The pure layers that read users' files and say what is wrong with them.
+PURE = (ROOT / "apps" / "hemograms" / "parsers", ROOT / "apps" / "smears" / "importers")
 # The compiled catalogue (tests/core/test_french_translation_is_complete.py holds it to the .po).
 MO = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.mo"
 
 
 def _templates() -> set[str]:
-    """Every template the parsers write: the first argument of each ``Text.of`` call, and the
+    """Every template the importers write: the first argument of each ``Text.of`` call, and the
     value-error templates ``parse_value`` hands to ``measurement`` (``ParsedValue(..., error)``).
     A template built at run time could not be looked up: the test refuses it."""
     found: set[str] = set()
-    for path in sorted(PARSERS.glob("*.py")):
+    for path in sorted(p for folder in PURE for p in folder.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not isinstance(node, ast.Call):
                 continue
@@ -45,9 +47,9 @@ def _templates() -> set[str]:
     return found
 
 
-def test_every_parser_message_has_its_french():
+def test_every_import_message_has_its_french():
     templates = _templates()
-    assert len(templates) > 60  # the scan found the parsers' messages
+    assert len(templates) > 120  # the scan found the parsers' and the importers' messages
     with MO.open("rb") as fh:
         french = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
     missing = sorted(t for t in templates if not french.get(t))
@@ -93,3 +95,25 @@ def test_the_import_page_shows_refused_rows_and_notes_in_french(client, technici
     assert 'id="cbc-file-notes"' in page
     assert "lues jour/mois/année" in page  # the date order chosen for the whole file
     assert "1 colonne Sysmex" in page or "colonnes Sysmex" in page
+
+
+@pytest.mark.django_db
+def test_a_rejected_image_and_a_refused_upload_read_in_french(client, technician, specimen,
+                                                              monkeypatch):
+    from tests.smears.builders import pbc_bytes, zip_bytes
+
+    monkeypatch.setattr("apps.analysis.tasks.analysis_run_execute.delay", lambda *_: None)
+    client.force_login(technician)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    url = f"/specimens/{specimen.accession}/smear/"
+    files = [SimpleUploadedFile("a.jpg", pbc_bytes("neutrophil", 0), "image/jpeg"),
+             SimpleUploadedFile("notes.jpg", b"this is not an image", "image/jpeg")]
+    page = client.post(url, {"files": files}, follow=True).content.decode()
+    assert "notes.jpg" in page and "pas une image lisible" in page
+    assert "not an image" not in page
+
+    unsafe = zip_bytes([("export/neutrophil/ok.jpg", pbc_bytes()),
+                        ("../evil.jpg", pbc_bytes("eosinophil"))])
+    page = client.post(url, {"files": [SimpleUploadedFile("x.zip", unsafe)]},
+                       follow=True).content.decode()
+    assert "contient un composant &#x27;..&#x27; ; l&#x27;envoi est refusé." in page
