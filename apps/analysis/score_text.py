@@ -326,6 +326,9 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     reasons.VACUOLE_OUTPUT_UNAVAILABLE: lambda p: _("vacuole output not available in this "
                                                     "model"),
     reasons.NO_ANOMALY_OUTPUT: lambda p: _("no anomaly output available in this model"),
+    reasons.NO_DYSPLASIA_OUTPUT: lambda p: _(
+        "no validated dysplasia output (hyposegmented nuclei, hypogranulation) in this model; "
+        "vacuoles and Barr bodies are not dysplasia and are not counted"),
     reasons.NEUTROPHILS_WITHOUT_ANOMALY: lambda p: _("%(n)s neutrophils have no anomaly "
                                                      "probability") % {"n": p.get("n")},
     reasons.NO_MODEL: lambda p: _model_text(p.get("kind")),
@@ -404,11 +407,11 @@ def _disclaimers() -> dict[str, str]:
             "cohort (MDS vs iron-deficiency/megaloblastic anaemia and normal counts). A prompt "
             "for smear review and, where indicated, marrow examination; never a diagnosis."),
         mds_image.DISCLAIMER: _(
-            "Image evidence for MDS: the share of neutrophils that the cell model flags, "
-            "compared with the WHO 10%% dysplasia threshold. The flags are proxies learned "
-            "from healthy-donor images (cytoplasmic vacuoles); hyposegmentation, "
-            "hypogranulation and Barr-body outputs are not available. Vacuoles have many "
-            "non-MDS causes. Evidence for review, never a diagnosis.") % {},
+            "Image evidence for MDS: the share of neutrophils with a dysplasia feature the "
+            "cell model detects (hyposegmented, pseudo-Pelger nuclei; hypogranulation), "
+            "compared with the WHO 10%% dysplasia threshold; indeterminate when the model has "
+            "no validated output for them. Vacuoles and Barr bodies are not dysplasia and are "
+            "never counted. Evidence for review, never a diagnosis.") % {},
         fused.DISCLAIMER: _(
             "Fused image + CBC MDS probability with per-cell attention. Attention shows which "
             "cells weighed most, not which cells are abnormal. Decision support, never a "
@@ -499,17 +502,18 @@ def score_how(name: str) -> list[str]:
         ]
     if name == "mds_image":
         return [
-            _("The share of neutrophils that the cell model flags (an available anomaly "
-              "probability, vacuoles in the installed models, of %(cut)s or more), compared "
-              "with the WHO and ICC "
-              "threshold of %(who)s%% dysplastic cells in a lineage. At least %(min)s "
-              "neutrophils are needed.") % {
+            _("The share of neutrophils with a dysplasia feature (a hyposegmented, "
+              "pseudo-Pelger nucleus or hypogranulation, at a probability of %(cut)s or more), "
+              "compared with the WHO and ICC threshold of %(who)s%% dysplastic cells in a "
+              "lineage. At least %(min)s neutrophils are needed.") % {
                 "cut": _num(mds_image.ANOMALY_PROB_CUTOFF, 2),
                 "who": _num(100 * mds_image.WHO_DYSPLASIA_FRACTION),
                 "min": mds_image.MIN_NEUTROPHILS},
-            _("The flags are proxies learned from healthy-donor images; hyposegmentation "
-              "(pseudo-Pelger), hypogranulation and Barr bodies are not available in this "
-              "model. Evidence for review, never a diagnosis of MDS."),
+            _("The installed cell models have no validated output for either feature (in "
+              "healthy-donor training images nothing separates a pseudo-Pelger nucleus from a "
+              "normal band form, and hypogranulation has no examples): this evidence is then "
+              "indeterminate. Vacuoles (a VEXAS finding, with many other causes) and Barr "
+              "bodies (normal in women) are not dysplasia and are never counted."),
         ]
     if name == "mds_cbc":
         return [

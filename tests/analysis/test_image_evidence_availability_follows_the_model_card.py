@@ -1,7 +1,8 @@
-"""The MDS image evidence lists as available only the anomaly outputs the cell model's card
+"""The MDS image evidence lists as available only the dysplasia outputs the cell model's card
 marks available, whatever the number of neutrophils: with none analysed (all outside the
-validated domain, or none in the smear) an empty column is not an output. The "too few
-neutrophils" reason says it counts those inside the validated domain."""
+validated domain, or none in the smear) an empty column is not an output. The card's one
+available output, vacuoles, is not dysplasia: none is listed, and the evidence says so. The "too
+few neutrophils" reason says it counts those inside the validated domain."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from apps.smears.services import smear_read_upload
 from apps.workflow.services import smear_import
 from tests.helpers import export_zip
 
-AVAILABLE = ["vacuole"]
-NOT_AVAILABLE = ["pseudo_pelger", "hypogranulation", "barr_body"]
+CARD_AVAILABLE = ("vacuole",)
+AVAILABLE: list[str] = []  # of the dysplasia outputs: vacuoles are not dysplasia
+NOT_AVAILABLE = ["pseudo_pelger", "hypogranulation"]
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def analysed(technician, specimen, monkeypatch, settings):  # type: ignore[no-un
     monkeypatch.setattr("apps.analysis.tasks.analysis_run_execute.delay", lambda *_: None)
     monkeypatch.setattr("apps.analysis.tasks.scores_compute_task.delay", lambda *_: None)
     card = load_card(settings.MODELS_ONNX_DIR / "hemaclinic-cells" / "2.1.2")
-    assert card.available_anomalies == tuple(AVAILABLE)
+    assert card.available_anomalies == CARD_AVAILABLE
     batch = smear_read_upload(name="e.zip", fileobj=io.BytesIO(export_zip({"neutrophil": 9})))
     smear_import(actor=technician, specimen=specimen, batch=batch)
 
@@ -71,6 +73,8 @@ def test_neutrophils_inside_the_domain_list_the_same(analysed):
     assert image.inputs["n_neutrophils"] == 9
     assert image.inputs["available"] == AVAILABLE
     assert image.inputs["not_available"] == NOT_AVAILABLE
+    assert image.state == "indeterminate" and image.value is None
+    assert "no_dysplasia_output" in [r["code"] for r in image.reasons]
 
 
 def test_too_few_says_it_counts_the_neutrophils_inside_the_domain(analysed):

@@ -54,6 +54,7 @@ SCORE_EXAMPLES: dict[str, dict] = {
     reasons.INPUT_REQUIRED: {"input": "anc"},
     reasons.VACUOLE_OUTPUT_UNAVAILABLE: {},
     reasons.NO_ANOMALY_OUTPUT: {},
+    reasons.NO_DYSPLASIA_OUTPUT: {},
     reasons.NEUTROPHILS_WITHOUT_ANOMALY: {"n": 3},
     reasons.NO_MODEL: {"kind": "cbc"},
     reasons.MODEL_SYNTHETIC: {"model": "hemaclinic-fused"},

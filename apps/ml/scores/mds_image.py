@@ -1,13 +1,18 @@
-"""MDS image evidence: share of dysplastic-looking neutrophils vs the WHO 10% threshold.
+"""MDS image evidence: share of dysplastic neutrophils vs the WHO 10% threshold.
 
 WHO (and ICC) count a lineage as dysplastic when at least 10% of its cells show dysplasia.
-This module applies that count to the cell model's anomaly outputs for neutrophils. The
-outputs it can use are PROXIES: the cell model was trained on healthy-donor images (PBC
-dataset), where "vacuole" comes from the WBCAtt cytoplasm_vacuole annotation. The installed
-cards mark "pseudo_pelger" unavailable (nothing separates it from a normal band form in that
-data), and hypogranulation and Barr bodies have no training examples: they are listed as not
-available here, whatever a card offers is used. The fraction is evidence for a reviewer,
-never a diagnosis of MDS.
+This module applies that count to the cell model's dysgranulopoiesis outputs for neutrophils:
+hyposegmented (pseudo-Pelger) nuclei and hypogranulation (``DYSPLASIA``). Vacuoles and Barr
+bodies are outputs of the cell model but not dysplasia: cytoplasmic vacuoles point to VEXAS,
+alcohol, copper deficiency, infection, drugs or a sample left too long, and a Barr body
+(drumstick) is a normal finding in women. They are never counted here (version 1.0.0 counted
+vacuoles, a claim a hematologist rejects).
+
+The installed cell models have no validated dysplasia output: "pseudo_pelger" is withdrawn from
+their cards (in the healthy-donor PBC data nothing separates it from a normal band form) and
+hypogranulation has no training examples. The evidence is then indeterminate, with that reason.
+Whatever a card offers is used; the fraction is evidence for a reviewer, never a diagnosis of
+MDS.
 """
 
 from __future__ import annotations
@@ -20,16 +25,19 @@ from typing import Any, Literal
 from apps.ml.scores.reasons import (
     FEW_NEUTROPHILS,
     NEUTROPHILS_WITHOUT_ANOMALY,
-    NO_ANOMALY_OUTPUT,
+    NO_DYSPLASIA_OUTPUT,
     Reason,
 )
 
-VERSION = "mds-image/1.0.0"
+VERSION = "mds-image/2.0.0"
 
+# The cell model's anomaly outputs (the columns a caller gives) ...
 ANOMALIES: tuple[str, ...] = ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
+# ... and the ones that are dysgranulopoiesis by WHO and ICC, the only ones counted.
+DYSPLASIA: tuple[str, ...] = ("pseudo_pelger", "hypogranulation")
 # WHO dysplasia threshold: >= 10% of the lineage's cells.
 WHO_DYSPLASIA_FRACTION = 0.10
-# A cell counts as dysplastic-looking when any available anomaly probability is >= this.
+# A cell counts as dysplastic when any available dysplasia probability is >= this.
 ANOMALY_PROB_CUTOFF = 0.5
 # With 50 neutrophils, 10% is 5 cells and the 95% Wilson interval of an observed 10% is
 # about 4-21%; below 50 the count cannot say much about a 10% threshold. (WHO asks for a
@@ -39,17 +47,18 @@ MIN_NEUTROPHILS = 50
 MAX_DRIVERS = 20
 
 DISCLAIMER = (
-    "Image evidence for MDS: the share of neutrophils that the cell model flags, compared with "
-    "the WHO 10% dysplasia threshold. The flags are proxies learned from healthy-donor images "
-    "(cytoplasmic vacuoles); hyposegmentation, hypogranulation and Barr-body outputs are not "
-    "available. Vacuoles have many non-MDS causes. Evidence for review, never a diagnosis."
+    "Image evidence for MDS: the share of neutrophils with a dysplasia feature the cell model "
+    "detects (hyposegmented, pseudo-Pelger nuclei; hypogranulation), compared with the WHO 10% "
+    "dysplasia threshold; indeterminate when the model has no validated output for them. "
+    "Vacuoles and Barr bodies are not dysplasia and are never counted. Evidence for review, "
+    "never a diagnosis."
 )
 
 
 @dataclass(frozen=True)
 class Driver:
     index: int  # position of the cell in the input sequence
-    probability: float  # highest available anomaly probability of the cell
+    probability: float  # highest available dysplasia probability of the cell
     anomaly: str  # the anomaly that gave it
 
 
@@ -61,9 +70,9 @@ class MDSImageResult:
     n_neutrophils: int
     n_dysplastic: int | None
     meets_who_threshold: bool | None
-    per_anomaly_fraction: dict[str, float | None]  # None: output not available
-    available: tuple[str, ...]
-    not_available: tuple[str, ...]
+    per_anomaly_fraction: dict[str, float | None]  # DYSPLASIA only; None: not available
+    available: tuple[str, ...]  # of DYSPLASIA
+    not_available: tuple[str, ...]  # of DYSPLASIA
     drivers: tuple[Driver, ...]  # cells at/above the cut-off, highest probability first
     reasons: tuple[Reason, ...]
     thresholds: dict[str, float]
@@ -87,12 +96,12 @@ def mds_image_evidence(
     """``anomaly_probs[name]`` is one probability per analysed neutrophil, or None when the
     model does not provide that output (missing names count as not available). The caller
     decides from the model's card: a list, even empty (no neutrophil), is an output the model
-    has."""
+    has. Only the ``DYSPLASIA`` outputs are read."""
     unknown = set(anomaly_probs) - set(ANOMALIES)
     if unknown:
         raise ValueError(f"unknown anomaly outputs {sorted(unknown)}")
-    available = tuple(a for a in ANOMALIES if anomaly_probs.get(a) is not None)
-    not_available = tuple(a for a in ANOMALIES if a not in available)
+    available = tuple(a for a in DYSPLASIA if anomaly_probs.get(a) is not None)
+    not_available = tuple(a for a in DYSPLASIA if a not in available)
     cols: dict[str, list[float | None]] = {}
     for a in available:
         values = list(anomaly_probs[a])  # type: ignore[arg-type]
@@ -110,11 +119,11 @@ def mds_image_evidence(
     }
     reasons: list[Reason] = []
     if not available:
-        reasons.append(Reason(NO_ANOMALY_OUTPUT))
+        reasons.append(Reason(NO_DYSPLASIA_OUTPUT))
     if n_neutrophils < MIN_NEUTROPHILS:
         reasons.append(Reason(FEW_NEUTROPHILS, {"n": n_neutrophils, "min": MIN_NEUTROPHILS}))
 
-    per_anomaly: dict[str, float | None] = {a: None for a in ANOMALIES}
+    per_anomaly: dict[str, float | None] = {a: None for a in DYSPLASIA}
     scored_cells: list[tuple[float, str] | None] = []
     for i in range(n_neutrophils):
         best: tuple[float, str] | None = None

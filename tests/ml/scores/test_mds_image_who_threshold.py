@@ -1,4 +1,5 @@
-"""MDS image evidence against the WHO 10% threshold, with the driving cells ranked."""
+"""MDS image evidence against the WHO 10% threshold, with the driving cells ranked; only
+dysplasia (hyposegmented nuclei, hypogranulation) counts, never vacuoles or Barr bodies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from apps.ml.scores.mds_image import MIN_NEUTROPHILS, mds_image_evidence, neutrophil_anomalies
-from apps.ml.scores.reasons import FEW_NEUTROPHILS, NO_ANOMALY_OUTPUT, Reason
+from apps.ml.scores.reasons import FEW_NEUTROPHILS, NO_DYSPLASIA_OUTPUT, Reason
 
 
 def _cells(n: int, k: int, *, prob: float = 0.5) -> list[float]:
@@ -17,8 +18,8 @@ def _cells(n: int, k: int, *, prob: float = 0.5) -> list[float]:
 def test_exactly_ten_percent_meets_the_threshold():
     r = mds_image_evidence(
         {
-            "vacuole": _cells(100, 10),
-            "pseudo_pelger": [0.0] * 100,
+            "vacuole": [0.0] * 100,
+            "pseudo_pelger": _cells(100, 10),
             "hypogranulation": None,
             "barr_body": None,
         },
@@ -27,32 +28,33 @@ def test_exactly_ten_percent_meets_the_threshold():
     assert r.state == "scored"
     assert r.fraction == pytest.approx(0.10) and r.n_dysplastic == 10
     assert r.meets_who_threshold is True
-    assert r.not_available == ("hypogranulation", "barr_body")
-    assert r.per_anomaly_fraction["hypogranulation"] is None
+    assert r.available == ("pseudo_pelger",) and r.not_available == ("hypogranulation",)
+    assert r.per_anomaly_fraction == {"pseudo_pelger": pytest.approx(0.10),
+                                      "hypogranulation": None}
 
 
 def test_just_below_ten_percent_does_not():
     r = mds_image_evidence(
-        {"vacuole": _cells(100, 9), "pseudo_pelger": [0.0] * 100}, n_neutrophils=100
+        {"hypogranulation": _cells(100, 9), "pseudo_pelger": [0.0] * 100}, n_neutrophils=100
     )
     assert r.meets_who_threshold is False
 
 
 def test_probability_just_below_the_cutoff_does_not_count():
-    r = mds_image_evidence({"vacuole": _cells(100, 10, prob=0.4999)}, n_neutrophils=100)
+    r = mds_image_evidence({"pseudo_pelger": _cells(100, 10, prob=0.4999)}, n_neutrophils=100)
     assert r.n_dysplastic == 0
 
 
 def test_a_cell_counts_once_and_drivers_are_ranked():
-    vac = [0.05] * 60
+    hypo = [0.05] * 60
     pp = [0.05] * 60
-    vac[3], pp[3] = 0.7, 0.9  # both flags on one cell: counted once, via its higher output
-    vac[10] = 0.95
+    hypo[3], pp[3] = 0.7, 0.9  # both flags on one cell: counted once, via its higher output
+    hypo[10] = 0.95
     pp[20] = 0.6
-    r = mds_image_evidence({"vacuole": vac, "pseudo_pelger": pp}, n_neutrophils=60)
+    r = mds_image_evidence({"hypogranulation": hypo, "pseudo_pelger": pp}, n_neutrophils=60)
     assert r.n_dysplastic == 3
     assert [(d.index, d.anomaly) for d in r.drivers] == [
-        (10, "vacuole"),
+        (10, "hypogranulation"),
         (3, "pseudo_pelger"),
         (20, "pseudo_pelger"),
     ]
@@ -61,7 +63,7 @@ def test_a_cell_counts_once_and_drivers_are_ranked():
 
 def test_too_few_neutrophils_is_indeterminate():
     n = MIN_NEUTROPHILS - 1
-    r = mds_image_evidence({"vacuole": _cells(n, 20)}, n_neutrophils=n)
+    r = mds_image_evidence({"pseudo_pelger": _cells(n, 20)}, n_neutrophils=n)
     assert r.state == "indeterminate" and r.meets_who_threshold is None
     assert r.reasons == (Reason(FEW_NEUTROPHILS, {"n": n, "min": MIN_NEUTROPHILS}),)
 
@@ -69,14 +71,24 @@ def test_too_few_neutrophils_is_indeterminate():
 def test_no_available_output_is_indeterminate():
     r = mds_image_evidence({"hypogranulation": None}, n_neutrophils=100)
     assert r.state == "indeterminate"
-    assert Reason(NO_ANOMALY_OUTPUT) in r.reasons
-    assert r.not_available == ("vacuole", "pseudo_pelger", "hypogranulation", "barr_body")
+    assert Reason(NO_DYSPLASIA_OUTPUT) in r.reasons
+    assert r.not_available == ("pseudo_pelger", "hypogranulation")
 
 
-def test_proxy_warning_and_version():
+def test_vacuoles_and_barr_bodies_are_not_dysplasia():
+    """Every neutrophil vacuolated (VEXAS, alcohol, sepsis...) and every one with a drumstick
+    (a woman): no dysplasia output, so no evidence for MDS, not 100%."""
+    r = mds_image_evidence({"vacuole": _cells(100, 100, prob=0.99),
+                            "barr_body": _cells(100, 100, prob=0.99)}, n_neutrophils=100)
+    assert r.state == "indeterminate" and r.fraction is None and r.drivers == ()
+    assert r.reasons == (Reason(NO_DYSPLASIA_OUTPUT),)
+    assert set(r.per_anomaly_fraction) == {"pseudo_pelger", "hypogranulation"}
+
+
+def test_disclaimer_and_version():
     r = mds_image_evidence({"vacuole": _cells(60, 1)}, n_neutrophils=60)
-    assert "healthy-donor" in r.disclaimer and "never a" in r.disclaimer
-    assert r.version.startswith("mds-image/")
+    assert "never counted" in r.disclaimer and "never a" in r.disclaimer
+    assert r.version == "mds-image/2.0.0"
 
 
 def test_cell_predictions_become_anomaly_columns():
