@@ -21,6 +21,7 @@ from apps.analysis.score_text import reason_text, score_display, score_value_tex
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
+from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import class_label, differential_table, one_decimal
 from apps.review.models import Meaning, Signature
@@ -206,10 +207,15 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
         # The files the signed content names, an overlay drawn (once) from its stored map and a
         # bounded copy of a very large image: no live value is printed.
         image, cam = report_cell_files(image=c.get("image"), cam=c.get("cam"))
+        # An image without a white cell (its flag a view reason) is given no model class: the
+        # network's class for a field of red cells is not a finding.
+        flag = c.get("domain_flag") or ""
+        no_cell = bool(flag) and flag != CELL_OUTSIDE
         out.append({
             "cell_id": c.get("cell_id"),
             "label": labels.label(labels.CELL_CLASSES, c.get("class")),
-            "predicted_label": labels.label(labels.CELL_CLASSES, c.get("predicted_class")),
+            "predicted_label": "" if no_cell else labels.label(labels.CELL_CLASSES,
+                                                                c.get("predicted_class")),
             "reclassified": c.get("class") != c.get("predicted_class"),
             "probability": _percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),

@@ -97,10 +97,13 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         outputs = cell_anomalies(final_class=final, anomalies=prediction.anomalies) \
             if prediction else {}
         vacuole, lobation = outputs.get("vacuole"), outputs.get("pseudo_pelger")
+        # An image without a white cell carries no class: its flag says why, the network's
+        # class for it (a field of red cells called an erythroblast) is not shown as one.
+        named = prediction is not None and bool(prediction.counted_class)
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
-            "label": phrases.class_label(prediction.cell_class) if prediction else "",
-            "prob": phrases.two_decimals(prediction.cell_class_prob) if prediction else "",
+            "label": phrases.class_label(prediction.cell_class) if named else "",
+            "prob": phrases.two_decimals(prediction.cell_class_prob) if named else "",
             "vacuole": "" if vacuole is None else phrases.two_decimals(vacuole),
             "vacuole_high": isinstance(vacuole, int | float) and vacuole >= 0.5,
             "lobation": "" if lobation is None else phrases.two_decimals(lobation),
@@ -217,6 +220,8 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         models[(prediction.model_name, prediction.model_version)] = {
             "name": prediction.model_name, "version": prediction.model_version,
             "sha256": prediction.model_sha256}
+        if cell.final_class == "artefact":
+            continue  # not a white cell: nothing for the reader of the report to look at
         key_cells.append({
             "cell_id": cell.pk, "class": cell.final_class,
             "predicted_class": prediction.cell_class,
@@ -230,8 +235,14 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         })
     scores = scores_for_display(specimen)
     domain = specimen_domain_latest(specimen)
-    # Key cells: the least typical first (reclassified, then lowest model confidence).
-    key_cells.sort(key=lambda c: (c["class"] == c["predicted_class"], c["probability"]))
+    # Key cells: those a score rests on first (the VEXAS rule's vacuolated neutrophils, the
+    # image evidence's dysplastic ones, in the score's own order), then the least typical
+    # (reclassified, then lowest model confidence).
+    behind = [e.get("cell_id") for s in scores for e in ((s.evidence or {}).get("cells") or [])
+              if isinstance(e, dict)]
+    rank = {cell_id: i for i, cell_id in reversed(list(enumerate(behind)))}
+    key_cells.sort(key=lambda c: (rank.get(c["cell_id"], len(rank)),
+                                  c["class"] == c["predicted_class"], c["probability"]))
     return {
         "schema": REPORT_SCHEMA,
         "lab": {"name": settings.LAB_NAME},

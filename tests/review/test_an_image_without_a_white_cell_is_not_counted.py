@@ -65,6 +65,12 @@ def test_the_case_page_groups_it_apart_and_offers_the_artefact_key(client, biolo
                                 page, re.S).group(1))
     assert keys["x"] == "artefact" and keys["n"] == "neutrophil"
     assert "1 image shows no white cell" in page
+    # Its caption names no class: the flag says why, "Erythroblast 0.14" would be a finding.
+    figure = re.search(rf'data-cell="{cell.pk}".*?</figure>', page, re.S).group(0)
+    assert "no white cell found" in figure
+    assert "Erythroblast" not in figure and "0.14" not in figure
+    detail = client.get(f"/review/{analysed.accession}/cells/{cell.pk}/").json()
+    assert detail["probs"] == [] and "predicted_label" not in detail and detail["domain"]
     # The page's script reads its keys from the page, not a copy of its own.
     from pathlib import Path
 
@@ -92,3 +98,25 @@ def test_a_signed_case_page_shows_the_differential_as_signed(client, biologist, 
     assert "As signed (version 1)." in page
     assert '<td class="num" id="diff-total">6</td>' in page
     assert differential(analysed)["wbc_counted"] == 5  # what an amendment would start from
+
+
+def test_the_report_shows_no_artefact_and_the_cells_behind_a_score_first(biologist, analysed):
+    """Key cells: the artefact (a blank frame) is not one; the vacuolated neutrophils the VEXAS
+    rule counted come first, in the rule's order, before the reclassified and least confident
+    cells."""
+    from apps.analysis.models import Score
+    from apps.review.selectors import report_content
+
+    blank = _blank_is_an_erythroblast(analysed)
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[blank.pk], new_class="artefact")
+    neutrophils = list(Cell.objects.filter(specimen=analysed, analyser_class="neutrophil")
+                       .order_by("pk"))
+    vacuolated = [neutrophils[-1].pk, neutrophils[0].pk]
+    Score.objects.create(
+        specimen=analysed, name="vexas", revision=99, definition="vexas-suspicion",
+        version="t", state="scored", value=0.5, level="intermediate", thresholds={},
+        evidence={"cells": [{"cell_id": pk, "vacuole": 0.9} for pk in vacuolated]},
+        reasons=[], text="", trigger="test")
+    key = [c["cell_id"] for c in report_content(analysed)["key_cells"]]
+    assert blank.pk not in key
+    assert key[:2] == vacuolated

@@ -27,8 +27,9 @@ VALUES = [0, 1, 0.0, 1.0, 0.004, 0.005, 0.125, 0.135, 0.5, 0.994, 0.995, 0.9999,
 
 
 def _prediction(i: int) -> SimpleNamespace:
+    cell_class = ["neutrophil", "ig", "other", "", "mystery_cell"][i % 5]
     return SimpleNamespace(
-        cell_class=["neutrophil", "ig", "other", "", "mystery_cell"][i % 5],
+        cell_class=cell_class, counted_class=cell_class if i % 7 else "",  # no white cell
         class_probs={"neutrophil": VALUES[i % (len(VALUES) - 1)], "ig": 0.2, "monocyte": None,
                      "lymphocyte": 0.015 * i},
         subtype=["segmented_neutrophil", "", "odd_subtype"][i % 3], subtype_prob=0.01 * i,
