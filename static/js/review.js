@@ -301,7 +301,11 @@
       });
   }
   function move(cls) {
-    var chosen = selected().filter(function (c) { return c.getAttribute("data-class") !== cls; });
+    // A cell's own class key confirms it (the biologist's class, "reviewed"); a cell already
+    // confirmed in that class is left alone.
+    var chosen = selected().filter(function (c) {
+      return c.getAttribute("data-class") !== cls || !c.classList.contains("reviewed");
+    });
     if (!chosen.length || locked || busy) { return; }
     var entry = chosen.map(function (c) {
       return { fig: c, from: c.getAttribute("data-class") };

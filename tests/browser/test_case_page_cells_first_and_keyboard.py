@@ -133,10 +133,11 @@ def test_question_mark_shows_every_shortcut(browser_page, live_server, review_ca
     assert not help_.is_visible()
 
 
-def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_the_model(
+def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_no_class(
         browser_page, live_server, review_case):
-    """An image in which no white cell was found waits unclassified and blocks signing; X makes
-    it an artefact: out of the count, its caption the model's, signing open again, no reload."""
+    """An image in which no white cell was found waits unclassified and blocks signing, its
+    caption naming no class (only why: no white cell found); X makes it an artefact: out of the
+    count, signing open again, no reload. A cell's own key confirms it (reviewed)."""
     from apps.analysis.models import CellPrediction
 
     blank = Cell.objects.filter(specimen=review_case, analyser_class="lymphocyte").first()
@@ -145,8 +146,8 @@ def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_the_model(
     _open(page, live_server, review_case)
     fig = page.locator(f".group[data-group='unclassified'] figure.cell[data-cell='{blank.pk}']")
     assert fig.count() == 1
-    assert fig.locator(".prediction").evaluate(
-        "e => getComputedStyle(e, '::before').content") == '"model: "'
+    assert fig.locator(".prediction").count() == 0
+    assert "no white cell" in fig.locator("figcaption").inner_text()
     blockers = page.locator("#sign-blockers")
     assert "1 image shows no white cell" in blockers.inner_text()
     assert page.locator("#sign-submit").is_disabled()
@@ -171,3 +172,23 @@ def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_the_model(
     page.wait_for_selector("#review-cells[data-last-move^='artefact:']:not([data-last-move="
                            f"'artefact:{blank.pk}'])")
     assert int(page.locator("#diff-total").inner_text()) == total - 1
+
+
+def test_a_cells_own_key_confirms_it_and_ctrl_z_takes_the_confirmation_back(
+        browser_page, live_server, review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    fig = page.locator(".group[data-group='lymphocyte'] figure.cell").first
+    cell_id = int(fig.get_attribute("data-cell"))
+    assert "reviewed" not in fig.get_attribute("class")
+    fig.click()
+    page.keyboard.press("l")
+    page.wait_for_selector(f"#review-cells[data-last-move='lymphocyte:{cell_id}']")
+    assert Cell.objects.get(pk=cell_id).reviewed_class == "lymphocyte"
+    mine = page.locator(f"figure.cell[data-cell='{cell_id}']")
+    assert "reviewed" in mine.get_attribute("class")
+    assert page.locator("#diff-reviewed").inner_text() == "1"
+    page.keyboard.press("Control+z")
+    page.wait_for_selector(f"#review-cells[data-last-undo='lymphocyte:{cell_id}']")
+    assert Cell.objects.get(pk=cell_id).reviewed_class == ""
+    assert "reviewed" not in mine.get_attribute("class")
