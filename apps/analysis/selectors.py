@@ -75,12 +75,18 @@ def specimens_domain_latest(specimen_ids: Iterable[int]) -> dict[int, dict[str, 
 
 
 def run_progress(run: AnalysisRun | None) -> dict[str, object]:
+    """The run's progress for the specimen page's poll: codes and counts, and ``text``, the
+    line the page shows, in the active language (as the page words it when it is drawn)."""
     if run is None:
-        return {"status": "none", "done": 0, "total": 0, "percent": 0, "error": ""}
+        return {"status": "none", "done": 0, "total": 0, "percent": 0, "error": "", "text": ""}
+    from django.utils.translation import gettext as _
+
+    cells = _("%(done)s of %(total)s cells") % {"done": run.progress_done,
+                                                 "total": run.progress_total}
     return {
         "id": run.pk, "status": run.status, "done": run.progress_done,
         "total": run.progress_total, "percent": run.progress_percent, "error": run.error_text,
-        "active": run.is_active,
+        "active": run.is_active, "text": f"{run.get_status_display()} — {cells}",
     }
 
 

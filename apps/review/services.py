@@ -172,7 +172,7 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
     if not actor.check_password(password):
         # Written before (outside) the signing transaction so that it stays when we refuse.
         throttle.failure_record(username, ip, "signature")
-        raise ReviewError(_("Wrong password: the case was not signed."))
+        raise ReviewError(_("Wrong password."))
     throttle.failures_clear(username)
     return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
                  on_signed=on_signed, domain_acknowledged=domain_acknowledged)

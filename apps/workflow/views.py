@@ -56,6 +56,8 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "cbc_form": CBCUploadForm(),
         "mixup": patient_selectors.specimen_mixup(specimen),
         "mixup_form": MixupClearForm(),
+        # A signed case takes no upload and no re-analysis: the forms give way to why.
+        "locked": patient_selectors.specimen_locked_reason(specimen),
     })
 
 
@@ -103,7 +105,10 @@ def _run_import(request: HttpRequest, form: CBCUploadForm, specimen: Specimen | 
 
 
 def _report(request: HttpRequest, outcome) -> None:  # type: ignore[no-untyped-def]
-    messages.success(request, _(
+    # Nothing imported while rows were refused is no success: it reads as a warning.
+    level = messages.warning if not outcome.results_created and outcome.errors \
+        else messages.success
+    level(request, _(
         "%(n)d CBC result(s) imported, %(d)d already present, %(e)d row(s) with errors.")
         % {"n": outcome.results_created, "d": outcome.duplicates, "e": len(outcome.errors)})
     for warning in outcome.warnings:
@@ -195,7 +200,7 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
             ip=client_ip(request), languages=(request.LANGUAGE_CODE,),
             domain_acknowledged=request.POST.get("domain_acknowledged") == "yes")
     except review_services.ReviewError as exc:
-        messages.error(request, _("Not signed: %(reason)s") % {"reason": exc})
+        messages.error(request, _("The case was not signed. %(reason)s") % {"reason": exc})
     else:
         messages.success(request, _("Signed. The report is being rendered."))
     return redirect("review_case", accession=accession)

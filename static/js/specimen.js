@@ -32,7 +32,7 @@
       .then(function (data) {
         if (bar) { bar.style.width = data.percent + "%"; }
         if (progress) { progress.setAttribute("aria-valuenow", data.percent); }
-        text.textContent = data.status + " — " + data.done + " / " + data.total;
+        text.textContent = data.text;   // worded by the server, in the page's language
         text.setAttribute("data-status", data.status);
         if (data.active) { window.setTimeout(poll, 1500); }
         else { window.location.reload(); }

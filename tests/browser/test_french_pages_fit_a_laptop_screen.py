@@ -106,3 +106,40 @@ def test_the_cbc_table_fits_its_panel_in_french(browser_page, live_server, revie
     assert max(sizes["cells"]) <= sizes["right"] + 0.5, sizes
     assert not sizes["cut"], sizes
     assert "Alarme de l" in page.locator("#cbc table.cbc thead").inner_text()
+
+
+def test_the_score_tables_break_no_word_in_french(browser_page, live_server, review_case,
+                                                  tmp_path):
+    """The VEXAS table's four columns in the 400 px side panel: a long French word
+    ("thrombopénie", "neutrophiles", "hyposegmentés") wraps between words, never inside one."""
+    from apps.analysis.scores import scores_compute
+
+    scores_compute(specimen_id=review_case.pk, trigger="test")
+    page = browser_page
+    _french(page, live_server)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.click("#tab-scores")
+    page.locator("#scores details").first.evaluate("d => d.open = true")
+    page.screenshot(path=str(tmp_path / "case-fr-scores.png"), full_page=True)
+    split = page.evaluate("""() => {
+        const out = [];
+        for (const cell of document.querySelectorAll("#scores table.contrib th, "
+                                                     + "#scores table.contrib td")) {
+            const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const re = /\\S+/g;
+                let m;
+                while ((m = re.exec(node.textContent)) !== null) {
+                    const range = document.createRange();
+                    range.setStart(node, m.index);
+                    range.setEnd(node, m.index + m[0].length);
+                    const lines = new Set(Array.from(range.getClientRects(),
+                                                     r => Math.round(r.top)));
+                    if (lines.size > 1) { out.push(m[0]); }
+                }
+            }
+        }
+        return out;
+    }""")
+    assert page.locator("#scores table.contrib").count() >= 1
+    assert split == [], split

@@ -90,6 +90,14 @@ def test_the_refusal_names_the_specimen_and_reads_in_french(untouched):
 
 # Re-analysis -----------------------------------------------------------------------------------
 
+def test_the_page_offers_no_upload_or_reanalysis_and_says_why(client, technician, untouched):
+    client.force_login(technician)
+    page = client.get(f"/specimens/{untouched.accession}/").content.decode()
+    assert 'id="smear-form"' not in page and 'id="cbc-form"' not in page
+    assert "Run the analysis again" not in page
+    assert 'id="uploads-locked"' in page and "amend the case first" in page
+
+
 def test_reanalysis_is_refused_on_the_page(client, technician, untouched):
     client.force_login(technician)
     response = client.post(f"/specimens/{untouched.accession}/reanalyse/")
