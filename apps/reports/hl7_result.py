@@ -14,8 +14,10 @@ signature's own fields, so the message says exactly what was signed:
   images outside the cell model's validated domain (naming the model) and, when the
   validating biologist confirmed reviewing those cells, that confirmation; a differential
   short of its target count; how many cells the biologist reviewed.
-- One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood"),
-  NRBC per 100 white cells, and the number of white cells counted (local code).
+- One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood";
+  "other" under a local code, LOINC having no member of the panel for it, so that the classes
+  sum to 100), NRBC per 100 white cells, and the number of white cells counted (local code).
+- MSH-18 "UNICODE UTF-8": the message is stored and sent as UTF-8 (names, the conclusion).
 
 No Django here: plain values in, ER7 text out (segments separated by carriage returns). The
 notes' fixed sentences are English format strings passed through a ``gettext`` callable (English
@@ -45,6 +47,9 @@ LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
     "ig": ("38518-7", "Immature granulocytes/100 leukocytes in Blood"),
 }
 NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
+# Cells the biologist counted as white cells of no listed class: in the denominator, so they are
+# sent, under a local code (not a LOINC guessed for them).
+OTHER_PER_100_WBC = ("HC-OTHER-100WBC", "Other leukocytes/100 leukocytes in Blood", "L")
 WBC_COUNTED = ("HC-WBC-COUNTED", "Leukocytes counted on the smear", "L")
 
 Gettext = Callable[[str], str]
@@ -166,6 +171,7 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     msg.msh.msh_9 = "ORU^R01^ORU_R01"
     msg.msh.msh_10 = _st(f"{accession}-v{signature.version}")
     msg.msh.msh_11 = "P"
+    msg.msh.msh_18 = "UNICODE UTF-8"
     result = msg.add_group("ORU_R01_PATIENT_RESULT")
     patient = content.get("patient") or {}
     if patient:
@@ -214,6 +220,8 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         if cls in LOINC_PER_100_WBC and value is not None:
             code, name = LOINC_PER_100_WBC[cls]
             rows.append(("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
+        elif cls == "other" and value is not None:
+            rows.append(("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%", cls))
     if diff.get("nrbc_per_100_wbc") is not None:
         rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
                      "/100{WBCs}", "nrbc"))

@@ -6,15 +6,20 @@ from datetime import UTC, datetime
 
 import hl7
 
-from apps.reports.hl7_result import LOINC_PER_100_WBC, SignatureFacts, oru_r01
+from apps.reports.hl7_result import (
+    LOINC_PER_100_WBC,
+    OTHER_PER_100_WBC,
+    SignatureFacts,
+    oru_r01,
+)
 
 CONTENT = {
     "specimen": {"accession": "ACC-7", "collected_at": "2026-12-01T08:30:00+00:00"},
     "patient": {"external_id": "MRN|1", "pseudo_id": "P-1", "family_name": "Dupont",
                 "given_name": "Zoé", "birth_date": "1950-03-02", "sex": "F"},
     "differential": {
-        "per_100_wbc": {"neutrophil": 58.0, "lymphocyte": 30.5, "monocyte": 7.0,
-                        "eosinophil": 3.0, "basophil": 1.0, "ig": 0.5},
+        "per_100_wbc": {"neutrophil": 57.5, "lymphocyte": 30.5, "monocyte": 7.0,
+                        "eosinophil": 3.0, "basophil": 1.0, "ig": 0.5, "other": 0.5},
         "nrbc_per_100_wbc": 2.0,
         "wbc_counted": 200,
     },
@@ -45,9 +50,13 @@ def test_every_differential_value_comes_back_under_its_loinc_code():
     values = {str(o[3][0][0]): (float(str(o[5])), str(o[6]), str(o[11]))
               for o in msg.segments("OBX")}
     for cls, value in CONTENT["differential"]["per_100_wbc"].items():
-        assert values[LOINC_PER_100_WBC[cls][0]] == (value, "%", "F")
+        code = LOINC_PER_100_WBC[cls][0] if cls != "other" else OTHER_PER_100_WBC[0]
+        assert values[code] == (value, "%", "F")
+    # Every class of the denominator is sent: the shares add up to 100.
+    assert sum(v[0] for v in values.values() if v[1] == "%") == 100.0
     assert values["19048-8"][0] == 2.0
     assert values["HC-WBC-COUNTED"][0] == 200
+    assert str(msg.segment("MSH")[18]) == "UNICODE UTF-8"
 
 
 def test_identity_signer_and_conclusion_survive_escaping():
