@@ -4,6 +4,12 @@ Each rule names the parameter and the threshold it used; RULES_VERSION goes with
 stored, so a later change of the rules never rewrites what an earlier version said. Thresholds
 follow the reference interval stored with each value (copied at import) except where a
 clinical cut-off is customary (macrocytosis: MCV > 100 fL; neutropenia: ANC < 1.5 x 10^9/L).
+
+Weights order the worklist (the specimen's priority is the sum of its flags' weights): a value
+past a customary critical limit (haemoglobin < 7 g/dL, ANC < 0.5 x 10^9/L, platelets < 20 x
+10^9/L) weighs 4 where the same finding otherwise weighs 2, and an analyser message suspecting
+blasts weighs 8, as much as four abnormal counts together: a possible acute leukaemia is read
+first.
 """
 
 from __future__ import annotations
@@ -14,7 +20,14 @@ from dataclasses import dataclass
 from apps.ml.scores.reasons import Reason
 from apps.patients.flag_reasons import CBC_LIMIT
 
-RULES_VERSION = "cbc-flags-2"  # 2: analyser IP messages flag the specimen
+# 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more.
+RULES_VERSION = "cbc-flags-3"
+# Customary critical limits, each doubling its finding's weight.
+CRITICAL_HGB = 7.0  # g/dL
+CRITICAL_ANC = 0.5  # x10^9/L
+CRITICAL_PLT = 20.0  # x10^9/L
+CRITICAL_WEIGHT = 4
+BLAST_MESSAGE_WEIGHT = 8
 
 
 @dataclass(frozen=True)
@@ -58,13 +71,15 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
     wbc, anc = by_code.get("WBC"), by_code.get("NEUT#")
     out: list[Finding] = []
     if hgb and _below(hgb, hgb.ref_low):
-        out.append(_limit("anaemia", hgb, "g/dL", "<", hgb.ref_low, 2))  # type: ignore[arg-type]
+        out.append(_limit("anaemia", hgb, "g/dL", "<", hgb.ref_low,  # type: ignore[arg-type]
+                          _graded(hgb, CRITICAL_HGB)))
     if mcv and _above(mcv, 100.0):
         out.append(_limit("macrocytosis", mcv, "fL", ">", 100.0, 2))
     if anc and _below(anc, 1.5):
-        out.append(_limit("neutropenia", anc, "x10^9/L", "<", 1.5, 2))
+        out.append(_limit("neutropenia", anc, "x10^9/L", "<", 1.5, _graded(anc, CRITICAL_ANC)))
     if plt and _below(plt, plt.ref_low):
-        out.append(_limit("thrombocytopenia", plt, "x10^9/L", "<", plt.ref_low, 2))  # type: ignore[arg-type]
+        out.append(_limit("thrombocytopenia", plt, "x10^9/L", "<",  # type: ignore[arg-type]
+                          plt.ref_low, _graded(plt, CRITICAL_PLT)))
     if plt and _above(plt, plt.ref_high):
         out.append(_limit("thrombocytosis", plt, "x10^9/L", ">", plt.ref_high, 1))  # type: ignore[arg-type]
     if wbc and _above(wbc, wbc.ref_high):
@@ -75,5 +90,11 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
         rule = "IP: " + "; ".join(ip_messages)
         if len(rule) > RULE_MAX_LENGTH:
             rule = rule[:RULE_MAX_LENGTH - 1] + "…"
-        out.append(Finding("analyser_message", rule, 1))
+        blasts = any("blast" in m.lower() for m in ip_messages)
+        out.append(Finding("analyser_message", rule, BLAST_MESSAGE_WEIGHT if blasts else 1))
     return out
+
+
+def _graded(v: Value, critical: float) -> int:
+    """The weight of a low count: CRITICAL_WEIGHT past its critical limit, else 2."""
+    return CRITICAL_WEIGHT if _below(v, critical) else 2

@@ -156,7 +156,10 @@ def specimen_flags_replace(*, specimen: Specimen, source: str, rules_version: st
     return specimen_priority_update(specimen=specimen)
 
 
-MIXUP_RULES_VERSION = "identity-1"
+MIXUP_RULES_VERSION = "identity-2"  # 2: the flag weighs MIXUP_WEIGHT, not 1
+# A possible sample mix-up comes before any finding: every result of both specimens may belong to
+# another patient (signed ones included, which the worklist then lists again).
+MIXUP_WEIGHT = 10
 _RULE_MAX = 200  # SpecimenFlag.rule
 _MORE = "…"
 
@@ -185,7 +188,7 @@ def specimen_mixup_flag(*, actor: User, specimen: Specimen,
             break
     if flag is None:
         flag = SpecimenFlag.objects.create(specimen=specimen, name=MIXUP_FLAG,
-                                           source=MIXUP_SOURCE, rule=rule,
+                                           source=MIXUP_SOURCE, rule=rule, weight=MIXUP_WEIGHT,
                                            rules_version=MIXUP_RULES_VERSION)
         specimen_priority_update(specimen=specimen)
     else:

@@ -295,7 +295,7 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
     chosen: the case looked for is found even when it is not waiting."""
     from django.db.models import Prefetch, Q
 
-    from apps.patients.models import SpecimenFlag
+    from apps.patients.models import MIXUP_FLAG, SpecimenFlag
 
     qs = Specimen.objects.select_related("patient").prefetch_related(
         Prefetch("flags", queryset=SpecimenFlag.objects.order_by("name")))
@@ -303,7 +303,9 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
     if status:
         qs = qs.filter(status=status)
     elif not query:
-        qs = qs.filter(status__in=WORKLIST_STATUSES)
+        # A signed case found later to share images with another specimen waits again: its
+        # released result may be another patient's, and only an amendment can correct it.
+        qs = qs.filter(Q(status__in=WORKLIST_STATUSES) | Q(flags__name=MIXUP_FLAG))
     if query:
         qs = qs.filter(Q(accession__icontains=query) | Q(patient__pseudo_id__iexact=query)
                        | Q(patient__external_id__iexact=query)

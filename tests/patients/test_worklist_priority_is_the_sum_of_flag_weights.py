@@ -35,10 +35,10 @@ def test_every_source_adds_its_weights_and_keeps_the_others(technician, specimen
     assert specimen_flags_replace(specimen=specimen, source="score", rules_version="t",
                                   flags=[vexas]) == 6
     specimen_mixup_flag(actor=technician, specimen=specimen, others=["S-0099"])
-    assert _priority(specimen) == 7
+    assert _priority(specimen) == 16  # a possible mix-up weighs 10: before any finding
     # A later, normal CBC takes the hemogram flags away, not the others.
     cbc_import(actor=technician, data=NORMAL, specimen=specimen)
-    assert _priority(specimen) == 2
+    assert _priority(specimen) == 11
     specimen_mixup_clear(actor=technician, specimen=specimen, reason="Both tubes checked.")
     assert _priority(specimen) == 1
     specimen_flags_replace(specimen=specimen, source="score", rules_version="t", flags=[])

@@ -1,0 +1,24 @@
+"""A case signed before another specimen was found to share its images waits on the worklist
+again, first: its released result may be another patient's, and only an amendment corrects it.
+A signed case without that flag stays off the worklist."""
+
+from __future__ import annotations
+
+from apps.patients.models import Specimen
+from apps.patients.services import specimen_mixup_clear, specimen_mixup_flag
+from apps.review.selectors import worklist
+from apps.workflow.services import case_sign
+
+from .test_reclassify_and_sign import PASSWORD
+
+
+def test_it_is_listed_first_until_the_flag_is_cleared(biologist, technician, analysed):
+    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+              domain_acknowledged=True)
+    assert analysed not in list(worklist(include_unflagged=True))
+    specimen_mixup_flag(actor=technician, specimen=analysed, others=["S-0099"])
+    listed = list(worklist())
+    assert listed[0] == analysed
+    assert Specimen.objects.get(pk=analysed.pk).status == "validated"
+    specimen_mixup_clear(actor=technician, specimen=analysed, reason="Both tubes checked.")
+    assert analysed not in list(worklist(include_unflagged=True))
