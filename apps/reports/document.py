@@ -201,7 +201,8 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
     for c in cells:
         # Neutrophils only (the rule of apps.analysis), also for content signed before it.
         shown = cell_anomalies(final_class=c.get("class") or "", anomalies=c.get("anomalies"))
-        anomalies = [{"label": labels.label(labels.ANOMALIES, name),
+        anomalies = [{"label": labels.label(labels.ANOMALIES if p is not None
+                                            else labels.ANOMALIES_NOT_AVAILABLE, name),
                       "value": None if p is None else _percent(p)}
                      for name, p in sorted(shown.items())]
         # The files the signed content names, an overlay drawn (once) from its stored map and a

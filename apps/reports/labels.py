@@ -22,6 +22,9 @@ ANOMALIES: dict[str, Promise] = {
     "hypogranulation": _("Hypogranulation"),
     "barr_body": _("Barr body"),
 }
+# An output the model does not give, named for what is missing (apps.review.display).
+ANOMALIES_NOT_AVAILABLE: dict[str, Promise] = {
+    **ANOMALIES, "pseudo_pelger": _("Pseudo-Pelger nucleus (dysplasia)")}
 
 SCORE_STATES: dict[str, Promise] = {
     "scored": _("scored"),

@@ -176,6 +176,12 @@ ANOMALIES: dict[str, Promise] = {
     "pseudo_pelger": gettext_lazy("non-segmented nucleus (lobation proxy)"),
     "hypogranulation": gettext_lazy("hypogranulation"), "barr_body": gettext_lazy("Barr body"),
 }
+# An output the model does not give, named for what is missing: the nucleus output of earlier
+# models was a lobation proxy, but "non-segmented nucleus: not available" beside a band
+# neutrophil's subtype and nuclear shape would deny what the page shows; what no installed model
+# gives is the dysplasia finding.
+ANOMALIES_NOT_AVAILABLE: dict[str, Promise] = {
+    **ANOMALIES, "pseudo_pelger": gettext_lazy("pseudo-Pelger nucleus (dysplasia)")}
 
 
 def _word(words: dict[str, Promise], code: object) -> str:
@@ -288,7 +294,7 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
          "prob": say.percent((probs_of.get(name) or {}).get(value))}
         for name, value in (prediction.attributes or {}).items()]
     detail["anomalies"] = [
-        {"name": say.word(ANOMALIES, name),
+        {"name": say.word(ANOMALIES if value is not None else ANOMALIES_NOT_AVAILABLE, name),
          "value": say.not_available() if value is None else say.percent(value)}
         for name, value in anomalies.items()]
     return detail

@@ -115,7 +115,9 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "domain_flag": flag, "domain_flag_text": flag_texts[flag]})
     return {"groups": [{"code": code, "label": class_label(code), "cells": members}
                        for code, members in groups.items() if members],
-            "labels": {code: class_label(code) for code in GALLERY_ORDER}}
+            "labels": {code: class_label(code) for code in GALLERY_ORDER},
+            # The legend names the lobation proxy only where a cell shows it (earlier models).
+            "has_lobation": any(c["lobation"] for members in groups.values() for c in members)}
 
 
 def case_cell_detail(specimen: Specimen, *, cell_id: int) -> dict[str, Any] | None:
