@@ -142,6 +142,12 @@ def score_value_text(name: str, value: object, thresholds: dict | None = None) -
                                                        "total": VEXAS_POINTS}
     if name == "mds_image":
         return _("%(percent)s %% of neutrophils") % {"percent": _num(100 * float(value))}
+    prevalence = (thresholds or {}).get("training_prevalence")
+    if name == "mds_cbc" and isinstance(prevalence, int | float):
+        # A probability at the MDS share of its training cohort: in a laboratory's flagged
+        # samples, where MDS is rarer, the same output means a lower risk.
+        return _("probability %(value)s at the %(prevalence)s %% MDS of its training cohort") % {
+            "value": _num(float(value), 2), "prevalence": _num(100 * float(prevalence))}
     if name in ("mds_cbc", "mds_fused"):
         return _("probability %(value)s") % {"value": _num(float(value), 2)}
     return ""
@@ -277,7 +283,7 @@ def score_display(score: object) -> dict[str, object]:
     thresholds = get("thresholds") or {}
     evidence = get("evidence") or {}
     return {
-        "value": score_value_text(name, get("value")),
+        "value": score_value_text(name, get("value"), thresholds),  # type: ignore[arg-type]
         "drivers": score_drivers_text(name, get("state"),
                                       list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]

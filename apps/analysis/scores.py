@@ -167,6 +167,16 @@ def _mds_image(neutrophils, card_outputs) -> dict[str, Any]:  # type: ignore[no-
     }
 
 
+def _training_prevalence(card: dict[str, Any]) -> dict[str, float]:
+    """``{"training_prevalence": share of MDS in the training cohort}`` from a CBC model card,
+    or {} when the card does not count its classes."""
+    data = card.get("training_data") or {}
+    n_mds, n_not = data.get("n_mds"), data.get("n_not_mds")
+    if not isinstance(n_mds, int) or not isinstance(n_not, int) or n_mds + n_not == 0:
+        return {}
+    return {"training_prevalence": round(n_mds / (n_mds + n_not), 3)}
+
+
 def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     model = mds_cbc.load_default(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS)
     if model is None:
@@ -190,7 +200,9 @@ def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-de
         "sha256": result.model["sha256"], "state": result.state, "value": result.probability,
         "level": "" if result.above_threshold is None else (
             "above_threshold" if result.above_threshold else "below_threshold"),
-        "thresholds": {"operating_point": result.threshold},
+        # The probability holds at its training cohort's MDS share, which every headline names.
+        "thresholds": {"operating_point": result.threshold,
+                       **_training_prevalence(model.card.raw)},
         "inputs": {**context, "missing": list(result.missing)},
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
                      "intercept": result.intercept, "limits": limits},
@@ -293,7 +305,8 @@ def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = 
                     + (", driven mostly by age and sex" if demographic else ""),
                     Reason(flag_reasons.MDS_CBC_ABOVE,
                            {"probability": c["value"], "threshold": cut,
-                            "age_and_sex": demographic})))
+                            "age_and_sex": demographic,
+                            "prevalence": c["thresholds"].get("training_prevalence")})))
     i = payloads[MDS_IMAGE]
     if i["state"] == ScoreState.SCORED and i["level"] == "above_who":
         who = i["thresholds"].get("who_dysplasia_fraction", mds_image.WHO_DYSPLASIA_FRACTION)

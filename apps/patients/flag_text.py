@@ -68,14 +68,22 @@ def _vexas(p: Mapping[str, Any]) -> str:
     return text % {"points": p.get("points")}
 
 
+def _mds_cbc(p: Mapping[str, Any]) -> str:
+    text = (_("CBC MDS model: probability %(value)s, at or above %(cut)s, driven mostly by age "
+              "and sex") if p.get("age_and_sex") else _(
+        "CBC MDS model: probability %(value)s, at or above %(cut)s")) % {
+        "value": _num(p.get("probability")), "cut": _num(p.get("threshold"))}
+    prevalence = p.get("prevalence")
+    if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
+        text += _(" (at the %(prevalence)s %% MDS of its training cohort)") % {
+            "prevalence": _num(100 * prevalence)}
+    return text
+
+
 REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.CBC_LIMIT: _cbc_limit,
     flag_reasons.VEXAS_LEVEL: _vexas,
-    flag_reasons.MDS_CBC_ABOVE: lambda p: (_(
-        "CBC MDS model: probability %(value)s, at or above %(cut)s, driven mostly by age and "
-        "sex") if p.get("age_and_sex") else _(
-        "CBC MDS model: probability %(value)s, at or above %(cut)s")) % {
-        "value": _num(p.get("probability")), "cut": _num(p.get("threshold"))},
+    flag_reasons.MDS_CBC_ABOVE: _mds_cbc,
     flag_reasons.DYSPLASIA_ABOVE: lambda p: _(
         "dysplastic-looking neutrophils %(pct)s%%, at or above %(who)s%%") % {
         "pct": _percent(p.get("fraction")), "who": _percent(p.get("threshold"))},

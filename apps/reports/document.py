@@ -182,7 +182,8 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "reasons": [reason_text(r) for r in s.get("reasons") or []],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
              # In the score's unit (VEXAS: points of 100, never a figure read as a probability).
-             "value": score_value_text(str(s.get("name") or ""), s.get("value"))
+             "value": score_value_text(str(s.get("name") or ""), s.get("value"),
+                                       s.get("thresholds"))
              or _number(s.get("value"), digits=3),
              "level": labels.label(labels.SCORE_LEVELS, s.get("level")),
              "text": translate(s.get("text") or ""),

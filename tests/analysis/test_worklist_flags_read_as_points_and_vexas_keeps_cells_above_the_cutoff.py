@@ -85,3 +85,34 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
                                      "au-dessus, porté surtout par l'âge et le sexe")
     # Without contributions (or when the counts drive it) the flag says nothing more.
     assert _stored(0.75, "high")["mds_risk"].reason["params"]["age_and_sex"] is False
+
+
+def test_the_mds_probability_names_the_prevalence_it_holds_at():
+    """The CBC model's probability is calibrated to its training cohort's MDS share (65.5%,
+    from its card): the worklist flag and the score headline say so, in both languages."""
+    from apps.analysis.score_text import score_value_text
+
+    payloads = _payloads(0.75, "high")
+    payloads["mds_cbc"]["thresholds"]["training_prevalence"] = 0.655
+    flag = {name: SpecimenFlag(name=name, rule=rule, reason=reason.as_dict())
+            for name, rule, reason in _flags(payloads)}["mds_risk"]
+    thresholds = payloads["mds_cbc"]["thresholds"]
+    with translation.override("en"):
+        assert flag_reason(flag) == ("CBC MDS model: probability 0.81, at or above 0.5 (at the "
+                                     "65.5 % MDS of its training cohort)")
+        assert score_value_text("mds_cbc", 0.8125, thresholds) == \
+            "probability 0.81 at the 65.5 % MDS of its training cohort"
+        assert score_value_text("mds_cbc", 0.8125, {}) == "probability 0.81"
+    with translation.override("fr"):
+        assert flag_reason(flag).endswith("(pour les 65,5 % de SMD de sa cohorte d'apprentissage)")
+
+
+def test_the_installed_cbc_model_gives_its_training_prevalence(settings):
+    import json
+
+    from apps.analysis.scores import _training_prevalence
+
+    card = json.loads((settings.MODELS_ONNX_DIR / "hemaclinic-mds-cbc" / "1.0.0" / "card.json")
+                      .read_text())
+    assert _training_prevalence(card) == {"training_prevalence": 0.655}
+    assert _training_prevalence({}) == {}
