@@ -92,10 +92,19 @@ def _column(neutrophils: list[tuple[Cell, Any]], name: str) -> list[float] | Non
 def _card_outputs(neutrophils: list[tuple[Cell, Any]],
                   run_models: list[dict[str, str]]) -> frozenset[str] | None:
     """The anomaly outputs the cell model's card marks available: the model of the analysed
-    neutrophils, else of the latest analysis (no neutrophil inside the domain); None when no
-    installed card matches that model (name, version, sha256)."""
+    neutrophils, else of the latest analysis (no neutrophil inside the domain), else, before
+    any analysis (no images yet), the registered cell model, which will analyse them: a smear
+    not yet imaged reads "fewer than 20 neutrophils (n=0)", not "no vacuole output in this
+    model". None when no installed card matches that model (name, version, sha256)."""
     provenance = _model_of(neutrophils) or (run_models[0] if run_models else {})
-    card = card_of(settings.MODELS_ONNX_DIR, provenance) if provenance else None
+    if provenance:
+        card = card_of(settings.MODELS_ONNX_DIR, provenance)
+    else:
+        from apps.ml.cards import load_card
+        from apps.ml.cells import default_model_dir
+
+        model_dir = default_model_dir(settings.MODELS_ONNX_DIR)
+        card = load_card(model_dir) if model_dir is not None else None
     return None if card is None else frozenset(card.available_anomalies)
 
 
