@@ -1,7 +1,7 @@
 """A message for people from a layer that does not translate: the English template and its values.
 
-The CBC parsers are plain Python (no Django), yet a French laboratory must read why a row was
-refused in French. They return a ``Text``: an English template with ``%(name)s`` fields and the
+The CBC parsers and the image importers are plain Python (no Django), yet a French laboratory
+must read why a row or a file was refused in French. They return a ``Text``: an English template with ``%(name)s`` fields and the
 values to put in them. ``str()`` gives the English sentence (logs, the command line, tests); a
 page gives ``translated()``, which looks the template up in the active language's catalogue
 first. A value may itself be a ``Text`` (translated the same way) or a tuple of them (a list,
@@ -34,8 +34,9 @@ class Text:
 
     @classmethod
     def of(cls, template: str, **values: Value) -> Text:
-        """The one way the parsers write a message: a test reads every template written so
-        and checks that the French catalogue has it."""
+        """The one way the importers write a message: a test reads every template written so
+        and checks that the French catalogue has it
+        (tests/core/test_import_messages_read_in_french.py)."""
         return cls(template, tuple(values.items()))
 
 
