@@ -1,11 +1,11 @@
 """A message for people from a layer that does not translate: the English template and its values.
 
 The CBC parsers and the image importers are plain Python (no Django), yet a French laboratory
-must read why a row or a file was refused in French. They return a ``Text``: an English template with ``%(name)s`` fields and the
-values to put in them. ``str()`` gives the English sentence (logs, the command line, tests); a
-page gives ``translated()``, which looks the template up in the active language's catalogue
-first. A value may itself be a ``Text`` (translated the same way) or a tuple of them (a list,
-joined by the language's list separator).
+must read why a row or a file was refused in French. They return a ``Text``: an English template
+with ``%(name)s`` fields and the values to put in them. ``str()`` gives the English sentence
+(logs, the command line, tests); a page gives ``translated()``, which looks the template up in
+the active language's catalogue first. A value may itself be a ``Text`` (translated the same
+way) or a tuple of them (a list, joined by the language's list separator).
 
 Values are what the file said (a cell, a column name, a code) and are never translated.
 """
