@@ -208,7 +208,8 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     if signature.amendment_reason:
         notes.append(gettext("Amendment: %(reason)s") % {"reason": signature.amendment_reason})
     notes += limits(content, gettext=gettext)
-    notes.append(f"Signed content sha256 {signature.content_sha256}")
+    notes.append(gettext("Signed content sha256 %(sha256)s")
+                 % {"sha256": signature.content_sha256})
     for i, note in enumerate(notes, 1):
         nte = order.add_segment("NTE")
         nte.nte_1 = str(i)

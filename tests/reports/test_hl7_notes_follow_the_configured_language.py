@@ -37,7 +37,7 @@ FRENCH = [
     "Formule établie sur 38 leucocytes, moins que la cible de 100.",
     "Cellules classées une à une par le biologiste (reclassées ou confirmées) : 3 sur 40 ; les "
     "autres gardent la classe du modèle.",
-    f"Signed content sha256 {SHA}",
+    f"Empreinte sha256 du contenu signé {SHA}",
 ]
 ENGLISH = [
     "Conclusion du biologiste: Amendment: à revoir",
