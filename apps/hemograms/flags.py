@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from apps.ml.scores.reasons import Reason
-from apps.patients.flag_reasons import CBC_LIMIT
+from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
 
 # 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more.
 RULES_VERSION = "cbc-flags-3"
@@ -91,7 +91,8 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
         if len(rule) > RULE_MAX_LENGTH:
             rule = rule[:RULE_MAX_LENGTH - 1] + "…"
         blasts = any("blast" in m.lower() for m in ip_messages)
-        out.append(Finding("analyser_message", rule, BLAST_MESSAGE_WEIGHT if blasts else 1))
+        out.append(Finding("analyser_message", rule, BLAST_MESSAGE_WEIGHT if blasts else 1,
+                           Reason(ANALYSER_IP, {"messages": list(ip_messages)})))
     return out
 
 

@@ -22,4 +22,8 @@ DYSPLASIA_ABOVE = "dysplasia_above"
 # specimen is outside, the analysis' own).
 OUTSIDE_DOMAIN = "outside_domain"
 
-CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE, OUTSIDE_DOMAIN})
+# The analyser's own interpretive messages: messages (their texts, as the analyser wrote them).
+ANALYSER_IP = "analyser_ip"
+
+CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE, OUTSIDE_DOMAIN,
+                   ANALYSER_IP})

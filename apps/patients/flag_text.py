@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from . import flag_reasons
 
@@ -87,6 +87,10 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.DYSPLASIA_ABOVE: lambda p: _(
         "dysplastic-looking neutrophils %(pct)s%%, at or above %(who)s%%") % {
         "pct": _percent(p.get("fraction")), "who": _percent(p.get("threshold"))},
+    # The analyser's texts as it wrote them, after a prefix in the reader's language.
+    flag_reasons.ANALYSER_IP: lambda p: _("IP: %(messages)s") % {
+        "messages": pgettext("between the items of a list", "; ").join(
+            str(m) for m in p.get("messages") or [])},
     flag_reasons.OUTSIDE_DOMAIN: lambda p: _(
         "%(outside)s of %(cells)s cells outside the validated domain") % {
         "outside": _num(p.get("outside")), "cells": _num(p.get("cells"))},

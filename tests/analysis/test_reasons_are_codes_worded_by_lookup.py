@@ -82,6 +82,7 @@ FLAG_EXAMPLES: dict[str, dict] = {
     flag_reasons.MDS_CBC_ABOVE: {"probability": 0.8125, "threshold": 0.5},
     flag_reasons.DYSPLASIA_ABOVE: {"fraction": 0.125, "threshold": 0.1},
     flag_reasons.OUTSIDE_DOMAIN: {"outside": 20, "cells": 30, "max_outside": 0.1},
+    flag_reasons.ANALYSER_IP: {"messages": ["Blasts/Abn Lympho?", "PLT Clumps?"]},
 }
 
 
