@@ -80,8 +80,8 @@ def test_french_contribution_texts_carry_the_stored_numbers_the_french_way():
         assert words(reasons.HB_CUTOFF, value=9.5, cutoff=13.0, sex="M", met=True) == \
             "hémoglobine 9,5 g/dL (< 13 g/dL, H)"
         assert words(reasons.VACUOLATED_SHARE, k=12, n=40, fraction=0.3, high=0.2,
-                     low=0.08) == ("12/40 neutrophiles vacuolés (30 % ; tous les points dès "
-                                   "20 %, la moitié dès 8 %)")
+                     low=0.08) == ("12/40 neutrophiles vacuolés (30 %, intervalle à 95 % "
+                                   "18-45 % ; tous les points dès 20 %, la moitié dès 8 %)")
         assert words(reasons.AGE_CUTOFF, value=49.5, cutoff=50.0, met=False) == \
             "âge 49,5 ans (< 50)"
         assert contribution_name("vacuoles") == "neutrophiles vacuolés"

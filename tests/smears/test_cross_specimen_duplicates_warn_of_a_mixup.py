@@ -72,7 +72,8 @@ def test_both_specimens_are_flagged_and_on_the_worklist(technician, two_specimen
     assert SpecimenFlag.objects.get(specimen=first, name="possible_mixup").rule == (
         "S-0002, S-0003")
     first.refresh_from_db()
-    assert first.priority == 1  # one flag, one point, however many specimens it names
+    # One flag, its weight once (a possible mix-up comes first: 10), however many it names.
+    assert first.priority == 10
 
 
 def test_different_images_raise_nothing(technician, two_specimens):
