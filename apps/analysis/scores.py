@@ -17,7 +17,8 @@ from django.db import transaction
 from PIL import Image
 
 from apps.hemograms.selectors import cbc_latest
-from apps.ml.cards import card_of
+from apps.ml.cards import card_of, load_card
+from apps.ml.cells import default_model_dir
 from apps.ml.domain import SPECIMEN_OUTSIDE, SPECIMEN_UNCHECKED
 from apps.ml.scores import fused, mds_cbc, mds_image, vexas
 from apps.ml.scores.features import CBCFeatures
@@ -100,9 +101,6 @@ def _card_outputs(neutrophils: list[tuple[Cell, Any]],
     if provenance:
         card = card_of(settings.MODELS_ONNX_DIR, provenance)
     else:
-        from apps.ml.cards import load_card
-        from apps.ml.cells import default_model_dir
-
         model_dir = default_model_dir(settings.MODELS_ONNX_DIR)
         card = load_card(model_dir) if model_dir is not None else None
     return None if card is None else frozenset(card.available_anomalies)

@@ -242,7 +242,9 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
     # (reclassified, then lowest model confidence).
     behind = [e.get("cell_id") for s in scores for e in ((s.evidence or {}).get("cells") or [])
               if isinstance(e, dict)]
-    rank = {cell_id: i for i, cell_id in reversed(list(enumerate(behind)))}
+    rank: dict[Any, int] = {}
+    for i, cell_id in enumerate(behind):
+        rank.setdefault(cell_id, i)  # a cell behind two scores keeps its first place
     key_cells.sort(key=lambda c: (rank.get(c["cell_id"], len(rank)),
                                   c["class"] == c["predicted_class"], c["probability"]))
     return {
