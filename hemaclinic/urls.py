@@ -45,6 +45,8 @@ urlpatterns = [
     path("review/<str:accession>/reclassify/", workflow_views.reclassify, name="review_reclassify"),
     path("review/<str:accession>/sign/", workflow_views.sign, name="review_sign"),
     path("review/<str:accession>/amend/", review_views.amend, name="review_amend"),
+    path("review/<str:accession>/cbc-held/<int:held_id>/attach/",
+         workflow_views.cbc_held_attach, name="review_cbc_held_attach"),
     path("review/<str:accession>/reports/<int:version>/", report_views.report_language,
          name="review_report_language"),
     path("review/<str:accession>/rescan/", review_views.rescan, name="review_rescan"),

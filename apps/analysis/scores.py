@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
-from apps.hemograms.selectors import cbc_latest
+from apps.hemograms.selectors import cbc_latest, cbc_subject
 from apps.ml.cards import card_of, load_card
 from apps.ml.cells import default_model_dir
 from apps.ml.domain import SPECIMEN_OUTSIDE, SPECIMEN_UNCHECKED
@@ -47,18 +47,15 @@ FEW_NEUTROPHILS_IN_DOMAIN = "few_neutrophils_in_domain"
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
     cbc = cbc_latest(specimen)
     values = {v.code: v.value for v in cbc.values.all()} if cbc else {}
-    patient = specimen.patient
-    sex = patient.sex if patient and patient.sex in ("M", "F") else None
-    # Age on the sample's day: the blood count's measurement, else the specimen's collection,
-    # else its registration (the day the case page and the report give the age for).
-    day = (cbc.measured_at if cbc and cbc.measured_at
-           else specimen.collected_at or specimen.created_at)
-    age = patient.age_on(day.date()) if patient and patient.birth_date and day else None
+    # The registered patient's sex and age, else the analyser's record's, on the sample's day.
+    subject = cbc_subject(specimen, cbc)
+    sex, age = subject.sex or None, subject.age
     features = CBCFeatures(
         anc=values.get("NEUT#"), hb=values.get("HGB"), plt=values.get("PLT"),
         wbc=values.get("WBC"), mono=values.get("MONO#"), age=age, sex=sex,
         mcv=values.get("MCV"), ne_wx=values.get("NE-WX"))
     context = {"cbc_result": cbc.pk if cbc else None, "sex": sex, "age": age,
+               "sex_from": subject.sex_from, "age_from": subject.age_from,
                "values": {k: values.get(k) for k in
                           ("NEUT#", "HGB", "PLT", "WBC", "MONO#", "MCV", "NE-WX")}}
     return features, context

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from django.db.models import Count, Q
 
@@ -93,6 +94,7 @@ def run_progress(run: AnalysisRun | None) -> dict[str, object]:
 def specimen_document(specimen: Specimen) -> dict[str, object]:
     """The whole specimen as one JSON-ready document (export_specimen and the REST API)."""
     from apps.hemograms.models import CBCResult
+    from apps.hemograms.selectors import cbc_subject
     from apps.smears.models import Cell
 
     cbc = []
@@ -103,6 +105,7 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
             "source_format": result.source_format, "source_import": result.source_id,
             "source_line": result.source_line,
             "reference_ranges_version": result.reference_ranges_version,
+            "subject": asdict(cbc_subject(specimen, result)),
             "values": [{
                 "code": v.code, "value": v.value, "unit": v.unit, "raw_value": v.raw_value,
                 "raw_unit": v.raw_unit, "analyser_flag": v.analyser_flag,

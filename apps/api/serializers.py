@@ -127,7 +127,9 @@ class CBCImportOutcomeSerializer(serializers.Serializer):
     duplicates = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.DictField(),
                                    help_text="Per refused record: line, code, reason, ... "
-                                   "(reason in the request's language)")
+                                   "(reason in the request's language); held: true when the "
+                                   "record's specimen is signed and the record is kept for "
+                                   "a biologist to attach after an amendment")
     specimens = serializers.ListField(child=serializers.CharField())
     import_id = serializers.IntegerField(allow_null=True)
     warnings = serializers.ListField(

@@ -43,6 +43,10 @@ class CBCResult(TimeStampedModel):
     # The analyser's own messages with this result, [{"kind": "ip"|"note", "text": ...}]:
     # Sysmex IP messages ('Blasts?') and HL7 NTE comments; see docs/cbc-formats.md.
     analyser_messages = models.JSONField(default=list, blank=True)
+    # The patient's sex and birth date as the analyser's record gives them ("" / None when it
+    # does not): used where the registered patient does not know them (reference.subject_for).
+    record_sex = models.CharField(max_length=1, blank=True)
+    record_birth_date = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-measured_at", "-created_at"]
@@ -126,3 +130,27 @@ class ReferenceInterval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.sex or '*'} {self.low}-{self.high}"
+
+
+class HeldCBCRecord(TimeStampedModel):
+    """A CBC row that arrived for a specimen already signed: kept with its file, outside the
+    case, until a biologist who amended the case attaches it (nothing the lab sends is lost,
+    and a signed result changes only through an amendment)."""
+
+    specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT,
+                                 related_name="held_cbc_records")
+    source = models.ForeignKey(CBCImport, on_delete=models.PROTECT, related_name="held_records")
+    source_line = models.PositiveIntegerField()
+    dedup_key = models.CharField(max_length=64)  # as CBCResult's: the same row is held once
+    attached_result = models.OneToOneField(CBCResult, null=True, blank=True,
+                                           on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("CBC row held for an amendment")
+        constraints = [
+            models.UniqueConstraint(fields=["specimen", "dedup_key"], name="held_cbc_dedup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"held CBC {self.specimen} line {self.source_line}"

@@ -10,6 +10,9 @@ them against its own population.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+
+from apps.core.dates import age_in_years
 
 DEFAULT_VERSION = "adult-default-1"
 
@@ -97,3 +100,51 @@ def flag_for(value: float | None, interval: Interval | None) -> str:
     if interval.high is not None and value > interval.high:
         return "H"
     return ""
+
+
+PATIENT, ANALYSER = "patient", "analyser"  # where a subject's sex or age was read
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom a blood count's intervals and cut-offs are for: sex "M", "F" or "" (unknown), age in
+    completed years or None, and where each was read (PATIENT, ANALYSER or "")."""
+
+    sex: str
+    age: int | None
+    sex_from: str
+    age_from: str
+
+
+def disagreements(*, patient_sex: str, patient_birth_date: date | None, record_sex: str,
+                  record_birth_date: date | None) -> tuple[str, ...]:
+    """What an analyser's record says otherwise than the registered patient ("sex",
+    "birth_date"); subject_for uses the registered values, the import says so."""
+    out = []
+    if patient_sex in ("M", "F") and record_sex in ("M", "F") and record_sex != patient_sex:
+        out.append("sex")
+    if None not in (patient_birth_date, record_birth_date) and (
+            record_birth_date != patient_birth_date):
+        out.append("birth_date")
+    return tuple(out)
+
+
+def subject_for(*, patient_sex: str, patient_birth_date: date | None, record_sex: str,
+                record_birth_date: date | None, day: date) -> Subject:
+    """The one rule: the registered patient's sex and birth date where the record knows them,
+    else the analyser's record's (a specimen created by a CBC, or a patient registered without
+    them), so that a man's haemoglobin is read against a man's interval either way."""
+    sex, sex_from = "", ""
+    if patient_sex in ("M", "F"):
+        sex, sex_from = patient_sex, PATIENT
+    elif record_sex in ("M", "F"):
+        sex, sex_from = record_sex, ANALYSER
+    birth, age_from = None, ""
+    if patient_birth_date is not None:
+        birth, age_from = patient_birth_date, PATIENT
+    elif record_birth_date is not None:
+        birth, age_from = record_birth_date, ANALYSER
+    age = age_in_years(birth, day)
+    if age is not None and age < 0:  # a birth date after the sample: not an age
+        age, age_from = None, ""
+    return Subject(sex, age, sex_from, age_from)

@@ -1,14 +1,36 @@
 from __future__ import annotations
 
+from django.utils import timezone
+
 from apps.patients.models import Specimen
 
 from . import reference
-from .models import CBCResult, ReferenceRangeSet
+from .models import CBCResult, HeldCBCRecord, ReferenceRangeSet
 
 
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
     return (CBCResult.objects.filter(specimen=specimen)
             .prefetch_related("values").order_by("-measured_at", "-created_at").first())
+
+
+def cbc_held(specimen: Specimen) -> list[HeldCBCRecord]:
+    """The CBC rows received after the case was signed and not attached yet (oldest first)."""
+    return list(HeldCBCRecord.objects.filter(specimen=specimen, attached_result__isnull=True)
+                .select_related("source", "source__imported_by"))
+
+
+def cbc_subject(specimen: Specimen, cbc: CBCResult | None) -> reference.Subject:
+    """Whom the specimen's blood count is read for (reference.subject_for), on the sample's
+    day: the count's measurement, else the specimen's collection, else its registration."""
+    patient = specimen.patient if specimen.patient_id else None
+    when = (cbc.measured_at if cbc is not None and cbc.measured_at
+            else specimen.collected_at or specimen.created_at)
+    return reference.subject_for(
+        patient_sex=patient.sex if patient else "",
+        patient_birth_date=patient.birth_date if patient else None,
+        record_sex=cbc.record_sex if cbc is not None else "",
+        record_birth_date=cbc.record_birth_date if cbc is not None else None,
+        day=timezone.localdate(when) if timezone.is_aware(when) else when.date())
 
 
 def reference_table_active() -> reference.RangeTable:

@@ -33,9 +33,16 @@ from apps.patients.services import (
 
 from . import flags as flag_rules
 from . import reference
-from .models import CBCImport, CBCResult, CBCValue, ReferenceInterval, ReferenceRangeSet
+from .models import (
+    CBCImport,
+    CBCResult,
+    CBCValue,
+    HeldCBCRecord,
+    ReferenceInterval,
+    ReferenceRangeSet,
+)
 from .parsers import CBCParseError, CBCRecord, decode_text, parse_cbc
-from .selectors import reference_table_active
+from .selectors import cbc_subject, reference_table_active
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -85,6 +92,15 @@ def _identity_reason(problem: IdentityProblem, specimen: Specimen | None) -> str
     return reasons[problem.code] % params
 
 
+def _disagreement_note(line: int, fields: tuple[str, ...]) -> str:
+    """Why a result's intervals may not be the analyser's, in the active language."""
+    names = {"sex": _("sex"), "birth_date": _("birth date")}
+    return _("line %(line)s: the analyser's record and the registered patient disagree "
+             "(%(fields)s); the registered patient's values are used for the reference intervals "
+             "(check the sample's identity)") % {
+                 "line": line, "fields": _(" and ").join(names[f] for f in fields)}
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and timezone.is_naive(value):
         return timezone.make_aware(value)
@@ -117,6 +133,7 @@ def cbc_import(
     errors: list[dict[str, object]] = [{"line": e.line, "reason": translated(*e.problems)}
                                        for e in parsed.errors]
     to_store: list[tuple[CBCRecord, Specimen, str]] = []
+    to_hold: list[tuple[CBCRecord, Specimen, str]] = []
     duplicates = 0
     touched: list[str] = []
     for record in parsed.records:
@@ -130,9 +147,23 @@ def cbc_import(
                            "reason": _identity_reason(problem, existing)})
             continue
         locked = specimen_locked_reason(existing)
-        if locked is not None:  # a signed case takes new results only through an amendment
-            errors.append({"line": record.line, "code": SPECIMEN_SIGNED,
-                           "sample": record.accession, "reason": locked})
+        if existing is not None and locked is not None:
+            # A signed case takes new results only through an amendment: the row is held
+            # with its file, for a biologist to attach once the case is amended.
+            key = _dedup_key(record)
+            if CBCResult.objects.filter(specimen=existing, dedup_key=key).exists():
+                duplicates += 1  # the signed case already holds this very result
+                continue
+            held_before = HeldCBCRecord.objects.filter(specimen=existing, dedup_key=key).exists(
+                ) or any(k == key and s.pk == existing.pk for _r, s, k in to_hold)
+            errors.append({"line": record.line, "code": SPECIMEN_SIGNED, "held": True,
+                           "sample": record.accession, "reason": locked + " " + (
+                               _("The row was already kept with the case, to attach after an "
+                                 "amendment.") if held_before else
+                               _("The row is kept with the case, to attach after an "
+                                 "amendment."))})
+            if not held_before:
+                to_hold.append((record, existing, key))
             continue
         try:
             accession_clean(record.accession)
@@ -151,10 +182,10 @@ def cbc_import(
         to_store.append((record, target, key))
 
     errors.sort(key=lambda e: int(e["line"]))  # the file's order, whichever check found them
+    warnings = [translated(w) for w in parsed.warnings]  # the rows' own notes join below
     outcome_kwargs = {"format": parsed.format, "records": len(parsed.records),
-                      "duplicates": duplicates, "errors": errors,
-                      "warnings": [translated(w) for w in parsed.warnings]}
-    if not to_store:
+                      "duplicates": duplicates, "errors": errors, "warnings": warnings}
+    if not to_store and not to_hold:
         return CBCImportOutcome(results_created=0, **outcome_kwargs)  # type: ignore[arg-type]
 
     source = CBCImport.objects.create(
@@ -167,31 +198,68 @@ def cbc_import(
     for record, target, key in to_store:
         result = _result_store(record=record, specimen=target, source=source, key=key)
         touched.append(target.accession)
+        patient = target.patient if target.patient_id else None
+        disagree = reference.disagreements(
+            patient_sex=patient.sex if patient else "",
+            patient_birth_date=patient.birth_date if patient else None,
+            record_sex=record.sex, record_birth_date=record.birth_date)
+        if disagree:
+            warnings.append(_disagreement_note(record.line, disagree))
         audit_record(actor=actor, action="cbc.import", obj=result, after={
             "specimen": target.accession, "source": source.pk, "line": record.line,
             "values": {m.code: m.value for m in record.measurements},
+            **({"record_disagrees_with_patient": list(disagree)} if disagree else {}),
         })
+    for record, target, key in to_hold:
+        held = HeldCBCRecord.objects.create(specimen=target, source=source,
+                                            source_line=record.line, dedup_key=key)
+        audit_record(actor=actor, action="cbc.hold", obj=held, after={
+            "specimen": target.accession, "source": source.pk, "line": record.line})
     return CBCImportOutcome(results_created=len(to_store), import_id=source.pk,
                             specimens=sorted(set(touched)), **outcome_kwargs)  # type: ignore[arg-type]
 
 
+@transaction.atomic
+def cbc_held_attach(*, actor: User, held: HeldCBCRecord) -> CBCResult:
+    """Attach a row held for a signed case (cbc_import) to its specimen, read again from its
+    stored file, with today's reference table as any import; the caller checks that the case
+    was amended (workflow.services.cbc_held_attach)."""
+    held = HeldCBCRecord.objects.select_for_update().select_related("source", "specimen").get(
+        pk=held.pk)
+    if held.attached_result_id is not None:
+        raise ImportRefusedError(_("This blood count is already part of the case."))
+    stored = CBCResult.objects.filter(specimen=held.specimen, dedup_key=held.dedup_key).first()
+    if stored is None:  # not imported again since it was held
+        parsed = parse_cbc(held.source.raw.encode("utf-8"), format=held.source.format)
+        record = next((r for r in parsed.records if r.line == held.source_line), None)
+        if record is None or _dedup_key(record) != held.dedup_key:
+            raise ImportRefusedError(_("The held row can no longer be read from its file; "
+                                       "nothing was attached."))
+        stored = _result_store(record=record, specimen=held.specimen, source=held.source,
+                               key=held.dedup_key)
+    held.attached_result = stored
+    held.save(update_fields=["attached_result", "updated_at"])
+    audit_record(actor=actor, action="cbc.attach_held", obj=stored, after={
+        "specimen": held.specimen.accession, "source": held.source_id,
+        "line": held.source_line, "held": held.pk})
+    return stored
+
+
 def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
                   key: str) -> CBCResult:
-    patient = specimen.patient if specimen.patient_id else None
-    sex = patient.sex if patient else ""
-    measured_at = _aware(record.measured_at)
-    age = patient.age_on((measured_at or timezone.now()).date()) if patient else None
     table = reference_table_active()
     result = CBCResult.objects.create(
         specimen=specimen, source=source, source_line=record.line, source_format=source.format,
-        analyser=record.analyser[:120], measured_at=measured_at, raw=record.raw,
+        analyser=record.analyser[:120], measured_at=_aware(record.measured_at), raw=record.raw,
         reference_ranges_version=table.version, dedup_key=key,
         analyser_messages=[{"kind": m.kind, "text": m.text[:200]}
                            for m in record.analyser_messages],
+        record_sex=record.sex, record_birth_date=record.birth_date,
     )
+    subject = cbc_subject(specimen, result)
     values = []
     for position, m in enumerate(record.measurements):
-        interval = table.interval_for(m.code, sex, age)
+        interval = table.interval_for(m.code, subject.sex, subject.age)
         values.append(CBCValue(
             result=result, code=m.code, value=m.value, unit=m.unit, raw_value=m.raw_value[:64],
             raw_unit=m.raw_unit[:32], analyser_flag=m.analyser_flag[:16],

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.dates import age_in_years
 from apps.core.models import TimeStampedModel
 
 # A collection time outside these bounds is a typing or clock error, not a specimen.
@@ -67,12 +68,7 @@ class Patient(TimeStampedModel):
         return self.pseudo_id
 
     def age_on(self, day: date) -> int | None:
-        if self.birth_date is None:
-            return None
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_in_years(self.birth_date, day)
 
 
 class SpecimenStatus(models.TextChoices):

@@ -21,6 +21,7 @@ from apps.analysis.score_text import reason_text, score_display, score_value_tex
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
+from apps.hemograms.wording import subject_note
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import class_label, differential_table, one_decimal
@@ -104,7 +105,8 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
         })
     return {"analyser": cbc.get("analyser", ""),
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
-            "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows}
+            "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
+            "subject_note": subject_note(cbc.get("subject"))}
 
 
 def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:

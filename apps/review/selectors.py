@@ -4,6 +4,7 @@ specimen document with its validation."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from apps.analysis.selectors import (
 )
 from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.models import CBCResult
-from apps.hemograms.selectors import cbc_latest
+from apps.hemograms.selectors import cbc_latest, cbc_subject
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import differential_count, scanner_differential
@@ -264,6 +265,8 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "analyser": cbc.analyser,
             "measured_at": cbc.measured_at.isoformat() if cbc.measured_at else None,
             "reference_ranges_version": cbc.reference_ranges_version,
+            # Whom the intervals are for (sex, age and where each was read), as signed.
+            "subject": asdict(cbc_subject(specimen, cbc)),
             "values": [{"code": v.code, "value": v.value, "raw_value": v.raw_value,
                         "unit": v.unit, "ref_low": v.ref_low, "ref_high": v.ref_high,
                         "flag": v.flag, "analyser_flag": v.analyser_flag}

@@ -17,6 +17,7 @@ from apps.analysis.models import AnalysisRun
 from apps.analysis.services import analysis_request, scores_request
 from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
+from apps.hemograms.models import CBCResult, HeldCBCRecord
 from apps.patients.models import Specimen
 from apps.patients.selectors import SPECIMEN_SIGNED, specimen_locked_reason
 from apps.reports.services import report_request, result_message_request
@@ -85,6 +86,16 @@ def cbc_import(*, actor: User, data: bytes, file_name: str = "", format: str | N
     for target in Specimen.objects.filter(accession__in=outcome.specimens).order_by("pk"):
         scores_request(specimen=target, trigger="cbc")
     return outcome
+
+
+@transaction.atomic
+def cbc_held_attach(*, actor: AbstractBaseUser, held: HeldCBCRecord) -> CBCResult:
+    """Attach a CBC row held while the case was signed, once it is amended; then recompute the
+    specimen's scores from it. Refused while the case is signed."""
+    _require_unsigned(held.specimen)
+    result = cbc_services.cbc_held_attach(actor=actor, held=held)
+    scores_request(specimen=held.specimen, trigger="cbc")
+    return result
 
 
 @transaction.atomic

@@ -22,8 +22,10 @@ from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
 from apps.core.permissions import role_required
 from apps.hemograms.forms import CBCUploadForm
+from apps.hemograms.models import HeldCBCRecord
 from apps.hemograms.parsers import MAX_CBC_BYTES
-from apps.hemograms.selectors import cbc_latest
+from apps.hemograms.selectors import cbc_held, cbc_latest, cbc_subject
+from apps.hemograms.wording import subject_note
 from apps.patients import selectors as patient_selectors
 from apps.patients.forms import MixupClearForm
 from apps.patients.models import Specimen
@@ -45,9 +47,11 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
             return HttpResponseBadRequest()
         return specimen_mixup_clear(request, accession)
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
+    cbc = cbc_latest(specimen)
     return render(request, "patients/specimen_detail.html", {
         "specimen": specimen,
-        "cbc": cbc_latest(specimen),
+        "cbc": cbc, "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
+        "held_cbc": cbc_held(specimen),
         "groups": cells_grouped(specimen),
         "run": run_latest(specimen),
         "domain": specimen_domain_latest(specimen),
@@ -160,6 +164,22 @@ def analysis_rerun(request: HttpRequest, accession: str) -> HttpResponse:
     else:
         messages.success(request, _("The analysis was queued again."))
     return redirect("specimen_detail", accession=accession)
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def cbc_held_attach(request: HttpRequest, accession: str, held_id: int) -> HttpResponse:
+    """Attach a CBC row that arrived while the case was signed (the case page's button)."""
+    held = get_object_or_404(HeldCBCRecord.objects.select_related("specimen"), pk=held_id,
+                             specimen__accession=accession)
+    try:
+        services.cbc_held_attach(actor=request.user, held=held)
+    except ImportRefusedError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The blood count is now part of the case; its scores are "
+                                    "being recomputed."))
+    return redirect("review_case", accession=accession)
 
 
 @role_required(roles.CAN_REVIEW)

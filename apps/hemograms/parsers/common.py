@@ -521,42 +521,55 @@ def finish(
     errors: list[RowError],
     warnings: list[Text],
 ) -> ParseResult:
-    """Drop same-file duplicates (same accession and measured_at; the first is kept).
+    """Drop same-file duplicates (same accession and measured_at): an exact copy is skipped and
+    the first kept; rows that share the key but not the values are all refused, as neither can
+    be told right (a correction sent in the same file is imported on its own).
 
     A file with neither a record nor an error has no data at all and is refused.
     """
     if not records and not errors:
         raise CBCParseError(Text.of("the file has no data: no result rows or messages were found"))
-    kept: list[CBCRecord] = []
     first: dict[tuple[str, str | None], CBCRecord] = {}
+    conflicting: set[tuple[str, str | None]] = set()
     for record in records:
-        key = (record.accession,
-               record.measured_at.isoformat() if record.measured_at else None)
-        original = first.get(key)
-        if original is None:
-            first[key] = record
-            kept.append(record)
+        key = _key(record)
+        original = first.setdefault(key, record)
+        if original is record:
             continue
-        errors.append(RowError(record.line, (_duplicate(original, record),)))
+        if _values(original) == _values(record):
+            errors.append(RowError(record.line, (_duplicate(original, record),)))
+            continue
+        if key not in conflicting:
+            conflicting.add(key)
+            errors.append(RowError(original.line, (_conflict(record, original),)))
+        errors.append(RowError(record.line, (_conflict(original, record),)))
+    kept = [r for r in records if first[_key(r)] is r and _key(r) not in conflicting]
     errors.sort(key=lambda e: e.line)
     return ParseResult(fmt, tuple(kept), tuple(errors), tuple(warnings))
 
 
+def _key(record: CBCRecord) -> tuple[str, str | None]:
+    return record.accession, record.measured_at.isoformat() if record.measured_at else None
+
+
 def _duplicate(original: CBCRecord, record: CBCRecord) -> Text:
-    same = _values(original) == _values(record)
     line, sample = original.line, repr(record.accession)
     if record.measured_at is None:
-        if same:
-            return Text.of("duplicate of line %(line)s (sample %(sample)s, no time); skipped",
-                           line=line, sample=sample)
-        return Text.of("duplicate of line %(line)s (sample %(sample)s, no time); skipped "
-                       "although its values differ; check the file", line=line, sample=sample)
-    when = record.measured_at.isoformat(sep=" ")
-    if same:
-        return Text.of("duplicate of line %(line)s (sample %(sample)s, %(when)s); skipped",
-                       line=line, sample=sample, when=when)
-    return Text.of("duplicate of line %(line)s (sample %(sample)s, %(when)s); skipped although "
-                   "its values differ; check the file", line=line, sample=sample, when=when)
+        return Text.of("duplicate of line %(line)s (sample %(sample)s, no time); skipped",
+                       line=line, sample=sample)
+    return Text.of("duplicate of line %(line)s (sample %(sample)s, %(when)s); skipped",
+                   line=line, sample=sample, when=record.measured_at.isoformat(sep=" "))
+
+
+def _conflict(other: CBCRecord, record: CBCRecord) -> Text:
+    """Why ``record`` is refused: ``other`` has its sample and time with other values."""
+    line, sample = other.line, repr(record.accession)
+    if record.measured_at is None:
+        return Text.of("same sample %(sample)s (no time) as line %(line)s but other values: "
+                       "neither was imported; check the file", line=line, sample=sample)
+    return Text.of("same sample %(sample)s and time (%(when)s) as line %(line)s but other "
+                   "values: neither was imported; check the file", line=line, sample=sample,
+                   when=record.measured_at.isoformat(sep=" "))
 
 
 def _values(record: CBCRecord) -> tuple[tuple[str, float | None, str], ...]:

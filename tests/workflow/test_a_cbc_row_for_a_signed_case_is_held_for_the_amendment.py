@@ -1,0 +1,78 @@
+"""A CBC row that arrives for a signed case is not lost and does not change the signed result:
+it is held with its file, the case page says so, and once the case is amended a biologist
+attaches it (read again from the stored file); its scores are then recomputed. The same row
+sent twice is held once."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.messages import get_messages
+
+from apps.core.errors import ImportRefusedError
+from apps.core.models import AuditEvent
+from apps.hemograms.models import CBCResult, HeldCBCRecord
+from apps.review.services import case_amend
+from apps.workflow import services as workflow
+
+PASSWORD = "correct-horse-battery"
+CBC = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L)\r\n"
+       b"S-0001,2026/11/20,08:00:00,3.0,9.5,106.0,90\r\n"
+       b"S-0002,2026/11/20,08:05:00,5.1,13.9,91.0,250\r\n")
+
+
+@pytest.fixture
+def signed(biologist, analysed):  # type: ignore[no-untyped-def]
+    workflow.case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                       meaning="validated")
+    analysed.refresh_from_db()
+    return analysed
+
+
+def test_the_row_is_held_not_attached_and_the_page_says_so(client, technician, signed):
+    outcome = workflow.cbc_import(actor=technician, data=CBC, file_name="xn.csv")
+    assert outcome.results_created == 1 and outcome.specimens == ["S-0002"]
+    row = next(e for e in outcome.errors if e["line"] == 2)
+    assert row["held"] is True and "to attach after an amendment" in str(row["reason"])
+    assert not CBCResult.objects.filter(specimen=signed).exists()
+    held = HeldCBCRecord.objects.get(specimen=signed)
+    assert (held.source_line, held.source.file_name, held.attached_result) == (2, "xn.csv", None)
+    assert AuditEvent.objects.filter(action="cbc.hold").count() == 1
+
+    again = workflow.cbc_import(actor=technician, data=CBC, file_name="xn-again.csv")
+    assert again.duplicates == 1 and HeldCBCRecord.objects.count() == 1  # held once
+    assert "already kept with the case" in str(again.errors[0]["reason"])
+
+    client.force_login(technician)
+    page = client.get(f"/review/{signed.accession}/").content.decode()
+    assert 'id="held-cbc"' in page and "line 2 of xn.csv" in page
+    assert "Amend the case to attach them." in page
+    assert "Attach to the case" not in page  # a signed case takes nothing
+
+
+def test_after_the_amendment_a_biologist_attaches_it(client, technician, biologist, signed):
+    workflow.cbc_import(actor=technician, data=CBC, file_name="xn.csv")
+    held = HeldCBCRecord.objects.get(specimen=signed)
+    with pytest.raises(ImportRefusedError, match="is signed"):
+        workflow.cbc_held_attach(actor=biologist, held=held)
+
+    case_amend(actor=biologist, specimen=signed, reason="a CBC arrived after signing")
+    client.force_login(technician)  # a technician sees it, cannot attach it
+    assert client.post(f"/review/{signed.accession}/cbc-held/{held.pk}/attach/").status_code \
+        == 403
+    client.force_login(biologist)
+    page = client.get(f"/review/{signed.accession}/").content.decode()
+    assert "Attach to the case" in page
+    response = client.post(f"/review/{signed.accession}/cbc-held/{held.pk}/attach/")
+    assert response.status_code == 302
+    assert any("now part of the case" in str(m) for m in get_messages(response.wsgi_request))
+
+    result = CBCResult.objects.get(specimen=signed)
+    values = {v.code: v for v in result.values.all()}
+    assert values["HGB"].value == 9.5 and values["HGB"].flag == "L"
+    assert (result.source_line, result.source.file_name) == (2, "xn.csv")
+    held.refresh_from_db()
+    assert held.attached_result == result
+    assert AuditEvent.objects.filter(action="cbc.attach_held").count() == 1
+    assert 'id="held-cbc"' not in client.get(f"/review/{signed.accession}/").content.decode()
+    with pytest.raises(ImportRefusedError, match="already part of the case"):
+        workflow.cbc_held_attach(actor=biologist, held=held)
