@@ -47,6 +47,8 @@ urlpatterns = [
     path("review/<str:accession>/amend/", review_views.amend, name="review_amend"),
     path("review/<str:accession>/cbc-held/<int:held_id>/attach/",
          workflow_views.cbc_held_attach, name="review_cbc_held_attach"),
+    path("review/<str:accession>/cbc-held/<int:held_id>/leave-out/",
+         workflow_views.cbc_held_leave_out, name="review_cbc_held_leave_out"),
     path("review/<str:accession>/reports/<int:version>/", report_views.report_language,
          name="review_report_language"),
     path("review/<str:accession>/rescan/", review_views.rescan, name="review_rescan"),

@@ -144,6 +144,8 @@ class HeldCBCRecord(TimeStampedModel):
     dedup_key = models.CharField(max_length=64)  # as CBCResult's: the same row is held once
     attached_result = models.OneToOneField(CBCResult, null=True, blank=True,
                                            on_delete=models.PROTECT, related_name="+")
+    # Why a biologist left it out of the case ("" while it waits); who and when: the audit.
+    left_out_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at"]

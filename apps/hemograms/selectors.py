@@ -14,8 +14,10 @@ def cbc_latest(specimen: Specimen) -> CBCResult | None:
 
 
 def cbc_held(specimen: Specimen) -> list[HeldCBCRecord]:
-    """The CBC rows received after the case was signed and not attached yet (oldest first)."""
-    return list(HeldCBCRecord.objects.filter(specimen=specimen, attached_result__isnull=True)
+    """The CBC rows received after the case was signed that wait for a biologist: neither attached
+    nor left out (oldest first)."""
+    return list(HeldCBCRecord.objects.filter(specimen=specimen, attached_result__isnull=True,
+                                             left_out_reason="")
                 .select_related("source", "source__imported_by"))
 
 

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.core.text import translated
-from apps.patients.models import Specimen
+from apps.patients import flag_reasons
+from apps.patients.models import CBC_HELD_FLAG, Specimen
 from apps.patients.selectors import (
     SPECIMEN_SIGNED,
     IdentityProblem,
@@ -215,8 +216,54 @@ def cbc_import(
                                             source_line=record.line, dedup_key=key)
         audit_record(actor=actor, action="cbc.hold", obj=held, after={
             "specimen": target.accession, "source": source.pk, "line": record.line})
+    for target in {t.pk: t for _r, t, _k in to_hold}.values():
+        _held_flag_update(target)
     return CBCImportOutcome(results_created=len(to_store), import_id=source.pk,
                             specimens=sorted(set(touched)), **outcome_kwargs)  # type: ignore[arg-type]
+
+
+HELD_RULES_VERSION = "cbc-held-1"
+HELD_SOURCE = "cbc_held"
+HELD_WEIGHT = 3  # a signed case waits again; the held values themselves are not read yet
+
+
+def _held_flag_update(specimen: Specimen) -> None:
+    """The worklist flag of the rows waiting for the signed case (none when none waits)."""
+    n = HeldCBCRecord.objects.filter(specimen=specimen, attached_result__isnull=True,
+                                     left_out_reason="").count()
+    specimen_flags_replace(specimen=specimen, source=HELD_SOURCE, rules_version=HELD_RULES_VERSION,
+                           flags=[FlagRaised(
+                               name=CBC_HELD_FLAG, rule=f"{n} CBC row(s) held", weight=HELD_WEIGHT,
+                               reason={"code": flag_reasons.CBC_HELD, "params": {"n": n}})]
+                           if n else [])
+
+
+def _held_waiting(held: HeldCBCRecord) -> HeldCBCRecord:
+    """``held`` read again under a row lock; refused when it no longer waits."""
+    held = HeldCBCRecord.objects.select_for_update().select_related("source", "specimen").get(
+        pk=held.pk)
+    if held.attached_result_id is not None:
+        raise ImportRefusedError(_("This blood count is already part of the case."))
+    if held.left_out_reason:
+        raise ImportRefusedError(_("This blood count was left out of the case."))
+    return held
+
+
+@transaction.atomic
+def cbc_held_leave_out(*, actor: User, held: HeldCBCRecord, reason: str) -> HeldCBCRecord:
+    """A biologist decides a held row stays out of the case (a repeat, another request): kept
+    with its file and the reason, audited; the signed result does not change, so a signed case
+    may take this decision."""
+    if not reason.strip():
+        raise ImportRefusedError(_("Say why the blood count is left out of the case."))
+    held = _held_waiting(held)
+    held.left_out_reason = reason.strip()
+    held.save(update_fields=["left_out_reason", "updated_at"])
+    audit_record(actor=actor, action="cbc.held_left_out", obj=held, after={
+        "specimen": held.specimen.accession, "source": held.source_id,
+        "line": held.source_line, "reason": held.left_out_reason})
+    _held_flag_update(held.specimen)
+    return held
 
 
 @transaction.atomic
@@ -224,10 +271,7 @@ def cbc_held_attach(*, actor: User, held: HeldCBCRecord) -> CBCResult:
     """Attach a row held for a signed case (cbc_import) to its specimen, read again from its
     stored file, with today's reference table as any import; the caller checks that the case
     was amended (workflow.services.cbc_held_attach)."""
-    held = HeldCBCRecord.objects.select_for_update().select_related("source", "specimen").get(
-        pk=held.pk)
-    if held.attached_result_id is not None:
-        raise ImportRefusedError(_("This blood count is already part of the case."))
+    held = _held_waiting(held)
     stored = CBCResult.objects.filter(specimen=held.specimen, dedup_key=held.dedup_key).first()
     if stored is None:  # not imported again since it was held
         parsed = parse_cbc(held.source.raw.encode("utf-8"), format=held.source.format)
@@ -242,6 +286,7 @@ def cbc_held_attach(*, actor: User, held: HeldCBCRecord) -> CBCResult:
     audit_record(actor=actor, action="cbc.attach_held", obj=stored, after={
         "specimen": held.specimen.accession, "source": held.source_id,
         "line": held.source_line, "held": held.pk})
+    _held_flag_update(held.specimen)
     return stored
 
 

@@ -25,5 +25,8 @@ OUTSIDE_DOMAIN = "outside_domain"
 # The analyser's own interpretive messages: messages (their texts, as the analyser wrote them).
 ANALYSER_IP = "analyser_ip"
 
+# CBC rows received for the signed case, held until attached or left out: n (how many).
+CBC_HELD = "cbc_held"
+
 CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE, OUTSIDE_DOMAIN,
-                   ANALYSER_IP})
+                   ANALYSER_IP, CBC_HELD})

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from . import flag_reasons
 
@@ -33,6 +33,7 @@ FLAG_NAMES: dict[str, Promise] = {
     "mds_risk": gettext_lazy("MDS risk (CBC model)"),
     "dysplasia": gettext_lazy("Dysplastic-looking neutrophils"),
     "cells_outside_domain": gettext_lazy("Cells outside the validated domain"),
+    "cbc_after_signing": gettext_lazy("Blood count after signing"),
 }
 
 # Units as the hemogram rules write them, as printed.
@@ -91,6 +92,10 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.ANALYSER_IP: lambda p: _("IP: %(messages)s") % {
         "messages": pgettext("between the items of a list", "; ").join(
             str(m) for m in p.get("messages") or [])},
+    flag_reasons.CBC_HELD: lambda p: ngettext(
+        "%(n)s blood count received after signing: attach it after an amendment or leave it "
+        "out", "%(n)s blood counts received after signing: attach them after an amendment or "
+        "leave them out", p.get("n") if isinstance(p.get("n"), int) else 1) % {"n": p.get("n")},
     flag_reasons.OUTSIDE_DOMAIN: lambda p: _(
         "%(outside)s of %(cells)s cells outside the validated domain") % {
         "outside": _num(p.get("outside")), "cells": _num(p.get("cells"))},

@@ -109,6 +109,11 @@ class Specimen(TimeStampedModel):
 # The flag a possible sample mix-up raises (identical images stored for two specimens).
 MIXUP_FLAG = "possible_mixup"
 MIXUP_SOURCE = "identity"
+# The flag a CBC row received for a signed case raises until it is attached or left out
+# (apps.hemograms.services).
+CBC_HELD_FLAG = "cbc_after_signing"
+# Flags that put a signed case back on the worklist: each waits for a biologist's decision.
+SIGNED_CASE_FLAGS = (MIXUP_FLAG, CBC_HELD_FLAG)
 
 
 class SpecimenFlag(models.Model):

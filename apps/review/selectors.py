@@ -302,7 +302,7 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
     chosen: the case looked for is found even when it is not waiting."""
     from django.db.models import Prefetch, Q
 
-    from apps.patients.models import MIXUP_FLAG, SpecimenFlag
+    from apps.patients.models import SIGNED_CASE_FLAGS, SpecimenFlag
 
     qs = Specimen.objects.select_related("patient").prefetch_related(
         Prefetch("flags", queryset=SpecimenFlag.objects.order_by("name")))
@@ -310,9 +310,10 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
     if status:
         qs = qs.filter(status=status)
     elif not query:
-        # A signed case found later to share images with another specimen waits again: its
-        # released result may be another patient's, and only an amendment can correct it.
-        qs = qs.filter(Q(status__in=WORKLIST_STATUSES) | Q(flags__name=MIXUP_FLAG))
+        # A signed case waits again when it is found later to share images with another
+        # specimen (its released result may be another patient's) or a blood count arrives
+        # for it: only an amendment can change it, and a biologist decides.
+        qs = qs.filter(Q(status__in=WORKLIST_STATUSES) | Q(flags__name__in=SIGNED_CASE_FLAGS))
     if query:
         qs = qs.filter(Q(accession__icontains=query) | Q(patient__pseudo_id__iexact=query)
                        | Q(patient__external_id__iexact=query)

@@ -21,6 +21,7 @@ from apps.core import roles
 from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
 from apps.core.permissions import role_required
+from apps.hemograms import services as cbc_services
 from apps.hemograms.forms import CBCUploadForm
 from apps.hemograms.models import HeldCBCRecord
 from apps.hemograms.parsers import MAX_CBC_BYTES
@@ -179,6 +180,23 @@ def cbc_held_attach(request: HttpRequest, accession: str, held_id: int) -> HttpR
     else:
         messages.success(request, _("The blood count is now part of the case; its scores are "
                                     "being recomputed."))
+    return redirect("review_case", accession=accession)
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def cbc_held_leave_out(request: HttpRequest, accession: str, held_id: int) -> HttpResponse:
+    """Leave a held CBC row out of the case, with the reason (a signed case too: its result
+    does not change)."""
+    held = get_object_or_404(HeldCBCRecord.objects.select_related("specimen"), pk=held_id,
+                             specimen__accession=accession)
+    try:
+        cbc_services.cbc_held_leave_out(actor=request.user, held=held,
+                                        reason=request.POST.get("reason", ""))
+    except ImportRefusedError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The blood count stays out of the case, with your reason."))
     return redirect("review_case", accession=accession)
 
 

@@ -1,7 +1,7 @@
 """A CBC row that arrives for a signed case is not lost and does not change the signed result:
-it is held with its file, the case page says so, and once the case is amended a biologist
-attaches it (read again from the stored file); its scores are then recomputed. The same row
-sent twice is held once."""
+it is held with its file, the case page says so and the signed case is back on the worklist;
+once the case is amended a biologist attaches it (read again from the stored file) and its
+scores are recomputed, or leaves it out with a reason. The same row sent twice is held once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from django.contrib.messages import get_messages
 from apps.core.errors import ImportRefusedError
 from apps.core.models import AuditEvent
 from apps.hemograms.models import CBCResult, HeldCBCRecord
+from apps.hemograms.services import cbc_held_leave_out
+from apps.review.selectors import worklist
 from apps.review.services import case_amend
 from apps.workflow import services as workflow
 
@@ -42,11 +44,39 @@ def test_the_row_is_held_not_attached_and_the_page_says_so(client, technician, s
     assert again.duplicates == 1 and HeldCBCRecord.objects.count() == 1  # held once
     assert "already kept with the case" in str(again.errors[0]["reason"])
 
+    assert signed in worklist()  # signed, yet waiting again for a biologist
+    flag = signed.flags.get(name="cbc_after_signing")
+    assert flag.weight == 3 and flag.reason == {"code": "cbc_held", "params": {"n": 1}}
+
     client.force_login(technician)
     page = client.get(f"/review/{signed.accession}/").content.decode()
     assert 'id="held-cbc"' in page and "line 2 of xn.csv" in page
-    assert "Amend the case to attach them." in page
+    assert "Amend the case to attach them" in page
     assert "Attach to the case" not in page  # a signed case takes nothing
+    page = client.get("/worklist/").content.decode()
+    assert "1 blood count received after signing" in page
+
+
+def test_a_biologist_may_leave_it_out_with_a_reason(client, technician, biologist, signed):
+    workflow.cbc_import(actor=technician, data=CBC, file_name="xn.csv")
+    held = HeldCBCRecord.objects.get(specimen=signed)
+    with pytest.raises(ImportRefusedError, match="Say why"):
+        cbc_held_leave_out(actor=biologist, held=held, reason="  ")
+    client.force_login(biologist)
+    response = client.post(f"/review/{signed.accession}/cbc-held/{held.pk}/leave-out/",
+                           {"reason": "repeat on the same tube, no change"})
+    assert response.status_code == 302
+    held.refresh_from_db()
+    assert held.left_out_reason == "repeat on the same tube, no change"
+    assert AuditEvent.objects.filter(action="cbc.held_left_out").count() == 1
+    signed.refresh_from_db()
+    assert signed.status == "validated" and not signed.flags.filter(
+        name="cbc_after_signing").exists()
+    assert signed not in worklist()
+    assert 'id="held-cbc"' not in client.get(f"/review/{signed.accession}/").content.decode()
+    case_amend(actor=biologist, specimen=signed, reason="checking the later count")
+    with pytest.raises(ImportRefusedError, match="left out"):
+        workflow.cbc_held_attach(actor=biologist, held=held)
 
 
 def test_after_the_amendment_a_biologist_attaches_it(client, technician, biologist, signed):
@@ -74,5 +104,6 @@ def test_after_the_amendment_a_biologist_attaches_it(client, technician, biologi
     assert held.attached_result == result
     assert AuditEvent.objects.filter(action="cbc.attach_held").count() == 1
     assert 'id="held-cbc"' not in client.get(f"/review/{signed.accession}/").content.decode()
+    assert not signed.flags.filter(name="cbc_after_signing").exists()
     with pytest.raises(ImportRefusedError, match="already part of the case"):
         workflow.cbc_held_attach(actor=biologist, held=held)
