@@ -35,3 +35,11 @@ def test_vexas_points_level_and_units_in_english_and_french(make_specimen, sign,
     fr = " ".join(pdf_text(pdf_bytes(rendered(signature, "fr")), tmp_path).split())
     assert "75 points sur 100 élevé" in fr
     assert "Valeur (unité) Points (sur 100)" in fr and "100,5 fL 25 sur 25" in fr
+
+
+def test_a_value_with_a_long_level_is_not_wrapped_in_its_cell(make_specimen, sign, rendered,
+                                                             tmp_path):
+    """"80 points sur 100" beside "intermédiaire" used to break after "sur"."""
+    entry = {**_vexas_entry(), "value": 0.8, "level": "intermediate"}
+    fr = pdf_text(pdf_bytes(rendered(sign(make_specimen(), scores=[entry]), "fr")), tmp_path)
+    assert any("80 points sur 100" in line for line in fr.splitlines())
