@@ -27,7 +27,7 @@ import torch.nn.functional as F  # noqa: N812
 from apps.ml.canonical import ViewParams
 from apps.ml.cards import sha256_file
 from apps.ml.colour import balance, reference_colour
-from training.augment import CUTOUT_OD, robust_augment
+from training.augment import CUTOUT_OD, cell_cutout, robust_augment
 from training.data import (
     ATTRIBUTES,
     CELL_CLASSES,
@@ -349,6 +349,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --cell-cutout: range of the summed optical density above which "
                    f"a pixel is kept as the cell's (default {CUTOUT_OD[0]:g} {CUTOUT_OD[1]:g}: "
                    "tight, as 2.5; a low end near 0.05 keeps a neutrophil's pale cytoplasm)")
+    p.add_argument("--distil-features", type=float, default=0.0, metavar="WEIGHT",
+                   help="with --init and --cell-cutout: keep the network's last feature maps "
+                   "those of the model it starts from, shown the same view before the cut "
+                   "(the cut-out is then made after the other robust shifts), with this weight "
+                   "against the class losses: a cut-out cell is read where the whole cell was, "
+                   "and an uncut one as before (default 0: off)")
     p.add_argument("--mixstyle", type=float, default=0.0,
                    help="probability of MixStyle (feature-statistics mixing between images) "
                    f"after MBConv blocks {MIXSTYLE_BLOCKS} in training (default 0: off, as "
@@ -366,6 +372,9 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 <= args.cutout_od[0] <= args.cutout_od[1]:
         p.error(f"--cutout-od needs 0 <= LOW <= HIGH, not {args.cutout_od[0]:g} "
                 f"{args.cutout_od[1]:g}")
+    if args.distil_features and (args.init is None or not args.cell_cutout
+                                 or args.augment != "robust"):
+        p.error("--distil-features needs --init, --cell-cutout and --augment robust")
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -415,6 +424,8 @@ def main(argv: list[str] | None = None) -> None:
         load_imagenet_weights(model.backbone)
     model = model.to(memory_format=torch.channels_last)
     bb = model.backbone
+    # The model it starts from, frozen: what the last feature maps of a view were before.
+    teacher = copy.deepcopy(model).eval().requires_grad_(False) if args.distil_features else None
     if args.mixstyle:
         if min(MIXSTYLE_BLOCKS) < args.freeze_blocks:
             sys.exit(f"--mixstyle needs blocks {MIXSTYLE_BLOCKS} trainable (--freeze-blocks)")
@@ -493,18 +504,27 @@ def main(argv: list[str] | None = None) -> None:
                 # The first robust_share of the (shuffled) batch gets the strong shifts, the
                 # rest the mild recipe, so that the training lab's own look is still learnt.
                 k = round(args.robust_share * len(ii))
-                parts_x = []
+                parts_x, parts_t = [], []
                 if k:
                     shifted = robust_augment(torch.from_numpy(x_tr[ii[:k]]), gen,
                                              args.region_colour, args.randconv,
-                                             args.cell_cutout, tuple(args.cutout_od))
+                                             0.0 if teacher else args.cell_cutout,
+                                             tuple(args.cutout_od))
+                    whole = shifted
+                    if teacher is not None:  # the same view, then cut: the teacher sees it whole
+                        shifted = cell_cutout(whole, gen, args.cell_cutout,
+                                              tuple(args.cutout_od))
                     if view is not None and view.get("colour_reference") is not None:
                         # As another lab's view would be: its colours, then the balance.
                         shifted = balance_batch(shifted, view["colour_reference"])
+                        whole = balance_batch(whole, view["colour_reference"])
                     parts_x.append(normalize(shifted))
+                    parts_t.append(normalize(whole))
                 if k < len(ii):
                     parts_x.append(augment(torch.from_numpy(x_tr[ii[k:]]), gen))
+                    parts_t.append(parts_x[-1])
                 x = torch.cat(parts_x).contiguous(memory_format=torch.channels_last)
+                x_whole = torch.cat(parts_t).contiguous(memory_format=torch.channels_last)
             else:
                 x = augment(torch.from_numpy(x_tr[ii]), gen)
             y = torch.from_numpy(y_tr[ii])
@@ -515,6 +535,14 @@ def main(argv: list[str] | None = None) -> None:
             feats = bb(h, start_block=args.freeze_blocks)
             loss, parts = multihead_loss(model.heads_from_features(feats), y, attr_w,
                                          args.attr_weight)
+            if teacher is not None:
+                with torch.no_grad():
+                    tb = teacher.backbone
+                    before = tb(tb.stem_to(x_whole, args.freeze_blocks),
+                                start_block=args.freeze_blocks)
+                distil = ((feats - before) ** 2).mean() / (before**2).mean().clamp_min(1e-6)
+                loss = loss + args.distil_features * distil
+                parts["distil"] = float(distil.detach())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

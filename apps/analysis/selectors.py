@@ -163,6 +163,13 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
             "status": specimen.status,
         },
         "cbc": cbc,
+        # CBC rows received after the case was signed: attached (attached_result), left out
+        # (left_out_reason) or waiting for a biologist (neither).
+        "cbc_held": [{
+            "id": h.pk, "source_import": h.source_id, "source_line": h.source_line,
+            "received_at": h.created_at.isoformat(), "attached_result": h.attached_result_id,
+            "left_out_reason": h.left_out_reason or None,
+        } for h in specimen.held_cbc_records.all()],
         "cells": cells,
         # Of the latest finished run; null before any. "unchecked": the model has no domain check.
         "domain": specimen_domain_latest(specimen),

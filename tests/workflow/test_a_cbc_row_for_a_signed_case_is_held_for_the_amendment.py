@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.messages import get_messages
 
+from apps.analysis.selectors import specimen_document
 from apps.core.errors import ImportRefusedError
 from apps.core.models import AuditEvent
 from apps.hemograms.models import CBCResult, HeldCBCRecord
@@ -68,6 +69,9 @@ def test_a_biologist_may_leave_it_out_with_a_reason(client, technician, biologis
     assert response.status_code == 302
     held.refresh_from_db()
     assert held.left_out_reason == "repeat on the same tube, no change"
+    exported = specimen_document(signed)["cbc_held"]
+    assert [(h["source_line"], h["attached_result"], h["left_out_reason"]) for h in exported] \
+        == [(2, None, "repeat on the same tube, no change")]
     assert AuditEvent.objects.filter(action="cbc.held_left_out").count() == 1
     signed.refresh_from_db()
     assert signed.status == "validated" and not signed.flags.filter(
