@@ -15,6 +15,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from apps.hemograms.wording import from_analyser
 from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
 
 from . import scores as score_codes
@@ -295,7 +296,24 @@ def score_display(score: object) -> dict[str, object]:
                         if n == name), None),
         "cutoff_text": cell_cutoff_text(name, thresholds),  # type: ignore[arg-type]
         "anomaly_fractions": anomaly_fractions(evidence.get("per_anomaly_fraction") or {}),  # type: ignore[union-attr]
+        "demographics": demographics_text(name, get("state"), get("inputs")),
     }
+
+
+# The scores that read the patient's sex or age (the VEXAS rule's points, the CBC model's inputs).
+READS_DEMOGRAPHICS = frozenset({"vexas", "mds_cbc", "mds_fused"})
+
+
+def demographics_text(name: str, state: object, inputs: object) -> str:
+    """Where a scored result's sex and age came from when the patient record did not give
+    them: "Read from the analyser's record, not a patient record: sex and age."; else ""."""
+    if name not in READS_DEMOGRAPHICS or state != "scored" or not isinstance(inputs, dict):
+        return ""
+    read = from_analyser(inputs.get("sex_from"), inputs.get("age_from"))
+    if not read:
+        return ""
+    return _("Read from the analyser's record, not a patient record: %(what)s.") % {
+        "what": _(" and ").join(read)}
 
 
 def _figure(value: object) -> str:

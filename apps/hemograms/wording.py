@@ -29,9 +29,15 @@ def subject_note(subject: Subject | dict[str, Any] | None) -> str:
     if subject.age is not None:
         who = ngettext("%(who)s aged %(age)s year", "%(who)s aged %(age)s years",
                        subject.age) % {"who": who, "age": subject.age}
-    read = [name for name, source in ((_("sex"), subject.sex_from),
-                                      (_("age"), subject.age_from)) if source == ANALYSER]
+    read = from_analyser(subject.sex_from, subject.age_from)
     if read:
         return _("Reference intervals for %(who)s (%(what)s from the analyser's record).") % {
             "who": who, "what": _(" and ").join(read)}
     return _("Reference intervals for %(who)s.") % {"who": who}
+
+
+def from_analyser(sex_from: object, age_from: object) -> list[str]:
+    """The words for what was read from the analyser's record, not the patient record: of
+    "sex" and "age", in the active language."""
+    return [name for name, source in ((_("sex"), sex_from), (_("age"), age_from))
+            if source == ANALYSER]

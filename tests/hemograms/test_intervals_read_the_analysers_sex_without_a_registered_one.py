@@ -10,6 +10,8 @@ from datetime import date
 
 from django.utils import translation
 
+from apps.analysis.score_text import score_display
+from apps.analysis.scores import scores_compute
 from apps.analysis.selectors import specimen_document
 from apps.hemograms.models import CBCResult
 from apps.hemograms.reference import ANALYSER, PATIENT, subject_for
@@ -88,3 +90,22 @@ def test_a_birth_date_after_the_sample_gives_no_age():
     subject = subject_for(patient_sex="", patient_birth_date=None, record_sex="F",
                           record_birth_date=date(2030, 1, 1), day=date(2026, 11, 20))
     assert (subject.sex, subject.age, subject.age_from) == ("F", None, "")
+
+
+FULL = ("accession,measured_at,sex,birth_date,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),"
+        "NEUT#(10^9/L),MONO#(10^9/L)\r\n"
+        "A-5,2026-11-20T08:00,M,1950-03-01,3.1,9.8,104.5,90,1.2,0.4\r\n")
+
+
+def test_a_score_says_its_sex_and_age_came_from_the_analyser(technician, client):
+    cbc_import(actor=technician, data=FULL.encode())
+    specimen = Specimen.objects.get(accession="A-5")
+    scores = {s.name: s for s in scores_compute(specimen_id=specimen.pk, trigger="cbc")}
+    mds = scores["mds_cbc"]
+    assert mds.state == "scored"  # before, without a patient: indeterminate, age and sex missing
+    assert (mds.inputs["sex"], mds.inputs["age"], mds.inputs["sex_from"]) == ("M", 76, ANALYSER)
+    assert score_display(mds)["demographics"] == (
+        "Read from the analyser's record, not a patient record: sex and age.")
+    client.force_login(technician)
+    page = client.get("/specimens/A-5/").content.decode()
+    assert "Read from the analyser&#x27;s record, not a patient record: sex and age." in page
