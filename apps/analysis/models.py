@@ -168,18 +168,26 @@ class CellPrediction(models.Model):
         return CamMap.decode(bytes(data), self.cam_box)
 
     @property
+    def shows_a_cell(self) -> bool:
+        """Whether the image showed a white cell (the canonical view found a nucleus): only
+        then is the network's class shown, as its suggestion."""
+        return self.view in VIEWS_WITH_A_CELL
+
+    @property
     def counted_class(self) -> str:
         """The class this prediction gives its cell: ``cell_class`` when the image showed a
-        white cell, else '' (a blank frame, a field of red cells: the network still names a
-        class, and nothing is counted until a biologist classifies the image)."""
-        return self.cell_class if self.view in VIEWS_WITH_A_CELL else ""
+        white cell like those the model was validated on, else '' and nothing is counted
+        until a biologist classifies or confirms the image: a blank frame or a field of red
+        cells (the network still names a class), or an image outside the validated domain
+        (a photo of something else called a monocyte, a cell from an unknown stain)."""
+        return self.cell_class if self.shows_a_cell and self.in_domain is not False else ""
 
     @property
     def domain_flag(self) -> str:
         """Why this cell's image is not one the model was validated on, as a code: the
         canonical view's reason when no white cell was found, "outside_features" when its
         features are unlike the validated cells; "" otherwise (or when nothing was checked)."""
-        if self.view not in VIEWS_WITH_A_CELL:
+        if not self.shows_a_cell:
             return self.view
         return CELL_OUTSIDE if self.in_domain is False else ""
 

@@ -68,7 +68,13 @@ def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int, int]:
     out, without, outside = [], 0, 0
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
         prediction = cell.latest_prediction()
-        if prediction is None or cell.final_class != "neutrophil":
+        if prediction is None:
+            continue
+        # The neutrophils after review, and those the network names in an image outside the
+        # validated domain (not counted until a biologist confirms them): counted apart.
+        named = cell.reviewed_class or (prediction.cell_class if prediction.shows_a_cell
+                                        else "")
+        if named != "neutrophil":
             continue
         if prediction.domain_flag:
             outside += 1

@@ -277,7 +277,7 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
                               "final_label": say.class_label(final_class or "unclassified"),
                               "reviewed": reviewed, "domain": domain_flag,
                               "probs": [], "subtype": "", "attributes": [], "anomalies": []}
-    if prediction is None or not prediction.counted_class:
+    if prediction is None or not prediction.shows_a_cell:
         return detail  # no white cell in the image: no class probabilities either (its flag)
     probs = sorted((prediction.class_probs or {}).items(), key=lambda kv: -float(kv[1] or 0))
     detail["predicted_label"] = say.class_label(prediction.cell_class)

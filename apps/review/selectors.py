@@ -99,8 +99,10 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             if prediction else {}
         vacuole, lobation = outputs.get("vacuole"), outputs.get("pseudo_pelger")
         # An image without a white cell carries no class: its flag says why, the network's
-        # class for it (a field of red cells called an erythroblast) is not shown as one.
-        named = prediction is not None and bool(prediction.counted_class)
+        # class for it (a field of red cells called an erythroblast) is not shown as one. An
+        # image outside the validated domain waits unclassified with the network's class
+        # shown as a suggestion beside its flag.
+        named = prediction is not None and prediction.shows_a_cell
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             "label": phrases.class_label(prediction.cell_class) if named else "",

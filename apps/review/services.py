@@ -133,17 +133,24 @@ def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> lis
         problems.append(_("The cells have not been analysed successfully."))
     if cells is None:
         cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
-    unclassified = [c for c in cells if not c.final_class]
-    no_cell = sum(1 for c in unclassified if c.latest_prediction() is not None)
+    unclassified = [(c, c.latest_prediction()) for c in cells if not c.final_class]
+    no_cell = sum(1 for _c, p in unclassified if p is not None and not p.shows_a_cell)
+    outside = sum(1 for _c, p in unclassified if p is not None and p.shows_a_cell)
     if no_cell:
         problems.append(ngettext(
             "%(n)d image shows no white cell: classify it (X: artefact) before signing.",
             "%(n)d images show no white cell: classify them (X: artefact) before signing.",
             no_cell) % {"n": no_cell})
-    if len(unclassified) > no_cell:
+    if outside:
+        problems.append(ngettext(
+            "%(n)d image is outside the domain the model was validated on: confirm or "
+            "reclassify it before signing.",
+            "%(n)d images are outside the domain the model was validated on: confirm or "
+            "reclassify them before signing.", outside) % {"n": outside})
+    if len(unclassified) > no_cell + outside:
+        rest = len(unclassified) - no_cell - outside
         problems.append(ngettext("%(n)d cell is still unclassified.",
-                                 "%(n)d cells are still unclassified.",
-                                 len(unclassified) - no_cell) % {"n": len(unclassified) - no_cell})
+                                 "%(n)d cells are still unclassified.", rest) % {"n": rest})
     if specimen.status in LOCKED:
         problems.append(_("This case is already signed: amend it first."))
     return problems

@@ -83,6 +83,7 @@ FLAG_EXAMPLES: dict[str, dict] = {
     flag_reasons.DYSPLASIA_ABOVE: {"fraction": 0.125, "threshold": 0.1},
     flag_reasons.OUTSIDE_DOMAIN: {"outside": 20, "cells": 30, "max_outside": 0.1},
     flag_reasons.ANALYSER_IP: {"messages": ["Blasts/Abn Lympho?", "PLT Clumps?"]},
+    flag_reasons.CBC_HELD: {"n": 2},
 }
 
 

@@ -27,7 +27,7 @@ def test_a_neutrophil_with_its_probabilities_and_outputs(client, biologist, anal
     neutrophil = _cell(analysed, "neutrophil")
     CellPrediction.objects.filter(cell=neutrophil).update(
         subtype="segmented_neutrophil", subtype_prob=0.8, attributes={"cell_size": "big"},
-        attribute_probs={"cell_size": {"big": 0.7}}, view="found", in_domain=False)
+        attribute_probs={"cell_size": {"big": 0.7}}, view="found", in_domain=True)
     client.force_login(biologist)
     response = client.get(_url(analysed, neutrophil))
     assert response.status_code == 200
@@ -41,6 +41,18 @@ def test_a_neutrophil_with_its_probabilities_and_outputs(client, biologist, anal
     assert detail["anomalies"] == [
         {"name": "vacuole output (probability)", "value": "10%"},
         {"name": "Barr body", "value": "not available in this model"}]
+    assert detail["domain"] == ""
+
+
+def test_a_cell_outside_the_domain_waits_with_the_models_suggestion(client, biologist, analysed):
+    neutrophil = _cell(analysed, "neutrophil")
+    CellPrediction.objects.filter(cell=neutrophil).update(view="found", in_domain=False)
+    client.force_login(biologist)
+    detail = client.get(_url(analysed, neutrophil)).json()
+    assert detail["final"] == "unclassified" and detail["reviewed"] is False
+    assert detail["predicted_label"] == "Neutrophil"  # shown as the model's suggestion
+    assert detail["probs"] == [{"label": "Neutrophil", "value": "90%", "width": 90}]
+    assert detail["anomalies"] == []  # not read as a neutrophil's until a biologist says so
     assert detail["domain"] == ("outside the validated domain: unlike the images the model "
                                 "was validated on")
 

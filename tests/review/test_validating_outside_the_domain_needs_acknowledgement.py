@@ -5,22 +5,41 @@ audit trail record it. Rejecting needs none, and a case inside the domain is unc
 from __future__ import annotations
 
 import pytest
+from django.db.models import F
 
 from apps.analysis.models import AnalysisRun, CellPrediction
 from apps.core.models import AuditEvent
 from apps.review.models import Signature
+from apps.review.selectors import differential
 from apps.review.services import DOMAIN_NOT_ACKNOWLEDGED, ReviewError
+from apps.smears.models import Cell
 from apps.workflow.services import case_sign
 
 PASSWORD = "correct-horse-battery"
 
 
+def _outside(specimen) -> None:  # type: ignore[no-untyped-def]
+    AnalysisRun.objects.filter(specimen=specimen).update(domain_max_outside=0.25)
+    CellPrediction.objects.filter(cell__specimen=specimen).update(
+        view="found", in_domain=False, domain_score=3.0)
+
+
 @pytest.fixture
 def outside(analysed):  # type: ignore[no-untyped-def]
-    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.25)
-    CellPrediction.objects.filter(cell__specimen=analysed).update(
-        view="found", in_domain=False, domain_score=3.0)
+    """Every image outside the domain, each one confirmed by the biologist (a cell outside
+    waits unclassified until then)."""
+    _outside(analysed)
+    Cell.objects.filter(specimen=analysed).update(reviewed_class=F("analyser_class"))
     return analysed
+
+
+def test_cells_outside_the_domain_are_not_counted_until_confirmed(biologist, analysed):
+    _outside(analysed)
+    with pytest.raises(ReviewError, match="6 images are outside the domain the model was "
+                                          "validated on: confirm or reclassify them"):
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  domain_acknowledged=True)
+    assert differential(analysed)["unclassified"] == 6
 
 
 def test_validating_outside_the_domain_is_refused_without_acknowledgement(biologist, outside):
