@@ -10,12 +10,14 @@ from .models import Cell
 
 def cells_grouped(specimen: Specimen) -> OrderedDict[str, list[Cell]]:
     """The specimen's cells by their final class (`Cell.final_class`); a cell neither analysed
-    nor reviewed by the class its scanner folder names (`Cell.scanner_class`), else
+    nor reviewed by the class its scanner folder names (`Cell.scanner_class`); else (an image
+    the analysis left for the biologist: no white cell, outside the validated domain)
     'unclassified'. Largest first; keys are class codes."""
     groups: dict[str, list[Cell]] = {}
     cells = Cell.objects.filter(specimen=specimen).prefetch_related("predictions")
     for cell in cells:
-        key = cell.final_class or cell.scanner_class or "unclassified"
+        analysed = cell.latest_prediction() is not None
+        key = cell.final_class or (not analysed and cell.scanner_class) or "unclassified"
         groups.setdefault(key, []).append(cell)
     return OrderedDict(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])))
 

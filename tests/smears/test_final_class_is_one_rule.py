@@ -65,3 +65,18 @@ def test_cells_not_yet_analysed_are_grouped_by_the_analysers_pre_classification(
         cells, specimen):
     groups = {name: len(members) for name, members in cells_grouped(specimen).items()}
     assert groups == {"neutrophil": 2, "lymphocyte": 1}
+
+
+def test_an_analysed_image_left_for_the_biologist_is_unclassified_not_its_folders_class(
+        cells, specimen, biologist, client):
+    """A neutrophil folder's image the domain check flags waits unclassified on the specimen
+    page as on the case page: neither the scanner's folder nor the network names it."""
+    for cell in cells:
+        _predict(cell, cell.analyser_class)
+    CellPrediction.objects.filter(cell=cells[0]).update(view="found", in_domain=False)
+    CellPrediction.objects.filter(cell=cells[1]).update(view="no_stain", cell_class="erythroblast")
+    groups = {name: [c.pk for c in members] for name, members in cells_grouped(specimen).items()}
+    assert groups == {"unclassified": [cells[0].pk, cells[1].pk], "lymphocyte": [cells[2].pk]}
+    client.force_login(biologist)
+    page = client.get(f"/specimens/{specimen.accession}/").content.decode()
+    assert "Erythroblast" not in page  # the network's class for an image without a white cell
