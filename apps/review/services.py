@@ -20,7 +20,7 @@ from apps.analysis.selectors import run_latest
 from apps.core import roles, throttle
 from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
-from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason
+from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason, specimen_mixup
 from apps.patients.services import specimen_set_status
 from apps.smears.models import Cell
 
@@ -161,6 +161,11 @@ DOMAIN_NOT_ACKNOWLEDGED = gettext_lazy(
     "you reviewed the cells yourself before validating.")
 
 
+MIXUP_OPEN = gettext_lazy(
+    "A possible sample mix-up is open: check both samples and clear it on the specimen page "
+    "before validating (rejecting the case is allowed).")
+
+
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
               comment: str = "", ip: str | None = None,
               on_signed: Callable[[Signature], None] | None = None,
@@ -198,6 +203,9 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     previous = specimen.signatures.aggregate(v=Max("version"))["v"] or 0
     amendment_reason = _pending_amendment_reason(specimen) if previous else ""
     content = report_content(specimen, comment=comment)
+    if meaning == Meaning.VALIDATED and specimen_mixup(specimen) is not None:
+        # A result that may be another patient's is not released; rejecting it is allowed.
+        raise ReviewError(str(MIXUP_OPEN))
     outside = (content.get("domain") or {}).get("code") == "outside"
     if outside and meaning == Meaning.VALIDATED and not domain_acknowledged:
         raise ReviewError(str(DOMAIN_NOT_ACKNOWLEDGED))  # in the signer's language

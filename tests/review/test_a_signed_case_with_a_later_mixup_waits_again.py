@@ -1,12 +1,17 @@
 """A case signed before another specimen was found to share its images waits on the worklist
 again, first: its released result may be another patient's, and only an amendment corrects it.
-A signed case without that flag stays off the worklist."""
+A signed case without that flag stays off the worklist. While the flag is open, the case can be
+rejected but not validated."""
 
 from __future__ import annotations
 
+import pytest
+
 from apps.patients.models import Specimen
 from apps.patients.services import specimen_mixup_clear, specimen_mixup_flag
+from apps.review.models import Signature
 from apps.review.selectors import worklist
+from apps.review.services import ReviewError
 from apps.workflow.services import case_sign
 
 from .test_reclassify_and_sign import PASSWORD
@@ -22,3 +27,12 @@ def test_it_is_listed_first_until_the_flag_is_cleared(biologist, technician, ana
     assert Specimen.objects.get(pk=analysed.pk).status == "validated"
     specimen_mixup_clear(actor=technician, specimen=analysed, reason="Both tubes checked.")
     assert analysed not in list(worklist(include_unflagged=True))
+
+
+def test_an_open_mixup_refuses_validation_not_rejection(biologist, technician, analysed):
+    specimen_mixup_flag(actor=technician, specimen=analysed, others=["S-0099"])
+    with pytest.raises(ReviewError, match="A possible sample mix-up is open"):
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    assert not Signature.objects.filter(specimen=analysed).exists()
+    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="rejected")
+    assert Specimen.objects.get(pk=analysed.pk).status == "rejected"
