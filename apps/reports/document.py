@@ -106,7 +106,8 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"analyser": cbc.get("analyser", ""),
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
-            "subject_note": subject_note(cbc.get("subject"))}
+            "subject_note": subject_note(cbc.get("subject")),
+            "analyser_messages": cbc.get("analyser_messages") or []}
 
 
 def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -139,6 +139,10 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
             notes.append(gettext(
                 "The validating biologist confirmed reviewing the cell images, which are "
                 "outside the cell model's validated domain."))
+    for message in (content.get("cbc") or {}).get("analyser_messages") or []:
+        if message.get("kind") == "ip":  # the analyser's own suspicion, e.g. "Blasts?"
+            notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
+                         % {"text": message.get("text")})
     diff = content.get("differential") or {}
     if diff.get("per_100_wbc"):
         if diff.get("short_of_target") and diff.get("wbc_counted") is not None:

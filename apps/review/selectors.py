@@ -269,6 +269,9 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "reference_ranges_version": cbc.reference_ranges_version,
             # Whom the intervals are for (sex, age and where each was read), as signed.
             "subject": asdict(cbc_subject(specimen, cbc)),
+            # The analyser's own messages (Sysmex IP messages such as "Blasts?", HL7 notes).
+            "analyser_messages": [{"kind": m.get("kind"), "text": m.get("text")}
+                                  for m in cbc.analyser_messages or []],
             "values": [{"code": v.code, "value": v.value, "raw_value": v.raw_value,
                         "unit": v.unit, "ref_low": v.ref_low, "ref_high": v.ref_high,
                         "flag": v.flag, "analyser_flag": v.analyser_flag}

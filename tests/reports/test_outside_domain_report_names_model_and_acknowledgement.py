@@ -13,6 +13,7 @@ from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
 from apps.reports.document import report_html
 from apps.reports.hl7_result import SignatureFacts, oru_r01
 from apps.reports.models import ResultMessage
+from apps.smears.models import Cell
 from apps.workflow.services import case_sign
 from tests.reports.conftest import MODEL, SIGNED_AT
 from tests.reports.pdfs import pdf_bytes, pdf_text
@@ -30,7 +31,8 @@ NAMED = "Cell images outside the domain the cell model (hemaclinic-cells 1.0.0) 
 @pytest.fixture
 def make_specimen(make_specimen, settings, tmp_path):  # type: ignore[no-untyped-def]
     """The report fixture's specimen, ready to sign (the run its import queued, never started
-    in a test, is dropped), its cells outside the domain (3 of 4) unless `inside`."""
+    in a test, is dropped), its cells outside the domain (3 of 4, each confirmed by the
+    biologist) unless `inside`."""
     settings.LIS_OUTBOX_DIR = str(tmp_path / "outbox")
 
     def make(*, inside: bool = False):  # type: ignore[no-untyped-def]
@@ -42,6 +44,8 @@ def make_specimen(make_specimen, settings, tmp_path):  # type: ignore[no-untyped
             p.view, p.in_domain = "found", inside or i == 3
             p.domain_score = 0.5 if p.in_domain else 4.0
             p.save()
+            if not p.in_domain:  # a cell outside counts once the biologist confirms it
+                Cell.objects.filter(pk=p.cell_id).update(reviewed_class=p.cell_class)
         return specimen
     return make
 
