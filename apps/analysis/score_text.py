@@ -143,15 +143,21 @@ def score_value_text(name: str, value: object, thresholds: dict | None = None) -
                                                        "total": VEXAS_POINTS}
     if name == "mds_image":
         return _("%(percent)s %% of neutrophils") % {"percent": _num(100 * float(value))}
-    prevalence = (thresholds or {}).get("training_prevalence")
-    if name == "mds_cbc" and isinstance(prevalence, int | float):
-        # A probability at the MDS share of its training cohort: in a laboratory's flagged
-        # samples, where MDS is rarer, the same output means a lower risk.
-        return _("probability %(value)s at the %(prevalence)s %% MDS of its training cohort") % {
-            "value": _num(float(value), 2), "prevalence": _num(100 * float(prevalence))}
-    if name in ("mds_cbc", "mds_fused"):
+    if name in ("mds_cbc", "mds_fused"):  # what it is calibrated to: score_calibration_text
         return _("probability %(value)s") % {"value": _num(float(value), 2)}
     return ""
+
+
+def score_calibration_text(name: str, thresholds: dict | None) -> str:
+    """What the CBC model's probability is calibrated to: the MDS share of its training cohort
+    (from its card). In a laboratory's flagged samples, where MDS is rarer, the same output
+    means a lower probability."""
+    prevalence = (thresholds or {}).get("training_prevalence")
+    if name != "mds_cbc" or not isinstance(prevalence, int | float):
+        return ""
+    return _("Calibrated to its training cohort, where %(prevalence)s %% had MDS: where MDS is "
+             "rarer, the same output means a lower probability.") % {
+        "prevalence": _num(100 * float(prevalence))}
 
 
 def score_levels_text(name: str, thresholds: dict | None) -> str:
@@ -288,6 +294,7 @@ def score_display(score: object) -> dict[str, object]:
         "drivers": score_drivers_text(name, get("state"),
                                       list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]
+        "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]
         if evidence.get("contributions")  # type: ignore[union-attr]
         and (get("state") == "scored" or name in PARTS_WITHOUT_RESULT) else None,

@@ -76,7 +76,7 @@ def _mds_cbc(p: Mapping[str, Any]) -> str:
         "value": _num(p.get("probability")), "cut": _num(p.get("threshold"))}
     prevalence = p.get("prevalence")
     if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
-        text += _(" (at the %(prevalence)s %% MDS of its training cohort)") % {
+        text += _(" (calibrated to a cohort with %(prevalence)s %% MDS)") % {
             "prevalence": _num(100 * prevalence)}
     return text
 

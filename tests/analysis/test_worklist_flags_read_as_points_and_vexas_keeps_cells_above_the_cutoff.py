@@ -90,7 +90,7 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
 def test_the_mds_probability_names_the_prevalence_it_holds_at():
     """The CBC model's probability is calibrated to its training cohort's MDS share (65.5%,
     from its card): the worklist flag and the score headline say so, in both languages."""
-    from apps.analysis.score_text import score_value_text
+    from apps.analysis.score_text import score_calibration_text, score_value_text
 
     payloads = _payloads(0.75, "high")
     payloads["mds_cbc"]["thresholds"]["training_prevalence"] = 0.655
@@ -98,13 +98,17 @@ def test_the_mds_probability_names_the_prevalence_it_holds_at():
             for name, rule, reason in _flags(payloads)}["mds_risk"]
     thresholds = payloads["mds_cbc"]["thresholds"]
     with translation.override("en"):
-        assert flag_reason(flag) == ("CBC MDS model: probability 0.81, at or above 0.5 (at the "
-                                     "65.5 % MDS of its training cohort)")
-        assert score_value_text("mds_cbc", 0.8125, thresholds) == \
-            "probability 0.81 at the 65.5 % MDS of its training cohort"
-        assert score_value_text("mds_cbc", 0.8125, {}) == "probability 0.81"
+        assert flag_reason(flag) == ("CBC MDS model: probability 0.81, at or above 0.5 "
+                                     "(calibrated to a cohort with 65.5 % MDS)")
+        assert score_value_text("mds_cbc", 0.8125, thresholds) == "probability 0.81"
+        assert score_calibration_text("mds_cbc", thresholds) == (
+            "Calibrated to its training cohort, where 65.5 % had MDS: where MDS is rarer, the "
+            "same output means a lower probability.")
+        assert score_calibration_text("mds_cbc", {}) == ""
     with translation.override("fr"):
-        assert flag_reason(flag).endswith("(pour les 65,5 % de SMD de sa cohorte d'apprentissage)")
+        assert flag_reason(flag).endswith("(calibrée sur une cohorte à 65,5 % de SMD)")
+        assert score_calibration_text("mds_cbc", thresholds).startswith(
+            "Calibrée sur sa cohorte d'apprentissage, dont 65,5 % avaient un SMD")
 
 
 def test_the_installed_cbc_model_gives_its_training_prevalence(settings):
