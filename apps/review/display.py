@@ -96,8 +96,20 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "analyser_codes": ", ".join([*(analyser.get("codes") or {}).values(),
                                          *(["NRBC%"] if analyser.get("nrbc_per_100_wbc")
                                            is not None else [])]),
+            "analyser_note": analyser_note(analyser),
             "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner),
             "signature_version": diff.get("signature_version")}
+
+
+def analyser_note(analyser: dict[str, Any]) -> str:
+    """What the analyser's column means beside the smear's: its neutrophil percentage counts
+    the immature granulocytes too (Sysmex XN: NEUT% includes IG%, also given apart), where
+    the smear counts them apart."""
+    codes = analyser.get("codes") or {}
+    if codes.get("neutrophil") == "NEUT%" and codes.get("ig") == "IG%":
+        return _("The analyser's NEUT% includes its immature granulocytes (IG%, also given "
+                 "apart); the smear counts them apart.")
+    return ""
 
 
 def scanner_note(scanner: dict[str, Any]) -> str:
