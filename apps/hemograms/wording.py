@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.utils.translation import ngettext
 
 from .reference import ANALYSER, Subject
@@ -41,3 +43,54 @@ def from_analyser(sex_from: object, age_from: object) -> list[str]:
     "sex" and "age", in the active language."""
     return [name for name, source in ((_("sex"), sex_from), (_("age"), age_from))
             if source == ANALYSER]
+
+
+# CBC parameters by the analyser's code (apps.hemograms.parsers.units): the name a reader knows.
+CBC_NAMES: dict[str, Promise] = {
+    "WBC": _l("White cells"), "RBC": _l("Red cells"), "HGB": _l("Haemoglobin"),
+    "HCT": _l("Haematocrit"), "MCV": _l("Mean cell volume"), "MCH": _l("Mean cell haemoglobin"),
+    "MCHC": _l("Mean cell haemoglobin concentration"),
+    "RDW-CV": _l("Red cell distribution width (CV)"),
+    "RDW-SD": _l("Red cell distribution width (SD)"), "PLT": _l("Platelets"),
+    "MPV": _l("Mean platelet volume"), "PDW": _l("Platelet distribution width"),
+    "P-LCR": _l("Large platelet ratio"), "PCT": _l("Plateletcrit"),
+    "NEUT#": _l("Neutrophils"), "NEUT%": _l("Neutrophils (% of white cells)"),
+    "LYMPH#": _l("Lymphocytes"), "LYMPH%": _l("Lymphocytes (% of white cells)"),
+    "MONO#": _l("Monocytes"), "MONO%": _l("Monocytes (% of white cells)"),
+    "EO#": _l("Eosinophils"), "EO%": _l("Eosinophils (% of white cells)"),
+    "BASO#": _l("Basophils"), "BASO%": _l("Basophils (% of white cells)"),
+    "IG#": _l("Immature granulocytes"), "IG%": _l("Immature granulocytes (% of white cells)"),
+    "NRBC#": _l("Nucleated red cells"), "NRBC%": _l("Nucleated red cells (per 100 white cells)"),
+    "RET#": _l("Reticulocytes"), "RET%": _l("Reticulocytes (% of red cells)"),
+    "IRF": _l("Immature reticulocyte fraction"),
+    "RET-He": _l("Reticulocyte haemoglobin equivalent"), "IPF": _l("Immature platelet fraction"),
+}
+# Sysmex research parameters: a population (NE, LY, MO) and a channel (X side scatter, Y side
+# fluorescence, Z forward scatter; W: the width of that distribution).
+CBC_POPULATIONS: dict[str, Promise] = {
+    "NE": _l("Neutrophils"), "LY": _l("Lymphocytes"), "MO": _l("Monocytes")}
+CBC_CHANNELS: dict[str, Promise] = {
+    "X": _l("side scatter"), "SSC": _l("side scatter"), "Y": _l("side fluorescence"),
+    "SFL": _l("side fluorescence"), "Z": _l("forward scatter"), "FSC": _l("forward scatter"),
+    "WX": _l("side scatter width"), "WY": _l("side fluorescence width"),
+    "WZ": _l("forward scatter width")}
+# Units as stored (the parsers' canonical units), as printed.
+UNITS: dict[str, Promise | str] = {
+    "10^9/L": "×10⁹/L", "10^12/L": "×10¹²/L", "/100WBC": _l("/100 white cells"),
+    "ch": _l("channel units"),
+}
+
+
+def cbc_name(code: str) -> str:
+    """A CBC parameter's name in the active language; an unknown code as it is."""
+    if code in CBC_NAMES:
+        return str(CBC_NAMES[code])
+    population, _sep, channel = code.partition("-")
+    if population in CBC_POPULATIONS and channel in CBC_CHANNELS:
+        return f"{CBC_POPULATIONS[population]}, {CBC_CHANNELS[channel]}"
+    return code
+
+
+def cbc_unit(text: str | None) -> str:
+    """A stored unit as printed ("×10⁹/L"); an unknown one as it is."""
+    return str(UNITS.get(text or "", text or ""))

@@ -21,7 +21,7 @@ from apps.analysis.score_text import reason_text, score_display, score_value_tex
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
-from apps.hemograms.wording import subject_note
+from apps.hemograms.wording import cbc_name, cbc_unit, subject_note
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import class_label, differential_table, one_decimal
@@ -94,10 +94,10 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
     for v in cbc.get("values", []):
         low, high = _number(v.get("ref_low")), _number(v.get("ref_high"))
         rows.append({
-            "code": v.get("code", ""), "name": labels.cbc_name(v.get("code", "")),
+            "code": v.get("code", ""), "name": cbc_name(v.get("code", "")),
             "value": _number(v.get("value")) if v.get("value") is not None
             else v.get("raw_value", ""),
-            "unit": labels.unit(v.get("unit")),
+            "unit": cbc_unit(v.get("unit")),
             "range": f"{low} – {high}" if low and high else (f"≥ {low}" if low else
                                                             (f"≤ {high}" if high else "")),
             "flag": v.get("flag", ""),
@@ -127,7 +127,7 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
         previous.append({
             "accession": row.get("accession", ""), "day": _day(_datetime(row.get("at"))),
             "values": [{"label": str(label), "value": _number(values[code].get("value")),
-                        "unit": labels.unit(values[code].get("unit")),
+                        "unit": cbc_unit(values[code].get("unit")),
                         "flag": str(Flag(values[code].get("flag") or "").label)
                         if values[code].get("flag") in ("L", "H") else ""}
                        if code in values else {"label": str(label), "value": "", "unit": "",
@@ -153,7 +153,7 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
             continue
         code = trend.get("code", "")
         trends.append({
-            "code": code, "label": str(names.get(code, code)), "unit": labels.unit(
+            "code": code, "label": str(names.get(code, code)), "unit": cbc_unit(
                 trend.get("unit")), "panel": panel,
             "range": f"{_number(panel.low)} – {_number(panel.high)}",
             "first": _day(points[0].at) if points else "",
