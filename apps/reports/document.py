@@ -181,6 +181,8 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": labels.label(labels.SCORE_NAMES, s.get("name")),
              "display": score_display(s),
              "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
+             # Each unbroken (a break at an id's hyphen reads as two ids), apart at the space.
+             "version_parts": [v for v in (s.get("definition"), s.get("version")) if v],
              "sha256": s.get("sha256") or "",
              "reasons": [reason_text(r) for r in s.get("reasons") or []],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
