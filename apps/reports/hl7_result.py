@@ -45,6 +45,7 @@ LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
     "eosinophil": ("26450-7", "Eosinophils/100 leukocytes in Blood"),
     "basophil": ("30180-4", "Basophils/100 leukocytes in Blood"),
     "ig": ("38518-7", "Immature granulocytes/100 leukocytes in Blood"),
+    "blast": ("26446-5", "Blasts/100 leukocytes in Blood"),
 }
 NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
 # Cells the biologist counted as white cells of no listed class: in the denominator, so they are

@@ -24,6 +24,7 @@ CELL_CLASSES: dict[str, Promise] = {
     "eosinophil": gettext_lazy("Eosinophil"),
     "basophil": gettext_lazy("Basophil"),
     "ig": gettext_lazy("Immature granulocyte"),
+    "blast": gettext_lazy("Blast"),
     "erythroblast": gettext_lazy("Erythroblast"),
     "platelet": gettext_lazy("Platelet"),
     "other": gettext_lazy("Other"),

@@ -46,7 +46,7 @@ ANALYSER_NRBC = "NRBC%"
 
 # The gallery's order: the review keys' classes, then the cells without a class yet.
 GALLERY_ORDER = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
-                 "erythroblast", "platelet", "other", "artefact", "unclassified")
+                 "blast", "erythroblast", "platelet", "other", "artefact", "unclassified")
 
 
 # What the case page reads of a cell and of its predictions (Cell.final_class, the gallery,

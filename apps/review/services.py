@@ -28,7 +28,7 @@ from .models import Meaning, Signature
 from .selectors import report_content
 
 CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
-                "erythroblast", "platelet", "other", "artefact")
+                "erythroblast", "platelet", "other", "artefact", "blast")
 LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
 
 

@@ -27,7 +27,8 @@ from .display import class_label, differential_table
 from .models import Meaning
 
 KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
-                    ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("r", "erythroblast"),
+                    ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("a", "blast"),
+                    ("r", "erythroblast"),
                     ("p", "platelet"), ("o", "other"), ("x", "artefact")])
 
 

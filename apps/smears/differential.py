@@ -25,6 +25,9 @@ from dataclasses import dataclass
 
 WBC_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinophil",
                                 "basophil", "ig")
+# White cells only a biologist names (no cell model has the class): in the denominator, listed
+# (and sent) only when counted, never as a "0" the model could not have found.
+REVIEW_ONLY_WBC: tuple[str, ...] = ("blast",)
 NRBC_CLASS = "erythroblast"
 # Smudge cells: no class of the model or of the review, but a scanner folder; a broken cell is
 # not counted as a white cell.
@@ -85,13 +88,14 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
 
 # The scanner's class folders (CellaVision and the names labs give them) read as classes, in
 # lower case with "_" and "-" as spaces; the singular or the plural. A folder not listed names
-# no class ("Unidentified", "Artefacts", "Blasts", another lab's own names): not mapped.
+# no class ("Unidentified", "Artefacts", another lab's own names): not mapped.
 _SCANNER_FOLDERS: dict[str, str] = {
-    **{name: name for name in (*WBC_CLASSES, NRBC_CLASS, "platelet")},
+    **{name: name for name in (*WBC_CLASSES, *REVIEW_ONLY_WBC, NRBC_CLASS, "platelet")},
     "segmented neutrophil": "neutrophil", "band neutrophil": "neutrophil",
     "neutrophil, segmented": "neutrophil", "neutrophil, band": "neutrophil",
     "immature granulocyte": "ig", "promyelocyte": "ig", "myelocyte": "ig",
-    "metamyelocyte": "ig",
+    "metamyelocyte": "ig", "blast cell": "blast", "myeloblast": "blast",
+    "lymphoblast": "blast",
     "nrbc": NRBC_CLASS, "nucleated red blood cell": NRBC_CLASS,
     "thrombocyte": "platelet", "giant thrombocyte": "platelet", "giant platelet": "platelet",
     "thrombocyte aggregation": "platelet", "platelet aggregation": "platelet",

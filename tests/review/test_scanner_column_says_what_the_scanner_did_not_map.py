@@ -47,15 +47,15 @@ def test_unmapped_folders_give_a_dash_and_a_note(client, biologist, foreign, lan
 
 def test_a_partly_mapped_scanner_keeps_what_it_mapped(client, biologist, analysed):
     Cell.objects.filter(specimen=analysed, analyser_class="monocyte").update(
-        analyser_class="Blasts")
+        analyser_class="Variants")
     Cell.objects.filter(specimen=analysed, analyser_class="neutrophil").update(
         analyser_class="Segmented neutrophils")
     column = _scanner_column(_page(client, biologist, analysed, "en"))
-    # 3 neutrophils and 2 lymphocytes mapped; the monocyte's folder 'Blasts' names no class.
+    # 3 neutrophils and 2 lymphocytes mapped; the monocyte's folder 'Variants' names no class.
     assert (column["neutrophil"], column["lymphocyte"]) == ("60.0", "40.0")
     assert column["monocyte"] == "—" and column["eosinophil"] == "—"
     page = _page(client, biologist, analysed, "en")
-    assert "Scanner: 1 cell not mapped to a class (folders: Blasts); its figures are per 100 " \
+    assert "Scanner: 1 cell not mapped to a class (folders: Variants); its figures are per 100 " \
            "of the 5 white cells it mapped" in page
 
 

@@ -16,7 +16,7 @@ def test_cellavision_folder_names_name_the_classes():
     assert scanner_class("NRBC") == "erythroblast"
     assert scanner_class("Giant thrombocytes") == "platelet"
     assert scanner_class("Smudge cells") == "smudge"
-    for folder in ("unclassified", "Unidentified", "Artefacts", "Blasts", "Other", "", "xyz"):
+    for folder in ("unclassified", "Unidentified", "Artefacts", "Variants", "Other", "", "xyz"):
         assert scanner_class(folder) == "", folder
 
 
@@ -30,14 +30,14 @@ def test_a_scanner_that_mapped_no_cell_gives_no_figure():
 
 
 def test_with_cells_not_mapped_only_the_classes_seen_have_a_figure():
-    folders = (["Segmented neutrophils"] * 3 + ["Lymphocytes"] + ["Blasts"] * 2
+    folders = (["Segmented neutrophils"] * 3 + ["Lymphocytes"] + ["Variants"] * 2
                + ["Giant thrombocytes"] * 4 + ["Smudge cells"] * 5)
     d = scanner_differential(folders, target=100)
     # 4 white cells mapped; platelets and smudge cells out of the denominator.
     assert d.per_100_wbc == {"neutrophil": 75.0, "lymphocyte": 25.0}
     assert d.nrbc_per_100_wbc is None  # none mapped, but some may be among the blasts' folder
     assert d.as_dict()["excluded"] == {"platelet": 4, "smudge": 5}
-    assert d.unmapped == 2 and d.unmapped_folders == {"Blasts": 2}
+    assert d.unmapped == 2 and d.unmapped_folders == {"Variants": 2}
 
 
 def test_with_every_cell_mapped_a_class_not_seen_is_a_real_zero():
