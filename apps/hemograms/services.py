@@ -61,6 +61,11 @@ class CBCImportOutcome:
     # date order chosen for the whole file), in the active language.
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def held(self) -> int:
+        """Rows kept for a signed case (in ``errors`` with ``held``: not part of it yet)."""
+        return sum(1 for e in self.errors if e.get("held"))
+
 
 def _dedup_key(record: CBCRecord) -> str:
     payload = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.analysis.selectors import specimen_document
 from apps.core.errors import ImportRefusedError
@@ -41,6 +42,13 @@ def test_the_row_is_held_not_attached_and_the_page_says_so(client, technician, s
     assert (held.source_line, held.source.file_name, held.attached_result) == (2, "xn.csv", None)
     assert AuditEvent.objects.filter(action="cbc.hold").count() == 1
 
+    assert outcome.held == 1
+    client.force_login(technician)
+    page = client.post("/cbc/import/", {"file": SimpleUploadedFile("xn.csv", CBC)})
+    text = " ".join(page.content.decode().split())
+    assert "1 held for a signed case (its case page lists them)" in text
+    assert "0 CBC result(s) imported, 1 already present, 1 held for a signed case, 0 row(s) " \
+        "with errors." in text
     again = workflow.cbc_import(actor=technician, data=CBC, file_name="xn-again.csv")
     assert again.duplicates == 1 and HeldCBCRecord.objects.count() == 1  # held once
     assert "already kept with the case" in str(again.errors[0]["reason"])

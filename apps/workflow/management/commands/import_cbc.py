@@ -36,7 +36,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"{outcome.format}: {outcome.results_created} result(s) imported, "
-            f"{outcome.duplicates} already present, {len(outcome.errors)} row error(s).")
+            f"{outcome.duplicates} already present, {outcome.held} held for a signed case, "
+            f"{len(outcome.errors) - outcome.held} row error(s).")
         for warning in outcome.warnings:
             self.stdout.write(f"  note: {warning}")
         for error in outcome.errors:
