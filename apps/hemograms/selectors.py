@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 
 from apps.patients.models import Specimen
@@ -11,6 +13,27 @@ from .models import CBCResult, HeldCBCRecord, ReferenceRangeSet
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
     return (CBCResult.objects.filter(specimen=specimen)
             .prefetch_related("values").order_by("-measured_at", "-created_at").first())
+
+
+# The values that say most of a blood count, for a line about an earlier one.
+KEY_CODES = ("WBC", "HGB", "MCV", "PLT", "NEUT#")
+
+
+def cbc_earlier(specimen: Specimen, latest: CBCResult | None) -> list[dict[str, Any]]:
+    """The specimen's other blood counts than ``latest`` (a rerun, a count attached after an
+    amendment), newest first: when measured, by which analyser, and their key values (code,
+    value, unit), so the count shown never hides the one it replaced."""
+    if latest is None:
+        return []
+    others = (CBCResult.objects.filter(specimen=specimen).exclude(pk=latest.pk)
+              .prefetch_related("values").order_by("-measured_at", "-created_at"))
+    out = []
+    for result in others:
+        values = {v.code: v for v in result.values.all() if v.value is not None}
+        out.append({"measured_at": result.measured_at, "analyser": result.analyser,
+                    "values": [{"code": c, "value": values[c].value, "unit": values[c].unit}
+                               for c in KEY_CODES if c in values]})
+    return out
 
 
 def cbc_held(specimen: Specimen) -> list[HeldCBCRecord]:

@@ -107,7 +107,12 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
             "subject_note": subject_note(cbc.get("subject")),
-            "analyser_messages": cbc.get("analyser_messages") or []}
+            "analyser_messages": cbc.get("analyser_messages") or [],
+            "earlier": [{"measured_at": _moment(_datetime(r.get("measured_at"))),
+                         "values": [{"code": v.get("code", ""), "value": _number(v.get("value")),
+                                     "unit": cbc_unit(v.get("unit"))}
+                                    for v in r.get("values") or []]}
+                        for r in cbc.get("earlier") or []]}
 
 
 def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from apps.analysis.selectors import (
 )
 from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.models import CBCResult
-from apps.hemograms.selectors import cbc_latest, cbc_subject
+from apps.hemograms.selectors import cbc_earlier, cbc_latest, cbc_subject
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import differential_count, scanner_differential
@@ -272,6 +272,9 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             # The analyser's own messages (Sysmex IP messages such as "Blasts?", HL7 notes).
             "analyser_messages": [{"kind": m.get("kind"), "text": m.get("text")}
                                   for m in cbc.analyser_messages or []],
+            # The specimen's other counts (a rerun, a count attached after an amendment).
+            "earlier": [{**r, "measured_at": r["measured_at"].isoformat()
+                         if r["measured_at"] else None} for r in cbc_earlier(specimen, cbc)],
             "values": [{"code": v.code, "value": v.value, "raw_value": v.raw_value,
                         "unit": v.unit, "ref_low": v.ref_low, "ref_high": v.ref_high,
                         "flag": v.flag, "analyser_flag": v.analyser_flag}

@@ -18,7 +18,7 @@ from apps.analysis.selectors import (
 )
 from apps.core import roles
 from apps.core.permissions import role_required
-from apps.hemograms.selectors import cbc_held, cbc_latest, cbc_subject
+from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
 from apps.hemograms.wording import subject_note
 from apps.patients.models import Specimen, SpecimenStatus
 
@@ -72,7 +72,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
         "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
-        "held_cbc": cbc_held(specimen),
+        "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "differential": differential_table(
             selectors.case_differential(specimen, cells=cells, cbc=cbc)),
         "gallery": selectors.case_gallery(specimen, cells=cells),
