@@ -304,7 +304,22 @@ def score_display(score: object) -> dict[str, object]:
         "cutoff_text": cell_cutoff_text(name, thresholds),  # type: ignore[arg-type]
         "anomaly_fractions": anomaly_fractions(evidence.get("per_anomaly_fraction") or {}),  # type: ignore[union-attr]
         "demographics": demographics_text(name, get("state"), get("inputs")),
+        "without_vacuoles": vexas_without_vacuoles_text(
+            name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
     }
+
+
+def vexas_without_vacuoles_text(name: str, state: object, level: object,
+                                contributions: list[dict]) -> str:
+    """Why a VEXAS level reached without any vacuolated neutrophil is no worklist suspicion
+    (apps.analysis.scores._vexas_flagged)."""
+    if name != "vexas" or state != "scored" or level not in ("intermediate", "high"):
+        return ""
+    if any(c.get("name") == "vacuoles" and (c.get("points") or 0) > 0 for c in contributions):
+        return ""
+    return _("No vacuolated neutrophil among its points: the level rests on the blood count, "
+             "sex and age, which MDS, a B12 deficiency or alcohol give too. It is not put on the "
+             "worklist as a VEXAS suspicion.")
 
 
 # The scores that read the patient's sex or age (the VEXAS rule's points, the CBC model's inputs).

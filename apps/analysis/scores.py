@@ -33,7 +33,9 @@ from .models import Score, ScoreState
 from .selectors import specimen_domain_latest
 
 VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fused"
-FLAG_RULES_VERSION = "score-flags-2"  # 2: cells outside the validated domain flag the specimen
+# 2: cells outside the validated domain flag the specimen; 3: the VEXAS rule flags a specimen
+# only with vacuolated neutrophils among its points (_vexas_flagged).
+FLAG_RULES_VERSION = "score-flags-3"
 # Reason code (translated in score_text): the specimen's images are outside the domain the cell
 # model was validated on, so a score that rests on the cells is indeterminate.
 # Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
@@ -293,6 +295,18 @@ def _unavailable(definition: str, reason: Reason | None) -> dict[str, Any]:
             "text": ""}
 
 
+def _vexas_flagged(payload: dict[str, Any]) -> bool:
+    """The VEXAS rule puts a specimen on the worklist at an intermediate or high level only when
+    vacuolated neutrophils are among its points: macrocytic anaemia, low platelets, male sex
+    and age alone reach the intermediate level in any older man with MDS, a B12 deficiency or
+    alcohol, and would call all of them VEXAS suspicions. The score itself still shows them."""
+    if payload["state"] != ScoreState.SCORED or payload["level"] not in ("intermediate", "high"):
+        return False
+    contributions = (payload.get("evidence") or {}).get("contributions") or []
+    return any(c.get("name") == "vacuoles" and (c.get("points") or 0) > 0
+               for c in contributions if isinstance(c, dict))
+
+
 def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = None
            ) -> list[tuple[str, str, Reason]]:
     """The worklist flags: name, the finding as recorded (English, for the audit trail) and the
@@ -302,7 +316,7 @@ def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = 
     specimen (another lab's stain, normal counts) would wait off the worklist, never seen."""
     out = []
     v = payloads[VEXAS]
-    if v["state"] == ScoreState.SCORED and v["level"] in ("intermediate", "high"):
+    if _vexas_flagged(v):
         points = round(100 * v["value"])
         out.append(("vexas_suspicion", f"VEXAS suspicion {v['level']} ({points:d} points of 100)",
                     Reason(flag_reasons.VEXAS_LEVEL, {"level": v["level"], "points": points})))

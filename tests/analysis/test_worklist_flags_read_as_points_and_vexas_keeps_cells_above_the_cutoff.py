@@ -17,7 +17,9 @@ from tests.analysis.test_scores import CBC, neutrophil_specimen  # noqa: F401 (f
 
 def _payloads(value: float, level: str) -> dict:
     off = {"state": "indeterminate", "level": "", "value": None, "thresholds": {}}
-    return {"vexas": {"state": "scored", "level": level, "value": value, "thresholds": {}},
+    vacuoles = {"name": "vacuoles", "points": 0.2, "weight": 0.4}  # vacuolated neutrophils seen
+    return {"vexas": {"state": "scored", "level": level, "value": value, "thresholds": {},
+                      "evidence": {"contributions": [vacuoles]}},
             "mds_cbc": {**off, "state": "scored", "level": "above_threshold", "value": 0.8125,
                         "thresholds": {"operating_point": 0.5}},
             "mds_image": {**off, "state": "scored", "level": "above_who", "value": 0.125}}
@@ -120,3 +122,23 @@ def test_the_installed_cbc_model_gives_its_training_prevalence(settings):
                       .read_text())
     assert _training_prevalence(card) == {"training_prevalence": 0.655}
     assert _training_prevalence({}) == {}
+
+
+def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
+    """Macrocytic anaemia, low platelets, male sex and age reach 60 points without a single
+    vacuolated neutrophil: the score shows it, the worklist does not call it a VEXAS
+    suspicion (an older man with MDS or a B12 deficiency would be one)."""
+    payloads = _payloads(0.6, "intermediate")
+    payloads["vexas"]["evidence"]["contributions"] = [
+        {"name": "vacuoles", "points": 0.0, "weight": 0.4},
+        {"name": "macrocytosis", "points": 0.25, "weight": 0.25}]
+    assert "vexas_suspicion" not in {name for name, _rule, _reason in _flags(payloads)}
+    from apps.analysis.score_text import score_display
+
+    shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
+    assert shown.startswith("No vacuolated neutrophil among its points")
+    with translation.override("fr"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
+    assert shown.startswith("Aucun neutrophile vacuolé parmi ses points")
+    payloads = _payloads(0.6, "intermediate")  # with vacuolated neutrophils: nothing to add
+    assert score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"] == ""
