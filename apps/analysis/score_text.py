@@ -15,6 +15,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from apps.core.numbers import probability
 from apps.hemograms.wording import from_analyser
 from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
 
@@ -144,7 +145,7 @@ def score_value_text(name: str, value: object, thresholds: dict | None = None) -
     if name == "mds_image":
         return _("%(percent)s %% of neutrophils") % {"percent": _num(100 * float(value))}
     if name in ("mds_cbc", "mds_fused"):  # what it is calibrated to: score_calibration_text
-        return _("probability %(value)s") % {"value": _num(float(value), 2)}
+        return _("probability %(value)s") % {"value": probability(float(value))}
     return ""
 
 

@@ -23,3 +23,9 @@ def plain_number(value: Any, digits: int = 4) -> str:
         return number_format(value)
     text = f"{float(value):.{digits}f}".rstrip("0").rstrip(".")
     return number_format(Decimal(text))
+
+
+def probability(value: float) -> str:
+    """A model's probability the reader's way, always two decimals ("0,90", never "0,9" beside
+    "0,89"): one rule for the page, the worklist and the report."""
+    return number_format(Decimal(f"{float(value):.2f}"), decimal_pos=2)

@@ -32,7 +32,10 @@ def cbc_earlier(specimen: Specimen, latest: CBCResult | None) -> list[dict[str, 
         values = {v.code: v for v in result.values.all() if v.value is not None}
         out.append({"measured_at": result.measured_at, "analyser": result.analyser,
                     "values": [{"code": c, "value": values[c].value, "unit": values[c].unit}
-                               for c in KEY_CODES if c in values]})
+                               for c in KEY_CODES if c in values],
+                    # Its analyser alarms ("Blasts?"): the latest count may have none.
+                    "ip_messages": [m.get("text") for m in result.analyser_messages or []
+                                    if m.get("kind") == "ip"]})
     return out
 
 

@@ -324,11 +324,16 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
 
 def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     """Re-derive the specimen's CBC flags from its latest CBC (and so its worklist priority)."""
-    latest = (CBCResult.objects.filter(specimen=specimen)
-              .order_by("-measured_at", "-created_at").first())
+    results = list(CBCResult.objects.filter(specimen=specimen)
+                   .order_by("-measured_at", "-created_at"))
+    latest = results[0] if results else None
+    # The values of the latest count; the analyser's alarms of every count of the specimen (a
+    # "Blasts?" on the first count stays a finding when a later count without it is attached).
+    ip_messages = list(dict.fromkeys(m["text"] for r in results for m in r.analyser_messages
+                                     if m.get("kind") == "ip"))
     findings = [] if latest is None else flag_rules.cbc_findings(
         [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
-        ip_messages=[m["text"] for m in latest.analyser_messages if m.get("kind") == "ip"])
+        ip_messages=ip_messages)
     specimen_flags_replace(
         specimen=specimen, source="cbc", rules_version=flag_rules.RULES_VERSION,
         flags=[FlagRaised(f.name, f.rule, f.weight, f.reason.as_dict() if f.reason else {})

@@ -17,6 +17,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
+from apps.core.numbers import probability
+
 from . import flag_reasons
 
 # Flags of the hemogram rules (apps.hemograms.flags), the scores (apps.analysis.scores) and the
@@ -73,7 +75,8 @@ def _mds_cbc(p: Mapping[str, Any]) -> str:
     text = (_("CBC MDS model: probability %(value)s, at or above %(cut)s, driven mostly by age "
               "and sex") if p.get("age_and_sex") else _(
         "CBC MDS model: probability %(value)s, at or above %(cut)s")) % {
-        "value": _num(p.get("probability")), "cut": _num(p.get("threshold"))}
+        "value": probability(p["probability"]) if isinstance(p.get("probability"), int | float)
+        else _num(p.get("probability")), "cut": _num(p.get("threshold"))}
     prevalence = p.get("prevalence")
     if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
         text += _(" (calibrated to a cohort with %(prevalence)s %% MDS)") % {

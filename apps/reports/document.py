@@ -111,7 +111,8 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
             "earlier": [{"measured_at": _moment(_datetime(r.get("measured_at"))),
                          "values": [{"code": v.get("code", ""), "value": _number(v.get("value")),
                                      "unit": cbc_unit(v.get("unit"))}
-                                    for v in r.get("values") or []]}
+                                    for v in r.get("values") or []],
+                         "ip_messages": r.get("ip_messages") or []}
                         for r in cbc.get("earlier") or []]}
 
 

@@ -140,10 +140,12 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
             notes.append(gettext(
                 "The validating biologist confirmed reviewing the cell images, which are "
                 "outside the cell model's validated domain."))
-    for message in (content.get("cbc") or {}).get("analyser_messages") or []:
-        if message.get("kind") == "ip":  # the analyser's own suspicion, e.g. "Blasts?"
-            notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
-                         % {"text": message.get("text")})
+    cbc = content.get("cbc") or {}
+    alarms = [m.get("text") for m in cbc.get("analyser_messages") or [] if m.get("kind") == "ip"]
+    alarms += [t for r in cbc.get("earlier") or [] for t in r.get("ip_messages") or []]
+    for text in dict.fromkeys(alarms):  # the analyser's own suspicion, e.g. "Blasts?"
+        notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
+                     % {"text": text})
     diff = content.get("differential") or {}
     if diff.get("per_100_wbc"):
         if diff.get("short_of_target") and diff.get("wbc_counted") is not None:

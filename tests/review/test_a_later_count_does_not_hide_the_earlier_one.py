@@ -38,3 +38,24 @@ def test_a_single_count_lists_nothing(client, biologist, technician, analysed):
     assert cbc_earlier(analysed, cbc_latest(analysed)) == []
     client.force_login(biologist)
     assert 'id="cbc-earlier"' not in client.get(f"/review/{analysed.accession}/").content.decode()
+
+
+def test_an_alarm_of_the_earlier_count_stays_a_finding(client, biologist, technician, analysed):
+    """A "Blasts?" on the first count stays on the worklist, the case page, the signed content
+    and the result message when a later count without it is attached."""
+    from apps.hemograms.models import CBCResult
+    from apps.hemograms.services import specimen_flags_update
+    from apps.reports.hl7_result import limits
+
+    cbc_import(actor=technician, data=CSV.encode(), specimen=analysed)
+    first = CBCResult.objects.get(specimen=analysed, measured_at__hour=8)
+    first.analyser_messages = [{"kind": "ip", "text": "Blasts/Abn Lympho?"}]
+    first.save()
+    specimen_flags_update(specimen=analysed)
+    assert analysed.flags.filter(name="analyser_message").exists()
+    client.force_login(biologist)
+    page = " ".join(client.get(f"/review/{analysed.accession}/").content.decode().split())
+    assert "Analyser flag (IP message):</strong> Blasts/Abn Lympho?" in page
+    content = report_content(analysed)
+    assert content["cbc"]["earlier"][0]["ip_messages"] == ["Blasts/Abn Lympho?"]
+    assert "Analyser flag (IP message) on the blood count: Blasts/Abn Lympho?" in limits(content)

@@ -29,8 +29,12 @@ def test_it_is_listed_first_until_the_flag_is_cleared(biologist, technician, ana
     assert analysed not in list(worklist(include_unflagged=True))
 
 
-def test_an_open_mixup_refuses_validation_not_rejection(biologist, technician, analysed):
+def test_an_open_mixup_refuses_validation_not_rejection(client, biologist, technician,
+                                                       analysed):
     specimen_mixup_flag(actor=technician, specimen=analysed, others=["S-0099"])
+    client.force_login(biologist)
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    assert 'id="sign-mixup"' in page  # said beside the signing form, before any password
     with pytest.raises(ReviewError, match="A possible sample mix-up is open"):
         case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
     assert not Signature.objects.filter(specimen=analysed).exists()

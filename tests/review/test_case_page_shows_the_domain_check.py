@@ -52,3 +52,16 @@ def test_a_model_without_domain_check_is_said_so_never_inside(client, biologist,
     assert 'data-domain="inside"' not in page and 'data-domain="outside"' not in page
     page = _page(client, biologist, analysed, "fr")
     assert "Contrôle du domaine non disponible pour ce modèle." in page
+
+
+def test_a_smear_inside_with_a_few_images_outside_says_they_wait(client, biologist, analysed):
+    """Inside as a whole, yet 1 of 6 images outside: the banner does not read as all clear."""
+    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.25)
+    CellPrediction.objects.filter(cell__specimen=analysed).update(
+        view="found", in_domain=True, domain_score=0.4)
+    first = CellPrediction.objects.filter(cell__specimen=analysed).order_by("cell_id").first()
+    CellPrediction.objects.filter(pk=first.pk).update(in_domain=False, domain_score=3.0)
+    page = " ".join(_page(client, biologist, analysed, "en").split())
+    assert 'data-domain="inside"' in page
+    assert ("but 1 of its 6 images are outside it: they are not counted until you confirm or "
+            "reclassify them.") in page
