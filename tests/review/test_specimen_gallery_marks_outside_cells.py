@@ -61,7 +61,8 @@ def test_the_probability_has_its_own_element_in_french(client, technician, outsi
     assert 'class="prediction"' not in no_cell  # the network's class is not shown for it
     neutrophils = [body for body in neutrophils if body is not no_cell]
     for body in neutrophils:
-        assert re.search(r'<span class="prediction"[^>]*>Polynucléaire neutrophile '
+        # Outside the domain: the model's suggestion, not a class counted.
+        assert re.search(r'<span class="prediction"[^>]*>modèle : Polynucléaire neutrophile '
                          r'<span class="prob">0,90</span></span>', body), body
 
 
