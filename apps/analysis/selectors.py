@@ -167,7 +167,9 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
         # (left_out_reason) or waiting for a biologist (neither).
         "cbc_held": [{
             "id": h.pk, "source_import": h.source_id, "source_line": h.source_line,
-            "received_at": h.created_at.isoformat(), "attached_result": h.attached_result_id,
+            "received_at": h.created_at.isoformat(),
+            "measured_at": h.measured_at.isoformat() if h.measured_at else None,
+            "key_values": h.key_values, "attached_result": h.attached_result_id,
             "left_out_reason": h.left_out_reason or None,
         } for h in specimen.held_cbc_records.all()],
         "cells": cells,

@@ -142,6 +142,10 @@ class HeldCBCRecord(TimeStampedModel):
     source = models.ForeignKey(CBCImport, on_delete=models.PROTECT, related_name="held_records")
     source_line = models.PositiveIntegerField()
     dedup_key = models.CharField(max_length=64)  # as CBCResult's: the same row is held once
+    # What the biologist decides on without opening the file: when it was measured and its key
+    # values ([{"code", "value", "unit"}], hemograms.selectors.KEY_CODES).
+    measured_at = models.DateTimeField(null=True, blank=True)
+    key_values = models.JSONField(default=list, blank=True)
     attached_result = models.OneToOneField(CBCResult, null=True, blank=True,
                                            on_delete=models.PROTECT, related_name="+")
     # Why a biologist left it out of the case ("" while it waits); who and when: the audit.

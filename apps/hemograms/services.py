@@ -43,7 +43,7 @@ from .models import (
     ReferenceRangeSet,
 )
 from .parsers import CBCParseError, CBCRecord, decode_text, parse_cbc
-from .selectors import cbc_subject, reference_table_active
+from .selectors import KEY_CODES, cbc_subject, reference_table_active
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -217,8 +217,12 @@ def cbc_import(
             **({"record_disagrees_with_patient": list(disagree)} if disagree else {}),
         })
     for record, target, key in to_hold:
-        held = HeldCBCRecord.objects.create(specimen=target, source=source,
-                                            source_line=record.line, dedup_key=key)
+        held = HeldCBCRecord.objects.create(
+            specimen=target, source=source, source_line=record.line, dedup_key=key,
+            measured_at=_aware(record.measured_at),
+            key_values=[{"code": m.code, "value": m.value, "unit": m.unit}
+                        for code in KEY_CODES for m in record.measurements
+                        if m.code == code and m.value is not None])
         audit_record(actor=actor, action="cbc.hold", obj=held, after={
             "specimen": target.accession, "source": source.pk, "line": record.line})
     for target in {t.pk: t for _r, t, _k in to_hold}.values():
