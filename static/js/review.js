@@ -108,6 +108,8 @@
     var vacuole = fig.getAttribute("data-class") === "neutrophil" &&
       fig.getAttribute("data-cam-vacuole");
     previewVacuole.disabled = !vacuole;
+    // Not offered at all on a cell that has none (a lymphocyte has no vacuole output).
+    previewVacuole.closest("label").hidden = !vacuole;
     var withVacuole = previewVacuole.checked && vacuole;
     var img = document.getElementById("preview-image");
     img.src = withVacuole ? vacuole : (withCam ? cam : fig.getAttribute("data-image"));

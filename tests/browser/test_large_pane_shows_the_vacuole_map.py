@@ -33,11 +33,13 @@ def test_a_neutrophil_shows_its_vacuole_map(browser_page, live_server, review_ca
 
     page.locator(".group[data-group='lymphocyte'] figure.cell").first.click()
     assert page.locator("#preview-vacuole").is_disabled()     # neutrophils only
+    assert page.locator("#preview-vacuole").is_hidden()       # and not offered at all
 
     neutrophil = page.locator(".group[data-group='neutrophil'] figure.cell").first
     cell_id = neutrophil.get_attribute("data-cell")
     neutrophil.click()
-    assert page.locator("#preview-vacuole").is_enabled()
+    assert page.locator("#preview-vacuole").is_enabled() and page.locator(
+        "#preview-vacuole").is_visible()
     page.check("#preview-vacuole")
     page.wait_for_function(
         "() => { const i = document.getElementById('preview-image');"
