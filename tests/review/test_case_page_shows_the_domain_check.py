@@ -63,5 +63,7 @@ def test_a_smear_inside_with_a_few_images_outside_says_they_wait(client, biologi
     CellPrediction.objects.filter(pk=first.pk).update(in_domain=False, domain_score=3.0)
     page = " ".join(_page(client, biologist, analysed, "en").split())
     assert 'data-domain="inside"' in page
-    assert ("but 1 of its 6 images are outside it: they are not counted until you confirm or "
-            "reclassify them.") in page
+    assert ("but 1 of its 6 images is outside it: it is not counted until you confirm or "
+            "reclassify it.") in page
+    page = " ".join(_page(client, biologist, analysed, "fr").split()).replace("&#x27;", "'")
+    assert "mais 1 de ses 6 images en est hors : elle n'est comptée qu'une fois" in page
