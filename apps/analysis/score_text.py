@@ -316,7 +316,7 @@ def vexas_without_vacuoles_text(name: str, state: object, level: object,
     (apps.analysis.scores._vexas_flagged)."""
     if name != "vexas" or state != "scored" or level not in ("intermediate", "high"):
         return ""
-    if any(c.get("name") == "vacuoles" and (c.get("points") or 0) > 0 for c in contributions):
+    if vexas.vacuoles_scored(contributions):
         return ""
     return _("No vacuolated neutrophil among its points: the level rests on the blood count, "
              "sex and age, which MDS, a B12 deficiency or alcohol give too. It is not put on the "

@@ -302,9 +302,7 @@ def _vexas_flagged(payload: dict[str, Any]) -> bool:
     alcohol, and would call all of them VEXAS suspicions. The score itself still shows them."""
     if payload["state"] != ScoreState.SCORED or payload["level"] not in ("intermediate", "high"):
         return False
-    contributions = (payload.get("evidence") or {}).get("contributions") or []
-    return any(c.get("name") == "vacuoles" and (c.get("points") or 0) > 0
-               for c in contributions if isinstance(c, dict))
+    return vexas.vacuoles_scored((payload.get("evidence") or {}).get("contributions") or [])
 
 
 def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = None

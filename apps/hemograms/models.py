@@ -58,6 +58,11 @@ class CBCResult(TimeStampedModel):
     def __str__(self) -> str:
         return f"CBC {self.specimen} {self.measured_at or ''}"
 
+    @property
+    def ip_messages(self) -> list[str]:
+        """The analyser's interpretive alarms with this count ("Blasts?"), as it wrote them."""
+        return [m.get("text", "") for m in self.analyser_messages or [] if m.get("kind") == "ip"]
+
 
 class Flag(models.TextChoices):
     NONE = "", "—"

@@ -34,8 +34,7 @@ def cbc_earlier(specimen: Specimen, latest: CBCResult | None) -> list[dict[str, 
                     "values": [{"code": c, "value": values[c].value, "unit": values[c].unit}
                                for c in KEY_CODES if c in values],
                     # Its analyser alarms ("Blasts?"): the latest count may have none.
-                    "ip_messages": [m.get("text") for m in result.analyser_messages or []
-                                    if m.get("kind") == "ip"]})
+                    "ip_messages": result.ip_messages})
     return out
 
 

@@ -333,8 +333,7 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     latest = results[0] if results else None
     # The values of the latest count; the analyser's alarms of every count of the specimen (a
     # "Blasts?" on the first count stays a finding when a later count without it is attached).
-    ip_messages = list(dict.fromkeys(m["text"] for r in results for m in r.analyser_messages
-                                     if m.get("kind") == "ip"))
+    ip_messages = list(dict.fromkeys(text for r in results for text in r.ip_messages))
     findings = [] if latest is None else flag_rules.cbc_findings(
         [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
         ip_messages=ip_messages)

@@ -25,9 +25,9 @@ a suspicion that should prompt UBA1 sequencing; it is never a diagnosis.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from apps.ml.scores import reasons as codes
 from apps.ml.scores.reasons import (
@@ -158,6 +158,14 @@ def vacuolated_fraction(probs: Sequence[float], cutoff: float = VACUOLE_PROB_CUT
 
 def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(float(x))
+
+
+def vacuoles_scored(contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether vacuolated neutrophils are among a result's points (its stored contributions):
+    without them the level rests on the blood count, sex and age alone, which many conditions
+    share; the worklist flag and the pages read it here."""
+    return any(c.get("name") == "vacuoles" and (c.get("points") or 0) > 0
+               for c in contributions if isinstance(c, Mapping))
 
 
 def level_of(score: float) -> Level:
