@@ -59,3 +59,12 @@ def number_and_date_problems(text: str) -> list[str]:
 def date_problems(text: str) -> list[str]:
     """Dates that read two ways in any language (12/02/2026, 2:38 a.m.)."""
     return [m.group(0) for m in re.finditer(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b[ap]\.m\.", text)]
+
+
+def percent_problems(text: str) -> list[str]:
+    """A percent sign after a plain space ("dès 8 %"), which can start a line alone: French sets
+    a no-break space ("12\u00a0%"). Read on the HTML as served (a page, or the report before
+    it is printed), where a figure and a sign in two table cells are kept apart by their tags:
+    a PDF's text layer does not keep the no-break space."""
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+    return [m.group(0) for m in re.finditer(r"\d[ \t\r\n]+%", text)]

@@ -190,7 +190,8 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
                 shown = _num(float(shown))
             rows.append({
                 "name": contribution_name(str(c.get("name", ""))),
-                "value": "" if shown is None else f"{shown} {unit}".strip(),
+                # a value and its unit never part at a line's end ("24 % des neutrophiles")
+                "value": "" if shown is None else f"{shown}\u00a0{unit}" if unit else str(shown),
                 "missing": bool(c.get("missing")),
                 "part": _("%(points)s of %(max)s") % {
                     "points": vexas_points(c.get("points") or 0.0),

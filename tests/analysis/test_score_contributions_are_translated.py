@@ -80,8 +80,9 @@ def test_french_contribution_texts_carry_the_stored_numbers_the_french_way():
         assert words(reasons.HB_CUTOFF, value=9.5, cutoff=13.0, sex="M", met=True) == \
             "hémoglobine 9,5 g/dL (< 13 g/dL, H)"
         assert words(reasons.VACUOLATED_SHARE, k=12, n=40, fraction=0.3, high=0.2,
-                     low=0.08) == ("12/40 neutrophiles vacuolés (30 %, intervalle à 95 % "
-                                   "18-45 % ; tous les points dès 20 %, la moitié dès 8 %)")
+                     low=0.08) == ("12/40 neutrophiles vacuolés (30\u00a0%, intervalle à "
+                                   "95\u00a0% 18-45\u00a0% ; tous les points dès 20\u00a0%, la "
+                                   "moitié dès 8\u00a0%)")
         assert words(reasons.AGE_CUTOFF, value=49.5, cutoff=50.0, met=False) == \
             "âge 49,5 ans (< 50)"
         assert contribution_name("vacuoles") == "neutrophiles vacuolés"
@@ -103,7 +104,7 @@ def test_unknown_contribution_names_and_texts_are_shown_as_stored():
         row = contribution_table("vexas", [{"name": "macrocytosis", "points": 0.25,
                                             "weight": 0.25, "value": 104.0,
                                             "text": "MCV 104 fL (> 100 fL)"}])["rows"][0]
-        assert row["text"] == "MCV 104 fL (> 100 fL)" and row["value"] == "104 fL"
+        assert row["text"] == "MCV 104 fL (> 100 fL)" and row["value"] == "104\u00a0fL"
 
 
 def test_every_cbc_model_feature_name_reads_in_french(settings):
@@ -136,7 +137,7 @@ def test_the_scores_panel_shows_the_evidence_in_french(client, technician, speci
     assert "âge 67 ans (≥ 50)" in page
     assert "MCV 104 fL" not in page and "neutrophils vacuolated" not in page
     # Values: the vacuolated share as a percentage (12/40), sex as the French initial.
-    assert "<td>30 % des neutrophiles</td>" in page and "<td>0.3</td>" not in page
+    assert "<td>30\u00a0% des neutrophiles</td>" in page and "<td>0.3</td>" not in page
     assert "<td>H</td>" in page and "<td>M</td>" not in page
     stored = Score.objects.get(specimen=specimen, name="vexas").evidence["contributions"]
     # Stored as a code with its figures, in no language.
@@ -148,8 +149,8 @@ def test_contribution_values_read_as_shares_and_local_sex_initials():
     from apps.analysis.score_text import contribution_value
 
     with translation.override("fr"):
-        assert contribution_value("vacuoles", 0.125) == "12 %"
-        assert contribution_value("pseudo_pelger", 0.0) == "0 %"
+        assert contribution_value("vacuoles", 0.125) == "12\u00a0%"
+        assert contribution_value("pseudo_pelger", 0.0) == "0\u00a0%"
         assert contribution_value("male_sex", "F") == "F"
         assert contribution_value("male_sex", "M") == "H"
         assert contribution_value("macrocytosis", 104.0) == 104.0

@@ -26,7 +26,7 @@ def test_every_disclaimer_and_known_reason_has_a_french_text():
             "donnée manquante : hémoglobine"
         assert reason_text({"code": "input_required", "params": {"input": "anc"}}) == \
             "donnée manquante : nombre de polynucléaires neutrophiles (requise)"
-        assert "10 %" in translate(mds_image.DISCLAIMER)
+        assert "10\u00a0%" in translate(mds_image.DISCLAIMER)
     with translation.override("en"):
         assert translate(vexas.DISCLAIMER) == vexas.DISCLAIMER
         assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == "MCV missing"

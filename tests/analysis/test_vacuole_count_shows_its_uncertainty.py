@@ -22,7 +22,7 @@ def test_the_interval_is_given_in_both_languages():
             "from 8%)")
         assert "95% interval 0-2%" in reason_text(_share(0, 200))
     with translation.override("fr"):
-        assert "intervalle à 95 % 4-27 %" in reason_text(_share(3, 28))
+        assert "intervalle à 95\u00a0% 4-27\u00a0%" in reason_text(_share(3, 28))
 
 
 def test_without_a_count_it_reads_as_before():

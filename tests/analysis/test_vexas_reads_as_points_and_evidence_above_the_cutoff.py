@@ -51,18 +51,18 @@ def test_points_level_and_cutoffs_in_english(client, technician, scored):
     assert headings[:3] == ["Input", "Value (unit)", "Points (of 100)"]
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>\s*<td class=\"num\">([^<]*)</td>",
                       panel)
-    assert ("vacuolated neutrophils", "12 % of neutrophils", "20 of 40") in rows
-    assert ("macrocytosis", "100.5 fL", "25 of 25") in rows
-    assert ("anaemia", "11.1 g/dL", "15 of 15") in rows
-    assert ("thrombocytopenia", "149.5 ×10⁹/L", "10 of 10") in rows
-    assert ("age 50 or over", "50 years", "5 of 5") in rows
+    assert ("vacuolated neutrophils", "12\u00a0% of neutrophils", "20 of 40") in rows
+    assert ("macrocytosis", "100.5\u00a0fL", "25 of 25") in rows
+    assert ("anaemia", "11.1\u00a0g/dL", "15 of 15") in rows
+    assert ("thrombocytopenia", "149.5\u00a0×10⁹/L", "10 of 10") in rows
+    assert ("age 50 or over", "50\u00a0years", "5 of 5") in rows
 
 
 def test_points_in_french(client, technician, scored):
     panel = _scores_panel(client, technician, scored, "fr")
     assert "<strong>75 points sur 100</strong>" in panel
     assert "Points (sur 100)" in panel and "Valeur (unité)" in panel
-    assert "100,5 fL" in panel and "12 % des neutrophiles" in panel
+    assert "100,5\u00a0fL" in panel and "12\u00a0% des neutrophiles" in panel
 
 
 def test_the_evidence_strip_shows_only_cells_at_or_above_the_cutoff(client, technician, scored):

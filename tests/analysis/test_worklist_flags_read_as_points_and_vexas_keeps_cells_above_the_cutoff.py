@@ -44,7 +44,7 @@ def test_the_flag_reasons_in_english_and_in_french():
         assert flag_reason(flags["mds_risk"]) == \
             "Modèle SMD sur NFS : probabilité 0,81, au seuil de 0,5 ou au-dessus"
         assert flag_reason(flags["dysplasia"]) == \
-            "Neutrophiles d'aspect dysplasique : 12 %, au seuil de 10 % ou au-dessus"
+            "Neutrophiles d'aspect dysplasique : 12\u00a0%, au seuil de 10\u00a0% ou au-dessus"
     with translation.override("en"):
         assert flag_reason(flags["vexas_suspicion"]) == "VEXAS suspicion high (75 points of 100)"
         assert flag_reason(flags["mds_risk"]) == \
@@ -108,9 +108,9 @@ def test_the_mds_probability_names_the_prevalence_it_holds_at():
             "same output means a lower probability.")
         assert score_calibration_text("mds_cbc", {}) == ""
     with translation.override("fr"):
-        assert flag_reason(flag).endswith("(calibrée sur une cohorte à 65,5 % de SMD)")
+        assert flag_reason(flag).endswith("(calibrée sur une cohorte à 65,5\u00a0% de SMD)")
         assert score_calibration_text("mds_cbc", thresholds).startswith(
-            "Calibrée sur sa cohorte d'apprentissage, dont 65,5 % avaient un SMD")
+            "Calibrée sur sa cohorte d'apprentissage, dont 65,5\u00a0% avaient un SMD")
 
 
 def test_the_installed_cbc_model_gives_its_training_prevalence(settings):

@@ -24,8 +24,9 @@ def test_the_french_case_page_has_no_listed_english(browser_page, live_server, r
     page.click("#preview-more summary")
     page.wait_for_selector("#preview-attributes tr")    # read for this cell, in French
     assert page.locator("#preview-class").inner_text() == "Polynucléaire neutrophile"
-    assert "90 %" in page.locator("#preview-probs").inner_text()
-    assert "sortie vacuoles (probabilité)\t10 %" in page.locator("#preview-attributes").inner_text()
+    assert "90\u00a0%" in page.locator("#preview-probs").inner_text()
+    attributes = page.locator("#preview-attributes").inner_text()
+    assert "sortie vacuoles (probabilité)\t10\u00a0%" in attributes
     page.screenshot(path=str(tmp_path / "case-fr-selected.png"))
     for tab in ("#tab-cbc", "#tab-scores", "#tab-differential"):
         page.click(tab)

@@ -136,6 +136,17 @@ def test_french_msgstr_keeps_the_placeholders_of_the_msgid():
     assert not problems, "placeholders differ from the source:\n" + "\n".join(problems)
 
 
+# A percent sign after a plain space ("dès 8 %") can start the next line alone; French sets it
+# after a no-break space, as the report's own percentages are.
+_LOOSE_PERCENT = re.compile(r" %(?!\()")
+
+
+def test_french_percent_sign_stays_on_its_number_line():
+    loose = [f"{e.label} -> {s!r}" for e in _messages() for s in e.msgstr.values()
+             if _LOOSE_PERCENT.search(s)]
+    assert not loose, "a plain space before '%' in French:\n" + "\n".join(loose)
+
+
 def test_compiled_mo_matches_the_po():
     assert MO_PATH.exists(), "run: python manage.py compilemessages -l fr -l en"
     with MO_PATH.open("rb") as fh:

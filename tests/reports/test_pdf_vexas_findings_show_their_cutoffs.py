@@ -9,7 +9,8 @@ from dataclasses import asdict
 import pytest
 
 from apps.ml.scores import vexas
-from tests.french import number_and_date_problems, problems
+from apps.reports.document import report_html
+from tests.french import number_and_date_problems, percent_problems, problems
 from tests.reports.pdfs import pdf_bytes, pdf_text
 
 # A woman of 50: half the vacuole points (3/25 = 12%), a macrocytic anaemia just past each
@@ -57,7 +58,8 @@ def _vexas_entry() -> dict:
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_each_vexas_finding_is_printed_with_its_cutoff_and_points(make_specimen, sign,
-                                                                 rendered, tmp_path, language):
+                                                                 rendered, tmp_path, language,
+                                                                 settings):
     signature = sign(make_specimen(), scores=[_vexas_entry()])
     text = " ".join(pdf_text(pdf_bytes(rendered(signature, language)), tmp_path).split())
     assert HEADINGS[language] in text
@@ -65,3 +67,8 @@ def test_each_vexas_finding_is_printed_with_its_cutoff_and_points(make_specimen,
     assert missing == []
     if language == "fr":
         assert problems(text) == [] and number_and_date_problems(text) == []
+        # a percent sign stays on its number's line (read on the HTML the PDF is printed from)
+        html = report_html(signature=signature, language=language,
+                           media_root=settings.MEDIA_ROOT)
+        assert "12\u00a0% des neutrophiles" in html
+        assert percent_problems(html) == []

@@ -74,8 +74,8 @@ def test_in_french_for_a_french_reader(client, biologist, analysed):
     client.post("/i18n/setlang/", {"language": "fr", "next": "/worklist/"})
     detail = client.get(_url(analysed, _cell(analysed, "neutrophil"))).json()
     assert detail["final_label"] == "Polynucléaire neutrophile"
-    assert detail["probs"][0]["value"] == "90 %"
-    assert detail["anomalies"][0] == {"name": "sortie vacuoles (probabilité)", "value": "10 %"}
+    assert detail["probs"][0]["value"] == "90\u00a0%"
+    assert detail["anomalies"][0] == {"name": "sortie vacuoles (probabilité)", "value": "10\u00a0%"}
     assert detail["anomalies"][1]["value"] == "non disponible dans ce modèle"
 
 

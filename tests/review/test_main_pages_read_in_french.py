@@ -15,7 +15,13 @@ from apps.analysis.models import CellPrediction, Score
 from apps.analysis.scores import scores_compute
 from apps.ml.scores import vexas
 from apps.smears.models import Cell
-from tests.french import date_problems, number_and_date_problems, problems, visible
+from tests.french import (
+    date_problems,
+    number_and_date_problems,
+    percent_problems,
+    problems,
+    visible,
+)
 from tests.review.cbc import cbc_with_differential
 
 
@@ -76,6 +82,7 @@ def test_the_page_in_french_has_no_english_no_backquote_no_module_path(
                 for m in re.finditer(re.escape(word.split(": ")[-1]), text)][:5]
     assert not found, (found, contexts)
     assert not number_and_date_problems(text), number_and_date_problems(text)
+    assert not percent_problems(page), percent_problems(page)
 
 
 def test_the_check_itself_catches_english(client, biologist, full_case):
@@ -85,6 +92,7 @@ def test_the_check_itself_catches_english(client, biologist, full_case):
     assert {"Keyboard shortcuts", "Neutrophil", "points of 100"} <= set(problems(text))
     assert number_and_date_problems("0.90 on 12/02/2026 2:38 a.m., model 1.0.0, 0,90") == [
         "0.90", "12/02/2026", "a.m."]
+    assert percent_problems("12 % and 12\u00a0%, 8\n%") == ["2 %", "8\n%"]
     assert problems("see ``apps.ml.scores`` here") == [
         "a backquote: see ``apps.ml.scores`` here", "a module path: apps.ml"]
 

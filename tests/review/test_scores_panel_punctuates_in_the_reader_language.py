@@ -1,8 +1,11 @@
 """The MDS image evidence's per-output line and its cells' captions follow the reader's
-language: in French a space before ':' and '%' ("vacuoles cytoplasmiques : 0 %"), as the rest
-of the French pages, and the short captions translated; in English none ("...: 0%")."""
+language: in French a space before ':' and a no-break space before '%' ("vacuoles
+cytoplasmiques : 0 %", the sign never alone at the start of a line), as the rest of the French
+pages, and the short captions translated; in English none ("...: 0%")."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -30,13 +33,14 @@ def _scores(client, user, specimen, language):  # type: ignore[no-untyped-def]
     client.force_login(user)
     client.post("/i18n/setlang/", {"language": language, "next": "/"})
     page = client.get(f"/specimens/{specimen.accession}/").content.decode()
-    return " ".join(page.split('id="scores"', 1)[1].split()) if 'id="scores"' in page else page
+    section = page.split('id="scores"', 1)[1] if 'id="scores"' in page else page
+    return re.sub(r"[ \t\r\n]+", " ", section)  # collapse the layout, keep no-break spaces
 
 
 def test_french_puts_a_space_before_colons_and_percents(client, biologist, mds_image_scored):
     page = _scores(client, biologist, mds_image_scored, "fr")
-    assert "vacuoles cytoplasmiques : 0 %" in page
-    assert "noyau hyposegmenté (indicateur approché) : 25 %" in page
+    assert "vacuoles cytoplasmiques : 0\u00a0%" in page
+    assert "noyau hyposegmenté (indicateur approché) : 25\u00a0%" in page
     assert "hypogranulation : non disponible dans ce modèle" in page
     assert "cytoplasmiques: " not in page and "0%" not in page
     assert ">vac " not in page and ">hypo-seg " not in page
