@@ -35,7 +35,9 @@ def run_domain(run: AnalysisRun) -> dict[str, object]:
 
     From the cell predictions the run stored and the specimen rule of its model card (kept on
     the run): {"code": "inside" | "outside" | "unchecked", "cells", "outside", "max_outside"}
-    (apps.ml.domain.specimen_domain_counts). "unchecked" when the model has no domain check.
+    (apps.ml.domain.specimen_domain_counts), and "waiting": of the images outside, those no
+    biologist has confirmed or reclassified yet (they are not counted until then).
+    "unchecked" when the model has no domain check.
     """
     return _runs_domain([run])[run.pk]
 
@@ -46,11 +48,13 @@ def _runs_domain(runs: list[AnalysisRun]) -> dict[int, dict[str, object]]:
     counts = {row["run_id"]: row for row in (
         CellPrediction.objects.filter(run__in=[r.pk for r in runs]).values("run_id")
         .annotate(checked=Count("id", filter=Q(in_domain__isnull=False)),
-                  outside=Count("id", filter=Q(in_domain=False))))}
-    return {run.pk: specimen_domain_counts(
+                  outside=Count("id", filter=Q(in_domain=False)),
+                  waiting=Count("id", filter=Q(in_domain=False, cell__reviewed_class=""))))}
+    return {run.pk: {**specimen_domain_counts(
         checked=counts.get(run.pk, {}).get("checked", 0),
         outside=counts.get(run.pk, {}).get("outside", 0),
-        max_outside=run.domain_max_outside).as_dict() for run in runs}
+        max_outside=run.domain_max_outside).as_dict(),
+        "waiting": counts.get(run.pk, {}).get("waiting", 0)} for run in runs}
 
 
 def specimen_domain_latest(specimen: Specimen) -> dict[str, object] | None:

@@ -46,6 +46,9 @@ DOMAIN_PROPERTIES = {
     "code": {"type": "string", "enum": ["inside", "outside", "unchecked"]},
     "cells": {"type": "integer", "description": "Cells checked."},
     "outside": {"type": "integer", "description": "Of them, outside the domain."},
+    "waiting": {"type": "integer",
+                "description": "Of those outside, not yet confirmed or reclassified by a "
+                               "biologist: not counted in the differential until then."},
     "max_outside": {"type": "number", "nullable": True,
                     "description": "The limit: the specimen is outside when more than this "
                                    "share of its checked cells are; null: no domain check."},

@@ -47,7 +47,7 @@ def test_document_and_runs_carry_the_domain_check(client, technician, analysed):
              for c in sorted(document["cells"], key=lambda c: c["id"])]
     assert cells == [("found", 0.3, True, None), ("no_stain", 2.0, False, "no_stain"),
                      ("found", 1.5, False, "outside_features"), ("found", 0.8, True, None)]
-    verdict = {"code": "outside", "cells": 4, "outside": 2, "max_outside": 0.25}
+    verdict = {"code": "outside", "cells": 4, "outside": 2, "max_outside": 0.25, "waiting": 2}
     run = AnalysisRun.objects.get(specimen=specimen)
     assert document["domain"] == {**verdict, "run": run.pk, "models": []}
     assert document["analysis_runs"][0]["domain"] == verdict

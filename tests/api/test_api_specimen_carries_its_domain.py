@@ -45,6 +45,7 @@ def test_specimen_endpoint_carries_the_latest_domain_verdict(client, technician,
     client.force_login(technician)
     body = client.get(f"/api/specimens/{imported.accession}/").json()
     assert body["domain"] == {"code": "outside", "cells": 4, "outside": 4, "max_outside": 0.25,
+                              "waiting": 4,
                               "run": run.pk, "models": [MODEL]}
     document = client.get(f"/api/specimens/{imported.accession}/document/").json()
     assert body["domain"] == document["domain"]
@@ -71,7 +72,8 @@ def test_schema_documents_the_domain(client, technician):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     detail = schema["components"]["schemas"]["SpecimenDetail"]["properties"]["domain"]
     assert detail["properties"]["code"]["enum"] == ["inside", "outside", "unchecked"]
-    assert {"cells", "outside", "max_outside", "run", "models"} <= set(detail["properties"])
+    assert {"cells", "outside", "waiting", "max_outside", "run", "models"} <= set(
+        detail["properties"])
     retrieve = schema["paths"]["/api/specimens/{accession}/"]["get"]
     ref = retrieve["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/SpecimenDetail")

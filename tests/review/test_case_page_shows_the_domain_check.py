@@ -63,7 +63,32 @@ def test_a_smear_inside_with_a_few_images_outside_says_they_wait(client, biologi
     CellPrediction.objects.filter(pk=first.pk).update(in_domain=False, domain_score=3.0)
     page = " ".join(_page(client, biologist, analysed, "en").split())
     assert 'data-domain="inside"' in page
-    assert ("but 1 of its 6 images is outside it: it is not counted until you confirm or "
+    assert ("but 1 of its 6 images is outside it. It is not counted until you confirm or "
             "reclassify it.") in page
     page = " ".join(_page(client, biologist, analysed, "fr").split()).replace("&#x27;", "'")
-    assert "mais 1 de ses 6 images en est hors : elle n'est comptée qu'une fois" in page
+    assert ("mais 1 de ses 6 images en est hors. Elle n'est comptée qu'une fois confirmée ou "
+            "reclassée.") in page
+
+
+def test_once_confirmed_the_banner_no_longer_says_it_waits(client, biologist, analysed):
+    """The banner is part of the signed report: after the biologist confirmed the image outside,
+    it must not say that image is still left out of the count."""
+    AnalysisRun.objects.filter(specimen=analysed).update(domain_max_outside=0.5)
+    CellPrediction.objects.filter(cell__specimen=analysed).update(
+        view="found", in_domain=True, domain_score=0.4)
+    first, second = CellPrediction.objects.filter(
+        cell__specimen=analysed).order_by("cell_id").select_related("cell")[:2]
+    CellPrediction.objects.filter(pk__in=[first.pk, second.pk]).update(
+        in_domain=False, domain_score=3.0)
+    type(first.cell).objects.filter(pk=first.cell_id).update(
+        reviewed_class="neutrophil", reviewed_by=biologist)
+    page = _page(client, biologist, analysed, "en")
+    assert ("but 2 of its 6 images are outside it. 1 of them is not counted until you confirm "
+            "or reclassify it.") in page
+    type(first.cell).objects.filter(pk=second.cell_id).update(
+        reviewed_class="lymphocyte", reviewed_by=biologist)
+    page = _page(client, biologist, analysed, "en")
+    assert ("but 2 of its 6 images are outside it. Each was confirmed or reclassified by a "
+            "biologist before it was counted.") in page and "not counted" not in page
+    page = _page(client, biologist, analysed, "fr").replace("&#x27;", "'")
+    assert "Chacune a été confirmée ou reclassée par un biologiste avant d'être comptée." in page
