@@ -61,3 +61,6 @@ urlpatterns = [
     path("api/", include("apps.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "apps.api.errors.not_found"
+handler500 = "apps.api.errors.server_error"
