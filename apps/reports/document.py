@@ -24,7 +24,7 @@ from apps.hemograms.models import Flag
 from apps.hemograms.wording import cbc_name, cbc_unit, subject_note
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
-from apps.review.display import class_label, differential_table, one_decimal
+from apps.review.display import differential_table, signed_differential
 from apps.review.models import Meaning, Signature
 from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
@@ -146,9 +146,8 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
                 "rejected": meaning == Meaning.REJECTED,
                 "day": _day(_datetime(signed.get("signed_at"))),
                 "conclusion": signed.get("conclusion") or "",
-                "differential": [{"label": class_label(code), "value": one_decimal(value)}
-                                 for code, value in (signed.get("per_100_wbc") or {}).items()
-                                 if value]},
+                "differential": signed_differential(signed.get("per_100_wbc"),
+                                                    signed.get("nrbc_per_100_wbc"))},
         })
     trends = []
     for trend in context.get("trends") or []:

@@ -46,6 +46,19 @@ def one_decimal(value: Any) -> str:
     return number_format(round(float(value), 1), decimal_pos=1)
 
 
+def signed_differential(per_100_wbc: dict[str, Any] | None,
+                        nrbc_per_100_wbc: Any = None) -> list[dict[str, str]]:
+    """An earlier specimen's signed differential in one line of the patient context, per 100
+    white cells: the classes counted, then the erythroblasts as NRBC per 100 WBC (outside the
+    denominator, named so). The page and the report print the same list."""
+    rows = [{"label": class_label(code), "value": one_decimal(value)}
+            for code, value in (per_100_wbc or {}).items() if value]
+    if nrbc_per_100_wbc:
+        rows.append({"label": str(_("NRBC (per 100 WBC)")),
+                     "value": one_decimal(nrbc_per_100_wbc)})
+    return rows
+
+
 def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     """The rows of a differential (apps.review.selectors.differential, or as signed) in the
     active language. Per row: class code, label, cells counted, per 100 WBC, and beside them

@@ -30,7 +30,7 @@ from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import differential_count, scanner_differential
 from apps.smears.models import PREDICTIONS_READ, Cell
 
-from .display import Phrases, cell_detail, class_label, one_decimal
+from .display import Phrases, cell_detail, class_label, signed_differential
 from .models import Signature
 from .trend import Point, trend_panel
 
@@ -438,8 +438,10 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
     for other in previous:
         values = values_of[other.pk]
         signature = other.context_signatures[0] if other.context_signatures else None
-        per_100 = ((signature.content or {}).get("differential") or {}).get("per_100_wbc") \
-            if signature is not None else None
+        signed_diff = ((signature.content or {}).get("differential") or {}) \
+            if signature is not None else {}
+        per_100 = signed_diff.get("per_100_wbc")
+        nrbc = signed_diff.get("nrbc_per_100_wbc")
         rows.append({
             "accession": other.accession, "when": other.when,
             "status": other.get_status_display(),
@@ -447,9 +449,9 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
             "signature": None if signature is None else {
                 "meaning": signature.get_meaning_display(), "meaning_code": signature.meaning,
                 "version": signature.version, "per_100_wbc": per_100 or {},
+                "nrbc_per_100_wbc": nrbc,
                 "signed_at": signature.signed_at, "conclusion": signature.comment,
-                "differential": [(class_label(code), one_decimal(value))
-                                 for code, value in (per_100 or {}).items() if value]},
+                "differential": signed_differential(per_100, nrbc)},
             "values": [(label, values[code]) for code, label in CONTEXT_CBC if code in values],
         })
     current_values = values_of[current.pk]

@@ -46,7 +46,8 @@ def history(technician, biologist, specimen):  # type: ignore[no-untyped-def]
         specimen=specimen, version=1, meaning="validated", signed_by=biologist,
         comment="Frottis sans anomalie", content_sha256="0" * 64,
         content={"differential": {"per_100_wbc": {"neutrophil": 61.5, "lymphocyte": 30.0,
-                                                  "basophil": 0}}})
+                                                  "basophil": 0},
+                                  "nrbc_per_100_wbc": 2.0}})
     second = specimen_create(actor=technician, accession="S-0002", patient=patient)
     _collected(second, date(2026, 6, 1))
     _cbc(actor=technician, specimen=second, hgb="11.2", plt="140")
@@ -71,9 +72,15 @@ def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, h
     assert rows == ["S-0002", "S-0001"]  # newest first; not the case, a later one or a stranger
     assert "1 March 2026" in part and "1 June 2026" in part
     assert "Validated" in part and "Frottis sans anomalie" in part
-    assert "Neutrophil 61.5" in part and "Basophil" not in part
+    # The signed differential says what it is per, and keeps its erythroblasts (outside it).
+    assert ("Per 100 white cells: Neutrophil 61.5 · Lymphocyte 30.0 · NRBC (per 100 WBC) 2.0"
+            in part) and "Basophil" not in part
     assert "not signed" in part and "Signed conclusion:" in part
-    assert re.search(r"Platelets 140 10\^9/L <strong class=\"flag\">Low</strong>", part)  # units
+    # Units as the blood count prints them, kept with their value; intervals without padding.
+    assert re.search(r'Platelets <span class="nobreak">140 ×10⁹/L</span> '
+                     r'<strong class="flag">Low</strong>', part)
+    assert "10^9" not in part and "(×10⁹/L) · " in part
+    assert not re.search(r"\d\.\d0\b", re.sub(r"<svg.*?</svg>", "", part, flags=re.S))
     assert "13.5" in part and "11.2" in part and "140" in part
     # One plot per value, three points each, the case's point marked; no script, no style.
     for code in ("HGB", "MCV", "PLT", "NEUT#", "WBC"):
