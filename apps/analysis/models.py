@@ -174,13 +174,22 @@ class CellPrediction(models.Model):
         return self.view in VIEWS_WITH_A_CELL
 
     @property
+    def figures_hold(self) -> bool:
+        """Whether the model's figures for this image (class, subtype and attribute
+        probabilities, neutrophil outputs) mean what its card measured: the image showed a
+        white cell like those the model was validated on, or nothing was checked (an older
+        model). Outside, the network still gives a class, often with a probability near 1:
+        it is shown as a suggestion, without its figures."""
+        return self.shows_a_cell and self.in_domain is not False
+
+    @property
     def counted_class(self) -> str:
         """The class this prediction gives its cell: ``cell_class`` when the image showed a
         white cell like those the model was validated on, else '' and nothing is counted
         until a biologist classifies or confirms the image: a blank frame or a field of red
         cells (the network still names a class), or an image outside the validated domain
         (a photo of something else called a monocyte, a cell from an unknown stain)."""
-        return self.cell_class if self.shows_a_cell and self.in_domain is not False else ""
+        return self.cell_class if self.figures_hold else ""
 
     @property
     def domain_flag(self) -> str:

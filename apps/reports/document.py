@@ -210,8 +210,15 @@ def _media_uri(media_root: Path, name: str | None) -> str:
 def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, Any]]:
     out = []
     for c in cells:
+        # An image without a white cell (its flag a view reason) is given no model class: the
+        # network's class for a field of red cells is not a finding. An image outside the
+        # validated domain keeps the model's class as its suggestion, without the figures,
+        # which do not hold for it (CellPrediction.figures_hold).
+        flag = c.get("domain_flag") or ""
+        no_cell = bool(flag) and flag != CELL_OUTSIDE
         # Neutrophils only (the rule of apps.analysis), also for content signed before it.
-        shown = cell_anomalies(final_class=c.get("class") or "", anomalies=c.get("anomalies"))
+        shown = {} if flag else cell_anomalies(final_class=c.get("class") or "",
+                                               anomalies=c.get("anomalies"))
         anomalies = [{"label": labels.label(labels.ANOMALIES if p is not None
                                             else labels.ANOMALIES_NOT_AVAILABLE, name),
                       "value": None if p is None else _percent(p)}
@@ -219,17 +226,13 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
         # The files the signed content names, an overlay drawn (once) from its stored map and a
         # bounded copy of a very large image: no live value is printed.
         image, cam = report_cell_files(image=c.get("image"), cam=c.get("cam"))
-        # An image without a white cell (its flag a view reason) is given no model class: the
-        # network's class for a field of red cells is not a finding.
-        flag = c.get("domain_flag") or ""
-        no_cell = bool(flag) and flag != CELL_OUTSIDE
         out.append({
             "cell_id": c.get("cell_id"),
             "label": labels.label(labels.CELL_CLASSES, c.get("class")),
             "predicted_label": "" if no_cell else labels.label(labels.CELL_CLASSES,
                                                                 c.get("predicted_class")),
             "reclassified": c.get("class") != c.get("predicted_class"),
-            "probability": _percent(c.get("probability")),
+            "probability": "" if flag else _percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),
             "image_uri": _media_uri(media_root, image),
             "cam_uri": _media_uri(media_root, cam),

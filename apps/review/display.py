@@ -305,22 +305,30 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
                               "probs": [], "subtype": "", "attributes": [], "anomalies": []}
     if prediction is None or not prediction.shows_a_cell:
         return detail  # no white cell in the image: no class probabilities either (its flag)
+    # Outside the validated domain the network's ranking is a suggestion: its figures (often
+    # near 1) do not hold for the image, and are not shown (CellPrediction.figures_hold).
+    hold = prediction.figures_hold
     probs = sorted((prediction.class_probs or {}).items(), key=lambda kv: -float(kv[1] or 0))
     detail["predicted_label"] = say.class_label(prediction.cell_class)
-    detail["probs"] = [{"label": say.class_label(c), "value": say.percent(p),
-                        "width": round(100 * p)}
-                       for c, p in probs[:5] if isinstance(p, int | float)]
+    detail["probs"] = [{"label": say.class_label(c), "value": say.percent(p) if hold else "",
+                        "width": round(100 * p) if hold else 0}
+                       for c, p in probs[:5 if hold else 3] if isinstance(p, int | float)]
+    if not hold:
+        detail["probs_note"] = str(_("Outside the validated domain: the model's classes in its "
+                                     "order, without probabilities, which do not hold for this "
+                                     "image."))
     if prediction.subtype:
+        shown = say.percent(prediction.subtype_prob) if hold else ""
         detail["subtype"] = f"{say.word(SUBTYPES, prediction.subtype)} " \
-                            f"({say.percent(prediction.subtype_prob)})".replace(" ()", "")
+                            f"({shown})".replace(" ()", "")
     probs_of = prediction.attribute_probs or {}
     detail["attributes"] = [
         {"name": say.word(ATTRIBUTES, name),
          "value": say.attribute_value(name, value),
-         "prob": say.percent((probs_of.get(name) or {}).get(value))}
+         "prob": say.percent((probs_of.get(name) or {}).get(value)) if hold else ""}
         for name, value in (prediction.attributes or {}).items()]
     detail["anomalies"] = [
         {"name": say.word(ANOMALIES if value is not None else ANOMALIES_NOT_AVAILABLE, name),
          "value": say.not_available() if value is None else say.percent(value)}
-        for name, value in anomalies.items()]
+        for name, value in anomalies.items()] if hold else []
     return detail

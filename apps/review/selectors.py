@@ -95,8 +95,9 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         flag = prediction.domain_flag if prediction else ""
         if flag not in flag_texts:
             flag_texts[flag] = cell_flag_text(flag)
+        # Figures only where they hold: not for an image outside the validated domain.
         outputs = cell_anomalies(final_class=final, anomalies=prediction.anomalies) \
-            if prediction else {}
+            if prediction and prediction.figures_hold else {}
         vacuole, lobation = outputs.get("vacuole"), outputs.get("pseudo_pelger")
         # An image without a white cell carries no class: its flag says why, the network's
         # class for it (a field of red cells called an erythroblast) is not shown as one. An
@@ -106,7 +107,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             "label": phrases.class_label(prediction.cell_class) if named else "",
-            "prob": phrases.two_decimals(prediction.cell_class_prob) if named else "",
+            "prob": phrases.two_decimals(prediction.cell_class_prob)
+            if named and prediction.figures_hold else "",
             "vacuole": "" if vacuole is None else phrases.two_decimals(vacuole),
             "vacuole_high": isinstance(vacuole, int | float) and vacuole >= 0.5,
             "lobation": "" if lobation is None else phrases.two_decimals(lobation),
@@ -286,7 +288,7 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         # Are the images inside the domain the cell model was validated on (latest analysis)?
         # With the cell model(s) of that analysis, so that what is signed names what was checked.
         "domain": None if domain is None else {
-            **{k: domain[k] for k in ("code", "cells", "outside", "max_outside")},
+            **{k: domain[k] for k in ("code", "cells", "outside", "waiting", "max_outside")},
             "models": _domain_models(domain.get("models"))},
         "scores": [score_entry(s) for s in scores],
         "key_cells": key_cells[:KEY_CELLS],

@@ -84,8 +84,13 @@
       var bar = document.createElement("span");
       bar.className = "bar";
       bar.style.width = Math.max(1, p.width) + "px";
-      probs.appendChild(row([p.label, p.value, bar]));
+      // Outside the validated domain: the classes in the model's order, no figure, no bar.
+      probs.appendChild(row(p.value ? [p.label, p.value, bar] : [p.label]));
     });
+    // No table at all for an image without a white cell (its flag says why).
+    probs.closest("table").hidden = !(d.probs || []).length;
+    var note = text("preview-probs-note", d.probs_note || "");
+    note.hidden = !d.probs_note;
     text("preview-subtype", d.subtype || "");
     var attrs = document.getElementById("preview-attributes");
     attrs.innerHTML = "";

@@ -94,7 +94,8 @@ def test_views_and_domain_scores_are_stored_and_the_specimen_is_outside(
         assert not p.cam and p.cam_box == [0.1, 0.1, 0.9, 0.9]
         assert p.cam_stored().values.shape == (6, 6)
     assert run.domain_max_outside == 0.25
-    verdict = {"code": "outside", "cells": 5, "outside": 3, "max_outside": 0.25}
+    verdict = {"code": "outside", "cells": 5, "outside": 3, "max_outside": 0.25,
+               "waiting": 3}
     assert run_domain(run) == verdict
     assert specimen_domain_latest(specimen) == {**verdict, "run": run.pk,
                                                 "models": [PROVENANCE]}
@@ -105,7 +106,8 @@ def test_a_few_outside_cells_leave_the_specimen_inside(
     plan = [("found", "inside", 0.3)] * 4 + [("found", "outside_features", 1.2)]
     run = _analyse(monkeypatch, technician, specimen, django_capture_on_commit_callbacks,
                    FakeModel(plan, max_outside=0.25))
-    assert run_domain(run) == {"code": "inside", "cells": 5, "outside": 1, "max_outside": 0.25}
+    assert run_domain(run) == {"code": "inside", "cells": 5, "outside": 1, "max_outside": 0.25,
+                               "waiting": 1}
 
 
 def test_a_model_without_a_domain_check_is_unchecked_never_inside(

@@ -30,7 +30,7 @@ def _prediction(i: int) -> SimpleNamespace:
     cell_class = ["neutrophil", "ig", "other", "", "mystery_cell"][i % 5]
     return SimpleNamespace(
         cell_class=cell_class, counted_class=cell_class if i % 7 else "",  # no white cell
-        shows_a_cell=bool(i % 7),
+        shows_a_cell=bool(i % 7), figures_hold=bool(i % 7) and bool(i % 4),  # 4, 8: outside
         class_probs={"neutrophil": VALUES[i % (len(VALUES) - 1)], "ig": 0.2, "monocyte": None,
                      "lymphocyte": 0.015 * i},
         subtype=["segmented_neutrophil", "", "odd_subtype"][i % 3], subtype_prob=0.01 * i,

@@ -51,8 +51,17 @@ def test_a_cell_outside_the_domain_waits_with_the_models_suggestion(client, biol
     detail = client.get(_url(analysed, neutrophil)).json()
     assert detail["final"] == "unclassified" and detail["reviewed"] is False
     assert detail["predicted_label"] == "Neutrophil"  # shown as the model's suggestion
-    assert detail["probs"] == [{"label": "Neutrophil", "value": "90%", "width": 90}]
+    # Its ranking without the figures, which do not hold outside (the network gives ~1 to
+    # images of stains it never saw): the pane says so.
+    assert detail["probs"] == [{"label": "Neutrophil", "value": "", "width": 0}]
+    assert "without probabilities" in detail["probs_note"]
+    assert "%" not in detail["subtype"] and all(a["prob"] == "" for a in detail["attributes"])
     assert detail["anomalies"] == []  # not read as a neutrophil's until a biologist says so
+    # Once confirmed it counts, and its figures are still not shown: the image is as it was.
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
+                     new_class="neutrophil")
+    detail = client.get(_url(analysed, neutrophil)).json()
+    assert detail["final"] == "neutrophil" and detail["probs"][0]["value"] == ""
     assert detail["domain"] == ("outside the validated domain: unlike the images the model "
                                 "was validated on")
 
