@@ -291,6 +291,15 @@ class Phrases:
         return self._not_available
 
 
+def subtype_disagrees(subtype: str, attributes: dict[str, Any] | None) -> bool:
+    """Whether the model's neutrophil subtype and its nucleus-shape attribute (two heads of
+    one network) contradict each other: a segmented neutrophil with a nucleus "not segmented",
+    or a band with a segmented one. The pane then says so rather than show both as findings."""
+    shape = str((attributes or {}).get("nucleus_shape") or "")
+    return ((subtype == "segmented_neutrophil" and shape.startswith("unsegmented"))
+            or (subtype == "band_neutrophil" and shape.startswith("segmented")))
+
+
 def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: Any,
                 anomalies: dict[str, float | None], domain_flag: str,
                 phrases: Phrases | None = None) -> dict[str, Any]:
@@ -321,6 +330,11 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
         shown = say.percent(prediction.subtype_prob) if hold else ""
         detail["subtype"] = f"{say.word(SUBTYPES, prediction.subtype)} " \
                             f"({shown})".replace(" ()", "")
+        if subtype_disagrees(prediction.subtype, prediction.attributes):
+            detail["subtype_note"] = str(_(
+                "The subtype and the nucleus-shape output disagree (%(shape)s): read the "
+                "nucleus on the image.") % {"shape": say.attribute_value(
+                    "nucleus_shape", (prediction.attributes or {}).get("nucleus_shape"))})
     probs_of = prediction.attribute_probs or {}
     detail["attributes"] = [
         {"name": say.word(ATTRIBUTES, name),

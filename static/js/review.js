@@ -91,7 +91,7 @@
     probs.closest("table").hidden = !(d.probs || []).length;
     var note = text("preview-probs-note", d.probs_note || "");
     note.hidden = !d.probs_note;
-    text("preview-subtype", d.subtype || "");
+    text("preview-subtype", (d.subtype || "") + (d.subtype_note ? " — " + d.subtype_note : ""));
     var attrs = document.getElementById("preview-attributes");
     attrs.innerHTML = "";
     (d.anomalies || []).concat(d.attributes || []).forEach(function (a) {

@@ -44,6 +44,30 @@ def test_a_neutrophil_with_its_probabilities_and_outputs(client, biologist, anal
     assert detail["domain"] == ""
 
 
+@pytest.mark.parametrize(("subtype", "shape", "disagree"), [
+    ("segmented_neutrophil", "unsegmented-band", True),
+    ("band_neutrophil", "segmented-bilobed", True),
+    ("segmented_neutrophil", "segmented-multilobed", False),
+    ("band_neutrophil", "unsegmented-band", False),
+])
+def test_a_subtype_its_nucleus_shape_contradicts_is_said_so(client, biologist, analysed,
+                                                            subtype, shape, disagree):
+    """Two heads of one network: a "segmented neutrophil" whose nucleus-shape output reads "not
+    segmented, band" is not shown as two findings side by side."""
+    neutrophil = _cell(analysed, "neutrophil")
+    CellPrediction.objects.filter(cell=neutrophil).update(
+        subtype=subtype, subtype_prob=0.73, attributes={"nucleus_shape": shape},
+        attribute_probs={"nucleus_shape": {shape: 0.9}}, view="found", in_domain=True)
+    client.force_login(biologist)
+    detail = client.get(_url(analysed, neutrophil)).json()
+    if disagree:
+        assert detail["subtype_note"].startswith(
+            "The subtype and the nucleus-shape output disagree (")
+        assert detail["subtype_note"].endswith("): read the nucleus on the image.")
+    else:
+        assert "subtype_note" not in detail
+
+
 def test_a_cell_outside_the_domain_waits_with_the_models_suggestion(client, biologist, analysed):
     neutrophil = _cell(analysed, "neutrophil")
     CellPrediction.objects.filter(cell=neutrophil).update(view="found", in_domain=False)
