@@ -308,6 +308,11 @@ def score_display(score: object) -> dict[str, object]:
         "demographics": demographics_text(name, get("state"), get("inputs")),
         "without_vacuoles": vexas_without_vacuoles_text(
             name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
+        # An indeterminate rule's findings are shown, never summed: its points read as a level.
+        "parts_note": _("The points of the findings that could be read, not added up into a "
+                        "level: the score is indeterminate for the reasons given.")
+        if get("state") != "scored" and name in PARTS_WITHOUT_RESULT
+        and evidence.get("contributions") else "",  # type: ignore[union-attr]
     }
 
 

@@ -56,4 +56,8 @@ def test_an_indeterminate_model_shows_no_log_odds_parts_the_rule_shows_its_findi
                          )["table"] is None
     vexas = {**_score(COUNTS, state="indeterminate"), "name": "vexas"}
     assert score_display(vexas)["table"]["rows"]
+    # Its points are not read as a level: the table says they are not added up.
+    assert score_display(vexas)["parts_note"].startswith(
+        "The points of the findings that could be read, not added up into a level")
+    assert score_display({**vexas, "state": "scored"})["parts_note"] == ""
 
