@@ -144,3 +144,23 @@ def test_the_score_tables_break_no_word_in_french(browser_page, live_server, rev
     }""")
     assert page.locator("#scores table.contrib").count() >= 1
     assert split == [], split
+
+
+def test_the_worklist_search_shows_its_whole_placeholder_in_french(browser_page, live_server,
+                                                                   review_case, tmp_path):
+    page = browser_page
+    _french(page, live_server)
+    page.goto(f"{live_server.url}/worklist/")
+    page.screenshot(path=str(tmp_path / "worklist-fr.png"))
+    sizes = page.evaluate("""() => {
+        const input = document.getElementById("worklist-search");
+        const style = getComputedStyle(input);
+        const context = document.createElement("canvas").getContext("2d");
+        context.font = style.font;
+        return {text: context.measureText(input.placeholder).width,
+                room: input.clientWidth - parseFloat(style.paddingLeft)
+                      - parseFloat(style.paddingRight),
+                placeholder: input.placeholder};
+    }""")
+    assert sizes["placeholder"].startswith("N° de prélèvement"), sizes
+    assert sizes["text"] <= sizes["room"], sizes
