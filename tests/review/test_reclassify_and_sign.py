@@ -79,7 +79,7 @@ def test_sign_records_meaning_user_and_a_verifiable_hash_then_locks(biologist, a
         signature.save()
 
 
-def test_amendment_produces_a_new_version_and_keeps_the_old(biologist, analysed):
+def test_amendment_produces_a_new_version_and_keeps_the_old(client, biologist, analysed):
     first = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
     case_amend(actor=biologist, specimen=analysed, reason="Blasts missed on first read")
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=_neutrophils(analysed)[:1],
@@ -91,6 +91,11 @@ def test_amendment_produces_a_new_version_and_keeps_the_old(biologist, analysed)
     assert Signature.objects.filter(specimen=analysed).count() == 2
     first.refresh_from_db()
     assert first.content_sha256 == content_hash(first.content)
+    # The case page's validation history says why version 2 exists, as the report does.
+    client.force_login(biologist)
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    history = page[page.index('id="sign"'):]
+    assert "Reason for amendment:</strong> Blasts missed on first read" in history
 
 
 def test_wrong_password_is_refused_and_counts_toward_the_login_throttle(
