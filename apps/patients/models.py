@@ -82,6 +82,11 @@ class SpecimenStatus(models.TextChoices):
     RESCAN = "rescan", _("Rescan requested")
 
 
+# A signed case: its result went out under a signature, so nothing may change it but an amendment
+# (apps.review case_amend), which puts it back in review.
+SIGNED_STATUSES = (SpecimenStatus.VALIDATED, SpecimenStatus.REJECTED)
+
+
 class Specimen(TimeStampedModel):
     accession = models.CharField(_("accession number"), max_length=64, unique=True)
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT,
@@ -104,6 +109,11 @@ class Specimen(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.accession
+
+    @property
+    def is_signed(self) -> bool:
+        """Whether its result went out under a signature (SIGNED_STATUSES)."""
+        return self.status in SIGNED_STATUSES
 
 
 # The flag a possible sample mix-up raises (identical images stored for two specimens).

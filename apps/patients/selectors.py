@@ -5,11 +5,15 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from .models import MIXUP_FLAG, MIXUP_SOURCE, Patient, Specimen, SpecimenFlag, SpecimenStatus
+from .models import (
+    MIXUP_FLAG,
+    MIXUP_SOURCE,
+    SIGNED_STATUSES,
+    Patient,
+    Specimen,
+    SpecimenFlag,
+)
 
-# A signed case: its result went out under a signature, so nothing may change it but an amendment
-# (apps.review case_amend), which puts it back in review.
-SIGNED_STATUSES = (SpecimenStatus.VALIDATED, SpecimenStatus.REJECTED)
 SPECIMEN_SIGNED = "specimen_signed"
 
 

@@ -17,13 +17,19 @@ from apps.workflow.services import case_sign
 from .test_reclassify_and_sign import PASSWORD
 
 
-def test_it_is_listed_first_until_the_flag_is_cleared(biologist, technician, analysed):
+def test_it_is_listed_first_until_the_flag_is_cleared(client, biologist, technician, analysed):
     case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
               domain_acknowledged=True)
     assert analysed not in list(worklist(include_unflagged=True))
     specimen_mixup_flag(actor=technician, specimen=analysed, others=["S-0099"])
     listed = list(worklist())
     assert listed[0] == analysed
+    # The warning speaks to a signed case: amend it, not "check before validating".
+    client.force_login(biologist)
+    page = " ".join(client.get(f"/review/{analysed.accession}/").content.decode().split())
+    warning = page[page.index('id="mixup-warning"'):].split("</p>", 1)[0]
+    assert "found after this case was signed" in warning and "amend it" in warning
+    assert "before validating" not in warning
     assert Specimen.objects.get(pk=analysed.pk).status == "validated"
     specimen_mixup_clear(actor=technician, specimen=analysed, reason="Both tubes checked.")
     assert analysed not in list(worklist(include_unflagged=True))
