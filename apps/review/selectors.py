@@ -244,13 +244,14 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
     domain = specimen_domain_latest(specimen)
     # Key cells: those a score rests on first (the VEXAS rule's vacuolated neutrophils, the
     # image evidence's dysplastic ones, in the score's own order), then the least typical
-    # (reclassified, then lowest model confidence).
+    # (images outside the validated domain, counted on a biologist's word; reclassified; then
+    # lowest model confidence).
     behind = [e.get("cell_id") for s in scores for e in ((s.evidence or {}).get("cells") or [])
               if isinstance(e, dict)]
     rank: dict[Any, int] = {}
     for i, cell_id in enumerate(behind):
         rank.setdefault(cell_id, i)  # a cell behind two scores keeps its first place
-    key_cells.sort(key=lambda c: (rank.get(c["cell_id"], len(rank)),
+    key_cells.sort(key=lambda c: (rank.get(c["cell_id"], len(rank)), not c["domain_flag"],
                                   c["class"] == c["predicted_class"], c["probability"]))
     return {
         "schema": REPORT_SCHEMA,

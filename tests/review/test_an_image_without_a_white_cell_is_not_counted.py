@@ -120,3 +120,19 @@ def test_the_report_shows_no_artefact_and_the_cells_behind_a_score_first(biologi
     key = [c["cell_id"] for c in report_content(analysed)["key_cells"]]
     assert blank.pk not in key
     assert key[:2] == vacuolated
+
+
+def test_an_image_outside_the_domain_is_a_key_cell_before_the_typical_ones(biologist, analysed):
+    """Counted on the biologist's word, an image outside the validated domain is among the
+    least typical cells the report shows, even when the model was sure of it."""
+    from apps.analysis.models import CellPrediction
+    from apps.review.selectors import report_content
+
+    CellPrediction.objects.filter(cell__specimen=analysed).update(
+        view="found", in_domain=True, cell_class_prob=0.5)
+    outside = Cell.objects.filter(specimen=analysed).order_by("pk").last()
+    CellPrediction.objects.filter(cell=outside).update(in_domain=False, cell_class_prob=0.99)
+    final = CellPrediction.objects.filter(cell=outside).first().cell_class
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[outside.pk], new_class=final)
+    key = report_content(analysed)["key_cells"]
+    assert key[0]["cell_id"] == outside.pk and key[0]["domain_flag"] == "outside_features"
