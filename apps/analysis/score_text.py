@@ -145,7 +145,7 @@ def score_value_text(name: str, value: object, thresholds: dict | None = None) -
     if name == "mds_image":
         return _("%(percent)s %% of neutrophils") % {"percent": _num(100 * float(value))}
     if name in ("mds_cbc", "mds_fused"):  # what it is calibrated to: score_calibration_text
-        return _("probability %(value)s") % {"value": probability(float(value))}
+        return _("model output %(value)s") % {"value": probability(float(value))}
     return ""
 
 
@@ -169,7 +169,7 @@ def score_levels_text(name: str, thresholds: dict | None) -> str:
             "intermediate": vexas_points(t["level_intermediate"]),
             "high": vexas_points(t["level_high"])}
     if "operating_point" in t and t["operating_point"] is not None:
-        return _("operating threshold: probability %(value)s") % {
+        return _("operating threshold: output %(value)s") % {
             "value": _num(float(t["operating_point"]), 2)}
     return ""
 

@@ -72,14 +72,14 @@ def _vexas(p: Mapping[str, Any]) -> str:
 
 
 def _mds_cbc(p: Mapping[str, Any]) -> str:
-    text = (_("CBC MDS model: probability %(value)s, at or above %(cut)s, driven mostly by age "
+    text = (_("CBC MDS model: output %(value)s, at or above %(cut)s, driven mostly by age "
               "and sex") if p.get("age_and_sex") else _(
-        "CBC MDS model: probability %(value)s, at or above %(cut)s")) % {
+        "CBC MDS model: output %(value)s, at or above %(cut)s")) % {
         "value": probability(p["probability"]) if isinstance(p.get("probability"), int | float)
         else _num(p.get("probability")), "cut": _num(p.get("threshold"))}
     prevalence = p.get("prevalence")
     if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
-        text += _(" (calibrated to a cohort with %(prevalence)s %% MDS)") % {
+        text += _(" (a probability only in a cohort with %(prevalence)s %% MDS)") % {
             "prevalence": _num(100 * prevalence)}
     return text
 

@@ -42,13 +42,13 @@ def test_the_flag_reasons_in_english_and_in_french():
         assert flag_reason(_stored(0.45, "intermediate")["vexas_suspicion"]) == \
             "Suspicion de VEXAS intermédiaire (45 points sur 100)"
         assert flag_reason(flags["mds_risk"]) == \
-            "Modèle SMD sur NFS : probabilité 0,81, au seuil de 0,5 ou au-dessus"
+            "Modèle SMD sur NFS : sortie 0,81, au seuil de 0,5 ou au-dessus"
         assert flag_reason(flags["dysplasia"]) == \
             "Neutrophiles d'aspect dysplasique : 12\u00a0%, au seuil de 10\u00a0% ou au-dessus"
     with translation.override("en"):
         assert flag_reason(flags["vexas_suspicion"]) == "VEXAS suspicion high (75 points of 100)"
         assert flag_reason(flags["mds_risk"]) == \
-            "CBC MDS model: probability 0.81, at or above 0.5"
+            "CBC MDS model: output 0.81, at or above 0.5"
         assert flag_reason(flags["dysplasia"]) == \
             "dysplastic-looking neutrophils 12%, at or above 10%"
 
@@ -80,11 +80,11 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
     assert flag.rule == "CBC MDS model 0.81 >= 0.50, driven mostly by age and sex"
     assert flag.reason["params"]["age_and_sex"] is True
     with translation.override("en"):
-        assert flag_reason(flag) == ("CBC MDS model: probability 0.81, at or above 0.5, driven "
+        assert flag_reason(flag) == ("CBC MDS model: output 0.81, at or above 0.5, driven "
                                      "mostly by age and sex")
     with translation.override("fr"):
-        assert flag_reason(flag) == ("Modèle SMD sur NFS : probabilité 0,81, au seuil de 0,5 ou "
-                                     "au-dessus, porté surtout par l'âge et le sexe")
+        assert flag_reason(flag) == ("Modèle SMD sur NFS : sortie 0,81, au seuil de 0,5 ou "
+                                     "au-dessus, portée surtout par l'âge et le sexe")
     # Without contributions (or when the counts drive it) the flag says nothing more.
     assert _stored(0.75, "high")["mds_risk"].reason["params"]["age_and_sex"] is False
 
@@ -100,15 +100,16 @@ def test_the_mds_probability_names_the_prevalence_it_holds_at():
             for name, rule, reason in _flags(payloads)}["mds_risk"]
     thresholds = payloads["mds_cbc"]["thresholds"]
     with translation.override("en"):
-        assert flag_reason(flag) == ("CBC MDS model: probability 0.81, at or above 0.5 "
-                                     "(calibrated to a cohort with 65.5 % MDS)")
-        assert score_value_text("mds_cbc", 0.8125, thresholds) == "probability 0.81"
+        assert flag_reason(flag) == ("CBC MDS model: output 0.81, at or above 0.5 "
+                                     "(a probability only in a cohort with 65.5 % MDS)")
+        assert score_value_text("mds_cbc", 0.8125, thresholds) == "model output 0.81"
         assert score_calibration_text("mds_cbc", thresholds) == (
             "Calibrated to its training cohort, where 65.5 % had MDS: where MDS is rarer, the "
             "same output means a lower probability.")
         assert score_calibration_text("mds_cbc", {}) == ""
     with translation.override("fr"):
-        assert flag_reason(flag).endswith("(calibrée sur une cohorte à 65,5\u00a0% de SMD)")
+        assert flag_reason(flag).endswith(
+            "(une probabilité seulement dans une cohorte à 65,5\u00a0% de SMD)")
         assert score_calibration_text("mds_cbc", thresholds).startswith(
             "Calibrée sur sa cohorte d'apprentissage, dont 65,5\u00a0% avaient un SMD")
 
