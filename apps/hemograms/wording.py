@@ -91,6 +91,19 @@ def cbc_name(code: str) -> str:
     return code
 
 
+# Short names of the parameters a hematologist reads first, as the patient context's plots and
+# the worklist's reasons print them ("Hb", French "VGM").
+CBC_SHORT_NAMES: dict[str, Promise] = {
+    "HGB": _l("Hb"), "MCV": _l("MCV"), "PLT": _l("Platelets"), "NEUT#": _l("ANC"),
+    "WBC": _l("WBC"),
+}
+
+
+def cbc_short_name(code: str) -> str:
+    """A parameter's short name in the active language; another code as the analyser wrote it."""
+    return str(CBC_SHORT_NAMES.get(code, code))
+
+
 def cbc_unit(text: str | None) -> str:
     """A stored unit as printed ("×10⁹/L"); an unknown one as it is."""
     return str(UNITS.get(text or "", text or ""))

@@ -59,10 +59,12 @@ def _percent(fraction: Any) -> str:
     return _num(100 * fraction, 0) if isinstance(fraction, int | float) else str(fraction)
 
 
-def _cbc_limit(p: Mapping[str, Any]) -> str:
-    # The analyser's code and the rule's figures: no words to translate, only the numbers.
+def _cbc_limit(p: Mapping[str, Any], analyte_name: Callable[[str], str] = str) -> str:
+    # The parameter's short name (by `analyte_name`: a higher app's words, the code by default)
+    # and the rule's figures.
     unit = UNITS.get(str(p.get("unit")), p.get("unit"))
-    return f"{p.get('analyte')} {_num(p.get('value'))} {unit} {p.get('op')} {_num(p.get('limit'))}"
+    return (f"{analyte_name(str(p.get('analyte')))} {_num(p.get('value'))} {unit} {p.get('op')} "
+            f"{_num(p.get('limit'))}")
 
 
 def _vexas(p: Mapping[str, Any]) -> str:
@@ -105,11 +107,14 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def flag_reason(flag: Any) -> str:
+def flag_reason(flag: Any, *, analyte_name: Callable[[str], str] = str) -> str:
     """Why `flag` (a SpecimenFlag) was raised, in the active language: its coded reason worded,
-    else its rule as recorded."""
+    else its rule as recorded. `analyte_name` names a CBC parameter from its code (the
+    blood-count app's short names; this app sits below it)."""
     reason = getattr(flag, "reason", None) or {}
     render = REASONS.get(str(reason.get("code"))) if isinstance(reason, dict) else None
     if render is None:
         return str(getattr(flag, "rule", "") or "")
+    if reason.get("code") == flag_reasons.CBC_LIMIT:
+        return _cbc_limit(reason.get("params") or {}, analyte_name)
     return render(reason.get("params") or {})

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.models import CellPrediction
@@ -25,6 +24,7 @@ from apps.analysis.selectors import (
 from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_earlier, cbc_latest, cbc_subject
+from apps.hemograms.wording import CBC_SHORT_NAMES
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import differential_count, scanner_differential
@@ -395,9 +395,7 @@ def specimen_document(specimen: Specimen) -> dict[str, Any]:
 
 # The patient context of the case page: which CBC values, in this order, and how many earlier
 # specimens are listed.
-CONTEXT_CBC: tuple[tuple[str, Any], ...] = (
-    ("HGB", _("Hb")), ("MCV", _("MCV")), ("PLT", _("Platelets")), ("NEUT#", _("ANC")),
-    ("WBC", _("WBC")))
+CONTEXT_CBC: tuple[tuple[str, Any], ...] = tuple(CBC_SHORT_NAMES.items())
 CONTEXT_PREVIOUS = 10
 
 

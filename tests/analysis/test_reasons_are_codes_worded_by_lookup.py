@@ -119,3 +119,18 @@ def test_every_reason_code_reads_in_french(code, params):
     # The stored figures in both, written the French way in French.
     assert [f.replace(",", ".") for f in _figures(french)] == _figures(english), (english, french)
     assert not re.search(r"\d\.\d", french), french
+
+
+def test_the_worklist_names_a_cbc_parameter_the_readers_way():
+    """The analyser's code stays in the stored reason; the worklist prints the short name a
+    reader knows, in their language (the patient context's names)."""
+    from apps.review.templatetags.review_text import flag_reason_filter
+
+    flag = SpecimenFlag(name="macrocytosis", rule="", reason={
+        "code": flag_reasons.CBC_LIMIT, "params": {"analyte": "MCV", "value": 113.0, "unit": "fL",
+                                                   "op": ">", "limit": 100.0}})
+    with translation.override("en"):
+        assert flag_reason_filter(flag) == "MCV 113 fL > 100"
+    with translation.override("fr"):
+        assert flag_reason_filter(flag) == "VGM 113 fL > 100"
+    assert flag_text.flag_reason(flag) == "MCV 113 fL > 100"  # the code, without the names
