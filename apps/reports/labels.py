@@ -17,7 +17,7 @@ CELL_CLASSES: dict[str, Promise] = display.CELL_CLASSES
 # As the model card names them: model outputs read on neutrophils; the nucleus output is a
 # lobation proxy (a band neutrophil is non-segmented too), never a pseudo-Pelger finding.
 ANOMALIES: dict[str, Promise] = {
-    "vacuole": _("Vacuoles (model output)"),
+    "vacuole": _("Vacuole output (probability)"),  # as the case page names it
     "pseudo_pelger": _("Non-segmented nucleus (lobation proxy, also band forms)"),
     "hypogranulation": _("Hypogranulation"),
     "barr_body": _("Barr body"),

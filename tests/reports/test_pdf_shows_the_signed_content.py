@@ -59,7 +59,7 @@ def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, render
     # are None: words, never a number.
     assert flat.count("Hypogranulation not available in this model") == 2
     assert flat.count("Barr body not available in this model") == 2
-    assert flat.count("Vacuoles (model output) 12.5 %") == 2
+    assert flat.count("Vacuole output (probability) 12.5 %") == 2
     assert flat.count("Non-segmented nucleus (lobation proxy, also band forms)") == 2
     assert "Pseudo-Pelger" not in flat
 
