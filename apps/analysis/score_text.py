@@ -385,8 +385,8 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     reasons.FEW_NEUTROPHILS: lambda p: _("fewer than %(min)s neutrophils analysed (n=%(n)s)")
     % {"min": p.get("min"), "n": p.get("n")},
     score_codes.FEW_NEUTROPHILS_IN_DOMAIN: lambda p: _(
-        "fewer than %(min)s neutrophils inside the validated domain (n=%(n)s; %(outside)s "
-        "outside it, not counted)") % {"min": p.get("min"), "n": p.get("n"),
+        "fewer than %(min)s neutrophils inside the validated domain (n=%(n)s; outside it, "
+        "the model's outputs are not read: %(outside)s)") % {"min": p.get("min"), "n": p.get("n"),
                                        "outside": p.get("outside")},
     reasons.INPUT_MISSING: lambda p: _("%(input)s missing") % {"input": _input(str(
         p.get("input", "")))},

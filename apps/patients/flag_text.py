@@ -101,8 +101,10 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "%(n)s blood count received after signing: attach it after an amendment or leave it "
         "out", "%(n)s blood counts received after signing: attach them after an amendment or "
         "leave them out", p.get("n") if isinstance(p.get("n"), int) else 1) % {"n": p.get("n")},
-    flag_reasons.OUTSIDE_DOMAIN: lambda p: _(
-        "%(outside)s of %(cells)s cells outside the validated domain") % {
+    flag_reasons.OUTSIDE_DOMAIN: lambda p: ngettext(
+        "%(outside)s of %(cells)s cells outside the validated domain",
+        "%(outside)s of %(cells)s cells outside the validated domain",
+        p.get("outside") if isinstance(p.get("outside"), int) else 2) % {
         "outside": _num(p.get("outside")), "cells": _num(p.get("cells"))},
 }
 

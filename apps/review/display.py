@@ -323,6 +323,7 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
                         "width": round(100 * p) if hold else 0}
                        for c, p in probs[:5 if hold else 3] if isinstance(p, int | float)]
     if not hold:
+        detail["probs_caption"] = str(_("Model: classes (a suggestion)"))
         detail["probs_note"] = str(_("Outside the validated domain: the model's classes in its "
                                      "order, without probabilities, which do not hold for this "
                                      "image."))

@@ -496,7 +496,8 @@ def patient_context_entry(specimen: Specimen) -> dict[str, Any] | None:
                 "version": row["signature"]["version"],
                 "signed_at": row["signature"]["signed_at"].isoformat(),
                 "conclusion": row["signature"]["conclusion"],
-                "per_100_wbc": row["signature"]["per_100_wbc"]},
+                "per_100_wbc": row["signature"]["per_100_wbc"],
+                "nrbc_per_100_wbc": row["signature"]["nrbc_per_100_wbc"]},
         } for row in context["previous"]],
         "trends": [{
             "code": t["code"], "unit": t["unit"], "ref_low": t["ref_low"],

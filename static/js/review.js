@@ -89,6 +89,8 @@
     });
     // No table at all for an image without a white cell (its flag says why).
     probs.closest("table").hidden = !(d.probs || []).length;
+    var caption = document.getElementById("preview-probs-caption");
+    caption.textContent = d.probs_caption || caption.getAttribute("data-default");
     var note = text("preview-probs-note", d.probs_note || "");
     note.hidden = !d.probs_note;
     text("preview-subtype", (d.subtype || "") + (d.subtype_note ? " — " + d.subtype_note : ""));

@@ -134,3 +134,13 @@ def test_the_worklist_names_a_cbc_parameter_the_readers_way():
     with translation.override("fr"):
         assert flag_reason_filter(flag) == "VGM 113 fL > 100"
     assert flag_text.flag_reason(flag) == "MCV 113 fL > 100"  # the code, without the names
+
+
+def test_one_cell_outside_reads_in_the_singular_in_french():
+    flag = SpecimenFlag(name="cells_outside_domain", rule="", reason={
+        "code": flag_reasons.OUTSIDE_DOMAIN, "params": {"outside": 1, "cells": 3}})
+    with translation.override("fr"):
+        assert flag_text.flag_reason(flag) == "1 cellule sur 3 hors du domaine validé"
+    flag.reason["params"]["outside"] = 2
+    with translation.override("fr"):
+        assert flag_text.flag_reason(flag) == "2 cellules sur 3 hors du domaine validé"

@@ -141,3 +141,14 @@ def test_trend_geometry_follows_time_and_the_reference_band():
     assert panel.band == ("8.0", "32.0") and panel.marks[-1].current
     assert trend_panel([]) is None
     assert trend_panel(points[:1]).marks[0].x == "120.0"
+
+
+def test_the_signed_context_keeps_the_earlier_nrbc_for_the_report(history):
+    """The report prints the earlier specimen's differential from the signed content: its NRBC
+    per 100 WBC is kept there, as the page shows it."""
+    from apps.review.selectors import patient_context_entry
+
+    signed = {row["accession"]: row["signature"]
+              for row in patient_context_entry(history)["previous"]}
+    assert signed["S-0001"]["nrbc_per_100_wbc"] == 2.0
+    assert signed["S-0002"] is None

@@ -79,6 +79,7 @@ def test_a_cell_outside_the_domain_waits_with_the_models_suggestion(client, biol
     # images of stains it never saw): the pane says so.
     assert detail["probs"] == [{"label": "Neutrophil", "value": "", "width": 0}]
     assert "without probabilities" in detail["probs_note"]
+    assert detail["probs_caption"] == "Model: classes (a suggestion)"
     assert "%" not in detail["subtype"] and all(a["prob"] == "" for a in detail["attributes"])
     assert detail["anomalies"] == []  # not read as a neutrophil's until a biologist says so
     # Once confirmed it counts, and its figures are still not shown: the image is as it was.

@@ -1,8 +1,8 @@
 """The specimen page's cell gallery (the technician's view) marks each cell whose image is outside
 the cell model's validated domain as the case page does (one partial, one rule:
 CellPrediction.domain_flag), in French and in English; a cell inside the domain has no marker.
-Its caption keeps the model's probability in an element of its own, which the layout never
-cuts: in French the class names are long."""
+Its caption keeps the model's probability (inside the domain only) in an element of its own,
+which the layout never cuts: in French the class names are long."""
 
 from __future__ import annotations
 
@@ -61,9 +61,13 @@ def test_the_probability_has_its_own_element_in_french(client, technician, outsi
     assert 'class="prediction"' not in no_cell  # the network's class is not shown for it
     neutrophils = [body for body in neutrophils if body is not no_cell]
     for body in neutrophils:
-        # Outside the domain: the model's suggestion, not a class counted.
-        assert re.search(r'<span class="prediction"[^>]*>modèle : Polynucléaire neutrophile '
-                         r'<span class="prob">0,90</span></span>', body), body
+        # Outside the domain: the model's suggestion, not a class counted, and without its
+        # probability, which does not hold for the image (CellPrediction.figures_hold).
+        assert re.search(r'<span class="prediction"[^>]*>modèle : Polynucléaire neutrophile'
+                         r'</span>', body), body
+        assert 'class="prob"' not in body
+    inside = [figures[pk] for pk in _ids(outside)[4:]]
+    assert inside and all(re.search(r'<span class="prob">\d,\d\d</span>', b) for b in inside)
 
 
 def test_a_specimen_without_a_domain_check_has_no_marker(client, technician, analysed):
