@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from apps.analysis.score_text import percent
+from apps.smears.differential import REVIEW_ONLY_WBC, WBC_CLASSES
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
@@ -51,8 +52,12 @@ def signed_differential(per_100_wbc: dict[str, Any] | None,
     """An earlier specimen's signed differential in one line of the patient context, per 100
     white cells: the classes counted, then the erythroblasts as NRBC per 100 WBC (outside the
     denominator, named so). The page and the report print the same list."""
-    rows = [{"label": class_label(code), "value": one_decimal(value)}
-            for code, value in (per_100_wbc or {}).items() if value]
+    counted = per_100_wbc or {}
+    # In the differential's order, not the stored mapping's (a JSON column may sort its keys).
+    order = [*WBC_CLASSES, *REVIEW_ONLY_WBC]
+    codes = sorted(counted, key=lambda c: order.index(c) if c in order else len(order))
+    rows = [{"label": class_label(code), "value": one_decimal(counted[code])}
+            for code in codes if counted[code]]
     if nrbc_per_100_wbc:
         rows.append({"label": str(_("NRBC (per 100 WBC)")),
                      "value": one_decimal(nrbc_per_100_wbc)})

@@ -77,19 +77,20 @@ def test_the_specimen_page_shows_the_domain_warning_first(browser_page, live_ser
     assert "hors du domaine" in banner.inner_text()
     box = banner.bounding_box()
     assert box is not None and box["y"] + box["height"] <= 768, box
-    # The gallery's captions are never cut: each cell's probability is shown whole, and each
-    # cell is marked outside the domain.
+    # The gallery's captions are never cut: each cell's suggested class is shown whole, without
+    # a probability (it does not hold outside the domain), and each cell is marked outside.
     captions = page.evaluate("""() => Array.from(
         document.querySelectorAll("#gallery figure.cell figcaption")).map(c => {
-            const prob = c.querySelector(".prediction .prob");
-            const r = prob.getBoundingClientRect(), f = c.getBoundingClientRect();
+            const prediction = c.querySelector(".prediction");
+            const r = prediction.getBoundingClientRect(), f = c.getBoundingClientRect();
             return {cut: Array.from(c.querySelectorAll("span, a")).some(
                         e => e.scrollWidth > e.clientWidth + 0.5),
                     inside: r.width > 0 && r.right <= f.right + 0.5,
+                    prob: c.querySelector(".prob") !== null,
                     marker: (c.querySelector(".domain-flag") || {}).textContent || ""};
         })""")
     assert len(captions) == 12, captions
-    assert all(not c["cut"] and c["inside"] for c in captions), captions
+    assert all(not c["cut"] and c["inside"] and not c["prob"] for c in captions), captions
     assert all(c["marker"] == "hors domaine" for c in captions), captions
 
 

@@ -45,7 +45,8 @@ def history(technician, biologist, specimen):  # type: ignore[no-untyped-def]
     Signature.objects.create(
         specimen=specimen, version=1, meaning="validated", signed_by=biologist,
         comment="Frottis sans anomalie", content_sha256="0" * 64,
-        content={"differential": {"per_100_wbc": {"neutrophil": 61.5, "lymphocyte": 30.0,
+        # Stored in another order than the differential's: a JSON column may sort its keys.
+        content={"differential": {"per_100_wbc": {"lymphocyte": 30.0, "neutrophil": 61.5,
                                                   "basophil": 0},
                                   "nrbc_per_100_wbc": 2.0}})
     second = specimen_create(actor=technician, accession="S-0002", patient=patient)

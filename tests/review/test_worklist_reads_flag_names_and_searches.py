@@ -35,7 +35,7 @@ def test_flag_names_and_reasons_in_english_and_french(client, biologist, technic
     assert '<option value="macrocytosis">Macrocytosis</option>' in page
     page = _page(client, biologist, "fr")
     assert set(_tags(page)) >= {"Anémie", "Macrocytose", "Neutropénie", "Thrombopénie"}
-    assert "MCV 106,5 fL &gt; 100" in page and "HGB 9,5 g/dL" in page
+    assert "VGM 106,5 fL &gt; 100" in page and "Hb 9,5 g/dL" in page  # French short names
     assert "in_review" not in page.split("<table", 1)[0].split("<h1>", 1)[1].split("</p>")[0]
 
 
