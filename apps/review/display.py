@@ -47,6 +47,11 @@ def one_decimal(value: Any) -> str:
     return number_format(round(float(value), 1), decimal_pos=1)
 
 
+# Erythroblasts beside a differential: outside its denominator, named so (one label for the
+# differential table and an earlier specimen's signed line).
+NRBC_LABEL = gettext_lazy("NRBC (per 100 WBC)")
+
+
 def signed_differential(per_100_wbc: dict[str, Any] | None,
                         nrbc_per_100_wbc: Any = None) -> list[dict[str, str]]:
     """An earlier specimen's signed differential in one line of the patient context, per 100
@@ -59,7 +64,7 @@ def signed_differential(per_100_wbc: dict[str, Any] | None,
     rows = [{"label": class_label(code), "value": one_decimal(counted[code])}
             for code in codes if counted[code]]
     if nrbc_per_100_wbc:
-        rows.append({"label": str(_("NRBC (per 100 WBC)")),
+        rows.append({"label": str(NRBC_LABEL),
                      "value": one_decimal(nrbc_per_100_wbc)})
     return rows
 
@@ -87,7 +92,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                      "percent": one_decimal(per_100.get(cls)),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
-    rows.append({"class": "erythroblast", "label": _("NRBC (per 100 WBC)"),
+    rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
                  "count": diff.get("nrbc", 0),
                  "percent": one_decimal(diff.get("nrbc_per_100_wbc")),
                  "analyser": one_decimal(analyser.get("nrbc_per_100_wbc")),
