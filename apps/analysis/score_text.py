@@ -460,6 +460,14 @@ def reason_text(reason: object) -> str:
     return render(params)
 
 
+def _mds_cbc_disclaimer() -> str:
+    return _(
+        "Output of a logistic model on the blood count, trained on one single-centre cohort "
+        "(MDS vs iron-deficiency/megaloblastic anaemia and normal counts): a probability of MDS "
+        "only in a cohort like that one, not in this laboratory's patients. A prompt for smear "
+        "review and, where indicated, marrow examination; never a diagnosis.")
+
+
 def _disclaimers() -> dict[str, str]:
     return {
         vexas.DISCLAIMER: _(
@@ -468,10 +476,8 @@ def _disclaimers() -> dict[str, str]:
             "deficiency, sepsis and other infections, drugs, and storage artefact (EDTA sample "
             "left too long before the smear) also produce them. The weights are a heuristic "
             "from published case series, not fitted on a VEXAS cohort."),
-        mds_cbc.DISCLAIMER: _(
-            "CBC-based MDS probability from a logistic model trained on one single-centre "
-            "cohort (MDS vs iron-deficiency/megaloblastic anaemia and normal counts). A prompt "
-            "for smear review and, where indicated, marrow examination; never a diagnosis."),
+        mds_cbc.DISCLAIMER: _mds_cbc_disclaimer(),
+        mds_cbc.DISCLAIMER_BEFORE: _mds_cbc_disclaimer(),
         mds_image.DISCLAIMER: _(
             "Image evidence for MDS: the share of neutrophils with a dysplasia feature the "
             "cell model detects (hyposegmented, pseudo-Pelger nuclei; hypogranulation), "

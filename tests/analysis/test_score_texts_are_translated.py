@@ -32,6 +32,19 @@ def test_every_disclaimer_and_known_reason_has_a_french_text():
         assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == "MCV missing"
 
 
+def test_the_cbc_model_is_never_called_a_probability_of_mds_even_as_stored_before():
+    # Scores stored before 2026-12-06 keep the earlier sentence; a page reads it anew.
+    for lang in ("en", "fr"):
+        with translation.override(lang):
+            shown = translate(mds_cbc.DISCLAIMER_BEFORE)
+            assert shown == translate(mds_cbc.DISCLAIMER)
+            assert not shown.lower().startswith(("cbc-based mds probability", "probabilité"))
+    with translation.override("en"):
+        assert "not in this laboratory's patients" in translate(mds_cbc.DISCLAIMER_BEFORE)
+    with translation.override("fr"):
+        assert "pas chez les patients de ce laboratoire" in translate(mds_cbc.DISCLAIMER_BEFORE)
+
+
 def test_a_stored_reason_is_its_code_and_parameters_and_reads_the_same():
     reason = Reason(reasons.NEUTROPHILS_WITHOUT_ANOMALY, {"n": 3})
     stored = json.loads(json.dumps(reason.as_dict()))

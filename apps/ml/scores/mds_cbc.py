@@ -23,6 +23,13 @@ from apps.ml.scores.reasons import INPUT_REQUIRED, Reason
 TASK = "mds_cbc"
 
 DISCLAIMER = (
+    "Output of a logistic model on the blood count, trained on one single-centre cohort (MDS "
+    "vs iron-deficiency/megaloblastic anaemia and normal counts): a probability of MDS only in "
+    "a cohort like that one, not in this laboratory's patients. A prompt for smear review and, "
+    "where indicated, marrow examination; never a diagnosis."
+)
+# Written by scores stored before 2026-12-06; read as DISCLAIMER (apps.analysis.score_text).
+DISCLAIMER_BEFORE = (
     "CBC-based MDS probability from a logistic model trained on one single-centre cohort "
     "(MDS vs iron-deficiency/megaloblastic anaemia and normal counts). A prompt for smear "
     "review and, where indicated, marrow examination; never a diagnosis."
