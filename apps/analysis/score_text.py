@@ -162,16 +162,39 @@ def score_calibration_text(name: str, thresholds: dict | None) -> str:
 
 
 def score_levels_text(name: str, thresholds: dict | None) -> str:
-    """How the level is read from the value (the VEXAS rule's cut-offs, in points)."""
+    """How the level is read from the value (the VEXAS rule's cut-offs, in points; a model's
+    operating threshold is named in its level, ``score_level_text``)."""
     t = thresholds or {}
     if name == "vexas" and "level_intermediate" in t and "level_high" in t:
         return _("intermediate from %(intermediate)s points, high from %(high)s points") % {
             "intermediate": vexas_points(t["level_intermediate"]),
             "high": vexas_points(t["level_high"])}
-    if "operating_point" in t and t["operating_point"] is not None:
-        return _("operating threshold: output %(value)s") % {
-            "value": _num(float(t["operating_point"]), 2)}
     return ""
+
+
+def score_level_text(level: object, thresholds: dict | None) -> str:
+    """A score's level in the reader's language; a model's level with its operating threshold
+    (as an output of the model, the unit of its value)."""
+    if not level:
+        return ""
+    point = (thresholds or {}).get("operating_point")
+    if level in ("above_threshold", "below_threshold") and isinstance(point, int | float):
+        above = level == "above_threshold"
+        return (_("above the operating threshold (output %(value)s)") if above else
+                _("below the operating threshold (output %(value)s)")) % {
+            "value": _num(float(point), 2)}
+    return str(SCORE_LEVELS.get(str(level), str(level).replace("_", " ")))
+
+
+SCORE_LEVELS = {
+    "above_threshold": gettext_lazy("above the operating threshold"),
+    "below_threshold": gettext_lazy("below the operating threshold"),
+    "above_who": gettext_lazy("at or above the WHO 10% threshold"),
+    "below_who": gettext_lazy("below the WHO 10% threshold"),
+    "low": gettext_lazy("low"),
+    "intermediate": gettext_lazy("intermediate"),
+    "high": gettext_lazy("high"),
+}
 
 
 def contribution_table(name: str, contributions: list[dict]) -> dict[str, object]:
@@ -296,6 +319,7 @@ def score_display(score: object) -> dict[str, object]:
         "drivers": score_drivers_text(name, get("state"),
                                       list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]
+        "level": score_level_text(get("level"), thresholds),  # type: ignore[arg-type]
         "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]
         if evidence.get("contributions")  # type: ignore[union-attr]

@@ -17,7 +17,13 @@ from django.utils.translation import pgettext
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.overlays import report_cell_files
-from apps.analysis.score_text import reason_text, score_display, score_value_text, translate
+from apps.analysis.score_text import (
+    reason_text,
+    score_display,
+    score_level_text,
+    score_value_text,
+    translate,
+)
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
@@ -195,7 +201,7 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "value": score_value_text(str(s.get("name") or ""), s.get("value"),
                                        s.get("thresholds"))
              or _number(s.get("value"), digits=3),
-             "level": labels.label(labels.SCORE_LEVELS, s.get("level")),
+             "level": score_level_text(s.get("level"), s.get("thresholds")),
              "text": translate(s.get("text") or ""),
              # A model's known limits (its card), as the case page lists them under the score.
              "limits": [translate(str(t)) for t in (s.get("evidence") or {}).get("limits") or []]}

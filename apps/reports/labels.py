@@ -40,17 +40,6 @@ SCORE_NAMES: dict[str, Promise] = {
     "mds_fused": _("MDS risk — fused image + CBC model"),
 }
 
-SCORE_LEVELS: dict[str, Promise] = {
-    "above_threshold": _("above the operating threshold"),
-    "below_threshold": _("below the operating threshold"),
-    "above_who": _("at or above the WHO 10% threshold"),
-    "below_who": _("below the WHO 10% threshold"),
-    "low": _("low"),
-    "intermediate": _("intermediate"),
-    "high": _("high"),
-}
-
-
 def label(table: dict[str, Promise], code: str | None) -> str:
     if not code:
         return ""

@@ -40,3 +40,16 @@ def test_a_scores_reasons_are_listed_as_each_language_punctuates(make_specimen, 
     assert "fewer than 20 neutrophils analysed (n=7); MCV missing" in english
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
     assert "moins de 20 neutrophiles analysés (n=7) ; donnée manquante : VGM" in french
+
+
+def test_the_level_names_its_threshold_once_in_the_models_unit(make_specimen, sign, settings):
+    from apps.reports.document import report_html
+
+    signature = sign(make_specimen(), scores=[{**_score(DEMOGRAPHIC), "definition": "mds-cbc",
+                                               "version": "1", "level": "above_threshold"}])
+    english = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
+    assert "above the operating threshold (output 0.5)" in english
+    assert english.count("operating threshold") == 1
+    french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "au-dessus du seuil de décision (sortie 0,5)" in french
+    assert french.count("seuil de décision") == 1
