@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from apps.ml.scores.reasons import Reason
 from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
 
-# 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more.
-RULES_VERSION = "cbc-flags-3"
-# Customary critical limits, each doubling its finding's weight.
+# 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more;
+# 4: a value past its critical limit says so, with that limit.
+RULES_VERSION = "cbc-flags-4"
+# Customary critical limits (low), each doubling its finding's weight, in the stored units.
 CRITICAL_HGB = 7.0  # g/dL
 CRITICAL_ANC = 0.5  # x10^9/L
 CRITICAL_PLT = 20.0  # x10^9/L
+CRITICAL_LOW = {"HGB": CRITICAL_HGB, "NEUT#": CRITICAL_ANC, "PLT": CRITICAL_PLT}
 CRITICAL_WEIGHT = 4
 BLAST_MESSAGE_WEIGHT = 8
 
@@ -46,10 +48,22 @@ class Finding:
     reason: Reason | None = None  # the same finding as a code with its figures, to be worded
 
 
+def critical_low(code: str, value: float | None) -> float | None:
+    """The critical limit ``value`` of parameter ``code`` is below (a value to call through),
+    or None when it is not past one."""
+    limit = CRITICAL_LOW.get(code)
+    return limit if limit is not None and value is not None and value < limit else None
+
+
 def _limit(name: str, v: Value, unit: str, op: str, limit: float, weight: int) -> Finding:
-    return Finding(name, f"{v.code} {v.value:g} {unit} {op} {limit:g}", weight, Reason(
-        CBC_LIMIT, {"analyte": v.code, "value": v.value, "unit": unit, "op": op,
-                    "limit": limit}))
+    critical = critical_low(v.code, v.value) if op == "<" else None
+    params: dict[str, object] = {"analyte": v.code, "value": v.value, "unit": unit, "op": op,
+                                 "limit": limit}
+    rule = f"{v.code} {v.value:g} {unit} {op} {limit:g}"
+    if critical is not None:
+        params["critical"] = critical
+        rule += f" (critical < {critical:g})"
+    return Finding(name, rule, weight, Reason(CBC_LIMIT, params))
 
 
 def _below(v: Value | None, limit: float | None) -> bool:
@@ -63,6 +77,13 @@ def _above(v: Value | None, limit: float | None) -> bool:
 RULE_MAX_LENGTH = 200  # SpecimenFlag.rule
 
 
+def blast_messages(ip_messages: Sequence[str]) -> list[str]:
+    """The analyser's IP messages that suspect blasts ('Blasts?', 'Blasts/Abn Lympho?'), as it
+    wrote them: a possible acute leukaemia. The one rule for it: the worklist weighs these
+    first, and the CBC MDS model, trained without leukaemias, is not scored on such a count."""
+    return [m for m in ip_messages if "blast" in m.lower()]
+
+
 def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> list[Finding]:
     """The findings of one CBC: its values against the rules, and the analyser's own IP
     messages ('Blasts?', 'PLT Clumps?'), which put the specimen on the worklist as they are."""
@@ -72,14 +93,14 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
     out: list[Finding] = []
     if hgb and _below(hgb, hgb.ref_low):
         out.append(_limit("anaemia", hgb, "g/dL", "<", hgb.ref_low,  # type: ignore[arg-type]
-                          _graded(hgb, CRITICAL_HGB)))
+                          _graded(hgb)))
     if mcv and _above(mcv, 100.0):
         out.append(_limit("macrocytosis", mcv, "fL", ">", 100.0, 2))
     if anc and _below(anc, 1.5):
-        out.append(_limit("neutropenia", anc, "x10^9/L", "<", 1.5, _graded(anc, CRITICAL_ANC)))
+        out.append(_limit("neutropenia", anc, "x10^9/L", "<", 1.5, _graded(anc)))
     if plt and _below(plt, plt.ref_low):
         out.append(_limit("thrombocytopenia", plt, "x10^9/L", "<",  # type: ignore[arg-type]
-                          plt.ref_low, _graded(plt, CRITICAL_PLT)))
+                          plt.ref_low, _graded(plt)))
     if plt and _above(plt, plt.ref_high):
         out.append(_limit("thrombocytosis", plt, "x10^9/L", ">", plt.ref_high, 1))  # type: ignore[arg-type]
     if wbc and _above(wbc, wbc.ref_high):
@@ -90,12 +111,12 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
         rule = "IP: " + "; ".join(ip_messages)
         if len(rule) > RULE_MAX_LENGTH:
             rule = rule[:RULE_MAX_LENGTH - 1] + "…"
-        blasts = any("blast" in m.lower() for m in ip_messages)
+        blasts = bool(blast_messages(ip_messages))
         out.append(Finding("analyser_message", rule, BLAST_MESSAGE_WEIGHT if blasts else 1,
                            Reason(ANALYSER_IP, {"messages": list(ip_messages)})))
     return out
 
 
-def _graded(v: Value, critical: float) -> int:
+def _graded(v: Value) -> int:
     """The weight of a low count: CRITICAL_WEIGHT past its critical limit, else 2."""
-    return CRITICAL_WEIGHT if _below(v, critical) else 2
+    return CRITICAL_WEIGHT if critical_low(v.code, v.value) is not None else 2

@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.utils.translation import ngettext
 
+from apps.core.numbers import plain_number
+
+from .parsers.units import conversion_factor, parameter_for
 from .reference import ANALYSER, Subject
+
+CONVERTED_DECIMALS = 2  # at most, for a value converted from another unit
+_WRITTEN = re.compile(r"^\s*[<>]?\s*[-+]?\d+(?:[.,](\d+))?\s*$")
+
+
+def reported_decimals(code: str, raw_value: str, raw_unit: str) -> int | None:
+    """How many decimals the analyser gave a value ("1.30": 2), in the stored unit: a value
+    converted by a power of ten keeps its precision (98 g/L: one decimal in g/dL). None when
+    that cannot be read (no written number, a unit converted by another factor)."""
+    written = _WRITTEN.match(raw_value or "")
+    parameter = parameter_for(code)
+    if written is None or parameter is None:
+        return None
+    factor = conversion_factor(parameter, raw_unit or "")
+    if factor is None or factor <= 0:
+        return None
+    exponent = factor.log10()
+    if exponent != exponent.to_integral_value():
+        return None
+    decimals = max(0, len(written.group(1) or "") - int(exponent))
+    # 3100 /uL is 3.1 x10^9/L to the cell: printed to the hundredth, as counts are.
+    return decimals if exponent == 0 else min(decimals, CONVERTED_DECIMALS)
+
+
+def measured_value(value: Any, decimals: int | None) -> str:
+    """A measured value in the reader's language with the decimals the analyser gave it
+    ("32.0", "1.30": trailing zeros are precision), else without padding zeros."""
+    if decimals is None or not isinstance(value, int | float) or isinstance(value, bool):
+        return plain_number(value)
+    return number_format(round(Decimal(str(value)), decimals), decimal_pos=decimals)
 
 
 def subject_note(subject: Subject | dict[str, Any] | None) -> str:
@@ -95,7 +131,8 @@ def cbc_name(code: str) -> str:
 # the worklist's reasons print them ("Hb", French "VGM").
 CBC_SHORT_NAMES: dict[str, Promise] = {
     "HGB": _l("Hb"), "MCV": _l("MCV"), "PLT": _l("Platelets"), "NEUT#": _l("ANC"),
-    "WBC": _l("WBC"),
+    "WBC": _l("WBC"), "RBC": _l("RBC"), "HCT": _l("HCT"), "MCH": _l("MCH"),
+    "MCHC": _l("MCHC"),
 }
 
 

@@ -63,8 +63,14 @@ def _cbc_limit(p: Mapping[str, Any], analyte_name: Callable[[str], str] = str) -
     # The parameter's short name (by `analyte_name`: a higher app's words, the code by default)
     # and the rule's figures.
     unit = UNITS.get(str(p.get("unit")), p.get("unit"))
-    return (f"{analyte_name(str(p.get('analyte')))} {_num(p.get('value'))} {unit} {p.get('op')} "
-            f"{_num(p.get('limit'))}")
+    name = analyte_name(str(p.get("analyte")))
+    critical = p.get("critical")
+    if isinstance(critical, int | float) and not isinstance(critical, bool):
+        # Past its critical limit: that limit is the one quoted, and named.
+        return _("critical value: %(analyte)s %(value)s %(unit)s < %(limit)s") % {
+            "analyte": name, "value": _num(p.get("value")), "unit": unit,
+            "limit": _num(critical)}
+    return f"{name} {_num(p.get('value'))} {unit} {p.get('op')} {_num(p.get('limit'))}"
 
 
 def _vexas(p: Mapping[str, Any]) -> str:
@@ -81,7 +87,7 @@ def _mds_cbc(p: Mapping[str, Any]) -> str:
         else _num(p.get("probability")), "cut": _num(p.get("threshold"))}
     prevalence = p.get("prevalence")
     if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
-        text += _(" (a probability only in a cohort with %(prevalence)s %% MDS)") % {
+        text += _(" (a probability only in a cohort with %(prevalence)s%% MDS)") % {
             "prevalence": _num(100 * prevalence)}
     return text
 

@@ -27,7 +27,7 @@ from apps.analysis.score_text import (
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
-from apps.hemograms.wording import cbc_name, cbc_unit, subject_note
+from apps.hemograms.wording import cbc_name, cbc_unit, measured_value, subject_note
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import differential_table, signed_differential
@@ -101,12 +101,14 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
         low, high = _number(v.get("ref_low")), _number(v.get("ref_high"))
         rows.append({
             "code": v.get("code", ""), "name": cbc_name(v.get("code", "")),
-            "value": _number(v.get("value")) if v.get("value") is not None
+            "value": measured_value(v.get("value"), v.get("decimals"))
+            if v.get("value") is not None
             else v.get("raw_value", ""),
             "unit": cbc_unit(v.get("unit")),
             "range": f"{low} – {high}" if low and high else (f"≥ {low}" if low else
                                                             (f"≤ {high}" if high else "")),
             "flag": v.get("flag", ""),
+            "critical": bool(v.get("critical")),
             "analyser_flag": v.get("analyser_flag", ""),
         })
     return {"analyser": cbc.get("analyser", ""),

@@ -101,10 +101,10 @@ def test_the_mds_probability_names_the_prevalence_it_holds_at():
     thresholds = payloads["mds_cbc"]["thresholds"]
     with translation.override("en"):
         assert flag_reason(flag) == ("CBC MDS model: output 0.81, at or above 0.5 "
-                                     "(a probability only in a cohort with 65.5 % MDS)")
+                                     "(a probability only in a cohort with 65.5% MDS)")
         assert score_value_text("mds_cbc", 0.8125, thresholds) == "model output 0.81"
         assert score_calibration_text("mds_cbc", thresholds) == (
-            "Calibrated to its training cohort, where 65.5 % had MDS: where MDS is rarer, the "
+            "Calibrated to its training cohort, where 65.5% had MDS: where MDS is rarer, the "
             "same output means a lower probability.")
         assert score_calibration_text("mds_cbc", {}) == ""
     with translation.override("fr"):

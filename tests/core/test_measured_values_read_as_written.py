@@ -1,5 +1,7 @@
 """A measured value reads as the laboratory wrote it, on the page as in the signed report:
-10.2 g/dL is "10.2" ("10,2" in French), never "10.20"; 50.0 is "50"; no float noise."""
+10.2 g/dL is "10.2" ("10,2" in French) and never float noise; the analyser's decimals are its
+precision and are kept (MCHC "32.0", LYMPH# "1.30"), also through a unit converted by a power
+of ten (98 g/L is 9.8 g/dL). A number with no written form to read is printed plainly."""
 
 from __future__ import annotations
 
@@ -28,3 +30,42 @@ def test_the_cbc_table_prints_no_padding_zeros():
         html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
     assert '<td class="num">10.2</td>' in html and "10.20" not in html
     assert "13–17" in html
+
+
+def test_a_value_past_its_critical_limit_reads_critical_on_the_page():
+    value = SimpleNamespace(code="HGB", value=6.5, raw_value="6.5", unit="g/dL", ref_low=12.0,
+                            ref_high=16.0, flag="L", get_flag_display="Low", analyser_flag="")
+    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=[value]))
+    with translation.override("fr"):
+        html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
+    assert '<strong class="flag critical">Critique (bas)</strong>' in html
+    mild = SimpleNamespace(**{**vars(value), "value": 9.5})
+    with translation.override("fr"):
+        html = render_to_string("hemograms/cbc_table.html", {"cbc": SimpleNamespace(
+            analyser_messages=[], values=SimpleNamespace(all=[mild]))})
+    assert "Critique" not in html and '<strong class="flag">Low</strong>' in html
+
+
+
+def test_the_analysers_decimals_are_kept_on_the_page():
+    from apps.hemograms.wording import measured_value, reported_decimals
+
+    rows = [("MCHC", 32.0, "32.0", "g/dL", "32.0", "32,0"),
+            ("LYMPH#", 1.3, "1.30", "10^9/L", "1.30", "1,30"),
+            ("HGB", 9.8, "98", "g/L", "9.8", "9,8"),
+            ("RET#", 52.3, "0.0523", "10^6/uL", "52.3", "52,3"),
+            ("WBC", 3.1, "3100", "/uL", "3.10", "3,10"),
+            ("HGB", 9.99, "6.2", "mmol/L", "9.99", "9,99")]  # not a power of ten: plain
+    for code, value, raw, unit, english, french in rows:
+        decimals = reported_decimals(code, raw, unit)
+        with translation.override("en"):
+            assert measured_value(value, decimals) == english, code
+        with translation.override("fr"):
+            assert measured_value(value, decimals) == french, code
+    value = SimpleNamespace(code="MCHC", value=32.0, raw_value="32.0", raw_unit="g/dL",
+                            unit="g/dL", ref_low=32.0, ref_high=36.0, flag="",
+                            get_flag_display="", analyser_flag="")
+    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=[value]))
+    with translation.override("fr"):
+        html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
+    assert '<td class="num">32,0</td>' in html

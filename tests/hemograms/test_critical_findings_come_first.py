@@ -31,3 +31,28 @@ def test_a_blast_message_outranks_a_chronic_macrocytic_anaemia():
     assert blasts["analyser_message"] == 8
     assert sum(blasts.values()) > sum(chronic.values())
     assert _weights([], ("PLT Clumps?",)) == {"analyser_message": 1}
+
+
+def test_a_count_past_its_critical_limit_is_called_critical_with_that_limit():
+    from django.utils import translation
+
+    from apps.hemograms.wording import cbc_short_name
+    from apps.patients.flag_text import flag_reason
+
+    class Flag:  # a SpecimenFlag's reason as stored
+        def __init__(self, reason: dict) -> None:
+            self.reason, self.rule = reason, ""
+
+    found = {f.name: f for f in cbc_findings([Value("HGB", 6.5, 12.0, 16.0),
+                                              Value("NEUT#", 1.2, 1.8, 7.5)])}
+    assert found["anaemia"].reason.params["critical"] == 7.0
+    assert found["anaemia"].rule == "HGB 6.5 g/dL < 12 (critical < 7)"
+    assert "critical" not in found["neutropenia"].reason.params
+    critical, mild = (Flag(found[n].reason.as_dict()) for n in ("anaemia", "neutropenia"))
+    with translation.override("en"):
+        assert flag_reason(critical, analyte_name=cbc_short_name) == \
+            "critical value: Hb 6.5 g/dL < 7"
+        assert flag_reason(mild, analyte_name=cbc_short_name) == "ANC 1.2 ×10⁹/L < 1.5"
+    with translation.override("fr"):
+        assert flag_reason(critical, analyte_name=cbc_short_name) == \
+            "valeur critique : Hb 6,5 g/dL < 7"

@@ -15,8 +15,8 @@ def test_pdf_text_has_identifiers_values_statement_and_hash(signed, rendered, tm
     assert "DUPONT Jeanne" in flat and "MRN-77" in text
     assert signed.content["patient"]["pseudo_id"] in text
     assert "4 March 1951" in flat and "Female" in text
-    # WBC, HGB (98 g/L imported as g/dL), MCV, PLT, NEUT#
-    for value in ("3.1", "9.8", "104.5", "90", "1.2"):
+    # WBC, HGB (98 g/L imported as g/dL), MCV, PLT, NEUT#, with the analyser's decimals
+    for value in ("3.10", "9.8", "104.5", "90", "1.20"):
         assert value in text.split(), value
     assert "g/dL" in text and "80 – 100" in text and "High" in text and "Low" in text
     assert "reviewed and validated by the biologist Claire Martin" in flat

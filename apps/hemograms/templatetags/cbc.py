@@ -1,6 +1,13 @@
 from django import template
 
-from apps.hemograms.wording import cbc_name, cbc_unit
+from apps.hemograms.flags import critical_low
+from apps.hemograms.wording import (
+    cbc_name,
+    cbc_short_name,
+    cbc_unit,
+    measured_value,
+    reported_decimals,
+)
 
 register = template.Library()
 
@@ -15,3 +22,23 @@ def cbc_name_filter(code: str) -> str:
 def cbc_unit_filter(unit: str) -> str:
     """A stored unit as printed ("×10⁹/L" for 10^9/L)."""
     return cbc_unit(str(unit or ""))
+
+
+@register.filter(name="cbc_critical")
+def cbc_critical_filter(value: object) -> bool:
+    """Whether a CBC value (code and value) is past its critical limit."""
+    return critical_low(str(getattr(value, "code", "")), getattr(value, "value", None)) is not None
+
+
+@register.filter(name="cbc_value")
+def cbc_value_filter(value: object) -> str:
+    """A CBC value (code, value, raw_value, raw_unit) with the decimals the analyser gave it."""
+    return measured_value(getattr(value, "value", None), reported_decimals(
+        str(getattr(value, "code", "")), str(getattr(value, "raw_value", "") or ""),
+        str(getattr(value, "raw_unit", "") or "")))
+
+
+@register.filter(name="cbc_short")
+def cbc_short_filter(code: str) -> str:
+    """A CBC parameter's short name in the reader's language ("GB" for WBC in French)."""
+    return cbc_short_name(str(code or ""))
