@@ -156,7 +156,7 @@ def score_calibration_text(name: str, thresholds: dict | None) -> str:
     prevalence = (thresholds or {}).get("training_prevalence")
     if name != "mds_cbc" or not isinstance(prevalence, int | float):
         return ""
-    return _("Calibrated to its training cohort, where %(prevalence)s %% had MDS: where MDS is "
+    return _("Calibrated to its training cohort, where %(prevalence)s%% had MDS: where MDS is "
              "rarer, the same output means a lower probability.") % {
         "prevalence": _num(100 * float(prevalence))}
 
@@ -399,6 +399,22 @@ def _pct(fraction: object) -> str:
     return str(fraction)
 
 
+def _with_unit(value: object, unit: object) -> str:
+    """A stored figure followed by a CBC feature's unit as printed, joined by a no-break space:
+    the two never part at a line's end."""
+    shown = str(FEATURE_UNITS.get(str(unit or ""), unit or ""))
+    return f"{_figure(value)}\u00a0{shown}" if shown else _figure(value)
+
+
+def _outside_training(p: Mapping[str, Any]) -> str:
+    """A CBC model input outside the values of its training cohort, with that range."""
+    return _("%(input)s %(value)s: outside the values of the cohort the model was trained on "
+             "(%(low)s to %(high)s)") % {
+        "input": contribution_name(str(p.get("input", ""))),
+        "value": _with_unit(p.get("value"), p.get("unit")), "low": _figure(p.get("low")),
+        "high": _with_unit(p.get("high"), p.get("unit"))}
+
+
 def _model_text(kind: object) -> str:
     return _("no CBC MDS model is installed") if kind == "cbc" else _("no fused model installed")
 
@@ -416,6 +432,7 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         p.get("input", "")))},
     reasons.INPUT_REQUIRED: lambda p: _("%(input)s missing (required)") % {"input": _input(str(
         p.get("input", "")))},
+    reasons.INPUT_OUTSIDE_TRAINING: _outside_training,
     reasons.VACUOLE_OUTPUT_UNAVAILABLE: lambda p: _("vacuole output not available in this "
                                                     "model"),
     reasons.NO_ANOMALY_OUTPUT: lambda p: _("no anomaly output available in this model"),
@@ -436,6 +453,11 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
                                                "installed": p.get("installed")},
     reasons.MODEL_INVALID: lambda p: _("the model cannot be used: %(detail)s")
     % {"detail": p.get("detail")},
+    score_codes.ANALYSER_SUSPECTS_BLASTS: lambda p: _(
+        "the analyser suspects blasts (%(messages)s): outside the population the model was "
+        "trained on (MDS, anaemias and normal counts)") % {
+        "messages": pgettext("between the items of a list", "; ").join(
+            str(m) for m in p.get("messages") or [])},
     score_codes.DEMOGRAPHICS_REQUIRED: lambda p: _(
         "%(input)s missing: required by this model, which relies mostly on age and sex (see its "
         "model card)") % {"input": _input(str(p.get("input", "")))},
@@ -620,6 +642,9 @@ def score_how(name: str) -> list[str]:
               "operating threshold is the one of its model card."),
             _("On its training cohort much of its signal comes from age and sex: without them "
               "the result is indeterminate, and the headline says when they carry most of it."),
+            _("It is not scored outside the population it was trained on (MDS, anaemias and "
+              "normal counts): when the analyser suspects blasts, or when one of its inputs "
+              "lies outside the values of its training cohort, the result is indeterminate."),
         ]
     if name == "mds_fused":
         return [

@@ -9,6 +9,7 @@ result changed, with the definition or model (name, version, sha256) that produc
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TypeGuard
 
@@ -16,7 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
-from apps.hemograms.selectors import cbc_latest, cbc_subject
+from apps.hemograms.flags import blast_messages
+from apps.hemograms.selectors import cbc_ip_messages, cbc_latest, cbc_subject
 from apps.ml.cards import card_of, load_card
 from apps.ml.cells import default_model_dir
 from apps.ml.domain import SPECIMEN_OUTSIDE, SPECIMEN_UNCHECKED
@@ -41,6 +43,9 @@ FLAG_RULES_VERSION = "score-flags-3"
 # Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
 CELLS_OUTSIDE_DOMAIN = "cells_outside_domain"
 DEMOGRAPHICS_REQUIRED = "demographics_required"  # input: "age", "sex" or "age, sex"
+# The analyser suspects blasts (messages: its IP messages that say so, the worklist's rule): a
+# possible acute leukaemia, outside the population the CBC MDS model was trained on.
+ANALYSER_SUSPECTS_BLASTS = "analyser_suspects_blasts"
 # FEW_NEUTROPHILS when the cells were checked against the validated domain: the scores count
 # only the neutrophils inside it, and say so (n, min, outside: the neutrophils not counted).
 FEW_NEUTROPHILS_IN_DOMAIN = "few_neutrophils_in_domain"
@@ -189,23 +194,30 @@ def _training_prevalence(card: dict[str, Any]) -> dict[str, float]:
     return {"training_prevalence": round(n_mds / (n_mds + n_not), 3)}
 
 
-def _mds_cbc(features, context) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _mds_cbc(features: CBCFeatures, context: dict[str, Any], blasts: Sequence[str]
+             ) -> dict[str, Any]:
+    """The CBC MDS model's score; indeterminate when ``blasts`` (the analyser's messages
+    suspecting blasts) are given: it was trained on MDS, anaemias and normal counts, and an
+    output beside a possible acute leukaemia would read as an MDS risk it never learned."""
     model = mds_cbc.load_default(settings.MODELS_ONNX_DIR, threads=settings.ML_THREADS)
     if model is None:
         return _unavailable("mds-cbc", Reason(NO_MODEL, {"kind": "cbc"}))
     result = model.predict(features)
     limits = list(model.card.raw.get("limits", []))
+    outside = [Reason(ANALYSER_SUSPECTS_BLASTS, {"messages": list(blasts)})] if blasts else []
+    demographics = []
     if result.state == "scored" and (features.age is None or features.sex is None):
         # On its training cohort this model draws most of its signal from age and sex (see
         # its card): a probability with them imputed would look more certain than it is.
         missing = [n for n, v in (("age", features.age), ("sex", features.sex)) if v is None]
+        demographics = [Reason(DEMOGRAPHICS_REQUIRED, {"input": ", ".join(missing)})]
+    if outside or demographics:
         return {**_unavailable(result.model["name"], None), "version": result.model["version"],
                 "sha256": result.model["sha256"], "state": ScoreState.INDETERMINATE,
                 "thresholds": {"operating_point": result.threshold},
                 "inputs": {**context, "missing": list(result.missing)},
                 "evidence": {"limits": limits},
-                "reasons": [Reason(DEMOGRAPHICS_REQUIRED,
-                                   {"input": ", ".join(missing)}).as_dict()],
+                "reasons": [r.as_dict() for r in (*outside, *result.reasons, *demographics)],
                 "text": result.disclaimer}
     return {
         "definition": result.model["name"], "version": result.model["version"],
@@ -360,7 +372,7 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
         VEXAS: _outside_domain(_vexas(specimen, features, context, neutrophils, card_outputs),
                                domain),
         MDS_IMAGE: _outside_domain(_mds_image(neutrophils, card_outputs), domain),
-        MDS_CBC: _mds_cbc(features, context),
+        MDS_CBC: _mds_cbc(features, context, blast_messages(cbc_ip_messages(specimen))),
         MDS_FUSED: _mds_fused(features, context, neutrophils, domain),
     }
     payloads = {name: _counted_in_domain(payload, domain, outside)

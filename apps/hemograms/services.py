@@ -43,7 +43,7 @@ from .models import (
     ReferenceRangeSet,
 )
 from .parsers import CBCParseError, CBCRecord, decode_text, parse_cbc
-from .selectors import KEY_CODES, cbc_subject, reference_table_active
+from .selectors import KEY_CODES, cbc_ip_messages, cbc_subject, reference_table_active
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -331,9 +331,8 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     results = list(CBCResult.objects.filter(specimen=specimen)
                    .order_by("-measured_at", "-created_at"))
     latest = results[0] if results else None
-    # The values of the latest count; the analyser's alarms of every count of the specimen (a
-    # "Blasts?" on the first count stays a finding when a later count without it is attached).
-    ip_messages = list(dict.fromkeys(text for r in results for text in r.ip_messages))
+    # The values of the latest count; the analyser's alarms of every count of the specimen.
+    ip_messages = cbc_ip_messages(specimen)
     findings = [] if latest is None else flag_rules.cbc_findings(
         [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
         ip_messages=ip_messages)

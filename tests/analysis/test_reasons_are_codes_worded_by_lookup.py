@@ -52,6 +52,8 @@ SCORE_EXAMPLES: dict[str, dict] = {
     reasons.FEW_NEUTROPHILS: {"n": 7, "min": 20},
     reasons.INPUT_MISSING: {"input": "mcv"},
     reasons.INPUT_REQUIRED: {"input": "anc"},
+    reasons.INPUT_OUTSIDE_TRAINING: {"input": "wbc", "value": 80.5, "low": 1.2, "high": 47.0,
+                                     "unit": "10^9/L"},
     reasons.VACUOLE_OUTPUT_UNAVAILABLE: {},
     reasons.NO_ANOMALY_OUTPUT: {},
     reasons.NO_DYSPLASIA_OUTPUT: {},
@@ -74,6 +76,7 @@ SCORE_EXAMPLES: dict[str, dict] = {
     reasons.HYPOSEGMENTED_SHARE: {"fraction": 0.04},
     scores.CELLS_OUTSIDE_DOMAIN: {},
     scores.DEMOGRAPHICS_REQUIRED: {"input": "age, sex"},
+    scores.ANALYSER_SUSPECTS_BLASTS: {"messages": ["Blasts/Abn Lympho?"]},
 }
 FLAG_EXAMPLES: dict[str, dict] = {
     flag_reasons.CBC_LIMIT: {"analyte": "HGB", "value": 9.5, "unit": "g/dL", "op": "<",
@@ -96,7 +99,8 @@ def _figures(text: str) -> list[str]:
 
 
 def test_every_reason_code_has_words_and_an_example():
-    written = _codes(reasons) | {scores.CELLS_OUTSIDE_DOMAIN, scores.DEMOGRAPHICS_REQUIRED}
+    written = _codes(reasons) | {scores.CELLS_OUTSIDE_DOMAIN, scores.DEMOGRAPHICS_REQUIRED,
+                                 scores.ANALYSER_SUSPECTS_BLASTS}
     assert written == set(SCORE_EXAMPLES) and written <= set(score_text.REASONS)
     assert flag_reasons.CODES == set(FLAG_EXAMPLES) <= set(flag_text.REASONS)
 

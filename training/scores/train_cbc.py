@@ -46,6 +46,10 @@ ANCHOR = {
 }
 
 
+RANGES_RULE = ("each feature's training_range: its lowest and highest value among the patients "
+               "used; the runtime returns 'indeterminate' for a value outside it")
+
+
 def _round(obj: Any) -> Any:
     if isinstance(obj, float):
         return float(f"{obj:.10g}")
@@ -83,7 +87,19 @@ def older_only(cohort: Cohort, min_age: float, protocol: Protocol) -> dict[str, 
             "specificity": met["specificity"]}
 
 
-def feature_entries(model: LogisticModel) -> list[dict[str, Any]]:
+def training_ranges(cohort: Cohort) -> dict[str, list[float] | None]:
+    """Each feature's lowest and highest value among the patients the model is fitted on
+    (None when no patient has it), to 10 significant digits: the runtime calls a CBC with a
+    value outside them indeterminate, since the model never saw such a count."""
+    out: dict[str, list[float] | None] = {}
+    for name in FEATURE_NAMES:
+        seen = [v for v in (row.values()[name] for row in cohort.rows) if v is not None]
+        out[name] = _round([min(seen), max(seen)]) if seen else None
+    return out
+
+
+def feature_entries(model: LogisticModel,
+                    ranges: dict[str, list[float] | None]) -> list[dict[str, Any]]:
     out = []
     for j, f in enumerate(FEATURES):
         observed = int(model.observed[j])
@@ -98,6 +114,7 @@ def feature_entries(model: LogisticModel) -> list[dict[str, Any]]:
             "coef": float(model.coef[j]), "missing_coef": float(model.missing_coef[j]),
             "value_weight_learned": bool(model.learned_value[j]),
             "missing_weight_learned": bool(model.learned_missing[j]),
+            "training_range": ranges[f.name],
         })
     return out
 
@@ -144,7 +161,7 @@ def build_card(cohort: Cohort, protocol: Protocol, model: LogisticModel, sha: st
                        "log1p features else filled; z = (t - mean) / std; logit = intercept "
                        "+ sum(z * coef + missing * missing_coef); probability = sigmoid(logit)",
         },
-        "features": feature_entries(model),
+        "features": feature_entries(model, training_ranges(cohort)),
         "intercept": model.intercept,
         "required_inputs": list(REQUIRED),
         "operating_point": {
@@ -171,6 +188,7 @@ def build_card(cohort: Cohort, protocol: Protocol, model: LogisticModel, sha: st
             "units": "wbc_ul and plt_ul per µL divided by 1000 -> 10^9/L; ANC = WBC x "
                      "(stabs + segs) / 100; monocytes = WBC x monocytes% / 100",
             "not_in_cohort": ["mcv", "ne_wx"],
+            "ranges_rule": RANGES_RULE,
         },
         "protocol": protocol.as_dict(),
         "metrics": {
@@ -260,6 +278,10 @@ def _describe(e: dict[str, Any]) -> str:
             f"sensitivity {e['sensitivity']:.3f}, specificity {e['specificity']:.3f}")
 
 
+def _range_text(bounds: list[float] | None) -> str:
+    return "" if bounds is None else f", training range {bounds[0]:.4g}-{bounds[1]:.4g}"
+
+
 def write_readme(card: dict[str, Any], out: Path) -> None:
     cv = card["metrics"]["cross_validated"]
     rows = "\n".join(
@@ -269,7 +291,8 @@ def write_readme(card: dict[str, Any], out: Path) -> None:
     feats = "\n".join(
         f"- `{f['name']}` ({f['unit']}, {f['transform']}): coef {f['coef']:+.3f}, "
         f"missing coef {f['missing_coef']:+.3f}, imputed with {f['impute']:.4g} "
-        f"({f['impute_rule']}){' - required' if f['required'] else ''}"
+        f"({f['impute_rule']}){_range_text(f.get('training_range'))}"
+        f"{' - required' if f['required'] else ''}"
         for f in card["features"])
     td = card["training_data"]
     extra = "\n".join(f"- {_describe(e)}" for e in card["metrics"]["sensitivity_analyses"])

@@ -3,7 +3,9 @@
 Built on ``apps.ml.runtime.OnnxModel``: the session is created on first use, the file's
 sha256 checked against the card then, one instance per model folder and process. Feature
 order, units and coefficients come from the card; the card's feature list must match
-``apps.ml.scores.features.FEATURES`` or loading fails.
+``apps.ml.scores.features.FEATURES`` or loading fails. A CBC without a required input, or
+with a value outside the range its training cohort covered (the card's ``training_range``),
+is indeterminate: the model has nothing to say about a count it never saw.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from apps.ml.runtime import OnnxModel, load_cached
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, CBCFeatures, to_arrays
-from apps.ml.scores.reasons import INPUT_REQUIRED, Reason
+from apps.ml.scores.reasons import INPUT_OUTSIDE_TRAINING, INPUT_REQUIRED, Reason
 
 TASK = "mds_cbc"
 
@@ -80,6 +82,8 @@ class MDSCBCModel(OnnxModel):
         self.std = np.array([f["std"] for f in feats], np.float64)
         self.intercept = float(card.raw["intercept"])
         self.threshold = float(card.raw["operating_point"]["threshold"])
+        # The values its training cohort covered (None: no range recorded, or never observed).
+        self.ranges = tuple(_range(card, f) for f in feats)
 
     @classmethod
     def from_dir(cls, model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
@@ -121,12 +125,43 @@ class MDSCBCModel(OnnxModel):
             key=lambda c: -abs(c.contribution),
         )
         reasons = tuple(Reason(INPUT_REQUIRED, {"input": r}) for r in REQUIRED if r in missing)
+        reasons += self._outside_training(values)
         if reasons:
             return MDSCBCResult("indeterminate", None, None, self.threshold, tuple(parts),
                                 self.intercept, missing, reasons, self.card.provenance,
                                 DISCLAIMER)
         return MDSCBCResult("scored", p, p >= self.threshold, self.threshold, tuple(parts),
                             self.intercept, missing, (), self.card.provenance, DISCLAIMER)
+
+    def _outside_training(self, values: Mapping[str, float | None]) -> tuple[Reason, ...]:
+        """A value outside the range the training cohort covered: the model never saw such a
+        count (a leukocytosis of 80, a child), and what it outputs there is an extrapolation."""
+        out = []
+        for f, bounds in zip(FEATURES, self.ranges, strict=True):
+            value = values[f.name]
+            if bounds is None or value is None or bounds[0] <= value <= bounds[1]:
+                continue
+            out.append(Reason(INPUT_OUTSIDE_TRAINING, {"input": f.name, "value": value,
+                                                       "low": bounds[0], "high": bounds[1],
+                                                       "unit": f.unit}))
+        return tuple(out)
+
+
+def _range(card: ScoreCard, feature: Mapping[str, Any]) -> tuple[float, float] | None:
+    """A feature's ``training_range`` in the card ([low, high]); None when it records none
+    (a card written before ranges were recorded, or a feature never observed)."""
+    bounds = feature.get("training_range")
+    if bounds is None:
+        return None
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError) as exc:
+        raise ScoreCardError(f"{card.directory}: training_range of {feature.get('name')} must "
+                             f"be [low, high], not {bounds!r}") from exc
+    if not low <= high:
+        raise ScoreCardError(f"{card.directory}: training_range of {feature.get('name')} "
+                             f"is {bounds!r}")
+    return low, high
 
 
 # The CBC model's features that are not blood counts. On its training cohort the model draws

@@ -14,6 +14,9 @@ from typing import Any
 FEW_NEUTROPHILS = "few_neutrophils"  # n, min
 INPUT_MISSING = "input_missing"  # input: mcv | hb | plt | sex | age
 INPUT_REQUIRED = "input_required"  # input: a CBC feature name (apps.ml.scores.features)
+# A model input outside the range its training cohort covered (the card's training_range):
+# input (a CBC feature name), value, low, high, unit (the feature's, as in its card).
+INPUT_OUTSIDE_TRAINING = "input_outside_training"
 VACUOLE_OUTPUT_UNAVAILABLE = "vacuole_output_unavailable"
 NO_ANOMALY_OUTPUT = "no_anomaly_output"  # mds-image 1.0.0 results only
 NO_DYSPLASIA_OUTPUT = "no_dysplasia_output"
