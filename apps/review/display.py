@@ -108,7 +108,9 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                      "analyser_count": ""})
     wbc, target = diff.get("wbc_counted", 0), diff.get("target", 0)
     warning = ""
-    if diff.get("short_of_target"):
+    if diff.get("short_of_target") and not wbc:
+        warning = _("No white cell classified: there is no differential yet.")
+    elif diff.get("short_of_target"):
         warning = _("Only %(counted)s white cells classified, fewer than the %(target)s the "
                     "laboratory counts: the percentages rest on a smaller count.") % {
             "counted": wbc, "target": target}
@@ -337,7 +339,9 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
         detail["probs_note"] = str(_("Outside the validated domain: the model's classes in its "
                                      "order, without probabilities, which do not hold for this "
                                      "image."))
-    if prediction.subtype:
+    # A subtype that only repeats the class (a lymphocyte's "lymphocyte") would give the
+    # same cell a second, different figure: shown where it refines the class.
+    if prediction.subtype and prediction.subtype != prediction.cell_class:
         shown = say.percent(prediction.subtype_prob) if hold else ""
         detail["subtype"] = f"{say.word(SUBTYPES, prediction.subtype)} " \
                             f"({shown})".replace(" ()", "")
@@ -347,11 +351,14 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
                 "nucleus on the image.") % {"shape": say.attribute_value(
                     "nucleus_shape", (prediction.attributes or {}).get("nucleus_shape"))})
     probs_of = prediction.attribute_probs or {}
+    # A neutrophil's vacuole output is its vacuole attribute read as a probability: listed once,
+    # among the outputs.
+    repeated = {"cytoplasm_vacuole"} if hold and anomalies.get("vacuole") is not None else set()
     detail["attributes"] = [
         {"name": say.word(ATTRIBUTES, name),
          "value": say.attribute_value(name, value),
          "prob": say.percent((probs_of.get(name) or {}).get(value)) if hold else ""}
-        for name, value in (prediction.attributes or {}).items()]
+        for name, value in (prediction.attributes or {}).items() if name not in repeated]
     detail["anomalies"] = [
         {"name": say.word(ANOMALIES if value is not None else ANOMALIES_NOT_AVAILABLE, name),
          "value": say.not_available() if value is None else say.percent(value)}

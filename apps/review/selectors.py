@@ -3,7 +3,7 @@ specimen document with its validation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -22,9 +22,10 @@ from apps.analysis.selectors import (
     specimen_domain_latest,
 )
 from apps.analysis.selectors import specimen_document as analysis_document
+from apps.hemograms.flags import critical_low
 from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_earlier, cbc_latest, cbc_subject
-from apps.hemograms.wording import CBC_SHORT_NAMES
+from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import differential_count, scanner_differential
@@ -90,6 +91,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
     image_url, cam_url = _url_of_each("cell_image"), _url_of_each("cell_cam")
     flag_texts: dict[str, str] = {}
     groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GALLERY_ORDER}
+    disagreements = 0
     for cell in cells:
         final, prediction = cell.final_class, cell.latest_prediction()
         flag = prediction.domain_flag if prediction else ""
@@ -104,9 +106,14 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         # image outside the validated domain waits unclassified with the network's class
         # shown as a suggestion beside its flag.
         named = prediction is not None and prediction.shows_a_cell
+        # The scanner pre-classified it otherwise: one of the two is wrong, read it first.
+        scanner = cell.scanner_class if named and not cell.reviewed_class else ""
+        differs = bool(scanner) and prediction is not None and scanner != prediction.cell_class
+        disagreements += differs
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             "label": phrases.class_label(prediction.cell_class) if named else "",
+            "scanner_label": phrases.class_label(scanner) if differs else "",
             "prob": phrases.two_decimals(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",
             "vacuole": "" if vacuole is None else phrases.two_decimals(vacuole),
@@ -121,6 +128,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
     return {"groups": [{"code": code, "label": class_label(code), "cells": members}
                        for code, members in groups.items() if members],
             "labels": {code: class_label(code) for code in GALLERY_ORDER},
+            # Cells not yet reviewed whose model class is not the scanner's pre-classification.
+            "disagreements": disagreements,
             # The legend names the lobation proxy only where a cell shows it (earlier models).
             "has_lobation": any(c["lobation"] for members in groups.values() for c in members)}
 
@@ -280,7 +289,11 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
                          if r["measured_at"] else None} for r in cbc_earlier(specimen, cbc)],
             "values": [{"code": v.code, "value": v.value, "raw_value": v.raw_value,
                         "unit": v.unit, "ref_low": v.ref_low, "ref_high": v.ref_high,
-                        "flag": v.flag, "analyser_flag": v.analyser_flag}
+                        "flag": v.flag, "analyser_flag": v.analyser_flag,
+                        # The decimals the analyser gave it (1.30 is not 1.3), as signed.
+                        "decimals": reported_decimals(v.code, v.raw_value, v.raw_unit),
+                        # Past a critical limit (a value to call through), as signed.
+                        "critical": critical_low(v.code, v.value) is not None}
                        for v in cbc.values.all()],
         },
         "differential": differential(specimen),
@@ -369,6 +382,20 @@ def signature_entry(signature: Signature) -> dict[str, Any]:
         "content_sha256": signature.content_sha256,
         "schema": signature.content.get("schema"),
     }
+
+
+def sign_comment_initial(specimen: Specimen, *,
+                         signatures: Sequence[Signature] | None = None) -> str:
+    """The comment a new signature of the case starts with: the latest signed version's, so
+    that amending one cell does not silently drop the conclusion from the new report and its
+    result message; empty before the first signature. Only a starting value: the biologist may
+    edit or clear it, and what is signed is what they send. `signatures`: the specimen's
+    signatures, when the caller has read them already (the case page)."""
+    if signatures is None:
+        latest = specimen.signatures.order_by("-version").only("version", "comment").first()
+    else:
+        latest = max(signatures, key=lambda s: s.version, default=None)
+    return "" if latest is None else latest.comment
 
 
 def specimen_document(specimen: Specimen) -> dict[str, Any]:

@@ -69,6 +69,8 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
     # Read once for the gallery, the differential and the sign blockers.
     cells, cbc = selectors.case_cells(specimen), cbc_latest(specimen)
+    signatures = list(specimen.signatures.select_related("signed_by")
+                      .prefetch_related("reports", "result_messages"))
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
         "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
@@ -79,8 +81,8 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
         "key_classes": dict(KEYS),
         "blockers": services.sign_blockers(specimen, cells=cells),
-        "signatures": specimen.signatures.select_related("signed_by")
-        .prefetch_related("reports", "result_messages"),
+        "signatures": signatures,
+        "sign_comment": selectors.sign_comment_initial(specimen, signatures=signatures),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),

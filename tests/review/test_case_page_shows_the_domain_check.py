@@ -66,7 +66,7 @@ def test_a_smear_inside_with_a_few_images_outside_says_they_wait(client, biologi
     assert ("but 1 of its 6 images is outside it. It is not counted until you confirm or "
             "reclassify it.") in page
     page = " ".join(_page(client, biologist, analysed, "fr").split()).replace("&#x27;", "'")
-    assert ("mais 1 de ses 6 images en est hors. Elle n'est comptée qu'une fois confirmée ou "
+    assert ("mais 1 de ses 6 images n'y est pas. Elle n'est comptée qu'une fois confirmée ou "
             "reclassée.") in page
 
 

@@ -117,21 +117,25 @@ def test_in_french_for_a_french_reader(client, biologist, analysed):
     ("en", "vacuole output (probability)", "cytoplasm vacuoles (attribute)"),
     ("fr", "sortie vacuoles (probabilité)", "vacuoles du cytoplasme (attribut)"),
 ])
-def test_the_vacuole_output_and_the_vacuole_attribute_have_their_own_names(
+def test_the_vacuole_output_and_the_vacuole_attribute_are_never_given_twice(
         client, biologist, analysed, language, output, attribute):
-    """The model's vacuole output (a probability) and the WBCAtt attribute (yes/no) are two
-    things: one label for both read as one finding given twice."""
-    neutrophil = _cell(analysed, "neutrophil")
-    CellPrediction.objects.filter(cell=neutrophil).update(
-        attributes={"cytoplasm_vacuole": "no"},
-        attribute_probs={"cytoplasm_vacuole": {"no": 0.62}})
+    """The model's vacuole output is its WBCAtt vacuole attribute (one head) read as a
+    probability: a neutrophil shows it once, as the output ("no 62%" beside "vacuole output
+    38%" gave one finding two figures); a monocyte, with no such output, shows the attribute,
+    under its own name."""
+    neutrophil, monocyte = _cell(analysed, "neutrophil"), _cell(analysed, "monocyte")
+    CellPrediction.objects.filter(cell__in=[neutrophil, monocyte]).update(
+        attributes={"cytoplasm_vacuole": "no", "cell_size": "big"},
+        attribute_probs={"cytoplasm_vacuole": {"no": 0.62}, "cell_size": {"big": 0.8}})
     client.force_login(biologist)
     client.post("/i18n/setlang/", {"language": language, "next": "/worklist/"})
     detail = client.get(_url(analysed, neutrophil)).json()
     assert detail["anomalies"][0]["name"] == output
-    assert detail["attributes"][0]["name"] == attribute
-    names = [a["name"] for a in detail["anomalies"]] + [a["name"] for a in detail["attributes"]]
-    assert len(names) == len(set(names))
+    assert attribute not in [a["name"] for a in detail["attributes"]]
+    assert len(detail["attributes"]) == 1
+    other = client.get(_url(analysed, monocyte)).json()
+    assert other["anomalies"] == []
+    assert [a["name"] for a in other["attributes"]][0] == attribute
 
 
 def test_a_cell_of_another_specimen_is_not_found(client, biologist, technician, analysed):
@@ -160,3 +164,14 @@ def test_every_role_that_reads_the_case_reads_its_cells(client, make_user, analy
     url = _url(analysed, _cell(analysed, "lymphocyte"))
     assert client.get(url).json()["final_label"] == "Lymphocyte"
     assert client.post(url).status_code == 405
+
+
+def test_a_subtype_is_shown_where_it_refines_the_class(client, biologist, analysed):
+    """"Erythroblast 62%" over "erythroblast (59%)" gave one cell two figures for one finding."""
+    neutrophil, lymphocyte = _cell(analysed, "neutrophil"), _cell(analysed, "lymphocyte")
+    CellPrediction.objects.filter(cell=neutrophil).update(subtype="band_neutrophil",
+                                                          subtype_prob=0.7)
+    CellPrediction.objects.filter(cell=lymphocyte).update(subtype="lymphocyte", subtype_prob=0.59)
+    client.force_login(biologist)
+    assert client.get(_url(analysed, neutrophil)).json()["subtype"] == "band neutrophil (70%)"
+    assert client.get(_url(analysed, lymphocyte)).json()["subtype"] == ""
