@@ -22,29 +22,28 @@ def test_plain_number_in_english_and_french():
     assert plain_number("n/a") == "n/a" and plain_number(True) == ""
 
 
-def test_the_cbc_table_prints_no_padding_zeros():
-    value = SimpleNamespace(code="HGB", value=10.2, raw_value="10.2", unit="g/dL", ref_low=13.0,
-                            ref_high=17.0, flag="L", get_flag_display="Low", analyser_flag="")
+def _table(language: str, **fields: object) -> str:
+    """The CBC table of one value (HGB 10.2 g/dL, flagged low, unless ``fields`` say)."""
+    value = SimpleNamespace(**{
+        "code": "HGB", "value": 10.2, "raw_value": "10.2", "raw_unit": "", "unit": "g/dL",
+        "ref_low": 13.0, "ref_high": 17.0, "flag": "L", "get_flag_display": "Low",
+        "analyser_flag": "", **fields})
     cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=[value]))
-    with translation.override("en"):
-        html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
+    with translation.override(language):
+        return render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
+
+
+def test_the_cbc_table_prints_no_padding_zeros():
+    html = _table("en")
     assert '<td class="num">10.2</td>' in html and "10.20" not in html
     assert "13–17" in html
 
 
 def test_a_value_past_its_critical_limit_reads_critical_on_the_page():
-    value = SimpleNamespace(code="HGB", value=6.5, raw_value="6.5", unit="g/dL", ref_low=12.0,
-                            ref_high=16.0, flag="L", get_flag_display="Low", analyser_flag="")
-    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=[value]))
-    with translation.override("fr"):
-        html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
+    html = _table("fr", value=6.5, raw_value="6.5", ref_low=12.0, ref_high=16.0)
     assert '<strong class="flag critical">Critique (bas)</strong>' in html
-    mild = SimpleNamespace(**{**vars(value), "value": 9.5})
-    with translation.override("fr"):
-        html = render_to_string("hemograms/cbc_table.html", {"cbc": SimpleNamespace(
-            analyser_messages=[], values=SimpleNamespace(all=[mild]))})
+    html = _table("fr", value=9.5, raw_value="9.5", ref_low=12.0, ref_high=16.0)
     assert "Critique" not in html and '<strong class="flag">Low</strong>' in html
-
 
 
 def test_the_analysers_decimals_are_kept_on_the_page():
@@ -62,10 +61,6 @@ def test_the_analysers_decimals_are_kept_on_the_page():
             assert measured_value(value, decimals) == english, code
         with translation.override("fr"):
             assert measured_value(value, decimals) == french, code
-    value = SimpleNamespace(code="MCHC", value=32.0, raw_value="32.0", raw_unit="g/dL",
-                            unit="g/dL", ref_low=32.0, ref_high=36.0, flag="",
-                            get_flag_display="", analyser_flag="")
-    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=[value]))
-    with translation.override("fr"):
-        html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
+    html = _table("fr", code="MCHC", value=32.0, raw_value="32.0", raw_unit="g/dL",
+                  ref_low=32.0, ref_high=36.0, flag="", get_flag_display="")
     assert '<td class="num">32,0</td>' in html
