@@ -38,12 +38,19 @@ def cbc_earlier(specimen: Specimen, latest: CBCResult | None) -> list[dict[str, 
     return out
 
 
-def cbc_ip_messages(specimen: Specimen) -> list[str]:
-    """The analyser's IP messages of every count of the specimen, each once, newest count
-    first: a "Blasts?" on the first count stays a finding when a later count without it is
-    attached. The worklist flags them; the CBC MDS model is not scored beside a blast one."""
-    results = CBCResult.objects.filter(specimen=specimen).order_by("-measured_at", "-created_at")
-    return list(dict.fromkeys(text for r in results for text in r.ip_messages))
+def cbc_results(specimen: Specimen) -> list[CBCResult]:
+    """The specimen's counts, newest first."""
+    return list(CBCResult.objects.filter(specimen=specimen)
+                .order_by("-measured_at", "-created_at"))
+
+
+def cbc_ip_messages(specimen: Specimen, results: list[CBCResult] | None = None) -> list[str]:
+    """The analyser's IP messages of every count of the specimen (``results`` when the caller
+    read them: cbc_results), each once, newest count first: a "Blasts?" on the first count
+    stays a finding when a later count without it is attached. The worklist flags them; the
+    CBC MDS model is not scored beside a blast one."""
+    counts = cbc_results(specimen) if results is None else results
+    return list(dict.fromkeys(text for r in counts for text in r.ip_messages))
 
 
 def cbc_held(specimen: Specimen) -> list[HeldCBCRecord]:

@@ -43,7 +43,13 @@ from .models import (
     ReferenceRangeSet,
 )
 from .parsers import CBCParseError, CBCRecord, decode_text, parse_cbc
-from .selectors import KEY_CODES, cbc_ip_messages, cbc_subject, reference_table_active
+from .selectors import (
+    KEY_CODES,
+    cbc_ip_messages,
+    cbc_results,
+    cbc_subject,
+    reference_table_active,
+)
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -328,11 +334,10 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
 
 def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     """Re-derive the specimen's CBC flags from its latest CBC (and so its worklist priority)."""
-    results = list(CBCResult.objects.filter(specimen=specimen)
-                   .order_by("-measured_at", "-created_at"))
+    results = cbc_results(specimen)
     latest = results[0] if results else None
     # The values of the latest count; the analyser's alarms of every count of the specimen.
-    ip_messages = cbc_ip_messages(specimen)
+    ip_messages = cbc_ip_messages(specimen, results)
     findings = [] if latest is None else flag_rules.cbc_findings(
         [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
         ip_messages=ip_messages)
