@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from apps.ml.scores.features import REQUIRED, CBCFeatures
+from apps.ml.scores.features import FEATURE_NAMES, REQUIRED, CBCFeatures
 
 WBS_FILES = ("all_classes.csv", "blood_count_data.csv", "demographic_data.csv")
 LAB_FILE = "cohort.csv"
@@ -173,3 +173,15 @@ def _load_lab(folder: Path, require: tuple[str, ...]) -> Cohort:
         )
         entries.append((pid, int(label == "mds"), row, label, image_dir))
     return _finish("lab", folder, {LAB_FILE: _sha256(path)}, entries, require)
+
+
+def training_ranges(cohort: Cohort) -> dict[str, list[float] | None]:
+    """Each feature's lowest and highest value among the patients the model is fitted on
+    (None when no patient has it), to 10 significant digits: the runtime calls a CBC with a
+    value outside them indeterminate, since the model never saw such a count. Here, not with
+    the export, so that the card can be checked against the cohort without the ONNX tools."""
+    out: dict[str, list[float] | None] = {}
+    for name in FEATURE_NAMES:
+        seen = [v for v in (row.values()[name] for row in cohort.rows) if v is not None]
+        out[name] = [float(f"{min(seen):.10g}"), float(f"{max(seen):.10g}")] if seen else None
+    return out

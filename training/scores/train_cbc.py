@@ -23,7 +23,7 @@ import numpy as np
 from apps.ml.scores.card import SCHEMA, sha256_file
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, to_arrays
 from apps.ml.scores.mds_cbc import MDSCBCModel
-from training.scores.cohort import Cohort, load_cohort
+from training.scores.cohort import Cohort, load_cohort, training_ranges
 from training.scores.evaluate import cv_metrics, model_metrics
 from training.scores.export import OPSET, export_logistic
 from training.scores.logistic import LogisticModel, Protocol, cross_validate, fit
@@ -85,17 +85,6 @@ def older_only(cohort: Cohort, min_age: float, protocol: Protocol) -> dict[str, 
             "n_mds": int(cohort.y[keep].sum()), "auc": met["auc"],
             "auc_ci95": met["ci95"]["auc"], "sensitivity": met["sensitivity"],
             "specificity": met["specificity"]}
-
-
-def training_ranges(cohort: Cohort) -> dict[str, list[float] | None]:
-    """Each feature's lowest and highest value among the patients the model is fitted on
-    (None when no patient has it), to 10 significant digits: the runtime calls a CBC with a
-    value outside them indeterminate, since the model never saw such a count."""
-    out: dict[str, list[float] | None] = {}
-    for name in FEATURE_NAMES:
-        seen = [v for v in (row.values()[name] for row in cohort.rows) if v is not None]
-        out[name] = _round([min(seen), max(seen)]) if seen else None
-    return out
 
 
 def feature_entries(model: LogisticModel,

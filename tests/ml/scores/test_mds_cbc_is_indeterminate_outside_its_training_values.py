@@ -13,8 +13,7 @@ from apps.ml.scores.card import ScoreCardError
 from apps.ml.scores.features import FEATURE_NAMES, CBCFeatures
 from apps.ml.scores.mds_cbc import MDSCBCModel, load_model
 from apps.ml.scores.reasons import INPUT_OUTSIDE_TRAINING, INPUT_REQUIRED, Reason
-from training.scores.cohort import load_cohort
-from training.scores.train_cbc import training_ranges
+from training.scores.cohort import load_cohort, training_ranges
 
 # Inside every range of the card: scored.
 INSIDE = CBCFeatures(anc=1.2, hb=9.1, plt=95.0, wbc=2.9, mono=0.3, age=74.0, sex="M")
