@@ -422,7 +422,8 @@ def specimen_document(specimen: Specimen) -> dict[str, Any]:
 
 # The patient context of the case page: which CBC values, in this order, and how many earlier
 # specimens are listed.
-CONTEXT_CBC: tuple[tuple[str, Any], ...] = tuple(CBC_SHORT_NAMES.items())
+CONTEXT_CBC: tuple[tuple[str, Any], ...] = tuple(
+    (code, CBC_SHORT_NAMES[code]) for code in ("HGB", "MCV", "PLT", "NEUT#", "WBC"))
 CONTEXT_PREVIOUS = 10
 
 
