@@ -132,7 +132,8 @@ def cbc_name(code: str) -> str:
 CBC_SHORT_NAMES: dict[str, Promise] = {
     "HGB": _l("Hb"), "MCV": _l("MCV"), "PLT": _l("Platelets"), "NEUT#": _l("ANC"),
     "WBC": _l("WBC"), "RBC": _l("RBC"), "HCT": _l("HCT"), "MCH": _l("MCH"),
-    "MCHC": _l("MCHC"),
+    "MCHC": _l("MCHC"), "RDW-SD": _l("RDW-SD"), "RDW-CV": _l("RDW-CV"), "MPV": _l("MPV"),
+    "PDW": _l("PDW"),
 }
 
 

@@ -106,8 +106,11 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         # image outside the validated domain waits unclassified with the network's class
         # shown as a suggestion beside its flag.
         named = prediction is not None and prediction.shows_a_cell
-        # The scanner pre-classified it otherwise: one of the two is wrong, read it first.
-        scanner = cell.scanner_class if named and not cell.reviewed_class else ""
+        # The scanner pre-classified it otherwise: one of the two is wrong, read it first. Only
+        # where the model's class is counted: outside the validated domain it is a suggestion,
+        # and the cell waits for the biologist anyway.
+        counted = named and prediction.figures_hold and not cell.reviewed_class
+        scanner = cell.scanner_class if counted else ""
         differs = bool(scanner) and prediction is not None and scanner != prediction.cell_class
         disagreements += differs
         groups.setdefault(final or "unclassified", []).append({

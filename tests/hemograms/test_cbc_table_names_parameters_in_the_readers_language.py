@@ -1,6 +1,6 @@
 """The CBC table names each parameter in the reader's language: its name beside the analyser's
 code, and in the case page's narrow panel the short form a French laboratory writes (GB, GR,
-VGM, CCMH), the code kept in the cell's title."""
+VGM, CCMH, IDR, VPM), the code kept in the cell's title."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def _table(codes: list[str], language: str) -> str:
 
 
 def test_french_short_names_with_the_code_in_the_title():
-    html = _table(["WBC", "RBC", "MCV", "MCHC", "NE-WX"], "fr")
-    for short in ("GB", "GR", "VGM", "CCMH"):
+    html = _table(["WBC", "RBC", "MCV", "MCHC", "RDW-CV", "MPV", "NE-WX"], "fr")
+    for short in ("GB", "GR", "VGM", "CCMH", "IDR-CV", "VPM"):
         assert f'<span class="cbc-short nobreak">{short}</span>' in html
     assert "(WBC)" in html and '<span class="code nobreak">WBC</span>' in html
     # A research parameter has no short form: its code alone.

@@ -43,3 +43,13 @@ def test_once_reviewed_the_cell_is_no_longer_marked(client, biologist, analysed)
     Cell.objects.filter(pk=cell.pk).update(reviewed_class="neutrophil")
     page = _page(client, biologist, analysed, "en")
     assert "scanner-differs" not in page and "classed otherwise" not in page
+
+
+def test_a_cell_outside_the_validated_domain_is_not_marked(client, biologist, analysed):
+    """Its class is a suggestion, not counted (it waits for the biologist anyway): comparing it
+    with the scanner's would point at a disagreement nobody counts."""
+    cell = _call_first_neutrophil_an_erythroblast(analysed)
+    CellPrediction.objects.filter(cell=cell).update(in_domain=False, domain_score=3.0,
+                                                    view="found")
+    page = _page(client, biologist, analysed, "en")
+    assert "scanner-differs" not in page and "classed otherwise" not in page
