@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from apps.analysis.score_text import percent
-from apps.smears.differential import REVIEW_ONLY_WBC, WBC_CLASSES
+from apps.smears.differential import REVIEW_ONLY_WBC, WBC_CLASSES, per_100_interval
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
@@ -86,10 +86,18 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     def scanner_figure(value: Any) -> str:
         return (one_decimal(value) or "—") if scanner else ""
 
+    wbc = diff.get("wbc_counted", 0)
+    # Short of the target, each white-cell share with its 95 % interval on the count made.
+    short = bool(diff.get("short_of_target")) and wbc > 0
+
+    def interval(count: Any) -> str:
+        bounds = per_100_interval(count, wbc) if short and isinstance(count, int) else None
+        return "" if bounds is None else f"{one_decimal(bounds[0])}–{one_decimal(bounds[1])}"
+
     rows = []
     for cls, count in (diff.get("counts") or {}).items():
         rows.append({"class": cls, "label": class_label(cls), "count": count,
-                     "percent": one_decimal(per_100.get(cls)),
+                     "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
@@ -106,7 +114,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         rows.append({"class": "unclassified", "label": class_label("unclassified"),
                      "count": diff["unclassified"], "percent": "", "analyser": "",
                      "analyser_count": ""})
-    wbc, target = diff.get("wbc_counted", 0), diff.get("target", 0)
+    target = diff.get("target", 0)
     warning = ""
     if diff.get("short_of_target") and not wbc:
         warning = _("No white cell classified: there is no differential yet.")
@@ -115,6 +123,16 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                     "laboratory counts: the percentages rest on a smaller count.") % {
             "counted": wbc, "target": target}
     return {"rows": rows, "total": wbc, "wbc_counted": wbc, "target": target,
+            "interval_note": _("In brackets: the 95%% interval of each share on the %(n)s "
+                               "white cells counted (Wilson); it narrows as more are counted.")
+            % {"n": wbc} if short else "",
+            # The same intervals as one sentence (the report: its table keeps its columns).
+            "interval_summary": _("95%% interval of each share on the %(n)s white cells "
+                                  "counted (Wilson), per 100 WBC: %(intervals)s. It narrows "
+                                  "as more are counted.") % {
+                "n": wbc, "intervals": " · ".join(f"{r['label']} {r['interval']}"
+                                                   for r in rows if r.get("interval"))}
+            if short else "",
             "short_of_target": bool(diff.get("short_of_target")), "warning": warning,
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             "analyser": analyser or None, "has_analyser": bool(analyser),

@@ -19,6 +19,7 @@ Pure: final classes in (``Cell.final_class``), numbers out.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +34,22 @@ NRBC_CLASS = "erythroblast"
 # not counted as a white cell.
 # An artefact (a reviewer's class: an image with no cell, debris, a stain precipitate) is none.
 NOT_WBC: frozenset[str] = frozenset({NRBC_CLASS, "platelet", "smudge", "artefact"})
+
+
+INTERVAL_Z = 1.959963984540054  # two-sided 95 %
+
+
+def per_100_interval(count: int, counted: int) -> tuple[float, float] | None:
+    """The 95 % interval of ``count`` per 100 of ``counted`` white cells (Wilson's score
+    interval: a share of a small count is imprecise, 2 of 38 is anywhere from 1.5 to 17 per
+    100); None with nothing counted."""
+    if counted <= 0 or not 0 <= count <= counted:
+        return None
+    p, z2 = count / counted, INTERVAL_Z * INTERVAL_Z
+    centre = (p + z2 / (2 * counted)) / (1 + z2 / counted)
+    half = INTERVAL_Z * math.sqrt(p * (1 - p) / counted + z2 / (4 * counted * counted)) \
+        / (1 + z2 / counted)
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -258,18 +258,28 @@
       var tr = document.createElement("tr");
       tr.setAttribute("data-class", r["class"]);
       tr.appendChild(tableCell("td", r.label, false));
-      [r.count, r.percent, r.analyser_count].forEach(function (v) {
-        tr.appendChild(tableCell("td", v, true));
-      });
+      tr.appendChild(tableCell("td", r.count, true));
+      var percent = tableCell("td", r.percent, true);
+      if (r.interval) {  // short of the target count: the share's 95 % interval
+        var span = document.createElement("span");
+        span.className = "interval nobreak";
+        span.textContent = "(" + r.interval + ")";
+        percent.appendChild(document.createTextNode(" "));
+        percent.appendChild(span);
+      }
+      tr.appendChild(percent);
+      tr.appendChild(tableCell("td", r.analyser_count, true));
       body.appendChild(tr);
     });
     document.getElementById("diff-total").textContent = diff.total;
     document.getElementById("diff-reviewed").textContent = diff.reviewed;
-    var warning = document.getElementById("diff-short");
-    if (warning) {
-      warning.textContent = diff.warning || "";
-      warning.hidden = !diff.warning;
-    }
+    [["diff-short", diff.warning], ["diff-interval", diff.interval_note]].forEach(function (p) {
+      var note = document.getElementById(p[0]);
+      if (note) {
+        note.textContent = p[1] || "";
+        note.hidden = !p[1];
+      }
+    });
     var analyser = document.querySelector("#analyser-differential tbody");
     if (analyser) {
       analyser.innerHTML = "";

@@ -39,6 +39,9 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     assert "NRBC (per 100 WBC) 0 0.0 0.0" in flat
     assert "White cells counted 4 target 100" in flat
     assert "Only 4 white cells classified, fewer than the 100 the laboratory counts" in flat
+    # On 4 cells a share is anywhere in a wide interval: the report says how wide.
+    assert ("95% interval of each share on the 4 white cells counted (Wilson), per 100 WBC: "
+            "Neutrophil 15.0–85.0 · Lymphocyte 4.6–69.9") in flat
     assert "The blood count has no automated differential." in flat
     assert ("1 cell classified one by one by the biologist (reclassified or confirmed); the "
             "others keep the model's class.") in flat
