@@ -417,6 +417,21 @@ def scores_request(*, specimen: Specimen, trigger: str) -> None:
     transaction.on_commit(lambda: scores_compute_task.delay(specimen_id, trigger))
 
 
+def scores_recompute_open() -> tuple[int, int]:
+    """Recompute now the scores of every specimen not yet signed (after a change of a score's
+    rules or model: a score stored before keeps its result until its specimen's next CBC,
+    analysis or reclassification otherwise). A signed case is left as signed: its scores are
+    changed by an amendment only. Returns (specimens read, score revisions stored)."""
+    from apps.patients.models import SIGNED_STATUSES
+
+    from .scores import scores_compute
+
+    ids = list(Specimen.objects.exclude(status__in=SIGNED_STATUSES)
+               .order_by("pk").values_list("pk", flat=True))
+    stored = sum(len(scores_compute(specimen_id=pk, trigger="rules")) for pk in ids)
+    return len(ids), stored
+
+
 @transaction.atomic
 def analysis_rerun(*, actor: User, run: AnalysisRun) -> AnalysisRun:
     if run.is_active:

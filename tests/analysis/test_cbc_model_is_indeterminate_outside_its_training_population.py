@@ -126,3 +126,35 @@ def test_the_case_page_says_indeterminate_with_the_reason(client, biologist, tec
     assert "Indeterminate" in panel
     assert "the analyser suspects blasts (Blasts/Abn Lympho?): outside the population" in panel
     assert "above the operating threshold" not in panel
+
+
+def test_scores_stored_before_are_recomputed_on_open_cases_only(technician, older_man):
+    """A score stored under the earlier rule (scored beside 'Blasts?') keeps its result until
+    the specimen's next trigger; `manage.py scores_recompute` brings the open cases to the
+    current rule and leaves a signed case as signed."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.patients.models import SIGNED_STATUSES
+
+    cbc_import(actor=technician, data=HEADER + LEUKAEMIA)
+    stale = _mds_cbc(older_man)
+    Score.objects.filter(pk=stale.pk).update(state="scored", value=0.82, level="above_threshold",
+                                             reasons=[])
+    out = StringIO()
+    call_command("scores_recompute", stdout=out)
+    assert "specimens read: 1; score revisions stored: 1" in out.getvalue()
+    assert _latest(older_man).state == "indeterminate"
+    assert _latest(older_man).revision == stale.revision + 1
+
+    Score.objects.filter(specimen=older_man).update(state="scored", reasons=[])
+    type(older_man).objects.filter(pk=older_man.pk).update(status=SIGNED_STATUSES[0])
+    out = StringIO()
+    call_command("scores_recompute", stdout=out)
+    assert "specimens read: 0; score revisions stored: 0" in out.getvalue()
+    assert _latest(older_man).state == "scored"
+
+
+def _latest(specimen) -> Score:  # type: ignore[no-untyped-def]
+    return Score.objects.filter(specimen=specimen, name="mds_cbc").order_by("-revision").first()
