@@ -12,6 +12,8 @@ from typing import Any
 from django.template.defaultfilters import floatformat
 from django.utils.formats import number_format
 from django.utils.functional import Promise
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
@@ -126,13 +128,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "interval_note": _("In brackets: the 95%% interval of each share on the %(n)s "
                                "white cells counted (Wilson); it narrows as more are counted.")
             % {"n": wbc} if short else "",
-            # The same intervals as one sentence (the report: its table keeps its columns).
-            "interval_summary": _("95%% interval of each share on the %(n)s white cells "
-                                  "counted (Wilson), per 100 WBC: %(intervals)s. It narrows "
-                                  "as more are counted.") % {
-                "n": wbc, "intervals": " · ".join(f"{r['label']} {r['interval']}"
-                                                   for r in rows if r.get("interval"))}
-            if short else "",
+            "interval_summary": _interval_summary(wbc, rows) if short else "",
             "short_of_target": bool(diff.get("short_of_target")), "warning": warning,
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             "analyser": analyser or None, "has_analyser": bool(analyser),
@@ -154,6 +150,17 @@ def analyser_note(analyser: dict[str, Any]) -> str:
         return _("The analyser's NEUT% includes its immature granulocytes (IG%, also given "
                  "apart); the smear counts them apart.")
     return ""
+
+
+def _interval_summary(wbc: int, rows: list[dict[str, Any]]) -> SafeString:
+    """The intervals as one sentence (the report: its table keeps its columns), each class
+    with its interval unbroken across a line end."""
+    head, _mark, tail = (_("95%% interval of each share on the %(n)s white cells counted "
+                           "(Wilson), per 100 WBC: %(intervals)s. It narrows as more are "
+                           "counted.") % {"n": wbc, "intervals": "\x00"}).partition("\x00")
+    items = format_html_join(" · ", '<span class="nobreak">{} {}</span>',
+                             ((r["label"], r["interval"]) for r in rows if r.get("interval")))
+    return format_html("{}{}{}", head, items, tail)
 
 
 def scanner_note(scanner: dict[str, Any]) -> str:
