@@ -54,17 +54,22 @@ def one_decimal(value: Any) -> str:
 NRBC_LABEL = gettext_lazy("NRBC (per 100 WBC)")
 
 
+def in_differential_order(codes: Any) -> list[str]:
+    """White-cell class codes in the differential's order (WBC_CLASSES, then the classes only a
+    biologist names), any other after them: never the order a stored mapping keeps (a JSON
+    column may sort its keys)."""
+    order = [*WBC_CLASSES, *REVIEW_ONLY_WBC]
+    return sorted(codes, key=lambda c: order.index(c) if c in order else len(order))
+
+
 def signed_differential(per_100_wbc: dict[str, Any] | None,
                         nrbc_per_100_wbc: Any = None) -> list[dict[str, str]]:
     """An earlier specimen's signed differential in one line of the patient context, per 100
     white cells: the classes counted, then the erythroblasts as NRBC per 100 WBC (outside the
     denominator, named so). The page and the report print the same list."""
     counted = per_100_wbc or {}
-    # In the differential's order, not the stored mapping's (a JSON column may sort its keys).
-    order = [*WBC_CLASSES, *REVIEW_ONLY_WBC]
-    codes = sorted(counted, key=lambda c: order.index(c) if c in order else len(order))
     rows = [{"label": class_label(code), "value": one_decimal(counted[code])}
-            for code in codes if counted[code]]
+            for code in in_differential_order(counted) if counted[code]]
     if nrbc_per_100_wbc:
         rows.append({"label": str(NRBC_LABEL),
                      "value": one_decimal(nrbc_per_100_wbc)})
@@ -97,7 +102,9 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         return "" if bounds is None else f"{one_decimal(bounds[0])}–{one_decimal(bounds[1])}"
 
     rows = []
-    for cls, count in (diff.get("counts") or {}).items():
+    counts = diff.get("counts") or {}
+    for cls in in_differential_order(counts):
+        count = counts[cls]
         rows.append({"class": cls, "label": class_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
                      "analyser": one_decimal(analyser_per_100.get(cls)),

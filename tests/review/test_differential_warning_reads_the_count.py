@@ -53,3 +53,18 @@ def test_short_of_the_target_each_share_carries_its_95_interval():
     assert all(r.get("interval", "") == "" for r in differential_table(full)["rows"])
     assert differential_table(full)["interval_note"] == ""
     assert differential_table(full)["interval_summary"] == ""
+
+
+def test_the_rows_keep_the_differentials_order_whatever_the_stored_order():
+    """A signed differential comes back from a JSON column that may sort its keys (PostgreSQL
+    puts 'ig' first): the report's table and its interval sentence keep the differential's
+    order."""
+    diff = {"counts": {"ig": 0, "basophil": 1, "neutrophil": 30, "lymphocyte": 7},
+            "per_100_wbc": {"ig": 0.0, "basophil": 2.6, "neutrophil": 78.9, "lymphocyte": 18.4},
+            "wbc_counted": 38, "target": 100, "short_of_target": True}
+    with translation.override("en"):
+        table = differential_table(diff)
+    assert [r["class"] for r in table["rows"]][:4] == ["neutrophil", "lymphocyte", "basophil",
+                                                       "ig"]
+    assert table["interval_summary"].index("Neutrophil") < table["interval_summary"].index(
+        "Immature granulocyte")
