@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from apps.core.numbers import plain_number
 
+from .parsers import generic_csv, hl7
 from .parsers.units import conversion_factor, parameter_for
 from .reference import ANALYSER, Subject
 
@@ -145,3 +146,15 @@ def cbc_short_name(code: str) -> str:
 def cbc_unit(text: str | None) -> str:
     """A stored unit as printed ("×10⁹/L"); an unknown one as it is."""
     return str(UNITS.get(text or "", text or ""))
+
+
+# What a parser records when the file names no analyser: the file's format, not an instrument.
+UNNAMED_ANALYSER = frozenset({generic_csv.DEFAULT_ANALYSER, hl7.DEFAULT_ANALYSER})
+
+
+def analyser_name(text: str | None) -> str:
+    """The analyser a count came from as printed; a file that names none says so ("CSV" is a
+    format, not an instrument)."""
+    if not text or text in UNNAMED_ANALYSER:
+        return _("analyser not named in the file")
+    return text

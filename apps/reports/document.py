@@ -27,7 +27,13 @@ from apps.analysis.score_text import (
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import plain_number
 from apps.hemograms.models import Flag
-from apps.hemograms.wording import cbc_name, cbc_unit, measured_value, subject_note
+from apps.hemograms.wording import (
+    analyser_name,
+    cbc_name,
+    cbc_unit,
+    measured_value,
+    subject_note,
+)
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import differential_table, signed_differential
@@ -111,7 +117,7 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
             "critical": bool(v.get("critical")),
             "analyser_flag": v.get("analyser_flag", ""),
         })
-    return {"analyser": cbc.get("analyser", ""),
+    return {"analyser": analyser_name(cbc.get("analyser")),
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
             "subject_note": subject_note(cbc.get("subject")),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from apps.analysis.score_text import percent
+from apps.hemograms.wording import analyser_name
 from apps.smears.differential import REVIEW_ONLY_WBC, WBC_CLASSES, per_100_interval
 
 CELL_CLASSES: dict[str, Promise] = {
@@ -139,6 +140,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "short_of_target": bool(diff.get("short_of_target")), "warning": warning,
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             "analyser": analyser or None, "has_analyser": bool(analyser),
+            "analyser_name": analyser_name(analyser.get("analyser")) if analyser else "",
             # The analyser's parameters this CBC has (NEUT%, ... NRBC%), none it lacks.
             "analyser_codes": ", ".join([*(analyser.get("codes") or {}).values(),
                                          *(["NRBC%"] if analyser.get("nrbc_per_100_wbc")

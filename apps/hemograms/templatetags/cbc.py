@@ -2,6 +2,7 @@ from django import template
 
 from apps.hemograms.flags import critical_low
 from apps.hemograms.wording import (
+    analyser_name,
     cbc_name,
     cbc_short_name,
     cbc_unit,
@@ -42,3 +43,9 @@ def cbc_value_filter(value: object) -> str:
 def cbc_short_filter(code: str) -> str:
     """A CBC parameter's short name in the reader's language ("GB" for WBC in French)."""
     return cbc_short_name(str(code or ""))
+
+
+@register.filter(name="cbc_analyser")
+def cbc_analyser_filter(text: str) -> str:
+    """The analyser a count came from, or that its file named none."""
+    return analyser_name(str(text or ""))
