@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django import template
 
 from apps.hemograms.flags import critical_low
@@ -13,16 +15,16 @@ from apps.hemograms.wording import (
 register = template.Library()
 
 
-@register.filter(name="cbc_name")
-def cbc_name_filter(code: str) -> str:
-    """A CBC parameter's name in the reader's language ("Hémoglobine" for HGB)."""
-    return cbc_name(str(code or ""))
+def _on_text(word: Callable[[str], str]) -> Callable[[object], str]:
+    """A wording function of apps.hemograms.wording as a filter: None or a number read as text."""
+    return lambda value: word(str(value or ""))
 
 
-@register.filter(name="cbc_unit")
-def cbc_unit_filter(unit: str) -> str:
-    """A stored unit as printed ("×10⁹/L" for 10^9/L)."""
-    return cbc_unit(str(unit or ""))
+# A parameter's name ("Hémoglobine" for HGB), a stored unit as printed ("×10⁹/L"), a
+# parameter's short name ("GB" for WBC in French), the analyser or that the file named none.
+for _name, _word in (("cbc_name", cbc_name), ("cbc_unit", cbc_unit),
+                     ("cbc_short", cbc_short_name), ("cbc_analyser", analyser_name)):
+    register.filter(_name, _on_text(_word))
 
 
 @register.filter(name="cbc_critical")
@@ -37,15 +39,3 @@ def cbc_value_filter(value: object) -> str:
     return measured_value(getattr(value, "value", None), reported_decimals(
         str(getattr(value, "code", "")), str(getattr(value, "raw_value", "") or ""),
         str(getattr(value, "raw_unit", "") or "")))
-
-
-@register.filter(name="cbc_short")
-def cbc_short_filter(code: str) -> str:
-    """A CBC parameter's short name in the reader's language ("GB" for WBC in French)."""
-    return cbc_short_name(str(code or ""))
-
-
-@register.filter(name="cbc_analyser")
-def cbc_analyser_filter(text: str) -> str:
-    """The analyser a count came from, or that its file named none."""
-    return analyser_name(str(text or ""))
