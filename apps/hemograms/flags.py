@@ -21,8 +21,9 @@ from apps.ml.scores.reasons import Reason
 from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
 
 # 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more;
-# 4: a value past its critical limit says so, with that limit.
-RULES_VERSION = "cbc-flags-4"
+# 4: a value past its critical limit says so, with that limit; 5: the value keeps the decimals
+# the analyser gave it ("WBC 3.10").
+RULES_VERSION = "cbc-flags-5"
 # Customary critical limits (low), each doubling its finding's weight, in the stored units.
 CRITICAL_HGB = 7.0  # g/dL
 CRITICAL_ANC = 0.5  # x10^9/L
@@ -38,6 +39,7 @@ class Value:
     value: float | None
     ref_low: float | None
     ref_high: float | None
+    decimals: int | None = None  # as the analyser gave the value (wording.reported_decimals)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,11 @@ def _limit(name: str, v: Value, unit: str, op: str, limit: float, weight: int) -
     critical = critical_low(v.code, v.value) if op == "<" else None
     params: dict[str, object] = {"analyte": v.code, "value": v.value, "unit": unit, "op": op,
                                  "limit": limit}
-    rule = f"{v.code} {v.value:g} {unit} {op} {limit:g}"
+    written = f"{v.value:g}"
+    if v.decimals is not None:
+        params["decimals"] = v.decimals
+        written = f"{v.value:.{v.decimals}f}"
+    rule = f"{v.code} {written} {unit} {op} {limit:g}"
     if critical is not None:
         params["critical"] = critical
         rule += f" (critical < {critical:g})"

@@ -50,6 +50,7 @@ from .selectors import (
     cbc_subject,
     reference_table_active,
 )
+from .wording import reported_decimals
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -339,7 +340,9 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     # The values of the latest count; the analyser's alarms of every count of the specimen.
     ip_messages = cbc_ip_messages(specimen, results)
     findings = [] if latest is None else flag_rules.cbc_findings(
-        [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high) for v in latest.values.all()],
+        [flag_rules.Value(v.code, v.value, v.ref_low, v.ref_high,
+                          reported_decimals(v.code, v.raw_value, v.raw_unit))
+         for v in latest.values.all()],
         ip_messages=ip_messages)
     specimen_flags_replace(
         specimen=specimen, source="cbc", rules_version=flag_rules.RULES_VERSION,

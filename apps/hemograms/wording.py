@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
-from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.utils.translation import ngettext
-
-from apps.core.numbers import plain_number
 
 from .parsers import generic_csv, hl7
 from .parsers.units import conversion_factor, parameter_for
@@ -39,14 +35,6 @@ def reported_decimals(code: str, raw_value: str, raw_unit: str) -> int | None:
     decimals = max(0, len(written.group(1) or "") - int(exponent))
     # 3100 /uL is 3.1 x10^9/L to the cell: printed to the hundredth, as counts are.
     return decimals if exponent == 0 else min(decimals, CONVERTED_DECIMALS)
-
-
-def measured_value(value: Any, decimals: int | None) -> str:
-    """A measured value in the reader's language with the decimals the analyser gave it
-    ("32.0", "1.30": trailing zeros are precision), else without padding zeros."""
-    if decimals is None or not isinstance(value, int | float) or isinstance(value, bool):
-        return plain_number(value)
-    return number_format(round(Decimal(str(value)), decimals), decimal_pos=decimals)
 
 
 def subject_note(subject: Subject | dict[str, Any] | None) -> str:

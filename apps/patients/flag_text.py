@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
-from apps.core.numbers import probability
+from apps.core.numbers import measured_value, probability
 
 from . import flag_reasons
 
@@ -65,12 +65,15 @@ def _cbc_limit(p: Mapping[str, Any], analyte_name: Callable[[str], str] = str) -
     unit = UNITS.get(str(p.get("unit")), p.get("unit"))
     name = analyte_name(str(p.get("analyte")))
     critical = p.get("critical")
+    # As the analyser gave it ("3.10") when the reason recorded its decimals (cbc-flags-5).
+    decimals = p.get("decimals")
+    value = (measured_value(p.get("value"), decimals) if isinstance(decimals, int)
+             and isinstance(p.get("value"), int | float) else _num(p.get("value")))
     if isinstance(critical, int | float) and not isinstance(critical, bool):
         # Past its critical limit: that limit is the one quoted, and named.
         return _("critical value: %(analyte)s %(value)s %(unit)s < %(limit)s") % {
-            "analyte": name, "value": _num(p.get("value")), "unit": unit,
-            "limit": _num(critical)}
-    return f"{name} {_num(p.get('value'))} {unit} {p.get('op')} {_num(p.get('limit'))}"
+            "analyte": name, "value": value, "unit": unit, "limit": _num(critical)}
+    return f"{name} {value} {unit} {p.get('op')} {_num(p.get('limit'))}"
 
 
 def _vexas(p: Mapping[str, Any]) -> str:

@@ -25,13 +25,12 @@ from apps.analysis.score_text import (
     translate,
 )
 from apps.analysis.selectors import cell_anomalies
-from apps.core.numbers import plain_number
+from apps.core.numbers import measured_value, plain_number
 from apps.hemograms.models import Flag
 from apps.hemograms.wording import (
     analyser_name,
     cbc_name,
     cbc_unit,
-    measured_value,
     subject_note,
 )
 from apps.ml.domain import CELL_OUTSIDE

@@ -47,7 +47,8 @@ def test_a_value_past_its_critical_limit_reads_critical_on_the_page():
 
 
 def test_the_analysers_decimals_are_kept_on_the_page():
-    from apps.hemograms.wording import measured_value, reported_decimals
+    from apps.core.numbers import measured_value
+    from apps.hemograms.wording import reported_decimals
 
     rows = [("MCHC", 32.0, "32.0", "g/dL", "32.0", "32,0"),
             ("LYMPH#", 1.3, "1.30", "10^9/L", "1.30", "1,30"),

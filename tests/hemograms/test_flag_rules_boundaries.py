@@ -35,4 +35,4 @@ def test_missing_values_fire_nothing_and_the_rule_says_what_fired():
     # The same finding as a code with its figures, for pages to word in the reader's language.
     assert finding.reason.as_dict() == {"code": "cbc_limit", "params": {
         "analyte": "MCV", "value": 112.0, "unit": "fL", "op": ">", "limit": 100.0}}
-    assert RULES_VERSION == "cbc-flags-4"
+    assert RULES_VERSION == "cbc-flags-5"

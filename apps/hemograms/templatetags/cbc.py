@@ -2,13 +2,13 @@ from collections.abc import Callable
 
 from django import template
 
+from apps.core.numbers import measured_value
 from apps.hemograms.flags import critical_low
 from apps.hemograms.wording import (
     analyser_name,
     cbc_name,
     cbc_short_name,
     cbc_unit,
-    measured_value,
     reported_decimals,
 )
 
