@@ -415,6 +415,18 @@ def _outside_training(p: Mapping[str, Any]) -> str:
         "high": _with_unit(p.get("high"), p.get("unit"))}
 
 
+def _no_cytopenia(p: Mapping[str, Any]) -> str:
+    """A count without any cytopenia, each figure with the cut-off it is at or above."""
+    return _("no cytopenia (Hb %(hb)s ≥ %(hb_cut)s, ANC %(anc)s ≥ %(anc_cut)s, platelets "
+             "%(plt)s ≥ %(plt_cut)s): an MDS needs at least one (WHO and ICC 2022), and on a "
+             "count without one this model's output rests on age and sex") % {
+        "hb": _with_unit(p.get("hb"), "g/dL"), "hb_cut": _with_unit(p.get("hb_cutoff"), "g/dL"),
+        "anc": _with_unit(p.get("anc"), "10^9/L"),
+        "anc_cut": _with_unit(p.get("anc_cutoff"), "10^9/L"),
+        "plt": _with_unit(p.get("plt"), "10^9/L"),
+        "plt_cut": _with_unit(p.get("plt_cutoff"), "10^9/L")}
+
+
 def _model_text(kind: object) -> str:
     return _("no CBC MDS model is installed") if kind == "cbc" else _("no fused model installed")
 
@@ -433,6 +445,7 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     reasons.INPUT_REQUIRED: lambda p: _("%(input)s missing (required)") % {"input": _input(str(
         p.get("input", "")))},
     reasons.INPUT_OUTSIDE_TRAINING: _outside_training,
+    reasons.NO_CYTOPENIA: _no_cytopenia,
     reasons.VACUOLE_OUTPUT_UNAVAILABLE: lambda p: _("vacuole output not available in this "
                                                     "model"),
     reasons.NO_ANOMALY_OUTPUT: lambda p: _("no anomaly output available in this model"),
@@ -645,6 +658,10 @@ def score_how(name: str) -> list[str]:
             _("It is not scored outside the population it was trained on (MDS, anaemias and "
               "normal counts): when the analyser suspects blasts, or when one of its inputs "
               "lies outside the values of its training cohort, the result is indeterminate."),
+            _("Nor is it scored on a count without any cytopenia (haemoglobin below 13 g/dL in "
+              "men and 12 g/dL in women, neutrophils below 1.8 ×10⁹/L, platelets below 150 "
+              "×10⁹/L: WHO and ICC 2022): an MDS needs at least one, and there the model's "
+              "output would rest on age and sex alone."),
         ]
     if name == "mds_fused":
         return [

@@ -54,6 +54,8 @@ SCORE_EXAMPLES: dict[str, dict] = {
     reasons.INPUT_REQUIRED: {"input": "anc"},
     reasons.INPUT_OUTSIDE_TRAINING: {"input": "wbc", "value": 80.5, "low": 1.2, "high": 47.0,
                                      "unit": "10^9/L"},
+    reasons.NO_CYTOPENIA: {"hb": 14.8, "anc": 4.1, "plt": 250.0, "hb_cutoff": 13.0,
+                           "anc_cutoff": 1.8, "plt_cutoff": 150.0, "sex": "M"},
     reasons.VACUOLE_OUTPUT_UNAVAILABLE: {},
     reasons.NO_ANOMALY_OUTPUT: {},
     reasons.NO_DYSPLASIA_OUTPUT: {},

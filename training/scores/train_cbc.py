@@ -231,6 +231,13 @@ card is `card.json`; the documentation is docs/scores.md.
 cohort were left out because ANC, Hb or PLT is missing (the runtime calls such a CBC
 indeterminate).
 
+**Not scored without a cytopenia** (run time): a count with haemoglobin at or above 13 g/dL in
+men (12 in women), ANC at or above 1.8 and platelets at or above 150 x 10^9/L is indeterminate
+(reason `no_cytopenia`): an MDS needs at least one cytopenia (WHO and ICC 2022), and there the
+output rests on age and sex. What the rule does to this model's cross-validated decisions:
+`python -m training.scores.cytopenia_gate` (docs/scores.md). The figures below are the
+model's own, without the rule.
+
 **Inputs** (`features` and `missing_mask`, float32 [N, {f}], in this order):
 {features}
 

@@ -5,7 +5,9 @@ sha256 checked against the card then, one instance per model folder and process.
 order, units and coefficients come from the card; the card's feature list must match
 ``apps.ml.scores.features.FEATURES`` or loading fails. A CBC without a required input, or
 with a value outside the range its training cohort covered (the card's ``training_range``),
-is indeterminate: the model has nothing to say about a count it never saw.
+is indeterminate: the model has nothing to say about a count it never saw. So is a count
+without any cytopenia (``apps.ml.scores.cytopenia``): an MDS needs at least one, and on such a
+count the model's output rests on age and sex.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ import numpy as np
 
 from apps.ml.runtime import OnnxModel, load_cached
 from apps.ml.scores.card import ScoreCard, ScoreCardError, load, registered_dir
+from apps.ml.scores.cytopenia import no_cytopenia
 from apps.ml.scores.features import FEATURE_NAMES, FEATURES, REQUIRED, CBCFeatures, to_arrays
-from apps.ml.scores.reasons import INPUT_OUTSIDE_TRAINING, INPUT_REQUIRED, Reason
+from apps.ml.scores.reasons import (
+    INPUT_OUTSIDE_TRAINING,
+    INPUT_REQUIRED,
+    NO_CYTOPENIA,
+    Reason,
+)
 
 TASK = "mds_cbc"
 
@@ -126,6 +134,9 @@ class MDSCBCModel(OnnxModel):
         )
         reasons = tuple(Reason(INPUT_REQUIRED, {"input": r}) for r in REQUIRED if r in missing)
         reasons += self._outside_training(values)
+        if not reasons:
+            normal = no_cytopenia(values["hb"], values["anc"], values["plt"], row.sex)
+            reasons = () if normal is None else (Reason(NO_CYTOPENIA, normal),)
         if reasons:
             return MDSCBCResult("indeterminate", None, None, self.threshold, tuple(parts),
                                 self.intercept, missing, reasons, self.card.provenance,

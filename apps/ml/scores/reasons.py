@@ -17,6 +17,9 @@ INPUT_REQUIRED = "input_required"  # input: a CBC feature name (apps.ml.scores.f
 # A model input outside the range its training cohort covered (the card's training_range):
 # input (a CBC feature name), value, low, high, unit (the feature's, as in its card).
 INPUT_OUTSIDE_TRAINING = "input_outside_training"
+# A count without any cytopenia (apps.ml.scores.cytopenia): hb, anc, plt, hb_cutoff, anc_cutoff,
+# plt_cutoff, sex (M, F or "" when unknown).
+NO_CYTOPENIA = "no_cytopenia"
 VACUOLE_OUTPUT_UNAVAILABLE = "vacuole_output_unavailable"
 NO_ANOMALY_OUTPUT = "no_anomaly_output"  # mds-image 1.0.0 results only
 NO_DYSPLASIA_OUTPUT = "no_dysplasia_output"

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from apps.ml.scores import cytopenia
 from apps.ml.scores import reasons as codes
 from apps.ml.scores.reasons import (
     FEW_NEUTROPHILS,
@@ -52,11 +53,11 @@ VACUOLE_FRACTION_LOW = 0.08
 VACUOLE_FRACTION_HIGH = 0.20
 # Macrocytosis: the usual definition is MCV strictly above 100 fL.
 MCV_MACROCYTIC_FL = 100.0
-# Anaemia: WHO haemoglobin cut-offs (strictly below), g/dL.
-HGB_ANAEMIA_MALE_G_DL = 13.0
-HGB_ANAEMIA_FEMALE_G_DL = 12.0
-# Thrombocytopenia: strictly below 150 x 10^9/L.
-PLT_LOW_10_9_L = 150.0
+# Anaemia (strictly below, g/dL) and thrombocytopenia (strictly below, 10^9/L): the cytopenia
+# cut-offs of the 2022 classifications (apps.ml.scores.cytopenia).
+HGB_ANAEMIA_MALE_G_DL = cytopenia.HB_MALE_G_DL
+HGB_ANAEMIA_FEMALE_G_DL = cytopenia.HB_FEMALE_G_DL
+PLT_LOW_10_9_L = cytopenia.PLT_10_9_L
 # Almost all reported patients are men over 50 (X-linked somatic mutation).
 AGE_AT_RISK_YEARS = 50.0
 
