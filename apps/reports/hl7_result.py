@@ -17,6 +17,9 @@ signature's own fields, so the message says exactly what was signed:
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood";
   "other" under a local code, LOINC having no member of the panel for it, so that the classes
   sum to 100), NRBC per 100 white cells, and the number of white cells counted (local code).
+  An amendment's message (OBX-11 C) also sends, as deleted (OBX-11 D, no value), each
+  observation of the version it replaces that it no longer holds, so that the information
+  system keeps no value the biologist has since taken back.
 - MSH-18 "UNICODE UTF-8": the message is stored and sent as UTF-8 (names, the conclusion).
 
 No Django here: plain values in, ER7 text out (segments separated by carriage returns). The
@@ -161,11 +164,45 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
     return notes
 
 
+def observations(content: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The OBX rows of a signed content: (value type, id^text^system, value, unit, key)."""
+    diff = content.get("differential") or {}
+    rows: list[tuple[str, str, str, str, str]] = []
+    for cls, value in (diff.get("per_100_wbc") or {}).items():
+        if cls in LOINC_PER_100_WBC and value is not None:
+            code, name = LOINC_PER_100_WBC[cls]
+            rows.append(("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
+        elif cls == "other" and value is not None:
+            rows.append(("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%", cls))
+    if diff.get("nrbc_per_100_wbc") is not None:
+        rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
+                     "/100{WBCs}", "nrbc"))
+    if diff.get("wbc_counted") is not None:
+        rows.append(("NM", "^".join(WBC_COUNTED), str(int(diff["wbc_counted"])), "{cells}",
+                     "wbc_counted"))
+    return rows
+
+
+def _obx(order: Any, i: int, vtype: str, ident: str, value: str, unit: str, status: str,
+         signed_at: datetime) -> None:
+    obx = order.add_group("ORU_R01_OBSERVATION").obx
+    obx.obx_1 = str(i)
+    obx.obx_2 = vtype
+    obx.obx_3 = ident
+    if value:
+        obx.obx_5 = value
+    obx.obx_6 = _st(unit)
+    obx.obx_11 = status
+    obx.obx_14 = _ts(signed_at)
+
+
 def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
             receiving_application: str, receiving_facility: str,
-            gettext: Gettext = _english) -> str:
+            gettext: Gettext = _english, previous: dict[str, Any] | None = None) -> str:
     """The ER7 text of the result message (see the module docstring); `gettext` translates
-    the notes' fixed sentences, never the signer's own text or the codes."""
+    the notes' fixed sentences, never the signer's own text or the codes. ``previous``: the
+    signed content of the version an amendment replaces, whose observations this one no
+    longer holds are sent as deleted (OBX-11 D)."""
     specimen = content["specimen"]
     accession = str(specimen["accession"])
     final_status = "C" if signature.version > 1 else "F"
@@ -222,27 +259,14 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         nte.nte_1 = str(i)
         nte.nte_3 = _text(note)
 
-    diff = content.get("differential") or {}
-    rows: list[tuple[str, str, str, str, str]] = []  # value type, id^text^system, value, unit
-    for cls, value in (diff.get("per_100_wbc") or {}).items():
-        if cls in LOINC_PER_100_WBC and value is not None:
-            code, name = LOINC_PER_100_WBC[cls]
-            rows.append(("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
-        elif cls == "other" and value is not None:
-            rows.append(("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%", cls))
-    if diff.get("nrbc_per_100_wbc") is not None:
-        rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
-                     "/100{WBCs}", "nrbc"))
-    if diff.get("wbc_counted") is not None:
-        rows.append(("NM", "^".join(WBC_COUNTED), str(int(diff["wbc_counted"])), "{cells}",
-                     "wbc_counted"))
+    rows = observations(content)
+    sent = {ident for _t, ident, _v, _u, _k in rows}
     for i, (vtype, ident, value, unit, _key) in enumerate(rows, 1):
-        obx = order.add_group("ORU_R01_OBSERVATION").obx
-        obx.obx_1 = str(i)
-        obx.obx_2 = vtype
-        obx.obx_3 = ident
-        obx.obx_5 = value
-        obx.obx_6 = _st(unit)
-        obx.obx_11 = final_status
-        obx.obx_14 = _ts(signature.signed_at)
+        _obx(order, i, vtype, ident, value, unit, final_status, signature.signed_at)
+    # An amendment replaces the earlier result: what that one sent and this one no longer
+    # holds (a class no cell is in any more) is sent as deleted, never left standing.
+    gone = [r for r in observations(previous or {}) if r[1] not in sent] \
+        if signature.version > 1 else []
+    for i, (vtype, ident, _value, unit, _key) in enumerate(gone, len(rows) + 1):
+        _obx(order, i, vtype, ident, "", unit, "D", signature.signed_at)
     return msg.to_er7()

@@ -197,6 +197,13 @@ def _signature_facts(signature: Signature) -> SignatureFacts:
         amendment_reason=signature.amendment_reason, content_sha256=signature.content_sha256)
 
 
+def _replaced_content(signature: Signature) -> dict | None:
+    """The signed content of the version ``signature`` replaces (None for a first one)."""
+    earlier = Signature.objects.filter(specimen_id=signature.specimen_id,
+                                       version__lt=signature.version).order_by("-version").first()
+    return None if earlier is None else earlier.content
+
+
 def control_id_of(message: str) -> str:
     """MSH-10 of an ER7 message (its message control id)."""
     msh = message.split("\r", 1)[0]
@@ -220,7 +227,8 @@ def result_message_create(*, signature: Signature) -> ResultMessage:
     with translation.override(settings.HL7_NOTES_LANGUAGE):
         text = oru_r01(content=signature.content, signature=_signature_facts(signature),
                        sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
-                       receiving_facility=lab, gettext=translation.gettext)
+                       receiving_facility=lab, gettext=translation.gettext,
+                       previous=_replaced_content(signature))
     message = ResultMessage.objects.create(
         signature=signature, format=ResultMessage.HL7_ORU_R01, control_id=control_id_of(text),
         message=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())

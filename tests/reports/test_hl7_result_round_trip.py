@@ -105,3 +105,47 @@ def test_the_message_says_what_limits_the_numbers():
                               receiving_application="LIS", receiving_facility="CHU"))
     texts = [plain.unescape(str(n[3])) for n in plain.segments("NTE")]
     assert not any("outside the domain" in t or "fewer than the target" in t for t in texts)
+
+
+def test_an_amendment_deletes_what_it_no_longer_holds():
+    """Version 1 sent 'other 0.5' and 'IG 0.5'; the biologist then reclassified those cells.
+    The correction sends both as deleted (OBX-11 D, no value), not merely leaves them out: the
+    information system would otherwise keep them beside the corrected result."""
+    amended = {**CONTENT, "differential": {
+        **CONTENT["differential"],
+        "per_100_wbc": {"neutrophil": 58.5, "lymphocyte": 30.5, "monocyte": 7.0,
+                        "eosinophil": 3.0, "basophil": 1.0}}}
+    er7 = oru_r01(content=amended, signature=_facts(version=2, amendment_reason="Recount"),
+                  sending_facility="CHU LAB", receiving_application="LIS",
+                  receiving_facility="CHU", previous=CONTENT)
+    obx = {str(o[3][0][0]): (str(o[5]), str(o[11])) for o in hl7.parse(er7).segments("OBX")}
+    assert obx[OTHER_PER_100_WBC[0]] == ("", "D")
+    assert obx[LOINC_PER_100_WBC["ig"][0]] == ("", "D")
+    assert obx[LOINC_PER_100_WBC["neutrophil"][0]] == ("58.5", "C")
+    assert sorted(int(str(o[1])) for o in hl7.parse(er7).segments("OBX")) == list(
+        range(1, len(obx) + 1))
+    # A first version has nothing to delete, whatever is passed as before it.
+    first = oru_r01(content=amended, signature=_facts(), sending_facility="CHU LAB",
+                    receiving_application="LIS", receiving_facility="CHU", previous=CONTENT)
+    assert {str(o[11]) for o in hl7.parse(first).segments("OBX")} == {"F"}
+
+
+def test_the_stored_correction_reads_the_version_it_replaces(specimen, biologist, settings):
+    from apps.reports.services import result_message_create
+    from apps.review.models import Signature
+
+    settings.LIS_OUTBOX_DIR = ""
+    amended = {**CONTENT, "differential": {**CONTENT["differential"], "per_100_wbc": {
+        "neutrophil": 58.0, "lymphocyte": 31.0, "monocyte": 7.0, "eosinophil": 3.0,
+        "basophil": 1.0}}}
+    signed = []
+    for version, content in ((1, CONTENT), (2, amended)):
+        signed.append(Signature.objects.create(
+            specimen=specimen, version=version, meaning="validated", signed_by=biologist,
+            signed_at=datetime(2026, 12, 2, 10, version, tzinfo=UTC), comment="",
+            amendment_reason="Recount" if version > 1 else "", content=content,
+            content_sha256=f"{version:02d}" * 32))
+    first, second = (hl7.parse(result_message_create(signature=s).message) for s in signed)
+    assert "D" not in {str(o[11]) for o in first.segments("OBX")}
+    deleted = {str(o[3][0][0]) for o in second.segments("OBX") if str(o[11]) == "D"}
+    assert deleted == {OTHER_PER_100_WBC[0], LOINC_PER_100_WBC["ig"][0]}
