@@ -15,7 +15,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from apps.core.numbers import probability
+from apps.core.numbers import probability, probability_end
 from apps.hemograms.wording import from_analyser
 from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
 
@@ -63,6 +63,17 @@ def percent(value: Any) -> str:
     if value is None or isinstance(value, bool) or not isinstance(value, int | float):
         return ""
     return _("%(value)s%%") % {"value": number_format(round(100 * float(value)))}
+
+
+def probability_percent(value: Any) -> str:
+    """A model's probability as a whole percentage ('90%'), never a certainty: '> 99%' and
+    '< 1%' at the ends (apps.core.numbers.PROBABILITY_ENDS)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    end = probability_end(float(value))
+    if end:
+        return ("> " if end > 0 else "< ") + percent(0.99 if end > 0 else 0.01)
+    return percent(value)
 
 
 def label_value(name: str, value: str) -> str:

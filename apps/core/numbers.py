@@ -34,7 +34,22 @@ def measured_value(value: Any, decimals: int | None) -> str:
     return number_format(round(Decimal(str(value)), decimals), decimal_pos=decimals)
 
 
+# A model's probability is never printed as a certainty: beyond these ends it reads "> 0.99"
+# or "< 0.01" ("> 99 %", "< 1 %"), not 1.00 or 100 %, which no model's output is.
+PROBABILITY_ENDS = (0.005, 0.995)
+
+
+def probability_end(value: float) -> int:
+    """-1 below PROBABILITY_ENDS, 1 above, 0 between (where the value is printed)."""
+    return -1 if value < PROBABILITY_ENDS[0] else 1 if value >= PROBABILITY_ENDS[1] else 0
+
+
 def probability(value: float) -> str:
     """A model's probability the reader's way, always two decimals ("0,90", never "0,9" beside
-    "0,89"): one rule for the page, the worklist and the report."""
+    "0,89") and never a certainty ("> 0,99", "< 0,01"): one rule for the page, the worklist
+    and the report."""
+    end = probability_end(float(value))
+    if end:
+        return ("> " if end > 0 else "< ") + number_format(
+            Decimal("0.99" if end > 0 else "0.01"), decimal_pos=2)
     return number_format(Decimal(f"{float(value):.2f}"), decimal_pos=2)

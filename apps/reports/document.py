@@ -12,12 +12,13 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import pgettext
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.overlays import report_cell_files
 from apps.analysis.score_text import (
+    probability_percent,
     reason_text,
     score_display,
     score_level_text,
@@ -55,11 +56,6 @@ def _number(value: Any, digits: int = 4) -> str:
     return plain_number(value, digits)
 
 
-def _percent(probability: Any) -> str:
-    if probability is None:
-        return ""
-    # One decimal always (55.0 %, beside 75.9 %), and a no-break space: the sign never wraps.
-    return f"{number_format(round(100 * float(probability), 1), decimal_pos=1)}\u00a0%"
 
 
 def _datetime(value: str | None) -> datetime | None:
@@ -234,7 +230,7 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
                                                anomalies=c.get("anomalies"))
         anomalies = [{"label": labels.label(labels.ANOMALIES if p is not None
                                             else labels.ANOMALIES_NOT_AVAILABLE, name),
-                      "value": None if p is None else _percent(p)}
+                      "value": None if p is None else probability_percent(p)}
                      for name, p in sorted(shown.items())]
         # The files the signed content names, an overlay drawn (once) from its stored map and a
         # bounded copy of a very large image: no live value is printed.
@@ -245,7 +241,7 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             "predicted_label": "" if no_cell else labels.label(labels.CELL_CLASSES,
                                                                 c.get("predicted_class")),
             "reclassified": c.get("class") != c.get("predicted_class"),
-            "probability": "" if flag else _percent(c.get("probability")),
+            "probability": "" if flag else probability_percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),
             "image_uri": _media_uri(media_root, image),
             "cam_uri": _media_uri(media_root, cam),

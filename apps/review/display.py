@@ -6,10 +6,8 @@ page, its live update after a reclassification and the PDF all build their table
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.template.defaultfilters import floatformat
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
@@ -17,7 +15,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
-from apps.analysis.score_text import percent
+from apps.analysis.score_text import probability_percent
+from apps.core.numbers import probability, probability_end
 from apps.hemograms.wording import analyser_name
 from apps.smears.differential import REVIEW_ONLY_WBC, WBC_CLASSES, per_100_interval
 
@@ -265,7 +264,6 @@ def _attribute_value(name: str, value: object) -> str:
     return str(ATTRIBUTE_VALUES_OF.get((name, str(value)), "") or _word(ATTRIBUTE_VALUES, value))
 
 
-_HUNDREDTH = Decimal("0.01")
 
 
 class Phrases:
@@ -283,7 +281,7 @@ class Phrases:
         self._words: dict[tuple[int, object], str] = {}
         self._values: dict[tuple[str, object], str] = {}
         self._percents: dict[int, str] = {}
-        self._hundredths: dict[Decimal, str] = {}
+        self._probabilities: dict[str, str] = {}
         self._not_available = ""
 
     def class_label(self, code: str | None) -> str:
@@ -311,24 +309,25 @@ class Phrases:
         return said
 
     def percent(self, value: Any) -> str:
+        """A model's probability as a whole percentage, never a certainty."""
         if value is None or isinstance(value, bool) or not isinstance(value, int | float):
             return ""
-        whole = round(100 * float(value))  # all that percent() prints of the value
+        # All that probability_percent() prints of the value: its whole percent, or an end.
+        whole = probability_end(float(value)) * 1000 or round(100 * float(value))
         said = self._percents.get(whole)
         if said is None:
-            said = self._percents[whole] = percent(value)
+            said = self._percents[whole] = probability_percent(value)
         return said
 
-    def two_decimals(self, value: Any) -> str:
-        """`value|floatformat:2` as a template prints it (localised: "0,85" in French)."""
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not -1e9 < value < 1e9:  # also nan and infinities: worded as they come
-            return str(floatformat(value, 2))
-        # floatformat rounds the decimal text of the value half up: all it prints of it.
-        rounded = Decimal(repr(value)).quantize(_HUNDREDTH, ROUND_HALF_UP)
-        said = self._hundredths.get(rounded)
+    def probability(self, value: Any) -> str:
+        """A model's probability with two decimals, never a certainty (``core.numbers``)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return ""
+        end = probability_end(float(value))
+        key = str(end) if end else f"{float(value):.2f}"  # all that probability() prints
+        said = self._probabilities.get(key)
         if said is None:
-            said = self._hundredths[rounded] = str(floatformat(rounded, 2))
+            said = self._probabilities[key] = probability(float(value))
         return said
 
     def not_available(self) -> str:

@@ -117,11 +117,11 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             "label": phrases.class_label(prediction.cell_class) if named else "",
             "scanner_label": phrases.class_label(scanner) if differs else "",
-            "prob": phrases.two_decimals(prediction.cell_class_prob)
+            "prob": phrases.probability(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",
-            "vacuole": "" if vacuole is None else phrases.two_decimals(vacuole),
+            "vacuole": "" if vacuole is None else phrases.probability(vacuole),
             "vacuole_high": isinstance(vacuole, int | float) and vacuole >= 0.5,
-            "lobation": "" if lobation is None else phrases.two_decimals(lobation),
+            "lobation": "" if lobation is None else phrases.probability(lobation),
             "image_url": image_url(cell.pk),
             "cam_url": cam_url(cell.pk) if prediction and prediction.has_cam else "",
             # The vacuole output's map, where its value is shown: neutrophils.

@@ -38,7 +38,7 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     en = _flat(rendered(signed, "en"), tmp_path)
     # A key cell outside the domain keeps the model's class as a suggestion, without its
     # probability (the fixture's 0.71 and 0.81); the cell inside keeps its 0.91.
-    assert "(71.0 %)" not in en and "(81.0 %)" not in en and "(91.0 %)" in en
+    assert "(71%)" not in en and "(81%)" not in en and "(91%)" in en
     assert WARNING_EN in en
     assert "no white cell found: the stained region fills the image" in en
     assert en.count("outside the validated domain: unlike the images the model was "

@@ -50,8 +50,11 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
 def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, rendered, settings,
                                                                    tmp_path):
     html = report_html(signature=signed, language="en", media_root=settings.MEDIA_ROOT)
-    # A percentage keeps its sign on its line (no-break space) and one decimal.
-    assert "12.5\u00a0%" in html and "12.5 %" not in html
+    # A model's probability as a whole percentage (0.125: "12%"), in French with a no-break
+    # space that keeps the sign on its line.
+    assert "12%" in html and "12.5" not in html
+    french = report_html(signature=signed, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "12\u00a0%" in french and "12 %" not in french
     for cell in signed.content["key_cells"]:
         assert cell["cam"] and (settings.MEDIA_ROOT / cell["cam"]).as_uri() in html
         assert (settings.MEDIA_ROOT / cell["image"]).as_uri() in html
@@ -62,7 +65,7 @@ def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, render
     # are None: words, never a number.
     assert flat.count("Hypogranulation not available in this model") == 2
     assert flat.count("Barr body not available in this model") == 2
-    assert flat.count("Vacuole output (probability) 12.5 %") == 2
+    assert flat.count("Vacuole output (probability) 12%") == 2
     assert flat.count("Non-segmented nucleus (lobation proxy, also band forms)") == 2
     assert "Pseudo-Pelger" not in flat
 
