@@ -95,7 +95,10 @@ def _input(name: str) -> str:
 
 
 def _sex(code: str) -> str:
-    return {"M": pgettext("sex initial", "M"), "F": pgettext("sex initial", "F")}.get(code, code)
+    """A patient's sex as a word ('male'; French 'homme'): an initial would read as a flag (the
+    French H of 'homme' is the table's H of 'haut')."""
+    return {"M": pgettext("sex of a patient", "male"),
+            "F": pgettext("sex of a patient", "female")}.get(code, code)
 
 
 def contribution_name(name: str) -> str:
@@ -114,8 +117,8 @@ FRACTION_VALUES = frozenset({"vacuoles", "pseudo_pelger"})
 
 
 def contribution_value(name: str, value: object) -> object:
-    """The stored value as a reader expects it: shares as percentages, sex as the local
-    initial; anything else (and None) unchanged."""
+    """The stored value as a reader expects it: shares as percentages, sex as a word; anything
+    else (and None) unchanged."""
     if name in FRACTION_VALUES and isinstance(value, int | float) and not isinstance(value, bool):
         return percent(value)
     if name == "male_sex" and isinstance(value, str):
@@ -491,9 +494,11 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     reasons.MCV_CUTOFF: lambda p: _("MCV %(value)s fL (%(op)s %(cut)s fL)") % {
         "value": _figure(p.get("value")), "op": ">" if p.get("met") else "≤",
         "cut": _figure(p.get("cutoff"))},
-    reasons.HB_CUTOFF: lambda p: _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, %(sex)s)") % {
+    reasons.HB_CUTOFF: lambda p: (
+        _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, the cut-off for men)") if p.get("sex") == "M"
+        else _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, the cut-off for women)")) % {
         "value": _figure(p.get("value")), "op": "<" if p.get("met") else "≥",
-        "cut": _figure(p.get("cutoff")), "sex": _sex(str(p.get("sex")))},
+        "cut": _figure(p.get("cutoff"))},
     reasons.ANAEMIA_CUTOFF_UNDEFINED: lambda p: _("sex unknown: anaemia cut-off undefined"),
     reasons.PLT_CUTOFF: lambda p: _("PLT %(value)s ×10⁹/L (%(op)s %(cut)s ×10⁹/L)") % {
         "value": _figure(p.get("value")), "op": "<" if p.get("met") else "≥",

@@ -78,7 +78,7 @@ def test_french_contribution_texts_carry_the_stored_numbers_the_french_way():
         assert words(reasons.MCV_CUTOFF, value=104.0, cutoff=100.0, met=True) == \
             "VGM 104 fL (> 100 fL)"
         assert words(reasons.HB_CUTOFF, value=9.5, cutoff=13.0, sex="M", met=True) == \
-            "hémoglobine 9,5 g/dL (< 13 g/dL, H)"
+            "hémoglobine 9,5 g/dL (< 13 g/dL, seuil chez l'homme)"
         assert words(reasons.VACUOLATED_SHARE, k=12, n=40, fraction=0.3, high=0.2,
                      low=0.08) == ("12/40 neutrophiles vacuolés (30\u00a0%, intervalle à "
                                    "95\u00a0% 18-45\u00a0% ; tous les points dès 20\u00a0%, la "
@@ -89,7 +89,7 @@ def test_french_contribution_texts_carry_the_stored_numbers_the_french_way():
         assert contribution_name("ne_wx").startswith("Neutro-WX (")
     with translation.override("en"):
         assert words(reasons.HB_CUTOFF, value=12.5, cutoff=12.0, sex="F", met=False) == \
-            "Hb 12.5 g/dL (≥ 12 g/dL, F)"
+            "Hb 12.5 g/dL (≥ 12 g/dL, the cut-off for women)"
         assert words(reasons.PLT_CUTOFF, value=120.0, cutoff=150.0, met=True) == \
             "PLT 120 ×10⁹/L (< 150 ×10⁹/L)"
 
@@ -136,25 +136,26 @@ def test_the_scores_panel_shows_the_evidence_in_french(client, technician, speci
     assert "VGM 104 fL (&gt; 100 fL)" in page
     assert "âge 67 ans (≥ 50)" in page
     assert "MCV 104 fL" not in page and "neutrophils vacuolated" not in page
-    # Values: the vacuolated share as a percentage (12/40), sex as the French initial.
+    # Values: the vacuolated share as a percentage (12/40), sex as a French word (an initial H
+    # would read as the CBC table's H of "haut").
     assert "<td>30\u00a0% des neutrophiles</td>" in page and "<td>0.3</td>" not in page
-    assert "<td>H</td>" in page and "<td>M</td>" not in page
+    assert "<td>homme</td>" in page and "<td>H</td>" not in page and "<td>M</td>" not in page
     stored = Score.objects.get(specimen=specimen, name="vexas").evidence["contributions"]
     # Stored as a code with its figures, in no language.
     assert stored[1]["reason"] == {"code": "mcv_cutoff",
                                    "params": {"value": 104.0, "cutoff": 100.0, "met": True}}
 
 
-def test_contribution_values_read_as_shares_and_local_sex_initials():
+def test_contribution_values_read_as_shares_and_sex_as_a_word():
     from apps.analysis.score_text import contribution_value
 
     with translation.override("fr"):
         assert contribution_value("vacuoles", 0.125) == "12\u00a0%"
         assert contribution_value("pseudo_pelger", 0.0) == "0\u00a0%"
-        assert contribution_value("male_sex", "F") == "F"
-        assert contribution_value("male_sex", "M") == "H"
+        assert contribution_value("male_sex", "F") == "femme"
+        assert contribution_value("male_sex", "M") == "homme"
         assert contribution_value("macrocytosis", 104.0) == 104.0
         assert contribution_value("vacuoles", None) is None
     with translation.override("en"):
-        assert contribution_value("male_sex", "M") == "M"
+        assert contribution_value("male_sex", "M") == "male"
         assert contribution_value("vacuoles", 0.125) == "12%"

@@ -25,9 +25,9 @@ FINDINGS = {
         "vacuolated neutrophils 12 % of neutrophils 20 of 40 3/25 neutrophils vacuolated "
         "(12%, 95% interval 4-30%; all points from 20%, half from 8%)",
         "macrocytosis 100.5 fL 25 of 25 MCV 100.5 fL (> 100 fL)",
-        "anaemia 11.1 g/dL 15 of 15 Hb 11.1 g/dL (< 12 g/dL, F)",
+        "anaemia 11.1 g/dL 15 of 15 Hb 11.1 g/dL (< 12 g/dL, the cut-off for women)",
         "thrombocytopenia 149.5 ×10⁹/L 10 of 10 PLT 149.5 ×10⁹/L (< 150 ×10⁹/L)",
-        "male sex F 0 of 5 female",
+        "male sex female 0 of 5 female",
         "age 50 or over 50 years 5 of 5 age 50 (≥ 50)",
         "A neutrophil counts as vacuolated when the model's vacuole probability is 0.5 or more.",
     ],
@@ -35,9 +35,9 @@ FINDINGS = {
         "neutrophiles vacuolés 12 % des neutrophiles 20 sur 40 3/25 neutrophiles vacuolés "
         "(12 %, intervalle à 95 % 4-30 % ; tous les points dès 20 %, la moitié dès 8 %)",
         "macrocytose 100,5 fL 25 sur 25 VGM 100,5 fL (> 100 fL)",
-        "anémie 11,1 g/dL 15 sur 15 hémoglobine 11,1 g/dL (< 12 g/dL, F)",
+        "anémie 11,1 g/dL 15 sur 15 hémoglobine 11,1 g/dL (< 12 g/dL, seuil chez la femme)",
         "thrombopénie 149,5 ×10⁹/L 10 sur 10 plaquettes 149,5 ×10⁹/L (< 150 ×10⁹/L)",
-        "sexe masculin F 0 sur 5 femme",
+        "sexe masculin femme 0 sur 5 femme",
         "âge de 50 ans ou plus 50 ans 5 sur 5 âge 50 ans (≥ 50)",
         "Un neutrophile compte comme vacuolé quand la probabilité de vacuoles donnée par le "
         "modèle est de 0,5 ou plus.",

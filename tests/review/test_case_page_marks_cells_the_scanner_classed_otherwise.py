@@ -34,7 +34,7 @@ def test_a_disagreement_is_marked_and_counted(client, biologist, analysed):
     assert ("1 cell not yet reviewed is classed otherwise by the model and by the slide scanner "
             "(marked ≠): one of the two is wrong, read it first.") in page
     french = _page(client, biologist, analysed, "fr")
-    assert "≠ scanner : Polynucléaire neutrophile" in french
+    assert "≠ pré-classement : Polynucléaire neutrophile" in french
     assert "1 cellule non encore relue est classée autrement" in french
 
 

@@ -33,8 +33,8 @@ def test_french_gallery_names_groups_predictions_and_scanner_classes(client, bio
     assert sorted(groups) == ["Granuleux immature", "Lymphocyte", "Monocyte",
                               "Polynucléaire neutrophile"]
     assert "Polynucléaire neutrophile 0,90" in text and "Lymphocyte 0,90" in text
-    assert "scanner : Polynucléaire neutrophile" in text
-    assert "scanner : Non classée" in text
+    assert "pré-classement : Polynucléaire neutrophile" in text
+    assert "pré-classement : Non classée" in text
     for key in ("neutrophil", "lymphocyte", "unclassified", "ig", "automate"):
         assert not re.search(rf"(?<![\w-]){key}(?![\w-])", text), key
 
