@@ -156,7 +156,11 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
                 "Differential from %(counted)s white cells, fewer than the target of "
                 "%(target)s.") % {"counted": int(diff["wbc_counted"]),
                                    "target": diff.get("target")})
-        if diff.get("reviewed") is not None and diff.get("cells") is not None:
+        if diff.get("cells") and diff.get("reviewed") == diff.get("cells"):
+            notes.append(gettext(
+                "All %(cells)s cells classified one by one by the biologist (reclassified or "
+                "confirmed): no class of the model is counted.") % {"cells": int(diff["cells"])})
+        elif diff.get("reviewed") is not None and diff.get("cells") is not None:
             notes.append(gettext(
                 "Cells classified one by one by the biologist (reclassified or confirmed): "
                 "%(reviewed)s of %(cells)s; the others keep the model's class.") % {

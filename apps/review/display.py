@@ -138,6 +138,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "interval_summary": _interval_summary(wbc, rows) if short else "",
             "short_of_target": bool(diff.get("short_of_target")), "warning": warning,
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
+            # Every cell classified by the biologist: no class of the model is counted.
+            "all_reviewed": bool(diff.get("cells")) and diff.get("reviewed") == diff.get("cells"),
             "analyser": analyser or None, "has_analyser": bool(analyser),
             "analyser_name": analyser_name(analyser.get("analyser")) if analyser else "",
             # The analyser's parameters this CBC has (NEUT%, ... NRBC%), none it lacks.

@@ -99,6 +99,14 @@ def test_the_message_says_what_limits_the_numbers():
     assert ("Cells classified one by one by the biologist (reclassified or confirmed): 3 of 40; "
             "the others keep the model's class.") in notes
     assert notes[-1].startswith("Signed content sha256")
+    # Every cell classified by the biologist: no "others" to keep the model's class.
+    every = {**content, "differential": {**content["differential"], "reviewed": 40}}
+    every_notes = [msg.unescape(str(n[3])) for n in hl7.parse(oru_r01(
+        content=every, signature=_facts(), sending_facility="CHU LAB",
+        receiving_application="LIS", receiving_facility="CHU")).segments("NTE")]
+    assert ("All 40 cells classified one by one by the biologist (reclassified or confirmed): "
+            "no class of the model is counted.") in every_notes
+    assert not any("the others keep" in n for n in every_notes)
     # Inside the domain with a full count: none of these notes.
     inside = {**CONTENT, "domain": {**content["domain"], "code": "inside", "outside": 1}}
     plain = hl7.parse(oru_r01(content=inside, signature=_facts(), sending_facility="CHU LAB",

@@ -9,7 +9,7 @@ from tests.reports.conftest import MODEL
 from tests.reports.pdfs import pdf_bytes, pdf_text
 
 WARNING_EN = ("These images are outside the domain the model was validated on (3 of 4 cells): "
-              "classifications and the scores that depend on them are not reliable.")
+              "the model's classes and the scores that depend on them are not reliable.")
 WARNING_FR = ("Ces images sont hors du domaine sur lequel le modèle a été validé "
               "(3 cellules sur 4)")
 
@@ -40,6 +40,8 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     # probability (the fixture's 0.71 and 0.81); the cell inside keeps its 0.91.
     assert "(71%)" not in en and "(81%)" not in en and "(91%)" in en
     assert WARNING_EN in en
+    assert "3 of them are not counted until you confirm or reclassify them." in en
+    assert "the others keep the model's class" in en
     assert "no white cell found: the stained region fills the image" in en
     assert en.count("outside the validated domain: unlike the images the model was "
                     "validated on") == 2
@@ -82,3 +84,28 @@ def test_content_signed_before_the_check_prints_no_claim(make_specimen, rendered
     en = _flat(rendered(signed, "en"), tmp_path)
     assert "outside the domain" not in en and "Domain check" not in en
     assert "no white cell found" not in en and "validated domain" not in en
+
+
+def test_once_the_biologist_classified_every_cell_the_report_says_whose_count_it_is(
+        make_specimen, sign, rendered, tmp_path):
+    """A LISC specimen whose 14 cells the biologist classified one by one printed the banner
+    that calls the classifications unreliable above a differential that was all the
+    biologist's, and "the others keep the model's class" with no others."""
+    from apps.smears.models import Cell
+
+    specimen = make_specimen()
+    _outside(specimen)
+    Cell.objects.filter(specimen=specimen).update(reviewed_class="lymphocyte")
+    signed = sign(specimen)
+    assert signed.content["domain"]["waiting"] == 0
+    en = _flat(rendered(signed, "en"), tmp_path)
+    assert WARNING_EN in en
+    assert ("Each of these cells was confirmed or reclassified by a biologist before it was "
+            "counted: the differential is the biologist's; the scores that read the model's "
+            "outputs stay indeterminate.") in en
+    assert ("All 4 cells were classified one by one by the biologist (reclassified or "
+            "confirmed): no class of the model is counted.") in en
+    assert "the others keep the model's class" not in en and "not counted until" not in en
+    fr = _flat(rendered(signed, "fr"), tmp_path)
+    assert "la formule est celle du biologiste" in fr
+    assert "Les 4 cellules ont toutes été classées une à une par le biologiste" in fr
