@@ -451,9 +451,9 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     reasons.FEW_NEUTROPHILS: lambda p: _("fewer than %(min)s neutrophils analysed (n=%(n)s)")
     % {"min": p.get("min"), "n": p.get("n")},
     score_codes.FEW_NEUTROPHILS_IN_DOMAIN: lambda p: _(
-        "fewer than %(min)s neutrophils inside the validated domain (n=%(n)s; outside it, "
-        "the model's outputs are not read: %(outside)s)") % {"min": p.get("min"), "n": p.get("n"),
-                                       "outside": p.get("outside")},
+        "fewer than %(min)s neutrophils inside the validated domain (%(n)s; %(outside)s more "
+        "outside it, whose model outputs are not read)") % {
+        "min": p.get("min"), "n": p.get("n"), "outside": p.get("outside")},
     reasons.INPUT_MISSING: lambda p: _("%(input)s missing") % {"input": _input(str(
         p.get("input", "")))},
     reasons.INPUT_REQUIRED: lambda p: _("%(input)s missing (required)") % {"input": _input(str(

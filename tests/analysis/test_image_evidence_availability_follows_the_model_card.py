@@ -87,9 +87,9 @@ def test_too_few_says_it_counts_the_neutrophils_inside_the_domain(analysed):
                   if r["code"] == FEW_NEUTROPHILS_IN_DOMAIN)
     with translation.override("en"):
         assert reason_text(reason) == ("fewer than 50 neutrophils inside the validated domain "
-                                       "(n=0; outside it, the model's outputs are not read: "
-                                       "9)")
+                                       "(0; 9 more outside it, whose model outputs are not "
+                                       "read)")
     with translation.override("fr"):
         assert reason_text(reason) == ("moins de 50 neutrophiles dans le domaine validé "
-                                       "(n=0 ; hors domaine, les sorties du modèle ne sont "
-                                       "pas lues : 9)")
+                                       "(0 ; 9 de plus hors domaine, dont les sorties du "
+                                       "modèle ne sont pas lues)")
