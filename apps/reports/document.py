@@ -13,6 +13,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from apps.analysis.domain_text import cell_flag_text
@@ -216,6 +217,22 @@ def _media_uri(media_root: Path, name: str | None) -> str:
     return (media_root / name).as_uri() if name else ""
 
 
+def _outputs_not_available(cells: list[dict[str, Any]], sex: str) -> str:
+    """The neutrophil outputs the cell model lacks among the key cells, said once ('' when
+    none): a Barr body (the inactive X of a woman's neutrophil) is not named for a man."""
+    missing = {name for c in cells if not c.get("domain_flag")
+               for name, p in cell_anomalies(final_class=c.get("class") or "",
+                                             anomalies=c.get("anomalies")).items() if p is None}
+    if sex == Sex.MALE:
+        missing.discard("barr_body")
+    if not missing:
+        return ""
+    names = pgettext("between the items of a list", ", ").join(
+        str(labels.label(labels.ANOMALIES_NOT_AVAILABLE, n)) for n in sorted(missing))
+    return _("Outputs this model does not give (for any cell): %(outputs)s.") % {
+        "outputs": names}
+
+
 def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, Any]]:
     out = []
     for c in cells:
@@ -228,10 +245,11 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
         # Neutrophils only (the rule of apps.analysis), also for content signed before it.
         shown = {} if flag else cell_anomalies(final_class=c.get("class") or "",
                                                anomalies=c.get("anomalies"))
-        anomalies = [{"label": labels.label(labels.ANOMALIES if p is not None
-                                            else labels.ANOMALIES_NOT_AVAILABLE, name),
-                      "value": None if p is None else probability_percent(p)}
-                     for name, p in sorted(shown.items())]
+        # Only the outputs the model has: those it lacks are said once for all the cells
+        # (``_outputs_not_available``), not on every neutrophil.
+        anomalies = [{"label": labels.label(labels.ANOMALIES, name),
+                      "value": probability_percent(p)}
+                     for name, p in sorted(shown.items()) if p is not None]
         # The files the signed content names, an overlay drawn (once) from its stored map and a
         # bounded copy of a very large image: no live value is printed.
         image, cam = report_cell_files(image=c.get("image"), cam=c.get("cam"))
@@ -290,6 +308,8 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "domain_acknowledged": domain_acknowledged(content),
         "scores": _scores(content.get("scores") or []),
         "key_cells": _key_cells(content.get("key_cells") or [], media_root),
+        "key_cells_not_available": _outputs_not_available(
+            content.get("key_cells") or [], str((content.get("patient") or {}).get("sex") or "")),
         "models": content.get("models") or [],
         "comment": content.get("comment", signature.comment) or "",
         "sign": _signature_block(signature),

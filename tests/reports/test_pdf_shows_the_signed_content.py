@@ -61,10 +61,11 @@ def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, render
     data = pdf_bytes(rendered(signed, "en"))
     assert data.count(b"/Subtype /Image") >= 2 * len(signed.content["key_cells"])
     flat = " ".join(pdf_text(data, tmp_path).split())
-    # Anomaly outputs on the 2 neutrophils only, named as the model card does; two of four
-    # are None: words, never a number.
-    assert flat.count("Hypogranulation not available in this model") == 2
-    assert flat.count("Barr body not available in this model") == 2
+    # Anomaly outputs on the 2 neutrophils only, named as the model card does; the two the
+    # model lacks are said once for all the cells, not on every neutrophil.
+    assert "Hypogranulation not available" not in flat and "Barr body not available" not in flat
+    assert flat.count("Outputs this model does not give (for any cell): Barr body, "
+                      "Hypogranulation.") == 1
     assert flat.count("Vacuole output (probability) 12%") == 2
     assert flat.count("Non-segmented nucleus (lobation proxy, also band forms)") == 2
     assert "Pseudo-Pelger" not in flat
@@ -95,3 +96,19 @@ def test_scores_are_printed_with_their_version(make_specimen, sign, rendered, tm
     assert "MDS image evidence" in flat and "mds-image/1.0.0 indéterminé" in flat
     assert "Prompt UBA1 sequencing." in flat and "Fewer than 20 neutrophils." in flat
     assert "Aucun score" not in flat
+
+
+def test_a_barr_body_is_not_named_in_a_mans_report():
+    """A Barr body is the inactive X chromosome of a woman's neutrophil: 'not available' for it
+    in a man's signed report is clutter a hematologist strikes out."""
+    from django.utils import translation
+
+    from apps.reports.document import _outputs_not_available
+
+    cells = [{"class": "neutrophil", "domain_flag": "",
+              "anomalies": {"vacuole": 0.2, "barr_body": None, "hypogranulation": None}}]
+    with translation.override("en"):
+        assert _outputs_not_available(cells, "M") == \
+            "Outputs this model does not give (for any cell): Hypogranulation."
+        assert "Barr body" in _outputs_not_available(cells, "F")
+        assert _outputs_not_available([{**cells[0], "class": "lymphocyte"}], "F") == ""
