@@ -16,9 +16,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from apps.analysis.score_text import probability_percent
-from apps.core.numbers import probability, probability_end
+from apps.core.numbers import plain_number, probability, probability_end
 from apps.hemograms.wording import analyser_name
-from apps.smears.differential import REVIEW_ONLY_WBC, WBC_CLASSES, per_100_interval
+from apps.smears.differential import (
+    REVIEW_ONLY_WBC,
+    WBC_CLASSES,
+    absolute_count,
+    outside_interval,
+    per_100_interval,
+)
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
@@ -101,18 +107,36 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         bounds = per_100_interval(count, wbc) if short and isinstance(count, int) else None
         return "" if bounds is None else f"{one_decimal(bounds[0])}–{one_decimal(bounds[1])}"
 
+    # Beside the analyser's white cell count (absent from content signed before it was kept),
+    # each share's absolute count.
+    analyser_wbc = diff.get("analyser_wbc") if wbc > 0 else None
+
+    def absolute(share: Any) -> str:
+        value = absolute_count(share, analyser_wbc) if isinstance(share, int | float) else None
+        return "" if value is None else number_format(round(value, 2), decimal_pos=2)
+
+    def differs(count: Any, share: Any) -> bool:
+        """The analyser's share outside the 95 % interval of the smear's."""
+        return isinstance(count, int) and isinstance(share, int | float) \
+            and not isinstance(share, bool) and outside_interval(count, wbc, float(share))
+
     rows = []
     counts = diff.get("counts") or {}
     for cls in in_differential_order(counts):
         count = counts[cls]
         rows.append({"class": cls, "label": class_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
+                     "absolute": absolute(per_100.get(cls)),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
+                     "analyser_differs": differs(count, analyser_per_100.get(cls)),
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
                  "count": diff.get("nrbc", 0),
                  "percent": one_decimal(diff.get("nrbc_per_100_wbc")),
+                 "absolute": absolute(diff.get("nrbc_per_100_wbc")),
                  "analyser": one_decimal(analyser.get("nrbc_per_100_wbc")),
+                 # A ratio to the white cells, not a share of them: no binomial interval.
+                 "analyser_differs": False,
                  "analyser_count": scanner_figure(scanner.get("nrbc_per_100_wbc"))})
     # Counted apart, never in the denominator: platelets and cells without a class yet.
     for cls, count in (diff.get("excluded") or {}).items():
@@ -131,7 +155,17 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         warning = _("Only %(counted)s white cells classified, fewer than the %(target)s the "
                     "laboratory counts: the percentages rest on a smaller count.") % {
             "counted": wbc, "target": target}
+    absolute_note = _("×10⁹/L: each share times the analyser's white cell count (WBC %(wbc)s "
+                      "×10⁹/L).") % {"wbc": plain_number(analyser_wbc)} \
+        if analyser_wbc is not None else ""
+    discrepancy_note = _(
+        "≠: the analyser's share lies outside the 95%% interval of the smear's share on the "
+        "%(n)s white cells counted, a difference the size of the count does not explain: one "
+        "of the two counts misses cells (read the smear again, and the analyser's flags).") % {
+        "n": wbc} if any(r.get("analyser_differs") for r in rows) else ""
     return {"rows": rows, "total": wbc, "wbc_counted": wbc, "target": target,
+            "absolute_note": absolute_note, "has_absolute": analyser_wbc is not None,
+            "discrepancy_note": discrepancy_note,
             "interval_note": _("In brackets: the 95%% interval of each share on the %(n)s "
                                "white cells counted (Wilson); it narrows as more are counted.")
             % {"n": wbc} if short else "",

@@ -197,6 +197,9 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "cells": len(cells),
         "reviewed": sum(1 for c in cells if c.reviewed_class),
         "analyser": analyser_differential(latest),
+        # The analyser's white cell count (x10^9/L), for the absolute counts beside the shares.
+        "analyser_wbc": next((v.value for v in latest.values.all() if v.code == "WBC"), None)
+        if isinstance(latest, CBCResult) else None,
         "scanner": None if scanner is None else scanner.as_dict(),
     }
 

@@ -8,7 +8,10 @@ One rule, used by the case page, the report, the export and the LIS message:
   objects) are only counted as excluded;
 - cells without a class yet (not analysed, or analysis failed) are reported apart;
 - the target count (100 or 200 white cells, a setting) is compared with what was counted:
-  fewer means the percentages rest on a smaller count than the lab asks for.
+  fewer means the percentages rest on a smaller count than the lab asks for;
+- beside the analyser's white cell count, each share gives an absolute count (x10^9/L), and
+  the analyser's automated differential is compared with the smear's: a share outside the 95 %
+  interval of the smear count is a difference its size does not explain.
 
 The scanner's pre-classification (its class folders, ``Cell.analyser_class``) goes through
 the same rule once its folders are read as classes (``scanner_class``); a folder that names no
@@ -50,6 +53,22 @@ def per_100_interval(count: int, counted: int) -> tuple[float, float] | None:
     half = INTERVAL_Z * math.sqrt(p * (1 - p) / counted + z2 / (4 * counted * counted)) \
         / (1 + z2 / counted)
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
+def absolute_count(per_100: float | None, wbc: float | None) -> float | None:
+    """A class's absolute count (x10^9/L): its share of the white cells counted on the smear
+    times the analyser's white cell count; None without either."""
+    if per_100 is None or wbc is None or wbc < 0:
+        return None
+    return per_100 * wbc / 100.0
+
+
+def outside_interval(count: int, counted: int, share: float | None) -> bool:
+    """Whether another count's ``share`` (per 100, the analyser's automated differential) lies
+    outside the 95 % interval of ``count`` of ``counted`` smear cells: a difference that the
+    size of the smear count does not explain, so one of the two counts misses cells."""
+    bounds = per_100_interval(count, counted)
+    return bounds is not None and share is not None and not bounds[0] <= share <= bounds[1]
 
 
 @dataclass(frozen=True)

@@ -268,12 +268,17 @@
         percent.appendChild(span);
       }
       tr.appendChild(percent);
+      if (document.getElementById("absolute-heading")) {  // beside the analyser's WBC
+        tr.appendChild(tableCell("td", r.absolute, true));
+      }
       tr.appendChild(tableCell("td", r.analyser_count, true));
       body.appendChild(tr);
     });
     document.getElementById("diff-total").textContent = diff.total;
     document.getElementById("diff-reviewed").textContent = diff.reviewed;
-    [["diff-short", diff.warning], ["diff-interval", diff.interval_note]].forEach(function (p) {
+    [["diff-short", diff.warning], ["diff-interval", diff.interval_note],
+     ["diff-absolute", diff.absolute_note],
+     ["diff-discrepancy", diff.discrepancy_note]].forEach(function (p) {
       var note = document.getElementById(p[0]);
       if (note) {
         note.textContent = p[1] || "";
@@ -288,7 +293,14 @@
         var tr = document.createElement("tr");
         tr.setAttribute("data-class", r["class"]);
         tr.appendChild(tableCell("td", r.label, false));
-        tr.appendChild(tableCell("td", r.analyser, true));
+        var figure = tableCell("td", r.analyser_differs ? "" : r.analyser, true);
+        if (r.analyser_differs) {  // outside the 95 % interval of the smear's share
+          var mark = document.createElement("strong");
+          mark.className = "differs";
+          mark.textContent = "≠ " + r.analyser;
+          figure.appendChild(mark);
+        }
+        tr.appendChild(figure);
         analyser.appendChild(tr);
       });
     }

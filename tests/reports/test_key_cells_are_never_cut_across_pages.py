@@ -56,5 +56,12 @@ def test_each_key_cell_lies_on_one_page(make_specimen, sign, settings, language)
     assert heading == cells[first], "the Key cells heading is not on its first cell's page"
     assert len(set().union(*cells.values())) > 1  # the cells fill more than one page
 
-    breakable, _ = _pages(html.replace("</head>", BREAKABLE, 1), media)
-    assert any(len(pages) > 1 for pages in breakable.values()), "the check never sees a cut"
+    # Whether a breakable cell is cut depends on where the page ends: shifted down a little at
+    # a time, one of these layouts cuts one.
+    def cuts(shift_mm: int) -> bool:
+        style = BREAKABLE.replace("</style>", f".key-cells {{ padding-top: {shift_mm}mm; }}"
+                                  "</style>")
+        breakable, _ = _pages(html.replace("</head>", style, 1), media)
+        return any(len(pages) > 1 for pages in breakable.values())
+
+    assert any(cuts(shift) for shift in (0, 15, 30, 45)), "the check never sees a cut"

@@ -33,10 +33,12 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     flat = " ".join(pdf_text(pdf_bytes(rendered(signed, "en")), tmp_path).split())
     # 2 neutrophils, 1 monocyte (model), 1 lymphocyte (reviewed) of 4 white cells; beside them
     # the scanner's pre-classification (its folders: 2 neutrophils, 1 eosinophil, 1 lymphocyte).
-    assert "Neutrophil 2 50.0 50.0" in flat
-    assert "Lymphocyte 1 25.0 25.0" in flat
-    assert "Monocyte 1 25.0 0.0" in flat and "Eosinophil 0 0.0 25.0" in flat
-    assert "NRBC (per 100 WBC) 0 0.0 0.0" in flat
+    # Beside each share its absolute count from the blood count's WBC (3.1 x10^9/L).
+    assert "Neutrophil 2 50.0 1.55 50.0" in flat
+    assert "Lymphocyte 1 25.0 0.78 25.0" in flat
+    assert "Monocyte 1 25.0 0.78 0.0" in flat and "Eosinophil 0 0.0 0.00 25.0" in flat
+    assert "NRBC (per 100 WBC) 0 0.0 0.00 0.0" in flat
+    assert "×10⁹/L: each share times the analyser's white cell count (WBC 3.1 ×10⁹/L)." in flat
     assert "White cells counted 4 target 100" in flat
     assert "Only 4 white cells classified, fewer than the 100 the laboratory counts" in flat
     # On 4 cells a share is anywhere in a wide interval: the report says how wide.

@@ -44,10 +44,12 @@ def _row(page: str, cls: str) -> list[str]:
 def test_per_100_wbc_in_english_with_the_scanner_beside(client, biologist, reviewed):
     page = _page(client, biologist, reviewed, "en")
     # Smear: 3/5, 1/5, 1/5; scanner (class folders, 6 white cells): 3/6, 2/6, 1/6.
-    assert _row(page, "neutrophil") == ["Neutrophil", "3", "60.0", "50.0"]
-    assert _row(page, "lymphocyte") == ["Lymphocyte", "1", "20.0", "33.3"]
-    assert _row(page, "monocyte") == ["Monocyte", "1", "20.0", "16.7"]
-    assert _row(page, "erythroblast") == ["NRBC (per 100 WBC)", "1", "20.0", "0.0"]
+    # Beside the shares, the absolute counts from the analyser's WBC (6.52 x10^9/L).
+    assert _row(page, "neutrophil") == ["Neutrophil", "3", "60.0", "3.91", "50.0"]
+    assert _row(page, "lymphocyte") == ["Lymphocyte", "1", "20.0", "1.30", "33.3"]
+    assert _row(page, "monocyte") == ["Monocyte", "1", "20.0", "1.30", "16.7"]
+    assert _row(page, "erythroblast") == ["NRBC (per 100 WBC)", "1", "20.0", "1.30", "0.0"]
+    assert "WBC 6.52 ×10⁹/L" in page
     assert '<td class="num" id="diff-total">5</td>' in page and "target 100" in page
     assert "Only 5 white cells classified, fewer than the 100 the laboratory counts" in page
     assert "pre-classification (per 100 WBC)" in page
@@ -63,9 +65,11 @@ def test_per_100_wbc_in_english_with_the_scanner_beside(client, biologist, revie
 
 def test_french_uses_the_decimal_comma_everywhere(client, biologist, reviewed):
     page = _page(client, biologist, reviewed, "fr")
-    assert _row(page, "neutrophil") == ["Polynucléaire neutrophile", "3", "60,0", "50,0"]
+    assert _row(page, "neutrophil") == ["Polynucléaire neutrophile", "3", "60,0", "3,91",
+                                        "50,0"]
     assert _row(page, "erythroblast") == ["Érythroblastes (pour 100 leucocytes)", "1", "20,0",
-                                          "0,0"]
+                                          "1,30", "0,0"]
+    assert "GB 6,52 ×10⁹/L" in page
     assert "Formule leucocytaire (pour 100 leucocytes)" in page
     assert "Pré-classification du scanner de lames (pour 100 leucocytes)" in page
     assert "Seulement 5 leucocytes classés, moins que les 100" in page

@@ -1,0 +1,67 @@
+"""Beside the analyser's white cell count the smear differential gives each class's absolute
+count (x10^9/L), and an analyser share outside the 95% interval of the smear's share is marked:
+neutrophils 47.2 on the smear against 65.4 on the analyser passed without a word."""
+
+from __future__ import annotations
+
+from django.utils import translation
+
+from apps.review.display import differential_table
+from apps.smears.differential import absolute_count, differential_count, outside_interval
+
+# 100 white cells: 47 neutrophils, 40 lymphocytes, 8 monocytes, 4 eosinophils, 1 basophil;
+# 2 erythroblasts beside them.
+CLASSES = (["neutrophil"] * 47 + ["lymphocyte"] * 40 + ["monocyte"] * 8 + ["eosinophil"] * 4
+           + ["basophil"] + ["erythroblast"] * 2)
+
+
+def _diff(**extra: object) -> dict:
+    counted = differential_count(CLASSES, target=100).as_dict()
+    analyser = {"analyser": "XN-1000", "per_100_wbc": {"neutrophil": 65.4, "lymphocyte": 38.0,
+                                                       "monocyte": 7.9, "eosinophil": 3.1,
+                                                       "basophil": 0.6},
+                "nrbc_per_100_wbc": 2.0, "codes": {}}
+    return {**counted, "cells": 102, "reviewed": 0, "analyser": analyser, **extra}
+
+
+def test_the_rules():
+    assert absolute_count(47.0, 7.8) == 47.0 * 7.8 / 100
+    assert absolute_count(None, 7.8) is None and absolute_count(47.0, None) is None
+    # 47 of 100: 95% interval 37.5-56.7; 65.4 is outside, 50.0 inside.
+    assert outside_interval(47, 100, 65.4) and not outside_interval(47, 100, 50.0)
+    assert not outside_interval(47, 100, None) and not outside_interval(0, 0, 3.0)
+
+
+def test_absolute_counts_and_the_mark_on_the_page_table():
+    with translation.override("en"):
+        table = differential_table(_diff(analyser_wbc=7.8))
+    rows = {r["class"]: r for r in table["rows"]}
+    assert rows["neutrophil"]["absolute"] == "3.67" and rows["lymphocyte"]["absolute"] == "3.12"
+    assert rows["erythroblast"]["absolute"] == "0.16"  # NRBC per 100 WBC x WBC
+    assert rows["neutrophil"]["analyser_differs"]
+    assert not any(rows[c]["analyser_differs"] for c in ("lymphocyte", "monocyte",
+                                                         "eosinophil", "basophil"))
+    assert table["has_absolute"]
+    assert table["absolute_note"] == ("×10⁹/L: each share times the analyser's white cell "
+                                      "count (WBC 7.8 ×10⁹/L).")
+    assert table["discrepancy_note"].startswith(
+        "≠: the analyser's share lies outside the 95% interval of the smear's share on the "
+        "100 white cells counted")
+    with translation.override("fr"):
+        french = differential_table(_diff(analyser_wbc=7.8))
+    assert {r["class"]: r for r in french["rows"]}["neutrophil"]["absolute"] == "3,67"
+    assert french["discrepancy_note"].startswith("≠ : le pourcentage de l'automate sort de "
+                                                 "l'intervalle à 95\u00a0% du pourcentage")
+
+
+def test_without_the_analysers_count_or_its_differential_nothing_is_claimed():
+    with translation.override("en"):
+        # Content signed before the count was kept: no column, no note.
+        table = differential_table(_diff())
+        assert not table["has_absolute"] and table["absolute_note"] == ""
+        assert all(r.get("absolute", "") == "" for r in table["rows"])
+        agreeing = _diff(analyser_wbc=7.8)
+        agreeing["analyser"]["per_100_wbc"]["neutrophil"] = 50.0
+        assert differential_table(agreeing)["discrepancy_note"] == ""
+        assert differential_table({**_diff(analyser_wbc=7.8), "analyser": None})[
+            "discrepancy_note"] == ""
