@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from .parsers import generic_csv, hl7
 from .parsers.units import conversion_factor, parameter_for
@@ -146,3 +146,57 @@ def analyser_name(text: str | None) -> str:
     if not text or text in UNNAMED_ANALYSER:
         return _("analyser not named in the file")
     return text
+
+
+# The analyser's IP messages (Sysmex XN) in the reader's language: shown after the message as
+# the analyser wrote it, never instead of it (the text it sent is what the lab's procedures and
+# the analyser's manual name). A message not listed is shown as it came.
+IP_MESSAGES: dict[str, Promise] = {
+    "WBC Abn Scattergram": pgettext_lazy("analyser IP message", "WBC Abn Scattergram"),
+    "Neutropenia": pgettext_lazy("analyser IP message", "Neutropenia"),
+    "Neutrophilia": pgettext_lazy("analyser IP message", "Neutrophilia"),
+    "Lymphopenia": pgettext_lazy("analyser IP message", "Lymphopenia"),
+    "Lymphocytosis": pgettext_lazy("analyser IP message", "Lymphocytosis"),
+    "Monocytosis": pgettext_lazy("analyser IP message", "Monocytosis"),
+    "Eosinophilia": pgettext_lazy("analyser IP message", "Eosinophilia"),
+    "Basophilia": pgettext_lazy("analyser IP message", "Basophilia"),
+    "Leukocytopenia": pgettext_lazy("analyser IP message", "Leukocytopenia"),
+    "Leukocytosis": pgettext_lazy("analyser IP message", "Leukocytosis"),
+    "NRBC Present": pgettext_lazy("analyser IP message", "NRBC Present"),
+    "IG Present": pgettext_lazy("analyser IP message", "IG Present"),
+    "Blasts?": pgettext_lazy("analyser IP message", "Blasts?"),
+    "Abn Lympho?": pgettext_lazy("analyser IP message", "Abn Lympho?"),
+    "Atypical Lympho?": pgettext_lazy("analyser IP message", "Atypical Lympho?"),
+    "Blasts/Abn Lympho?": pgettext_lazy("analyser IP message", "Blasts/Abn Lympho?"),
+    "Left Shift?": pgettext_lazy("analyser IP message", "Left Shift?"),
+    "RBC Lyse Resistance?": pgettext_lazy("analyser IP message", "RBC Lyse Resistance?"),
+    "RBC Abn Distribution": pgettext_lazy("analyser IP message", "RBC Abn Distribution"),
+    "Dimorphic Population": pgettext_lazy("analyser IP message", "Dimorphic Population"),
+    "Anisocytosis": pgettext_lazy("analyser IP message", "Anisocytosis"),
+    "Microcytosis": pgettext_lazy("analyser IP message", "Microcytosis"),
+    "Macrocytosis": pgettext_lazy("analyser IP message", "Macrocytosis"),
+    "Hypochromia": pgettext_lazy("analyser IP message", "Hypochromia"),
+    "Anemia": pgettext_lazy("analyser IP message", "Anemia"),
+    "Erythrocytosis": pgettext_lazy("analyser IP message", "Erythrocytosis"),
+    "RET Abn Scattergram": pgettext_lazy("analyser IP message", "RET Abn Scattergram"),
+    "Reticulocytosis": pgettext_lazy("analyser IP message", "Reticulocytosis"),
+    "RBC Agglutination?": pgettext_lazy("analyser IP message", "RBC Agglutination?"),
+    "Turbidity/HGB Interference?": pgettext_lazy("analyser IP message",
+                                                  "Turbidity/HGB Interference?"),
+    "Iron Deficiency?": pgettext_lazy("analyser IP message", "Iron Deficiency?"),
+    "HGB Defect?": pgettext_lazy("analyser IP message", "HGB Defect?"),
+    "Fragments?": pgettext_lazy("analyser IP message", "Fragments?"),
+    "PLT Abn Scattergram": pgettext_lazy("analyser IP message", "PLT Abn Scattergram"),
+    "PLT Abn Distribution": pgettext_lazy("analyser IP message", "PLT Abn Distribution"),
+    "Thrombocytopenia": pgettext_lazy("analyser IP message", "Thrombocytopenia"),
+    "Thrombocytosis": pgettext_lazy("analyser IP message", "Thrombocytosis"),
+    "PLT Clumps?": pgettext_lazy("analyser IP message", "PLT Clumps?"),
+}
+
+
+def ip_message(text: str) -> str:
+    """An analyser's IP message as it wrote it, followed by its name in the reader's language
+    when that differs ('Left Shift? (déviation à gauche ?)')."""
+    known = IP_MESSAGES.get(" ".join(text.split()))
+    said = str(known) if known is not None else text
+    return text if said == text else f"{text} ({said[:1].lower()}{said[1:]})"

@@ -33,6 +33,7 @@ from apps.hemograms.wording import (
     analyser_name,
     cbc_name,
     cbc_unit,
+    ip_message,
     subject_note,
 )
 from apps.ml.domain import CELL_OUTSIDE
@@ -117,12 +118,15 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
             "subject_note": subject_note(cbc.get("subject")),
-            "analyser_messages": cbc.get("analyser_messages") or [],
+            # An IP message as the analyser wrote it, then in the report's language.
+            "analyser_messages": [{**m, "text": ip_message(str(m.get("text") or ""))}
+                                  if m.get("kind") == "ip" else m
+                                  for m in cbc.get("analyser_messages") or []],
             "earlier": [{"measured_at": _moment(_datetime(r.get("measured_at"))),
                          "values": [{"code": v.get("code", ""), "value": _number(v.get("value")),
                                      "unit": cbc_unit(v.get("unit"))}
                                     for v in r.get("values") or []],
-                         "ip_messages": r.get("ip_messages") or []}
+                         "ip_messages": [ip_message(str(t)) for t in r.get("ip_messages") or []]}
                         for r in cbc.get("earlier") or []]}
 
 

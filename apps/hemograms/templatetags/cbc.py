@@ -9,6 +9,7 @@ from apps.hemograms.wording import (
     cbc_name,
     cbc_short_name,
     cbc_unit,
+    ip_message,
     reported_decimals,
 )
 
@@ -23,7 +24,8 @@ def _on_text(word: Callable[[str], str]) -> Callable[[object], str]:
 # A parameter's name ("Hémoglobine" for HGB), a stored unit as printed ("×10⁹/L"), a
 # parameter's short name ("GB" for WBC in French), the analyser or that the file named none.
 for _name, _word in (("cbc_name", cbc_name), ("cbc_unit", cbc_unit),
-                     ("cbc_short", cbc_short_name), ("cbc_analyser", analyser_name)):
+                     ("cbc_short", cbc_short_name), ("cbc_analyser", analyser_name),
+                     ("cbc_ip_message", ip_message)):
     register.filter(_name, _on_text(_word))
 
 
