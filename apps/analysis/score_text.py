@@ -72,7 +72,7 @@ def probability_percent(value: Any) -> str:
         return ""
     end = probability_end(float(value))
     if end:
-        return ("> " if end > 0 else "< ") + percent(0.99 if end > 0 else 0.01)
+        return (">\u00a0" if end > 0 else "<\u00a0") + percent(0.99 if end > 0 else 0.01)
     return percent(value)
 
 

@@ -29,6 +29,7 @@ from apps.ml.scores.reasons import FEW_NEUTROPHILS, NO_MODEL, NO_NEUTROPHIL, Rea
 from apps.patients import flag_reasons
 from apps.patients.models import Specimen
 from apps.patients.services import FlagRaised, specimen_flags_replace
+from apps.smears.differential import is_neutrophil
 from apps.smears.models import Cell
 
 from .models import Score, ScoreState
@@ -81,7 +82,7 @@ def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int, int]:
         # validated domain (not counted until a biologist confirms them): counted apart.
         named = cell.reviewed_class or (prediction.cell_class if prediction.shows_a_cell
                                         else "")
-        if named != "neutrophil":
+        if not is_neutrophil(named):  # a band neutrophil too
             continue
         if prediction.domain_flag:
             outside += 1

@@ -7,21 +7,22 @@ from django.db.models import Count, Q
 
 from apps.ml.domain import specimen_domain_counts
 from apps.patients.models import Specimen
+from apps.smears.differential import is_neutrophil
 
 from .models import AnalysisRun, CellPrediction, RunStatus
 
 # The anomaly outputs (vacuoles, nucleus lobation, and those a model does not provide) are read
 # on neutrophils only (the model card's applies_to_cell_class): on any other cell they mean
 # nothing, so they are not shown, printed or exported there.
-ANOMALY_CELL_CLASS = "neutrophil"
 NOT_AVAILABLE = "not available in this model"
 
 
 def cell_anomalies(*, final_class: str, anomalies: dict[str, float | None] | None
                    ) -> dict[str, float | None]:
     """The anomaly outputs to show for a cell of `final_class` (Cell.final_class, after review):
-    all of them (None: not available in this model) for a neutrophil, none for any other cell."""
-    if final_class != ANOMALY_CELL_CLASS:
+    all of them (None: not available in this model) for a neutrophil (segmented or band), none
+    for any other cell."""
+    if not is_neutrophil(final_class):
         return {}
     return dict(anomalies or {})
 

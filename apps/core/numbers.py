@@ -50,6 +50,7 @@ def probability(value: float) -> str:
     and the report."""
     end = probability_end(float(value))
     if end:
-        return ("> " if end > 0 else "< ") + number_format(
+        # A no-break space: the sign never ends a line without its figure.
+        return (">\u00a0" if end > 0 else "<\u00a0") + number_format(
             Decimal("0.99" if end > 0 else "0.01"), decimal_pos=2)
     return number_format(Decimal(f"{float(value):.2f}"), decimal_pos=2)

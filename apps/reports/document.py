@@ -231,8 +231,12 @@ def _outputs_not_available(cells: list[dict[str, Any]], sex: str) -> str:
         missing.discard("barr_body")
     if not missing:
         return ""
+    def in_a_sentence(label: str) -> str:  # a row label inside a sentence; Barr keeps his B
+        return label if label.startswith("Barr") else label[:1].lower() + label[1:]
+
     names = pgettext("between the items of a list", ", ").join(
-        str(labels.label(labels.ANOMALIES_NOT_AVAILABLE, n)) for n in sorted(missing))
+        in_a_sentence(str(labels.label(labels.ANOMALIES_NOT_AVAILABLE, n)))
+        for n in sorted(missing))
     return _("Outputs this model does not give (for any cell): %(outputs)s.") % {
         "outputs": names}
 

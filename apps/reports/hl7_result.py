@@ -16,7 +16,9 @@ signature's own fields, so the message says exactly what was signed:
   short of its target count; how many cells the biologist reviewed.
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood";
   "other" under a local code, LOINC having no member of the panel for it, so that the classes
-  sum to 100), NRBC per 100 white cells, and the number of white cells counted (local code).
+  sum to 100), the band neutrophils per 100 white cells when the biologist counted any (a part
+  of the neutrophils' share, LOINC 26508-2), NRBC per 100 white cells, and the number of white
+  cells counted (local code).
   An amendment's message (OBX-11 C) also sends, as deleted (OBX-11 D, no value), each
   observation of the version it replaces that it no longer holds, so that the information
   system keeps no value the biologist has since taken back.
@@ -51,6 +53,9 @@ LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
     "blast": ("26446-5", "Blasts/100 leukocytes in Blood"),
 }
 NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
+# Band neutrophils, already among the neutrophils sent under 26511-6: a part of that share,
+# not a class of the panel beside it (the classes alone sum to 100).
+BANDS = ("26508-2", "Band form neutrophils/100 leukocytes in Blood")
 # Cells the biologist counted as white cells of no listed class: in the denominator, so they are
 # sent, under a local code (not a LOINC guessed for them).
 OTHER_PER_100_WBC = ("HC-OTHER-100WBC", "Other leukocytes/100 leukocytes in Blood", "L")
@@ -178,6 +183,9 @@ def observations(content: dict[str, Any]) -> list[tuple[str, str, str, str, str]
             rows.append(("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
         elif cls == "other" and value is not None:
             rows.append(("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%", cls))
+    if diff.get("bands"):
+        rows.append(("NM", f"{BANDS[0]}^{BANDS[1]}^LN",
+                     _number(float(diff["bands_per_100_wbc"])), "%", "bands"))
     if diff.get("nrbc_per_100_wbc") is not None:
         rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
                      "/100{WBCs}", "nrbc"))

@@ -19,6 +19,7 @@ from apps.analysis.score_text import probability_percent
 from apps.core.numbers import plain_number, probability, probability_end
 from apps.hemograms.wording import analyser_name
 from apps.smears.differential import (
+    BAND,
     REVIEW_ONLY_WBC,
     WBC_CLASSES,
     absolute_count,
@@ -28,6 +29,7 @@ from apps.smears.differential import (
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
+    BAND: gettext_lazy("Band neutrophil"),
     "lymphocyte": gettext_lazy("Lymphocyte"),
     "monocyte": gettext_lazy("Monocyte"),
     "eosinophil": gettext_lazy("Eosinophil"),
@@ -58,6 +60,8 @@ def one_decimal(value: Any) -> str:
 # Erythroblasts beside a differential: outside its denominator, named so (one label for the
 # differential table and an earlier specimen's signed line).
 NRBC_LABEL = gettext_lazy("NRBC (per 100 WBC)")
+# Band neutrophils beside the neutrophils' row: already counted in it.
+BAND_LABEL = gettext_lazy("of which band forms")
 
 
 def in_differential_order(codes: Any) -> list[str]:
@@ -130,6 +134,18 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_differs": differs(count, analyser_per_100.get(cls)),
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
+        if cls == "neutrophil" and (diff.get("bands") or scanner.get("bands")):
+            # Band forms, already among the neutrophils: a left shift, beside their share.
+            # None classified by the biologist (the cell model has no band class): no figure,
+            # not a zero, beside the scanner's.
+            bands = diff.get("bands") or 0
+            rows.append({"class": BAND, "sub": True, "label": str(BAND_LABEL),
+                         "count": bands if bands else "—",
+                         "percent": one_decimal(diff.get("bands_per_100_wbc")) if bands else "—",
+                         "interval": interval(bands) if bands else "",
+                         "absolute": absolute(diff.get("bands_per_100_wbc")) if bands else "",
+                         "analyser": "", "analyser_differs": False,
+                         "analyser_count": scanner_figure(scanner.get("bands_per_100_wbc"))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
                  "count": diff.get("nrbc", 0),
                  "percent": one_decimal(diff.get("nrbc_per_100_wbc")),

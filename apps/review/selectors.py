@@ -28,7 +28,12 @@ from apps.hemograms.selectors import cbc_earlier, cbc_latest, cbc_subject
 from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
-from apps.smears.differential import differential_count, scanner_differential
+from apps.smears.differential import (
+    BAND,
+    differential_count,
+    scanner_differential,
+    wbc_class,
+)
 from apps.smears.models import PREDICTIONS_READ, Cell
 
 from .display import Phrases, cell_detail, class_label, signed_differential
@@ -46,7 +51,7 @@ ANALYSER_NRBC = "NRBC%"
 
 
 # The gallery's order: the review keys' classes, then the cells without a class yet.
-GALLERY_ORDER = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
+GALLERY_ORDER = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                  "blast", "erythroblast", "platelet", "other", "artefact", "unclassified")
 
 
@@ -111,7 +116,9 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         # and the cell waits for the biologist anyway.
         counted = named and prediction.figures_hold and not cell.reviewed_class
         scanner = cell.scanner_class if counted else ""
-        differs = bool(scanner) and prediction is not None and scanner != prediction.cell_class
+        # A scanner's band-neutrophil folder names a neutrophil, as the model does.
+        differs = bool(scanner) and prediction is not None \
+            and wbc_class(scanner) != prediction.cell_class
         disagreements += differs
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),

@@ -22,12 +22,13 @@ from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason, specimen_mixup
 from apps.patients.services import specimen_set_status
+from apps.smears.differential import BAND
 from apps.smears.models import Cell
 
 from .models import Meaning, Signature
 from .selectors import report_content
 
-CELL_CLASSES = ("neutrophil", "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
+CELL_CLASSES = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "other", "artefact", "blast")
 LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
 

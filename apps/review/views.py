@@ -21,12 +21,13 @@ from apps.core.permissions import role_required
 from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
 from apps.hemograms.wording import subject_note
 from apps.patients.models import Specimen, SpecimenStatus
+from apps.smears.differential import BAND
 
 from . import selectors, services
 from .display import class_label, differential_table
 from .models import Meaning
 
-KEYS = OrderedDict([("n", "neutrophil"), ("l", "lymphocyte"), ("m", "monocyte"),
+KEYS = OrderedDict([("n", "neutrophil"), ("s", BAND), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("a", "blast"),
                     ("r", "erythroblast"),
                     ("p", "platelet"), ("o", "other"), ("x", "artefact")])

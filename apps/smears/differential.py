@@ -6,6 +6,8 @@ One rule, used by the case page, the report, the export and the LIS message:
   sets); erythroblasts and platelets are not white cells and stay out of it;
 - erythroblasts are reported as NRBC per 100 white cells; platelets (and other non-white
   objects) are only counted as excluded;
+- band neutrophils (a class only the biologist gives) are neutrophils: in the neutrophils'
+  count and share, and reported beside it ("of which band forms");
 - cells without a class yet (not analysed, or analysis failed) are reported apart;
 - the target count (100 or 200 white cells, a setting) is compared with what was counted:
   fewer means the percentages rest on a smaller count than the lab asks for;
@@ -33,6 +35,21 @@ WBC_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinop
 # (and sent) only when counted, never as a "0" the model could not have found.
 REVIEW_ONLY_WBC: tuple[str, ...] = ("blast",)
 NRBC_CLASS = "erythroblast"
+# A band (non-segmented) neutrophil, as the biologist classifies it (the cell model names no
+# class for it): a neutrophil, counted in the neutrophils' share and reported beside it as
+# "of which band forms" (a left shift), never as a white-cell class of its own.
+BAND = "band_neutrophil"
+NEUTROPHIL_FORMS: frozenset[str] = frozenset({"neutrophil", BAND})
+
+
+def is_neutrophil(cls: str | None) -> bool:
+    """Whether a final class is a neutrophil (segmented, band, or not told apart)."""
+    return cls in NEUTROPHIL_FORMS
+
+
+def wbc_class(cls: str) -> str:
+    """The differential's class of a final class: a band neutrophil is a neutrophil."""
+    return "neutrophil" if cls == BAND else cls
 # Smudge cells: no class of the model or of the review, but a scanner folder; a broken cell is
 # not counted as a white cell.
 # An artefact (a reviewer's class: an image with no cell, debris, a stain precipitate) is none.
@@ -82,6 +99,9 @@ class Differential:
     unclassified: int
     target: int
     short_of_target: bool
+    # Band neutrophils among the neutrophils (already in their count): a left shift.
+    bands: int = 0
+    bands_per_100_wbc: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -90,6 +110,7 @@ class Differential:
             "nrbc_per_100_wbc": self.nrbc_per_100_wbc, "excluded": dict(self.excluded),
             "unclassified": self.unclassified, "target": self.target,
             "short_of_target": self.short_of_target,
+            "bands": self.bands, "bands_per_100_wbc": self.bands_per_100_wbc,
         }
 
 
@@ -98,6 +119,9 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
     if target < 1:
         raise ValueError("the target count must be at least 1")
     tally = Counter(c or "" for c in final_classes)
+    bands = tally.pop(BAND, 0)
+    if bands:
+        tally["neutrophil"] += bands
     unclassified = tally.pop("", 0)
     nrbc = tally.pop(NRBC_CLASS, 0)
     excluded = {c: tally.pop(c) for c in sorted(NOT_WBC - {NRBC_CLASS}) if c in tally}
@@ -115,6 +139,8 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
         per_100_wbc={c: per_100(n) for c, n in counts.items()} if wbc else {},
         nrbc=nrbc,
         nrbc_per_100_wbc=per_100(nrbc) if wbc else None,
+        bands=bands,
+        bands_per_100_wbc=per_100(bands) if wbc else None,
         excluded=excluded,
         unclassified=unclassified,
         target=target,
@@ -127,8 +153,8 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
 # no class ("Unidentified", "Artefacts", another lab's own names): not mapped.
 _SCANNER_FOLDERS: dict[str, str] = {
     **{name: name for name in (*WBC_CLASSES, *REVIEW_ONLY_WBC, NRBC_CLASS, "platelet")},
-    "segmented neutrophil": "neutrophil", "band neutrophil": "neutrophil",
-    "neutrophil, segmented": "neutrophil", "neutrophil, band": "neutrophil",
+    "segmented neutrophil": "neutrophil", "band neutrophil": BAND,
+    "neutrophil, segmented": "neutrophil", "neutrophil, band": BAND, "stab": BAND,
     "immature granulocyte": "ig", "promyelocyte": "ig", "myelocyte": "ig",
     "metamyelocyte": "ig", "blast cell": "blast", "myeloblast": "blast",
     "lymphoblast": "blast",
@@ -169,6 +195,10 @@ class ScannerDifferential:
             "per_100_wbc": dict(self.per_100_wbc), "nrbc": d.nrbc,
             "nrbc_per_100_wbc": self.nrbc_per_100_wbc, "excluded": dict(d.excluded),
             "unmapped": self.unmapped, "unmapped_folders": dict(self.unmapped_folders),
+            # Its band-neutrophil folder, under the same rule: none found is a zero only when
+            # every cell was mapped.
+            "bands": d.bands, "bands_per_100_wbc": d.bands_per_100_wbc
+            if d.bands or not self.unmapped else None,
         }
 
 

@@ -257,6 +257,7 @@
     diff.rows.forEach(function (r) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-class", r["class"]);
+      if (r.sub) { tr.className = "sub"; }  // a part of the row above (band forms)
       tr.appendChild(tableCell("td", r.label, false));
       tr.appendChild(tableCell("td", r.count, true));
       var percent = tableCell("td", r.percent, true);

@@ -44,7 +44,7 @@ def test_the_differential_never_splits_over_two_pages(make_specimen, sign, tmp_p
         with_footer = [i for i, text in enumerate(pages) if FOOTER in text]
         assert len(with_footer) == 1, (comments, with_footer)
         page = pages[with_footer[0]]
-        table = page[page.index("Per 100 WBC"):page.index(FOOTER)]
+        table = page[page.index("Class Cells Per 100"):page.index(FOOTER)]
         assert all(label in table for label in ("Neutrophil", "Lymphocyte", "NRBC")), (
             comments, table)
         pages_seen.add(with_footer[0])

@@ -67,7 +67,7 @@ def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, render
     # model lacks are said once for all the cells, not on every neutrophil.
     assert "Hypogranulation not available" not in flat and "Barr body not available" not in flat
     assert flat.count("Outputs this model does not give (for any cell): Barr body, "
-                      "Hypogranulation.") == 1
+                      "hypogranulation.") == 1
     assert flat.count("Vacuole output (probability) 12%") == 2
     assert flat.count("Non-segmented nucleus (lobation proxy, also band forms)") == 2
     assert "Pseudo-Pelger" not in flat
@@ -111,6 +111,6 @@ def test_a_barr_body_is_not_named_in_a_mans_report():
               "anomalies": {"vacuole": 0.2, "barr_body": None, "hypogranulation": None}}]
     with translation.override("en"):
         assert _outputs_not_available(cells, "M") == \
-            "Outputs this model does not give (for any cell): Hypogranulation."
+            "Outputs this model does not give (for any cell): hypogranulation."
         assert "Barr body" in _outputs_not_available(cells, "F")
         assert _outputs_not_available([{**cells[0], "class": "lymphocyte"}], "F") == ""

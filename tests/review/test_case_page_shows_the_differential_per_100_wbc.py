@@ -71,7 +71,7 @@ def test_french_uses_the_decimal_comma_everywhere(client, biologist, reviewed):
                                           "1,30", "0,0"]
     assert "GB 6,52 ×10⁹/L" in page
     assert "Formule leucocytaire (pour 100 leucocytes)" in page
-    assert "Pré-classification du scanner de lames (pour 100 leucocytes)" in page
+    assert "Pré-classement du scanner de lames (pour 100 leucocytes)" in page
     assert "Seulement 5 leucocytes classés, moins que les 100" in page
     analyser = page.split('id="analyser-differential"', 1)[1].split("</table>", 1)[0]
     assert ">27,9<" in analyser and ">27.9<" not in analyser

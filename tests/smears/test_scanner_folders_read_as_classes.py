@@ -9,7 +9,8 @@ from apps.smears.differential import scanner_class, scanner_differential
 
 def test_cellavision_folder_names_name_the_classes():
     assert scanner_class("Segmented neutrophils") == "neutrophil"
-    assert scanner_class("Band neutrophils") == "neutrophil"
+    # A band neutrophil is a neutrophil, told apart (a left shift), as the biologist's class is.
+    assert scanner_class("Band neutrophils") == "band_neutrophil"
     assert scanner_class("Lymphocytes") == "lymphocyte"
     assert scanner_class("neutrophil") == "neutrophil"
     assert scanner_class("Metamyelocytes") == "ig"
@@ -46,3 +47,10 @@ def test_with_every_cell_mapped_a_class_not_seen_is_a_real_zero():
     assert d.unmapped == 0
     assert d.per_100_wbc["neutrophil"] == 62.5 and d.per_100_wbc["monocyte"] == 0.0
     assert d.nrbc_per_100_wbc == 12.5
+
+
+def test_band_neutrophils_are_neutrophils_counted_apart_as_well():
+    folders = ["Segmented neutrophils"] * 6 + ["Band neutrophils"] * 2 + ["Lymphocytes"] * 2
+    d = scanner_differential(folders, target=100).as_dict()
+    assert d["per_100_wbc"]["neutrophil"] == 80.0 and "band_neutrophil" not in d["per_100_wbc"]
+    assert (d["bands"], d["bands_per_100_wbc"]) == (2, 20.0)
