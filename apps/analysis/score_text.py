@@ -332,7 +332,10 @@ def score_display(score: object) -> dict[str, object]:
         "value": score_value_text(name, get("value"), thresholds),  # type: ignore[arg-type]
         "drivers": score_drivers_text(name, get("state"),
                                       list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
-        "levels": score_levels_text(name, thresholds),  # type: ignore[arg-type]
+        # The levels' cut-offs only beside a score: beside an indeterminate rule's findings they
+        # would invite adding their points up into a level.
+        "levels": score_levels_text(name, thresholds)  # type: ignore[arg-type]
+        if get("state") == "scored" else "",
         "level": score_level_text(get("level"), thresholds),  # type: ignore[arg-type]
         "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]

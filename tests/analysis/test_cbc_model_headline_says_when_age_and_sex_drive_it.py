@@ -60,4 +60,9 @@ def test_an_indeterminate_model_shows_no_log_odds_parts_the_rule_shows_its_findi
     assert score_display(vexas)["parts_note"].startswith(
         "The points of the findings that could be read, not added up into a level")
     assert score_display({**vexas, "state": "scored"})["parts_note"] == ""
+    # Nor are the levels' cut-offs ("high from 70 points") printed beside them.
+    thresholds = {"level_intermediate": 0.4, "level_high": 0.7}
+    assert score_display({**vexas, "thresholds": thresholds})["levels"] == ""
+    assert "70 points" in score_display({**vexas, "state": "scored",
+                                         "thresholds": thresholds})["levels"]
 
