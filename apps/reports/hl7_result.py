@@ -40,6 +40,8 @@ from typing import Any
 from hl7apy.core import Message
 from hl7apy.v2_5 import FT, ST
 
+from apps.smears.differential import SMUDGE, per_100_of
+
 PANEL = ("24318-8", "Manual differential panel - Blood", "LN")
 # Differential class -> (LOINC, display): the members of the manual differential panel that
 # say "per 100 leukocytes in blood" without naming a method.
@@ -56,6 +58,8 @@ NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
 # Band neutrophils, already among the neutrophils sent under 26511-6: a part of that share,
 # not a class of the panel beside it (the classes alone sum to 100).
 BANDS = ("26508-2", "Band form neutrophils/100 leukocytes in Blood")
+# Smudge cells, out of the denominator, per 100 white cells counted, when the biologist named any.
+SMUDGE_CELLS = ("34992-8", "Smudge cells/100 leukocytes in Blood")
 # Cells the biologist counted as white cells of no listed class: in the denominator, so they are
 # sent, under a local code (not a LOINC guessed for them).
 OTHER_PER_100_WBC = ("HC-OTHER-100WBC", "Other leukocytes/100 leukocytes in Blood", "L")
@@ -186,6 +190,11 @@ def observations(content: dict[str, Any]) -> list[tuple[str, str, str, str, str]
     if diff.get("bands"):
         rows.append(("NM", f"{BANDS[0]}^{BANDS[1]}^LN",
                      _number(float(diff["bands_per_100_wbc"])), "%", "bands"))
+    smudge = (diff.get("excluded") or {}).get(SMUDGE) or 0
+    if smudge and diff.get("wbc_counted"):
+        rows.append(("NM", f"{SMUDGE_CELLS[0]}^{SMUDGE_CELLS[1]}^LN",
+                     _number(float(per_100_of(smudge, int(diff["wbc_counted"])) or 0)), "%",
+                     "smudge"))
     if diff.get("nrbc_per_100_wbc") is not None:
         rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
                      "/100{WBCs}", "nrbc"))

@@ -21,10 +21,12 @@ from apps.hemograms.wording import analyser_name
 from apps.smears.differential import (
     BAND,
     REVIEW_ONLY_WBC,
+    SMUDGE,
     WBC_CLASSES,
     absolute_count,
     outside_interval,
     per_100_interval,
+    per_100_of,
 )
 
 CELL_CLASSES: dict[str, Promise] = {
@@ -38,6 +40,7 @@ CELL_CLASSES: dict[str, Promise] = {
     "blast": gettext_lazy("Blast"),
     "erythroblast": gettext_lazy("Erythroblast"),
     "platelet": gettext_lazy("Platelet"),
+    "smudge": gettext_lazy("Smudge cell"),
     "other": gettext_lazy("Other"),
     "artefact": gettext_lazy("Artefact"),
     "unclassified": gettext_lazy("Unclassified"),
@@ -156,8 +159,10 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                  "analyser_count": scanner_figure(scanner.get("nrbc_per_100_wbc"))})
     # Counted apart, never in the denominator: platelets and cells without a class yet.
     for cls, count in (diff.get("excluded") or {}).items():
+        # Smudge cells are reported per 100 white cells (not among them); platelets are not.
         rows.append({"class": cls, "label": _("%(class)s (not a white cell)")
-                     % {"class": class_label(cls)}, "count": count, "percent": "",
+                     % {"class": class_label(cls)}, "count": count,
+                     "percent": one_decimal(per_100_of(count, wbc)) if cls == SMUDGE else "",
                      "analyser": "", "analyser_count": ""})
     if diff.get("unclassified"):
         rows.append({"class": "unclassified", "label": class_label("unclassified"),

@@ -52,7 +52,8 @@ ANALYSER_NRBC = "NRBC%"
 
 # The gallery's order: the review keys' classes, then the cells without a class yet.
 GALLERY_ORDER = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
-                 "blast", "erythroblast", "platelet", "other", "artefact", "unclassified")
+                 "blast", "erythroblast", "platelet", "smudge", "other", "artefact",
+                 "unclassified")
 
 
 # What the case page reads of a cell and of its predictions (Cell.final_class, the gallery,

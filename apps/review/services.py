@@ -29,7 +29,7 @@ from .models import Meaning, Signature
 from .selectors import report_content
 
 CELL_CLASSES = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
-                "erythroblast", "platelet", "other", "artefact", "blast")
+                "erythroblast", "platelet", "smudge", "other", "artefact", "blast")
 LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
 
 

@@ -30,7 +30,7 @@ from .models import Meaning
 KEYS = OrderedDict([("n", "neutrophil"), ("s", BAND), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("a", "blast"),
                     ("r", "erythroblast"),
-                    ("p", "platelet"), ("o", "other"), ("x", "artefact")])
+                    ("p", "platelet"), ("u", "smudge"), ("o", "other"), ("x", "artefact")])
 
 
 def _date(value: str | None):  # type: ignore[no-untyped-def]

@@ -72,6 +72,16 @@ def per_100_interval(count: int, counted: int) -> tuple[float, float] | None:
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
+# Smudge cells (Gumprecht shadows, a biologist's class): broken cells, not counted as white cells
+# but reported per 100 of them, as in chronic lymphocytic leukaemia.
+SMUDGE = "smudge"
+
+
+def per_100_of(count: int, counted: int) -> float | None:
+    """``count`` objects per 100 white cells counted, one decimal (None with none counted)."""
+    return round(100.0 * count / counted, 1) if counted > 0 else None
+
+
 def absolute_count(per_100: float | None, wbc: float | None) -> float | None:
     """A class's absolute count (x10^9/L): its share of the white cells counted on the smear
     times the analyser's white cell count; None without either."""

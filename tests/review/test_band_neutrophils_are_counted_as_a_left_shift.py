@@ -66,3 +66,4 @@ def test_the_hl7_result_sends_the_bands_as_a_part_of_the_neutrophils():
     assert values[BANDS[0]] == 10.0 and values["26511-6"] == 60.0
     # The classes of the panel alone sum to 100; the bands are a part of the neutrophils.
     assert values["26511-6"] + values["26478-8"] == 100.0
+
