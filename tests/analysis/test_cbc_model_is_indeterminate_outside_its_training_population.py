@@ -6,8 +6,7 @@ hematologist."""
 
 from __future__ import annotations
 
-import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from apps.analysis.models import Score
 from apps.analysis.score_text import reason_text, score_display
@@ -25,15 +24,6 @@ LEUKAEMIA = b"S-0001,2026/11/20,08:00:00,41.2,8.1,96.0,38,0.41,1.0,0.4,Blasts/Ab
 
 def _row(wbc: str = "41.2", messages: str = "", time: str = "08:00:00") -> bytes:
     return f"S-0001,2026/11/20,{time},{wbc},8.1,96.0,38,0.41,1.0,0.4,{messages}\r\n".encode()
-
-
-@pytest.fixture
-def older_man(specimen, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("apps.analysis.tasks.scores_compute_task.delay", lambda *_: None)
-    patient = specimen.patient
-    patient.birth_date = timezone.now().date().replace(year=1955)
-    patient.save()
-    return specimen
 
 
 def _mds_cbc(specimen) -> Score:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ MDS flag; one cytopenia is enough for it to be scored."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from apps.analysis.models import Score
 from apps.analysis.score_text import reason_text
@@ -24,16 +24,6 @@ HEADER = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L),NEUT#
 
 def _row(hb: str, plt: str = "250", anc: str = "4.10") -> bytes:
     return f"S-0001,2026/11/20,08:00:00,6.5,{hb},90.0,{plt},{anc},0.5\r\n".encode()
-
-
-@pytest.fixture
-def older_man(specimen, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("apps.analysis.tasks.scores_compute_task.delay", lambda *_: None)
-    patient = specimen.patient
-    patient.birth_date = timezone.now().date().replace(year=1951)
-    patient.sex = "M"
-    patient.save()
-    return specimen
 
 
 def _mds_cbc(specimen) -> Score:  # type: ignore[no-untyped-def]

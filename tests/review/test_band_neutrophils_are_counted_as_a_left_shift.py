@@ -7,7 +7,6 @@ be confirmed or ruled out."""
 
 from __future__ import annotations
 
-import hl7
 from django.utils import translation
 
 from apps.analysis.selectors import cell_anomalies
@@ -17,6 +16,7 @@ from apps.review.services import cells_reclassify
 from apps.smears.differential import differential_count
 from apps.smears.models import Cell
 from tests.helpers import case_page_html
+from tests.reports.hl7_messages import result_message
 
 
 def test_the_rule():
@@ -49,21 +49,12 @@ def test_reclassified_as_band_on_the_page_and_in_the_table(client, biologist, an
 
 
 def test_the_hl7_result_sends_the_bands_as_a_part_of_the_neutrophils():
-    from datetime import UTC, datetime
-
-    from apps.reports.hl7_result import BANDS, SignatureFacts, oru_r01
+    from apps.reports.hl7_result import BANDS
 
     counted = differential_count(["neutrophil"] * 50 + ["band_neutrophil"] * 10
                                  + ["lymphocyte"] * 40, target=100).as_dict()
-    facts = SignatureFacts(version=1, meaning="validated",
-                           signed_at=datetime(2026, 12, 2, tzinfo=UTC), signer_id="bio",
-                           signer_family_name="M", signer_given_name="A", comment="",
-                           amendment_reason="", content_sha256="ab" * 32)
-    msg = hl7.parse(oru_r01(content={"specimen": {"accession": "A-1"}, "differential": counted},
-                            signature=facts, sending_facility="LAB",
-                            receiving_application="LIS", receiving_facility="LAB"))
+    msg = result_message(counted)
     values = {str(o[3][0][0]): float(str(o[5])) for o in msg.segments("OBX")}
     assert values[BANDS[0]] == 10.0 and values["26511-6"] == 60.0
     # The classes of the panel alone sum to 100; the bands are a part of the neutrophils.
     assert values["26511-6"] + values["26478-8"] == 100.0
-

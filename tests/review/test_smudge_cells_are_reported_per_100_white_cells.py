@@ -4,7 +4,6 @@ HL7 result (LOINC 34992-8), as a CLL smear is read. Before, only a scanner folde
 
 from __future__ import annotations
 
-import hl7
 from django.utils import translation
 
 from apps.review.display import differential_table
@@ -12,15 +11,14 @@ from apps.review.selectors import differential
 from apps.review.services import cells_reclassify
 from apps.smears.models import Cell
 from tests.helpers import case_page_html
+from tests.reports.hl7_messages import result_message
 
 
 def test_smudge_cells_are_a_biologists_class_reported_per_100_white_cells(client, biologist,
                                                                          analysed):
     """Smudge cells (Gumprecht shadows, key U) are broken cells: out of the white cells'
     denominator, reported per 100 of them (LOINC 34992-8), as in a CLL smear."""
-    from datetime import UTC, datetime
-
-    from apps.reports.hl7_result import SMUDGE_CELLS, SignatureFacts, oru_r01
+    from apps.reports.hl7_result import SMUDGE_CELLS
 
     lymphocyte = Cell.objects.filter(specimen=analysed, analyser_class="lymphocyte").first()
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[lymphocyte.pk],
@@ -32,12 +30,6 @@ def test_smudge_cells_are_a_biologists_class_reported_per_100_white_cells(client
     assert rows["smudge"]["label"] == "Smudge cell (not a white cell)"
     assert rows["smudge"]["percent"] == f"{100 / diff['wbc_counted']:.1f}"
     assert "<kbd>U</kbd> Smudge cell" in case_page_html(client, biologist, analysed, "en")
-    facts = SignatureFacts(version=1, meaning="validated",
-                           signed_at=datetime(2026, 12, 2, tzinfo=UTC), signer_id="bio",
-                           signer_family_name="M", signer_given_name="A", comment="",
-                           amendment_reason="", content_sha256="ab" * 32)
-    msg = hl7.parse(oru_r01(content={"specimen": {"accession": "A-1"}, "differential": diff},
-                            signature=facts, sending_facility="LAB",
-                            receiving_application="LIS", receiving_facility="LAB"))
+    msg = result_message(diff)
     values = {str(o[3][0][0]): str(o[5]) for o in msg.segments("OBX")}
     assert values[SMUDGE_CELLS[0]] == f"{100 / diff['wbc_counted']:.1f}"
