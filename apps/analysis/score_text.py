@@ -248,12 +248,16 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
         else:
             shown = "" if value is None else str(value)
         part = c.get("contribution")
+        # A feature the model gives no weight (its training cohort never measured it, MCV and
+        # Neutro-WX): its 0 is not a finding that the value does not matter.
+        unused = c.get("coef") == 0 and not c.get("missing_coef")
         rows.append({
             "name": contribution_name(str(c.get("name", ""))),
             "value": f"{shown} {unit}".strip() if shown else "",
             "missing": bool(c.get("missing")),
-            "part": "" if part is None else _num(float(part), 3),
-            "text": _contribution_text(c),
+            "part": "—" if unused else "" if part is None else _num(float(part), 3),
+            "text": _("not used by this model (its training cohort did not measure it)")
+            if unused else _contribution_text(c),
         })
     return {"value_heading": _("Value (unit)"),
             "part_heading": _("Contribution (log-odds)"),

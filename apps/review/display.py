@@ -212,8 +212,9 @@ def analyser_note(analyser: dict[str, Any]) -> str:
     the smear counts them apart."""
     codes = analyser.get("codes") or {}
     if codes.get("neutrophil") == "NEUT%" and codes.get("ig") == "IG%":
-        return _("The analyser's NEUT% includes its immature granulocytes (IG%, also given "
-                 "apart); the smear counts them apart.")
+        return _("On a Sysmex XN as usually set up, NEUT% includes the immature granulocytes "
+                 "(IG%, also given apart; check the analyser's setting); the smear counts them "
+                 "apart.")
     return ""
 
 

@@ -159,3 +159,22 @@ def test_contribution_values_read_as_shares_and_sex_as_a_word():
     with translation.override("en"):
         assert contribution_value("male_sex", "M") == "male"
         assert contribution_value("vacuoles", 0.125) == "12%"
+
+
+def test_a_feature_the_model_gives_no_weight_is_said_to_be_unused():
+    """MCV 103.8 fL with a contribution of 0 read as "macrocytosis does not matter": the CBC
+    model's cohort never measured MCV, so the model does not use it, and the row says so."""
+    from apps.analysis.score_text import contribution_table
+
+    rows = [{"name": "mcv", "unit": "fL", "value": 103.8, "missing": False, "coef": 0.0,
+             "contribution": 0.0},
+            {"name": "hb", "unit": "g/dL", "value": 9.8, "missing": False, "coef": -0.119,
+             "contribution": 0.2}]
+    with translation.override("en"):
+        mcv, hb = contribution_table("mds_cbc", rows)["rows"]
+    assert (mcv["part"], mcv["text"]) == (
+        "—", "not used by this model (its training cohort did not measure it)")
+    assert hb["part"] == "0.2" and hb["text"] == ""
+    with translation.override("fr"):
+        assert contribution_table("mds_cbc", rows)["rows"][0]["text"].startswith(
+            "non utilisé par ce modèle")
