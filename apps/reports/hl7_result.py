@@ -159,6 +159,11 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
         notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
                      % {"text": text})
     diff = content.get("differential") or {}
+    names = diff.get("other_names") or {}
+    if names and (diff.get("per_100_wbc") or {}).get("other"):
+        notes.append(gettext("Other leukocytes, as the biologist named them: %(names)s.") % {
+            "names": "; ".join(f"{name or gettext('not named')} ({count})"
+                               for name, count in names.items())})
     if diff.get("per_100_wbc"):
         if diff.get("short_of_target") and diff.get("wbc_counted") is not None:
             notes.append(gettext(

@@ -13,7 +13,7 @@ from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from apps.analysis.score_text import probability_percent
 from apps.core.numbers import plain_number, probability, probability_end
@@ -185,6 +185,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         "of the two counts misses cells (read the smear again, and the analyser's flags).") % {
         "n": wbc} if any(r.get("analyser_differs") for r in rows) else ""
     return {"rows": rows, "total": wbc, "wbc_counted": wbc, "target": target,
+            "other_note": other_note(diff.get("other_names")),
             "absolute_note": absolute_note, "has_absolute": analyser_wbc is not None,
             "discrepancy_note": discrepancy_note,
             "interval_note": _("In brackets: the 95%% interval of each share on the %(n)s "
@@ -204,6 +205,16 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "analyser_note": analyser_note(analyser),
             "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner),
             "signature_version": diff.get("signature_version")}
+
+
+def other_note(names: dict[str, int] | None) -> str:
+    """What the cells classed "other" are, as the biologist named them: 'Other: plasma cell 2,
+    reactive lymphocyte 1, not named 1.' ('' without any)."""
+    if not names:
+        return ""
+    parts = [f"{name or _('not named')} {count}" for name, count in names.items()]
+    return _("Other: %(names)s.") % {
+        "names": pgettext("between the items of a list", ", ").join(parts)}
 
 
 def analyser_note(analyser: dict[str, Any]) -> str:

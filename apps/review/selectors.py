@@ -3,6 +3,7 @@ specimen document with its validation."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -61,7 +62,7 @@ GALLERY_ORDER = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "ba
 # provenance, the compact map's box, and what only the large-cell pane shows: the class and
 # attribute probabilities, read per cell by case_cell_detail) is left unread. A field read that
 # is not listed here would cost a query per cell: tests/review pins the page's query count.
-CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "analyser_class")
+CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "reviewed_name", "analyser_class")
 CASE_PREDICTION_FIELDS = (
     "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "anomalies", "view",
     "in_domain", "cam", "cam_map", "vacuole_cam_map")
@@ -204,6 +205,9 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         **counted.as_dict(),
         "cells": len(cells),
         "reviewed": sum(1 for c in cells if c.reviewed_class),
+        # What the biologist named the cells classed "other" ('': not named), most first.
+        "other_names": dict(Counter(c.reviewed_name for c in cells
+                                    if c.final_class == "other").most_common()),
         "analyser": analyser_differential(latest),
         # The analyser's white cell count (x10^9/L), for the absolute counts beside the shares.
         "analyser_wbc": next((v.value for v in latest.values.all() if v.code == "WBC"), None)

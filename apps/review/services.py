@@ -31,6 +31,8 @@ from .selectors import report_content
 CELL_CLASSES = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "smudge", "other", "artefact", "blast")
 LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
+OTHER = "other"  # a white cell of no listed class, which the biologist may name
+OTHER_NAME_MAX = 80  # Cell.reviewed_name
 
 
 class ReviewError(Exception):
@@ -65,11 +67,12 @@ def case_open(*, actor: AbstractBaseUser, specimen: Specimen) -> Specimen:
 
 @transaction.atomic
 def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
-                     new_class: str, undo: bool = False) -> list[Cell]:
+                     new_class: str, undo: bool = False, name: str = "") -> list[Cell]:
     """Give cells the biologist's class, audited cell by cell. An undo (Ctrl-Z on the case
     page) is one more reclassification, back to the class before, marked as an undo; a cell
     that had no biologist's class before the move undone gets none again (the model's class,
-    not a class the biologist gave)."""
+    not a class the biologist gave). ``name``: what the biologist calls a cell classed "other"
+    (a plasma cell), kept with it; any other class clears it."""
     _require_reviewer(actor)
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     _require_unlocked(specimen)
@@ -81,17 +84,22 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
         raise ReviewError(_("Some of these cells do not belong to this specimen."))
     now = timezone.now()
     restored = _undone_reviewed_classes(cells, new_class) if undo else {}
+    named = " ".join(name.split())[:OTHER_NAME_MAX] if new_class == OTHER else ""
     changed = []
     for cell in cells:
-        before = {"class": cell.final_class, "reviewed_class": cell.reviewed_class}
+        before = {"class": cell.final_class, "reviewed_class": cell.reviewed_class,
+                  **({"name": cell.reviewed_name} if cell.reviewed_name else {})}
         reviewed = restored.get(cell.pk, new_class)
         cell.reviewed_class = reviewed
+        cell.reviewed_name = named if reviewed == OTHER else ""
         cell.reviewed_by, cell.reviewed_at = (actor, now) if reviewed else (None, None)
         changed.append(cell)
         audit_record(actor=actor, action="cell.reclassify", obj=cell, before=before,
-                     after={"class": new_class, "reviewed_class": reviewed},
+                     after={"class": new_class, "reviewed_class": reviewed,
+                            **({"name": cell.reviewed_name} if cell.reviewed_name else {})},
                      detail={"specimen": specimen.accession, **({"undo": True} if undo else {})})
-    Cell.objects.bulk_update(changed, ["reviewed_class", "reviewed_by", "reviewed_at"])
+    Cell.objects.bulk_update(changed, ["reviewed_class", "reviewed_name", "reviewed_by",
+                                       "reviewed_at"])
     if specimen.status == SpecimenStatus.ANALYSED:
         specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
     return changed

@@ -69,6 +69,9 @@ class Cell(TimeStampedModel):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # What the biologist named a cell classed "other" (plasma cell, reactive lymphocyte), as
+    # typed; empty for any other class, or when not named.
+    reviewed_name = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -100,12 +100,12 @@ def cbc_held_attach(*, actor: AbstractBaseUser, held: HeldCBCRecord) -> CBCResul
 
 @transaction.atomic
 def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
-                     new_class: str, undo: bool = False) -> list[Cell]:
+                     new_class: str, undo: bool = False, name: str = "") -> list[Cell]:
     """Reclassify cells (review), then recompute the specimen's scores from the new classes;
     refused for a signed case."""
     _require_unsigned(specimen)
     changed = review_services.cells_reclassify(actor=actor, specimen=specimen, cell_ids=cell_ids,
-                                               new_class=new_class, undo=undo)
+                                               new_class=new_class, undo=undo, name=name)
     scores_request(specimen=specimen, trigger="review")
     return changed
 

@@ -212,7 +212,8 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
         new_class = str(body.get("class", ""))
         moved = services.cells_reclassify(actor=request.user, specimen=specimen,
                                           cell_ids=cell_ids, new_class=new_class,
-                                          undo=body.get("undo") is True)
+                                          undo=body.get("undo") is True,
+                                          name=str(body.get("name") or ""))
     except (ValueError, TypeError) as exc:
         return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
     except services.SpecimenSignedError as exc:

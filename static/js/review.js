@@ -278,7 +278,7 @@
     document.getElementById("diff-total").textContent = diff.total;
     document.getElementById("diff-reviewed").textContent = diff.reviewed;
     [["diff-short", diff.warning], ["diff-interval", diff.interval_note],
-     ["diff-absolute", diff.absolute_note],
+     ["diff-absolute", diff.absolute_note], ["diff-other", diff.other_note],
      ["diff-discrepancy", diff.discrepancy_note]].forEach(function (p) {
       var note = document.getElementById(p[0]);
       if (note) {
@@ -308,12 +308,12 @@
   }
 
   // ---- reclassification and its undo (an undo is one more audited reclassification) ----
-  function send(figs, cls, undo) {
+  function send(figs, cls, undo, name) {
     var ids = figs.map(function (c) { return parseInt(c.getAttribute("data-cell"), 10); });
     return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: JSON.stringify({ cells: ids, "class": cls, undo: !!undo })
+      body: JSON.stringify({ cells: ids, "class": cls, undo: !!undo, name: name || "" })
     }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
       .then(function (res) {
         if (!res.ok) { throw new Error(res.data.error || "Error"); }
@@ -342,8 +342,15 @@
     var entry = chosen.map(function (c) {
       return { fig: c, from: c.getAttribute("data-class") };
     });
+    // A cell of no listed class: the biologist says what it is (the report names it).
+    var name = "";
+    if (cls === "other") {
+      var question = document.getElementById("other-name-question");
+      name = window.prompt(question ? question.textContent : "", "");
+      if (name === null) { return; }  // cancelled: nothing is moved
+    }
     busy = true;
-    send(chosen, cls, false)
+    send(chosen, cls, false, name)
       .then(function () { undoStack.push(entry); })
       .catch(function (err) { window.alert(err.message); })
       .then(function () { busy = false; });

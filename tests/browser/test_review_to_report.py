@@ -50,11 +50,21 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     page.keyboard.down("Control")
     page.locator(f"figure.cell[data-cell='{cell_id}']").click()
     page.keyboard.up("Control")
-    page.keyboard.press("o")     # both selected cells -> "other"
+    # Both selected cells -> "other": the page asks what they are, the biologist answers.
+    asked = []
+
+    def answer(dialog):  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        dialog.accept("plasmocyte")
+
+    page.once("dialog", answer)
+    page.keyboard.press("o")
     page.wait_for_selector("#review-cells[data-last-move^='other:']")
+    assert asked and asked[0].startswith("Quelle est cette cellule ?")
     assert set(Cell.objects.filter(pk__in=[cell_id, second_id])
-               .values_list("reviewed_class", flat=True)) == {"other"}
+               .values_list("reviewed_class", "reviewed_name")) == {("other", "plasmocyte")}
     assert page.locator(".group[data-group='other'] figure.cell").count() == 2
+    assert page.locator("#diff-other").inner_text() == "Autres : plasmocyte 2."
 
     page.fill("#sign-comment", "<script>alert(1)</script> Contrôle morphologique.")
     page.fill("#sign-password", PASSWORD)
@@ -73,6 +83,7 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
                           check=True).stdout
     assert "FLOW-1" in text and "Claire Martin" in text
     assert "<script>alert(1)</script>" in " ".join(text.split()) or "alert(1)" in text
+    assert "Autres : plasmocyte 2." in " ".join(text.split())  # what the biologist named them
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "page")], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 5000

@@ -1,0 +1,46 @@
+"""A cell classed "other" is a white cell of no listed class: the biologist says what it is
+(the page asks when key O is pressed), and the report and the HL7 result name it ("Other:
+plasma cell 2, not named 1") instead of printing "Other 1" that no hematologist can read. The
+name is audited with the class; any other class clears it."""
+
+from __future__ import annotations
+
+from django.utils import translation
+
+from apps.core.models import AuditEvent
+from apps.review.display import differential_table
+from apps.review.selectors import differential
+from apps.review.services import cells_reclassify
+from apps.smears.models import Cell
+from tests.reports.hl7_messages import result_message
+
+
+def test_named_counted_audited_and_cleared(biologist, analysed):
+    a, b, c = Cell.objects.filter(specimen=analysed)[:3]
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[a.pk, b.pk],
+                     new_class="other", name="  plasma   cell ")
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[c.pk], new_class="other")
+    assert Cell.objects.get(pk=a.pk).reviewed_name == "plasma cell"
+    diff = differential(analysed)
+    assert diff["other_names"] == {"plasma cell": 2, "": 1}
+    with translation.override("en"):
+        assert differential_table(diff)["other_note"] == "Other: plasma cell 2, not named 1."
+    with translation.override("fr"):
+        assert differential_table(diff)["other_note"] == "Autres : plasma cell 2, non nommée 1."
+    event = AuditEvent.objects.filter(action="cell.reclassify", object_id=str(a.pk)).latest("id")
+    assert event.after["name"] == "plasma cell"
+    # Another class clears the name; the note then counts what is left.
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[a.pk], new_class="lymphocyte")
+    assert Cell.objects.get(pk=a.pk).reviewed_name == ""
+    assert differential(analysed)["other_names"] == {"plasma cell": 1, "": 1}
+
+
+def test_the_hl7_result_names_them():
+    msg = result_message({"per_100_wbc": {"neutrophil": 97.0, "other": 3.0}, "wbc_counted": 100,
+                          "other_names": {"plasma cell": 2, "": 1}})
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    assert "Other leukocytes, as the biologist named them: plasma cell (2); not named (1)." in notes
+    # Without an "other" share there is nothing to name.
+    plain = result_message({"per_100_wbc": {"neutrophil": 100.0}, "wbc_counted": 100,
+                            "other_names": {}})
+    assert not any("Other leukocytes" in msg.unescape(str(n[3])) for n in plain.segments("NTE"))
