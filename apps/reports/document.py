@@ -58,8 +58,6 @@ def _number(value: Any, digits: int = 4) -> str:
     return plain_number(value, digits)
 
 
-
-
 def _datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -231,6 +229,7 @@ def _outputs_not_available(cells: list[dict[str, Any]], sex: str) -> str:
         missing.discard("barr_body")
     if not missing:
         return ""
+
     def in_a_sentence(label: str) -> str:  # a row label inside a sentence; Barr keeps his B
         return label if label.startswith("Barr") else label[:1].lower() + label[1:]
 

@@ -333,8 +333,6 @@ def _attribute_value(name: str, value: object) -> str:
     return str(ATTRIBUTE_VALUES_OF.get((name, str(value)), "") or _word(ATTRIBUTE_VALUES, value))
 
 
-
-
 class Phrases:
     """The words and figures of a page of cells (the case page's gallery, cell_detail), each
     worded once.
