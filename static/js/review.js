@@ -215,9 +215,17 @@
       group.setAttribute("data-group", name);
       group.innerHTML = "<h3><span class=\"group-label\"></span> <span class=\"count\"></span></h3><div class=\"cells\"></div>";
       group.querySelector(".group-label").textContent = labels[name] || name;
-      var groups = root.querySelectorAll(".group");
-      var last = groups[groups.length - 1];
-      if (last) { last.after(group); } else { root.appendChild(group); }
+      // In the gallery's order (the labels' order, apps.review.selectors.GALLERY_ORDER): before
+      // the first group that comes after it, else last.
+      var order = Object.keys(labels);
+      var groups = Array.prototype.slice.call(root.querySelectorAll(".group"));
+      var next = groups.filter(function (g) {
+        var at = order.indexOf(g.getAttribute("data-group"));
+        return at > order.indexOf(name) && order.indexOf(name) >= 0;
+      })[0];
+      if (next) { next.before(group); } else if (groups.length) {
+        groups[groups.length - 1].after(group);
+      } else { root.appendChild(group); }
     }
     return group;
   }
@@ -399,7 +407,11 @@
   function showHelp(on) {
     if (!help) { return; }
     help.hidden = !on;
-    if (on) { document.getElementById("close-shortcuts").focus(); } else if (shown) { shown.focus(); }
+    if (on) {
+      // Focus its Close button without scrolling to it: the list is read from its title down.
+      document.getElementById("close-shortcuts").focus({ preventScroll: true });
+      help.querySelectorAll("*").forEach(function (el) { if (el.scrollTop) { el.scrollTop = 0; } });
+    } else if (shown) { shown.focus(); }
   }
   var helpButton = document.getElementById("show-shortcuts");
   if (helpButton) { helpButton.addEventListener("click", function () { showHelp(true); }); }
