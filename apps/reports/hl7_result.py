@@ -16,9 +16,10 @@ signature's own fields, so the message says exactly what was signed:
   short of its target count; how many cells the biologist reviewed.
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood";
   "other" under a local code, LOINC having no member of the panel for it, so that the classes
-  sum to 100, each share rounded to one decimal on its own: 100.1 on 28 cells), the band neutrophils per 100 white cells when the biologist counted any (a part
-  of the neutrophils' share, LOINC 26508-2), NRBC per 100 white cells, and the number of white
-  cells counted (local code).
+  sum to 100, each share rounded to one decimal on its own: 100.1 on 28 cells), the band
+  neutrophils per 100 white cells when the biologist counted any (a part of the neutrophils'
+  share, LOINC 26508-2), NRBC per 100 white cells, and the number of white cells counted
+  (local code).
   An amendment's message (OBX-11 C) also sends, as deleted (OBX-11 D, no value), each
   observation of the version it replaces that it no longer holds, so that the information
   system keeps no value the biologist has since taken back.
