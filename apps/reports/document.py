@@ -262,7 +262,8 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
         image, cam = report_cell_files(image=c.get("image"), cam=c.get("cam"))
         out.append({
             "cell_id": c.get("cell_id"),
-            "label": labels.label(labels.CELL_CLASSES, c.get("class")),
+            "label": labels.label(labels.CELL_CLASSES, c.get("class"))
+            + (f" ({c['name']})" if c.get("name") else ""),
             "predicted_label": "" if no_cell else labels.label(labels.CELL_CLASSES,
                                                                 c.get("predicted_class")),
             "reclassified": c.get("class") != c.get("predicted_class"),

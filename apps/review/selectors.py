@@ -261,6 +261,8 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "predicted_class": prediction.cell_class,
             "probability": round(prediction.cell_class_prob, 4),
             "reviewed": bool(cell.reviewed_class),
+            # What the biologist named a cell classed "other" (absent otherwise).
+            **({"name": cell.reviewed_name} if cell.reviewed_name else {}),
             "image": cell.image.name, "cam": overlay_name(prediction),
             # Neutrophils only: on any other cell these outputs mean nothing.
             "anomalies": cell_anomalies(final_class=cell.final_class,

@@ -89,9 +89,9 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     for cell in cells:
         before = {"class": cell.final_class, "reviewed_class": cell.reviewed_class,
                   **({"name": cell.reviewed_name} if cell.reviewed_name else {})}
-        reviewed = restored.get(cell.pk, new_class)
+        reviewed, name_then = restored.get(cell.pk, (new_class, named))
         cell.reviewed_class = reviewed
-        cell.reviewed_name = named if reviewed == OTHER else ""
+        cell.reviewed_name = name_then if reviewed == OTHER else ""
         cell.reviewed_by, cell.reviewed_at = (actor, now) if reviewed else (None, None)
         changed.append(cell)
         audit_record(actor=actor, action="cell.reclassify", obj=cell, before=before,
@@ -105,10 +105,10 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     return changed
 
 
-def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, str]:
+def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, tuple[str, str]]:
     """For an undo back to ``new_class``: the biologist's class each cell had before the move
     being undone (its latest audited reclassification, when that move led from ``new_class`` to
-    the cell's present class), '' when it had none."""
+    the cell's present class), '' when it had none; with the name it had then ("other")."""
     from apps.core.models import AuditEvent
 
     latest: dict[str, AuditEvent] = {}
@@ -123,7 +123,8 @@ def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, str
             continue
         if last.before.get("class") == new_class and \
                 last.after.get("reviewed_class") == cell.reviewed_class:
-            out[cell.pk] = str(last.before.get("reviewed_class") or "")
+            out[cell.pk] = (str(last.before.get("reviewed_class") or ""),
+                            str(last.before.get("name") or ""))
     return out
 
 

@@ -33,6 +33,10 @@ def test_named_counted_audited_and_cleared(biologist, analysed):
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[a.pk], new_class="lymphocyte")
     assert Cell.objects.get(pk=a.pk).reviewed_name == ""
     assert differential(analysed)["other_names"] == {"plasma cell": 1, "": 1}
+    # Undoing that move (Ctrl-Z) gives the cell back its class and the name it had.
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[a.pk], new_class="other",
+                     undo=True)
+    assert Cell.objects.get(pk=a.pk).reviewed_name == "plasma cell"
 
 
 def test_the_hl7_result_names_them():
@@ -44,3 +48,21 @@ def test_the_hl7_result_names_them():
     plain = result_message({"per_100_wbc": {"neutrophil": 100.0}, "wbc_counted": 100,
                             "other_names": {}})
     assert not any("Other leukocytes" in msg.unescape(str(n[3])) for n in plain.segments("NTE"))
+
+
+def test_a_key_cell_classed_other_shows_its_name(biologist, analysed, settings):
+    from apps.reports.document import report_context
+    from apps.review.models import Signature
+    from apps.review.selectors import report_content
+
+    cell = Cell.objects.filter(specimen=analysed).first()
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[cell.pk], new_class="other",
+                     name="plasma cell")
+    content = report_content(analysed, comment="")
+    (key,) = [c for c in content["key_cells"] if c["cell_id"] == cell.pk]
+    assert key["name"] == "plasma cell"
+    signature = Signature(specimen=analysed, version=1, meaning="validated",
+                          signed_by=biologist, content=content, content_sha256="ab" * 32)
+    with translation.override("en"):
+        cards = report_context(signature=signature, media_root=settings.MEDIA_ROOT)["key_cells"]
+    assert [c["label"] for c in cards if c["cell_id"] == cell.pk] == ["Other (plasma cell)"]
