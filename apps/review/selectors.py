@@ -31,6 +31,7 @@ from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import (
     BAND,
+    OTHER,
     differential_count,
     scanner_differential,
     wbc_class,
@@ -207,7 +208,7 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "reviewed": sum(1 for c in cells if c.reviewed_class),
         # What the biologist named the cells classed "other" ('': not named), most first.
         "other_names": dict(Counter(c.reviewed_name for c in cells
-                                    if c.final_class == "other").most_common()),
+                                    if c.final_class == OTHER).most_common()),
         "analyser": analyser_differential(latest),
         # The analyser's white cell count (x10^9/L), for the absolute counts beside the shares.
         "analyser_wbc": next((v.value for v in latest.values.all() if v.code == "WBC"), None)

@@ -22,7 +22,7 @@ from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason, specimen_mixup
 from apps.patients.services import specimen_set_status
-from apps.smears.differential import BAND
+from apps.smears.differential import BAND, OTHER
 from apps.smears.models import Cell
 
 from .models import Meaning, Signature
@@ -31,7 +31,6 @@ from .selectors import report_content
 CELL_CLASSES = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "smudge", "other", "artefact", "blast")
 LOCKED = SIGNED_STATUSES  # the one rule: apps.patients.selectors
-OTHER = "other"  # a white cell of no listed class, which the biologist may name
 OTHER_NAME_MAX = 80  # Cell.reviewed_name
 
 

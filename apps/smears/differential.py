@@ -72,6 +72,9 @@ def per_100_interval(count: int, counted: int) -> tuple[float, float] | None:
     return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
 
 
+# A white cell of no listed class, in the denominator; the biologist may name it (Cell.
+# reviewed_name: a plasma cell), and the report says what the "other" cells were.
+OTHER = "other"
 # Smudge cells (Gumprecht shadows, a biologist's class): broken cells, not counted as white cells
 # but reported per 100 of them, as in chronic lymphocytic leukaemia.
 SMUDGE = "smudge"
