@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from apps.core.numbers import plain_number as _plain_number
+from apps.core.numbers import probability as _probability
 
 register = template.Library()
 
@@ -13,3 +14,9 @@ register = template.Library()
 def plain_number(value: Any) -> str:
     """apps.core.numbers.plain_number: 10.2 as "10.2" ("10,2" in French), never "10.20"."""
     return _plain_number(value)
+
+
+@register.filter(name="probability")
+def probability(value: Any) -> str:
+    """apps.core.numbers.probability: a model's probability, never "1.00"; '' when none."""
+    return "" if value is None else _probability(value)
