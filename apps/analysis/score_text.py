@@ -283,8 +283,9 @@ def cell_cutoff_text(name: str, thresholds: dict | None) -> str:
     if not isinstance(cutoff, int | float) or isinstance(cutoff, bool):
         return ""
     if name == "vexas":
-        return _("A neutrophil counts as vacuolated when the model's vacuole probability is "
-                 "%(cutoff)s or more.") % {"cutoff": _num(float(cutoff), 2)}
+        return _("A neutrophil counts as vacuolated when the biologist saw vacuoles in it or, "
+                 "where the biologist has not read it, when the model's vacuole probability "
+                 "is %(cutoff)s or more.") % {"cutoff": _num(float(cutoff), 2)}
     return _("A neutrophil counts as flagged when one of the model's anomaly probabilities is "
              "%(cutoff)s or more.") % {"cutoff": _num(float(cutoff), 2)}
 
@@ -299,8 +300,9 @@ def evidence_cells(name: str, evidence: dict | None, thresholds: dict | None,
         cutoff = (thresholds or {}).get(key)
         if cutoff is None:
             return []
-        cells = [c for c in cells if isinstance(c.get(field), int | float)
-                 and c[field] >= cutoff]
+        # A neutrophil in which the biologist saw vacuoles counts whatever the model's output.
+        cells = [c for c in cells if c.get("read") == "seen"
+                 or (isinstance(c.get(field), int | float) and c[field] >= cutoff)]
     return cells[:limit]
 
 
@@ -401,16 +403,19 @@ def _vacuolated_share(p: Mapping[str, Any]) -> str:
     """The VEXAS rule's vacuole count, with the 95% interval of its share: with 28 neutrophils,
     3 vacuolated (11%) is 4-27%, on both sides of the cut-offs; one cell more or less moves the
     level, and the reader sees how little the count can tell."""
-    k, n = p.get("k"), p.get("n")
+    k, n, read = p.get("k"), p.get("n"), p.get("read")
     values = {"k": k, "n": n, "pct": _pct(p.get("fraction")), "high": _pct(p.get("high")),
               "low": _pct(p.get("low"))}
+    # How many of them the biologist read (seen or none): their read counts, not the model's.
+    checked = _("; vacuoles read by the biologist in %(read)s of the %(n)s") % {
+        "read": read, "n": n} if isinstance(read, int) and read > 0 else ""
     if isinstance(k, int) and isinstance(n, int) and 0 <= k <= n and n > 0:
         lo, hi = mds_image.wilson_ci(k, n)
         return _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%, 95%% interval %(lo)s-%(hi)s%%; "
                  "all points from %(high)s%%, half from %(low)s%%)") % {
-            **values, "lo": _pct(lo), "hi": _pct(hi)}
+            **values, "lo": _pct(lo), "hi": _pct(hi)} + checked
     return _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%; all points from %(high)s%%, half "
-             "from %(low)s%%)") % values
+             "from %(low)s%%)") % values + checked
 
 
 def _pct(fraction: object) -> str:
@@ -644,6 +649,9 @@ def score_how(name: str) -> list[str]:
                 "an": vexas_points(w["anaemia"]), "plt": _num(t["plt_low_10_9_l"]),
                 "thr": vexas_points(w["thrombocytopenia"]), "male": vexas_points(w["male_sex"]),
                 "age": _num(t["age_at_risk_years"]), "agep": vexas_points(w["age_over_50"])},
+            _("A neutrophil whose vacuoles the biologist has read counts as read (vacuoles "
+              "seen, or none), whatever the model's probability; the others count by the "
+              "model's."),
             _("Intermediate from %(intermediate)s points, high from %(high)s points. At least "
               "%(min)s neutrophils are needed: with fewer, the score is indeterminate.") % {
                 "intermediate": vexas_points(t["level_intermediate"]),

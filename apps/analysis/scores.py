@@ -140,7 +140,9 @@ def _vexas(specimen, features, context, neutrophils, card_outputs) -> dict[str, 
     vac = _output(neutrophils, "vacuole", card_outputs)
     pelger = _output(neutrophils, "pseudo_pelger", card_outputs)
     result = vexas.vexas_score(vexas.VexasInputs(
-        n_neutrophils=len(neutrophils), vacuole_probs=vac, pseudo_pelger_probs=pelger,
+        n_neutrophils=len(neutrophils), vacuole_probs=vac,
+        vacuole_reads=[c.reviewed_vacuoles for c, _p in neutrophils],
+        pseudo_pelger_probs=pelger,
         mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
         sex=features.sex, age_years=features.age))
     return {
@@ -149,20 +151,31 @@ def _vexas(specimen, features, context, neutrophils, card_outputs) -> dict[str, 
         "thresholds": result.thresholds,
         "inputs": {**context, "n_neutrophils": len(neutrophils),
                    "cell_model": _model_of(neutrophils)},
-        # Evidence cells: only those at or above the rule's cut-off, as the page shows them.
+        # Evidence cells: those the rule counts as vacuolated, as the page shows them.
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
-                     "cells": _ranked_cells(neutrophils, "vacuole",
-                                            cutoff=result.thresholds["vacuole_prob_cutoff"])},
+                     "cells": _vacuolated_cells(
+                         neutrophils, cutoff=result.thresholds["vacuole_prob_cutoff"])},
         "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
 
-def _ranked_cells(neutrophils, anomaly: str, *, cutoff: float, limit: int = 20  # type: ignore[no-untyped-def]
-                  ) -> list[dict[str, Any]]:
-    ranked = [(p.anomalies.get(anomaly), c.pk) for c, p in neutrophils
-              if p.anomalies.get(anomaly) is not None and p.anomalies[anomaly] >= cutoff]
-    ranked.sort(key=lambda t: -t[0])
-    return [{"cell_id": pk, anomaly: round(prob, 4)} for prob, pk in ranked[:limit]]
+def _vacuolated_cells(neutrophils, *, cutoff: float, limit: int = 20  # type: ignore[no-untyped-def]
+                      ) -> list[dict[str, Any]]:
+    """The neutrophils the VEXAS rule counts as vacuolated, as it counts them: those in which
+    the biologist saw vacuoles ("read": "seen"), first, then, of those the biologist has not
+    read, the model's outputs at or above the cut-off, highest first. A neutrophil the
+    biologist read as without vacuoles is not one of them, whatever the model's output."""
+    ranked = []
+    for cell, prediction in neutrophils:
+        prob = prediction.anomalies.get("vacuole")
+        if prob is None:
+            continue
+        seen = cell.reviewed_vacuoles
+        if seen or (seen is None and prob >= cutoff):
+            ranked.append((not seen, -prob, cell.pk, prob, cell.vacuoles_read))
+    ranked.sort()
+    return [{"cell_id": pk, "vacuole": round(prob, 4), **({"read": read} if read else {})}
+            for _s, _p, pk, prob, read in ranked[:limit]]
 
 
 def _mds_image(neutrophils, card_outputs) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -132,6 +132,8 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
             "reviewed_class": cell.reviewed_class or None,
             "reviewed_by": cell.reviewed_by.get_username() if cell.reviewed_by else None,
             "reviewed_at": cell.reviewed_at.isoformat() if cell.reviewed_at else None,
+            # The biologist's read of its vacuoles: true seen, false none, null not read.
+            "reviewed_vacuoles": cell.reviewed_vacuoles,
             "predicted_class": None, "probabilities": None, "anomalies": {},
         }
         if prediction is not None:

@@ -269,6 +269,10 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             "reclassified": c.get("class") != c.get("predicted_class"),
             "probability": "" if flag else probability_percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),
+            # The biologist's read of a neutrophil's vacuoles, counted in place of the model's.
+            "vacuoles_read": {"seen": pgettext("vacuoles", "seen"),
+                              "none": pgettext("vacuoles", "none")}.get(
+                                  str(c.get("vacuoles_read") or ""), ""),
             "image_uri": _media_uri(media_root, image),
             "cam_uri": _media_uri(media_root, cam),
             "anomalies": anomalies,

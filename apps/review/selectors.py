@@ -33,6 +33,7 @@ from apps.smears.differential import (
     BAND,
     OTHER,
     differential_count,
+    is_neutrophil,
     scanner_differential,
     wbc_class,
 )
@@ -63,7 +64,8 @@ GALLERY_ORDER = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "ba
 # provenance, the compact map's box, and what only the large-cell pane shows: the class and
 # attribute probabilities, read per cell by case_cell_detail) is left unread. A field read that
 # is not listed here would cost a query per cell: tests/review pins the page's query count.
-CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "reviewed_name", "analyser_class")
+CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "reviewed_name", "reviewed_vacuoles",
+                    "analyser_class")
 CASE_PREDICTION_FIELDS = (
     "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "anomalies", "view",
     "in_domain", "cam", "cam_map", "vacuole_cam_map")
@@ -125,6 +127,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         disagreements += differs
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
+            # The biologist's read of its vacuoles (shown while it is a neutrophil).
+            "vacuoles_read": cell.vacuoles_read,
             "label": phrases.class_label(prediction.cell_class) if named else "",
             "scanner_label": phrases.class_label(scanner) if differs else "",
             "prob": phrases.probability(prediction.cell_class_prob)
@@ -264,6 +268,10 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "reviewed": bool(cell.reviewed_class),
             # What the biologist named a cell classed "other" (absent otherwise).
             **({"name": cell.reviewed_name} if cell.reviewed_name else {}),
+            # The biologist's read of a neutrophil's vacuoles, "seen" or "none" (absent when
+            # not read): the VEXAS rule counted it in place of the model's output.
+            **({"vacuoles_read": cell.vacuoles_read}
+               if cell.vacuoles_read and is_neutrophil(cell.final_class) else {}),
             "image": cell.image.name, "cam": overlay_name(prediction),
             # Neutrophils only: on any other cell these outputs mean nothing.
             "anomalies": cell_anomalies(final_class=cell.final_class,

@@ -22,7 +22,7 @@ from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason, specimen_mixup
 from apps.patients.services import specimen_set_status
-from apps.smears.differential import BAND, OTHER
+from apps.smears.differential import BAND, OTHER, is_neutrophil
 from apps.smears.models import Cell
 
 from .models import Meaning, Signature
@@ -104,6 +104,37 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
     return changed
 
 
+@transaction.atomic
+def cells_vacuoles_read(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
+                        seen: bool | None, undo: bool = False) -> list[Cell]:
+    """The biologist's read of neutrophils' cytoplasmic vacuoles: ``seen`` True (vacuoles
+    seen), False (none seen) or None (not read: the model's output counts again), audited cell
+    by cell; the VEXAS rule counts it in place of the model's output (Cell.reviewed_vacuoles).
+    Neutrophils only, band forms included, by their class now (Cell.final_class)."""
+    _require_reviewer(actor)
+    specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    _require_unlocked(specimen)
+    cells = list(Cell.objects.filter(specimen=specimen, pk__in=cell_ids)
+                 .prefetch_related("predictions"))
+    if len(cells) != len(set(cell_ids)):
+        raise ReviewError(_("Some of these cells do not belong to this specimen."))
+    others = sum(1 for c in cells if not is_neutrophil(c.final_class))
+    if others:
+        raise ReviewError(ngettext(
+            "%(n)d of these cells is not a neutrophil: vacuoles are read on neutrophils only.",
+            "%(n)d of these cells are not neutrophils: vacuoles are read on neutrophils only.",
+            others) % {"n": others})
+    for cell in cells:
+        audit_record(actor=actor, action="cell.vacuoles", obj=cell,
+                     before={"vacuoles": cell.reviewed_vacuoles}, after={"vacuoles": seen},
+                     detail={"specimen": specimen.accession, **({"undo": True} if undo else {})})
+        cell.reviewed_vacuoles = seen
+    Cell.objects.bulk_update(cells, ["reviewed_vacuoles"])
+    if specimen.status == SpecimenStatus.ANALYSED:
+        specimen_set_status(actor=actor, specimen=specimen, status=SpecimenStatus.IN_REVIEW)
+    return cells
+
+
 def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, tuple[str, str]]:
     """For an undo back to ``new_class``: the biologist's class each cell had before the move
     being undone (its latest audited reclassification, when that move led from ``new_class`` to
@@ -115,7 +146,7 @@ def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, tup
                                             object_id__in=[str(c.pk) for c in cells])
                   .order_by("at", "id")):  # one read; the newest per cell is kept
         latest[event.object_id] = event
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, str]] = {}
     for cell in cells:
         last = latest.get(str(cell.pk))
         if last is None or not isinstance(last.before, dict) or not isinstance(last.after, dict):

@@ -51,6 +51,11 @@ class SmearUpload(TimeStampedModel):
 PREDICTIONS_READ = "predictions_read"
 
 
+# The biologist's read of a neutrophil's vacuoles as pages, endpoints and reports name it, and
+# as Cell.reviewed_vacuoles stores it.
+VACUOLE_READS: dict[str, bool | None] = {"seen": True, "none": False, "": None}
+
+
 class Cell(TimeStampedModel):
     specimen = models.ForeignKey(Specimen, on_delete=models.PROTECT, related_name="cells")
     upload = models.ForeignKey(SmearUpload, on_delete=models.PROTECT, related_name="cells")
@@ -72,6 +77,10 @@ class Cell(TimeStampedModel):
     # What the biologist named a cell classed "other" (plasma cell, reactive lymphocyte), as
     # typed; empty for any other class, or when not named.
     reviewed_name = models.CharField(max_length=80, blank=True)
+    # The biologist's read of a neutrophil's cytoplasmic vacuoles: True seen, False none seen,
+    # None not read (the model's vacuole output counts). Changes are audited; read by the
+    # VEXAS rule in place of the model's output.
+    reviewed_vacuoles = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -97,6 +106,13 @@ class Cell(TimeStampedModel):
             return self.reviewed_class
         prediction = self.latest_prediction()
         return prediction.counted_class if prediction else ""
+
+    @property
+    def vacuoles_read(self) -> str:
+        """The biologist's read of its vacuoles as a code (VACUOLE_READS): "seen", "none", or
+        "" when not read."""
+        return next(code for code, value in VACUOLE_READS.items()
+                    if value is self.reviewed_vacuoles)
 
     @property
     def scanner_class(self) -> str:

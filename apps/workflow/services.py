@@ -111,6 +111,18 @@ def cells_reclassify(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: l
 
 
 @transaction.atomic
+def cells_vacuoles_read(*, actor: AbstractBaseUser, specimen: Specimen, cell_ids: list[int],
+                        seen: bool | None, undo: bool = False) -> list[Cell]:
+    """The biologist's read of neutrophils' vacuoles (review), then recompute the specimen's
+    scores from it; refused for a signed case."""
+    _require_unsigned(specimen)
+    changed = review_services.cells_vacuoles_read(actor=actor, specimen=specimen,
+                                                  cell_ids=cell_ids, seen=seen, undo=undo)
+    scores_request(specimen=specimen, trigger="review")
+    return changed
+
+
+@transaction.atomic
 def analysis_rerun(*, actor: User, specimen: Specimen) -> AnalysisRun:
     """Queue the analysis of the specimen's cells again (the page's action and the API);
     refused for a signed case."""

@@ -35,6 +35,7 @@ from apps.review import selectors as review_selectors
 from apps.review import services as review_services
 from apps.review.display import differential_table
 from apps.smears.forms import SmearUploadForm
+from apps.smears.models import VACUOLE_READS
 from apps.smears.selectors import cells_grouped
 
 from . import services
@@ -228,6 +229,30 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                          # Which of the moved cells carry a biologist's class now (an undo can
                          # give a cell back the model's).
                          "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved}})
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def vacuoles(request: HttpRequest, accession: str) -> JsonResponse:
+    """The biologist's read of the selected neutrophils' vacuoles: {"cells": [ids], "vacuoles":
+    "seen" | "none" | "" (not read: the model's output counts), "undo": bool}."""
+    specimen = get_object_or_404(Specimen, accession=accession)
+    try:
+        body = json.loads(request.body or b"{}")
+        cell_ids = [int(i) for i in body.get("cells", [])]
+        read = str(body.get("vacuoles", ""))
+        if read not in VACUOLE_READS:
+            raise ValueError(f"vacuoles must be one of {sorted(VACUOLE_READS)}")
+        changed = services.cells_vacuoles_read(actor=request.user, specimen=specimen,
+                                               cell_ids=cell_ids, seen=VACUOLE_READS[read],
+                                               undo=body.get("undo") is True)
+    except (ValueError, TypeError) as exc:
+        return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
+    except services.SpecimenSignedError as exc:
+        return JsonResponse({"error": str(exc), "code": exc.code}, status=409)
+    except review_services.ReviewError as exc:
+        return JsonResponse({"error": str(exc)}, status=409)
+    return JsonResponse({"ok": True, "vacuoles": {str(c.pk): c.vacuoles_read for c in changed}})
 
 
 @role_required(roles.CAN_REVIEW)

@@ -6,8 +6,11 @@
   if (!root) { return; }
   var locked = root.getAttribute("data-locked") === "1";
   var url = root.getAttribute("data-reclassify-url");
+  var vacuolesUrl = root.getAttribute("data-vacuoles-url");
   var anchor = null;
-  var undoStack = [];   // each entry: [{id, from}] of one reclassification, newest last
+  // Each entry, newest last: [{fig, from}] of one reclassification (from: the class before),
+  // or {vacuoles: [{fig, from}]} of one vacuole read (from: the read before).
+  var undoStack = [];
   var busy = false;
 
   function json(id) {
@@ -17,6 +20,10 @@
   var labels = json("class-labels");
   var KEYS = json("class-keys");  // key -> class code (apps.review.views.KEYS)
 
+  function isNeutrophil(fig) {   // band forms too (apps.smears.differential.is_neutrophil)
+    var cls = fig.getAttribute("data-class");
+    return cls === "neutrophil" || cls === "band_neutrophil";
+  }
   function cells() { return Array.prototype.slice.call(root.querySelectorAll("figure.cell")); }
   function selected() { return cells().filter(function (c) { return c.classList.contains("selected"); }); }
   function csrf() {
@@ -112,8 +119,8 @@
     previewCam.disabled = !cam;
     var withCam = previewCam.checked && cam;
     // The vacuole output's map: for a cell shown as a neutrophil that has one.
-    var vacuole = fig.getAttribute("data-class") === "neutrophil" &&
-      fig.getAttribute("data-cam-vacuole");
+    var vacuole = isNeutrophil(fig) && fig.getAttribute("data-cam-vacuole");
+    showVacuoleRead(fig);
     previewVacuole.disabled = !vacuole;
     // Not offered at all on a cell that has none (a lymphocyte has no vacuole output).
     previewVacuole.closest("label").hidden = !vacuole;
@@ -140,6 +147,21 @@
       if (!current()) { return; }
       body.removeAttribute("aria-busy");
       error.hidden = false;
+    });
+  }
+  // The biologist's read of the shown neutrophil's vacuoles: three buttons, the one pressed
+  // being the cell's read now ("": not read, the model's output counts).
+  var vacuoleRead = document.getElementById("vacuole-read");
+  function readOf(fig) {
+    var span = fig.querySelector(".vac-read");
+    return span ? span.getAttribute("data-read") || "" : "";
+  }
+  function showVacuoleRead(fig) {
+    if (!vacuoleRead) { return; }
+    vacuoleRead.hidden = !isNeutrophil(fig);
+    var read = readOf(fig);
+    vacuoleRead.querySelectorAll("button").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-read") === read ? "true" : "false");
     });
   }
   if (previewCam) {
@@ -340,6 +362,53 @@
         return ids;
       });
   }
+  // ---- the biologist's read of neutrophils' vacuoles, and its undo ----
+  function markRead(fig, read) {
+    var span = fig.querySelector(".vac-read");
+    if (!read) { if (span) { span.remove(); } return; }
+    if (!span) {
+      span = document.createElement("span");
+      var rev = fig.querySelector("figcaption .rev");
+      fig.querySelector("figcaption").insertBefore(span, rev);
+    }
+    span.className = "vac-read " + read;
+    span.setAttribute("data-read", read);
+    span.title = vacuoleRead ? vacuoleRead.getAttribute("data-title") : "";
+    span.textContent = vacuoleRead ? vacuoleRead.getAttribute("data-" + read) : read;
+  }
+  function sendRead(figs, read, undo) {
+    var ids = figs.map(function (c) { return parseInt(c.getAttribute("data-cell"), 10); });
+    return fetch(vacuolesUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify({ cells: ids, vacuoles: read, undo: !!undo })
+    }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
+      .then(function (res) {
+        if (!res.ok) { throw new Error(res.data.error || "Error"); }
+        figs.forEach(function (c) {
+          markRead(c, (res.data.vacuoles || {})[c.getAttribute("data-cell")] || "");
+        });
+        if (shown) { showVacuoleRead(shown); }
+        root.setAttribute("data-last-read", read + ":" + ids.join(","));
+      });
+  }
+  function read(value) {
+    // Neutrophils only; a cell already read so is left alone.
+    var chosen = selected().filter(function (c) { return isNeutrophil(c) && readOf(c) !== value; });
+    if (!chosen.length || locked || busy) { return; }
+    var entry = { vacuoles: chosen.map(function (c) { return { fig: c, from: readOf(c) }; }) };
+    busy = true;
+    sendRead(chosen, value, false)
+      .then(function () { undoStack.push(entry); })
+      .catch(function (err) { window.alert(err.message); })
+      .then(function () { busy = false; });
+  }
+  if (vacuoleRead) {
+    vacuoleRead.addEventListener("click", function (ev) {
+      var button = ev.target.closest("button[data-read]");
+      if (button) { read(button.getAttribute("data-read")); }
+    });
+  }
   function move(cls) {
     // A cell's own class key confirms it (the biologist's class, "reviewed"); a cell already
     // confirmed in that class is left alone.
@@ -366,6 +435,18 @@
   function undo() {
     if (locked || busy || !undoStack.length) { return; }
     var entry = undoStack.pop();
+    if (entry.vacuoles) {  // one request per read the cells had before
+      var byRead = {};
+      entry.vacuoles.forEach(function (m) { (byRead[m.from] = byRead[m.from] || []).push(m.fig); });
+      busy = true;
+      var reads = Promise.resolve();
+      Object.keys(byRead).forEach(function (r) {
+        reads = reads.then(function () { return sendRead(byRead[r], r, true); });
+      });
+      reads.catch(function (err) { window.alert(err.message); })
+        .then(function () { busy = false; });
+      return;
+    }
     // One request per class the cells came from; a cell that had no class cannot go back.
     var byClass = {};
     entry.forEach(function (m) {
@@ -433,6 +514,11 @@
     }
     if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     var key = ev.key.toLowerCase();
+    if (key === "v" && vacuoleRead) {  // vacuoles seen; with Shift, none
+      ev.preventDefault();
+      read(ev.shiftKey ? "none" : "seen");
+      return;
+    }
     if (KEYS[key]) { ev.preventDefault(); move(KEYS[key]); return; }
     if (key === "g" && camToggle) { camToggle.checked = !camToggle.checked; showCam(camToggle.checked); return; }
     if (ev.key.indexOf("Arrow") !== 0) { return; }

@@ -68,7 +68,9 @@ def test_points_in_french(client, technician, scored):
 def test_the_evidence_strip_shows_only_cells_at_or_above_the_cutoff(client, technician, scored):
     panel = _scores_panel(client, technician, scored, "en")
     assert re.findall(r'data-evidence-cell="(\d+)"', panel) == ["901", "902"]
-    assert "Cells at or above the cut-off (model probability ≥ 0.50)" in panel
+    assert ("The neutrophils counted as vacuolated: first those in which the biologist saw "
+            "vacuoles, then those not read at or above the cut-off (model probability ≥ 0.50)"
+            ) in panel
 
 
 def test_no_cell_above_the_cutoff_shows_no_strip(client, technician, scored):
@@ -77,4 +79,4 @@ def test_no_cell_above_the_cutoff_shows_no_strip(client, technician, scored):
         evidence={**score.evidence, "cells": EVIDENCE_CELLS[2:]})
     panel = _scores_panel(client, technician, scored, "en")
     assert "data-evidence-cell" not in panel
-    assert "No cell at or above the cut-off." in panel
+    assert "No neutrophil counted as vacuolated." in panel

@@ -55,3 +55,38 @@ def test_a_neutrophil_shows_its_vacuole_map(browser_page, live_server, review_ca
     assert page.locator("#preview-vacuole").is_disabled()
     assert page.get_attribute("#preview-image", "src").endswith(f"/cells/{cell_id}/image/")
     assert legend.is_hidden()
+
+
+def test_the_biologist_reads_a_neutrophils_vacuoles(browser_page, live_server, review_case):
+    """V: vacuoles seen; Shift+V: none; the pane's buttons show and set the read; Ctrl-Z undoes
+    it; a cell that is not a neutrophil gets no read."""
+    from apps.smears.models import Cell
+
+    page = browser_page
+    browser_login(page, live_server, "bio", PASSWORD)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.wait_for_selector("#review-cells figure.cell")
+    neutrophil = page.locator(".group[data-group='neutrophil'] figure.cell").first
+    cell_id = neutrophil.get_attribute("data-cell")
+    neutrophil.click()
+    assert page.locator("#vacuole-read").is_visible()
+    page.keyboard.press("v")
+    page.wait_for_selector(f"#review-cells[data-last-read='seen:{cell_id}']")
+    assert neutrophil.locator(".vac-read.seen").inner_text() == "vacuoles seen"
+    assert page.get_attribute("#vacuole-read button[data-read='seen']", "aria-pressed") == "true"
+    assert Cell.objects.get(pk=cell_id).reviewed_vacuoles is True
+
+    page.keyboard.press("Shift+V")
+    page.wait_for_selector(f"#review-cells[data-last-read='none:{cell_id}']")
+    assert neutrophil.locator(".vac-read.none").inner_text() == "no vacuoles"
+    assert Cell.objects.get(pk=cell_id).reviewed_vacuoles is False
+
+    page.keyboard.press("Control+z")        # back to "seen"
+    page.wait_for_selector(f"#review-cells[data-last-read='seen:{cell_id}']")
+    page.click("#vacuole-read button[data-read='']")   # not read: the model's output counts
+    page.wait_for_selector(f"#review-cells[data-last-read=':{cell_id}']")
+    assert neutrophil.locator(".vac-read").count() == 0
+    assert Cell.objects.get(pk=cell_id).reviewed_vacuoles is None
+
+    page.locator(".group[data-group='lymphocyte'] figure.cell").first.click()
+    assert page.locator("#vacuole-read").is_hidden()   # neutrophils only

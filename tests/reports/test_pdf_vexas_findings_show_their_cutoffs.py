@@ -29,7 +29,8 @@ FINDINGS = {
         "thrombocytopenia 149.5 ×10⁹/L 10 of 10 PLT 149.5 ×10⁹/L (< 150 ×10⁹/L)",
         "male sex female 0 of 5 female",
         "age 50 or over 50 years 5 of 5 age 50 (≥ 50)",
-        "A neutrophil counts as vacuolated when the model's vacuole probability is 0.5 or more.",
+        "A neutrophil counts as vacuolated when the biologist saw vacuoles in it or, where the "
+        "biologist has not read it, when the model's vacuole probability is 0.5 or more.",
     ],
     "fr": [
         "neutrophiles vacuolés 12 % des neutrophiles 20 sur 40 3/25 neutrophiles vacuolés "
@@ -39,8 +40,8 @@ FINDINGS = {
         "thrombopénie 149,5 ×10⁹/L 10 sur 10 plaquettes 149,5 ×10⁹/L (< 150 ×10⁹/L)",
         "sexe masculin femme 0 sur 5 femme",
         "âge de 50 ans ou plus 50 ans 5 sur 5 âge 50 ans (≥ 50)",
-        "Un neutrophile compte comme vacuolé quand la probabilité de vacuoles donnée par le "
-        "modèle est de 0,5 ou plus.",
+        "Un neutrophile compte comme vacuolé quand le biologiste y a vu des vacuoles ou, s'il "
+        "ne l'a pas examiné, quand la probabilité de vacuoles du modèle est de 0,5 ou plus.",
     ],
 }
 HEADINGS = {"en": "Input Value (unit) Points (of 100) Finding (cut-off)",

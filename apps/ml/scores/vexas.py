@@ -38,14 +38,15 @@ from apps.ml.scores.reasons import (
     Reason,
 )
 
-VERSION = "vexas-rule/1.0.0"
+VERSION = "vexas-rule/1.1.0"  # 1.1: the biologist's read of a neutrophil's vacuoles wins
 
 # Fewer cells and the vacuolated fraction is too noisy: with 20 neutrophils a true
 # fraction of 20% has a 95% binomial interval of roughly 8-42%, which still separates it
 # from the ~4% seen in healthy donors (WBCAtt annotations of the PBC set); with 10 it does not.
 MIN_NEUTROPHILS = 20
-# A neutrophil counts as vacuolated when the model's vacuole probability is >= this value:
-# the cell model's probabilities are temperature-calibrated, so 0.5 is "more likely than not".
+# A neutrophil the biologist has not read counts as vacuolated when the model's vacuole
+# probability is >= this value: the probabilities are temperature-calibrated, so 0.5 is "more
+# likely than not".
 VACUOLE_PROB_CUTOFF = 0.5
 # Vacuolated fraction (at or above): 8% is twice the healthy-donor base rate (~4%);
 # 20% is a clearly abnormal proportion. Between them the vacuole part gets half its points.
@@ -97,6 +98,9 @@ class VexasInputs:
 
     n_neutrophils: int
     vacuole_probs: Sequence[float] | None
+    # The biologist's read of each neutrophil's vacuoles (True seen, False none seen), in the
+    # order of vacuole_probs; None where not read, and the model's output counts there.
+    vacuole_reads: Sequence[bool | None] | None = None
     pseudo_pelger_probs: Sequence[float] | None = None
     mcv_fl: float | None = None
     hgb_g_dl: float | None = None
@@ -198,15 +202,23 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
         if inputs.n_neutrophils < MIN_NEUTROPHILS:
             reasons.append(Reason(FEW_NEUTROPHILS,
                                   {"n": inputs.n_neutrophils, "min": MIN_NEUTROPHILS}))
+        reads = list(inputs.vacuole_reads) if inputs.vacuole_reads is not None \
+            else [None] * len(probs)
+        if len(reads) != len(probs):
+            raise ValueError(f"{len(reads)} vacuole reads for {len(probs)} neutrophils")
         if probs:
-            frac = vacuolated_fraction(probs, VACUOLE_PROB_CUTOFF)
-            k = sum(p >= VACUOLE_PROB_CUTOFF for p in probs)
+            # The biologist's read wins over the model's output, either way.
+            vacuolated = [read if read is not None else p >= VACUOLE_PROB_CUTOFF
+                          for p, read in zip(probs, reads, strict=True)]
+            k = sum(vacuolated)
+            frac = k / len(probs)
             share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
                 0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
             parts.append(Contribution("vacuoles", w * share, w, frac, Reason(
                 codes.VACUOLATED_SHARE, {"k": k, "n": len(probs), "fraction": frac,
                                          "high": VACUOLE_FRACTION_HIGH,
-                                         "low": VACUOLE_FRACTION_LOW})))
+                                         "low": VACUOLE_FRACTION_LOW,
+                                         "read": sum(r is not None for r in reads)})))
         else:
             parts.append(Contribution("vacuoles", 0.0, w, None, Reason(codes.NO_NEUTROPHIL)))
 
