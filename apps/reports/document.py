@@ -44,7 +44,7 @@ from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
 
 from . import labels
-from .hl7_result import domain_acknowledged
+from .hl7_result import count_acknowledged, domain_acknowledged
 
 TEMPLATE = "reports/validation_report.html"
 # Dates that read one way in both languages: the day, the month in words, the year, a 24-hour
@@ -318,6 +318,7 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "domain": content.get("domain"),
         # The validating biologist's confirmation that they reviewed cells outside that domain.
         "domain_acknowledged": domain_acknowledged(content),
+        "count_acknowledged": count_acknowledged(content),
         "scores": _scores(content.get("scores") or []),
         "key_cells": _key_cells(content.get("key_cells") or [], media_root),
         "key_cells_not_available": _outputs_not_available(

@@ -135,6 +135,15 @@ def domain_acknowledged(content: dict[str, Any]) -> bool:
             and signed.get("domain_acknowledged") is True)
 
 
+def count_acknowledged(content: dict[str, Any]) -> bool:
+    """Did the validating biologist validate a differential short of its target count on that
+    count (the box the signing form requires then, recorded in the signed content)?"""
+    signed = content.get("signature") or {}
+    return (bool((content.get("differential") or {}).get("short_of_target"))
+            and signed.get("meaning", "validated") == "validated"
+            and signed.get("count_acknowledged") is True)
+
+
 def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]:
     """What the signed content says limits its numbers, as notes for the laboratory system:
     the receiving side shows the differential without the report's banners."""
@@ -171,6 +180,9 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
                 "Differential from %(counted)s white cells, fewer than the target of "
                 "%(target)s.") % {"counted": int(diff["wbc_counted"]),
                                    "target": diff.get("target")})
+            if count_acknowledged(content):
+                notes.append(gettext(
+                    "The validating biologist validated the differential on this count."))
         if diff.get("cells") and diff.get("reviewed") == diff.get("cells"):
             notes.append(gettext(
                 "All %(cells)s cells classified one by one by the biologist (reclassified or "

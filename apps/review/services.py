@@ -201,6 +201,11 @@ DOMAIN_NOT_ACKNOWLEDGED = gettext_lazy(
     "you reviewed the cells yourself before validating.")
 
 
+SHORT_COUNT_NOT_ACKNOWLEDGED = gettext_lazy(
+    "The differential counts fewer white cells than its target: confirm that you validate it "
+    "on that count, with the intervals it shows, before validating.")
+
+
 MIXUP_OPEN = gettext_lazy(
     "A possible sample mix-up is open: check both samples and clear it on the specimen page "
     "before validating (rejecting the case is allowed).")
@@ -209,14 +214,16 @@ MIXUP_OPEN = gettext_lazy(
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
               comment: str = "", ip: str | None = None,
               on_signed: Callable[[Signature], None] | None = None,
-              domain_acknowledged: bool = False) -> Signature:
+              domain_acknowledged: bool = False, count_acknowledged: bool = False) -> Signature:
     """Sign with re-authentication. A wrong password counts toward the login throttle.
 
     `on_signed` runs inside the signing transaction once the signature is written (the
     workflow queues the result message there, so a rolled-back signature sends nothing).
     Validating a case whose cell images are outside the cell model's validated domain needs
-    `domain_acknowledged` (the biologist confirms reviewing the cells); the signed content
-    records it."""
+    `domain_acknowledged` (the biologist confirms reviewing the cells); validating a
+    differential short of its target count (DIFFERENTIAL_TARGET_WBC white cells) needs
+    `count_acknowledged` (the biologist validates it on that count); the signed content records
+    each."""
     _require_reviewer(actor)
     username = actor.get_username()
     if throttle.is_locked(username):
@@ -227,13 +234,14 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
         raise ReviewError(_("Wrong password."))
     throttle.failures_clear(username)
     return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
-                 on_signed=on_signed, domain_acknowledged=domain_acknowledged)
+                 on_signed=on_signed, domain_acknowledged=domain_acknowledged,
+                 count_acknowledged=count_acknowledged)
 
 
 @transaction.atomic
 def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
           comment: str, on_signed: Callable[[Signature], None] | None,
-          domain_acknowledged: bool = False) -> Signature:
+          domain_acknowledged: bool = False, count_acknowledged: bool = False) -> Signature:
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if meaning not in Meaning.values:
         raise ReviewError(_("Choose validated or rejected."))
@@ -249,12 +257,16 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     outside = (content.get("domain") or {}).get("code") == "outside"
     if outside and meaning == Meaning.VALIDATED and not domain_acknowledged:
         raise ReviewError(str(DOMAIN_NOT_ACKNOWLEDGED))  # in the signer's language
+    short = bool((content.get("differential") or {}).get("short_of_target"))
+    if short and meaning == Meaning.VALIDATED and not count_acknowledged:
+        raise ReviewError(str(SHORT_COUNT_NOT_ACKNOWLEDGED))
+    acknowledged = {**({"domain_acknowledged": bool(domain_acknowledged)} if outside else {}),
+                    **({"count_acknowledged": bool(count_acknowledged)} if short else {})}
     content["signature"] = {
         "version": previous + 1, "meaning": meaning,
         "signed_by": actor.get_full_name() or actor.get_username(),
         "username": actor.get_username(), "signed_at": timezone.now().isoformat(),
-        "amendment_reason": amendment_reason,
-        **({"domain_acknowledged": bool(domain_acknowledged)} if outside else {}),
+        "amendment_reason": amendment_reason, **acknowledged,
     }
     signature = Signature.objects.create(
         specimen=specimen, version=previous + 1, meaning=meaning, signed_by=actor,
@@ -264,8 +276,7 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     specimen_set_status(actor=actor, specimen=specimen, status=meaning)
     audit_record(actor=actor, action="case.sign", obj=signature, after={
         "specimen": specimen.accession, "version": signature.version, "meaning": meaning,
-        "content_sha256": signature.content_sha256, "comment": comment,
-        **({"domain_acknowledged": bool(domain_acknowledged)} if outside else {})})
+        "content_sha256": signature.content_sha256, "comment": comment, **acknowledged})
     if on_signed is not None:
         on_signed(signature)
     return signature

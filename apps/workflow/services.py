@@ -132,7 +132,8 @@ def analysis_rerun(*, actor: User, specimen: Specimen) -> AnalysisRun:
 
 def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, meaning: str,
               comment: str = "", ip: str | None = None,
-              languages: tuple[str, ...] = (), domain_acknowledged: bool = False) -> Signature:
+              languages: tuple[str, ...] = (), domain_acknowledged: bool = False,
+              count_acknowledged: bool = False) -> Signature:
     """Sign the case (review), queue the result message for the laboratory system in the
     signing transaction, then queue the report in each of `languages`.
 
@@ -141,7 +142,7 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
     signature = review_services.case_sign(
         actor=actor, specimen=specimen, password=password, meaning=meaning, comment=comment,
         ip=ip, on_signed=lambda s: result_message_request(signature=s),
-        domain_acknowledged=domain_acknowledged)
+        domain_acknowledged=domain_acknowledged, count_acknowledged=count_acknowledged)
     with transaction.atomic():
         for language in languages:
             report_request(signature=signature, language=language, actor=actor)

@@ -264,7 +264,8 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
             actor=request.user, specimen=specimen, password=request.POST.get("password", ""),
             meaning=request.POST.get("meaning", ""), comment=request.POST.get("comment", ""),
             ip=client_ip(request), languages=(request.LANGUAGE_CODE,),
-            domain_acknowledged=request.POST.get("domain_acknowledged") == "yes")
+            domain_acknowledged=request.POST.get("domain_acknowledged") == "yes",
+            count_acknowledged=request.POST.get("count_acknowledged") == "yes")
     except review_services.ReviewError as exc:
         messages.error(request, _("The case was not signed. %(reason)s") % {"reason": exc})
     else:

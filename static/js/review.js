@@ -305,6 +305,9 @@
       tr.appendChild(tableCell("td", r.analyser_count, true));
       body.appendChild(tr);
     });
+    // Validating a differential short of its target needs the signer's word for it.
+    var acknowledge = document.getElementById("sign-count-acknowledge");
+    if (acknowledge) { acknowledge.hidden = !diff.short_of_target; }
     document.getElementById("diff-total").textContent = diff.total;
     document.getElementById("diff-reviewed").textContent = diff.reviewed;
     [["diff-short", diff.warning], ["diff-interval", diff.interval_note],

@@ -31,7 +31,8 @@ def signed(analysed, technician, biologist, settings, tmp_path,  # noqa: F811
                      new_class="ig")
     with django_capture_on_commit_callbacks(execute=True):
         signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                              meaning="validated", comment="Aspect réactionnel.")
+                              meaning="validated",
+                              count_acknowledged=True, comment="Aspect réactionnel.")
     return signature, neutrophil
 
 

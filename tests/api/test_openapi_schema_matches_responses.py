@@ -59,7 +59,8 @@ def seeded(analysed, technician, biologist, settings, tmp_path,  # noqa: F811
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
                      new_class="ig")
     with django_capture_on_commit_callbacks(execute=True):
-        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
     other = specimen_create(actor=technician, accession="S-0002", patient=None)
     outcome = cbc_import(actor=technician, specimen=other,
                          data=SYSMEX_WITH_DIFFERENTIAL.replace(b"S-0001", b"S-0002"))

@@ -68,9 +68,13 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
 
     page.fill("#sign-comment", "<script>alert(1)</script> Contrôle morphologique.")
     page.fill("#sign-password", PASSWORD)
+    # Fewer white cells than the 100 targeted: validating needs the signer's word for it.
+    assert page.locator("#sign-count-acknowledge").is_visible()
+    page.check("#sign-count-acknowledged")
     page.click("#sign-form button[type=submit]")
     page.wait_for_selector("a:has-text('PDF fr')", timeout=120_000)
     signature = Signature.objects.get(specimen__accession="FLOW-1")
+    assert signature.content["signature"]["count_acknowledged"] is True
     assert signature.content_sha256 == content_hash(signature.content)
     assert signature.signed_by == bio
 
@@ -84,6 +88,7 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     assert "FLOW-1" in text and "Claire Martin" in text
     assert "<script>alert(1)</script>" in " ".join(text.split()) or "alert(1)" in text
     assert "Autres : plasmocyte 2." in " ".join(text.split())  # what the biologist named them
+    assert "Le biologiste validant a validé la formule sur ce compte." in " ".join(text.split())
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "page")], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 5000

@@ -53,7 +53,7 @@ def make_specimen(make_specimen, settings, tmp_path):  # type: ignore[no-untyped
 def _sign(specimen, signer, capture, **kw):  # type: ignore[no-untyped-def]
     with capture(execute=True):
         return case_sign(actor=signer, specimen=specimen, password=PASSWORD,
-                         meaning=kw.pop("meaning", "validated"), **kw)
+                         meaning=kw.pop("meaning", "validated"), count_acknowledged=True, **kw)
 
 
 def _notes(er7: str) -> list[str]:

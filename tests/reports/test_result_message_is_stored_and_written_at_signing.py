@@ -41,7 +41,7 @@ def make_specimen(make_specimen):  # type: ignore[no-untyped-def]
 def _sign(specimen, signer, capture, **kw):  # type: ignore[no-untyped-def]
     with capture(execute=True):
         return case_sign(actor=signer, specimen=specimen, password=PASSWORD,
-                         meaning=kw.pop("meaning", "validated"),
+                         meaning=kw.pop("meaning", "validated"), count_acknowledged=True,
                          comment=kw.pop("comment", "Neutrophilie réactionnelle."), **kw)
 
 
@@ -79,7 +79,8 @@ def test_nothing_is_produced_before_the_signature_is_committed(make_specimen, si
                                                                django_capture_on_commit_callbacks):
     specimen = make_specimen()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        case_sign(actor=signer, specimen=specimen, password=PASSWORD, meaning="validated")
+        case_sign(actor=signer, specimen=specimen, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
     assert callbacks and not ResultMessage.objects.exists() and not outbox.exists()
 
     class Abort(Exception):
@@ -88,7 +89,8 @@ def test_nothing_is_produced_before_the_signature_is_committed(make_specimen, si
     with (django_capture_on_commit_callbacks(execute=True), pytest.raises(Abort),
           transaction.atomic()):
         case_amend(actor=signer, specimen=specimen, reason="recount")
-        case_sign(actor=signer, specimen=specimen, password=PASSWORD, meaning="validated")
+        case_sign(actor=signer, specimen=specimen, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
         raise Abort
     assert not ResultMessage.objects.exists()
 

@@ -19,6 +19,7 @@ from .test_reclassify_and_sign import PASSWORD
 
 def test_it_is_listed_first_until_the_flag_is_cleared(client, biologist, technician, analysed):
     case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+              count_acknowledged=True,
               domain_acknowledged=True)
     assert analysed not in list(worklist(include_unflagged=True))
     specimen_mixup_flag(actor=technician, specimen=analysed, others=["S-0099"])
@@ -42,7 +43,8 @@ def test_an_open_mixup_refuses_validation_not_rejection(client, biologist, techn
     page = client.get(f"/review/{analysed.accession}/").content.decode()
     assert 'id="sign-mixup"' in page  # said beside the signing form, before any password
     with pytest.raises(ReviewError, match="A possible sample mix-up is open"):
-        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
     assert not Signature.objects.filter(specimen=analysed).exists()
     case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="rejected")
     assert Specimen.objects.get(pk=analysed.pk).status == "rejected"

@@ -33,7 +33,7 @@ def test_an_older_run_left_running_by_a_dead_worker_does_not_block(biologist, an
         lease_until=timezone.now() + timedelta(minutes=5))
     assert sign_blockers(analysed) == []
     signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                          meaning="validated")
+                          meaning="validated", count_acknowledged=True)
     assert signature.version == 1
 
 

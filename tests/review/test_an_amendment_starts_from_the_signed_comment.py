@@ -62,7 +62,8 @@ def _amend(client, accession: str, reason: str) -> None:  # type: ignore[no-unty
 def _sign_through_the_page(client, accession, comment, capture):  # type: ignore[no-untyped-def]
     with capture(execute=True):
         response = client.post(f"/review/{accession}/sign/", {
-            "meaning": "validated", "comment": comment, "password": PASSWORD,
+            "meaning": "validated", "count_acknowledged": "yes", "comment": comment,
+            "password": PASSWORD,
             "domain_acknowledged": "yes"})
     assert response.status_code == 302
 
@@ -78,6 +79,7 @@ def test_the_new_version_keeps_the_conclusion_in_its_content_and_result_message(
     assert _sign_comment(client, analysed.accession) == ""  # nothing signed yet
     with django_capture_on_commit_callbacks(execute=True):
         case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True,
                   comment=CONCLUSION, domain_acknowledged=True)
     _amend(client, analysed.accession, "One lymphocyte was a monocyte.")
 
@@ -102,7 +104,7 @@ def test_a_cleared_conclusion_stays_cleared(client, biologist, analysed, outbox,
     client.force_login(biologist)
     with django_capture_on_commit_callbacks(execute=True):
         case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
-                  comment=CONCLUSION, domain_acknowledged=True)
+                  count_acknowledged=True, comment=CONCLUSION, domain_acknowledged=True)
     _amend(client, analysed.accession, "The conclusion was for another patient.")
     assert _sign_comment(client, analysed.accession) == CONCLUSION
 

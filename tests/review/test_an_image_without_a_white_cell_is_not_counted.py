@@ -41,7 +41,7 @@ def test_it_is_not_counted_and_blocks_signing_until_classified(biologist, analys
     from apps.workflow.services import case_sign
 
     signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                          meaning="validated", domain_acknowledged=True)
+                          meaning="validated", count_acknowledged=True, domain_acknowledged=True)
     assert signature.content["differential"]["excluded"] == {"artefact": 1}
     assert "artefact" not in signature.content["differential"]["per_100_wbc"]
 
@@ -88,7 +88,8 @@ def test_a_signed_case_page_shows_the_differential_as_signed(client, biologist, 
     its report and result message carry; the page says which version it shows."""
     from apps.workflow.services import case_sign
 
-    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+              count_acknowledged=True)
     _blank_is_an_erythroblast(analysed)  # the rule, or the cells, read differently today
     client.force_login(biologist)
     page = client.get(f"/review/{analysed.accession}/").content.decode()

@@ -124,5 +124,6 @@ def test_the_endpoint_and_the_page(client, technician, biologist, analysed):
     for cell in Cell.objects.filter(specimen=analysed):
         cell.reviewed_class = cell.analyser_class
         cell.save()
-    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+              count_acknowledged=True)
     assert client.post(url, body, content_type="application/json").status_code == 409

@@ -59,12 +59,14 @@ def test_keyboard_endpoint_refuses_technicians_and_foreign_cells(client, technic
 
 def test_technician_cannot_sign(technician, analysed):
     with pytest.raises(ReviewError):
-        case_sign(actor=technician, specimen=analysed, password=PASSWORD, meaning="validated")
+        case_sign(actor=technician, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
 
 
 def test_sign_records_meaning_user_and_a_verifiable_hash_then_locks(biologist, analysed):
     signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                          meaning="validated", comment="Aspect réactionnel.")
+                          meaning="validated",
+                          count_acknowledged=True, comment="Aspect réactionnel.")
     assert signature.version == 1 and signature.signed_by == biologist
     assert signature.content_sha256 == content_hash(signature.content)
     assert signature.content["comment"] == "Aspect réactionnel."
@@ -80,11 +82,13 @@ def test_sign_records_meaning_user_and_a_verifiable_hash_then_locks(biologist, a
 
 
 def test_amendment_produces_a_new_version_and_keeps_the_old(client, biologist, analysed):
-    first = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    first = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                      count_acknowledged=True)
     case_amend(actor=biologist, specimen=analysed, reason="Blasts missed on first read")
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=_neutrophils(analysed)[:1],
                      new_class="other")
-    second = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    second = case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                       count_acknowledged=True)
     assert second.version == 2
     assert second.amendment_reason == "Blasts missed on first read"
     assert second.content_sha256 != first.content_sha256
@@ -104,7 +108,8 @@ def test_wrong_password_is_refused_and_counts_toward_the_login_throttle(
     client.force_login(biologist)
     for _ in range(3):
         response = client.post(f"/review/{analysed.accession}/sign/",
-                               {"password": "wrong", "meaning": "validated"})
+                               {"password": "wrong", "meaning": "validated",
+                                "count_acknowledged": "yes"})
         assert response.status_code == 302
     assert not Signature.objects.exists()
     assert throttle.is_locked("bio")
@@ -126,7 +131,8 @@ def test_cannot_sign_while_the_analysis_runs_or_cells_are_unclassified(biologist
                                lease_until=timezone.now() + timedelta(minutes=5))
     assert "The analysis is still running." in sign_blockers(analysed)
     with pytest.raises(ReviewError, match="running"):
-        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
     AnalysisRun.objects.update(status="succeeded")
     CellPrediction.objects.filter(cell_id=_neutrophils(analysed)[0]).delete()
     assert any("unclassified" in b for b in sign_blockers(analysed))

@@ -16,7 +16,8 @@ def test_signed_content(biologist, technician, analysed, settings):
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[monocyte.pk],
                      new_class="erythroblast")
     signature = case_sign(actor=biologist, specimen=analysed,
-                          password="correct-horse-battery", meaning="validated")
+                          password="correct-horse-battery", meaning="validated",
+                          count_acknowledged=True)
     diff = signature.content["differential"]
     assert diff["per_100_wbc"]["neutrophil"] == 60.0 and diff["per_100_wbc"]["monocyte"] == 0.0
     assert (diff["nrbc"], diff["nrbc_per_100_wbc"], diff["wbc_counted"]) == (1, 20.0, 5)

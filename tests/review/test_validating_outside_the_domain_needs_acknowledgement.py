@@ -38,20 +38,22 @@ def test_cells_outside_the_domain_are_not_counted_until_confirmed(biologist, ana
     with pytest.raises(ReviewError, match="6 images are outside the domain the model was "
                                           "validated on: confirm or reclassify them"):
         case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True,
                   domain_acknowledged=True)
     assert differential(analysed)["unclassified"] == 6
 
 
 def test_validating_outside_the_domain_is_refused_without_acknowledgement(biologist, outside):
     with pytest.raises(ReviewError, match="confirm that you reviewed the cells"):
-        case_sign(actor=biologist, specimen=outside, password=PASSWORD, meaning="validated")
+        case_sign(actor=biologist, specimen=outside, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True)
     assert not Signature.objects.filter(specimen=outside).exists()
     assert str(DOMAIN_NOT_ACKNOWLEDGED).startswith("The cell images are outside")
 
 
 def test_the_acknowledgement_is_signed_and_audited(biologist, outside):
     signature = case_sign(actor=biologist, specimen=outside, password=PASSWORD,
-                          meaning="validated", domain_acknowledged=True)
+                          meaning="validated", count_acknowledged=True, domain_acknowledged=True)
     assert signature.content["domain"]["code"] == "outside"
     assert signature.content["signature"]["domain_acknowledged"] is True
     event = AuditEvent.objects.filter(action="case.sign").latest("at")
@@ -69,16 +71,16 @@ def test_inside_the_domain_nothing_changes(biologist, analysed):
     CellPrediction.objects.filter(cell__specimen=analysed).update(
         view="found", in_domain=True, domain_score=0.4)
     signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                          meaning="validated")
+                          meaning="validated", count_acknowledged=True)
     assert "domain_acknowledged" not in signature.content["signature"]
 
 
 def test_the_page_form_sends_the_acknowledgement(client, biologist, outside):
     client.force_login(biologist)
     url = f"/review/{outside.accession}/sign/"
-    client.post(url, {"password": PASSWORD, "meaning": "validated"})
+    client.post(url, {"password": PASSWORD, "meaning": "validated", "count_acknowledged": "yes"})
     assert not Signature.objects.filter(specimen=outside).exists()
-    client.post(url, {"password": PASSWORD, "meaning": "validated",
+    client.post(url, {"password": PASSWORD, "meaning": "validated", "count_acknowledged": "yes",
                       "domain_acknowledged": "yes"})
     assert Signature.objects.get(specimen=outside).content["signature"]["domain_acknowledged"]
 
@@ -90,7 +92,8 @@ def test_the_page_offers_the_box_and_says_why_in_french(client, biologist, outsi
     assert 'name="domain_acknowledged"' in page
     assert "J'ai revu les cellules moi-même" in " ".join(page.split()).replace("&#x27;", "'")
     response = client.post(f"/review/{outside.accession}/sign/",
-                           {"password": PASSWORD, "meaning": "validated"}, follow=True)
+                           {"password": PASSWORD, "meaning": "validated",
+                            "count_acknowledged": "yes"}, follow=True)
     text = " ".join(response.content.decode().split()).replace("&#x27;", "'")
     assert "confirmez avoir revu les cellules vous-même" in text
 

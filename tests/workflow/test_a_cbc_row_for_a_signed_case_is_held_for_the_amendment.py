@@ -27,7 +27,7 @@ CBC = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L)\r\n"
 @pytest.fixture
 def signed(biologist, analysed):  # type: ignore[no-untyped-def]
     workflow.case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                       meaning="validated")
+                       meaning="validated", count_acknowledged=True)
     analysed.refresh_from_db()
     return analysed
 

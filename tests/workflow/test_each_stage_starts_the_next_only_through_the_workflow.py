@@ -76,10 +76,10 @@ def test_reclassify_and_sign_chain_scores_and_report_only_through_the_workflow(
     assert scores_queued == [(analysed.pk, "review")]
 
     signature = review_services.case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                                          meaning="validated")
+                                          meaning="validated", count_acknowledged=True)
     assert not Report.objects.filter(signature=signature).exists()
     review_services.case_amend(actor=biologist, specimen=analysed, reason="typo")
     signature = workflow.case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                                   meaning="validated", languages=("fr",))
+                                   meaning="validated", count_acknowledged=True, languages=("fr",))
     assert list(Report.objects.filter(signature=signature).values_list("language", flat=True)) \
         == ["fr"]

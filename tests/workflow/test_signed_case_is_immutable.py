@@ -34,7 +34,7 @@ CBC = (b"Sample No.,Date,Time,WBC(10^9/L),HGB(g/dL),MCV(fL),PLT(10^9/L)\r\n"
 def signed(request, biologist, analysed):  # type: ignore[no-untyped-def]
     """The review's analysed specimen (6 cells, one finished run), signed."""
     workflow.case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
-                       meaning=request.param)
+                       meaning=request.param, count_acknowledged=True)
     analysed.refresh_from_db()
     assert analysed.status == request.param
     return analysed

@@ -1,0 +1,57 @@
+"""A differential short of its target count (DIFFERENTIAL_TARGET_WBC white cells, 100 by
+default) is validated only when the biologist says so: the signing form's box, recorded in the
+signed content and the audit trail, printed in the report and sent to the laboratory system.
+Before, a 6-cell differential could be validated like a 100-cell one; its intervals and note
+were there, but nobody had to read them. Rejecting needs no such word; nor does a full count."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.core.models import AuditEvent
+from apps.reports.hl7_result import limits
+from apps.review.services import ReviewError
+from apps.smears.models import Cell
+from apps.workflow.services import case_sign
+from tests.helpers import case_page_html
+from tests.review.test_reclassify_and_sign import PASSWORD
+
+
+def test_validating_a_short_count_needs_the_signers_word(biologist, analysed):
+    with pytest.raises(ReviewError, match="fewer white cells than its target"):
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated")
+    signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                          meaning="validated", count_acknowledged=True)
+    assert signature.content["signature"]["count_acknowledged"] is True
+    event = AuditEvent.objects.get(action="case.sign")
+    assert event.after["count_acknowledged"] is True
+    notes = limits(signature.content)
+    assert "Differential from 6 white cells, fewer than the target of 100." in notes
+    assert "The validating biologist validated the differential on this count." in notes
+
+
+def test_rejecting_needs_none(biologist, analysed):
+    rejected = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                         meaning="rejected")
+    assert rejected.content["signature"]["count_acknowledged"] is False
+    assert "The validating biologist validated the differential on this count." not in limits(
+        rejected.content)
+
+
+def test_a_full_count_is_validated_without_the_box(biologist, analysed, settings):
+    settings.DIFFERENTIAL_TARGET_WBC = Cell.objects.filter(specimen=analysed).count()
+    signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                          meaning="validated")
+    assert "count_acknowledged" not in signature.content["signature"]
+
+
+def test_the_form_offers_the_box_only_when_short(client, biologist, analysed, settings):
+    page = case_page_html(client, biologist, analysed, "fr")
+    assert 'id="sign-count-acknowledge">' in page
+    assert "Je valide la formule sur les leucocytes comptés" in page
+    response = client.post(f"/review/{analysed.accession}/sign/",
+                           {"password": PASSWORD, "meaning": "validated"}, follow=True)
+    assert "confirmez que vous la validez sur ce compte" in response.content.decode()
+    settings.DIFFERENTIAL_TARGET_WBC = 6
+    page = case_page_html(client, biologist, analysed, "en")
+    assert 'id="sign-count-acknowledge" hidden>' in page
