@@ -353,6 +353,7 @@ def score_display(score: object) -> dict[str, object]:
         "cutoff_text": cell_cutoff_text(name, thresholds),  # type: ignore[arg-type]
         "anomaly_fractions": anomaly_fractions(evidence.get("per_anomaly_fraction") or {}),  # type: ignore[union-attr]
         "demographics": demographics_text(name, get("state"), get("inputs")),
+        "on_reads": on_reads_text(get("state"), get("inputs")),
         "without_vacuoles": vexas_without_vacuoles_text(
             name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         # An indeterminate rule's findings are shown, never summed: its points read as a level.
@@ -361,6 +362,18 @@ def score_display(score: object) -> dict[str, object]:
         if get("state") != "scored" and name in PARTS_WITHOUT_RESULT
         and evidence.get("contributions") else "",  # type: ignore[union-attr]
     }
+
+
+def on_reads_text(state: object, inputs: object) -> str:
+    """What a result counted on the biologist's reads alone rests on (a VEXAS result outside
+    the validated domain); '' for any other."""
+    if state != "scored" or not isinstance(inputs, dict) \
+            or inputs.get("counted_on") != score_codes.VEXAS_ON_READS:
+        return ""
+    return _("Counted on the biologist's reads alone: the images are outside the domain the "
+             "cell model was validated on, and the biologist classed every cell and read the "
+             "vacuoles of each of the %(n)s neutrophils. No output of the cell model is "
+             "counted.") % {"n": inputs.get("n_neutrophils")}
 
 
 def vexas_without_vacuoles_text(name: str, state: object, level: object,
@@ -416,6 +429,16 @@ def _vacuolated_share(p: Mapping[str, Any]) -> str:
             **values, "lo": _pct(lo), "hi": _pct(hi)} + checked
     return _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%; all points from %(high)s%%, half "
              "from %(low)s%%)") % values + checked
+
+
+def _vexas_needs_reads(p: Mapping[str, Any]) -> str:
+    """What lets the VEXAS rule count the biologist's reads alone outside the domain."""
+    text = _("it is counted on your reads alone once you have classed every cell and read the "
+             "vacuoles of every neutrophil (V: seen, Shift+V: none): %(read)s of %(n)s read") % {
+        "read": p.get("read"), "n": p.get("n")}
+    if p.get("waiting"):
+        text += _("; some images still wait for your class")
+    return text
 
 
 def _pct(fraction: object) -> str:
@@ -525,6 +548,7 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "hyposegmented neutrophils %(pct)s%% (context only, not weighted: not specific to "
         "VEXAS)") % {"pct": _pct(p.get("fraction"))} if p.get("fraction") is not None else _(
         "hyposegmented neutrophils n/a (context only, not weighted: not specific to VEXAS)"),
+    score_codes.VEXAS_NEEDS_READS: lambda p: _vexas_needs_reads(p),
     score_codes.CELLS_OUTSIDE_DOMAIN: lambda p: _(
         "the images are outside the domain the cell model was validated on: the cell "
         "classifications this score rests on are not reliable"),

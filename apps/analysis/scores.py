@@ -47,6 +47,12 @@ DEMOGRAPHICS_REQUIRED = "demographics_required"  # input: "age", "sex" or "age, 
 # The analyser suspects blasts (messages: its IP messages that say so, the worklist's rule): a
 # possible acute leukaemia, outside the population the CBC MDS model was trained on.
 ANALYSER_SUSPECTS_BLASTS = "analyser_suspects_blasts"
+# inputs["counted_on"] of a VEXAS result counted on the biologist's reads alone (images outside
+# the validated domain, every cell classed and every neutrophil's vacuoles read by the biologist).
+VEXAS_ON_READS = "biologist_reads"
+# Why such a result is not counted on the reads yet (n neutrophils, read of them, waiting: an
+# image outside the domain still unclassified).
+VEXAS_NEEDS_READS = "vexas_needs_reads"
 # FEW_NEUTROPHILS when the cells were checked against the validated domain: the scores count
 # only the neutrophils inside it, and say so (n, min, outside: the neutrophils not counted).
 FEW_NEUTROPHILS_IN_DOMAIN = "few_neutrophils_in_domain"
@@ -69,28 +75,45 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
     return features, context
 
 
-def _neutrophils(specimen: Specimen) -> tuple[list[tuple[Cell, Any]], int, int]:
+def _neutrophils(specimen: Specimen
+                 ) -> tuple[list[tuple[Cell, Any]], int, int, list[Cell], bool]:
     """The neutrophils after review (the biologist's class wins) that carry anomaly outputs;
     how many do not (a model version without them), and how many have an image outside the
-    domain the model was validated on: both are counted apart, never used as evidence."""
+    domain the model was validated on: both are counted apart, never used as evidence. Last,
+    every neutrophil, and whether an image outside the domain still waits for the biologist's
+    class (it may hide a neutrophil)."""
     out, without, outside = [], 0, 0
+    every: list[Cell] = []
+    waiting = False  # an image no one has classed yet: it may hide a neutrophil
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
         prediction = cell.latest_prediction()
         if prediction is None:
             continue
+        waiting = waiting or (bool(prediction.domain_flag) and not cell.reviewed_class)
         # The neutrophils after review, and those the network names in an image outside the
         # validated domain (not counted until a biologist confirms them): counted apart.
         named = cell.reviewed_class or (prediction.cell_class if prediction.shows_a_cell
                                         else "")
         if not is_neutrophil(named):  # a band neutrophil too
             continue
+        every.append(cell)
         if prediction.domain_flag:
             outside += 1
         elif any(prediction.anomalies.get(a) is not None for a in ("vacuole", "pseudo_pelger")):
             out.append((cell, prediction))
         else:
             without += 1
-    return out, without, outside
+    return out, without, outside, every, waiting
+
+
+def _read_by_the_biologist(every: list[Cell], waiting: bool) -> list[Cell] | None:
+    """Every neutrophil, when the biologist has classed every image the model was not
+    validated on and read the vacuoles of every neutrophil: the VEXAS rule can then count the
+    biologist's reads alone, whatever the images. None otherwise: counting the reads of some
+    neutrophils only would count those the biologist chose to read."""
+    if every and not waiting and all(c.reviewed_vacuoles is not None for c in every):
+        return every
+    return None
 
 
 def _column(neutrophils: list[tuple[Cell, Any]], name: str) -> list[float] | None:
@@ -155,6 +178,28 @@ def _vexas(specimen, features, context, neutrophils, card_outputs) -> dict[str, 
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
                      "cells": _vacuolated_cells(
                          neutrophils, cutoff=result.thresholds["vacuole_prob_cutoff"])},
+        "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
+    }
+
+
+def _vexas_on_reads(features, context, cells: list[Cell]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The VEXAS rule on the biologist's reads alone, for a specimen whose images are outside
+    the domain the cell model was validated on: every cell classed and every neutrophil's
+    vacuoles read by the biologist (_neutrophils), no output of the cell model counted."""
+    result = vexas.vexas_score(vexas.VexasInputs(
+        n_neutrophils=len(cells), vacuole_probs=None,
+        vacuole_reads=[c.reviewed_vacuoles for c in cells], pseudo_pelger_probs=None,
+        mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
+        sex=features.sex, age_years=features.age))
+    return {
+        "definition": "vexas-suspicion", "version": result.version, "sha256": "",
+        "state": result.state, "value": result.score, "level": result.level or "",
+        "thresholds": result.thresholds,
+        "inputs": {**context, "n_neutrophils": len(cells), "cell_model": {},
+                   "counted_on": VEXAS_ON_READS},
+        "evidence": {"contributions": [asdict(c) for c in result.contributions],
+                     "cells": [{"cell_id": c.pk, "read": "seen"} for c in cells
+                               if c.reviewed_vacuoles][:20]},
         "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
@@ -295,7 +340,8 @@ def _outside_domain(payload: dict[str, Any], domain: dict[str, Any] | None) -> d
     """A score that rests on the cells, made indeterminate when the specimen's images are
     outside the domain the cell model was validated on; recorded with the verdict either way."""
     inputs = {**payload["inputs"], "domain": domain}
-    if not _is_outside(domain):
+    # Counted on the biologist's reads alone, it does not rest on the images.
+    if not _is_outside(domain) or inputs.get("counted_on") == VEXAS_ON_READS:
         return {**payload, "inputs": inputs}
     return {**payload, "state": ScoreState.INDETERMINATE, "value": None, "level": "",
             "inputs": inputs, "evidence": {},
@@ -307,7 +353,8 @@ def _counted_in_domain(payload: dict[str, Any], domain: dict[str, Any] | None,
     """The scoring code counts the neutrophils it is given: once the cells were checked against
     the validated domain, only those inside it. Its "too few" reason then says what it counted
     and how many were left out, not "analysed" (the page shows every neutrophil)."""
-    if domain is None or domain["code"] == SPECIMEN_UNCHECKED:
+    if domain is None or domain["code"] == SPECIMEN_UNCHECKED \
+            or payload["inputs"].get("counted_on") == VEXAS_ON_READS:  # every neutrophil read
         return payload
     reasons = [Reason(FEW_NEUTROPHILS_IN_DOMAIN, {**r["params"], "outside": outside}).as_dict()
                if r["code"] == FEW_NEUTROPHILS else r for r in payload["reasons"]]
@@ -375,7 +422,8 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     specimen = (Specimen.objects.select_for_update(of=("self",)).select_related("patient")
                 .get(pk=specimen_id))
     features, context = _cbc_features(specimen)
-    neutrophils, without_outputs, outside = _neutrophils(specimen)
+    neutrophils, without_outputs, outside, every, waiting = _neutrophils(specimen)
+    read = _read_by_the_biologist(every, waiting)
     context = {**context, "neutrophils_without_anomaly_outputs": without_outputs,
                "neutrophils_outside_domain": outside}
     domain: dict[str, Any] | None = specimen_domain_latest(specimen)
@@ -383,14 +431,22 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     if domain is not None:
         domain = {k: domain[k] for k in ("code", "cells", "outside", "max_outside")}
     payloads = {
-        VEXAS: _outside_domain(_vexas(specimen, features, context, neutrophils, card_outputs),
-                               domain),
+        # Outside the validated domain, counted on the biologist's reads once every neutrophil
+        # has been read.
+        VEXAS: _outside_domain(
+            _vexas_on_reads(features, context, read) if _is_outside(domain) and read is not None
+            else _vexas(specimen, features, context, neutrophils, card_outputs), domain),
         MDS_IMAGE: _outside_domain(_mds_image(neutrophils, card_outputs), domain),
         MDS_CBC: _mds_cbc(features, context, blast_messages(cbc_ip_messages(specimen))),
         MDS_FUSED: _mds_fused(features, context, neutrophils, domain),
     }
     payloads = {name: _counted_in_domain(payload, domain, outside)
                 for name, payload in payloads.items()}
+    if _is_outside(domain) and read is None:
+        # What would let the rule count the biologist's reads instead.
+        payloads[VEXAS]["reasons"].append(Reason(VEXAS_NEEDS_READS, {
+            "n": len(every), "read": sum(c.reviewed_vacuoles is not None for c in every),
+            "waiting": waiting}).as_dict())
     created = []
     for name, payload in payloads.items():
         latest = Score.objects.filter(specimen=specimen, name=name).order_by("-revision").first()

@@ -105,3 +105,47 @@ def test_the_reason_is_shown_in_french_and_english():
         fr = reason_text({"code": CELLS_OUTSIDE_DOMAIN, "params": {}})
     assert "outside the domain the cell model was validated on" in en
     assert "hors du domaine" in fr and fr != en
+
+
+def test_outside_the_domain_the_vexas_rule_counts_the_biologists_reads_once_all_are_read(
+        make_neutrophils, biologist):
+    """Another lab's stain: the model's outputs are not read, but once the biologist has
+    classed every cell and read every neutrophil's vacuoles, the rule counts those reads alone
+    (the image evidence for MDS, which has no such read, stays indeterminate). Reading only
+    some is not enough: the reads would be those the biologist chose to make."""
+    from apps.ml.scores.vexas import VERSION
+    from apps.workflow.services import cells_reclassify, cells_vacuoles_read
+
+    outside = set(range(30))
+    make_neutrophils(outside=outside)
+    specimen = Cell.objects.first().specimen
+    cells = list(Cell.objects.filter(specimen=specimen).order_by("pk"))
+    cells_reclassify(actor=biologist, specimen=specimen, cell_ids=[c.pk for c in cells],
+                     new_class="neutrophil")
+    # The model's 0.9 on the first 8 is not counted; the biologist sees vacuoles in 7 others.
+    cells_vacuoles_read(actor=biologist, specimen=specimen,
+                        cell_ids=[c.pk for c in cells[10:17]], seen=True)
+    scores_compute(specimen_id=specimen.pk, trigger="test")
+    vexas = {s.name: s for s in scores_current(specimen)}["vexas"]
+    assert vexas.state == "indeterminate"
+    assert vexas.reasons[-1] == {"code": "vexas_needs_reads",
+                                 "params": {"n": 30, "read": 7, "waiting": False}}
+    with translation.override("en"):
+        assert reason_text(vexas.reasons[-1]).endswith(": 7 of 30 read")
+
+    cells_vacuoles_read(actor=biologist, specimen=specimen,
+                        cell_ids=[c.pk for c in cells[:10] + cells[17:]], seen=False)
+    scores_compute(specimen_id=specimen.pk, trigger="test")
+    current = {s.name: s for s in scores_current(specimen)}
+    vexas = current["vexas"]
+    assert (vexas.state, vexas.version) == ("scored", VERSION)
+    assert vexas.inputs["counted_on"] == "biologist_reads"
+    assert vexas.inputs["domain"]["code"] == "outside"
+    part = vexas.evidence["contributions"][0]
+    assert part["reason"]["params"]["k"] == 7 and part["points"] == 0.4   # 7/30 = 23%
+    assert [c["cell_id"] for c in vexas.evidence["cells"]] == [c.pk for c in cells[10:17]]
+    assert current["mds_image"].state == "indeterminate"
+    from apps.analysis.score_text import score_display
+    with translation.override("fr"):
+        assert score_display(vexas)["on_reads"].startswith(
+            "Comptée sur les seules lectures du biologiste")

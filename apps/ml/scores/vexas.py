@@ -99,7 +99,8 @@ class VexasInputs:
     n_neutrophils: int
     vacuole_probs: Sequence[float] | None
     # The biologist's read of each neutrophil's vacuoles (True seen, False none seen), in the
-    # order of vacuole_probs; None where not read, and the model's output counts there.
+    # order of vacuole_probs; None where not read, and the model's output counts there. With
+    # every neutrophil read, vacuole_probs may be None (images the model does not know).
     vacuole_reads: Sequence[bool | None] | None = None
     pseudo_pelger_probs: Sequence[float] | None = None
     mcv_fl: float | None = None
@@ -188,34 +189,33 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     reasons: list[Reason] = []
     parts: list[Contribution] = []
 
-    # Vacuoles.
+    # Vacuoles: the biologist's read of a neutrophil wins over the model's output, either way;
+    # with every neutrophil read, the model's output is not needed at all.
     w = WEIGHTS["vacuoles"]
-    if inputs.vacuole_probs is None:
+    n = inputs.n_neutrophils
+    reads = list(inputs.vacuole_reads) if inputs.vacuole_reads is not None else [None] * n
+    if len(reads) != n:
+        raise ValueError(f"{len(reads)} vacuole reads for {n} neutrophils")
+    if inputs.vacuole_probs is None and (not reads or None in reads):
         reasons.append(Reason(VACUOLE_OUTPUT_UNAVAILABLE))
         parts.append(Contribution("vacuoles", 0.0, w, None, Reason(VACUOLE_OUTPUT_UNAVAILABLE)))
     else:
-        probs = _check_probs(inputs.vacuole_probs, "vacuole_probs")
-        if len(probs) != inputs.n_neutrophils:
-            raise ValueError(
-                f"{len(probs)} vacuole probabilities for {inputs.n_neutrophils} neutrophils"
-            )
-        if inputs.n_neutrophils < MIN_NEUTROPHILS:
-            reasons.append(Reason(FEW_NEUTROPHILS,
-                                  {"n": inputs.n_neutrophils, "min": MIN_NEUTROPHILS}))
-        reads = list(inputs.vacuole_reads) if inputs.vacuole_reads is not None \
-            else [None] * len(probs)
-        if len(reads) != len(probs):
-            raise ValueError(f"{len(reads)} vacuole reads for {len(probs)} neutrophils")
-        if probs:
-            # The biologist's read wins over the model's output, either way.
-            vacuolated = [read if read is not None else p >= VACUOLE_PROB_CUTOFF
-                          for p, read in zip(probs, reads, strict=True)]
+        probs = _check_probs(inputs.vacuole_probs, "vacuole_probs") \
+            if inputs.vacuole_probs is not None else None
+        if probs is not None and len(probs) != n:
+            raise ValueError(f"{len(probs)} vacuole probabilities for {n} neutrophils")
+        if n < MIN_NEUTROPHILS:
+            reasons.append(Reason(FEW_NEUTROPHILS, {"n": n, "min": MIN_NEUTROPHILS}))
+        if n:
+            vacuolated = [read if read is not None
+                          else probs is not None and probs[i] >= VACUOLE_PROB_CUTOFF
+                          for i, read in enumerate(reads)]
             k = sum(vacuolated)
-            frac = k / len(probs)
+            frac = k / n
             share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
                 0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
             parts.append(Contribution("vacuoles", w * share, w, frac, Reason(
-                codes.VACUOLATED_SHARE, {"k": k, "n": len(probs), "fraction": frac,
+                codes.VACUOLATED_SHARE, {"k": k, "n": n, "fraction": frac,
                                          "high": VACUOLE_FRACTION_HIGH,
                                          "low": VACUOLE_FRACTION_LOW,
                                          "read": sum(r is not None for r in reads)})))
