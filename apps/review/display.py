@@ -47,6 +47,32 @@ CELL_CLASSES: dict[str, Promise] = {
 }
 
 
+# A differential's row names the cells it counts, in the plural, as a laboratory's report does
+# ("Polynucléaires neutrophiles 45", not "Polynucléaire neutrophile 45"); a cell is named by
+# CELL_CLASSES.
+ROW_LABELS: dict[str, Promise] = {
+    "neutrophil": pgettext_lazy("differential row", "Neutrophils"),
+    "lymphocyte": pgettext_lazy("differential row", "Lymphocytes"),
+    "monocyte": pgettext_lazy("differential row", "Monocytes"),
+    "eosinophil": pgettext_lazy("differential row", "Eosinophils"),
+    "basophil": pgettext_lazy("differential row", "Basophils"),
+    "ig": pgettext_lazy("differential row", "Immature granulocytes"),
+    "blast": pgettext_lazy("differential row", "Blasts"),
+    "erythroblast": pgettext_lazy("differential row", "Erythroblasts"),
+    "platelet": pgettext_lazy("differential row", "Platelets"),
+    "smudge": pgettext_lazy("differential row", "Smudge cells"),
+    "other": pgettext_lazy("differential row", "Other"),
+    "artefact": pgettext_lazy("differential row", "Artefacts"),
+    "unclassified": pgettext_lazy("differential row", "Unclassified"),
+}
+
+
+def row_label(code: str | None) -> str:
+    """A differential row's label (ROW_LABELS), else the class's own name."""
+    said = ROW_LABELS.get(code or "")
+    return str(said) if said is not None else class_label(code)
+
+
 def class_label(code: str | None) -> str:
     if not code:
         return ""
@@ -81,7 +107,7 @@ def signed_differential(per_100_wbc: dict[str, Any] | None,
     white cells: the classes counted, then the erythroblasts as NRBC per 100 WBC (outside the
     denominator, named so). The page and the report print the same list."""
     counted = per_100_wbc or {}
-    rows = [{"label": class_label(code), "value": one_decimal(counted[code])}
+    rows = [{"label": row_label(code), "value": one_decimal(counted[code])}
             for code in in_differential_order(counted) if counted[code]]
     if nrbc_per_100_wbc:
         rows.append({"label": str(NRBC_LABEL),
@@ -131,7 +157,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     counts = diff.get("counts") or {}
     for cls in in_differential_order(counts):
         count = counts[cls]
-        rows.append({"class": cls, "label": class_label(cls), "count": count,
+        rows.append({"class": cls, "label": row_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
                      "absolute": absolute(per_100.get(cls)),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
@@ -160,12 +186,12 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     # Counted apart, never in the denominator: platelets and cells without a class yet.
     for cls, count in (diff.get("excluded") or {}).items():
         # Smudge cells are reported per 100 white cells (not among them); platelets are not.
-        rows.append({"class": cls, "label": _("%(class)s (not a white cell)")
-                     % {"class": class_label(cls)}, "count": count,
+        rows.append({"class": cls, "label": _("%(class)s (not white cells)")
+                     % {"class": row_label(cls)}, "count": count,
                      "percent": one_decimal(per_100_of(count, wbc)) if cls == SMUDGE else "",
                      "analyser": "", "analyser_count": ""})
     if diff.get("unclassified"):
-        rows.append({"class": "unclassified", "label": class_label("unclassified"),
+        rows.append({"class": "unclassified", "label": row_label("unclassified"),
                      "count": diff["unclassified"], "percent": "", "analyser": "",
                      "analyser_count": ""})
     target = diff.get("target", 0)

@@ -164,7 +164,7 @@ def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_no_class(
     assert page.locator(".group[data-group='artefact'] .group-label").inner_text() == "Artefact"
     # Out of the denominator (it was not in it), counted apart; signing open again.
     assert int(page.locator("#diff-total").inner_text()) == total
-    assert "Artefact (not a white cell)" in page.locator("#diff-body").inner_text()
+    assert "Artefacts (not white cells)" in page.locator("#diff-body").inner_text()
     assert not blockers.is_visible() and page.locator("#sign-submit").is_enabled()
     # A white cell made an artefact leaves the count.
     other.click()

@@ -25,11 +25,11 @@ def test_labels_warning_and_analyser_table_follow_a_reclassification(
     page.wait_for_selector("#review-cells[data-last-move^='platelet:']")
 
     labels = page.locator("#diff-body tr td:first-child").all_inner_texts()
-    assert "Neutrophil" in labels and "Monocyte" in labels
+    assert "Neutrophils" in labels and "Monocytes" in labels
     assert "neutrophil" not in labels and "platelet" not in labels
-    assert "Platelet (not a white cell)" in labels
+    assert "Platelets (not white cells)" in labels
     assert page.locator("#diff-total").inner_text() == "11"
     warning = page.locator("#diff-short")
     assert warning.is_visible() and "Only 11 white cells classified" in warning.inner_text()
     assert page.locator("#analyser-differential tbody").inner_text() == analyser_before
-    assert "Immature granulocyte" in analyser_before
+    assert "Immature granulocytes" in analyser_before

@@ -14,13 +14,13 @@ def test_unmapped_scanner_folders_print_a_dash_and_a_note(make_specimen, sign, r
     signed = sign(specimen)
     assert signed.content["differential"]["scanner"]["per_100_wbc"] == {}
     english = " ".join(pdf_text(pdf_bytes(rendered(signed, "en")), tmp_path).split())
-    assert "Neutrophil 2 50.0 1.55 —" in english and "Monocyte 1 25.0 0.78 —" in english
+    assert "Neutrophils 2 50.0 1.55 —" in english and "Monocytes 1 25.0 0.78 —" in english
     assert "NRBC (per 100 WBC) 0 0.0 0.00 —" in english
     assert "Scanner: 4 cells not mapped to a class (folders: unclassified); no " \
            "pre-classification to compare." in english
     french = " ".join(pdf_text(pdf_bytes(rendered(signed, "fr")), tmp_path).split())
-    assert "Polynucléaire neutrophile 2 50,0 1,55 —" in french
+    assert "Polynucléaires neutrophiles 2 50,0 1,55 —" in french
     assert "Scanner : 4 cellules non rattachées à une classe (dossiers : unclassified) ; " \
            "aucune pré-classification à comparer." in french
     # A class the scanner mapped no cell to is "—" too, never a zero.
-    assert "Polynucléaire éosinophile 0 0,0 0,00 —" in french
+    assert "Polynucléaires éosinophiles 0 0,0 0,00 —" in french

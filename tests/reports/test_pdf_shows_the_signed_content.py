@@ -34,16 +34,16 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     # 2 neutrophils, 1 monocyte (model), 1 lymphocyte (reviewed) of 4 white cells; beside them
     # the scanner's pre-classification (its folders: 2 neutrophils, 1 eosinophil, 1 lymphocyte).
     # Beside each share its absolute count from the blood count's WBC (3.1 x10^9/L).
-    assert "Neutrophil 2 50.0 1.55 50.0" in flat
-    assert "Lymphocyte 1 25.0 0.78 25.0" in flat
-    assert "Monocyte 1 25.0 0.78 0.0" in flat and "Eosinophil 0 0.0 0.00 25.0" in flat
+    assert "Neutrophils 2 50.0 1.55 50.0" in flat
+    assert "Lymphocytes 1 25.0 0.78 25.0" in flat
+    assert "Monocytes 1 25.0 0.78 0.0" in flat and "Eosinophils 0 0.0 0.00 25.0" in flat
     assert "NRBC (per 100 WBC) 0 0.0 0.00 0.0" in flat
     assert "×10⁹/L: each share times the analyser's white cell count (WBC 3.1 ×10⁹/L)." in flat
     assert "White cells counted 4 target 100" in flat
     assert "Only 4 white cells classified, fewer than the 100 the laboratory counts" in flat
     # On 4 cells a share is anywhere in a wide interval: the report says how wide.
     assert ("95% interval of each share on the 4 white cells counted (Wilson), per 100 WBC: "
-            "Neutrophil 15.0–85.0 · Lymphocyte 4.6–69.9") in flat
+            "Neutrophils 15.0–85.0 · Lymphocytes 4.6–69.9") in flat
     assert "The blood count has no automated differential." in flat
     assert ("1 cell classified one by one by the biologist (reclassified or confirmed); the "
             "others keep the model's class.") in flat

@@ -13,4 +13,4 @@ def test_changes_after_signing_do_not_reach_the_report(signed, rendered, tmp_pat
     Cell.objects.filter(specimen=signed.specimen).update(reviewed_class="basophil")
     flat = " ".join(pdf_text(pdf_bytes(rendered(signed, "en")), tmp_path).split())
     assert "DUPONT Jeanne" in flat and "DURAND" not in flat
-    assert "Basophil 0 0.0" in flat and "Neutrophil 2 50.0" in flat
+    assert "Basophils 0 0.0" in flat and "Neutrophils 2 50.0" in flat

@@ -80,7 +80,7 @@ def test_the_case_page_groups_it_apart_and_offers_the_artefact_key(client, biolo
     client.post(f"/review/{analysed.accession}/reclassify/", json.dumps(
         {"cells": [cell.pk], "class": "artefact"}), content_type="application/json")
     page = client.get(f"/review/{analysed.accession}/").content.decode()
-    assert 'data-group="artefact"' in page and "Artefact (not a white cell)" in page
+    assert 'data-group="artefact"' in page and "Artefacts (not white cells)" in page
 
 
 def test_a_signed_case_page_shows_the_differential_as_signed(client, biologist, analysed):
@@ -94,7 +94,7 @@ def test_a_signed_case_page_shows_the_differential_as_signed(client, biologist, 
     client.force_login(biologist)
     page = client.get(f"/review/{analysed.accession}/").content.decode()
     body = page.split('id="diff-body"', 1)[1].split("</tbody>", 1)[0]
-    assert re.search(r'<tr data-class="lymphocyte"><td>Lymphocyte</td><td class="num">2</td>',
+    assert re.search(r'<tr data-class="lymphocyte"><td>Lymphocytes</td><td class="num">2</td>',
                      body)
     assert "As signed (version 1)." in page
     assert '<td class="num" id="diff-total">6</td>' in page

@@ -41,7 +41,7 @@ def test_reclassified_as_band_on_the_page_and_in_the_table(client, biologist, an
     labels = [r["label"] for r in rows]
     band = rows[labels.index("dont non segmentés (bâtonnets)")]
     assert labels.index("dont non segmentés (bâtonnets)") == labels.index(
-        "Polynucléaire neutrophile") + 1
+        "Polynucléaires neutrophiles") + 1
     assert band["sub"] and band["count"] == 1
     page = case_page_html(client, biologist, analysed, "en")
     assert '<tr data-class="band_neutrophil" class="sub"><td>of which band forms</td>' in page

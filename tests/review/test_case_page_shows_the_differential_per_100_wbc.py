@@ -45,9 +45,9 @@ def test_per_100_wbc_in_english_with_the_scanner_beside(client, biologist, revie
     page = _page(client, biologist, reviewed, "en")
     # Smear: 3/5, 1/5, 1/5; scanner (class folders, 6 white cells): 3/6, 2/6, 1/6.
     # Beside the shares, the absolute counts from the analyser's WBC (6.52 x10^9/L).
-    assert _row(page, "neutrophil") == ["Neutrophil", "3", "60.0", "3.91", "50.0"]
-    assert _row(page, "lymphocyte") == ["Lymphocyte", "1", "20.0", "1.30", "33.3"]
-    assert _row(page, "monocyte") == ["Monocyte", "1", "20.0", "1.30", "16.7"]
+    assert _row(page, "neutrophil") == ["Neutrophils", "3", "60.0", "3.91", "50.0"]
+    assert _row(page, "lymphocyte") == ["Lymphocytes", "1", "20.0", "1.30", "33.3"]
+    assert _row(page, "monocyte") == ["Monocytes", "1", "20.0", "1.30", "16.7"]
     assert _row(page, "erythroblast") == ["NRBC (per 100 WBC)", "1", "20.0", "1.30", "0.0"]
     assert "WBC 6.52 ×10⁹/L" in page
     assert '<td class="num" id="diff-total">5</td>' in page and "target 100" in page
@@ -56,8 +56,8 @@ def test_per_100_wbc_in_english_with_the_scanner_beside(client, biologist, revie
     assert "<th>Analyser</th>" not in page  # the scanner's folders are not the analyser's
     analyser = page.split('id="analyser-differential"', 1)[1].split("</table>", 1)[0]
     assert re.findall(r"<td>([^<]*)</td><td class=\"num\">([^<]*)</td>", analyser) == [
-        ("Neutrophil", "60.0"), ("Lymphocyte", "27.9"), ("Monocyte", "8.4"),
-        ("Eosinophil", "3.1"), ("Basophil", "0.6"), ("Immature granulocyte", "0.3"),
+        ("Neutrophils", "60.0"), ("Lymphocytes", "27.9"), ("Monocytes", "8.4"),
+        ("Eosinophils", "3.1"), ("Basophils", "0.6"), ("Immature granulocytes", "0.3"),
         ("NRBC (per 100 WBC)", "0.0")]
     assert "Analyser&#x27;s automated differential (CBC)" in page or \
         "Analyser's automated differential (CBC)" in page
@@ -65,7 +65,7 @@ def test_per_100_wbc_in_english_with_the_scanner_beside(client, biologist, revie
 
 def test_french_uses_the_decimal_comma_everywhere(client, biologist, reviewed):
     page = _page(client, biologist, reviewed, "fr")
-    assert _row(page, "neutrophil") == ["Polynucléaire neutrophile", "3", "60,0", "3,91",
+    assert _row(page, "neutrophil") == ["Polynucléaires neutrophiles", "3", "60,0", "3,91",
                                         "50,0"]
     assert _row(page, "erythroblast") == ["Érythroblastes (pour 100 leucocytes)", "1", "20,0",
                                           "1,30", "0,0"]

@@ -74,7 +74,7 @@ def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, h
     assert "1 March 2026" in part and "1 June 2026" in part
     assert "Validated" in part and "Frottis sans anomalie" in part
     # The signed differential says what it is per, and keeps its erythroblasts (outside it).
-    assert ("Per 100 white cells: Neutrophil 61.5 · Lymphocyte 30.0 · NRBC (per 100 WBC) 2.0"
+    assert ("Per 100 white cells: Neutrophils 61.5 · Lymphocytes 30.0 · NRBC (per 100 WBC) 2.0"
             in part) and "Basophil" not in part
     assert "not signed" in part and "Signed conclusion:" in part
     # Units as the blood count prints them, kept with their value; intervals without padding.

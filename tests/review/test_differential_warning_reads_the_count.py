@@ -42,8 +42,8 @@ def test_short_of_the_target_each_share_carries_its_95_interval():
                                              "the 38 white cells counted (Wilson)")
     assert table["interval_summary"] == (
         "95% interval of each share on the 38 white cells counted (Wilson), per 100 WBC: "
-        '<span class="nobreak">Neutrophil 82.7–98.5</span> · '
-        '<span class="nobreak">Eosinophil 1.5–17.3</span>. It narrows as more are counted.')
+        '<span class="nobreak">Neutrophils 82.7–98.5</span> · '
+        '<span class="nobreak">Eosinophils 1.5–17.3</span>. It narrows as more are counted.')
     with translation.override("fr"):
         table = differential_table(diff)
     assert {r["class"]: r for r in table["rows"]}["eosinophil"]["interval"] == "1,5–17,3"

@@ -27,7 +27,7 @@ def test_smudge_cells_are_a_biologists_class_reported_per_100_white_cells(client
     assert diff["excluded"] == {"smudge": 1}
     with translation.override("en"):
         rows = {r["class"]: r for r in differential_table(diff)["rows"]}
-    assert rows["smudge"]["label"] == "Smudge cell (not a white cell)"
+    assert rows["smudge"]["label"] == "Smudge cells (not white cells)"
     assert rows["smudge"]["percent"] == f"{100 / diff['wbc_counted']:.1f}"
     assert "<kbd>U</kbd> Smudge cell" in case_page_html(client, biologist, analysed, "en")
     msg = result_message(diff)

@@ -27,7 +27,7 @@ def test_undo_is_recorded_as_a_reclassification_back(client, biologist, technici
         ("monocyte", "ig"), ("ig", "monocyte")]
     assert ["undo" in e.detail for e in events] == [False, True]
     row = {r["class"]: r for r in response.json()["differential"]["rows"]}
-    assert row["monocyte"]["label"] == "Monocyte" and row["monocyte"]["count"] == 1
+    assert row["monocyte"]["label"] == "Monocytes" and row["monocyte"]["count"] == 1
 
     client.force_login(technician)
     assert _post(client, analysed, {"cells": [cell.pk], "class": "ig", "undo": True}
