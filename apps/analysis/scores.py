@@ -470,7 +470,9 @@ def _same(score: Score, payload: dict[str, Any]) -> bool:
     def norm(value: Any) -> str:
         return json.dumps(value, sort_keys=True, cls=DjangoJSONEncoder, default=str)
 
-    keys = ("definition", "version", "sha256", "state", "value", "level", "inputs", "reasons")
+    # The evidence too: a biologist's read can change the count and its cells, not the points.
+    keys = ("definition", "version", "sha256", "state", "value", "level", "inputs", "reasons",
+            "evidence")
     return all(norm(getattr(score, k)) == norm(payload[k]) for k in keys)
 
 

@@ -93,6 +93,14 @@ def test_the_vexas_score_and_its_evidence_follow_the_read(biologist, technician,
     shown = evidence_cells("vexas", score.evidence, score.thresholds)
     assert [c["cell_id"] for c in shown] == [neutrophils[i].pk for i in (20, 6, 7)]
     assert shown[0] == {"cell_id": neutrophils[20].pk, "vacuole": 0.05, "read": "seen"}
+    # A read that leaves the points where they are still changes the count and its cells.
+    cells_vacuoles_read(actor=biologist, specimen=neutrophil_specimen,
+                        cell_ids=[neutrophils[21].pk], seen=True)
+    scores_compute(specimen_id=neutrophil_specimen.pk, trigger="test")
+    latest = Score.objects.filter(specimen=neutrophil_specimen, name="vexas").latest("revision")
+    assert latest.revision == score.revision + 1 and latest.value == score.value
+    assert latest.evidence["contributions"][0]["reason"]["params"]["k"] == 4
+    assert neutrophils[21].pk in [c["cell_id"] for c in latest.evidence["cells"]]
     # The signed report's key cells name the read.
     content = report_content(neutrophil_specimen)
     key = {c["cell_id"]: c for c in content["key_cells"]}
