@@ -25,7 +25,7 @@ from apps.smears.differential import BAND
 
 from . import selectors, services
 from .display import class_label, differential_table
-from .models import Meaning
+from .models import Meaning, Signature
 
 KEYS = OrderedDict([("n", "neutrophil"), ("s", BAND), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("a", "blast"),
@@ -83,11 +83,23 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "key_classes": dict(KEYS),
         "blockers": services.sign_blockers(specimen, cells=cells),
         "signatures": signatures,
-        "sign_comment": selectors.sign_comment_initial(specimen, signatures=signatures),
+        "sign_comment": _sign_comment(request, specimen, signatures),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
     })
+
+
+# The comment of a signature just refused (wrong password, a box not ticked), kept for the
+# page that says why: the biologist does not type the conclusion again.
+REFUSED_COMMENT = "sign-comment-refused:{accession}"
+
+
+def _sign_comment(request: HttpRequest, specimen: Specimen, signatures: list[Signature]) -> str:
+    kept = request.session.pop(REFUSED_COMMENT.format(accession=specimen.accession), None)
+    if isinstance(kept, str):
+        return kept
+    return selectors.sign_comment_initial(specimen, signatures=signatures)
 
 
 @role_required(roles.CAN_VIEW)

@@ -34,6 +34,7 @@ from apps.patients.views import specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
 from apps.review.display import differential_table
+from apps.review.views import REFUSED_COMMENT
 from apps.smears.forms import SmearUploadForm
 from apps.smears.models import VACUOLE_READS
 from apps.smears.selectors import cells_grouped
@@ -268,6 +269,9 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
             count_acknowledged=request.POST.get("count_acknowledged") == "yes")
     except review_services.ReviewError as exc:
         messages.error(request, _("The case was not signed. %(reason)s") % {"reason": exc})
+        # The page that says why keeps the comment typed.
+        request.session[REFUSED_COMMENT.format(accession=accession)] = \
+            request.POST.get("comment", "")
     else:
         messages.success(request, _("Signed. The report is being rendered."))
     return redirect("review_case", accession=accession)

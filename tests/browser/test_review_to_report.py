@@ -88,7 +88,8 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     assert "FLOW-1" in text and "Claire Martin" in text
     assert "<script>alert(1)</script>" in " ".join(text.split()) or "alert(1)" in text
     assert "Autres : plasmocyte 2." in " ".join(text.split())  # what the biologist named them
-    assert "Le biologiste validant a validé la formule sur ce compte." in " ".join(text.split())
+    assert "Le biologiste validant a validé la formule sur ce nombre de leucocytes." in \
+        " ".join(text.split())
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "page")], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 5000

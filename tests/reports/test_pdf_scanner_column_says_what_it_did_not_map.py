@@ -20,7 +20,7 @@ def test_unmapped_scanner_folders_print_a_dash_and_a_note(make_specimen, sign, r
            "pre-classification to compare." in english
     french = " ".join(pdf_text(pdf_bytes(rendered(signed, "fr")), tmp_path).split())
     assert "Polynucléaires neutrophiles 2 50,0 1,55 —" in french
-    assert "Scanner : 4 cellules non rattachées à une classe (dossiers : unclassified) ; " \
-           "aucune pré-classification à comparer." in french
+    assert "Pré-classement : 4 cellules non rattachées à une classe (dossiers : unclassified) ; " \
+           "aucun pré-classement à comparer." in french
     # A class the scanner mapped no cell to is "—" too, never a zero.
     assert "Polynucléaires éosinophiles 0 0,0 0,00 —" in french

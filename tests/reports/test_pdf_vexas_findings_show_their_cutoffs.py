@@ -41,7 +41,7 @@ FINDINGS = {
         "sexe masculin femme 0 sur 5 femme",
         "âge de 50 ans ou plus 50 ans 5 sur 5 âge 50 ans (≥ 50)",
         "Un neutrophile compte comme vacuolé quand le biologiste y a vu des vacuoles ou, s'il "
-        "ne l'a pas examiné, quand la probabilité de vacuoles du modèle est de 0,5 ou plus.",
+        "ne l'a pas lu, quand la probabilité de vacuoles du modèle est de 0,5 ou plus.",
     ],
 }
 HEADINGS = {"en": "Input Value (unit) Points (of 100) Finding (cut-off)",

@@ -45,13 +45,26 @@ def test_a_full_count_is_validated_without_the_box(biologist, analysed, settings
     assert "count_acknowledged" not in signature.content["signature"]
 
 
-def test_the_form_offers_the_box_only_when_short(client, biologist, analysed, settings):
+def test_the_form_offers_the_box_when_short_and_a_refusal_keeps_the_comment(
+        client, biologist, analysed):
     page = case_page_html(client, biologist, analysed, "fr")
     assert 'id="sign-count-acknowledge">' in page
     assert "Je valide la formule sur les leucocytes comptés" in page
     response = client.post(f"/review/{analysed.accession}/sign/",
-                           {"password": PASSWORD, "meaning": "validated"}, follow=True)
-    assert "confirmez que vous la validez sur ce compte" in response.content.decode()
+                           {"password": PASSWORD, "meaning": "validated",
+                            "comment": "Neutropénie : formule sur 6 cellules."}, follow=True)
+    refused = response.content.decode()
+    assert "confirmez que vous la validez sur ce nombre de leucocytes" in refused
+    # The refusal keeps the conclusion typed: it is not to be written again.
+    assert ">\nNeutropénie : formule sur 6 cellules.</textarea>" in refused
+    client.post(f"/review/{analysed.accession}/sign/",
+                {"password": PASSWORD, "meaning": "validated", "count_acknowledged": "yes"})
+    page = case_page_html(client, biologist, analysed, "en")
+    assert "Validated on a differential short of its target count, on the signer" in page
+
+
+
+def test_the_box_is_hidden_on_a_full_count(client, biologist, analysed, settings):
     settings.DIFFERENTIAL_TARGET_WBC = 6
     page = case_page_html(client, biologist, analysed, "en")
     assert 'id="sign-count-acknowledge" hidden>' in page
