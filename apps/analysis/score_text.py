@@ -229,6 +229,7 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
                 "name": contribution_name(str(c.get("name", ""))),
                 # a value and its unit never part at a line's end ("24 % des neutrophiles")
                 "value": "" if shown is None else f"{shown}\u00a0{unit}" if unit else str(shown),
+                "nobreak": _short_unit(unit),
                 "missing": bool(c.get("missing")),
                 "part": _("%(points)s of %(max)s") % {
                     "points": vexas_points(c.get("points") or 0.0),
@@ -253,7 +254,8 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
         unused = c.get("coef") == 0 and not c.get("missing_coef")
         rows.append({
             "name": contribution_name(str(c.get("name", ""))),
-            "value": f"{shown} {unit}".strip() if shown else "",
+            "value": f"{shown}\u00a0{unit}" if shown and unit else shown,
+            "nobreak": _short_unit(unit),
             "missing": bool(c.get("missing")),
             "part": "—" if unused else "" if part is None else _num(float(part), 3),
             "text": _("not used by this model (its training cohort did not measure it)")
@@ -262,6 +264,12 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
     return {"value_heading": _("Value (unit)"),
             "part_heading": _("Contribution (log-odds)"),
             "text_heading": _("Finding") if any(r["text"] for r in rows) else "", "rows": rows}
+
+
+def _short_unit(unit: str) -> bool:
+    """Whether a value with this unit is printed on one line: a short unit ("×10⁹/L", "fL")
+    never splits ("0.32 ×10⁹/" then "L"); a long one ("% of neutrophils") may wrap."""
+    return bool(unit) and len(str(unit)) <= 8
 
 
 def _contribution_text(contribution: dict) -> str:

@@ -49,8 +49,10 @@ def test_points_level_and_cutoffs_in_english(client, technician, scored):
     assert "0.75" not in panel and "75%" not in panel
     headings = re.findall(r"<th[^>]*>([^<]*)</th>", panel.split('class="contrib"', 1)[1])
     assert headings[:3] == ["Input", "Value (unit)", "Points (of 100)"]
-    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>\s*"
+    # A value with a short unit never splits at a line's end ("149.5 ×10⁹/" then "L").
+    rows = re.findall(r"<tr><td>([^<]*)</td><td(?: class=\"nobreak\")?>([^<]*)</td>\s*"
                       r"<td class=\"num nobreak\">([^<]*)</td>", panel)
+    assert '<td class="nobreak">149.5\u00a0×10⁹/L</td>' in panel
     assert ("vacuolated neutrophils", "12\u00a0% of neutrophils", "20 of 40") in rows
     assert ("macrocytosis", "100.5\u00a0fL", "25 of 25") in rows
     assert ("anaemia", "11.1\u00a0g/dL", "15 of 15") in rows
