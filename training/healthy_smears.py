@@ -9,6 +9,12 @@ rest lymphocytes, 100 white cells (``--cells``). The cells are classified by the
 reviewer), the neutrophils' anomaly outputs go to ``apps.ml.scores.mds_image`` exactly as
 the app does, and a smear counts as flagged when it meets the WHO 10 % dysplasia threshold.
 Prints the share of flagged smears (target: at most 5 of 100) and why.
+
+The same smears go to the VEXAS rule (``apps.ml.scores.vexas``) as a 70-year-old man's with a
+normal blood count (``VEXAS_NORMAL_COUNT``): his sex and age give the rule 10 points, so a
+smear the model calls 20 % vacuolated or more reaches the intermediate level and the worklist's
+VEXAS flag. Prints how many smears get the vacuole part's points and how many are flagged
+(target: at most 5 of 100).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 
 from apps.ml.cells import CellModel, default_model_dir
 from apps.ml.score_cells import open_image
+from apps.ml.scores import vexas
 from apps.ml.scores.mds_image import mds_image_evidence, neutrophil_anomalies
 from training.data import default_datasets_dir, read_labels, read_split_csv
 
@@ -29,6 +36,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Normal adult differential (per 100 white cells), ranges drawn uniformly per smear.
 NORMAL = {"SNE": (55, 65), "BNE": (0, 5), "EO": (1, 4), "BA": (0, 1), "MO": (4, 8)}
+# The VEXAS rule's most exposed healthy subject: an older man (10 points) with a normal count.
+VEXAS_NORMAL_COUNT = {"mcv_fl": 90.0, "hgb_g_dl": 14.5, "plt_10_9_l": 250.0, "sex": "M",
+                      "age_years": 70.0}
 
 
 @dataclass
@@ -42,6 +52,12 @@ class HealthySmears:
     bands_drawn: int = 0
     bands_driving: int = 0
     indeterminate: dict[str, int] = field(default_factory=dict)
+    # The VEXAS rule on the same smears (VEXAS_NORMAL_COUNT): the vacuolated share per smear,
+    # how many get half or all of the vacuole part's points, how many are flagged.
+    vacuolated: list[float] = field(default_factory=list)
+    vexas_half: int = 0
+    vexas_full: int = 0
+    vexas_flagged: int = 0
 
 
 def simulate(model: CellModel, datasets: Path, *, smears: int = 100, cells: int = 100,
@@ -71,7 +87,22 @@ def simulate(model: CellModel, datasets: Path, *, smears: int = 100, cells: int 
             out.flagged += bool(res.meets_who_threshold)
         for r in res.reasons:
             out.indeterminate[str(r)] = out.indeterminate.get(str(r), 0) + 1
+        if cols.get("vacuole") is not None:
+            _vexas(out, vexas.vexas_score(vexas.VexasInputs(
+                n_neutrophils=len(idx), vacuole_probs=cols["vacuole"],
+                **VEXAS_NORMAL_COUNT)))  # type: ignore[arg-type]
     return out
+
+
+def _vexas(out: HealthySmears, result: vexas.VexasResult) -> None:
+    """Count one smear's VEXAS result (the vacuole part's points; flagged as the worklist
+    flags it: an intermediate or high level with vacuolated neutrophils among its points)."""
+    part = next(c for c in result.contributions if c.name == "vacuoles")
+    if isinstance(part.value, float):
+        out.vacuolated.append(part.value)
+    out.vexas_half += 0 < part.points < part.weight
+    out.vexas_full += part.points == part.weight > 0
+    out.vexas_flagged += result.level in ("intermediate", "high") and part.points > 0
 
 
 def main() -> None:
@@ -101,6 +132,12 @@ def main() -> None:
           "bands drawn")
     for reason, n in sorted(r.indeterminate.items()):
         print(f"indeterminate: {reason} ({n} smears)")
+    if r.vacuolated:
+        print(f"VEXAS rule, a 70-year-old man with a normal count: vacuolated neutrophils per "
+              f"smear median {np.median(r.vacuolated):.1%}, 95th percentile "
+              f"{np.quantile(r.vacuolated, 0.95):.1%}; half the vacuole points "
+              f"{r.vexas_half}, all of them {r.vexas_full}; flagged {r.vexas_flagged} of "
+              f"{r.smears} (target <= 5)")
 
 
 if __name__ == "__main__":

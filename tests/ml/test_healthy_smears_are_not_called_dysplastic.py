@@ -22,3 +22,5 @@ def test_at_most_5_of_100_healthy_smears_meet_the_who_threshold(cell_model):  # 
     # output is not offered, since nothing separates it from a normal band.
     assert "pseudo_pelger" in result.not_available
     assert result.bands_drawn > 0
+    # Nor flagged as a VEXAS suspicion, were they a 70-year-old man's with a normal count.
+    assert len(result.vacuolated) == 100 and result.vexas_flagged <= 5, result
