@@ -159,47 +159,36 @@ def _model_of(neutrophils: list[tuple[Cell, Any]]) -> dict[str, str]:
     return {"name": p.model_name, "version": p.model_version, "sha256": p.model_sha256}
 
 
-def _vexas(specimen, features, context, neutrophils, card_outputs) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    vac = _output(neutrophils, "vacuole", card_outputs)
-    pelger = _output(neutrophils, "pseudo_pelger", card_outputs)
+def _vexas(features, context, neutrophils, card_outputs, *,  # type: ignore[no-untyped-def]
+           read: list[Cell] | None = None) -> dict[str, Any]:
+    """The VEXAS rule on the neutrophils inside the validated domain (the biologist's reads
+    winning over the model's outputs); or, with ``read`` (_read_by_the_biologist: a specimen
+    whose images are outside that domain, every cell classed and every neutrophil's vacuoles
+    read by the biologist), on those reads alone, no output of the cell model counted."""
+    if read is None:
+        cells = [c for c, _p in neutrophils]
+        vac = _output(neutrophils, "vacuole", card_outputs)
+        pelger = _output(neutrophils, "pseudo_pelger", card_outputs)
+        provenance: dict[str, Any] = {"cell_model": _model_of(neutrophils)}
+    else:
+        cells, vac, pelger = read, None, None
+        provenance = {"cell_model": {}, "counted_on": VEXAS_ON_READS}
     result = vexas.vexas_score(vexas.VexasInputs(
-        n_neutrophils=len(neutrophils), vacuole_probs=vac,
-        vacuole_reads=[c.reviewed_vacuoles for c, _p in neutrophils],
-        pseudo_pelger_probs=pelger,
+        n_neutrophils=len(cells), vacuole_probs=vac,
+        vacuole_reads=[c.reviewed_vacuoles for c in cells], pseudo_pelger_probs=pelger,
         mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
         sex=features.sex, age_years=features.age))
+    # Evidence cells: those the rule counts as vacuolated, as the page shows them.
+    evidence = _vacuolated_cells(neutrophils, cutoff=result.thresholds["vacuole_prob_cutoff"]) \
+        if read is None else [{"cell_id": c.pk, "read": "seen"} for c in read
+                              if c.reviewed_vacuoles][:20]
     return {
         "definition": "vexas-suspicion", "version": result.version, "sha256": "",
         "state": result.state, "value": result.score, "level": result.level or "",
         "thresholds": result.thresholds,
-        "inputs": {**context, "n_neutrophils": len(neutrophils),
-                   "cell_model": _model_of(neutrophils)},
-        # Evidence cells: those the rule counts as vacuolated, as the page shows them.
+        "inputs": {**context, "n_neutrophils": len(cells), **provenance},
         "evidence": {"contributions": [asdict(c) for c in result.contributions],
-                     "cells": _vacuolated_cells(
-                         neutrophils, cutoff=result.thresholds["vacuole_prob_cutoff"])},
-        "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
-    }
-
-
-def _vexas_on_reads(features, context, cells: list[Cell]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The VEXAS rule on the biologist's reads alone, for a specimen whose images are outside
-    the domain the cell model was validated on: every cell classed and every neutrophil's
-    vacuoles read by the biologist (_neutrophils), no output of the cell model counted."""
-    result = vexas.vexas_score(vexas.VexasInputs(
-        n_neutrophils=len(cells), vacuole_probs=None,
-        vacuole_reads=[c.reviewed_vacuoles for c in cells], pseudo_pelger_probs=None,
-        mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
-        sex=features.sex, age_years=features.age))
-    return {
-        "definition": "vexas-suspicion", "version": result.version, "sha256": "",
-        "state": result.state, "value": result.score, "level": result.level or "",
-        "thresholds": result.thresholds,
-        "inputs": {**context, "n_neutrophils": len(cells), "cell_model": {},
-                   "counted_on": VEXAS_ON_READS},
-        "evidence": {"contributions": [asdict(c) for c in result.contributions],
-                     "cells": [{"cell_id": c.pk, "read": "seen"} for c in cells
-                               if c.reviewed_vacuoles][:20]},
+                     "cells": evidence},
         "reasons": [r.as_dict() for r in result.reasons], "text": result.disclaimer,
     }
 
@@ -433,9 +422,8 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     payloads = {
         # Outside the validated domain, counted on the biologist's reads once every neutrophil
         # has been read.
-        VEXAS: _outside_domain(
-            _vexas_on_reads(features, context, read) if _is_outside(domain) and read is not None
-            else _vexas(specimen, features, context, neutrophils, card_outputs), domain),
+        VEXAS: _outside_domain(_vexas(features, context, neutrophils, card_outputs,
+                                      read=read if _is_outside(domain) else None), domain),
         MDS_IMAGE: _outside_domain(_mds_image(neutrophils, card_outputs), domain),
         MDS_CBC: _mds_cbc(features, context, blast_messages(cbc_ip_messages(specimen))),
         MDS_FUSED: _mds_fused(features, context, neutrophils, domain),

@@ -204,32 +204,40 @@ def cbc_held_leave_out(request: HttpRequest, accession: str, held_id: int) -> Ht
     return redirect("review_case", accession=accession)
 
 
-@role_required(roles.CAN_REVIEW)
-@require_POST
-def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
-    specimen = get_object_or_404(Specimen, accession=accession)
+def _json_review(request: HttpRequest, action) -> JsonResponse:  # type: ignore[no-untyped-def]
+    """Run a review action posted as JSON by the case page's keys: its answer, or its refusal
+    (400 for a malformed request, 409 with the reason for one the review does not allow)."""
     try:
-        body = json.loads(request.body or b"{}")
-        cell_ids = [int(i) for i in body.get("cells", [])]
-        new_class = str(body.get("class", ""))
-        moved = services.cells_reclassify(actor=request.user, specimen=specimen,
-                                          cell_ids=cell_ids, new_class=new_class,
-                                          undo=body.get("undo") is True,
-                                          name=str(body.get("name") or ""))
+        return action(json.loads(request.body or b"{}"))
     except (ValueError, TypeError) as exc:
         return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
     except services.SpecimenSignedError as exc:
         return JsonResponse({"error": str(exc), "code": exc.code}, status=409)
     except review_services.ReviewError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    cells = review_selectors.case_cells(specimen)  # read once for both
-    differential = differential_table(review_selectors.differential(specimen, cells=cells))
-    # What still stops signing (an image left without a class, ...), as the page lists it.
-    return JsonResponse({"ok": True, "differential": differential,
-                         "blockers": review_services.sign_blockers(specimen, cells=cells),
-                         # Which of the moved cells carry a biologist's class now (an undo can
-                         # give a cell back the model's).
-                         "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved}})
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
+    specimen = get_object_or_404(Specimen, accession=accession)
+
+    def action(body: dict) -> JsonResponse:  # type: ignore[type-arg]
+        moved = services.cells_reclassify(
+            actor=request.user, specimen=specimen,
+            cell_ids=[int(i) for i in body.get("cells", [])],
+            new_class=str(body.get("class", "")), undo=body.get("undo") is True,
+            name=str(body.get("name") or ""))
+        cells = review_selectors.case_cells(specimen)  # read once for both
+        differential = differential_table(review_selectors.differential(specimen, cells=cells))
+        # What still stops signing (an image left without a class, ...), as the page lists it.
+        return JsonResponse({"ok": True, "differential": differential,
+                             "blockers": review_services.sign_blockers(specimen, cells=cells),
+                             # Which of the moved cells carry a biologist's class now (an undo
+                             # can give a cell back the model's).
+                             "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved}})
+
+    return _json_review(request, action)
 
 
 @role_required(roles.CAN_REVIEW)
@@ -238,22 +246,19 @@ def vacuoles(request: HttpRequest, accession: str) -> JsonResponse:
     """The biologist's read of the selected neutrophils' vacuoles: {"cells": [ids], "vacuoles":
     "seen" | "none" | "" (not read: the model's output counts), "undo": bool}."""
     specimen = get_object_or_404(Specimen, accession=accession)
-    try:
-        body = json.loads(request.body or b"{}")
-        cell_ids = [int(i) for i in body.get("cells", [])]
+
+    def action(body: dict) -> JsonResponse:  # type: ignore[type-arg]
         read = str(body.get("vacuoles", ""))
         if read not in VACUOLE_READS:
             raise ValueError(f"vacuoles must be one of {sorted(VACUOLE_READS)}")
-        changed = services.cells_vacuoles_read(actor=request.user, specimen=specimen,
-                                               cell_ids=cell_ids, seen=VACUOLE_READS[read],
-                                               undo=body.get("undo") is True)
-    except (ValueError, TypeError) as exc:
-        return JsonResponse({"error": f"Bad request: {exc}"}, status=400)
-    except services.SpecimenSignedError as exc:
-        return JsonResponse({"error": str(exc), "code": exc.code}, status=409)
-    except review_services.ReviewError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
-    return JsonResponse({"ok": True, "vacuoles": {str(c.pk): c.vacuoles_read for c in changed}})
+        changed = services.cells_vacuoles_read(
+            actor=request.user, specimen=specimen,
+            cell_ids=[int(i) for i in body.get("cells", [])], seen=VACUOLE_READS[read],
+            undo=body.get("undo") is True)
+        return JsonResponse({"ok": True,
+                             "vacuoles": {str(c.pk): c.vacuoles_read for c in changed}})
+
+    return _json_review(request, action)
 
 
 @role_required(roles.CAN_REVIEW)
