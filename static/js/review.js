@@ -396,7 +396,10 @@
       });
   }
   function read(value) {
-    // Neutrophils only; a cell already read so is left alone.
+    // Neutrophils only (said when other cells were selected); a cell already read so is left
+    // alone.
+    var others = document.getElementById("vacuole-read-others");
+    if (others) { others.hidden = selected().every(isNeutrophil); }
     var chosen = selected().filter(function (c) { return isNeutrophil(c) && readOf(c) !== value; });
     if (!chosen.length || locked || busy) { return; }
     var entry = { vacuoles: chosen.map(function (c) { return { fig: c, from: readOf(c) }; }) };

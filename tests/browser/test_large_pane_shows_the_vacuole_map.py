@@ -88,5 +88,13 @@ def test_the_biologist_reads_a_neutrophils_vacuoles(browser_page, live_server, r
     assert neutrophil.locator(".vac-read").count() == 0
     assert Cell.objects.get(pk=cell_id).reviewed_vacuoles is None
 
-    page.locator(".group[data-group='lymphocyte'] figure.cell").first.click()
+    lymphocyte = page.locator(".group[data-group='lymphocyte'] figure.cell").first
+    lymphocyte.click()
     assert page.locator("#vacuole-read").is_hidden()   # neutrophils only
+    # A neutrophil and a lymphocyte selected: the neutrophil is read, and the page says why the
+    # lymphocyte is not.
+    neutrophil.click(modifiers=["Control"])
+    page.keyboard.press("v")
+    page.wait_for_selector(f"#review-cells[data-last-read='seen:{cell_id}']")
+    assert page.locator("#vacuole-read-others").is_visible()
+    assert lymphocyte.locator(".vac-read").count() == 0
