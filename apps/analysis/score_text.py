@@ -558,8 +558,8 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "hyposegmented neutrophils n/a (context only, not weighted: not specific to VEXAS)"),
     score_codes.VEXAS_NEEDS_READS: lambda p: _vexas_needs_reads(p),
     score_codes.CELLS_OUTSIDE_DOMAIN: lambda p: _(
-        "the images are outside the domain the cell model was validated on: the cell "
-        "classifications this score rests on are not reliable"),
+        "the images are outside the domain the cell model was validated on: the model's "
+        "outputs this score would rest on are not reliable for them"),
 }
 
 

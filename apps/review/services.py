@@ -255,11 +255,14 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
         # A result that may be another patient's is not released; rejecting it is allowed.
         raise ReviewError(str(MIXUP_OPEN))
     outside = (content.get("domain") or {}).get("code") == "outside"
-    if outside and meaning == Meaning.VALIDATED and not domain_acknowledged:
-        raise ReviewError(str(DOMAIN_NOT_ACKNOWLEDGED))  # in the signer's language
     short = bool((content.get("differential") or {}).get("short_of_target"))
-    if short and meaning == Meaning.VALIDATED and not count_acknowledged:
-        raise ReviewError(str(SHORT_COUNT_NOT_ACKNOWLEDGED))
+    if meaning == Meaning.VALIDATED:
+        # Every box missing is named at once, in the signer's language.
+        missing = [str(text) for needed, ticked, text in (
+            (outside, domain_acknowledged, DOMAIN_NOT_ACKNOWLEDGED),
+            (short, count_acknowledged, SHORT_COUNT_NOT_ACKNOWLEDGED)) if needed and not ticked]
+        if missing:
+            raise ReviewError(" ".join(missing))
     acknowledged = {**({"domain_acknowledged": bool(domain_acknowledged)} if outside else {}),
                     **({"count_acknowledged": bool(count_acknowledged)} if short else {})}
     content["signature"] = {

@@ -25,7 +25,7 @@ from apps.smears.differential import BAND
 
 from . import selectors, services
 from .display import class_label, differential_table
-from .models import Meaning, Signature
+from .models import Meaning
 
 KEYS = OrderedDict([("n", "neutrophil"), ("s", BAND), ("l", "lymphocyte"), ("m", "monocyte"),
                     ("e", "eosinophil"), ("b", "basophil"), ("i", "ig"), ("a", "blast"),
@@ -83,23 +83,21 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "key_classes": dict(KEYS),
         "blockers": services.sign_blockers(specimen, cells=cells),
         "signatures": signatures,
-        "sign_comment": _sign_comment(request, specimen, signatures),
+        # A signature refused a moment ago gives back what the biologist typed and ticked.
+        "sign_kept": request.session.pop(
+            REFUSED_SIGNATURE.format(accession=specimen.accession), None),
+        "sign_comment": selectors.sign_comment_initial(specimen, signatures=signatures),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
     })
 
 
-# The comment of a signature just refused (wrong password, a box not ticked), kept for the
-# page that says why: the biologist does not type the conclusion again.
-REFUSED_COMMENT = "sign-comment-refused:{accession}"
-
-
-def _sign_comment(request: HttpRequest, specimen: Specimen, signatures: list[Signature]) -> str:
-    kept = request.session.pop(REFUSED_COMMENT.format(accession=specimen.accession), None)
-    if isinstance(kept, str):
-        return kept
-    return selectors.sign_comment_initial(specimen, signatures=signatures)
+# What a signature just refused (wrong password, a box not ticked) was sent with: its comment
+# and its boxes, kept in the session for the page that says why, so that the biologist does
+# not type the conclusion again: {"comment": str, "domain_acknowledged": bool,
+# "count_acknowledged": bool}.
+REFUSED_SIGNATURE = "sign-refused:{accession}"
 
 
 @role_required(roles.CAN_VIEW)

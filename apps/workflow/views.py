@@ -34,7 +34,7 @@ from apps.patients.views import specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
 from apps.review.display import differential_table
-from apps.review.views import REFUSED_COMMENT
+from apps.review.views import REFUSED_SIGNATURE
 from apps.smears.forms import SmearUploadForm
 from apps.smears.models import VACUOLE_READS
 from apps.smears.selectors import cells_grouped
@@ -274,9 +274,11 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
             count_acknowledged=request.POST.get("count_acknowledged") == "yes")
     except review_services.ReviewError as exc:
         messages.error(request, _("The case was not signed. %(reason)s") % {"reason": exc})
-        # The page that says why keeps the comment typed.
-        request.session[REFUSED_COMMENT.format(accession=accession)] = \
-            request.POST.get("comment", "")
+        # The page that says why keeps the comment typed and the boxes ticked.
+        request.session[REFUSED_SIGNATURE.format(accession=accession)] = {
+            "comment": request.POST.get("comment", ""),
+            **{box: request.POST.get(box) == "yes"
+               for box in ("domain_acknowledged", "count_acknowledged")}}
     else:
         messages.success(request, _("Signed. The report is being rendered."))
     return redirect("review_case", accession=accession)

@@ -32,7 +32,7 @@ FRENCH = [
     "Images de cellules hors du domaine sur lequel le modèle cellulaire (hemaclinic-cells "
     "2.1.2) a été validé : 38 cellules sur 40. Les classifications automatiques des cellules et "
     "les scores qui en sont calculés ne sont pas fiables pour ce frottis.",
-    "Le biologiste valideur a confirmé avoir revu les images des cellules, qui sont hors du "
+    "Le biologiste validant a confirmé avoir revu les images des cellules, qui sont hors du "
     "domaine sur lequel le modèle cellulaire a été validé.",
     "Formule établie sur 38 leucocytes, moins que la cible de 100.",
     "Cellules classées une à une par le biologiste (reclassées ou confirmées) : 3 sur 40 ; les "
@@ -108,7 +108,7 @@ def test_a_rejection_says_so_in_french(specimen, biologist, settings):  # type: 
     notes = _notes(_message(rejected, settings, "fr"))
     assert notes[0] == "Résultat non validé (rejeté)."
     # No review is claimed on a rejection.
-    assert not any(n.startswith("Le biologiste valideur") for n in notes)
+    assert not any(n.startswith("Le biologiste validant") for n in notes)
 
 
 def test_a_language_the_site_does_not_have_stops_start_up(settings):  # type: ignore[no-untyped-def]

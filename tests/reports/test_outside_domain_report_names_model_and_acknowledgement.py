@@ -21,7 +21,7 @@ from tests.reports.pdfs import pdf_bytes, pdf_text
 PASSWORD = "correct-horse-battery"
 ACK_EN = ("The validating biologist confirmed reviewing the cell images, which are outside the "
           "model's validated domain.")
-ACK_FR = ("Le biologiste valideur a confirmé avoir revu les images des cellules, qui sont hors "
+ACK_FR = ("Le biologiste validant a confirmé avoir revu les images des cellules, qui sont hors "
           "du domaine sur lequel le modèle a été validé.")
 ACK_HL7 = ("The validating biologist confirmed reviewing the cell images, which are outside "
            "the cell model's validated domain.")

@@ -55,8 +55,11 @@ def test_the_form_offers_the_box_when_short_and_a_refusal_keeps_the_comment(
                             "comment": "Neutropénie : formule sur 6 cellules."}, follow=True)
     refused = response.content.decode()
     assert "confirmez que vous la validez sur ce nombre de leucocytes" in refused
-    # The refusal keeps the conclusion typed: it is not to be written again.
+    # The refusal keeps the conclusion typed: it is not to be written again; nor is it said to
+    # come from a signed version.
     assert ">\nNeutropénie : formule sur 6 cellules.</textarea>" in refused
+    assert "avez envoyé avec la signature refusée." in refused
+    assert "Repris de la dernière version signée" not in refused
     client.post(f"/review/{analysed.accession}/sign/",
                 {"password": PASSWORD, "meaning": "validated", "count_acknowledged": "yes"})
     page = case_page_html(client, biologist, analysed, "en")
@@ -68,3 +71,23 @@ def test_the_box_is_hidden_on_a_full_count(client, biologist, analysed, settings
     settings.DIFFERENTIAL_TARGET_WBC = 6
     page = case_page_html(client, biologist, analysed, "en")
     assert 'id="sign-count-acknowledge" hidden>' in page
+
+
+def test_a_refusal_names_every_box_missing_and_keeps_those_ticked(client, biologist, outside):
+    """Outside the validated domain and short of the target: both boxes are needed; a refusal
+    names both, and gives back the one ticked."""
+    for c in Cell.objects.filter(specimen=outside):  # nothing waits unclassified
+        c.reviewed_class = "neutrophil"
+        c.save()
+    with pytest.raises(ReviewError) as refused:
+        case_sign(actor=biologist, specimen=outside, password=PASSWORD, meaning="validated")
+    assert "reviewed the cells yourself" in str(refused.value)
+    assert "fewer white cells than its target" in str(refused.value)
+    client.force_login(biologist)
+    response = client.post(f"/review/{outside.accession}/sign/",
+                           {"password": PASSWORD, "meaning": "validated",
+                            "count_acknowledged": "yes"}, follow=True)
+    page = response.content.decode()
+    assert "reviewed the cells yourself" in page
+    assert 'id="sign-count-acknowledged" checked>' in page
+    assert 'id="sign-domain-acknowledged">' in page
