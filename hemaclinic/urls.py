@@ -44,6 +44,7 @@ urlpatterns = [
          name="review_cell_detail"),
     path("review/<str:accession>/reclassify/", workflow_views.reclassify, name="review_reclassify"),
     path("review/<str:accession>/vacuoles/", workflow_views.vacuoles, name="review_vacuoles"),
+    path("review/<str:accession>/scores/", review_views.case_scores, name="review_scores"),
     path("review/<str:accession>/sign/", workflow_views.sign, name="review_sign"),
     path("review/<str:accession>/amend/", review_views.amend, name="review_amend"),
     path("review/<str:accession>/cbc-held/<int:held_id>/attach/",

@@ -102,6 +102,19 @@ REFUSED_SIGNATURE = "sign-refused:{accession}"
 
 @role_required(roles.CAN_VIEW)
 @require_GET
+def case_scores(request: HttpRequest, accession: str) -> HttpResponse:
+    """The case page's scores panel alone, read again by the page after a reclassification or a
+    vacuole read: the worker recomputes the scores within seconds, and the biologist sees them
+    without reloading the page (and losing the undo history)."""
+    specimen = get_object_or_404(Specimen, accession=accession)
+    response = render(request, "analysis/scores_panel.html",
+                      {"scores": scores_for_display(specimen)})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@role_required(roles.CAN_VIEW)
+@require_GET
 def cell_detail(request: HttpRequest, accession: str, cell_id: int) -> JsonResponse:
     """What the case page's large-cell pane shows of one cell, read when the cell is shown."""
     specimen = get_object_or_404(Specimen, accession=accession)

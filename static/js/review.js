@@ -361,10 +361,39 @@
         updateDifferential(res.data.differential);
         updateBlockers(res.data.blockers || []);
         if (shown) { preview(shown); }
+        scoresChanging();
         root.setAttribute(undo ? "data-last-undo" : "data-last-move", cls + ":" + ids.join(","));
         return ids;
       });
   }
+  // ---- the scores panel, read again while the worker recomputes the scores ----
+  var scoresUrl = root.getAttribute("data-scores-url");
+  var scoresTimers = [];
+  function refreshScores() {
+    var tab = document.getElementById("scores-tab");
+    if (!tab || !scoresUrl) { return; }
+    fetch(scoresUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        var next = document.createElement("div");
+        next.innerHTML = html;
+        var panel = tab.querySelector("#scores"), fresh = next.querySelector("#scores");
+        if (!panel || !fresh || panel.outerHTML === fresh.outerHTML) { return; }
+        // The sections the biologist opened stay open.
+        var open = Array.prototype.map.call(panel.querySelectorAll("details"), function (d) { return d.open; });
+        fresh.querySelectorAll("details").forEach(function (d, i) { d.open = !!open[i]; });
+        panel.replaceWith(fresh);
+        root.setAttribute("data-scores-refreshed", String(Date.now()));
+      })
+      .catch(function () { /* the next refresh, or a reload, shows them */ });
+  }
+  function scoresChanging() {
+    // The worker takes a second or a few: read the panel a few times, then stop.
+    scoresTimers.forEach(clearTimeout);
+    scoresTimers = [1500, 4000, 9000].map(function (ms) { return setTimeout(refreshScores, ms); });
+  }
+
   // ---- the biologist's read of neutrophils' vacuoles, and its undo ----
   function markRead(fig, read) {
     var span = fig.querySelector(".vac-read");
@@ -392,6 +421,7 @@
           markRead(c, (res.data.vacuoles || {})[c.getAttribute("data-cell")] || "");
         });
         if (shown) { showVacuoleRead(shown); }
+        scoresChanging();
         root.setAttribute("data-last-read", read + ":" + ids.join(","));
       });
   }

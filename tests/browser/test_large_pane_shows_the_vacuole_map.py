@@ -98,3 +98,28 @@ def test_the_biologist_reads_a_neutrophils_vacuoles(browser_page, live_server, r
     page.wait_for_selector(f"#review-cells[data-last-read='seen:{cell_id}']")
     assert page.locator("#vacuole-read-others").is_visible()
     assert lymphocyte.locator(".vac-read").count() == 0
+
+
+def test_the_scores_panel_follows_a_read_without_a_reload(browser_page, live_server, review_case,
+                                                          monkeypatch):
+    """The worker recomputes the scores after a read; the page reads its scores panel again and
+    shows the new count, the undo history kept (no reload)."""
+    from apps.analysis.scores import scores_compute
+
+    monkeypatch.setattr("apps.analysis.tasks.scores_compute_task.delay",
+                        lambda specimen_id, trigger: scores_compute(specimen_id=specimen_id,
+                                                                    trigger=trigger))
+    scores_compute(specimen_id=review_case.pk, trigger="test")
+    page = browser_page
+    browser_login(page, live_server, "bio", PASSWORD)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.click("#tab-scores")
+    vexas = page.locator("#scores [data-score='vexas']")
+    assert "read by the biologist" not in vexas.inner_text()
+    neutrophil = page.locator(".group[data-group='neutrophil'] figure.cell").first
+    neutrophil.click()
+    page.keyboard.press("v")
+    page.wait_for_selector("#review-cells[data-scores-refreshed]", timeout=15_000)
+    vexas.locator("details summary").first.click()   # the evidence table
+    assert "1/5 neutrophils vacuolated" in vexas.inner_text()
+    assert "vacuoles read by the biologist in 1 of the 5" in vexas.inner_text()
