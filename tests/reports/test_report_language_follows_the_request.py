@@ -15,7 +15,7 @@ def test_french_and_english_reports_differ_as_expected(signed, rendered, tmp_pat
 
     assert "Compte rendu de relecture du frottis sanguin" in fr
     assert "Blood smear review report" in en and "Blood smear review report" not in fr
-    assert "relus et validés par le biologiste Claire Martin" in fr
+    assert "relus et validés par Claire Martin, biologiste," in fr
     assert "reviewed and validated by the biologist Claire Martin" in en
     assert "Sorties que ce modèle ne donne pour aucune cellule" in fr and "does not give" not in fr
     assert "Outputs this model does not give" in en and "ne donne pas" not in en
