@@ -90,6 +90,25 @@ def _url_of_each(name: str) -> Callable[[int], str]:
     return lambda pk: f"{head}{pk}{tail}"
 
 
+def _caption_outputs(final_class: str, prediction: CellPrediction | None) -> dict[str, Any]:
+    """The neutrophil outputs a cell's caption shows (cell_anomalies): figures only where they
+    hold, not for an image outside the validated domain."""
+    if prediction is None or not prediction.figures_hold:
+        return {}
+    return cell_anomalies(final_class=final_class, anomalies=prediction.anomalies)
+
+
+def vacuole_captions(cells: Sequence[Cell]) -> dict[str, str]:
+    """The vacuole output each cell's caption shows now (by cell id, '' for none), as the
+    gallery words it: the case page's script rewrites a moved cell's caption with it."""
+    phrases = Phrases()
+    out = {}
+    for cell in cells:
+        value = _caption_outputs(cell.final_class, cell.latest_prediction()).get("vacuole")
+        out[str(cell.pk)] = "" if value is None else phrases.probability(value)
+    return out
+
+
 def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
     """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
     each group with its label; per cell what its figure prints, worded here once per page: its
@@ -108,8 +127,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         if flag not in flag_texts:
             flag_texts[flag] = cell_flag_text(flag)
         # Figures only where they hold: not for an image outside the validated domain.
-        outputs = cell_anomalies(final_class=final, anomalies=prediction.anomalies) \
-            if prediction and prediction.figures_hold else {}
+        outputs = _caption_outputs(final, prediction)
         vacuole, lobation = outputs.get("vacuole"), outputs.get("pseudo_pelger")
         # An image without a white cell carries no class: its flag says why, the network's
         # class for it (a field of red cells called an erythroblast) is not shown as one. An

@@ -235,7 +235,9 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                              "blockers": review_services.sign_blockers(specimen, cells=cells),
                              # Which of the moved cells carry a biologist's class now (an undo
                              # can give a cell back the model's).
-                             "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved}})
+                             "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved},
+                             # Their vacuole output, shown while they are neutrophils.
+                             "vacuole": review_selectors.vacuole_captions(moved)})
 
     return _json_review(request, action)
 

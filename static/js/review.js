@@ -354,6 +354,7 @@
         figs.forEach(function (c) {
           c.setAttribute("data-class", cls);
           c.classList.toggle("reviewed", !!(res.data.reviewed || {})[c.getAttribute("data-cell")]);
+          caption(c, (res.data.vacuole || {})[c.getAttribute("data-cell")] || "");
           forget(c.getAttribute("data-cell"));   // read again: new class, its outputs
           target.appendChild(c);
         });
@@ -444,6 +445,21 @@
       var button = ev.target.closest("button[data-read]");
       if (button) { read(button.getAttribute("data-read")); }
     });
+  }
+  // A moved cell's vacuole output, as the gallery words it: shown while it is a neutrophil.
+  function caption(fig, value) {
+    var span = fig.querySelector(".anomaly.vacuole");
+    if (!value) { if (span) { span.hidden = true; } return; }
+    if (!span) {
+      span = document.createElement("span");
+      span.className = "anomaly vacuole";
+      span.title = root.getAttribute("data-word-vacuoles") || "";
+      var after = fig.querySelector("figcaption .prediction");
+      fig.querySelector("figcaption").insertBefore(span, after ? after.nextSibling : null);
+    }
+    span.hidden = false;
+    span.textContent = (root.getAttribute("data-word-vac") || "") + " " + value;
+    span.classList.toggle("high", parseFloat(value.replace(",", ".").replace(/[^0-9.]/g, "")) >= 0.5);
   }
   function move(cls) {
     // A cell's own class key confirms it (the biologist's class, "reviewed"); a cell already

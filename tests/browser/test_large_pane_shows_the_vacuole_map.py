@@ -99,6 +99,15 @@ def test_the_biologist_reads_a_neutrophils_vacuoles(browser_page, live_server, r
     assert page.locator("#vacuole-read-others").is_visible()
     assert lymphocyte.locator(".vac-read").count() == 0
 
+    # A lymphocyte made a neutrophil shows its vacuole output at once, as the gallery words it.
+    assert lymphocyte.locator(".anomaly.vacuole").count() == 0
+    lymphocyte.click()
+    lymphocyte_id = lymphocyte.get_attribute("data-cell")
+    page.keyboard.press("n")
+    page.wait_for_selector(f"#review-cells[data-last-move='neutrophil:{lymphocyte_id}']")
+    moved = page.locator(f"figure.cell[data-cell='{lymphocyte_id}'] .anomaly.vacuole")
+    assert moved.is_visible() and moved.inner_text() == "vac 0.10"
+
 
 def test_the_scores_panel_follows_a_read_without_a_reload(browser_page, live_server, review_case,
                                                           monkeypatch):
