@@ -27,6 +27,7 @@ from apps.hemograms.flags import critical_low
 from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import cbc_earlier, cbc_latest, cbc_subject
 from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals
+from apps.ml.scores import vexas
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import (
@@ -98,15 +99,21 @@ def _caption_outputs(final_class: str, prediction: CellPrediction | None) -> dic
     return cell_anomalies(final_class=final_class, anomalies=prediction.anomalies)
 
 
-def vacuole_captions(cells: Sequence[Cell]) -> dict[str, str]:
-    """The vacuole output each cell's caption shows now (by cell id, '' for none), as the
-    gallery words it: the case page's script rewrites a moved cell's caption with it."""
+def _vacuole_caption(value: Any, phrases: Phrases) -> dict[str, Any]:
+    """A caption's vacuole output: its figure ('' for none) and whether it reaches the VEXAS
+    rule's cut-off (marked high)."""
+    return {"vacuole": "" if value is None else phrases.probability(value),
+            "vacuole_high": isinstance(value, int | float)
+            and value >= vexas.VACUOLE_PROB_CUTOFF}
+
+
+def vacuole_captions(cells: Sequence[Cell]) -> dict[str, dict[str, Any]]:
+    """The vacuole output each cell's caption shows now (by cell id), as the gallery words it:
+    the case page's script rewrites a moved cell's caption with it."""
     phrases = Phrases()
-    out = {}
-    for cell in cells:
-        value = _caption_outputs(cell.final_class, cell.latest_prediction()).get("vacuole")
-        out[str(cell.pk)] = "" if value is None else phrases.probability(value)
-    return out
+    return {str(cell.pk): _vacuole_caption(
+        _caption_outputs(cell.final_class, cell.latest_prediction()).get("vacuole"), phrases)
+        for cell in cells}
 
 
 def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
@@ -151,8 +158,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "scanner_label": phrases.class_label(scanner) if differs else "",
             "prob": phrases.probability(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",
-            "vacuole": "" if vacuole is None else phrases.probability(vacuole),
-            "vacuole_high": isinstance(vacuole, int | float) and vacuole >= 0.5,
+            **_vacuole_caption(vacuole, phrases),
             "lobation": "" if lobation is None else phrases.probability(lobation),
             "image_url": image_url(cell.pk),
             "cam_url": cam_url(cell.pk) if prediction and prediction.has_cam else "",

@@ -354,7 +354,7 @@
         figs.forEach(function (c) {
           c.setAttribute("data-class", cls);
           c.classList.toggle("reviewed", !!(res.data.reviewed || {})[c.getAttribute("data-cell")]);
-          caption(c, (res.data.vacuole || {})[c.getAttribute("data-cell")] || "");
+          caption(c, (res.data.vacuole || {})[c.getAttribute("data-cell")] || {});
           forget(c.getAttribute("data-cell"));   // read again: new class, its outputs
           target.appendChild(c);
         });
@@ -447,9 +447,9 @@
     });
   }
   // A moved cell's vacuole output, as the gallery words it: shown while it is a neutrophil.
-  function caption(fig, value) {
+  function caption(fig, output) {
     var span = fig.querySelector(".anomaly.vacuole");
-    if (!value) { if (span) { span.hidden = true; } return; }
+    if (!output.vacuole) { if (span) { span.hidden = true; } return; }
     if (!span) {
       span = document.createElement("span");
       span.className = "anomaly vacuole";
@@ -458,8 +458,8 @@
       fig.querySelector("figcaption").insertBefore(span, after ? after.nextSibling : null);
     }
     span.hidden = false;
-    span.textContent = (root.getAttribute("data-word-vac") || "") + " " + value;
-    span.classList.toggle("high", parseFloat(value.replace(",", ".").replace(/[^0-9.]/g, "")) >= 0.5);
+    span.textContent = (root.getAttribute("data-word-vac") || "") + " " + output.vacuole;
+    span.classList.toggle("high", !!output.vacuole_high);
   }
   function move(cls) {
     // A cell's own class key confirms it (the biologist's class, "reviewed"); a cell already

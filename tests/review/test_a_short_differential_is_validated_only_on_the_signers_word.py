@@ -45,26 +45,29 @@ def test_a_full_count_is_validated_without_the_box(biologist, analysed, settings
     assert "count_acknowledged" not in signature.content["signature"]
 
 
+def _signed_on_the_form(client, specimen, **fields) -> str:  # type: ignore[no-untyped-def]
+    """The page the signing form leads to, sent validated with ``fields``."""
+    return client.post(f"/review/{specimen.accession}/sign/",
+                       {"password": PASSWORD, "meaning": "validated", **fields},
+                       follow=True).content.decode()
+
+
 def test_the_form_offers_the_box_when_short_and_a_refusal_keeps_the_comment(
         client, biologist, analysed):
     page = case_page_html(client, biologist, analysed, "fr")
     assert 'id="sign-count-acknowledge">' in page
     assert "Je valide la formule sur les leucocytes comptés" in page
-    response = client.post(f"/review/{analysed.accession}/sign/",
-                           {"password": PASSWORD, "meaning": "validated",
-                            "comment": "Neutropénie : formule sur 6 cellules."}, follow=True)
-    refused = response.content.decode()
+    refused = _signed_on_the_form(client, analysed,
+                                  comment="Neutropénie : formule sur 6 cellules.")
     assert "confirmez que vous la validez sur ce nombre de leucocytes" in refused
     # The refusal keeps the conclusion typed: it is not to be written again; nor is it said to
     # come from a signed version.
     assert ">\nNeutropénie : formule sur 6 cellules.</textarea>" in refused
     assert "avez envoyé avec la signature refusée." in refused
     assert "Repris de la dernière version signée" not in refused
-    client.post(f"/review/{analysed.accession}/sign/",
-                {"password": PASSWORD, "meaning": "validated", "count_acknowledged": "yes"})
+    _signed_on_the_form(client, analysed, count_acknowledged="yes")
     page = case_page_html(client, biologist, analysed, "en")
     assert "Validated on a differential short of its target count, on the signer" in page
-
 
 
 def test_the_box_is_hidden_on_a_full_count(client, biologist, analysed, settings):
@@ -84,10 +87,7 @@ def test_a_refusal_names_every_box_missing_and_keeps_those_ticked(client, biolog
     assert "reviewed the cells yourself" in str(refused.value)
     assert "fewer white cells than its target" in str(refused.value)
     client.force_login(biologist)
-    response = client.post(f"/review/{outside.accession}/sign/",
-                           {"password": PASSWORD, "meaning": "validated",
-                            "count_acknowledged": "yes"}, follow=True)
-    page = response.content.decode()
+    page = _signed_on_the_form(client, outside, count_acknowledged="yes")
     assert "reviewed the cells yourself" in page
     assert 'id="sign-count-acknowledged" checked>' in page
     assert 'id="sign-domain-acknowledged">' in page
