@@ -85,6 +85,25 @@ def per_100_of(count: int, counted: int) -> float | None:
     return round(100.0 * count / counted, 1) if counted > 0 else None
 
 
+def shares_per_100(counts: dict[str, int]) -> dict[str, float]:
+    """Each class's share of the white cells, in tenths that add up to exactly 100.0 (the
+    largest-remainder rule): 1, 1 and 1 of 3 read 33.4, 33.3 and 33.3, not three 33.3 that a
+    signed differential would print summing to 99.9. Each share is its exact value rounded down
+    or up, never further; ties for the last tenths go to the larger count, then in order."""
+    total = sum(counts.values())
+    if total <= 0:
+        return {}
+    exact = {c: 1000 * n / total for c, n in counts.items()}
+    tenths = {c: math.floor(v) for c, v in exact.items()}
+    left = 1000 - sum(tenths.values())
+    order = list(counts)
+    by_remainder = sorted(order, key=lambda c: (-(exact[c] - tenths[c]), -counts[c],
+                                                order.index(c)))
+    for c in by_remainder[:left]:
+        tenths[c] += 1
+    return {c: t / 10 for c, t in tenths.items()}
+
+
 def absolute_count(per_100: float | None, wbc: float | None) -> float | None:
     """A class's absolute count (x10^9/L): its share of the white cells counted on the smear
     times the analyser's white cell count; None without either."""
@@ -105,7 +124,7 @@ def outside_interval(count: int, counted: int, share: float | None) -> bool:
 class Differential:
     wbc_counted: int
     counts: dict[str, int]  # per white-cell class, in WBC_CLASSES order then others
-    per_100_wbc: dict[str, float]  # same keys, one decimal
+    per_100_wbc: dict[str, float]  # same keys, in tenths adding up to 100.0 (shares_per_100)
     nrbc: int
     nrbc_per_100_wbc: float | None
     excluded: dict[str, int]  # non-white objects left out of the denominator (platelets)
@@ -143,17 +162,19 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
     counts = {c: tally.get(c, 0) for c in order}
     wbc = sum(counts.values())
 
-    def per_100(n: int) -> float:
-        return round(100.0 * n / wbc, 1)
-
+    shares = shares_per_100(counts)
     return Differential(
         wbc_counted=wbc,
         counts=counts,
-        per_100_wbc={c: per_100(n) for c, n in counts.items()} if wbc else {},
+        per_100_wbc=shares,
         nrbc=nrbc,
-        nrbc_per_100_wbc=per_100(nrbc) if wbc else None,
+        nrbc_per_100_wbc=per_100_of(nrbc, wbc),
         bands=bands,
-        bands_per_100_wbc=per_100(bands) if wbc else None,
+        # Among the neutrophils, never above their share (rounded down or up to add up), and
+        # that share when every neutrophil is a band form.
+        bands_per_100_wbc=None if not wbc else shares["neutrophil"]
+        if bands == counts["neutrophil"] else min(per_100_of(bands, wbc) or 0.0,
+                                                  shares["neutrophil"]),
         excluded=excluded,
         unclassified=unclassified,
         target=target,
