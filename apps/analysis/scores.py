@@ -76,13 +76,17 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
 
 
 def _neutrophils(specimen: Specimen
-                 ) -> tuple[list[tuple[Cell, Any]], int, int, list[Cell], bool]:
+                 ) -> tuple[list[tuple[Cell, Any]], int, int, list[Cell], bool,
+                            list[tuple[Cell, Any]]]:
     """The neutrophils after review (the biologist's class wins) that carry anomaly outputs;
     how many do not (a model version without them), and how many have an image outside the
-    domain the model was validated on: both are counted apart, never used as evidence. Last,
+    domain the model was validated on: both are counted apart, never used as evidence. Then
     every neutrophil, and whether an image outside the domain still waits for the biologist's
-    class (it may hide a neutrophil)."""
+    class (it may hide a neutrophil). Last, the neutrophils outside the domain whose class and
+    vacuoles the biologist both gave (``_read_outside``): the VEXAS rule counts them on those
+    reads, which do not rest on the image; they are not among the outside ones."""
     out, without, outside = [], 0, 0
+    read_outside: list[tuple[Cell, Any]] = []
     every: list[Cell] = []
     waiting = False  # an image no one has classed yet: it may hide a neutrophil
     for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
@@ -97,13 +101,22 @@ def _neutrophils(specimen: Specimen
         if not is_neutrophil(named):  # a band neutrophil too
             continue
         every.append(cell)
-        if prediction.domain_flag:
+        if prediction.domain_flag and _read_outside(cell):
+            read_outside.append((cell, prediction))
+        elif prediction.domain_flag:
             outside += 1
         elif any(prediction.anomalies.get(a) is not None for a in ("vacuole", "pseudo_pelger")):
             out.append((cell, prediction))
         else:
             without += 1
-    return out, without, outside, every, waiting
+    return out, without, outside, every, waiting, read_outside
+
+
+def _read_outside(cell: Cell) -> bool:
+    """A neutrophil whose image is outside the validated domain, that the biologist classed as
+    one and whose vacuoles they read: the VEXAS rule's vacuole part needs nothing of the
+    model for it."""
+    return is_neutrophil(cell.reviewed_class) and cell.reviewed_vacuoles is not None
 
 
 def _read_by_the_biologist(every: list[Cell], waiting: bool) -> list[Cell] | None:
@@ -160,16 +173,25 @@ def _model_of(neutrophils: list[tuple[Cell, Any]]) -> dict[str, str]:
 
 
 def _vexas(features, context, neutrophils, card_outputs, *,  # type: ignore[no-untyped-def]
-           read: list[Cell] | None = None) -> dict[str, Any]:
+           read: list[Cell] | None = None,
+           read_outside: Sequence[tuple[Cell, Any]] = ()) -> dict[str, Any]:
     """The VEXAS rule on the neutrophils inside the validated domain (the biologist's reads
-    winning over the model's outputs); or, with ``read`` (_read_by_the_biologist: a specimen
-    whose images are outside that domain, every cell classed and every neutrophil's vacuoles
-    read by the biologist), on those reads alone, no output of the cell model counted."""
+    winning over the model's outputs) and those outside it that the biologist classed and
+    read (``read_outside``: counted on that read, never on the model's output); or, with
+    ``read`` (_read_by_the_biologist: a specimen whose images are outside that domain, every
+    cell classed and every neutrophil's vacuoles read by the biologist), on those reads alone,
+    no output of the cell model counted."""
     if read is None:
-        cells = [c for c, _p in neutrophils]
-        vac = _output(neutrophils, "vacuole", card_outputs)
-        pelger = _output(neutrophils, "pseudo_pelger", card_outputs)
-        provenance: dict[str, Any] = {"cell_model": _model_of(neutrophils)}
+        counted = [*neutrophils, *read_outside]
+        cells = [c for c, _p in counted]
+        # A read wins over the output in the rule: the vacuole column of a cell outside the
+        # domain is never counted. No read of pseudo-Pelger nuclei exists: their column is
+        # the model's, so not given once such a cell is among the counted.
+        vac = _output(counted, "vacuole", card_outputs)
+        pelger = None if read_outside else _output(neutrophils, "pseudo_pelger", card_outputs)
+        provenance: dict[str, Any] = {"cell_model": _model_of(counted)}
+        if read_outside:
+            provenance["outside_domain_read"] = len(read_outside)
     else:
         cells, vac, pelger = read, None, None
         provenance = {"cell_model": {}, "counted_on": VEXAS_ON_READS}
@@ -179,7 +201,7 @@ def _vexas(features, context, neutrophils, card_outputs, *,  # type: ignore[no-u
         mcv_fl=features.mcv, hgb_g_dl=features.hb, plt_10_9_l=features.plt,
         sex=features.sex, age_years=features.age))
     # Evidence cells: those the rule counts as vacuolated, as the page shows them.
-    evidence = _vacuolated_cells(neutrophils, cutoff=result.thresholds["vacuole_prob_cutoff"]) \
+    evidence = _vacuolated_cells(counted, cutoff=result.thresholds["vacuole_prob_cutoff"]) \
         if read is None else [{"cell_id": c.pk, "read": "seen"} for c in read
                               if c.reviewed_vacuoles][:20]
     return {
@@ -411,7 +433,7 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     specimen = (Specimen.objects.select_for_update(of=("self",)).select_related("patient")
                 .get(pk=specimen_id))
     features, context = _cbc_features(specimen)
-    neutrophils, without_outputs, outside, every, waiting = _neutrophils(specimen)
+    neutrophils, without_outputs, outside, every, waiting, read_outside = _neutrophils(specimen)
     read = _read_by_the_biologist(every, waiting)
     context = {**context, "neutrophils_without_anomaly_outputs": without_outputs,
                "neutrophils_outside_domain": outside}
@@ -423,7 +445,8 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
         # Outside the validated domain, counted on the biologist's reads once every neutrophil
         # has been read.
         VEXAS: _outside_domain(_vexas(features, context, neutrophils, card_outputs,
-                                      read=read if _is_outside(domain) else None), domain),
+                                      read=read if _is_outside(domain) else None,
+                                      read_outside=read_outside), domain),
         MDS_IMAGE: _outside_domain(_mds_image(neutrophils, card_outputs), domain),
         MDS_CBC: _mds_cbc(features, context, blast_messages(cbc_ip_messages(specimen))),
         MDS_FUSED: _mds_fused(features, context, neutrophils, domain),

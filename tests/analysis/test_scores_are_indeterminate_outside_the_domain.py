@@ -149,3 +149,49 @@ def test_outside_the_domain_the_vexas_rule_counts_the_biologists_reads_once_all_
     with translation.override("fr"):
         assert score_display(vexas)["on_reads"].startswith(
             "Comptée sur les seules lectures du biologiste")
+
+
+def test_a_neutrophil_outside_the_domain_counts_once_the_biologist_classed_and_read_it(
+        make_neutrophils, biologist):
+    """In a smear inside the domain as a whole, a neutrophil whose image is not is left out of
+    the VEXAS count, until the biologist has given both what the rule reads of it: its class
+    and its vacuoles. Then it counts on that read, never on the model's output for it, and
+    the image evidence for MDS, which has no such read, still leaves it out."""
+    from apps.workflow.services import cells_reclassify, cells_vacuoles_read
+
+    current = make_neutrophils(outside={0, 1})  # two vacuolated cells by the model's output
+    specimen = Cell.objects.first().specimen
+    cells = list(Cell.objects.filter(specimen=specimen).order_by("pk"))
+    outside = cells[:2]
+    # Classed only: still outside, still not counted.
+    cells_reclassify(actor=biologist, specimen=specimen, cell_ids=[outside[0].pk],
+                     new_class="neutrophil")
+    scores_compute(specimen_id=specimen.pk, trigger="test")
+    vexas = {s.name: s for s in scores_current(specimen)}["vexas"]
+    assert vexas.inputs["n_neutrophils"] == 28
+    assert vexas.inputs["neutrophils_outside_domain"] == 2
+    # Classed and read (no vacuoles, against the model's 0.9): counted, as not vacuolated.
+    cells_vacuoles_read(actor=biologist, specimen=specimen, cell_ids=[outside[0].pk],
+                        seen=False)
+    scores_compute(specimen_id=specimen.pk, trigger="test")
+    current = {s.name: s for s in scores_current(specimen)}
+    vexas = current["vexas"]
+    assert vexas.state == "scored"
+    assert vexas.inputs["n_neutrophils"] == 29
+    assert vexas.inputs["neutrophils_outside_domain"] == 1
+    assert vexas.inputs["outside_domain_read"] == 1
+    part = vexas.evidence["contributions"][0]
+    assert (part["reason"]["params"]["k"], part["reason"]["params"]["read"]) == (6, 1)
+    assert outside[0].pk not in {c["cell_id"] for c in vexas.evidence["cells"]}
+    # The model's pseudo-Pelger output of that cell is not given: no read of it exists.
+    assert vexas.evidence["contributions"][-1]["name"] == "pseudo_pelger"
+    assert vexas.evidence["contributions"][-1]["value"] is None
+    assert current["mds_image"].inputs["n_neutrophils"] == 28
+    # Read as vacuolated: counted and shown as the biologist's read.
+    cells_vacuoles_read(actor=biologist, specimen=specimen, cell_ids=[outside[0].pk],
+                        seen=True)
+    scores_compute(specimen_id=specimen.pk, trigger="test")
+    vexas = {s.name: s for s in scores_current(specimen)}["vexas"]
+    assert vexas.evidence["contributions"][0]["reason"]["params"]["k"] == 7
+    assert vexas.evidence["cells"][0] == {"cell_id": outside[0].pk, "vacuole": 0.9,
+                                          "read": "seen"}
