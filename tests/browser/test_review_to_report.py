@@ -72,15 +72,19 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     assert page.locator("#sign-count-acknowledge").is_visible()
     page.check("#sign-count-acknowledged")
     page.click("#sign-form button[type=submit]")
-    page.wait_for_selector("a:has-text('PDF fr')", timeout=120_000)
+    page.wait_for_selector("a.report-pdf[data-language=fr]", timeout=120_000)
     signature = Signature.objects.get(specimen__accession="FLOW-1")
     assert signature.content["signature"]["count_acknowledged"] is True
     assert signature.content_sha256 == content_hash(signature.content)
     assert signature.signed_by == bio
 
-    # The PDF link appears once the worker (eager here) has rendered it.
+    # The PDF link appears once the worker (eager here) has rendered it, named by its
+    # language, as is each language it can be rendered in again.
+    assert page.inner_text("a.report-pdf[data-language=fr]") == "PDF (français)"
+    assert page.locator("#sign select[name=language] option").all_inner_texts() \
+        == ["Français", "English"]
     with page.expect_download() as info:
-        page.click("a:has-text('PDF fr')")
+        page.click("a.report-pdf[data-language=fr]")
     pdf = tmp_path / "report.pdf"
     info.value.save_as(pdf)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
