@@ -82,9 +82,9 @@ def _neutrophils(specimen: Specimen
     how many do not (a model version without them), and how many have an image outside the
     domain the model was validated on: both are counted apart, never used as evidence. Then
     every neutrophil, and whether an image outside the domain still waits for the biologist's
-    class (it may hide a neutrophil). Last, the neutrophils outside the domain whose class and
-    vacuoles the biologist both gave (``_read_outside``): the VEXAS rule counts them on those
-    reads, which do not rest on the image; they are not among the outside ones."""
+    class (it may hide a neutrophil). Last, those of the outside ones whose class and vacuoles
+    the biologist both gave (``_read_outside``): the VEXAS rule counts them on those reads,
+    which do not rest on the image; for the other scores they stay outside."""
     out, without, outside = [], 0, 0
     read_outside: list[tuple[Cell, Any]] = []
     every: list[Cell] = []
@@ -101,10 +101,10 @@ def _neutrophils(specimen: Specimen
         if not is_neutrophil(named):  # a band neutrophil too
             continue
         every.append(cell)
-        if prediction.domain_flag and _read_outside(cell):
-            read_outside.append((cell, prediction))
-        elif prediction.domain_flag:
+        if prediction.domain_flag:
             outside += 1
+            if _read_outside(cell):
+                read_outside.append((cell, prediction))
         elif any(prediction.anomalies.get(a) is not None for a in ("vacuole", "pseudo_pelger")):
             out.append((cell, prediction))
         else:
@@ -451,7 +451,9 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
         MDS_CBC: _mds_cbc(features, context, blast_messages(cbc_ip_messages(specimen))),
         MDS_FUSED: _mds_fused(features, context, neutrophils, domain),
     }
-    payloads = {name: _counted_in_domain(payload, domain, outside)
+    # The neutrophils each score leaves out: the VEXAS rule counts the biologist's reads.
+    left_out = {VEXAS: outside - len(read_outside)}
+    payloads = {name: _counted_in_domain(payload, domain, left_out.get(name, outside))
                 for name, payload in payloads.items()}
     if _is_outside(domain) and read is None:
         # What would let the rule count the biologist's reads instead.

@@ -145,6 +145,9 @@ def test_outside_the_domain_the_vexas_rule_counts_the_biologists_reads_once_all_
     assert part["reason"]["params"]["k"] == 7 and part["points"] == 0.4   # 7/30 = 23%
     assert [c["cell_id"] for c in vexas.evidence["cells"]] == [c.pk for c in cells[10:17]]
     assert current["mds_image"].state == "indeterminate"
+    # Its reason still counts every neutrophil outside: read, they are still the model's there.
+    few = [r for r in current["mds_image"].reasons if r["code"] == "few_neutrophils_in_domain"]
+    assert few and few[0]["params"]["outside"] == 30
     from apps.analysis.score_text import score_display
     with translation.override("fr"):
         assert score_display(vexas)["on_reads"].startswith(
@@ -178,7 +181,7 @@ def test_a_neutrophil_outside_the_domain_counts_once_the_biologist_classed_and_r
     vexas = current["vexas"]
     assert vexas.state == "scored"
     assert vexas.inputs["n_neutrophils"] == 29
-    assert vexas.inputs["neutrophils_outside_domain"] == 1
+    assert vexas.inputs["neutrophils_outside_domain"] == 2
     assert vexas.inputs["outside_domain_read"] == 1
     part = vexas.evidence["contributions"][0]
     assert (part["reason"]["params"]["k"], part["reason"]["params"]["read"]) == (6, 1)
@@ -187,6 +190,9 @@ def test_a_neutrophil_outside_the_domain_counts_once_the_biologist_classed_and_r
     assert vexas.evidence["contributions"][-1]["name"] == "pseudo_pelger"
     assert vexas.evidence["contributions"][-1]["value"] is None
     assert current["mds_image"].inputs["n_neutrophils"] == 28
+    # For the image evidence both cells are still outside, and its reason counts them.
+    few = [r for r in current["mds_image"].reasons if r["code"] == "few_neutrophils_in_domain"]
+    assert few and few[0]["params"]["outside"] == 2
     # Read as vacuolated: counted and shown as the biologist's read.
     cells_vacuoles_read(actor=biologist, specimen=specimen, cell_ids=[outside[0].pk],
                         seen=True)
