@@ -69,7 +69,11 @@ def per_100_interval(count: int, counted: int) -> tuple[float, float] | None:
     centre = (p + z2 / (2 * counted)) / (1 + z2 / counted)
     half = INTERVAL_Z * math.sqrt(p * (1 - p) / counted + z2 / (4 * counted * counted)) \
         / (1 + z2 / counted)
-    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+    # None of the cells or all of them: the interval ends at 0 or 100 exactly (the formula's
+    # difference of two equal terms leaves a rounding error, 7e-16, above 0).
+    low = 0.0 if count == 0 else 100 * max(0.0, centre - half)
+    high = 100.0 if count == counted else 100 * min(1.0, centre + half)
+    return low, high
 
 
 # A white cell of no listed class, in the denominator; the biologist may name it (Cell.
@@ -117,7 +121,11 @@ def outside_interval(count: int, counted: int, share: float | None) -> bool:
     outside the 95 % interval of ``count`` of ``counted`` smear cells: a difference that the
     size of the smear count does not explain, so one of the two counts misses cells."""
     bounds = per_100_interval(count, counted)
-    return bounds is not None and share is not None and not bounds[0] <= share <= bounds[1]
+    if bounds is None or share is None:
+        return False
+    # Against the interval as printed (one decimal): a share the page shows inside it is not
+    # marked as outside it.
+    return not round(bounds[0], 1) <= share <= round(bounds[1], 1)
 
 
 @dataclass(frozen=True)

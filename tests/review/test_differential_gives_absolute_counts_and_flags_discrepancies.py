@@ -4,10 +4,16 @@ neutrophils 47.2 on the smear against 65.4 on the analyser passed without a word
 
 from __future__ import annotations
 
+import pytest
 from django.utils import translation
 
 from apps.review.display import differential_table
-from apps.smears.differential import absolute_count, differential_count, outside_interval
+from apps.smears.differential import (
+    absolute_count,
+    differential_count,
+    outside_interval,
+    per_100_interval,
+)
 
 # 100 white cells: 47 neutrophils, 40 lymphocytes, 8 monocytes, 4 eosinophils, 1 basophil;
 # 2 erythroblasts beside them.
@@ -30,6 +36,24 @@ def test_the_rules():
     # 47 of 100: 95% interval 37.5-56.7; 65.4 is outside, 50.0 inside.
     assert outside_interval(47, 100, 65.4) and not outside_interval(47, 100, 50.0)
     assert not outside_interval(47, 100, None) and not outside_interval(0, 0, 3.0)
+
+
+@pytest.mark.parametrize("counted", [5, 7, 12, 35, 100, 200])
+def test_a_share_at_the_end_of_the_interval_is_inside_it(counted):
+    """None of the cells counted and the analyser's 0.0, or all of them and its 100.0: the
+    printed interval starts at 0.0 or ends at 100.0, and the analyser's share is within it."""
+    assert per_100_interval(0, counted)[0] == 0.0
+    assert per_100_interval(counted, counted)[1] == 100.0
+    assert not outside_interval(0, counted, 0.0)
+    assert not outside_interval(counted, counted, 100.0)
+    assert outside_interval(0, counted, 60.0)
+
+
+def test_the_mark_follows_the_interval_as_printed():
+    low, high = per_100_interval(2, 35)
+    assert (round(low, 1), round(high, 1)) == (1.6, 18.6)
+    assert not outside_interval(2, 35, 18.6) and outside_interval(2, 35, 18.7)
+    assert not outside_interval(2, 35, 1.6) and outside_interval(2, 35, 1.5)
 
 
 def test_absolute_counts_and_the_mark_on_the_page_table():
