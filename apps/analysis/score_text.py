@@ -392,9 +392,18 @@ def vexas_without_vacuoles_text(name: str, state: object, level: object,
         return ""
     if vexas.vacuoles_scored(contributions):
         return ""
-    return _("No vacuolated neutrophil among its points: the level rests on the blood count, "
-             "sex and age, which MDS, a B12 deficiency or alcohol give too. It is not put on the "
-             "worklist as a VEXAS suspicion.")
+    rest = _("the level rests on the blood count, sex and age, which MDS, a B12 deficiency or "
+             "alcohol give too. It is not put on the worklist as a VEXAS suspicion.")
+    # Some neutrophils may be vacuolated, too few of them to score: said so, with their count.
+    found = next((c.get("reason") or {} for c in contributions
+                  if isinstance(c, Mapping) and c.get("name") == "vacuoles"), {})
+    p = found.get("params") or {} if found.get("code") == reasons.VACUOLATED_SHARE else {}
+    k, n = p.get("k"), p.get("n")
+    if isinstance(k, int) and isinstance(n, int) and k > 0 and p.get("low") is not None:
+        return _("The vacuoles give none of its points (%(k)s/%(n)s neutrophils vacuolated, "
+                 "under the %(low)s%% from which they score): %(rest)s") % {
+            "k": k, "n": n, "low": _pct(p.get("low")), "rest": rest}
+    return _("The vacuoles give none of its points: %(rest)s") % {"rest": rest}
 
 
 # The scores that read the patient's sex or age (the VEXAS rule's points, the CBC model's inputs).

@@ -137,9 +137,22 @@ def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
     from apps.analysis.score_text import score_display
 
     shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
-    assert shown.startswith("No vacuolated neutrophil among its points")
+    assert shown.startswith("The vacuoles give none of its points: the level rests on")
     with translation.override("fr"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
-    assert shown.startswith("Aucun neutrophile vacuolé parmi ses points")
+    assert shown.startswith("Les vacuoles ne lui donnent aucun point : le niveau repose")
+    # One vacuolated neutrophil of 25, under the share that scores: not "none vacuolated",
+    # which the evidence beside it (1/25, its image) would contradict.
+    payloads["vexas"]["evidence"]["contributions"][0]["reason"] = {
+        "code": "vacuolated_share",
+        "params": {"k": 1, "n": 25, "fraction": 0.04, "high": 0.2, "low": 0.08, "read": 0}}
+    shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
+    assert shown.startswith("The vacuoles give none of its points (1/25 neutrophils "
+                            "vacuolated, under the 8% from which they score): the level")
+    assert "No vacuolated" not in shown
+    with translation.override("fr"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
+    assert shown.startswith("Les vacuoles ne lui donnent aucun point (1/25 neutrophiles "
+                            "vacuolés, sous les 8\u00a0% à partir desquels elles comptent)")
     payloads = _payloads(0.6, "intermediate")  # with vacuolated neutrophils: nothing to add
     assert score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"] == ""
