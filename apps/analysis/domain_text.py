@@ -22,6 +22,13 @@ CELL_FLAGS: dict[str, Promise] = {
 }
 
 
+# A cell's flag where its card has little room (the report's key cells, below the banner that
+# says what the domain is): the reason a white cell was not found stays whole.
+CELL_FLAGS_SHORT: dict[str, Promise] = {
+    CELL_OUTSIDE: _("outside the validated domain"),
+}
+
+
 # The specimen's verdict in a few words, where a line has no room for the banner's sentence
 # (the worklist's reasons); only a specimen outside the domain is named.
 SPECIMEN_SHORT: dict[str, Promise] = {
@@ -38,8 +45,11 @@ def specimen_domain_short(domain: dict[str, object] | None) -> str:
     return "" if text is None else str(text)
 
 
-def cell_flag_text(code: str | None) -> str:
-    """The label of a cell's domain flag; "" for none (an unlisted code is a view reason)."""
+def cell_flag_text(code: str | None, *, short: bool = False) -> str:
+    """The label of a cell's domain flag; "" for none (an unlisted code is a view reason).
+    ``short``: CELL_FLAGS_SHORT's words where it has them."""
     if not code:
         return ""
+    if short and code in CELL_FLAGS_SHORT:
+        return str(CELL_FLAGS_SHORT[code])
     return str(CELL_FLAGS.get(code, _("no white cell found: %(reason)s") % {"reason": code}))

@@ -276,7 +276,7 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             "image_uri": _media_uri(media_root, image),
             "cam_uri": _media_uri(media_root, cam),
             "anomalies": anomalies,
-            "domain_flag": cell_flag_text(c.get("domain_flag")),
+            "domain_flag": cell_flag_text(c.get("domain_flag"), short=True),
         })
     return out
 

@@ -80,7 +80,7 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
 
     # The PDF link appears once the worker (eager here) has rendered it, named by its
     # language, as is each language it can be rendered in again.
-    assert page.inner_text("a.report-pdf[data-language=fr]") == "PDF (français)"
+    assert page.inner_text("a.report-pdf[data-language=fr]") == "PDF (Français)"
     assert page.locator("#sign select[name=language] option").all_inner_texts() \
         == ["Français", "English"]
     with page.expect_download() as info:

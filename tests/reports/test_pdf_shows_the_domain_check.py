@@ -43,12 +43,14 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     assert "3 of them are not counted until you confirm or reclassify them." in en
     assert "the others keep the model's class" in en
     assert "no white cell found: the stained region fills the image" in en
-    assert en.count("outside the validated domain: unlike the images the model was "
-                    "validated on") == 2
+    # The two key cells outside say so in a few words, below the banner that explains it.
+    assert en.count("Image outside the validated domain") == 2
+    assert "unlike the images the model was validated on" not in en
     assert "Domain check not available" not in en
     fr = _flat(rendered(signed, "fr"), tmp_path)
     assert WARNING_FR in fr
     assert "aucun leucocyte trouvé" in fr
+    assert fr.count("Image hors du domaine validé") == 2
     assert "outside the domain" not in fr and "no white cell found" not in fr
 
 

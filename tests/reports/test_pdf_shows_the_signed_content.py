@@ -94,8 +94,9 @@ def test_scores_are_printed_with_their_version(make_specimen, sign, rendered, tm
                      "text": "Fewer than 20 neutrophils.", "inputs": {}}
     signature = sign(make_specimen(), scores=[score, indeterminate])
     flat = " ".join(pdf_text(pdf_bytes(rendered(signature, "fr")), tmp_path).split())
-    assert "VEXAS suspicion vexas-rule/1.0.0 calculé 0,725 élevé" in flat
-    assert "MDS image evidence" in flat and "mds-image/1.0.0 indéterminé" in flat
+    # Each score's version is printed below its name (read after its row's last cell).
+    assert "VEXAS suspicion calculé 0,725 élevé vexas-rule/1.0.0" in flat
+    assert "MDS image evidence indéterminé — — mds-image/1.0.0" in flat
     assert "Prompt UBA1 sequencing." in flat and "Fewer than 20 neutrophils." in flat
     assert "Aucun score" not in flat
 
