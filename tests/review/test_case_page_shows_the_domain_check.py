@@ -26,6 +26,12 @@ def test_the_banner_and_cell_markers_in_english(client, biologist, outside):
     assert len(re.findall(r'data-domain-flag="no_stain"', page)) == 1
     assert "no white cell found: no stained nucleus in the image" in page
     assert "outside the validated domain: unlike the images the model was validated on" in page
+    # Each of the 3 cells outside shows the model's class as a suggestion, as the specimen's
+    # gallery does, without the probability that does not hold for it; the image without a
+    # white cell, none.
+    suggestions = re.findall(r'<figure class="cell[^"]*"[^>]*>(?:(?!</figure>).)*?'
+                             r'<span class="prediction suggestion"[^>]*>([^<]+)</span>', page)
+    assert sorted(s.strip() for s in suggestions) == ["Lymphocyte", "Neutrophil", "Neutrophil"]
 
 
 def test_the_banner_and_cell_markers_in_french(client, biologist, outside):
