@@ -42,6 +42,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except tokens.TokenRefusedError as exc:
             if exc.code == "invalid":
                 form.add_error("password", _("Wrong password."))
+            elif exc.code == "no_role":
+                form.add_error(None, _("Your account has no role in the laboratory (technician, "
+                                       "biologist or administrator): no token is issued. Ask an "
+                                       "administrator."))
             else:
                 minutes = math.ceil(exc.retry_after / 60)
                 form.add_error(None, ngettext(

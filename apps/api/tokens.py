@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core import throttle
+from apps.core import roles, throttle
 from apps.core.audit import audit_record
 
 from .models import ApiToken, TokenState
@@ -39,7 +39,8 @@ class IssuedToken:
 
 
 class TokenRefusedError(Exception):
-    """No token: wrong credentials ("invalid"), or attempts throttled ("throttled", "locked")."""
+    """No token: wrong credentials ("invalid"), attempts throttled ("throttled", "locked"), or
+    an account with no role in the laboratory ("no_role": every call would be refused)."""
 
     def __init__(self, code: str, retry_after: int = 0) -> None:
         super().__init__(code)
@@ -54,9 +55,13 @@ def token_digest(secret: str) -> str:
 @transaction.atomic
 def api_token_create(*, user: Any, name: str = "", lifetime_days: int = LIFETIME_DAYS,
                      ip: str | None = None) -> IssuedToken:
-    """A new token for `user`, valid `lifetime_days` (1 to MAX_LIFETIME_DAYS); audited."""
+    """A new token for `user`, valid `lifetime_days` (1 to MAX_LIFETIME_DAYS); audited. None
+    for an account without a role: a credential that can do nothing is not issued (its own
+    tokens, made before a role was withdrawn, it can still list and revoke)."""
     if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
         raise ValueError(f"lifetime_days must be between 1 and {MAX_LIFETIME_DAYS}")
+    if not roles.user_roles(user) & roles.CAN_VIEW:
+        raise TokenRefusedError("no_role")
     secret = MARKER + secrets.token_urlsafe(32)
     now = timezone.now()
     token = ApiToken.objects.create(

@@ -200,6 +200,7 @@ class TokenObtainView(APIView):
 
     @extend_schema(request=s.TokenObtainSerializer,
                    responses={201: s.TokenIssuedSerializer,
+                              403: error("The account has no role in the laboratory."),
                               429: error("Too many attempts: wait the Retry-After header's "
                                          "seconds.")},
                    description="The token is in the answer this once: only its hash is stored. "
@@ -217,6 +218,10 @@ class TokenObtainView(APIView):
             if exc.code == "invalid":
                 return Response({"detail": "Unable to log in with these credentials."},
                                 status=status.HTTP_400_BAD_REQUEST)
+            if exc.code == "no_role":
+                return Response({"detail": "This account has no role in the laboratory: no "
+                                           "token is issued. Ask an administrator."},
+                                status=status.HTTP_403_FORBIDDEN)
             return Response({"detail": "Too many failed attempts: try again later."},
                             status=status.HTTP_429_TOO_MANY_REQUESTS,
                             headers={"Retry-After": str(exc.retry_after)})

@@ -11,15 +11,17 @@ from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from apps.api.models import ApiToken
-from apps.api.tokens import api_token_create
+from apps.api.tokens import TokenRefusedError, api_token_create
 from apps.core.models import AuditEvent
 
 PASSWORD = "correct-horse-battery"  # the make_user fixture's
+User = get_user_model()
 OBTAIN = "/api/auth/token/"
 REVOKE = "/api/auth/token/revoke/"
 
@@ -69,6 +71,24 @@ def test_wrong_credentials_get_no_token(client, technician):
     assert _obtain(client, "tech", "wrong").status_code == 400
     assert _obtain(client, "nobody", PASSWORD).status_code == 400
     assert not ApiToken.objects.exists()
+
+
+def test_an_account_without_a_role_gets_no_token(client, make_user, technician):
+    """Every call with it would be refused: such a credential is not issued, by the API or the
+    tokens page; the account's password is right, so it is told why."""
+    make_user("norole")
+    refused = _obtain(client, "norole", PASSWORD)
+    assert refused.status_code == 403
+    assert "no role" in refused.json()["detail"]
+    client.force_login(User.objects.get(username="norole"))
+    page = client.post("/accounts/tokens/", {"name": "x", "lifetime_days": 30,
+                                             "password": PASSWORD})
+    assert page.status_code == 200
+    assert "Your account has no role in the laboratory" in page.content.decode()
+    assert not ApiToken.objects.exists()
+    with pytest.raises(TokenRefusedError):
+        api_token_create(user=User.objects.get(username="norole"))
+    assert _obtain(Client(), "tech", PASSWORD).status_code == 201
 
 
 def test_token_attempts_are_throttled_with_the_login_counters(client, technician, limits):

@@ -145,7 +145,8 @@ def test_named_mismatches_are_documented(client, technician, seeded):  # type: i
     assert isinstance(client.get("/api/specimens/S-0001/analysis/").json(), list)
     assert set(paths["/api/specimens/{accession}/uploads/"]["post"]["responses"]) == {
         "201", "400", "401", "403", "404", "409", "415", "422"}
-    assert set(paths["/api/auth/token/"]["post"]["responses"]) == {"201", "400", "415", "429"}
+    assert set(paths["/api/auth/token/"]["post"]["responses"]) == {"201", "400", "403", "415",
+                                                                "429"}
 
 
 def test_an_unknown_api_path_answers_json_404(client):  # type: ignore[no-untyped-def]
