@@ -27,6 +27,28 @@ def test_a_user_without_a_role_is_refused(client, make_user, specimen, name, kwa
     assert client.get(reverse(name, kwargs=kwargs)).status_code == 403
 
 
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "Your account has no role in the laboratory"),
+    ("fr", "Votre compte n'a aucun rôle au laboratoire")])
+def test_the_refusal_says_why_in_the_readers_language(client, make_user, specimen, language,
+                                                      said):
+    """Not a bare "403 Forbidden": the app's page, with its header (to log out), and why."""
+    client.force_login(make_user("norole"))
+    client.cookies["django_language"] = language
+    response = client.get(reverse("specimen_list"))
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert said in page and 'id="forbidden"' in page and "logout" in page
+
+
+def test_a_technician_is_told_what_the_role_does_not_allow(client, technician, specimen):
+    client.force_login(technician)
+    response = client.post(reverse("review_sign", kwargs={"accession": "S-0001"}), {})
+    assert response.status_code == 403
+    assert "This page or action is not open to your role (technician)" in \
+        response.content.decode()
+
+
 @pytest.mark.parametrize("role", ["technician", "biologist", "admin"])
 @pytest.mark.parametrize(("name", "kwargs"), PAGES + IMPORT_PAGES)
 def test_each_role_reads_and_imports(client, make_user, specimen, role, name, kwargs):
