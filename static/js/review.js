@@ -340,6 +340,15 @@
     }
   }
 
+  // A JSON answer, or the server's refusal in words when it is not one (a page refusing the
+  // request: no permission, a session that ended), never a parser's message.
+  function answer(r) {
+    return r.json().then(function (d) { return { ok: r.ok, data: d }; }, function () {
+      var word = root.getAttribute(r.status === 403 ? "data-word-forbidden" : "data-word-failed");
+      return { ok: false, data: { error: (word || "Error") + " (HTTP " + r.status + ")" } };
+    });
+  }
+
   // ---- reclassification and its undo (an undo is one more audited reclassification) ----
   function send(figs, cls, undo, name) {
     var ids = figs.map(function (c) { return parseInt(c.getAttribute("data-cell"), 10); });
@@ -347,7 +356,7 @@
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
       body: JSON.stringify({ cells: ids, "class": cls, undo: !!undo, name: name || "" })
-    }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
+    }).then(answer)
       .then(function (res) {
         if (!res.ok) { throw new Error(res.data.error || "Error"); }
         var target = groupFor(cls).querySelector(".cells");
@@ -415,7 +424,7 @@
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
       body: JSON.stringify({ cells: ids, vacuoles: read, undo: !!undo })
-    }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, data: d }; }); })
+    }).then(answer)
       .then(function (res) {
         if (!res.ok) { throw new Error(res.data.error || "Error"); }
         figs.forEach(function (c) {
