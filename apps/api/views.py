@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -32,12 +34,30 @@ from .schema import ApiAutoSchema, error
 
 SIGNED = error("The case is signed: only an amendment changes it (code \"signed\").")
 REFUSED = error("The upload is refused as a whole; nothing was imported.")
+CBC_REFUSED = error("Nothing was imported: the file refused as a whole, or every row of it "
+                    "refused (code nothing_imported, with the import's fields beside: each "
+                    "row's reason in errors).")
 
 
 def _refused(exc: Exception) -> Response:
     if isinstance(exc, workflow.SpecimenSignedError):
         return _signed(exc)
-    return Response({"detail": f"Refused, nothing was imported: {exc}"},
+    return Response({"detail": _("Refused, nothing was imported: %(reason)s") % {
+        "reason": exc}}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+
+def _cbc_answer(outcome: Any) -> Response:
+    """201 with what a CBC file gave: results, rows held for a signed case, or rows already
+    stored. When every row was refused (another patient, another sample) nothing was attached:
+    422 with the same body, so that a client reading the status alone does not take it for an
+    import."""
+    body = asdict(outcome)
+    if outcome.results_created or outcome.held or outcome.duplicates:
+        return Response(body, status=status.HTTP_201_CREATED)
+    return Response({**body, "code": "nothing_imported",
+                     "detail": _("Refused, nothing was imported: %(reason)s") % {
+                         "reason": _("no row of the file could be attached; each row's reason "
+                                     "is in errors.")}},
                     status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
@@ -138,7 +158,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED)
 
     @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer},
-                   responses={201: s.CBCImportOutcomeSerializer, 409: SIGNED, 422: REFUSED})
+                   responses={201: s.CBCImportOutcomeSerializer, 409: SIGNED, 422: CBC_REFUSED})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def cbc(self, request: Request, accession: str) -> Response:
         specimen = self.get_object()
@@ -151,7 +171,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
                 format=form.validated_data.get("format"), specimen=specimen)
         except ImportRefusedError as exc:
             return _refused(exc)
-        return Response(asdict(outcome), status=status.HTTP_201_CREATED)
+        return _cbc_answer(outcome)
 
     @extend_schema(methods=["GET"], responses={200: s.AnalysisRunSerializer(many=True)})
     @extend_schema(methods=["POST"], request=None,
@@ -176,7 +196,7 @@ class CBCImportViewSet(viewsets.ViewSet):
     parser_classes = [MultiPartParser]
 
     @extend_schema(request={"multipart/form-data": s.CBCUploadSerializer},
-                   responses={201: s.CBCImportOutcomeSerializer, 422: REFUSED})
+                   responses={201: s.CBCImportOutcomeSerializer, 422: CBC_REFUSED})
     def create(self, request: Request) -> Response:
         """Import a CBC file holding any number of samples; specimens are created as needed."""
         form = s.CBCUploadSerializer(data=request.data)
@@ -188,7 +208,7 @@ class CBCImportViewSet(viewsets.ViewSet):
                 format=form.validated_data.get("format"))
         except ImportRefusedError as exc:
             return _refused(exc)
-        return Response(asdict(outcome), status=status.HTTP_201_CREATED)
+        return _cbc_answer(outcome)
 
 
 class TokenObtainView(APIView):

@@ -55,6 +55,34 @@ def test_refused_upload_is_a_422_with_the_reason(client, technician, specimen):
                            {"files": [SimpleUploadedFile("x.zip", b"PK\x03\x04garbage")]})
     assert response.status_code == 422
     assert "nothing was imported" in response.json()["detail"]
+    # In the reader's language, the whole message.
+    response = client.post("/api/specimens/S-0001/uploads/",
+                           {"files": [SimpleUploadedFile("x.zip", b"PK\x03\x04garbage")]},
+                           HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.json()["detail"].startswith("Refusé, rien n'a été importé : ")
+
+
+def test_a_cbc_file_none_of_whose_rows_was_attached_is_a_422(client, technician, specimen):
+    """Every row for another sample: nothing attached, which a client reading the status alone
+    must not take for an import; the outcome and each row's reason are in the answer."""
+    client.force_login(technician)
+    other = CBC.replace(b"API-1", b"S-9999")
+    response = client.post("/api/specimens/S-0001/cbc/",
+                           {"file": SimpleUploadedFile("xn.csv", other)})
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "nothing_imported" and body["results_created"] == 0
+    assert body["errors"] and body["import_id"] is None
+    assert "nothing was imported" in body["detail"]
+    # The same row for this specimen is attached: 201.
+    mine = CBC.replace(b"API-1", b"S-0001")
+    response = client.post("/api/specimens/S-0001/cbc/",
+                           {"file": SimpleUploadedFile("xn.csv", mine)})
+    assert response.status_code == 201 and response.json()["results_created"] == 1
+    # Sent again: already stored, not refused.
+    response = client.post("/api/specimens/S-0001/cbc/",
+                           {"file": SimpleUploadedFile("xn.csv", mine)})
+    assert response.status_code == 201 and response.json()["duplicates"] == 1
 
 
 def test_biologist_can_read_but_a_user_without_role_cannot_write(client, make_user, specimen):
