@@ -111,9 +111,27 @@ def test_a_rejected_image_and_a_refused_upload_read_in_french(client, technician
     page = client.post(url, {"files": files}, follow=True).content.decode()
     assert "notes.jpg" in page and "pas une image lisible" in page
     assert "not an image" not in page
+    # A cut JPEG: said in French, without the decoder's English words.
+    cut = pbc_bytes("neutrophil", 1)[:-400]
+    page = client.post(url, {"files": [SimpleUploadedFile("cut.jpg", cut, "image/jpeg")]},
+                       follow=True).content.decode()
+    assert "cut.jpg" in page and "JPEG tronqué : le fichier s&#x27;arrête avant" in page
+    assert "truncated" not in page and "not processed" not in page
 
     unsafe = zip_bytes([("export/neutrophil/ok.jpg", pbc_bytes()),
                         ("../evil.jpg", pbc_bytes("eosinophil"))])
     page = client.post(url, {"files": [SimpleUploadedFile("x.zip", unsafe)]},
                        follow=True).content.decode()
     assert "contient un composant &#x27;..&#x27; ; l&#x27;envoi est refusé." in page
+
+
+def test_sizes_read_in_whole_units_and_the_readers_language():
+    """"30.0 MiB" read in French is neither the decimal comma nor the unit (Mio)."""
+    from apps.smears.importers.decoded import human_size
+
+    assert str(human_size(30 * 1024**2)) == "30 MiB"
+    assert str(human_size(2560 * 1024)) == "2560 KiB"
+    assert str(human_size(12 * 1024**3)) == "12 GiB" and str(human_size(900)) == "900 bytes"
+    with translation.override("fr"):
+        assert translated(human_size(30 * 1024**2)) == "30\u00a0Mio"
+        assert translated(human_size(900)) == "900\u00a0octets"

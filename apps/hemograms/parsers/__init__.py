@@ -56,8 +56,7 @@ def detect_format(data: bytes) -> str:
         return "csv"
     raise CBCParseError(Text.of(
         "unknown CBC file format: expected HL7 v2 messages starting with MSH, a Sysmex XN "
-        "export with a 'Sample No.' column, or a CSV with an 'accession' column "
-        "(see docs/cbc-formats.md)"))
+        "export with a 'Sample No.' column, or a CSV with an 'accession' column"))
 
 
 def parse_cbc(

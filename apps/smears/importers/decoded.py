@@ -28,11 +28,13 @@ def megapixels(pixels: int) -> str:
     return f"{pixels / 1_000_000:g} MP"
 
 
-def human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024**2:
-        return f"{size / 1024:.1f} KiB"
-    if size < 1024**3:
-        return f"{size / 1024**2:.1f} MiB"
-    return f"{size / 1024**3:.2f} GiB"
+def human_size(size: int) -> Text:
+    """A size in words for people, in whole units (no decimal point to localise: 2.5 MiB reads
+    2560 KiB), the unit translated (Mio in French)."""
+    if size >= 10 * 1024**3:
+        return Text.of("%(n)s GiB", n=str(round(size / 1024**3)))
+    if size >= 10 * 1024**2:
+        return Text.of("%(n)s MiB", n=str(round(size / 1024**2)))
+    if size >= 10 * 1024:
+        return Text.of("%(n)s KiB", n=str(round(size / 1024)))
+    return Text.of("%(n)s bytes", n=str(size))

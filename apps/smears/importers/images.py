@@ -31,8 +31,7 @@ _DECODE_ERRORS = (
     ArithmeticError,
 )
 
-NOT_AN_IMAGE = Text.of("not an image Pillow or DICOM can read (JPEG, PNG, TIFF, BMP or DICOM "
-                       "expected)")
+NOT_AN_IMAGE = Text.of("not an image that can be read (JPEG, PNG, TIFF, BMP or DICOM expected)")
 
 
 def require_strict_decoding() -> None:
@@ -85,14 +84,17 @@ def decode_raster(data: bytes, limits: Limits) -> Decoded:
             raise FileRejected(NOT_AN_IMAGE) from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise FileRejected(Text.of(
-                "image is too large to decode safely (above the %(limit)s limit): %(detail)s",
-                limit=megapixels(limits.max_pixels), detail=str(exc))) from exc
+                "image is too large to decode safely (above the %(limit)s limit)",
+                limit=megapixels(limits.max_pixels))) from exc
         except _DECODE_ERRORS as exc:
+            # In the reader's words, not the decoder's (English, and about its internals); the
+            # decoder's message stays on the exception chain.
             if "truncated" in str(exc).lower():
-                raise FileRejected(Text.of("truncated %(format)s (%(detail)s)", format=fmt,
-                                           detail=str(exc))) from exc
-            raise FileRejected(Text.of("damaged %(format)s (%(detail)s)", format=fmt,
-                                       detail=str(exc))) from exc
+                raise FileRejected(Text.of(
+                    "truncated %(format)s: the file ends before its image does (an interrupted "
+                    "copy or export?)", format=fmt)) from exc
+            raise FileRejected(Text.of("damaged %(format)s: its image data cannot be decoded",
+                                       format=fmt)) from exc
     if fmt == "MPO":
         # Pillow reports some camera JPEGs as MPO; a single-frame one is a plain JPEG.
         fmt = "JPEG"
