@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,7 +46,10 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username or 'system'} {self.action}"
+        # In the laboratory's time zone, named (the admin's list shows local time too).
+        at = timezone.localtime(self.at) if self.at else None
+        when = f"{at:%Y-%m-%d %H:%M:%S %Z}" if at else "-"
+        return f"{when} {self.actor_username or 'system'} {self.action}"
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         if self.pk is not None and not self._state.adding:

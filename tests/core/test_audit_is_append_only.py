@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -59,3 +61,16 @@ def test_postgresql_refuses_truncate_of_the_audit_table(technician):
     with connection.cursor() as cursor:
         _refused(lambda: cursor.execute("TRUNCATE core_auditevent CASCADE"))
     assert AuditEvent.objects.count() == count
+
+
+def test_an_audit_event_names_its_time_in_the_laboratorys_zone(db, settings):
+    """The admin's list shows local time; the event's own name, its detail page's title, did
+    not (UTC, unnamed): the same act read an hour apart."""
+    from datetime import datetime
+
+    from apps.core.models import AuditEvent
+
+    event = AuditEvent(actor_username="bio", action="cell.reclassify",
+                       at=datetime(2026, 12, 6, 23, 18, 49, tzinfo=UTC))
+    assert settings.TIME_ZONE == "Europe/Paris"
+    assert str(event) == "2026-12-07 00:18:49 CET bio cell.reclassify"
