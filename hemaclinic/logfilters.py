@@ -31,3 +31,15 @@ class DropQueryString(logging.Filter):
         elif isinstance(args, tuple):
             record.args = tuple(_strip(a) for a in args)
         return True
+
+
+class RefusalWithoutTraceback(logging.Filter):
+    """A refused request (403: a role that does not allow it) is logged as one line, not with
+    the traceback of the PermissionDenied that refused it: a log where every refusal spans
+    twenty lines hides the errors someone scans it for. Other records pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True

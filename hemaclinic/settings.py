@@ -337,7 +337,8 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_query_string": {"()": "hemaclinic.logfilters.DropQueryString"}},
+    "filters": {"no_query_string": {"()": "hemaclinic.logfilters.DropQueryString"},
+                "refusal_one_line": {"()": "hemaclinic.logfilters.RefusalWithoutTraceback"}},
     "formatters": {"message": {"format": "%(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
@@ -352,6 +353,7 @@ LOGGING = {
                             "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "filters": ["no_query_string"],
                           "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["refusal_one_line"]},
     },
 }
 
