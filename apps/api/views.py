@@ -134,7 +134,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         specimen = self.get_object()
         version = request.query_params.get("version")
         if version is not None and not version.isdigit():
-            return Response({"detail": "version must be a positive integer."},
+            return Response({"detail": _("version must be a positive integer.")},
                             status=status.HTTP_400_BAD_REQUEST)
         message = report_selectors.result_message_find(
             accession=specimen.accession, version=int(version) if version else None)
@@ -236,13 +236,13 @@ class TokenObtainView(APIView):
                 name=data["name"], lifetime_days=data["expires_in_days"])
         except tokens.TokenRefusedError as exc:
             if exc.code == "invalid":
-                return Response({"detail": "Unable to log in with these credentials."},
+                return Response({"detail": _("Unable to log in with these credentials.")},
                                 status=status.HTTP_400_BAD_REQUEST)
             if exc.code == "no_role":
-                return Response({"detail": "This account has no role in the laboratory: no "
-                                           "token is issued. Ask an administrator."},
+                return Response({"detail": _("This account has no role in the laboratory: "
+                                             "no token is issued. Ask an administrator.")},
                                 status=status.HTTP_403_FORBIDDEN)
-            return Response({"detail": "Too many failed attempts: try again later."},
+            return Response({"detail": _("Too many failed attempts: try again later.")},
                             status=status.HTTP_429_TOO_MANY_REQUESTS,
                             headers={"Retry-After": str(exc.retry_after)})
         token = issued.token
@@ -270,7 +270,7 @@ class TokenRevokeView(APIView):
         elif isinstance(request.auth, ApiToken):
             token = request.auth
         else:
-            return Response({"detail": "Name the token to revoke by its prefix."},
+            return Response({"detail": _("Name the token to revoke by its prefix.")},
                             status=status.HTTP_400_BAD_REQUEST)
         token = tokens.api_token_revoke(actor=request.user, token=token)
         return Response(s.TokenRevokedSerializer(token).data)

@@ -69,6 +69,11 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(client, technician, s
 
 def test_wrong_credentials_get_no_token(client, technician):
     assert _obtain(client, "tech", "wrong").status_code == 400
+    # Said in the reader's language, as every error detail is.
+    french = client.post(OBTAIN, {"username": "tech", "password": "wrong"},
+                         content_type="application/json", REMOTE_ADDR="10.0.0.1",
+                         HTTP_ACCEPT_LANGUAGE="fr")
+    assert french.json()["detail"] == "Connexion impossible avec ces identifiants."
     assert _obtain(client, "nobody", PASSWORD).status_code == 400
     assert not ApiToken.objects.exists()
 
