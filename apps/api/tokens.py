@@ -55,9 +55,10 @@ def token_digest(secret: str) -> str:
 @transaction.atomic
 def api_token_create(*, user: Any, name: str = "", lifetime_days: int = LIFETIME_DAYS,
                      ip: str | None = None) -> IssuedToken:
-    """A new token for `user`, valid `lifetime_days` (1 to MAX_LIFETIME_DAYS); audited. None
-    for an account without a role: a credential that can do nothing is not issued (its own
-    tokens, made before a role was withdrawn, it can still list and revoke)."""
+    """A new token for `user`, valid `lifetime_days` (1 to MAX_LIFETIME_DAYS); audited.
+    TokenRefusedError("no_role") for an account without a role: a credential that can do
+    nothing is not issued (its tokens made before a role was withdrawn it can still list and
+    revoke)."""
     if not 1 <= lifetime_days <= MAX_LIFETIME_DAYS:
         raise ValueError(f"lifetime_days must be between 1 and {MAX_LIFETIME_DAYS}")
     if not roles.user_roles(user) & roles.CAN_VIEW:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 
 from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
+from apps.hemograms.services import CBCImportOutcome
 from apps.patients import selectors, services
 from apps.reports import selectors as report_selectors
 from apps.reports.views import result_message_response
@@ -46,7 +46,7 @@ def _refused(exc: Exception) -> Response:
         "reason": exc}}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-def _cbc_answer(outcome: Any) -> Response:
+def _cbc_answer(outcome: CBCImportOutcome) -> Response:
     """201 with what a CBC file gave: results, rows held for a signed case, or rows already
     stored. When every row was refused (another patient, another sample) nothing was attached:
     422 with the same body, so that a client reading the status alone does not take it for an
