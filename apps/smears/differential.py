@@ -154,6 +154,18 @@ class Differential:
         }
 
 
+def _band_share(bands: int, neutrophils: int, shares: dict[str, float],
+                wbc: int) -> float | None:
+    """The band forms per 100 white cells: among the neutrophils, never above their share
+    (rounded down or up so that the differential adds up), and that very share when every
+    neutrophil is a band form."""
+    if not wbc:
+        return None
+    if bands == neutrophils:
+        return shares["neutrophil"]
+    return min(per_100_of(bands, wbc) or 0.0, shares["neutrophil"])
+
+
 def differential_count(final_classes: Iterable[str | None], *, target: int) -> Differential:
     """The differential of cells whose final classes are given ('' or None: unclassified)."""
     if target < 1:
@@ -178,11 +190,7 @@ def differential_count(final_classes: Iterable[str | None], *, target: int) -> D
         nrbc=nrbc,
         nrbc_per_100_wbc=per_100_of(nrbc, wbc),
         bands=bands,
-        # Among the neutrophils, never above their share (rounded down or up to add up), and
-        # that share when every neutrophil is a band form.
-        bands_per_100_wbc=None if not wbc else shares["neutrophil"]
-        if bands == counts["neutrophil"] else min(per_100_of(bands, wbc) or 0.0,
-                                                  shares["neutrophil"]),
+        bands_per_100_wbc=_band_share(bands, counts["neutrophil"], shares, wbc),
         excluded=excluded,
         unclassified=unclassified,
         target=target,
