@@ -17,6 +17,7 @@ it; training and the runtime share it through that view.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -32,14 +33,25 @@ MIN_RED = 0.05  # share of the image that must be red cells
 GAIN_RANGE = (0.5, 2.0)  # a channel is never scaled beyond this
 
 
-def red_cell_colour(rgb: np.ndarray | Image.Image) -> tuple[np.ndarray, np.ndarray] | None:
-    """(background, red-cell colour) of an RGB uint8 image (array or RGB image) as float RGB,
-    or None when it shows too little of either.
+@dataclass(frozen=True)
+class RedCells:
+    """What ``red_cells`` reads of an image, on its ANALYSIS_PX copy."""
+
+    scale: float  # copy pixels per image pixel
+    shape: tuple[int, int]  # the copy's (height, width)
+    background: np.ndarray  # float RGB of the slide
+    od: list[np.ndarray]  # per channel, each pixel's optical density against the background
+    mask: np.ndarray  # (h * w,) bool: the red-cell pixels
+
+
+def red_cells(rgb: np.ndarray | Image.Image) -> RedCells | None:
+    """The red-cell pixels of an RGB uint8 image (array or RGB image), or None when it shows
+    too little of the slide or of red cells.
 
     On a copy whose longer side is ANALYSIS_PX: the background is the median of the brightest
     8% of the pixels that are not black fill; the red cells are the pixels whose optical
     density against that background sums above RED_CELL_OD and whose stain signal is below
-    NUCLEUS_SIGNAL; their colour is the median of their optical densities, back in RGB."""
+    NUCLEUS_SIGNAL."""
     im = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
     k = ANALYSIS_PX / max(im.size)
     small = np.asarray(im.resize((max(1, round(im.width * k)), max(1, round(im.height * k))),
@@ -61,8 +73,18 @@ def red_cell_colour(rgb: np.ndarray | Image.Image) -> tuple[np.ndarray, np.ndarr
     red = lit & ((od[0] + od[1]) + od[2] > RED_CELL_OD) & (signal < NUCLEUS_SIGNAL)
     if red.mean() < MIN_RED:
         return None
-    median_od = np.array([np.median(d[red]) for d in od])
-    return background, (background + 1.0) * np.exp(-median_od) - 1.0
+    return RedCells(k, (small.shape[0], small.shape[1]), background, od, red)
+
+
+def red_cell_colour(rgb: np.ndarray | Image.Image) -> tuple[np.ndarray, np.ndarray] | None:
+    """(background, red-cell colour) of an RGB uint8 image (array or RGB image) as float RGB,
+    or None when it shows too little of either (``red_cells``): the red cells' colour is the
+    median of their optical densities, back in RGB."""
+    found = red_cells(rgb)
+    if found is None:
+        return None
+    median_od = np.array([np.median(d[found.mask]) for d in found.od])
+    return found.background, (found.background + 1.0) * np.exp(-median_od) - 1.0
 
 
 def _balance_table(rgb: np.ndarray | Image.Image, reference: Sequence[float]
