@@ -39,6 +39,10 @@ def test_the_refusal_says_why_in_the_readers_language(client, make_user, specime
     page = response.content.decode()
     assert response.status_code == 403
     assert said in page and 'id="forbidden"' in page and "logout" in page
+    # No link to pages that would refuse it too.
+    assert f'href="{reverse("worklist")}"' not in page
+    assert f'href="{reverse("specimen_list")}"' not in page
+    assert "Back to the home page" not in page and "Retour" not in page
 
 
 def test_a_technician_is_told_what_the_role_does_not_allow(client, technician, specimen):
