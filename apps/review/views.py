@@ -107,8 +107,11 @@ def case_scores(request: HttpRequest, accession: str) -> HttpResponse:
     vacuole read: the worker recomputes the scores within seconds, and the biologist sees them
     without reloading the page (and losing the undo history)."""
     specimen = get_object_or_404(Specimen, accession=accession)
-    response = render(request, "analysis/scores_panel.html",
-                      {"scores": scores_for_display(specimen)})
+    # With the domain banner, whose count of cells waiting for the biologist's class the same
+    # moves change.
+    response = render(request, "review/case_live.html",
+                      {"scores": scores_for_display(specimen),
+                       "domain": specimen_domain_latest(specimen)})
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -388,6 +388,12 @@
         if (html === null) { return; }
         var next = document.createElement("div");
         next.innerHTML = html;
+        // The domain banner's count of cells waiting for a class follows the moves too.
+        var banner = document.getElementById("domain-banner");
+        var freshBanner = next.querySelector("#domain-banner");
+        if (banner && freshBanner && banner.outerHTML !== freshBanner.outerHTML) {
+          banner.replaceWith(freshBanner);
+        }
         var panel = tab.querySelector("#scores"), fresh = next.querySelector("#scores");
         if (!panel || !fresh || panel.outerHTML === fresh.outerHTML) { return; }
         // The sections the biologist opened stay open.

@@ -132,3 +132,29 @@ def test_the_scores_panel_follows_a_read_without_a_reload(browser_page, live_ser
     vexas.locator("details summary").first.click()   # the evidence table
     assert "1/5 neutrophils vacuolated" in vexas.inner_text()
     assert "vacuoles read by the biologist in 1 of the 5" in vexas.inner_text()
+
+
+def test_the_domain_banner_follows_the_cells_classed_without_a_reload(
+        browser_page, live_server, review_case, monkeypatch):
+    """Another lab's stain: the banner counts the cells waiting for the biologist's class; it
+    follows each one classed, as the scores panel does, without a reload."""
+    from apps.analysis.models import AnalysisRun, CellPrediction
+    from apps.analysis.scores import scores_compute
+
+    monkeypatch.setattr("apps.analysis.tasks.scores_compute_task.delay",
+                        lambda specimen_id, trigger: scores_compute(specimen_id=specimen_id,
+                                                                    trigger=trigger))
+    AnalysisRun.objects.filter(specimen=review_case).update(domain_max_outside=0.25)
+    CellPrediction.objects.filter(cell__specimen=review_case).update(
+        view="found", in_domain=False, domain_score=4.0)
+    cells = CellPrediction.objects.filter(cell__specimen=review_case).count()
+    page = browser_page
+    browser_login(page, live_server, "bio", PASSWORD)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    banner = "#domain-banner"
+    assert f"{cells} of them are not counted" in page.inner_text(banner)
+    first = page.locator(".group[data-group='unclassified'] figure.cell").first
+    first.click()
+    page.keyboard.press("n")
+    page.wait_for_selector("#review-cells[data-scores-refreshed]", timeout=15_000)
+    assert f"{cells - 1} of them are not counted" in page.inner_text(banner)
