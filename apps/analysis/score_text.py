@@ -211,10 +211,18 @@ SCORE_LEVELS = {
 }
 
 
-def contribution_table(name: str, contributions: list[dict]) -> dict[str, object]:
+# The CBC models' count inputs and the analyser code each is read from (apps.analysis.scores).
+FEATURE_CODES = {"anc": "NEUT#", "mono": "MONO#"}
+
+
+def contribution_table(name: str, contributions: list[dict],
+                       computed: Mapping[str, str] | None = None) -> dict[str, object]:
     """The evidence table of a score: column headings with their units and one row per
     contribution (label, value with its unit, part with its unit, and what the part found: for
-    the VEXAS rule the measured value against the cut-off it was compared to)."""
+    the VEXAS rule the measured value against the cut-off it was compared to). ``computed``
+    (the score's ``inputs.computed``: code -> the share it was computed from with the WBC)
+    marks the counts the file left out."""
+    computed = computed or {}
     rows = []
     if name == "vexas":
         for c in contributions:
@@ -252,6 +260,7 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
         # A feature the model gives no weight (its training cohort never measured it, MCV and
         # Neutro-WX): its 0 is not a finding that the value does not matter.
         unused = c.get("coef") == 0 and not c.get("missing_coef")
+        share = computed.get(FEATURE_CODES.get(str(c.get("name")), ""))
         rows.append({
             "name": contribution_name(str(c.get("name", ""))),
             "value": f"{shown}\u00a0{unit}" if shown and unit else shown,
@@ -259,7 +268,8 @@ def contribution_table(name: str, contributions: list[dict]) -> dict[str, object
             "missing": bool(c.get("missing")),
             "part": "—" if unused else "" if part is None else _num(float(part), 3),
             "text": _("not used by this model (its training cohort did not measure it)")
-            if unused else _contribution_text(c),
+            if unused else _("computed: %(share)s × WBC (the file gave no count)") % {
+                "share": share} if share else _contribution_text(c),
         })
     return {"value_heading": _("Value (unit)"),
             "part_heading": _("Contribution (log-odds)"),
@@ -352,7 +362,8 @@ def score_display(score: object) -> dict[str, object]:
         if get("state") == "scored" else "",
         "level": score_level_text(get("level"), thresholds),  # type: ignore[arg-type]
         "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
-        "table": contribution_table(name, list(evidence.get("contributions") or []))  # type: ignore[union-attr]
+        "table": contribution_table(name, list(evidence.get("contributions") or []),  # type: ignore[union-attr]
+                                    computed=(get("inputs") or {}).get("computed") or {})  # type: ignore[union-attr]
         if evidence.get("contributions")  # type: ignore[union-attr]
         and (get("state") == "scored" or name in PARTS_WITHOUT_RESULT) else None,
         "cells": evidence_cells(name, evidence, thresholds),  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
-from apps.hemograms.flags import blast_messages
+from apps.hemograms.flags import ABSOLUTE_OF_SHARE, blast_messages, computed_count
 from apps.hemograms.selectors import cbc_ip_messages, cbc_latest, cbc_subject
 from apps.ml.cards import card_of, load_card
 from apps.ml.cells import default_model_dir
@@ -61,6 +61,11 @@ FEW_NEUTROPHILS_IN_DOMAIN = "few_neutrophils_in_domain"
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
     cbc = cbc_latest(specimen)
     values = {v.code: v.value for v in cbc.values.all()} if cbc else {}
+    # A count the file left out (a generic CSV with shares only), computed from its share and
+    # the WBC as the analyser computes it (the CBC flags' one rule), and recorded as computed.
+    computed = {code: count for code in ("NEUT#", "MONO#")
+                if (count := computed_count(code, values)) is not None}
+    values = {**values, **computed}
     # The registered patient's sex and age, else the analyser's record's, on the sample's day.
     subject = cbc_subject(specimen, cbc)
     sex, age = subject.sex or None, subject.age
@@ -72,6 +77,8 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
                "sex_from": subject.sex_from, "age_from": subject.age_from,
                "values": {k: values.get(k) for k in
                           ("NEUT#", "HGB", "PLT", "WBC", "MONO#", "MCV", "NE-WX")}}
+    if computed:
+        context["computed"] = {code: ABSOLUTE_OF_SHARE[code] for code in computed}
     return features, context
 
 

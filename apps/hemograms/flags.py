@@ -14,7 +14,7 @@ first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from apps.ml.scores.reasons import Reason
@@ -22,8 +22,8 @@ from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
 
 # 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more;
 # 4: a value past its critical limit says so, with that limit; 5: the value keeps the decimals
-# the analyser gave it ("WBC 3.10").
-RULES_VERSION = "cbc-flags-5"
+# the analyser gave it ("WBC 3.10"); 6: an ANC the file left out is computed from NEUT% and WBC.
+RULES_VERSION = "cbc-flags-6"
 # Customary critical limits (low), each doubling its finding's weight, in the stored units.
 CRITICAL_HGB = 7.0  # g/dL
 CRITICAL_ANC = 0.5  # x10^9/L
@@ -40,6 +40,29 @@ class Value:
     ref_low: float | None
     ref_high: float | None
     decimals: int | None = None  # as the analyser gave the value (wording.reported_decimals)
+    # The share (%) it was computed from with the WBC (computed_count), "" when measured.
+    computed_from: str = ""
+
+
+# Each absolute white-cell count beside the share (%) it is computed from. An analyser reports
+# both; a file may give the share and the WBC alone (a generic CSV), and a neutropenia must not
+# go unflagged for want of a column.
+ABSOLUTE_OF_SHARE = {"NEUT#": "NEUT%", "LYMPH#": "LYMPH%", "MONO#": "MONO%", "EO#": "EO%",
+                     "BASO#": "BASO%"}
+COMPUTED_DECIMALS = 2  # x10^9/L, as analysers give these counts
+
+
+def computed_count(code: str, values: Mapping[str, float | None]) -> float | None:
+    """An absolute count (``ABSOLUTE_OF_SHARE``) that ``values`` (code -> value) leave out,
+    computed as the analyser computes it: its share times the WBC. None when the count is
+    there, or its share or the WBC is not."""
+    share_code = ABSOLUTE_OF_SHARE.get(code)
+    if share_code is None or values.get(code) is not None:
+        return None
+    share, wbc = values.get(share_code), values.get("WBC")
+    if share is None or wbc is None:
+        return None
+    return round(share * wbc / 100.0, COMPUTED_DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,9 @@ def _limit(name: str, v: Value, unit: str, op: str, limit: float, weight: int) -
     if critical is not None:
         params["critical"] = critical
         rule += f" (critical < {critical:g})"
+    if v.computed_from:
+        params["computed_from"] = v.computed_from
+        rule += f" (computed: {v.computed_from} x WBC)"
     return Finding(name, rule, weight, Reason(CBC_LIMIT, params))
 
 
@@ -96,6 +122,10 @@ def cbc_findings(values: list[Value], *, ip_messages: Sequence[str] = ()) -> lis
     by_code = {v.code: v for v in values}
     hgb, mcv, plt = by_code.get("HGB"), by_code.get("MCV"), by_code.get("PLT")
     wbc, anc = by_code.get("WBC"), by_code.get("NEUT#")
+    computed = computed_count("NEUT#", {c: v.value for c, v in by_code.items()})
+    if computed is not None:
+        anc = Value("NEUT#", computed, None, None, COMPUTED_DECIMALS,
+                    computed_from=ABSOLUTE_OF_SHARE["NEUT#"])
     out: list[Finding] = []
     if hgb and _below(hgb, hgb.ref_low):
         out.append(_limit("anaemia", hgb, "g/dL", "<", hgb.ref_low,  # type: ignore[arg-type]

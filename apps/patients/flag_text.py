@@ -69,11 +69,14 @@ def _cbc_limit(p: Mapping[str, Any], analyte_name: Callable[[str], str] = str) -
     decimals = p.get("decimals")
     value = (measured_value(p.get("value"), decimals) if isinstance(decimals, int)
              and isinstance(p.get("value"), int | float) else _num(p.get("value")))
+    # A count the file left out, computed from its share and the WBC (cbc-flags-6): said so.
+    computed = _(" (computed: %(share)s × WBC)") % {"share": p["computed_from"]} \
+        if p.get("computed_from") else ""
     if isinstance(critical, int | float) and not isinstance(critical, bool):
         # Past its critical limit: that limit is the one quoted, and named.
         return _("critical value: %(analyte)s %(value)s %(unit)s < %(limit)s") % {
-            "analyte": name, "value": value, "unit": unit, "limit": _num(critical)}
-    return f"{name} {value} {unit} {p.get('op')} {_num(p.get('limit'))}"
+            "analyte": name, "value": value, "unit": unit, "limit": _num(critical)} + computed
+    return f"{name} {value} {unit} {p.get('op')} {_num(p.get('limit'))}" + computed
 
 
 def _vexas(p: Mapping[str, Any]) -> str:

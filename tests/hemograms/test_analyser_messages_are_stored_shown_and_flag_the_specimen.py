@@ -71,7 +71,7 @@ def test_ip_messages_are_stored_and_put_the_specimen_on_the_worklist(imported):
     assert result.analyser_messages == [{"kind": "ip", "text": t} for t in RAISED]
     flag = SpecimenFlag.objects.get(specimen__accession="IP-0001", name="analyser_message")
     assert flag.rule == "IP: " + "; ".join(RAISED)
-    assert flag.source == "cbc" and flag.rules_version == "cbc-flags-5"
+    assert flag.source == "cbc" and flag.rules_version == "cbc-flags-6"
     assert not SpecimenFlag.objects.filter(specimen__accession="IP-0002").exists()
     assert [s.accession for s in worklist(flag="analyser_message")] == ["IP-0001"]
 

@@ -35,4 +35,35 @@ def test_missing_values_fire_nothing_and_the_rule_says_what_fired():
     # The same finding as a code with its figures, for pages to word in the reader's language.
     assert finding.reason.as_dict() == {"code": "cbc_limit", "params": {
         "analyte": "MCV", "value": 112.0, "unit": "fL", "op": ">", "limit": 100.0}}
-    assert RULES_VERSION == "cbc-flags-5"
+    assert RULES_VERSION == "cbc-flags-6"
+
+
+def test_an_anc_the_file_left_out_is_computed_from_its_share_and_the_wbc():
+    """A generic CSV with NEUT% and the WBC but no NEUT#: the neutropenia, critical here, is
+    flagged on the ANC the analyser would have computed, and the reason says it was computed.
+    A NEUT# given wins; a share without the WBC computes nothing."""
+    from django.utils import translation
+
+    from apps.hemograms.flags import computed_count
+    from apps.patients.flag_text import flag_reason
+
+    values = [Value("WBC", 1.6, 4.0, 10.0), Value("NEUT%", 25.0, 40.0, 75.0)]
+    anc = next(f for f in cbc_findings(values) if f.name == "neutropenia")
+    assert anc.rule == "NEUT# 0.40 x10^9/L < 1.5 (critical < 0.5) (computed: NEUT% x WBC)"
+    assert anc.weight == 4
+    assert anc.reason.as_dict()["params"]["computed_from"] == "NEUT%"
+
+    class Flag:
+        reason = anc.reason.as_dict()
+        rule = anc.rule
+
+    with translation.override("en"):
+        assert flag_reason(Flag()) == ("critical value: NEUT# 0.40 ×10⁹/L < 0.5 "
+                                       "(computed: NEUT% × WBC)")
+    with translation.override("fr"):
+        assert flag_reason(Flag()).endswith("(calculé : NEUT% × leucocytes)")
+    given = cbc_findings([*values, Value("NEUT#", 1.2, 1.8, 7.5)])
+    assert next(f for f in given if f.name == "neutropenia").rule == "NEUT# 1.2 x10^9/L < 1.5"
+    assert computed_count("NEUT#", {"NEUT%": 25.0}) is None
+    assert computed_count("MONO#", {"MONO%": 7.5, "WBC": 3.4}) == 0.26
+    assert computed_count("HGB", {"WBC": 3.4}) is None
