@@ -42,6 +42,7 @@ from apps.review.display import differential_table, signed_differential
 from apps.review.models import Meaning, Signature
 from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
+from apps.smears.differential import wbc_class
 
 from . import labels
 from .hl7_result import count_acknowledged, domain_acknowledged
@@ -267,6 +268,11 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             "predicted_label": "" if no_cell else labels.label(labels.CELL_CLASSES,
                                                                 c.get("predicted_class")),
             "reclassified": c.get("class") != c.get("predicted_class"),
+            # The scanner pre-classified it otherwise than it was signed: one of the two was
+            # wrong, which the report keeps (a band neutrophil's folder names a neutrophil).
+            "scanner_label": labels.label(labels.CELL_CLASSES, c["scanner_class"])
+            if c.get("scanner_class") and wbc_class(c["scanner_class"])
+            != wbc_class(c.get("class") or "") else "",
             "probability": "" if flag else probability_percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),
             # The biologist's read of a neutrophil's vacuoles, counted in place of the model's.

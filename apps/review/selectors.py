@@ -301,6 +301,8 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
             "anomalies": cell_anomalies(final_class=cell.final_class,
                                         anomalies=prediction.anomalies),
             "domain_flag": prediction.domain_flag,
+            # The slide scanner's pre-classification, where its folder names a class.
+            **({"scanner_class": cell.scanner_class} if cell.scanner_class else {}),
         })
     scores = scores_for_display(specimen)
     domain = specimen_domain_latest(specimen)

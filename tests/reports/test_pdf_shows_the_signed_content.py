@@ -3,6 +3,8 @@ content hash, models, key cells with their overlays, unavailable outputs as word
 
 from __future__ import annotations
 
+import re
+
 from apps.reports.document import report_html
 from tests.reports.pdfs import pdf_bytes, pdf_text, squeezed
 
@@ -71,6 +73,11 @@ def test_key_cells_embed_images_and_unavailable_outputs_are_words(signed, render
     assert flat.count("Vacuole output (probability) 12%") == 2
     assert flat.count("Non-segmented nucleus (lobation proxy, also band forms)") == 2
     assert "Pseudo-Pelger" not in flat
+    # The eosinophil folder's cell, signed a monocyte (the model's class): the scanner's other
+    # class is kept; the cells whose folder names their signed class say nothing of it.
+    # (pdftotext drops the hyphen where the narrow cell breaks the word.)
+    assert len(re.findall(r"Scanner's pre-?classification ≠ Eosinophil", flat)) == 1
+    assert flat.count("≠ ") == 1
 
 
 def test_amendment_and_rejection_are_stated(make_specimen, sign, rendered, tmp_path):
