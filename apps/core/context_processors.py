@@ -14,7 +14,6 @@ def roles(request: HttpRequest) -> dict[str, object]:
         "can_review": bool(held & role_rules.CAN_REVIEW),
         "can_administer": bool(held & role_rules.CAN_ADMINISTER),
         # The clinical pages and the API answer clinical roles only (HasClinicalRole): their
-        # links, and a token, are of use to them.
+        # links, and an API token, are of use to them.
         "can_view": bool(held & role_rules.CAN_VIEW),
-        "can_use_api": bool(held & role_rules.CAN_VIEW),
     }
