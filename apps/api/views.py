@@ -39,11 +39,15 @@ CBC_REFUSED = error("Nothing was imported: the file refused as a whole, or every
                     "row's reason in errors).")
 
 
+def _nothing_imported(reason: object) -> str:
+    return _("Refused, nothing was imported: %(reason)s") % {"reason": reason}
+
+
 def _refused(exc: Exception) -> Response:
     if isinstance(exc, workflow.SpecimenSignedError):
         return _signed(exc)
-    return Response({"detail": _("Refused, nothing was imported: %(reason)s") % {
-        "reason": exc}}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return Response({"detail": _nothing_imported(exc)},
+                    status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 def _cbc_answer(outcome: CBCImportOutcome) -> Response:
@@ -55,9 +59,8 @@ def _cbc_answer(outcome: CBCImportOutcome) -> Response:
     if outcome.results_created or outcome.held or outcome.duplicates:
         return Response(body, status=status.HTTP_201_CREATED)
     return Response({**body, "code": "nothing_imported",
-                     "detail": _("Refused, nothing was imported: %(reason)s") % {
-                         "reason": _("no row of the file could be attached; each row's reason "
-                                     "is in errors.")}},
+                     "detail": _nothing_imported(_("no row of the file could be attached; each "
+                                                   "row's reason is in errors."))},
                     status=status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 

@@ -100,9 +100,8 @@ def shares_per_100(counts: dict[str, int]) -> dict[str, float]:
     exact = {c: 1000 * n / total for c, n in counts.items()}
     tenths = {c: math.floor(v) for c, v in exact.items()}
     left = 1000 - sum(tenths.values())
-    order = list(counts)
-    by_remainder = sorted(order, key=lambda c: (-(exact[c] - tenths[c]), -counts[c],
-                                                order.index(c)))
+    # sorted() is stable: equal remainders and counts keep the classes' order.
+    by_remainder = sorted(counts, key=lambda c: (-(exact[c] - tenths[c]), -counts[c]))
     for c in by_remainder[:left]:
         tenths[c] += 1
     return {c: t / 10 for c, t in tenths.items()}
