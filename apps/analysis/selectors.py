@@ -99,7 +99,7 @@ def run_progress(run: AnalysisRun | None) -> dict[str, object]:
 def specimen_document(specimen: Specimen) -> dict[str, object]:
     """The whole specimen as one JSON-ready document (export_specimen and the REST API)."""
     from apps.hemograms.models import CBCResult
-    from apps.hemograms.selectors import cbc_subject
+    from apps.hemograms.selectors import cbc_computed, cbc_subject
     from apps.smears.models import Cell
 
     cbc = []
@@ -117,6 +117,9 @@ def specimen_document(specimen: Specimen) -> dict[str, object]:
                 "ref_low": v.ref_low, "ref_high": v.ref_high, "flag": v.flag,
             } for v in result.values.all()],
             "flags": [f"{v.code}:{v.flag}" for v in result.values.all() if v.flag],
+            # The white-cell counts the file left out, computed from their share and the WBC
+            # (share_code), as the case page shows them; "values" stays what the file said.
+            "computed": [asdict(c) for c in cbc_computed(result, specimen)],
         })
     cells = []
     for cell in (Cell.objects.filter(specimen=specimen).select_related("reviewed_by")

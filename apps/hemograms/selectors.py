@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -7,7 +8,15 @@ from django.utils import timezone
 from apps.patients.models import Specimen
 
 from . import reference
-from .models import CBCResult, HeldCBCRecord, ReferenceRangeSet
+from .flags import ABSOLUTE_OF_SHARE, COMPUTED_DECIMALS, computed_count, critical_low
+from .models import (
+    CBCResult,
+    CBCValue,
+    Flag,
+    HeldCBCRecord,
+    ReferenceInterval,
+    ReferenceRangeSet,
+)
 
 
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
@@ -75,11 +84,86 @@ def cbc_subject(specimen: Specimen, cbc: CBCResult | None) -> reference.Subject:
         day=timezone.localdate(when) if timezone.is_aware(when) else when.date())
 
 
+@dataclass(frozen=True)
+class ComputedCount:
+    """An absolute white-cell count the file left out, computed as the analyser computes it
+    (``flags.computed_count``, the rule the flags and the scores read): a row of the CBC table
+    marked as computed, never stored as a value the file gave. Its interval is the count's
+    reference set's, for the same subject, and flagged as a stored value would be."""
+
+    code: str
+    value: float
+    unit: str
+    share_code: str  # the share (%) it was computed from with the WBC
+    ref_low: float | None
+    ref_high: float | None
+    flag: str
+    critical: bool
+    decimals: int = COMPUTED_DECIMALS
+    analyser_flag: str = ""  # the analyser gave no count, so no flag of its own
+
+    def get_flag_display(self) -> str:
+        return str(Flag(self.flag).label)
+
+
+def cbc_computed(result: CBCResult, specimen: Specimen | None = None) -> list[ComputedCount]:
+    """The counts ``result`` leaves out and gives the share and the WBC of (none when the file
+    gave every count), in ABSOLUTE_OF_SHARE's order; its specimen (``specimen`` when the caller
+    has it) is read only then."""
+    values = {v.code: v.value for v in result.values.all()}
+    counts = [(code, count) for code in ABSOLUTE_OF_SHARE
+              if (count := computed_count(code, values)) is not None]
+    if not counts:
+        return []
+    table = reference_table(result.reference_ranges_version, tuple(c for c, _ in counts))
+    subject = cbc_subject(specimen or result.specimen, result)
+    out = []
+    for code, count in counts:
+        interval = table.interval_for(code, subject.sex, subject.age) if table else None
+        out.append(ComputedCount(
+            code=code, value=count, unit="10^9/L", share_code=ABSOLUTE_OF_SHARE[code],
+            ref_low=interval.low if interval else None,
+            ref_high=interval.high if interval else None,
+            flag=reference.flag_for(count, interval),
+            critical=critical_low(code, count) is not None))
+    return out
+
+
+def cbc_rows(result: CBCResult, specimen: Specimen | None = None
+             ) -> list[CBCValue | ComputedCount]:
+    """The CBC table's rows: the values as the file gave them, each computed count right after
+    the share it was computed from (at the end when that share is not a row)."""
+    computed = {c.share_code: c for c in cbc_computed(result, specimen)}
+    rows: list[CBCValue | ComputedCount] = []
+    for v in result.values.all():
+        rows.append(v)
+        if (c := computed.pop(v.code, None)) is not None:
+            rows.append(c)
+    return rows + list(computed.values())
+
+
+def reference_table(version: str, codes: tuple[str, ...] | None = None
+                    ) -> reference.RangeTable | None:
+    """The reference set a count was flagged with (its ``reference_ranges_version``), its
+    intervals of ``codes`` (all by default) in one query: the admin's set of that version, the
+    built-in adult table for its version, else None."""
+    intervals = ReferenceInterval.objects.filter(range_set__version=version)
+    if codes is not None:
+        intervals = intervals.filter(code__in=codes)
+    rules = tuple(reference.Rule(i.code, i.sex, i.age_min, i.age_max, i.low, i.high)
+                  for i in intervals)
+    if rules or ReferenceRangeSet.objects.filter(version=version).exists():
+        return reference.RangeTable(version, rules)
+    return reference.default_table() if version == reference.DEFAULT_VERSION else None
+
+
+def _range_table(stored: ReferenceRangeSet) -> reference.RangeTable:
+    return reference.RangeTable(stored.version, tuple(
+        reference.Rule(i.code, i.sex, i.age_min, i.age_max, i.low, i.high)
+        for i in stored.intervals.all()))
+
+
 def reference_table_active() -> reference.RangeTable:
     """The admin's active set; the built-in adult table when none is active."""
     active = ReferenceRangeSet.objects.filter(is_active=True).prefetch_related("intervals").first()
-    if active is None:
-        return reference.default_table()
-    return reference.RangeTable(active.version, tuple(
-        reference.Rule(i.code, i.sex, i.age_min, i.age_max, i.low, i.high)
-        for i in active.intervals.all()))
+    return reference.default_table() if active is None else _range_table(active)

@@ -95,24 +95,36 @@ def _patient(patient: dict[str, Any] | None) -> dict[str, Any] | None:
             "sex_label": _sex(patient.get("sex") or "")}
 
 
+def _cbc_row(v: dict[str, Any]) -> dict[str, Any]:
+    low, high = _number(v.get("ref_low")), _number(v.get("ref_high"))
+    return {
+        "code": v.get("code", ""), "name": cbc_name(v.get("code", "")),
+        "value": measured_value(v.get("value"), v.get("decimals"))
+        if v.get("value") is not None
+        else v.get("raw_value", ""),
+        "unit": cbc_unit(v.get("unit")),
+        "range": f"{low} – {high}" if low and high else (f"≥ {low}" if low else
+                                                        (f"≤ {high}" if high else "")),
+        "flag": v.get("flag", ""),
+        "critical": bool(v.get("critical")),
+        "analyser_flag": v.get("analyser_flag", ""),
+        # The share (%) a count the file left out was computed from with the WBC.
+        "computed_from": v.get("share_code", ""),
+    }
+
+
 def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
     if cbc is None:
         return None
+    # A count the file left out (signed with "computed", absent from older reports) right after
+    # the share it was computed from, as the case page shows it.
+    computed = {c.get("share_code"): c for c in cbc.get("computed") or []}
     rows = []
     for v in cbc.get("values", []):
-        low, high = _number(v.get("ref_low")), _number(v.get("ref_high"))
-        rows.append({
-            "code": v.get("code", ""), "name": cbc_name(v.get("code", "")),
-            "value": measured_value(v.get("value"), v.get("decimals"))
-            if v.get("value") is not None
-            else v.get("raw_value", ""),
-            "unit": cbc_unit(v.get("unit")),
-            "range": f"{low} – {high}" if low and high else (f"≥ {low}" if low else
-                                                            (f"≤ {high}" if high else "")),
-            "flag": v.get("flag", ""),
-            "critical": bool(v.get("critical")),
-            "analyser_flag": v.get("analyser_flag", ""),
-        })
+        rows.append(_cbc_row(v))
+        if (c := computed.pop(v.get("code"), None)) is not None:
+            rows.append(_cbc_row(c))
+    rows += [_cbc_row(c) for c in computed.values()]
     return {"analyser": analyser_name(cbc.get("analyser")),
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,

@@ -25,7 +25,7 @@ from apps.analysis.selectors import (
 from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.flags import critical_low
 from apps.hemograms.models import CBCResult
-from apps.hemograms.selectors import cbc_earlier, cbc_latest, cbc_subject
+from apps.hemograms.selectors import cbc_computed, cbc_earlier, cbc_latest, cbc_subject
 from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals
 from apps.ml.scores import vexas
 from apps.patients.models import Specimen
@@ -350,6 +350,9 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
                         # Past a critical limit (a value to call through), as signed.
                         "critical": critical_low(v.code, v.value) is not None}
                        for v in cbc.values.all()],
+            # The white-cell counts the file left out, computed from their share and the WBC
+            # as the page shows them (hemograms.selectors.cbc_computed), marked as computed.
+            "computed": [asdict(c) for c in cbc_computed(cbc, specimen)],
         },
         "differential": differential(specimen),
         # Age and sex at collection, earlier specimens and the CBC trend, as the case page shows.

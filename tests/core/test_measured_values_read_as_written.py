@@ -28,7 +28,7 @@ def _table(language: str, **fields: object) -> str:
         "code": "HGB", "value": 10.2, "raw_value": "10.2", "raw_unit": "", "unit": "g/dL",
         "ref_low": 13.0, "ref_high": 17.0, "flag": "L", "get_flag_display": "Low",
         "analyser_flag": "", **fields})
-    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=[value]))
+    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=lambda: [value]))
     with translation.override(language):
         return render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
 

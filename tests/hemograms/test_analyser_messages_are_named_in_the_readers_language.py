@@ -27,7 +27,7 @@ def test_known_messages_are_named_in_french_and_left_alone_in_english():
 def test_the_cbc_table_shows_both():
     cbc = SimpleNamespace(analyser_messages=[{"kind": "ip", "text": "PLT Clumps?"},
                                              {"kind": "comment", "text": "Neutrophilia"}],
-                          values=SimpleNamespace(all=[]))
+                          values=SimpleNamespace(all=lambda: []))
     with translation.override("fr"):
         html = render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
     assert "PLT Clumps? (agrégats plaquettaires\u00a0?)" in html

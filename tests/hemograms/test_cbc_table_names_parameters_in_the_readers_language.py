@@ -14,7 +14,7 @@ def _table(codes: list[str], language: str) -> str:
     values = [SimpleNamespace(code=c, value=1.0, raw_value="1.0", raw_unit="", unit="",
                               ref_low=None, ref_high=None, flag="", get_flag_display="",
                               analyser_flag="") for c in codes]
-    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=values))
+    cbc = SimpleNamespace(analyser_messages=[], values=SimpleNamespace(all=lambda: values))
     with translation.override(language):
         return render_to_string("hemograms/cbc_table.html", {"cbc": cbc})
 

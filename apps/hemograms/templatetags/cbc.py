@@ -4,6 +4,7 @@ from django import template
 
 from apps.core.numbers import measured_value
 from apps.hemograms.flags import critical_low
+from apps.hemograms.selectors import cbc_rows
 from apps.hemograms.wording import (
     analyser_name,
     cbc_name,
@@ -37,7 +38,18 @@ def cbc_critical_filter(value: object) -> bool:
 
 @register.filter(name="cbc_value")
 def cbc_value_filter(value: object) -> str:
-    """A CBC value (code, value, raw_value, raw_unit) with the decimals the analyser gave it."""
-    return measured_value(getattr(value, "value", None), reported_decimals(
-        str(getattr(value, "code", "")), str(getattr(value, "raw_value", "") or ""),
-        str(getattr(value, "raw_unit", "") or "")))
+    """A CBC value (code, value, raw_value, raw_unit) with the decimals the analyser gave it,
+    or a computed count (``selectors.ComputedCount``) with its own."""
+    decimals = getattr(value, "decimals", None)
+    if decimals is None:
+        decimals = reported_decimals(
+            str(getattr(value, "code", "")), str(getattr(value, "raw_value", "") or ""),
+            str(getattr(value, "raw_unit", "") or ""))
+    return measured_value(getattr(value, "value", None), decimals)
+
+
+@register.simple_tag(name="cbc_rows")
+def cbc_rows_tag(cbc: object, specimen: object = None) -> list[object]:
+    """The CBC table's rows (``selectors.cbc_rows``): the file's values, each count it left out
+    computed after its share (``specimen``, when the page has it, spares reading it again)."""
+    return list(cbc_rows(cbc, specimen or None))  # type: ignore[arg-type]
