@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from apps.analysis import views as analysis_views
 from apps.api import pages as api_pages
@@ -57,9 +56,6 @@ urlpatterns = [
     path("cbc/import/", workflow_views.cbc_batch_import, name="cbc_import"),
     path("cells/<int:cell_id>/image/", smear_views.cell_image, name="cell_image"),
     path("cells/<int:cell_id>/cam/", analysis_views.cell_cam, name="cell_cam"),
-    # Swagger UI with its start-up script as a separate request (no inline script, so the
-    # Content-Security-Policy holds); same path and name as apps.api's, matched first.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
     path("api/", include("apps.api.urls")),
     path("admin/", admin.site.urls),
 ]
