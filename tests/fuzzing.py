@@ -842,8 +842,10 @@ def cbc_seeds(fmt: str) -> tuple[bytes, ...]:
                 b"XN export,,\r\n" + _sysmex(rows[9:10]), CBC_TEST_SEEDS["sysmex"])
     if fmt == "hl7":
         return (_hl7(rows[:2]), _hl7(rows[2:5], mllp=True), _hl7(rows[5:8], batch=True),
-                # Other separators (MSH-1, MSH-2), where '*' repeats: G/L, not 10*9/L.
-                _hl7(rows[8:9]).replace(b"10*9/L", b"G/L").replace(b"|", b"#")
+                # Other separators (MSH-1, MSH-2), where '*' repeats: G/L, not 10*9/L; the
+                # field separator in a text ("NEUT#") escaped with that message's escape, @F@.
+                _hl7(rows[8:9]).replace(b"10*9/L", b"G/L").replace(b"#", b"@F@")
+                .replace(b"|", b"#")
                 .replace(b"^~\\&", b"$*@%").replace(b"^", b"$"), CBC_TEST_SEEDS["hl7"])
     return (_generic_csv(rows[:4]), _generic_csv(rows[4:7], ";"), _generic_csv(rows[7:9], "\t"),
             b"\xef\xbb\xbfsep=;\r\n" + _generic_csv(rows[9:10], ";"), _documented_csv(),

@@ -218,6 +218,15 @@ def cbc_import(
             record_sex=record.sex, record_birth_date=record.birth_date)
         if disagree:
             warnings.append(_disagreement_note(record.line, disagree))
+        if result.measured_at is not None and CBCResult.objects.filter(
+                specimen=target, measured_at=result.measured_at).exclude(pk=result.pk).exists():
+            # The same sample measured at the same time with other values: a correction, or
+            # an earlier file cut short. Both are kept; the biologist is told to check.
+            warnings.append(_("line %(line)s: specimen %(accession)s already has a count "
+                              "measured at the same time with other values; both are kept, "
+                              "this one in the table and the other under the specimen's other "
+                              "counts (check which is right: a correction, or a file cut "
+                              "short)") % {"line": record.line, "accession": target.accession})
         audit_record(actor=actor, action="cbc.import", obj=result, after={
             "specimen": target.accession, "source": source.pk, "line": record.line,
             "values": {m.code: m.value for m in record.measurements},

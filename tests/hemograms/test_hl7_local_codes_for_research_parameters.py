@@ -12,7 +12,7 @@ def _code_of(obx3: str, unit: str = "") -> str | None:
     data = (
         "MSH|^~\\&|XN|LAB|LIS|HOSP|20240305120000||ORU^R01|C1|P|2.5\r"
         "OBR|1||S1||||20240305115500\r"
-        "OBX|1|NM|6690-2^WBC^LN||5.0|10*9/L||||F\r"
+        "OBX|1|NM|6690-2^WBC^LN||5.0|10*9/L|||||F\r"
         f"OBX|2|NM|{obx3}||42.5|{unit}|||||F\r"
     ).encode()
     result = parse_cbc(data)

@@ -335,7 +335,18 @@ def _observations(
     problems: list[Text] = []
     unknown: list[str] = []
     equipment = ""
-    for obx in (s for s in segments if s.name == "OBX"):
+    observations = [s for s in segments if s.name == "OBX"]
+    # A sender that gives its observations a result status (OBX-11, after the value) gives each
+    # one: an OBX without it is cut short, the results after it lost in transit, and the message
+    # is not read at all. (Some senders give none; their messages are read as they are.)
+    with_status = any(part(obx.field(11), enc) for obx in observations)
+    for obx in observations:
+        if with_status and not part(obx.field(11), enc):
+            problems.append(Text.of("the observation on line %(line)s (%(code)s) has no result "
+                                    "status (OBX-11), which the others have: the message may "
+                                    "have been cut short", line=obx.line,
+                                    code=_code_label(obx.field(3), enc) or "?"))
+            continue
         parameter = identify(obx.field(3), enc)
         if parameter is None:
             if not _IP_CODE.match(part(obx.field(3), enc)):
