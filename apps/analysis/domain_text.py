@@ -11,7 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from apps.ml.canonical import NO_STAIN, TOO_LARGE, TOO_SMALL
-from apps.ml.domain import CELL_OUTSIDE, SPECIMEN_OUTSIDE
+from apps.ml.domain import CELL_OUTSIDE, CELL_SMEAR_OUTSIDE, SPECIMEN_OUTSIDE
 
 CELL_FLAGS: dict[str, Promise] = {
     NO_STAIN: _("no white cell found: no stained nucleus in the image"),
@@ -19,6 +19,9 @@ CELL_FLAGS: dict[str, Promise] = {
     TOO_LARGE: _("no white cell found: the stained region fills the image"),
     CELL_OUTSIDE: _("outside the validated domain: unlike the images the model was "
                     "validated on"),
+    CELL_SMEAR_OUTSIDE: _("its smear is outside the validated domain: this image passed the "
+                          "check, but too many of its smear's did not, so its class is not "
+                          "counted until you confirm it"),
 }
 
 
@@ -26,6 +29,7 @@ CELL_FLAGS: dict[str, Promise] = {
 # says what the domain is): the reason a white cell was not found stays whole.
 CELL_FLAGS_SHORT: dict[str, Promise] = {
     CELL_OUTSIDE: _("outside the validated domain"),
+    CELL_SMEAR_OUTSIDE: _("its smear is outside the validated domain"),
 }
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.ml.cam import CamMap
 from apps.ml.canonical import FOUND
-from apps.ml.domain import CELL_OUTSIDE
+from apps.ml.domain import CELL_OUTSIDE, CELL_SMEAR_OUTSIDE
 from apps.patients.models import Specimen
 from apps.smears.models import Cell
 
@@ -132,6 +132,10 @@ class CellPrediction(models.Model):
     # no domain check.
     domain_score = models.FloatField(null=True, blank=True)
     in_domain = models.BooleanField(null=True, blank=True)
+    # The run found the smear as a whole outside the domain (more than its card's share of its
+    # cells outside): then no image of it, not even one inside on its own, is counted on the
+    # model's class until a biologist confirms it (set when the run ends, services._execute).
+    smear_outside = models.BooleanField(default=False)
     # A rendered overlay PNG: what analyses stored before the compact map below. Kept, and
     # served, for those rows; new analyses leave it empty.
     cam = models.FileField(upload_to="cams/", max_length=255, blank=True)
@@ -180,25 +184,30 @@ class CellPrediction(models.Model):
         white cell like those the model was validated on, or nothing was checked (an older
         model). Outside, the network still gives a class, often with a probability near 1:
         it is shown as a suggestion, without its figures."""
-        return self.shows_a_cell and self.in_domain is not False
+        return self.shows_a_cell and self.in_domain is not False and not self.smear_outside
 
     @property
     def counted_class(self) -> str:
         """The class this prediction gives its cell: ``cell_class`` when the image showed a
         white cell like those the model was validated on, else '' and nothing is counted
         until a biologist classifies or confirms the image: a blank frame or a field of red
-        cells (the network still names a class), or an image outside the validated domain
-        (a photo of something else called a monocyte, a cell from an unknown stain)."""
+        cells (the network still names a class), an image outside the validated domain (a
+        photo of something else called a monocyte, a cell from an unknown stain), or any image
+        of a smear outside it as a whole (an image of an unknown stain that the check let
+        through is not a count)."""
         return self.cell_class if self.figures_hold else ""
 
     @property
     def domain_flag(self) -> str:
         """Why this cell's image is not one the model was validated on, as a code: the
         canonical view's reason when no white cell was found, "outside_features" when its
-        features are unlike the validated cells; "" otherwise (or when nothing was checked)."""
+        features are unlike the validated cells, "smear_outside" when they are not but its
+        smear as a whole is outside; "" otherwise (or when nothing was checked)."""
         if not self.shows_a_cell:
             return self.view
-        return CELL_OUTSIDE if self.in_domain is False else ""
+        if self.in_domain is False:
+            return CELL_OUTSIDE
+        return CELL_SMEAR_OUTSIDE if self.smear_outside else ""
 
 
 class ScoreState(models.TextChoices):

@@ -36,8 +36,9 @@ def run_domain(run: AnalysisRun) -> dict[str, object]:
 
     From the cell predictions the run stored and the specimen rule of its model card (kept on
     the run): {"code": "inside" | "outside" | "unchecked", "cells", "outside", "max_outside"}
-    (apps.ml.domain.specimen_domain_counts), and "waiting": of the images outside, those no
-    biologist has confirmed or reclassified yet (they are not counted until then).
+    (apps.ml.domain.specimen_domain_counts), and "waiting": the images not counted until a
+    biologist confirms or reclassifies them (those outside; every image of a smear outside as
+    a whole, CellPrediction.smear_outside) that none has yet.
     "unchecked" when the model has no domain check.
     """
     return _runs_domain([run])[run.pk]
@@ -50,7 +51,8 @@ def _runs_domain(runs: list[AnalysisRun]) -> dict[int, dict[str, object]]:
         CellPrediction.objects.filter(run__in=[r.pk for r in runs]).values("run_id")
         .annotate(checked=Count("id", filter=Q(in_domain__isnull=False)),
                   outside=Count("id", filter=Q(in_domain=False)),
-                  waiting=Count("id", filter=Q(in_domain=False, cell__reviewed_class=""))))}
+                  waiting=Count("id", filter=Q(cell__reviewed_class="") & (
+                      Q(in_domain=False) | Q(smear_outside=True)))))}
     return {run.pk: {**specimen_domain_counts(
         checked=counts.get(run.pk, {}).get("checked", 0),
         outside=counts.get(run.pk, {}).get("outside", 0),

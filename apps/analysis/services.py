@@ -26,12 +26,14 @@ from django.db.models import Q
 from django.utils import timezone, translation
 
 from apps.core.audit import audit_record
+from apps.ml.domain import SPECIMEN_OUTSIDE
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.services import specimen_set_status
 from apps.smears.models import Cell
 
 from . import pipeline
 from .models import RUN_ERROR_TEXTS, AnalysisRun, CellPrediction, RunStatus
+from .selectors import run_domain
 
 logger = logging.getLogger(__name__)
 User = AbstractBaseUser | AnonymousUser | None
@@ -352,6 +354,10 @@ def _execute(run: AnalysisRun) -> None:
                          "cells_per_second": round(len(todo) / elapsed, 1) if elapsed else None,
                          **{k: round(v, 3) for k, v in stage_seconds.items()}})
         run.refresh_from_db()
+        # The smear's verdict, now that every cell is checked: outside as a whole, none of its
+        # images is counted on the model's class (CellPrediction.smear_outside).
+        CellPrediction.objects.filter(run=run).update(
+            smear_outside=run_domain(run)["code"] == SPECIMEN_OUTSIDE)
         if specimen.status in (SpecimenStatus.ANALYSING, SpecimenStatus.IMPORTED):
             specimen_set_status(actor=None, specimen=specimen, status=SpecimenStatus.ANALYSED)
         audit_record(actor=None, action="analysis.complete", obj=run,
@@ -385,7 +391,8 @@ def _predictions_store(*, run: AnalysisRun, batch: Sequence[Cell],
 PREDICTION_FIELDS = [
     "run", "model_sha256", "cell_class", "cell_class_prob", "class_probs", "subtype",
     "subtype_prob", "subtype_probs", "attributes", "attribute_probs", "anomalies", "view",
-    "domain_score", "in_domain", "cam_map", "cam_box", "vacuole_cam_map", "cam"]
+    "domain_score", "in_domain", "smear_outside", "cam_map", "cam_box", "vacuole_cam_map",
+    "cam"]
 
 
 def _prediction_fields(*, run: AnalysisRun, out: pipeline.CellOutput) -> dict[str, Any]:
@@ -398,6 +405,7 @@ def _prediction_fields(*, run: AnalysisRun, out: pipeline.CellOutput) -> dict[st
         "attributes": p.attributes, "attribute_probs": p.attribute_probs,
         "anomalies": p.anomalies,
         "view": p.view, "domain_score": p.domain_score, "in_domain": p.in_domain,
+        "smear_outside": False,  # the smear's verdict is the run's, written when it ends
         # The compact map only: no file is written per cell (overlays are drawn on demand).
         # An overlay PNG of an earlier run is no longer this row's, but its file stays: a signed
         # version's report may name it.

@@ -36,6 +36,8 @@ CELL_INSIDE = "inside"
 CELL_OUTSIDE = "outside_features"  # features unlike any validated cell
 CELL_NO_NUCLEUS = "no_nucleus"  # canonical view found no white-cell nucleus
 CELL_STAIN = "outside_stain"  # stain or illumination unlike every source trained on
+# Inside on its own, in a specimen outside as a whole: the image passed, its slide did not.
+CELL_SMEAR_OUTSIDE = "smear_outside"
 SPECIMEN_INSIDE = "inside"
 SPECIMEN_OUTSIDE = "outside"
 SPECIMEN_UNCHECKED = "unchecked"  # the model has no domain check (older card)

@@ -86,8 +86,12 @@ def test_views_and_domain_scores_are_stored_and_the_specimen_is_outside(
     assert [(p.view, p.domain_score, p.in_domain) for p in rows] == [
         ("found", 0.4, True), ("no_stain", 3.2, False), ("found", 1.7, False),
         ("found", 0.9, True), ("found", 2.5, False)]
-    assert [p.domain_flag for p in rows] == ["", "no_stain", "outside_features", "",
-                                             "outside_features"]
+    # The smear is outside as a whole (3 of 5): the two images inside on their own are not
+    # counted on the model's class either, until a biologist confirms them.
+    assert [p.domain_flag for p in rows] == ["smear_outside", "no_stain", "outside_features",
+                                             "smear_outside", "outside_features"]
+    assert [p.smear_outside for p in rows] == [True] * 5
+    assert [p.counted_class for p in rows] == [""] * 5
     assert {(p.model_name, p.model_version) for p in rows} == {("fake-cells", "2.0.0")}
     for p in rows:
         # The map the model gave, kept compact: no overlay drawn by the job.
@@ -95,7 +99,7 @@ def test_views_and_domain_scores_are_stored_and_the_specimen_is_outside(
         assert p.cam_stored().values.shape == (6, 6)
     assert run.domain_max_outside == 0.25
     verdict = {"code": "outside", "cells": 5, "outside": 3, "max_outside": 0.25,
-               "waiting": 3}
+               "waiting": 5}
     assert run_domain(run) == verdict
     assert specimen_domain_latest(specimen) == {**verdict, "run": run.pk,
                                                 "models": [PROVENANCE]}
@@ -108,6 +112,9 @@ def test_a_few_outside_cells_leave_the_specimen_inside(
                    FakeModel(plan, max_outside=0.25))
     assert run_domain(run) == {"code": "inside", "cells": 5, "outside": 1, "max_outside": 0.25,
                                "waiting": 1}
+    rows = list(CellPrediction.objects.filter(run=run).order_by("cell_id"))
+    assert [p.counted_class for p in rows] == ["neutrophil"] * 4 + [""]
+    assert not any(p.smear_outside for p in rows)
 
 
 def test_a_model_without_a_domain_check_is_unchecked_never_inside(
@@ -124,3 +131,24 @@ def test_a_model_without_a_domain_check_is_unchecked_never_inside(
 
 def test_no_finished_run_has_no_verdict(specimen):
     assert specimen_domain_latest(specimen) is None
+
+
+def test_in_a_smear_outside_only_the_biologists_classes_count(
+        monkeypatch, technician, biologist, specimen, django_capture_on_commit_callbacks):
+    from apps.review.selectors import differential
+    from apps.smears.models import Cell
+    from apps.workflow.services import cells_reclassify
+
+    plan = [("found", "inside", 0.4)] + [("found", "outside_features", 2.0)] * 2 + [
+        ("found", "inside", 0.5)] * 2
+    run = _analyse(monkeypatch, technician, specimen, django_capture_on_commit_callbacks,
+                   FakeModel(plan, max_outside=0.25))
+    assert run_domain(run)["code"] == "outside"
+    before = differential(specimen)
+    assert before["wbc_counted"] == 0 and before["unclassified"] == 5
+    first = Cell.objects.filter(specimen=specimen).order_by("pk").first()
+    cells_reclassify(actor=biologist, specimen=specimen, cell_ids=[first.pk],
+                     new_class="neutrophil")
+    after = differential(specimen)
+    assert after["wbc_counted"] == 1 and after["unclassified"] == 4
+    assert run_domain(run)["waiting"] == 4
