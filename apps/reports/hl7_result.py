@@ -9,20 +9,25 @@ signature's own fields, so the message says exactly what was signed:
   PID-5 name, PID-7 birth date, PID-8 sex.
 - OBR: OBR-3 the accession (filler order number), OBR-4 LOINC 24318-8 (manual differential
   panel), OBR-7 collection time, OBR-22 signature time, OBR-25 F (final) or C (an amendment),
+  each OBX-14 the collection time (the observation's physiologically relevant time) and OBX-19
+  the signature time (when the count was read and validated),
   OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment), for an
   amendment its reason, and what limits the numbers as the signed report says it: cell
   images outside the cell model's validated domain (naming the model) and, when the
   validating biologist confirmed reviewing those cells, that confirmation; a differential
   short of its target count; how many cells the biologist reviewed.
-- One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood";
+- One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood by
+  Manual count";
   "other" under a local code, LOINC having no member of the panel for it, so that the classes
-  sum to 100, each share rounded to one decimal on its own: 100.1 on 28 cells), the band
+  sum to 100.0, as rounded by apps.smears.differential.shares_per_100), the band
   neutrophils per 100 white cells when the biologist counted any (a part of the neutrophils'
-  share, LOINC 26508-2), NRBC per 100 white cells, and the number of white cells counted
+  share, LOINC 764-1), NRBC per 100 white cells, and the number of white cells counted
   (local code).
-  An amendment's message (OBX-11 C) also sends, as deleted (OBX-11 D, no value), each
-  observation of the version it replaces that it no longer holds, so that the information
-  system keeps no value the biologist has since taken back.
+  An amendment's message marks each value it changes as corrected (OBX-11 C) and each it
+  keeps as final (F), against what the message of the version it replaces sent, and sends as
+  deleted (D, no value) each observation that message sent and this one no longer holds, under
+  the code it was sent with, so that the information system keeps no value the biologist has
+  since taken back.
 - MSH-18 "UNICODE UTF-8": the message is stored and sent as UTF-8 (names, the conclusion).
 
 No Django here: plain values in, ER7 text out (segments separated by carriage returns). The
@@ -39,26 +44,32 @@ from datetime import date, datetime
 from typing import Any
 
 from hl7apy.core import Message
+from hl7apy.parser import parse_message
 from hl7apy.v2_5 import FT, ST
 
+from apps.core.hl7 import SENDING_APPLICATION
+from apps.hemograms.wording import ip_message
 from apps.smears.differential import SMUDGE, per_100_of
 
 PANEL = ("24318-8", "Manual differential panel - Blood", "LN")
-# Differential class -> (LOINC, display): the members of the manual differential panel that
-# say "per 100 leukocytes in blood" without naming a method.
+# Differential class -> (LOINC, display): the panel's members "by Manual count", so that a
+# receiving system never takes the smear's count, read by a biologist, for the analyser's
+# automated differential ("by Automated count", 770-8...) or a share of no method (26511-6...)
+# that analysers also send. Immature granulocytes have no manual-count code for the class as a
+# whole (metamyelocytes, myelocytes and promyelocytes together): theirs names no method.
 LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
-    "neutrophil": ("26511-6", "Neutrophils/100 leukocytes in Blood"),
-    "lymphocyte": ("26478-8", "Lymphocytes/100 leukocytes in Blood"),
-    "monocyte": ("26485-3", "Monocytes/100 leukocytes in Blood"),
-    "eosinophil": ("26450-7", "Eosinophils/100 leukocytes in Blood"),
-    "basophil": ("30180-4", "Basophils/100 leukocytes in Blood"),
+    "neutrophil": ("23761-0", "Neutrophils/100 leukocytes in Blood by Manual count"),
+    "lymphocyte": ("737-7", "Lymphocytes/100 leukocytes in Blood by Manual count"),
+    "monocyte": ("744-3", "Monocytes/100 leukocytes in Blood by Manual count"),
+    "eosinophil": ("714-6", "Eosinophils/100 leukocytes in Blood by Manual count"),
+    "basophil": ("707-0", "Basophils/100 leukocytes in Blood by Manual count"),
     "ig": ("38518-7", "Immature granulocytes/100 leukocytes in Blood"),
-    "blast": ("26446-5", "Blasts/100 leukocytes in Blood"),
+    "blast": ("709-6", "Blasts/100 leukocytes in Blood by Manual count"),
 }
-NRBC = ("19048-8", "Nucleated erythrocytes/100 leukocytes in Blood")
-# Band neutrophils, already among the neutrophils sent under 26511-6: a part of that share,
+NRBC = ("18309-5", "Nucleated erythrocytes/100 leukocytes in Blood by Manual count")
+# Band neutrophils, already among the neutrophils sent under 23761-0: a part of that share,
 # not a class of the panel beside it (the classes alone sum to 100).
-BANDS = ("26508-2", "Band form neutrophils/100 leukocytes in Blood")
+BANDS = ("764-1", "Band form neutrophils/100 leukocytes in Blood by Manual count")
 # Smudge cells, out of the denominator, per 100 white cells counted, when the biologist named any.
 SMUDGE_CELLS = ("34992-8", "Smudge cells/100 leukocytes in Blood")
 # Cells the biologist counted as white cells of no listed class: in the denominator, so they are
@@ -166,8 +177,11 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
     alarms = [m.get("text") for m in cbc.get("analyser_messages") or [] if m.get("kind") == "ip"]
     alarms += [t for r in cbc.get("earlier") or [] for t in r.get("ip_messages") or []]
     for text in dict.fromkeys(alarms):  # the analyser's own suspicion, e.g. "Blasts?"
+        # As the analyser wrote it, then named in the notes' language (the active one when a
+        # translation is given), as the report does; the English default as written.
+        named = str(text) if gettext is _english else ip_message(str(text))
         notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
-                     % {"text": text})
+                     % {"text": named})
     diff = content.get("differential") or {}
     names = diff.get("other_names") or {}
     if names and (diff.get("per_100_wbc") or {}).get("other"):
@@ -223,7 +237,7 @@ def observations(content: dict[str, Any]) -> list[tuple[str, str, str, str, str]
 
 
 def _obx(order: Any, i: int, vtype: str, ident: str, value: str, unit: str, status: str,
-         signed_at: datetime) -> None:
+         signed_at: datetime, collected: datetime | None) -> None:
     obx = order.add_group("ORU_R01_OBSERVATION").obx
     obx.obx_1 = str(i)
     obx.obx_2 = vtype
@@ -232,21 +246,44 @@ def _obx(order: Any, i: int, vtype: str, ident: str, value: str, unit: str, stat
         obx.obx_5 = value
     obx.obx_6 = _st(unit)
     obx.obx_11 = status
-    obx.obx_14 = _ts(signed_at)
+    # OBX-14 is the physiologically relevant time, for a specimen its collection (as OBR-7);
+    # the time the result was read and signed is the analysis' own, OBX-19.
+    if collected is not None:
+        obx.obx_14 = _ts(collected)
+    obx.obx_19 = _ts(signed_at)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One observation a result message sent: OBX-2, OBX-3 as sent, OBX-5 and OBX-6."""
+
+    vtype: str
+    ident: str
+    value: str
+    unit: str
+
+
+def sent_observations(er7: str) -> list[Sent]:
+    """The observations a stored result message sent with a value (not those it deleted)."""
+    message = parse_message(er7.replace("\n", "\r"), find_groups=False)
+    return [Sent(seg.obx_2.to_er7(), seg.obx_3.to_er7(), seg.obx_5.to_er7(),
+                 seg.obx_6.to_er7())
+            for seg in message.children if seg.name == "OBX" and seg.obx_11.to_er7() != "D"]
 
 
 def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
             receiving_application: str, receiving_facility: str,
-            gettext: Gettext = _english, previous: dict[str, Any] | None = None) -> str:
+            gettext: Gettext = _english, previous: list[Sent] | None = None) -> str:
     """The ER7 text of the result message (see the module docstring); `gettext` translates
-    the notes' fixed sentences, never the signer's own text or the codes. ``previous``: the
-    signed content of the version an amendment replaces, whose observations this one no
-    longer holds are sent as deleted (OBX-11 D)."""
+    the notes' fixed sentences, never the signer's own text or the codes. ``previous``: what
+    the message of the version an amendment replaces sent (``sent_observations``): of those,
+    each this one no longer holds is sent as deleted (OBX-11 D), each it holds with another
+    value as corrected (C), and each it holds unchanged as final (F)."""
     specimen = content["specimen"]
     accession = str(specimen["accession"])
     final_status = "C" if signature.version > 1 else "F"
     msg = Message("ORU_R01", version="2.5")
-    msg.msh.msh_3 = "HEMACLINIC"
+    msg.msh.msh_3 = SENDING_APPLICATION
     msg.msh.msh_4 = _st(sending_facility)
     msg.msh.msh_5 = _st(receiving_application)
     msg.msh.msh_6 = _st(receiving_facility)
@@ -299,13 +336,23 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         nte.nte_3 = _text(note)
 
     rows = observations(content)
-    sent = {ident for _t, ident, _v, _u, _k in rows}
+    # An amendment replaces the earlier result: each value it changes is a correction (C),
+    # each it keeps stays final (F), so the receiving side sees what the amendment changed.
+    before = {_code(p.ident): p for p in previous or []} if signature.version > 1 else {}
     for i, (vtype, ident, value, unit, _key) in enumerate(rows, 1):
-        _obx(order, i, vtype, ident, value, unit, final_status, signature.signed_at)
-    # An amendment replaces the earlier result: what that one sent and this one no longer
-    # holds (a class no cell is in any more) is sent as deleted, never left standing.
-    gone = [r for r in observations(previous or {}) if r[1] not in sent] \
-        if signature.version > 1 else []
-    for i, (vtype, ident, _value, unit, _key) in enumerate(gone, len(rows) + 1):
-        _obx(order, i, vtype, ident, "", unit, "D", signature.signed_at)
+        kept = before.get(_code(ident))
+        status = "F" if kept is not None and (kept.value, kept.unit) == (value, unit) \
+            else final_status
+        _obx(order, i, vtype, ident, value, unit, status, signature.signed_at, collected)
+    # What the earlier one sent and this one no longer holds (a class no cell is in any more;
+    # a code since replaced) is sent as deleted, under the code it was sent with.
+    sent = {_code(ident) for _t, ident, _v, _u, _k in rows}
+    gone = [p for code, p in before.items() if code not in sent]
+    for i, p in enumerate(gone, len(rows) + 1):
+        _obx(order, i, p.vtype, p.ident, "", p.unit, "D", signature.signed_at, collected)
     return msg.to_er7()
+
+
+def _code(ident: str) -> str:
+    """The code of an OBX-3 identifier (its first component)."""
+    return ident.split("^", 1)[0]

@@ -26,7 +26,7 @@ from apps.core.audit import audit_record
 from apps.review.models import Signature
 
 from .document import report_html
-from .hl7_result import SignatureFacts, oru_r01
+from .hl7_result import Sent, SignatureFacts, oru_r01, sent_observations
 from .models import Report, ReportStatus, ResultMessage
 from .selectors import signed_key_cell_files
 
@@ -197,11 +197,18 @@ def _signature_facts(signature: Signature) -> SignatureFacts:
         amendment_reason=signature.amendment_reason, content_sha256=signature.content_sha256)
 
 
-def _replaced_content(signature: Signature) -> dict | None:
-    """The signed content of the version ``signature`` replaces (None for a first one)."""
+def _replaced_observations(signature: Signature) -> list[Sent] | None:
+    """What the result message of the version ``signature`` replaces sent (None for a first
+    one): the observations as they went out, under the codes they went out with."""
     earlier = Signature.objects.filter(specimen_id=signature.specimen_id,
                                        version__lt=signature.version).order_by("-version").first()
-    return None if earlier is None else earlier.content
+    if earlier is None:
+        return None
+    sent = ResultMessage.objects.filter(signature=earlier,
+                                        format=ResultMessage.HL7_ORU_R01).first()
+    # Every signature gets its message when it is signed; one signed without it never
+    # reached the laboratory system, and this message has nothing of it to correct.
+    return [] if sent is None else sent_observations(sent.message)
 
 
 def control_id_of(message: str) -> str:
@@ -228,7 +235,7 @@ def result_message_create(*, signature: Signature) -> ResultMessage:
         text = oru_r01(content=signature.content, signature=_signature_facts(signature),
                        sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
                        receiving_facility=lab, gettext=translation.gettext,
-                       previous=_replaced_content(signature))
+                       previous=_replaced_observations(signature))
     message = ResultMessage.objects.create(
         signature=signature, format=ResultMessage.HL7_ORU_R01, control_id=control_id_of(text),
         message=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())

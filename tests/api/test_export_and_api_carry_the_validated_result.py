@@ -106,7 +106,7 @@ def test_the_api_returns_the_stored_hl7_message(client, technician, make_user, s
     assert response["Content-Type"].startswith("x-application/hl7-v2+er7")
     msg = hl7.parse(response.content.decode())
     values = {str(o[3][0][0]): float(str(o[5])) for o in msg.segments("OBX")}
-    assert values["38518-7"] == 16.7 and values["26511-6"] == 33.3
+    assert values["38518-7"] == 16.7 and values["23761-0"] == 33.3
     assert client.get("/api/specimens/S-0001/hl7/?version=1").content == response.content
     assert client.get("/api/specimens/S-0001/hl7/?version=2").status_code == 404
     assert client.get("/api/specimens/S-0001/hl7/?version=x").status_code == 400

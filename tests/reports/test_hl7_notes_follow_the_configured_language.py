@@ -90,8 +90,8 @@ def test_notes_are_in_the_configured_language(signature, settings, language, exp
     assert str(msg.segment("OBR")[4]) == "24318-8^Manual differential panel - Blood^LN"
     assert str(msg.segment("OBR")[25]) == "C"
     assert [str(o[3]) for o in msg.segments("OBX")][:2] == [
-        "26511-6^Neutrophils/100 leukocytes in Blood^LN",
-        "26478-8^Lymphocytes/100 leukocytes in Blood^LN"]
+        "23761-0^Neutrophils/100 leukocytes in Blood by Manual count^LN",
+        "737-7^Lymphocytes/100 leukocytes in Blood by Manual count^LN"]
 
 
 def test_the_language_of_the_request_does_not_leak_into_the_message(  # type: ignore[no-untyped-def]

@@ -9,8 +9,10 @@ import hl7
 from apps.reports.hl7_result import (
     LOINC_PER_100_WBC,
     OTHER_PER_100_WBC,
+    Sent,
     SignatureFacts,
     oru_r01,
+    sent_observations,
 )
 
 CONTENT = {
@@ -54,7 +56,7 @@ def test_every_differential_value_comes_back_under_its_loinc_code():
         assert values[code] == (value, "%", "F")
     # Every class of the denominator is sent: the shares add up to 100.
     assert sum(v[0] for v in values.values() if v[1] == "%") == 100.0
-    assert values["19048-8"][0] == 2.0
+    assert values["18309-5"][0] == 2.0
     assert values["HC-WBC-COUNTED"][0] == 200
     assert str(msg.segment("MSH")[18]) == "UNICODE UTF-8"
 
@@ -118,24 +120,51 @@ def test_the_message_says_what_limits_the_numbers():
 def test_an_amendment_deletes_what_it_no_longer_holds():
     """Version 1 sent 'other 0.5' and 'IG 0.5'; the biologist then reclassified those cells.
     The correction sends both as deleted (OBX-11 D, no value), not merely leaves them out: the
-    information system would otherwise keep them beside the corrected result."""
+    information system would otherwise keep them beside the corrected result. Each value it
+    changes is a correction (C), each it keeps the same stays final (F)."""
+    first = oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
+                    receiving_application="LIS", receiving_facility="CHU")
     amended = {**CONTENT, "differential": {
         **CONTENT["differential"],
-        "per_100_wbc": {"neutrophil": 58.5, "lymphocyte": 30.5, "monocyte": 7.0,
-                        "eosinophil": 3.0, "basophil": 1.0}}}
+        "per_100_wbc": {**{k: v for k, v in CONTENT["differential"]["per_100_wbc"].items()
+                           if k not in ("other", "ig")},
+                        "neutrophil": CONTENT["differential"]["per_100_wbc"]["neutrophil"] + 1}}}
     er7 = oru_r01(content=amended, signature=_facts(version=2, amendment_reason="Recount"),
                   sending_facility="CHU LAB", receiving_application="LIS",
-                  receiving_facility="CHU", previous=CONTENT)
+                  receiving_facility="CHU", previous=sent_observations(first))
     obx = {str(o[3][0][0]): (str(o[5]), str(o[11])) for o in hl7.parse(er7).segments("OBX")}
     assert obx[OTHER_PER_100_WBC[0]] == ("", "D")
     assert obx[LOINC_PER_100_WBC["ig"][0]] == ("", "D")
-    assert obx[LOINC_PER_100_WBC["neutrophil"][0]] == ("58.5", "C")
+    neutrophils = CONTENT["differential"]["per_100_wbc"]["neutrophil"] + 1
+    assert obx[LOINC_PER_100_WBC["neutrophil"][0]] == (str(neutrophils), "C")
+    lymphocytes = CONTENT["differential"]["per_100_wbc"]["lymphocyte"]
+    assert obx[LOINC_PER_100_WBC["lymphocyte"][0]] == (str(lymphocytes), "F")
     assert sorted(int(str(o[1])) for o in hl7.parse(er7).segments("OBX")) == list(
         range(1, len(obx) + 1))
-    # A first version has nothing to delete, whatever is passed as before it.
-    first = oru_r01(content=amended, signature=_facts(), sending_facility="CHU LAB",
-                    receiving_application="LIS", receiving_facility="CHU", previous=CONTENT)
-    assert {str(o[11]) for o in hl7.parse(first).segments("OBX")} == {"F"}
+    # A first version has nothing to delete or correct, whatever is passed as before it.
+    again = oru_r01(content=amended, signature=_facts(), sending_facility="CHU LAB",
+                    receiving_application="LIS", receiving_facility="CHU",
+                    previous=sent_observations(first))
+    assert {str(o[11]) for o in hl7.parse(again).segments("OBX")} == {"F"}
+
+
+def test_an_observation_sent_under_an_earlier_code_is_deleted_under_it():
+    """A version signed before the codes changed sent its neutrophils under the share of no
+    method (26511-6); its amendment sends them under the manual-count code and deletes the
+    earlier code's value, so the laboratory system keeps one neutrophil share, not two."""
+    first = oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
+                    receiving_application="LIS", receiving_facility="CHU")
+    earlier = [p if not p.ident.startswith(LOINC_PER_100_WBC["neutrophil"][0] + "^") else
+               Sent(p.vtype, "26511-6^Neutrophils/100 leukocytes in Blood^LN", p.value, p.unit)
+               for p in sent_observations(first)]
+    er7 = oru_r01(content=CONTENT, signature=_facts(version=2, amendment_reason="Recount"),
+                  sending_facility="CHU LAB", receiving_application="LIS",
+                  receiving_facility="CHU", previous=earlier)
+    obx = {str(o[3][0][0]): (str(o[5]), str(o[11])) for o in hl7.parse(er7).segments("OBX")}
+    assert obx["26511-6"] == ("", "D")
+    assert obx[LOINC_PER_100_WBC["neutrophil"][0]][1] == "C"
+    assert {status for code, (_v, status) in obx.items() if code not in (
+        "26511-6", LOINC_PER_100_WBC["neutrophil"][0])} == {"F"}
 
 
 def test_the_stored_correction_reads_the_version_it_replaces(specimen, biologist, settings):
@@ -157,3 +186,18 @@ def test_the_stored_correction_reads_the_version_it_replaces(specimen, biologist
     assert "D" not in {str(o[11]) for o in first.segments("OBX")}
     deleted = {str(o[3][0][0]) for o in second.segments("OBX") if str(o[11]) == "D"}
     assert deleted == {OTHER_PER_100_WBC[0], LOINC_PER_100_WBC["ig"][0]}
+
+
+def test_each_observation_is_timed_at_collection_and_read_at_signing():
+    """OBX-14 is the observation's physiologically relevant time, the specimen's collection
+    (as OBR-7); the time the count was read and validated is OBX-19."""
+    message = hl7.parse(oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
+                                receiving_application="LIS", receiving_facility="CHU"))
+    (obr,) = message.segments("OBR")
+    for obx in message.segments("OBX"):
+        assert str(obx[14]) == str(obr[7]) == "20261201083000+0000"
+        assert str(obx[19]) == str(obr[22])
+    unknown = {**CONTENT, "specimen": {**CONTENT["specimen"], "collected_at": None}}
+    message = hl7.parse(oru_r01(content=unknown, signature=_facts(), sending_facility="CHU LAB",
+                                receiving_application="LIS", receiving_facility="CHU"))
+    assert {str(obx[14]) for obx in message.segments("OBX")} == {""}

@@ -66,10 +66,10 @@ def test_signing_stores_the_message_and_writes_it_to_the_outbox(
     values = {str(o[3][0][0]): float(str(o[5])) for o in msg.segments("OBX")}
     # The validated differential as signed: 2 neutrophils, 1 monocyte, 1 lymphocyte.
     differential = signature.content["differential"]
-    assert values["26511-6"] == differential["per_100_wbc"]["neutrophil"] == 50.0
-    assert values["26478-8"] == values["26485-3"] == 25.0
+    assert values["23761-0"] == differential["per_100_wbc"]["neutrophil"] == 50.0
+    assert values["737-7"] == values["744-3"] == 25.0
     assert values["HC-WBC-COUNTED"] == differential["wbc_counted"] == 4
-    assert values["19048-8"] == differential["nrbc_per_100_wbc"] == 0.0
+    assert values["18309-5"] == differential["nrbc_per_100_wbc"] == 0.0
     notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
     assert "Neutrophilie réactionnelle." in notes
     assert f"Signed content sha256 {signature.content_sha256}" in notes

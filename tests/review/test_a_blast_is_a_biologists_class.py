@@ -1,6 +1,6 @@
 """No cell model has a blast class, yet blasts are the finding a flagged smear is read for: the
 biologist classifies a cell as a blast with its own key (A); it counts per 100 white cells, is
-sent under LOINC 26446-5, and a differential without blasts neither lists nor sends a "0" the
+sent under LOINC 709-6, and a differential without blasts neither lists nor sends a "0" the
 model could not have found. A scanner's "Blasts" folder reads as blasts."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_a_cell_classified_as_a_blast_counts_per_100_white_cells(client, biologi
 
 
 def test_blasts_are_sent_under_their_loinc_code():
-    assert LOINC_PER_100_WBC["blast"] == ("26446-5", "Blasts/100 leukocytes in Blood")
+    assert LOINC_PER_100_WBC["blast"] == ("709-6", "Blasts/100 leukocytes in Blood by Manual count")
     assert "blast" not in differential_count(["neutrophil"] * 3, target=100).per_100_wbc
 
 

@@ -1,7 +1,7 @@
 """A band neutrophil is a class the biologist gives (key S, for stab): it stays a neutrophil (in
 the neutrophils' share, its anomaly outputs read, counted by the VEXAS rule) and is reported
 beside that share as "of which band forms" on the page, in the signed report and in the HL7
-result (LOINC 26508-2, a part of the neutrophils' 26511-6). Before, the scanner's "Band
+result (LOINC 764-1, a part of the neutrophils' 23761-0). Before, the scanner's "Band
 neutrophils" folder was merged into the neutrophils and an analyser's "Left Shift?" could not
 be confirmed or ruled out."""
 
@@ -55,6 +55,6 @@ def test_the_hl7_result_sends_the_bands_as_a_part_of_the_neutrophils():
                                  + ["lymphocyte"] * 40, target=100).as_dict()
     msg = result_message(counted)
     values = {str(o[3][0][0]): float(str(o[5])) for o in msg.segments("OBX")}
-    assert values[BANDS[0]] == 10.0 and values["26511-6"] == 60.0
+    assert values[BANDS[0]] == 10.0 and values["23761-0"] == 60.0
     # The classes of the panel alone sum to 100; the bands are a part of the neutrophils.
-    assert values["26511-6"] + values["26478-8"] == 100.0
+    assert values["23761-0"] + values["737-7"] == 100.0

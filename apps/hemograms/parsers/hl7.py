@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
+from apps.core.hl7 import SENDING_APPLICATION
 from apps.core.text import Text, Value
 
 from .common import (
@@ -258,6 +259,12 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
         shown = unescape(msh.field(9), enc) or "empty"
         return None, [Text.of("MSH-9 message type %(type)s is not a result message (ORU or OUL)",
                               type=repr(shown))], []
+
+    if part(msh.field(3), enc).upper() == SENDING_APPLICATION:
+        # HemaClinic's own result, sent back by a system that echoes what it receives.
+        return None, [Text.of("the message is a smear differential that HemaClinic sent (MSH-3 "
+                              "%(sender)s), validated by a biologist, not an analyser's blood "
+                              "count", sender=SENDING_APPLICATION)], []
 
     problems: list[Text] = []
     pid = next((s for s in segments if s.name == "PID"), None)
