@@ -452,7 +452,7 @@ def _vacuolated_share(p: Mapping[str, Any]) -> str:
         "read": read, "n": n} if isinstance(read, int) and read > 0 else ""
     if isinstance(k, int) and isinstance(n, int) and 0 <= k <= n and n > 0:
         lo, hi = mds_image.wilson_ci(k, n)
-        return _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%, 95%% interval %(lo)s-%(hi)s%%; "
+        return _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%, 95%% interval %(lo)s–%(hi)s%%; "
                  "all points from %(high)s%%, half from %(low)s%%)") % {
             **values, "lo": _pct(lo), "hi": _pct(hi)} + checked
     return _("%(k)s/%(n)s neutrophils vacuolated (%(pct)s%%; all points from %(high)s%%, half "

@@ -8,5 +8,7 @@ FORMAT_CHOICES = [("", _("Detect automatically")), ("sysmex", "Sysmex XN CSV"),
 
 
 class CBCUploadForm(forms.Form):
-    file = forms.FileField(label=_("CBC file (Sysmex XN CSV, HL7 v2, generic CSV)"))
+    # An empty file is refused in the importer's words (apps.hemograms.parsers).
+    file = forms.FileField(label=_("CBC file (Sysmex XN CSV, HL7 v2, generic CSV)"),
+                           error_messages={"empty": _("the file is empty")})
     format = forms.ChoiceField(label=_("Format"), choices=FORMAT_CHOICES, required=False)

@@ -105,10 +105,9 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.DYSPLASIA_ABOVE: lambda p: _(
         "dysplastic-looking neutrophils %(pct)s%%, at or above %(who)s%%") % {
         "pct": _percent(p.get("fraction")), "who": _percent(p.get("threshold"))},
-    # The analyser's texts as it wrote them, after a prefix in the reader's language.
-    flag_reasons.ANALYSER_IP: lambda p: _("IP: %(messages)s") % {
-        "messages": pgettext("between the items of a list", "; ").join(
-            str(m) for m in p.get("messages") or [])},
+    # The analyser's texts as it wrote them, after a prefix in the reader's language (each
+    # named in that language too by flag_reason's ``ip_text``).
+    flag_reasons.ANALYSER_IP: lambda p: _ip(p),
     flag_reasons.CBC_HELD: lambda p: ngettext(
         "%(n)s blood count received after signing: attach it after an amendment or leave it "
         "out", "%(n)s blood counts received after signing: attach them after an amendment or "
@@ -121,14 +120,24 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def flag_reason(flag: Any, *, analyte_name: Callable[[str], str] = str) -> str:
+def _ip(p: Mapping[str, Any], ip_text: Callable[[str], str] = str) -> str:
+    return _("IP: %(messages)s") % {
+        "messages": pgettext("between the items of a list", "; ").join(
+            ip_text(str(m)) for m in p.get("messages") or [])}
+
+
+def flag_reason(flag: Any, *, analyte_name: Callable[[str], str] = str,
+                ip_text: Callable[[str], str] = str) -> str:
     """Why `flag` (a SpecimenFlag) was raised, in the active language: its coded reason worded,
-    else its rule as recorded. `analyte_name` names a CBC parameter from its code (the
-    blood-count app's short names; this app sits below it)."""
+    else its rule as recorded. `analyte_name` names a CBC parameter from its code and `ip_text`
+    an analyser's IP message as written, with its name in the reader's language (the
+    blood-count app's words; this app sits below it)."""
     reason = getattr(flag, "reason", None) or {}
     render = REASONS.get(str(reason.get("code"))) if isinstance(reason, dict) else None
     if render is None:
         return str(getattr(flag, "rule", "") or "")
     if reason.get("code") == flag_reasons.CBC_LIMIT:
         return _cbc_limit(reason.get("params") or {}, analyte_name)
+    if reason.get("code") == flag_reasons.ANALYSER_IP:
+        return _ip(reason.get("params") or {}, ip_text)
     return render(reason.get("params") or {})

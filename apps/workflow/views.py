@@ -133,7 +133,10 @@ def cbc_upload(request: HttpRequest, accession: str) -> HttpResponse:
     specimen = get_object_or_404(Specimen, accession=accession)
     form = CBCUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, _("Choose a CBC file."))
+        # A file chosen but refused (an empty one) says why; none chosen asks for one.
+        refused = form.errors.get("file") if request.FILES.get("file") else None
+        messages.error(request, _("CBC file refused, nothing was imported: %(reason)s")
+                       % {"reason": " ".join(refused)} if refused else _("Choose a CBC file."))
         return redirect("specimen_detail", accession=accession)
     try:
         _report(request, _run_import(request, form, specimen))

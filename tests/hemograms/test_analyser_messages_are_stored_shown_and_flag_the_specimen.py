@@ -106,6 +106,8 @@ def test_the_messages_are_shown_beside_the_values(client, biologist, imported, l
     quiet = client.get("/specimens/IP-0002/").content.decode()
     assert 'id="analyser-messages"' not in quiet and note_label not in quiet
     listed = client.get("/worklist/?flag=analyser_message").content.decode()
-    # The analyser's texts as written, after a prefix and separators in the reader's language.
+    # The analyser's texts as written, after a prefix and separators in the reader's language,
+    # each named in that language as the CBC table names it.
     assert {"en": "IP: WBC Abn Scattergram; Neutrophilia",
-            "fr": "IP : WBC Abn Scattergram ; Neutrophilia"}[language] in listed
+            "fr": "IP : WBC Abn Scattergram (scattergramme GB anormal) ; Neutrophilia "
+                  "(neutrophilie)"}[language] in listed

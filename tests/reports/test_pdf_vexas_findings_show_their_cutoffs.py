@@ -23,7 +23,7 @@ INPUTS = vexas.VexasInputs(
 FINDINGS = {
     "en": [
         "vacuolated neutrophils 12 % of neutrophils 20 of 40 3/25 neutrophils vacuolated "
-        "(12%, 95% interval 4-30%; all points from 20%, half from 8%)",
+        "(12%, 95% interval 4–30%; all points from 20%, half from 8%)",
         "macrocytosis 100.5 fL 25 of 25 MCV 100.5 fL (> 100 fL)",
         "anaemia 11.1 g/dL 15 of 15 Hb 11.1 g/dL (< 12 g/dL, the cut-off for women)",
         "thrombocytopenia 149.5 ×10⁹/L 10 of 10 PLT 149.5 ×10⁹/L (< 150 ×10⁹/L)",
@@ -34,7 +34,7 @@ FINDINGS = {
     ],
     "fr": [
         "neutrophiles vacuolés 12 % des neutrophiles 20 sur 40 3/25 neutrophiles vacuolés "
-        "(12 %, intervalle à 95 % 4-30 % ; tous les points dès 20 %, la moitié dès 8 %)",
+        "(12 %, intervalle à 95 % 4–30 % ; tous les points dès 20 %, la moitié dès 8 %)",
         "macrocytose 100,5 fL 25 sur 25 VGM 100,5 fL (> 100 fL)",
         "anémie 11,1 g/dL 15 sur 15 hémoglobine 11,1 g/dL (< 12 g/dL, seuil chez la femme)",
         "thrombopénie 149,5 ×10⁹/L 10 sur 10 plaquettes 149,5 ×10⁹/L (< 150 ×10⁹/L)",

@@ -1,6 +1,6 @@
 from django import template
 
-from apps.hemograms.wording import cbc_short_name
+from apps.hemograms.wording import cbc_short_name, ip_message
 from apps.patients.flag_text import flag_label, flag_reason
 from apps.patients.models import Specimen, SpecimenFlag, SpecimenStatus
 from apps.review.display import class_label
@@ -22,8 +22,9 @@ def flag_label_filter(name: str) -> str:
 @register.filter(name="flag_reason")
 def flag_reason_filter(flag: SpecimenFlag) -> str:
     """Why a worklist flag was raised, in the active language (CBC parameters by their short
-    names: "Hb", French "VGM")."""
-    return flag_reason(flag, analyte_name=cbc_short_name)
+    names: "Hb", French "VGM"; an IP message as written, then named: "Left Shift? (déviation
+    à gauche ?)")."""
+    return flag_reason(flag, analyte_name=cbc_short_name, ip_text=ip_message)
 
 
 @register.filter(name="has_flag")
