@@ -38,7 +38,14 @@ from apps.hemograms.wording import (
 )
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
-from apps.review.display import differential_table, signed_differential
+from apps.review.display import (
+    BAND_LABEL,
+    NRBC_LABEL,
+    differential_table,
+    one_decimal,
+    row_label,
+    signed_differential,
+)
 from apps.review.models import Meaning, Signature
 from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
@@ -318,6 +325,45 @@ def _signature_block(signature: Signature) -> dict[str, Any]:
     }
 
 
+def _replaced(signature: Signature) -> dict[str, Any] | None:
+    """For an amendment: the version it replaces (who signed it, when, its content's hash)
+    and what it changes of the differential, per 100 white cells, from one signed content to
+    the other (both immutable); None for a first version."""
+    earlier = (Signature.objects.filter(specimen_id=signature.specimen_id,
+                                        version__lt=signature.version)
+               .select_related("signed_by").order_by("-version").first())
+    if earlier is None:
+        return None
+    return {**_signature_block(earlier),
+            "changes": differential_changes(earlier.content.get("differential") or {},
+                                            signature.content.get("differential") or {}),
+            "comment_changed": (earlier.content.get("comment") or "") != (
+                signature.content.get("comment") or "")}
+
+
+def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, str]]:
+    """Each figure of the differential an amendment changes: its label, before and after (per
+    100 white cells, one decimal as printed; "—" where one version has none), in the order of
+    the classes, then band forms, NRBC and the white cells counted."""
+    def figures(diff: dict[str, Any]) -> dict[str, str]:
+        out = {cls: one_decimal(v) for cls, v in (diff.get("per_100_wbc") or {}).items()
+               if v is not None}
+        if diff.get("bands"):
+            out["bands"] = one_decimal(diff.get("bands_per_100_wbc"))
+        if diff.get("nrbc_per_100_wbc") is not None:
+            out["nrbc"] = one_decimal(diff["nrbc_per_100_wbc"])
+        if diff.get("wbc_counted") is not None:
+            out["wbc_counted"] = str(int(diff["wbc_counted"]))
+        return out
+
+    old, new = figures(before), figures(after)
+    named = {"bands": BAND_LABEL, "nrbc": NRBC_LABEL,
+             "wbc_counted": _("White cells counted")}
+    return [{"label": str(named.get(key) or row_label(key)), "before": old.get(key) or "—",
+             "after": new.get(key) or "—"}
+            for key in dict.fromkeys([*new, *old]) if old.get(key) != new.get(key)]
+
+
 def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
     """The template context; call with the report's language active (numbers are localised)."""
     content = signature.content
@@ -344,6 +390,8 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "models": content.get("models") or [],
         "comment": content.get("comment", signature.comment) or "",
         "sign": _signature_block(signature),
+        # An amendment's report names the version it replaces and what it changes.
+        "replaced": _replaced(signature) if signature.version > 1 else None,
     }
 
 

@@ -1,0 +1,52 @@
+"""An amended report names the version it replaces (signer, time, the start of its content's
+hash) and each figure of the differential it changes, before and after, per 100 white cells;
+and whether the conclusion changed; in English and in French."""
+
+from __future__ import annotations
+
+from apps.reports.document import differential_changes
+from apps.smears.models import Cell
+
+
+def test_the_amendment_lists_the_changed_figures(make_specimen, sign, settings):
+    from django.utils import translation
+
+    from apps.reports.document import report_html
+
+    specimen = make_specimen()          # 2 neutrophils, 1 monocyte (model), 1 lymphocyte
+    first = sign(specimen)
+    monocyte = Cell.objects.filter(specimen=specimen, analyser_class="eosinophil").get()
+    monocyte.reviewed_class = "eosinophil"
+    monocyte.save(update_fields=["reviewed_class"])
+    second = sign(specimen, version=2, amendment_reason="Cell 3 is an eosinophil",
+                  comment="Eosinophil confirmed.")
+    before = first.content["differential"]["per_100_wbc"]
+    after = second.content["differential"]["per_100_wbc"]
+    assert before["monocyte"] == 25.0 and after["eosinophil"] == 25.0
+    with translation.override("en"):
+        changes = differential_changes(first.content["differential"],
+                                       second.content["differential"])
+    assert {(c["label"], c["before"], c["after"]) for c in changes} == {
+        ("Monocytes", "25.0", "0.0"), ("Eosinophils", "0.0", "25.0")}
+    english = report_html(signature=second, language="en", media_root=settings.MEDIA_ROOT)
+    assert "version 1, signed by Claire Martin on" in english
+    assert f"(SHA-256 {first.content_sha256[:12]}…)" in english
+    assert "Changed from version 1" in english
+    assert "Monocytes 25.0 → 0.0" in english and "Eosinophils 0.0 → 25.0" in english
+    assert "The conclusion was changed." in english
+    french = report_html(signature=second, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "Modifié depuis la version 1" in french and "signée par Claire Martin" in french
+    assert "Monocytes 25,0 → 0,0" in french
+    assert "La conclusion a été modifiée." in french
+    # A first version replaces nothing.
+    assert "Changed from version" not in report_html(
+        signature=first, language="en", media_root=settings.MEDIA_ROOT)
+
+
+def test_an_amendment_that_changes_no_figure_says_so():
+    diff = {"per_100_wbc": {"neutrophil": 60.0, "lymphocyte": 40.0}, "wbc_counted": 10,
+            "nrbc_per_100_wbc": 0.0}
+    assert differential_changes(diff, dict(diff)) == []
+    more = {**diff, "wbc_counted": 12, "bands": 1, "bands_per_100_wbc": 8.3}
+    assert [(c["before"], c["after"]) for c in differential_changes(diff, more)] == [
+        ("—", "8.3"), ("10", "12")]
