@@ -148,6 +148,14 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         value = absolute_count(share, analyser_wbc) if isinstance(share, int | float) else None
         return "" if value is None else number_format(round(value, 2), decimal_pos=2)
 
+    def absolute_interval(count: Any) -> str:
+        """Short of the target, the absolute count's 95 % interval: the share's, times the
+        WBC (a count on 3 cells is not read as the patient's neutrophil count)."""
+        bounds = per_100_interval(count, wbc) if short and isinstance(count, int) else None
+        if bounds is None or analyser_wbc is None:
+            return ""
+        return f"{absolute(bounds[0])}–{absolute(bounds[1])}"
+
     def differs(count: Any, share: Any) -> bool:
         """The analyser's share outside the 95 % interval of the smear's."""
         return isinstance(count, int) and isinstance(share, int | float) \
@@ -160,6 +168,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         rows.append({"class": cls, "label": row_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
                      "absolute": absolute(per_100.get(cls)),
+                     "absolute_interval": absolute_interval(count),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_differs": differs(count, analyser_per_100.get(cls)),
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
@@ -173,6 +182,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                          "percent": one_decimal(diff.get("bands_per_100_wbc")) if bands else "—",
                          "interval": interval(bands) if bands else "",
                          "absolute": absolute(diff.get("bands_per_100_wbc")) if bands else "",
+                         "absolute_interval": absolute_interval(bands) if bands else "",
                          "analyser": "", "analyser_differs": False,
                          "analyser_count": scanner_figure(scanner.get("bands_per_100_wbc"))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
@@ -205,6 +215,9 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     absolute_note = _("×10⁹/L: each share times the analyser's white cell count (WBC %(wbc)s "
                       "×10⁹/L).") % {"wbc": plain_number(analyser_wbc)} \
         if analyser_wbc is not None else ""
+    if absolute_note and short:
+        absolute_note += " " + _("In brackets: its 95%% interval on the %(n)s white cells "
+                                 "counted (the share's, times the WBC).") % {"n": wbc}
     discrepancy_note = _(
         "≠: the analyser's share lies outside the 95%% interval of the smear's share on the "
         "%(n)s white cells counted, a difference the size of the count does not explain: one "

@@ -300,7 +300,15 @@
       }
       tr.appendChild(percent);
       if (document.getElementById("absolute-heading")) {  // beside the analyser's WBC
-        tr.appendChild(tableCell("td", r.absolute, true));
+        var absolute = tableCell("td", r.absolute, true);
+        if (r.absolute_interval) {  // short of the target count: its 95 % interval too
+          var range = document.createElement("span");
+          range.className = "interval";  // may wrap after its dash in the narrow panel
+          range.textContent = "(" + r.absolute_interval + ")";
+          absolute.appendChild(document.createElement("br"));  // the panel is narrow
+          absolute.appendChild(range);
+        }
+        tr.appendChild(absolute);
       }
       tr.appendChild(tableCell("td", r.analyser_count, true));
       body.appendChild(tr);

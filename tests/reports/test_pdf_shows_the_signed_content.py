@@ -36,9 +36,11 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     # 2 neutrophils, 1 monocyte (model), 1 lymphocyte (reviewed) of 4 white cells; beside them
     # the scanner's pre-classification (its folders: 2 neutrophils, 1 eosinophil, 1 lymphocyte).
     # Beside each share its absolute count from the blood count's WBC (3.1 x10^9/L).
-    assert "Neutrophils 2 50.0 1.55 50.0" in flat
-    assert "Lymphocytes 1 25.0 0.78 25.0" in flat
-    assert "Monocytes 1 25.0 0.78 0.0" in flat and "Eosinophils 0 0.0 0.00 25.0" in flat
+    # Short of the target (4 cells): each absolute count with its 95% interval.
+    assert "Neutrophils 2 50.0 1.55 (0.47–2.63) 50.0" in flat
+    assert "Lymphocytes 1 25.0 0.78 (0.14–2.17) 25.0" in flat
+    assert "Monocytes 1 25.0 0.78 (0.14–2.17) 0.0" in flat
+    assert "Eosinophils 0 0.0 0.00 (0.00–1.52) 25.0" in flat
     assert "NRBC (per 100 WBC) 0 0.0 0.00 0.0" in flat
     assert "×10⁹/L: each share times the analyser's white cell count (WBC 3.1 ×10⁹/L)." in flat
     assert "White cells counted 4 target 100" in flat

@@ -44,8 +44,9 @@ FINDINGS = {
         "ne l'a pas lu, quand la probabilité de vacuoles du modèle est de 0,5 ou plus.",
     ],
 }
-HEADINGS = {"en": "Input Value (unit) Points (of 100) Finding (cut-off)",
-            "fr": "Donnée Valeur (unité) Points (sur 100) Constat (seuil)"}
+# Each column's heading (the text layer's order across a page break is not the page's).
+HEADINGS = {"en": ("Input", "Value (unit)", "Points (of", "Finding (cut-off)"),
+            "fr": ("Donnée", "Valeur (unité)", "Points (sur", "Constat (seuil)")}
 
 
 def _vexas_entry() -> dict:
@@ -63,7 +64,7 @@ def test_each_vexas_finding_is_printed_with_its_cutoff_and_points(make_specimen,
                                                                  settings):
     signature = sign(make_specimen(), scores=[_vexas_entry()])
     text = " ".join(pdf_text(pdf_bytes(rendered(signature, language)), tmp_path).split())
-    assert HEADINGS[language] in text
+    assert [h for h in HEADINGS[language] if h not in text] == []
     missing = [finding for finding in FINDINGS[language] if finding not in text]
     assert missing == []
     if language == "fr":

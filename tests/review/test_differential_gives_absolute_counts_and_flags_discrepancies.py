@@ -89,3 +89,27 @@ def test_without_the_analysers_count_or_its_differential_nothing_is_claimed():
         assert differential_table(agreeing)["discrepancy_note"] == ""
         assert differential_table({**_diff(analyser_wbc=7.8), "analyser": None})[
             "discrepancy_note"] == ""
+
+
+def test_a_short_count_gives_each_absolute_count_its_interval():
+    """3 neutrophils of 3 cells beside a WBC of 3.08: the smear's "3.08 x10^9/L" is not the
+    patient's neutrophil count; its 95% interval (the share's, 43.9-100.0, times the WBC) says
+    how little 3 cells tell."""
+    short = {**differential_count(["neutrophil"] * 3, target=100).as_dict(), "cells": 3,
+             "reviewed": 3, "analyser": None, "analyser_wbc": 3.08}
+    with translation.override("en"):
+        table = differential_table(short)
+    rows = {r["class"]: r for r in table["rows"]}
+    low = per_100_interval(3, 3)[0]
+    high = per_100_interval(0, 3)[1]
+    assert rows["neutrophil"]["absolute"] == "3.08"
+    assert rows["neutrophil"]["absolute_interval"] == f"{low * 3.08 / 100:.2f}–3.08"
+    assert rows["lymphocyte"]["absolute_interval"] == f"0.00–{high * 3.08 / 100:.2f}"
+    assert table["absolute_note"].endswith(
+        "In brackets: its 95% interval on the 3 white cells counted (the share's, times the "
+        "WBC).")
+    # A full count gives none.
+    with translation.override("en"):
+        full = differential_table(_diff(analyser_wbc=7.8))
+    assert all(not r.get("absolute_interval") for r in full["rows"])
+    assert "In brackets" not in full["absolute_note"]
