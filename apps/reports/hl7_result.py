@@ -48,7 +48,6 @@ from hl7apy.parser import parse_message
 from hl7apy.v2_5 import FT, ST
 
 from apps.core.hl7 import SENDING_APPLICATION
-from apps.hemograms.wording import ip_message
 from apps.smears.differential import SMUDGE, per_100_of
 
 PANEL = ("24318-8", "Manual differential panel - Blood", "LN")
@@ -155,7 +154,8 @@ def count_acknowledged(content: dict[str, Any]) -> bool:
             and signed.get("count_acknowledged") is True)
 
 
-def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]:
+def limits(content: dict[str, Any], *, gettext: Gettext = _english,
+           ip_text: Callable[[str], str] = str) -> list[str]:
     """What the signed content says limits its numbers, as notes for the laboratory system:
     the receiving side shows the differential without the report's banners."""
     notes = []
@@ -177,11 +177,10 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english) -> list[str]
     alarms = [m.get("text") for m in cbc.get("analyser_messages") or [] if m.get("kind") == "ip"]
     alarms += [t for r in cbc.get("earlier") or [] for t in r.get("ip_messages") or []]
     for text in dict.fromkeys(alarms):  # the analyser's own suspicion, e.g. "Blasts?"
-        # As the analyser wrote it, then named in the notes' language (the active one when a
-        # translation is given), as the report does; the English default as written.
-        named = str(text) if gettext is _english else ip_message(str(text))
+        # As the analyser wrote it, then named by ``ip_text`` in the notes' language, as the
+        # report does (as written alone by default).
         notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
-                     % {"text": named})
+                     % {"text": ip_text(str(text))})
     diff = content.get("differential") or {}
     names = diff.get("other_names") or {}
     if names and (diff.get("per_100_wbc") or {}).get("other"):
@@ -273,9 +272,11 @@ def sent_observations(er7: str) -> list[Sent]:
 
 def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
             receiving_application: str, receiving_facility: str,
-            gettext: Gettext = _english, previous: list[Sent] | None = None) -> str:
+            gettext: Gettext = _english, ip_text: Callable[[str], str] = str,
+            previous: list[Sent] | None = None) -> str:
     """The ER7 text of the result message (see the module docstring); `gettext` translates
-    the notes' fixed sentences, never the signer's own text or the codes. ``previous``: what
+    the notes' fixed sentences, never the signer's own text or the codes, and ``ip_text``
+    names an analyser's IP message in that language after its own words. ``previous``: what
     the message of the version an amendment replaces sent (``sent_observations``): of those,
     each this one no longer holds is sent as deleted (OBX-11 D), each it holds with another
     value as corrected (C), and each it holds unchanged as final (F)."""
@@ -327,7 +328,7 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         notes.append(signature.comment)
     if signature.amendment_reason:
         notes.append(gettext("Amendment: %(reason)s") % {"reason": signature.amendment_reason})
-    notes += limits(content, gettext=gettext)
+    notes += limits(content, gettext=gettext, ip_text=ip_text)
     notes.append(gettext("Signed content sha256 %(sha256)s")
                  % {"sha256": signature.content_sha256})
     for i, note in enumerate(notes, 1):

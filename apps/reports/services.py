@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from apps.analysis.overlays import StoredFile
 from apps.analysis.overlays import overlay_files_prune as analysis_overlay_files_prune
 from apps.core.audit import audit_record
+from apps.hemograms.wording import ip_message
 from apps.review.models import Signature
 
 from .document import report_html
@@ -235,6 +236,7 @@ def result_message_create(*, signature: Signature) -> ResultMessage:
         text = oru_r01(content=signature.content, signature=_signature_facts(signature),
                        sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
                        receiving_facility=lab, gettext=translation.gettext,
+                       ip_text=ip_message,
                        previous=_replaced_observations(signature))
     message = ResultMessage.objects.create(
         signature=signature, format=ResultMessage.HL7_ORU_R01, control_id=control_id_of(text),

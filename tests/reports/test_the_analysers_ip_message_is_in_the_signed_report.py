@@ -29,12 +29,14 @@ def test_the_report_and_the_result_message_carry_the_ip_message(make_specimen, s
 def test_the_french_notes_name_the_message_in_french(make_specimen, sign):
     from django.utils import translation
 
+    from apps.hemograms.wording import ip_message
+
     specimen = make_specimen()
     CBCResult.objects.filter(specimen=specimen).update(
         analyser_messages=[{"kind": "ip", "text": "Blasts/Abn Lympho?"}])
     signature = sign(specimen)
     with translation.override("fr"):
-        notes = limits(signature.content, gettext=translation.gettext)
+        notes = limits(signature.content, gettext=translation.gettext, ip_text=ip_message)
     # As the analyser wrote it, then named in the notes' language, as the French report does.
     assert ("Alarme de l'automate (message IP) sur l'hémogramme : Blasts/Abn Lympho? "
             "(blastes/lymphocytes anormaux\u00a0?)") in notes

@@ -52,4 +52,4 @@ def cbc_value_filter(value: object) -> str:
 def cbc_rows_tag(cbc: object, specimen: object = None) -> list[object]:
     """The CBC table's rows (``selectors.cbc_rows``): the file's values, each count it left out
     computed after its share (``specimen``, when the page has it, spares reading it again)."""
-    return list(cbc_rows(cbc, specimen or None))  # type: ignore[arg-type]
+    return cbc_rows(cbc, specimen or None)  # type: ignore[arg-type, return-value]
