@@ -24,7 +24,7 @@ signature's own fields, so the message says exactly what was signed:
   share, LOINC 764-1), NRBC per 100 white cells, and the number of white cells counted
   (local code).
   An amendment's message marks each value it changes as corrected (OBX-11 C) and each it
-  keeps as final (F), against what the message of the version it replaces sent, and sends as
+  keeps or adds as final (F), against what the message of the version it replaces sent, and sends as
   deleted (D, no value) each observation that message sent and this one no longer holds, under
   the code it was sent with, so that the information system keeps no value the biologist has
   since taken back.
@@ -279,7 +279,8 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     names an analyser's IP message in that language after its own words. ``previous``: what
     the message of the version an amendment replaces sent (``sent_observations``): of those,
     each this one no longer holds is sent as deleted (OBX-11 D), each it holds with another
-    value as corrected (C), and each it holds unchanged as final (F)."""
+    value as corrected (C), and each it holds unchanged, or did not send, as final (F);
+    without it (None: not known), every value of an amendment is a correction (C)."""
     specimen = content["specimen"]
     accession = str(specimen["accession"])
     final_status = "C" if signature.version > 1 else "F"
@@ -339,16 +340,19 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     rows = observations(content)
     # An amendment replaces the earlier result: each value it changes is a correction (C),
     # each it keeps stays final (F), so the receiving side sees what the amendment changed.
-    before = {_code(p.ident): p for p in previous or []} if signature.version > 1 else {}
+    # Not knowing what was sent (None), every value is a correction.
+    before = {_code(p.ident): p for p in previous} \
+        if previous is not None and signature.version > 1 else None
     for i, (vtype, ident, value, unit, _key) in enumerate(rows, 1):
-        kept = before.get(_code(ident))
-        status = "F" if kept is not None and (kept.value, kept.unit) == (value, unit) \
-            else final_status
+        kept = None if before is None else before.get(_code(ident))
+        # A value the earlier message did not send corrects nothing: final, as it is new.
+        status = final_status if before is None or kept is not None and (
+            kept.value, kept.unit) != (value, unit) else "F"
         _obx(order, i, vtype, ident, value, unit, status, signature.signed_at, collected)
     # What the earlier one sent and this one no longer holds (a class no cell is in any more;
     # a code since replaced) is sent as deleted, under the code it was sent with.
     sent = {_code(ident) for _t, ident, _v, _u, _k in rows}
-    gone = [p for code, p in before.items() if code not in sent]
+    gone = [p for code, p in (before or {}).items() if code not in sent]
     for i, p in enumerate(gone, len(rows) + 1):
         _obx(order, i, p.vtype, p.ident, "", p.unit, "D", signature.signed_at, collected)
     return msg.to_er7()

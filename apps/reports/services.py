@@ -200,16 +200,17 @@ def _signature_facts(signature: Signature) -> SignatureFacts:
 
 def _replaced_observations(signature: Signature) -> list[Sent] | None:
     """What the result message of the version ``signature`` replaces sent (None for a first
-    one): the observations as they went out, under the codes they went out with."""
+    one, or when that message is not kept): the observations as they went out, under the
+    codes they went out with."""
     earlier = Signature.objects.filter(specimen_id=signature.specimen_id,
                                        version__lt=signature.version).order_by("-version").first()
     if earlier is None:
         return None
     sent = ResultMessage.objects.filter(signature=earlier,
                                         format=ResultMessage.HL7_ORU_R01).first()
-    # Every signature gets its message when it is signed; one signed without it never
-    # reached the laboratory system, and this message has nothing of it to correct.
-    return [] if sent is None else sent_observations(sent.message)
+    # Every signature gets its message when it is signed; without it (a version signed before
+    # result messages were kept), what was sent is not known: None.
+    return None if sent is None else sent_observations(sent.message)
 
 
 def control_id_of(message: str) -> str:

@@ -209,8 +209,11 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     if diff.get("short_of_target") and not wbc:
         warning = _("No white cell classified: there is no differential yet.")
     elif diff.get("short_of_target"):
-        warning = _("Only %(counted)s white cells classified, fewer than the %(target)s the "
-                    "laboratory counts: the percentages rest on a smaller count.") % {
+        warning = ngettext(
+            "Only %(counted)s white cell classified, fewer than the %(target)s the laboratory "
+            "counts: the percentages rest on a smaller count.",
+            "Only %(counted)s white cells classified, fewer than the %(target)s the "
+            "laboratory counts: the percentages rest on a smaller count.", wbc) % {
             "counted": wbc, "target": target}
     absolute_note = _("×10⁹/L: each share times the analyser's white cell count (WBC %(wbc)s "
                       "×10⁹/L).") % {"wbc": plain_number(analyser_wbc)} \
@@ -225,7 +228,9 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         "n": wbc} if any(r.get("analyser_differs") for r in rows) else ""
     return {"rows": rows, "total": wbc, "wbc_counted": wbc, "target": target,
             "other_note": other_note(diff.get("other_names")),
-            "absolute_note": absolute_note, "has_absolute": analyser_wbc is not None,
+            # The column is there as soon as the analyser's WBC is (empty while no cell is
+            # counted), so that the page's live update has it to fill.
+            "absolute_note": absolute_note, "has_absolute": diff.get("analyser_wbc") is not None,
             "discrepancy_note": discrepancy_note,
             "interval_note": _("In brackets: the 95%% interval of each share on the %(n)s "
                                "white cells counted (Wilson); it narrows as more are counted.")

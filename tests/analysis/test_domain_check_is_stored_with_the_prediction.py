@@ -134,16 +134,23 @@ def test_no_finished_run_has_no_verdict(specimen):
 
 
 def test_in_a_smear_outside_only_the_biologists_classes_count(
-        monkeypatch, technician, biologist, specimen, django_capture_on_commit_callbacks):
+        monkeypatch, client, technician, biologist, specimen,
+        django_capture_on_commit_callbacks):
     from apps.review.selectors import differential
     from apps.smears.models import Cell
     from apps.workflow.services import cells_reclassify
+    from tests.helpers import case_page_html
 
     plan = [("found", "inside", 0.4)] + [("found", "outside_features", 2.0)] * 2 + [
         ("found", "inside", 0.5)] * 2
     run = _analyse(monkeypatch, technician, specimen, django_capture_on_commit_callbacks,
                    FakeModel(plan, max_outside=0.25))
     assert run_domain(run)["code"] == "outside"
+    # The gallery names the reason on each image that passed on its own.
+    page = case_page_html(client, biologist, specimen, "en")
+    assert page.count('data-domain-flag="smear_outside"') == 3
+    assert ">smear outside</span>" in page
+    assert "frottis hors domaine" in case_page_html(client, biologist, specimen, "fr")
     before = differential(specimen)
     assert before["wbc_counted"] == 0 and before["unclassified"] == 5
     first = Cell.objects.filter(specimen=specimen).order_by("pk").first()

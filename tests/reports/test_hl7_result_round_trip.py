@@ -151,7 +151,8 @@ def test_an_amendment_deletes_what_it_no_longer_holds():
 def test_an_observation_sent_under_an_earlier_code_is_deleted_under_it():
     """A version signed before the codes changed sent its neutrophils under the share of no
     method (26511-6); its amendment sends them under the manual-count code and deletes the
-    earlier code's value, so the laboratory system keeps one neutrophil share, not two."""
+    earlier code's value, so the laboratory system keeps one neutrophil share, not two; the share
+    is final under its new code, which corrects nothing sent before."""
     first = oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
                     receiving_application="LIS", receiving_facility="CHU")
     earlier = [p if not p.ident.startswith(LOINC_PER_100_WBC["neutrophil"][0] + "^") else
@@ -162,7 +163,7 @@ def test_an_observation_sent_under_an_earlier_code_is_deleted_under_it():
                   receiving_facility="CHU", previous=earlier)
     obx = {str(o[3][0][0]): (str(o[5]), str(o[11])) for o in hl7.parse(er7).segments("OBX")}
     assert obx["26511-6"] == ("", "D")
-    assert obx[LOINC_PER_100_WBC["neutrophil"][0]][1] == "C"
+    assert obx[LOINC_PER_100_WBC["neutrophil"][0]][1] == "F"  # new under this code
     assert {status for code, (_v, status) in obx.items() if code not in (
         "26511-6", LOINC_PER_100_WBC["neutrophil"][0])} == {"F"}
 

@@ -36,8 +36,10 @@ def _row(page: str, cls: str) -> list[str]:
     row = re.search(rf'<tr data-class="{cls}">(.*?)</tr>', body)
     assert row, cls
     # A share's 95 % interval, beside it when the count is short of the target, is checked
-    # in tests/review/test_differential_warning_reads_the_count.py.
-    return [re.sub(r' <span class="interval nobreak">\(.*?\)</span>', "", cell)
+    # in tests/review/test_differential_warning_reads_the_count.py, and an absolute count's
+    # below it in tests/review/test_differential_gives_absolute_counts_and_flags_discrepancies.
+    return [re.sub(r'( <span class="interval nobreak">|<br><span class="interval">)\(.*?\)'
+                   r'</span>', "", cell)
             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
 
 

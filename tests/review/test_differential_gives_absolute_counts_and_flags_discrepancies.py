@@ -113,3 +113,14 @@ def test_a_short_count_gives_each_absolute_count_its_interval():
         full = differential_table(_diff(analyser_wbc=7.8))
     assert all(not r.get("absolute_interval") for r in full["rows"])
     assert "In brackets" not in full["absolute_note"]
+
+
+def test_the_column_is_there_before_any_cell_is_counted():
+    """A smear outside the domain opens with no cell counted: the column of absolute counts is
+    drawn (empty) beside the analyser's WBC, for the page's live update to fill."""
+    none = {**differential_count([], target=100).as_dict(), "cells": 30, "reviewed": 0,
+            "analyser": None, "analyser_wbc": 3.21}
+    with translation.override("en"):
+        table = differential_table(none)
+    assert table["has_absolute"] and table["absolute_note"] == ""
+    assert all(not r.get("absolute") for r in table["rows"])
