@@ -98,6 +98,12 @@ def _mds_cbc(p: Mapping[str, Any]) -> str:
     return text
 
 
+def _ip(p: Mapping[str, Any], ip_text: Callable[[str], str] = str) -> str:
+    return _("IP: %(messages)s") % {
+        "messages": pgettext("between the items of a list", "; ").join(
+            ip_text(str(m)) for m in p.get("messages") or [])}
+
+
 REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     flag_reasons.CBC_LIMIT: _cbc_limit,
     flag_reasons.VEXAS_LEVEL: _vexas,
@@ -107,7 +113,7 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "pct": _percent(p.get("fraction")), "who": _percent(p.get("threshold"))},
     # The analyser's texts as it wrote them, after a prefix in the reader's language (each
     # named in that language too by flag_reason's ``ip_text``).
-    flag_reasons.ANALYSER_IP: lambda p: _ip(p),
+    flag_reasons.ANALYSER_IP: _ip,
     flag_reasons.CBC_HELD: lambda p: ngettext(
         "%(n)s blood count received after signing: attach it after an amendment or leave it "
         "out", "%(n)s blood counts received after signing: attach them after an amendment or "
@@ -118,12 +124,6 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         p.get("outside") if isinstance(p.get("outside"), int) else 2) % {
         "outside": _num(p.get("outside")), "cells": _num(p.get("cells"))},
 }
-
-
-def _ip(p: Mapping[str, Any], ip_text: Callable[[str], str] = str) -> str:
-    return _("IP: %(messages)s") % {
-        "messages": pgettext("between the items of a list", "; ").join(
-            ip_text(str(m)) for m in p.get("messages") or [])}
 
 
 def flag_reason(flag: Any, *, analyte_name: Callable[[str], str] = str,
