@@ -136,8 +136,11 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     # Short of the target, each white-cell share with its 95 % interval on the count made.
     short = bool(diff.get("short_of_target")) and wbc > 0
 
+    def bounds_of(count: Any) -> tuple[float, float] | None:
+        return per_100_interval(count, wbc) if short and isinstance(count, int) else None
+
     def interval(count: Any) -> str:
-        bounds = per_100_interval(count, wbc) if short and isinstance(count, int) else None
+        bounds = bounds_of(count)
         return "" if bounds is None else f"{one_decimal(bounds[0])}–{one_decimal(bounds[1])}"
 
     # Beside the analyser's white cell count (absent from content signed before it was kept),
@@ -151,7 +154,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     def absolute_interval(count: Any) -> str:
         """Short of the target, the absolute count's 95 % interval: the share's, times the
         WBC (a count on 3 cells is not read as the patient's neutrophil count)."""
-        bounds = per_100_interval(count, wbc) if short and isinstance(count, int) else None
+        bounds = bounds_of(count)
         if bounds is None or analyser_wbc is None:
             return ""
         return f"{absolute(bounds[0])}–{absolute(bounds[1])}"
