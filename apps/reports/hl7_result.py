@@ -21,8 +21,10 @@ signature's own fields, so the message says exactly what was signed:
   "other" under a local code, LOINC having no member of the panel for it, so that the classes
   sum to 100.0, as rounded by apps.smears.differential.shares_per_100), the band
   neutrophils per 100 white cells when the biologist counted any (a part of the neutrophils'
-  share, LOINC 764-1), NRBC per 100 white cells, and the number of white cells counted
-  (local code).
+  share, LOINC 764-1), each class's absolute count beside the analyser's WBC (x10^9/L, LOINC
+  "[#/volume] ... by Manual count", ABSOLUTE_LOINC) with the reference interval of the blood
+  count's own count (OBX-7) and its flag (OBX-8), NRBC per 100 white cells, and the number of
+  white cells counted (local code).
   An amendment's message marks each value it changes as corrected (OBX-11 C) and each it
   keeps or adds as final (F), against what the message of the version it replaces sent, and sends as
   deleted (D, no value) each observation that message sent and this one no longer holds, under
@@ -48,7 +50,9 @@ from hl7apy.parser import parse_message
 from hl7apy.v2_5 import FT, ST
 
 from apps.core.hl7 import SENDING_APPLICATION
-from apps.smears.differential import SMUDGE, per_100_of
+from apps.hemograms.flags import critical_low
+from apps.hemograms.reference import Interval, flag_for
+from apps.smears.differential import ABSOLUTE_DECIMALS, SMUDGE, absolute_figure, per_100_of
 
 PANEL = ("24318-8", "Manual differential panel - Blood", "LN")
 # Differential class -> (LOINC, display): the panel's members "by Manual count", so that a
@@ -65,6 +69,21 @@ LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
     "ig": ("38518-7", "Immature granulocytes/100 leukocytes in Blood"),
     "blast": ("709-6", "Blasts/100 leukocytes in Blood by Manual count"),
 }
+# Differential class -> (LOINC, display, the blood count's code for the same count): its
+# absolute count, the smear's share times the analyser's WBC, as the case page and the report
+# print it; "by Manual count" where LOINC has that member, else of no method, never the
+# analyser's "by Automated count". Read against the reference interval of the blood count's
+# own count (NEUT#...) in the signed content.
+ABSOLUTE_LOINC: Mapping[str, tuple[str, str, str | None]] = {
+    "neutrophil": ("753-4", "Neutrophils [#/volume] in Blood by Manual count", "NEUT#"),
+    "lymphocyte": ("732-8", "Lymphocytes [#/volume] in Blood by Manual count", "LYMPH#"),
+    "monocyte": ("743-5", "Monocytes [#/volume] in Blood by Manual count", "MONO#"),
+    "eosinophil": ("712-0", "Eosinophils [#/volume] in Blood by Manual count", "EO#"),
+    "basophil": ("705-4", "Basophils [#/volume] in Blood by Manual count", "BASO#"),
+    "ig": ("51584-1", "Immature granulocytes [#/volume] in Blood", "IG#"),
+    "blast": ("30376-8", "Blasts [#/volume] in Blood", None),
+}
+ABSOLUTE_UNIT = "10*9/L"  # UCUM
 NRBC = ("18309-5", "Nucleated erythrocytes/100 leukocytes in Blood by Manual count")
 # Band neutrophils, already among the neutrophils sent under 23761-0: a part of that share,
 # not a class of the panel beside it (the classes alone sum to 100).
@@ -208,42 +227,103 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english,
     return notes
 
 
-def observations(content: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """The OBX rows of a signed content: (value type, id^text^system, value, unit, key)."""
+@dataclass(frozen=True)
+class Row:
+    """One OBX of a signed content: OBX-2, OBX-3 (id^text^system), OBX-5, OBX-6, OBX-7 and
+    OBX-8, and the key it comes from."""
+
+    vtype: str
+    ident: str
+    value: str
+    unit: str
+    key: str
+    reference: str = ""
+    flag: str = ""
+
+
+def _interval(cbc: dict[str, Any], code: str | None) -> Interval | None:
+    """The reference interval the signed blood count reads its count ``code`` against (a value
+    the file gave, else one computed from its share), or None when it has none."""
+    rows = [*(cbc.get("values") or []), *(cbc.get("computed") or [])]
+    for row in rows:
+        if code is not None and row.get("code") == code and (
+                row.get("ref_low") is not None or row.get("ref_high") is not None):
+            return Interval(row.get("ref_low"), row.get("ref_high"))
+    return None
+
+
+def _reference_text(interval: Interval | None) -> str:
+    """OBX-7: "low-high", "> low" or "< high" (HL7 v2.5), empty without an interval."""
+    if interval is None:
+        return ""
+    low, high = interval.low, interval.high
+    if low is not None and high is not None:
+        return f"{low:g}-{high:g}"
+    return f"> {low:g}" if low is not None else f"< {high:g}"
+
+
+def _absolute_flag(value: float, code: str | None, interval: Interval | None) -> str:
+    """OBX-8 (HL7 table 0078): LL past the blood count's critical limit for the same count
+    (ANC < 0.5), else L or H against its reference interval, else empty."""
+    if code is not None and critical_low(code, value) is not None:
+        return "LL"
+    return flag_for(value, interval)
+
+
+def observations(content: dict[str, Any]) -> list[Row]:
+    """The OBX rows of a signed content (see the module docstring)."""
     diff = content.get("differential") or {}
-    rows: list[tuple[str, str, str, str, str]] = []
+    rows: list[Row] = []
     for cls, value in (diff.get("per_100_wbc") or {}).items():
         if cls in LOINC_PER_100_WBC and value is not None:
             code, name = LOINC_PER_100_WBC[cls]
-            rows.append(("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
+            rows.append(Row("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
         elif cls == "other" and value is not None:
-            rows.append(("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%", cls))
+            rows.append(Row("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%",
+                            cls))
     if diff.get("bands"):
-        rows.append(("NM", f"{BANDS[0]}^{BANDS[1]}^LN",
-                     _number(float(diff["bands_per_100_wbc"])), "%", "bands"))
+        rows.append(Row("NM", f"{BANDS[0]}^{BANDS[1]}^LN",
+                        _number(float(diff["bands_per_100_wbc"])), "%", "bands"))
+    # Each class's absolute count beside the analyser's WBC, as the report prints it (content
+    # signed before the WBC was kept with the differential has none).
+    cbc = content.get("cbc") or {}
+    for cls, share in (diff.get("per_100_wbc") or {}).items():
+        absolute = absolute_figure(share, diff.get("analyser_wbc")) \
+            if cls in ABSOLUTE_LOINC and diff.get("wbc_counted") else None
+        if absolute is None:
+            continue
+        code, name, cbc_code = ABSOLUTE_LOINC[cls]
+        interval = _interval(cbc, cbc_code)
+        rows.append(Row("NM", f"{code}^{name}^LN", f"{absolute:.{ABSOLUTE_DECIMALS}f}",
+                        ABSOLUTE_UNIT, f"{cls}#", _reference_text(interval),
+                        _absolute_flag(absolute, cbc_code, interval)))
     smudge = (diff.get("excluded") or {}).get(SMUDGE) or 0
     if smudge and diff.get("wbc_counted"):
-        rows.append(("NM", f"{SMUDGE_CELLS[0]}^{SMUDGE_CELLS[1]}^LN",
-                     _number(float(per_100_of(smudge, int(diff["wbc_counted"])) or 0)), "%",
-                     "smudge"))
+        rows.append(Row("NM", f"{SMUDGE_CELLS[0]}^{SMUDGE_CELLS[1]}^LN",
+                        _number(float(per_100_of(smudge, int(diff["wbc_counted"])) or 0)), "%",
+                        "smudge"))
     if diff.get("nrbc_per_100_wbc") is not None:
-        rows.append(("NM", f"{NRBC[0]}^{NRBC[1]}^LN", _number(float(diff["nrbc_per_100_wbc"])),
-                     "/100{WBCs}", "nrbc"))
+        rows.append(Row("NM", f"{NRBC[0]}^{NRBC[1]}^LN",
+                        _number(float(diff["nrbc_per_100_wbc"])), "/100{WBCs}", "nrbc"))
     if diff.get("wbc_counted") is not None:
-        rows.append(("NM", "^".join(WBC_COUNTED), str(int(diff["wbc_counted"])), "{cells}",
-                     "wbc_counted"))
+        rows.append(Row("NM", "^".join(WBC_COUNTED), str(int(diff["wbc_counted"])), "{cells}",
+                        "wbc_counted"))
     return rows
 
 
-def _obx(order: Any, i: int, vtype: str, ident: str, value: str, unit: str, status: str,
-         signed_at: datetime, collected: datetime | None) -> None:
+def _obx(order: Any, i: int, row: Row, status: str, signed_at: datetime,
+         collected: datetime | None) -> None:
     obx = order.add_group("ORU_R01_OBSERVATION").obx
     obx.obx_1 = str(i)
-    obx.obx_2 = vtype
-    obx.obx_3 = ident
-    if value:
-        obx.obx_5 = value
-    obx.obx_6 = _st(unit)
+    obx.obx_2 = row.vtype
+    obx.obx_3 = row.ident
+    if row.value:
+        obx.obx_5 = row.value
+    obx.obx_6 = _st(row.unit)
+    if row.reference:
+        obx.obx_7 = _st(row.reference)
+    if row.flag:
+        obx.obx_8 = row.flag
     obx.obx_11 = status
     # OBX-14 is the physiologically relevant time, for a specimen its collection (as OBR-7);
     # the time the result was read and signed is the analysis' own, OBX-19.
@@ -343,18 +423,19 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     # Not knowing what was sent (None), every value is a correction.
     before = {_code(p.ident): p for p in previous} \
         if previous is not None and signature.version > 1 else None
-    for i, (vtype, ident, value, unit, _key) in enumerate(rows, 1):
-        kept = None if before is None else before.get(_code(ident))
+    for i, row in enumerate(rows, 1):
+        kept = None if before is None else before.get(_code(row.ident))
         # A value the earlier message did not send corrects nothing: final, as it is new.
         status = final_status if before is None or kept is not None and (
-            kept.value, kept.unit) != (value, unit) else "F"
-        _obx(order, i, vtype, ident, value, unit, status, signature.signed_at, collected)
+            kept.value, kept.unit) != (row.value, row.unit) else "F"
+        _obx(order, i, row, status, signature.signed_at, collected)
     # What the earlier one sent and this one no longer holds (a class no cell is in any more;
     # a code since replaced) is sent as deleted, under the code it was sent with.
-    sent = {_code(ident) for _t, ident, _v, _u, _k in rows}
+    sent = {_code(row.ident) for row in rows}
     gone = [p for code, p in (before or {}).items() if code not in sent]
     for i, p in enumerate(gone, len(rows) + 1):
-        _obx(order, i, p.vtype, p.ident, "", p.unit, "D", signature.signed_at, collected)
+        _obx(order, i, Row(p.vtype, p.ident, "", p.unit, "deleted"), "D", signature.signed_at,
+             collected)
     return msg.to_er7()
 
 

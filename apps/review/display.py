@@ -19,11 +19,12 @@ from apps.analysis.score_text import probability_percent
 from apps.core.numbers import plain_number, probability, probability_end
 from apps.hemograms.wording import analyser_name
 from apps.smears.differential import (
+    ABSOLUTE_DECIMALS,
     BAND,
     REVIEW_ONLY_WBC,
     SMUDGE,
     WBC_CLASSES,
-    absolute_count,
+    absolute_figure,
     outside_interval,
     per_100_interval,
     per_100_of,
@@ -148,8 +149,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     analyser_wbc = diff.get("analyser_wbc") if wbc > 0 else None
 
     def absolute(share: Any) -> str:
-        value = absolute_count(share, analyser_wbc) if isinstance(share, int | float) else None
-        return "" if value is None else number_format(round(value, 2), decimal_pos=2)
+        value = absolute_figure(share, analyser_wbc) if isinstance(share, int | float) else None
+        return "" if value is None else number_format(value, decimal_pos=ABSOLUTE_DECIMALS)
 
     def absolute_interval(count: Any) -> str:
         """Short of the target, the absolute count's 95 % interval: the share's, times the

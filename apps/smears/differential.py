@@ -107,12 +107,21 @@ def shares_per_100(counts: dict[str, int]) -> dict[str, float]:
     return {c: t / 10 for c, t in tenths.items()}
 
 
+ABSOLUTE_DECIMALS = 2  # x10^9/L: an absolute count is printed and sent with two decimals
+
+
 def absolute_count(per_100: float | None, wbc: float | None) -> float | None:
     """A class's absolute count (x10^9/L): its share of the white cells counted on the smear
     times the analyser's white cell count; None without either."""
     if per_100 is None or wbc is None or wbc < 0:
         return None
     return per_100 * wbc / 100.0
+
+
+def absolute_figure(per_100: float | None, wbc: float | None) -> float | None:
+    """``absolute_count`` as printed and sent: rounded to ABSOLUTE_DECIMALS."""
+    value = absolute_count(per_100, wbc)
+    return None if value is None else round(value, ABSOLUTE_DECIMALS)
 
 
 def outside_interval(count: int, counted: int, share: float | None) -> bool:

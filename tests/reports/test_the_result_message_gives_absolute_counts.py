@@ -1,0 +1,79 @@
+"""The result message gives each class's absolute count, as the report prints it, read against
+the blood count's own reference interval for that count."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import hl7
+
+from apps.reports.hl7_result import ABSOLUTE_LOINC, SignatureFacts, oru_r01
+
+CONTENT = {
+    "specimen": {"accession": "ACC-9", "collected_at": "2026-12-01T08:30:00+00:00"},
+    "differential": {
+        "per_100_wbc": {"neutrophil": 8.0, "lymphocyte": 80.0, "monocyte": 6.0,
+                        "eosinophil": 4.0, "basophil": 1.0, "blast": 1.0},
+        "wbc_counted": 100,
+        "analyser_wbc": 5.45,
+    },
+    "cbc": {
+        # NEUT# as the file gave it; LYMPH# computed from its share (the file left it out).
+        "values": [{"code": "WBC", "value": 5.45, "ref_low": 4.0, "ref_high": 10.0},
+                   {"code": "NEUT#", "value": 0.5, "ref_low": 1.8, "ref_high": 7.5},
+                   {"code": "MONO#", "value": 0.3, "ref_low": None, "ref_high": None}],
+        "computed": [{"code": "LYMPH#", "value": 4.3, "ref_low": 1.0, "ref_high": 4.0}],
+    },
+}
+
+
+def _obx(content: dict, version: int = 1) -> dict[str, hl7.Segment]:
+    facts = SignatureFacts(version=version, meaning="validated",
+                           signed_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
+                           signer_id="bio1", signer_family_name="Martin",
+                           signer_given_name="Anne", comment="", amendment_reason="",
+                           content_sha256="ab" * 32)
+    msg = hl7.parse(oru_r01(content=content, signature=facts, sending_facility="LAB",
+                            receiving_application="LIS", receiving_facility="CHU"))
+    return {str(o[3][0][0]): o for o in msg.segments("OBX")}
+
+
+def test_each_absolute_count_is_the_share_times_the_wbc_with_two_decimals():
+    obx = _obx(CONTENT)
+    expected = {"neutrophil": "0.44", "lymphocyte": "4.36", "monocyte": "0.33",
+                "eosinophil": "0.22", "basophil": "0.05", "blast": "0.05"}
+    for cls, value in expected.items():
+        row = obx[ABSOLUTE_LOINC[cls][0]]
+        assert (str(row[5]), str(row[6])) == (value, "10*9/L"), cls
+    # Manual-count codes, never the analyser's automated ones.
+    assert "751-8" not in obx and "731-0" not in obx
+
+
+def test_each_is_read_against_the_blood_counts_interval_for_the_same_count():
+    obx = _obx(CONTENT)
+    neut, lymph = obx["753-4"], obx["732-8"]
+    # 0.44 < 0.5: past the critical limit of the ANC, as the CBC table says of the analyser's.
+    assert (str(neut[7]), str(neut[8])) == ("1.8-7.5", "LL")
+    # The interval of a count the file left out is the computed row's.
+    assert (str(lymph[7]), str(lymph[8])) == ("1-4", "H")
+    # No interval known (MONO# without one, EO# absent, blasts have none): no flag either.
+    for code in ("743-5", "712-0", "30376-8"):
+        assert (str(obx[code][7]), str(obx[code][8])) == ("", ""), code
+
+
+def test_a_count_inside_its_interval_is_not_flagged():
+    content = copy.deepcopy(CONTENT)
+    content["differential"]["analyser_wbc"] = 30.0  # neutrophils 8 % of 30: 2.40
+    content["differential"]["per_100_wbc"]["lymphocyte"] = 10.0  # 3.00
+    obx = _obx(content)
+    assert (str(obx["753-4"][5]), str(obx["753-4"][8])) == ("2.40", "")
+    assert (str(obx["732-8"][5]), str(obx["732-8"][8])) == ("3.00", "")
+
+
+def test_without_the_analysers_wbc_no_absolute_count_is_sent():
+    content = copy.deepcopy(CONTENT)
+    del content["differential"]["analyser_wbc"]
+    obx = _obx(content)
+    assert not {code for code, _n, _c in ABSOLUTE_LOINC.values()} & set(obx)
+    assert str(obx["23761-0"][5]) == "8.0"  # the shares still go
