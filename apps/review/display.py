@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from apps.analysis.score_text import probability_percent
-from apps.core.numbers import plain_number, probability, probability_end
+from apps.core.numbers import measured_value, probability, probability_end
 from apps.hemograms.wording import analyser_name
 from apps.smears.differential import (
     ABSOLUTE_DECIMALS,
@@ -219,9 +219,10 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "Only %(counted)s white cells classified, fewer than the %(target)s the "
             "laboratory counts: the percentages rest on a smaller count.", wbc) % {
             "counted": wbc, "target": target}
+    # The WBC as the CBC table prints it: with the decimals the analyser gave it.
+    wbc_text = measured_value(analyser_wbc, diff.get("analyser_wbc_decimals"))
     absolute_note = _("×10⁹/L: each share times the analyser's white cell count (WBC %(wbc)s "
-                      "×10⁹/L).") % {"wbc": plain_number(analyser_wbc)} \
-        if analyser_wbc is not None else ""
+                      "×10⁹/L).") % {"wbc": wbc_text} if analyser_wbc is not None else ""
     if absolute_note and short:
         absolute_note += " " + _("In brackets: its 95%% interval on the %(n)s white cells "
                                  "counted (the share's, times the WBC).") % {"n": wbc}

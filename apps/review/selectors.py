@@ -226,6 +226,8 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
     has them already."""
     cells = case_cells(specimen) if cells is None else cells
     latest = cbc_latest(specimen) if cbc is _LATEST else cbc
+    wbc = next((v for v in latest.values.all() if v.code == "WBC"), None) \
+        if isinstance(latest, CBCResult) else None
     target = settings.DIFFERENTIAL_TARGET_WBC
     counted = differential_count([c.final_class for c in cells], target=target)
     scanner_folders = [c.analyser_class for c in cells if c.analyser_class]
@@ -238,9 +240,11 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "other_names": dict(Counter(c.reviewed_name for c in cells
                                     if c.final_class == OTHER).most_common()),
         "analyser": analyser_differential(latest),
-        # The analyser's white cell count (x10^9/L), for the absolute counts beside the shares.
-        "analyser_wbc": next((v.value for v in latest.values.all() if v.code == "WBC"), None)
-        if isinstance(latest, CBCResult) else None,
+        # The analyser's white cell count (x10^9/L), for the absolute counts beside the shares,
+        # and the decimals it gave it (printed "1.40" as the CBC table prints it).
+        "analyser_wbc": None if wbc is None else wbc.value,
+        "analyser_wbc_decimals": None if wbc is None
+        else reported_decimals(wbc.code, wbc.raw_value, wbc.raw_unit),
         "scanner": None if scanner is None else scanner.as_dict(),
     }
 

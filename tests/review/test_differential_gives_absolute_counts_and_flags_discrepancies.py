@@ -78,6 +78,19 @@ def test_absolute_counts_and_the_mark_on_the_page_table():
                                                  "l'intervalle à 95\u00a0% du pourcentage")
 
 
+def test_the_note_prints_the_wbc_as_the_analyser_gave_it():
+    """"1.40" in the CBC table is "1.40" in the note, not "1.4" (content signed before the
+    decimals were kept prints the value without padding zeros)."""
+    with translation.override("en"):
+        table = differential_table(_diff(analyser_wbc=1.4, analyser_wbc_decimals=2))
+        older = differential_table(_diff(analyser_wbc=1.4))
+    assert "(WBC 1.40 ×10⁹/L)" in table["absolute_note"]
+    assert "(WBC 1.4 ×10⁹/L)" in older["absolute_note"]
+    with translation.override("fr"):
+        french = differential_table(_diff(analyser_wbc=1.4, analyser_wbc_decimals=2))
+    assert "1,40" in french["absolute_note"]
+
+
 def test_without_the_analysers_count_or_its_differential_nothing_is_claimed():
     with translation.override("en"):
         # Content signed before the count was kept: no column, no note.
