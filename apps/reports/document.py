@@ -325,7 +325,7 @@ def _signature_block(signature: Signature) -> dict[str, Any]:
     }
 
 
-def _replaced(signature: Signature) -> dict[str, Any] | None:
+def replaced(signature: Signature) -> dict[str, Any] | None:
     """For an amendment: the version it replaces (who signed it, when, its content's hash)
     and what it changes of the differential, per 100 white cells, from one signed content to
     the other (both immutable); None for a first version."""
@@ -391,7 +391,7 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "comment": content.get("comment", signature.comment) or "",
         "sign": _signature_block(signature),
         # An amendment's report names the version it replaces and what it changes.
-        "replaced": _replaced(signature) if signature.version > 1 else None,
+        "replaced": replaced(signature) if signature.version > 1 else None,
     }
 
 

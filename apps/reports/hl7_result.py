@@ -12,10 +12,11 @@ signature's own fields, so the message says exactly what was signed:
   each OBX-14 the collection time (the observation's physiologically relevant time) and OBX-19
   the signature time (when the count was read and validated),
   OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment), for an
-  amendment its reason, and what limits the numbers as the signed report says it: cell
-  images outside the cell model's validated domain (naming the model) and, when the
-  validating biologist confirmed reviewing those cells, that confirmation; a differential
-  short of its target count; how many cells the biologist reviewed.
+  amendment its reason and what it changed (as its report says it), and what limits the
+  numbers as the signed report says it: cell images outside the cell model's validated domain
+  (naming the model) and, when the validating biologist confirmed reviewing those cells, that
+  confirmation; a differential short of its target count; how many cells the biologist
+  reviewed.
 - One OBX per differential class (per 100 white cells, LOINC "/100 leukocytes in Blood by
   Manual count";
   "other" under a local code, LOINC having no member of the panel for it, so that the classes
@@ -100,6 +101,18 @@ Gettext = Callable[[str], str]
 
 def _english(message: str) -> str:
     return message
+
+
+@dataclass(frozen=True)
+class Amended:
+    """What an amendment changes of the version it replaces: that version, each figure of the
+    differential it changes (label, before, after, as the report prints them) and whether the
+    conclusion changed."""
+
+    version: int
+    changes: tuple[tuple[str, str, str], ...]
+    comment_changed: bool
+    separator: str = "; "  # between the changes, in the notes' language (French " ; ")
 
 
 @dataclass(frozen=True)
@@ -270,6 +283,22 @@ def _absolute_flag(value: float, code: str | None, interval: Interval | None) ->
     return flag_for(value, interval)
 
 
+def changes_note(amended: Amended, *, gettext: Gettext = _english) -> str:
+    """The note that says what an amendment changed, for the receiving side's reader (the
+    OBX statuses say it to the system): "Changed from version 1: Neutrophils 60.0 → 58.0"."""
+    if amended.changes:
+        note = gettext("Changed from version %(version)s: %(changes)s.") % {
+            "version": amended.version,
+            "changes": amended.separator.join(f"{label} {before} → {after}"
+                                 for label, before, after in amended.changes)}
+    else:
+        note = gettext("Changed from version %(version)s: the differential is unchanged.") % {
+            "version": amended.version}
+    if amended.comment_changed:
+        note += " " + gettext("The conclusion was changed.")
+    return note
+
+
 def observations(content: dict[str, Any]) -> list[Row]:
     """The OBX rows of a signed content (see the module docstring)."""
     diff = content.get("differential") or {}
@@ -353,14 +382,16 @@ def sent_observations(er7: str) -> list[Sent]:
 def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facility: str,
             receiving_application: str, receiving_facility: str,
             gettext: Gettext = _english, ip_text: Callable[[str], str] = str,
-            previous: list[Sent] | None = None) -> str:
+            previous: list[Sent] | None = None, amended: Amended | None = None) -> str:
     """The ER7 text of the result message (see the module docstring); `gettext` translates
     the notes' fixed sentences, never the signer's own text or the codes, and ``ip_text``
     names an analyser's IP message in that language after its own words. ``previous``: what
     the message of the version an amendment replaces sent (``sent_observations``): of those,
     each this one no longer holds is sent as deleted (OBX-11 D), each it holds with another
     value as corrected (C), and each it holds unchanged, or did not send, as final (F);
-    without it (None: not known), every value of an amendment is a correction (C)."""
+    without it (None: not known), every value of an amendment is a correction (C).
+    ``amended``: what an amendment changes, said in a note after its reason, as its report
+    says it."""
     specimen = content["specimen"]
     accession = str(specimen["accession"])
     final_status = "C" if signature.version > 1 else "F"
@@ -409,6 +440,8 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         notes.append(signature.comment)
     if signature.amendment_reason:
         notes.append(gettext("Amendment: %(reason)s") % {"reason": signature.amendment_reason})
+    if amended is not None:
+        notes.append(changes_note(amended, gettext=gettext))
     notes += limits(content, gettext=gettext, ip_text=ip_text)
     notes.append(gettext("Signed content sha256 %(sha256)s")
                  % {"sha256": signature.content_sha256})

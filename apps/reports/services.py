@@ -26,8 +26,8 @@ from apps.core.audit import audit_record
 from apps.hemograms.wording import ip_message
 from apps.review.models import Signature
 
-from .document import report_html
-from .hl7_result import Sent, SignatureFacts, oru_r01, sent_observations
+from .document import replaced, report_html
+from .hl7_result import Amended, Sent, SignatureFacts, oru_r01, sent_observations
 from .models import Report, ReportStatus, ResultMessage
 from .selectors import signed_key_cell_files
 
@@ -213,6 +213,19 @@ def _replaced_observations(signature: Signature) -> list[Sent] | None:
     return None if sent is None else sent_observations(sent.message)
 
 
+def _amended(signature: Signature) -> Amended | None:
+    """What an amendment changes of the version it replaces, as its report prints it (labels
+    in the active language); None for a first version."""
+    earlier = replaced(signature) if signature.version > 1 else None
+    if earlier is None:
+        return None
+    return Amended(version=int(earlier["version"]),
+                   changes=tuple((c["label"], c["before"], c["after"])
+                                 for c in earlier["changes"]),
+                   comment_changed=bool(earlier["comment_changed"]),
+                   separator=translation.pgettext("between the items of a list", "; "))
+
+
 def control_id_of(message: str) -> str:
     """MSH-10 of an ER7 message (its message control id)."""
     msh = message.split("\r", 1)[0]
@@ -238,7 +251,8 @@ def result_message_create(*, signature: Signature) -> ResultMessage:
                        sending_facility=lab, receiving_application=RECEIVING_APPLICATION,
                        receiving_facility=lab, gettext=translation.gettext,
                        ip_text=ip_message,
-                       previous=_replaced_observations(signature))
+                       previous=_replaced_observations(signature),
+                       amended=_amended(signature))
     message = ResultMessage.objects.create(
         signature=signature, format=ResultMessage.HL7_ORU_R01, control_id=control_id_of(text),
         message=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())

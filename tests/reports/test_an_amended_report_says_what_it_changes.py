@@ -50,3 +50,35 @@ def test_an_amendment_that_changes_no_figure_says_so():
     more = {**diff, "wbc_counted": 12, "bands": 1, "bands_per_100_wbc": 8.3}
     assert [(c["before"], c["after"]) for c in differential_changes(diff, more)] == [
         ("—", "8.3"), ("10", "12")]
+
+
+def test_the_amendments_result_message_says_what_it_changed(make_specimen, sign, settings):
+    """The LIS shows the message without the report: its notes say what the amendment changed,
+    as the report does, in the notes' language."""
+    import hl7
+    from django.utils import translation
+
+    from apps.reports.hl7_result import changes_note
+    from apps.reports.services import _amended, result_message_create
+
+    settings.LIS_OUTBOX_DIR = ""
+    settings.HL7_NOTES_LANGUAGE = "en"
+    specimen = make_specimen()
+    first = sign(specimen)
+    cell = Cell.objects.filter(specimen=specimen, analyser_class="eosinophil").get()
+    cell.reviewed_class = "eosinophil"
+    cell.save(update_fields=["reviewed_class"])
+    second = sign(specimen, version=2, amendment_reason="Cell 3 is an eosinophil",
+                  comment="Eosinophil confirmed.")
+    msg = hl7.parse(result_message_create(signature=second).message)
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    reason = notes.index("Amendment: Cell 3 is an eosinophil")
+    assert notes[reason + 1] == ("Changed from version 1: Monocytes 25.0 → 0.0; Eosinophils "
+                                 "0.0 → 25.0. The conclusion was changed.")
+    with translation.override("fr"):
+        french = changes_note(_amended(second), gettext=translation.gettext)
+    assert french == ("Modifié depuis la version 1 : Monocytes 25,0 → 0,0 ; Polynucléaires "
+                      "éosinophiles 0,0 → 25,0. La conclusion a été modifiée.")
+    # A first version's message names no change.
+    first_notes = hl7.parse(result_message_create(signature=first).message).segments("NTE")
+    assert not any("Changed from version" in str(n[3]) for n in first_notes)
