@@ -9,6 +9,8 @@ signature's own fields, so the message says exactly what was signed:
   PID-5 name, PID-7 birth date, PID-8 sex.
 - OBR: OBR-3 the accession (filler order number), OBR-4 LOINC 24318-8 (manual differential
   panel), OBR-7 collection time, OBR-22 signature time, OBR-25 F (final) or C (an amendment),
+  X (no result) for a result the biologist rejected, which sends no value (nothing is released
+  without a biologist's validation; an amendment that rejects deletes what was sent before),
   each OBX-14 the collection time (the observation's physiologically relevant time) and OBX-19
   the signature time (when the count was read and validated),
   OBR-32 the signing biologist; NTE under OBR: the conclusion (the signer's comment), for an
@@ -395,6 +397,9 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     specimen = content["specimen"]
     accession = str(specimen["accession"])
     final_status = "C" if signature.version > 1 else "F"
+    # A result the biologist did not validate releases no value: the order has no result (X),
+    # the notes say why, and what an earlier version sent is deleted.
+    validated = signature.meaning == "validated"
     msg = Message("ORU_R01", version="2.5")
     msg.msh.msh_3 = SENDING_APPLICATION
     msg.msh.msh_4 = _st(sending_facility)
@@ -427,7 +432,7 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     if collected:
         obr.obr_7 = _ts(collected)
     obr.obr_22 = _ts(signature.signed_at)
-    obr.obr_25 = final_status
+    obr.obr_25 = final_status if validated else "X"
     obr.obr_32 = (f"{_st(signature.signer_id)}&{_st(signature.signer_family_name)}"
                   f"&{_st(signature.signer_given_name)}")
     notes = []
@@ -450,7 +455,7 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         nte.nte_1 = str(i)
         nte.nte_3 = _text(note)
 
-    rows = observations(content)
+    rows = observations(content) if validated else []
     # An amendment replaces the earlier result: each value it changes is a correction (C),
     # each it keeps stays final (F), so the receiving side sees what the amendment changed.
     # Not knowing what was sent (None), every value is a correction.

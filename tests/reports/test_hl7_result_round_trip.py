@@ -202,3 +202,26 @@ def test_each_observation_is_timed_at_collection_and_read_at_signing():
     message = hl7.parse(oru_r01(content=unknown, signature=_facts(), sending_facility="CHU LAB",
                                 receiving_application="LIS", receiving_facility="CHU"))
     assert {str(obx[14]) for obx in message.segments("OBX")} == {""}
+
+
+def test_a_rejected_result_releases_no_value():
+    """Nothing is released without a biologist's validation: a rejection tells the LIS the
+    order has no result (OBR-25 X) and why, and sends no observation a system could file."""
+    msg = _message(meaning="rejected")
+    assert str(msg.segment("OBR")[25]) == "X"
+    assert not [s for s in msg if str(s[0]) == "OBX"]
+    assert msg.unescape(str(msg.segments("NTE")[0][3])) == "Result not validated (rejected)."
+
+
+def test_an_amendment_that_rejects_deletes_what_was_sent():
+    first = oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
+                    receiving_application="LIS", receiving_facility="CHU")
+    rejected = hl7.parse(oru_r01(content=CONTENT, signature=_facts(version=2, meaning="rejected",
+                                                                   amendment_reason="Bad smear"),
+                                 sending_facility="CHU LAB", receiving_application="LIS",
+                                 receiving_facility="CHU", previous=sent_observations(first)))
+    assert str(rejected.segment("OBR")[25]) == "X"
+    obx = list(rejected.segments("OBX"))
+    assert {str(o[11]) for o in obx} == {"D"} and all(str(o[5]) == "" for o in obx)
+    assert {str(o[3][0][0]) for o in obx} == {
+        str(o[3][0][0]) for o in hl7.parse(first).segments("OBX")}
