@@ -158,11 +158,21 @@ def _undone_reviewed_classes(cells: list[Cell], new_class: str) -> dict[int, tup
     return out
 
 
-def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> list[str]:
-    """Why the case cannot be signed now (empty when it can), in the active language. `cells`:
-    the specimen's cells with their predictions, when the caller has read them already (the
-    case page). An image in which no white cell was found has no class until a biologist gives
-    it one (Cell.final_class): an artefact, or the cell it is."""
+def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None,
+                  meaning: str = Meaning.VALIDATED) -> list[str]:
+    """Why the case cannot be signed now with ``meaning`` (empty when it can), in the active
+    language (``sign_blockers_by_meaning``)."""
+    return sign_blockers_by_meaning(specimen, cells=cells)[meaning]
+
+
+def sign_blockers_by_meaning(specimen: Specimen, *, cells: list[Cell] | None = None
+                             ) -> dict[str, list[str]]:
+    """Per meaning (validated, rejected), why the case cannot be signed so now (empty when it
+    can), in the active language. `cells`: the specimen's cells with their predictions, when
+    the caller has read them already (the case page). An image in which no white cell was found
+    has no class until a biologist gives it one (Cell.final_class): an artefact, or the cell it
+    is. Those images stop a validation, not a rejection, which releases no count (a smear of an
+    unknown stain is rejected without classifying its every image)."""
     problems = []
     # Only the latest run counts: an older one is superseded, and a run whose worker is gone
     # (AnalysisRun.is_active) is being queued again or failed by the analysis sweep.
@@ -171,6 +181,15 @@ def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> lis
         problems.append(_("The analysis is still running."))
     if latest is None or latest.status != RunStatus.SUCCEEDED:
         problems.append(_("The cells have not been analysed successfully."))
+    locked = [_("This case is already signed: amend it first.")] \
+        if specimen.status in LOCKED else []
+    return {Meaning.VALIDATED: [*problems, *_image_blockers(specimen, cells), *locked],
+            Meaning.REJECTED: [*problems, *locked]}
+
+
+def _image_blockers(specimen: Specimen, cells: list[Cell] | None) -> list[str]:
+    """The images that have no class yet (see ``sign_blockers``), by why."""
+    problems = []
     if cells is None:
         cells = list(Cell.objects.filter(specimen=specimen).prefetch_related("predictions"))
     unclassified = [(c, c.latest_prediction()) for c in cells if not c.final_class]
@@ -178,21 +197,19 @@ def sign_blockers(specimen: Specimen, *, cells: list[Cell] | None = None) -> lis
     outside = sum(1 for _c, p in unclassified if p is not None and p.shows_a_cell)
     if no_cell:
         problems.append(ngettext(
-            "%(n)d image shows no white cell: classify it (X: artefact) before signing.",
-            "%(n)d images show no white cell: classify them (X: artefact) before signing.",
+            "%(n)d image shows no white cell: classify it (X: artefact) before validating.",
+            "%(n)d images show no white cell: classify them (X: artefact) before validating.",
             no_cell) % {"n": no_cell})
     if outside:
         problems.append(ngettext(
             "%(n)d image is outside the domain the model was validated on: confirm or "
-            "reclassify it before signing.",
+            "reclassify it before validating.",
             "%(n)d images are outside the domain the model was validated on: confirm or "
-            "reclassify them before signing.", outside) % {"n": outside})
+            "reclassify them before validating.", outside) % {"n": outside})
     if len(unclassified) > no_cell + outside:
         rest = len(unclassified) - no_cell - outside
         problems.append(ngettext("%(n)d cell is still unclassified.",
                                  "%(n)d cells are still unclassified.", rest) % {"n": rest})
-    if specimen.status in LOCKED:
-        problems.append(_("This case is already signed: amend it first."))
     return problems
 
 
@@ -245,7 +262,7 @@ def _sign(*, actor: AbstractBaseUser, specimen: Specimen, meaning: str,
     specimen = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if meaning not in Meaning.values:
         raise ReviewError(_("Choose validated or rejected."))
-    blockers = sign_blockers(specimen)
+    blockers = sign_blockers(specimen, meaning=meaning)
     if blockers:
         raise ReviewError(" ".join(blockers))
     previous = specimen.signatures.aggregate(v=Max("version"))["v"] or 0

@@ -81,7 +81,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "gallery": selectors.case_gallery(specimen, cells=cells),
         "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
         "key_classes": dict(KEYS),
-        "blockers": services.sign_blockers(specimen, cells=cells),
+        **sign_blockers_context(services.sign_blockers_by_meaning(specimen, cells=cells)),
         "signatures": signatures,
         # A signature refused a moment ago gives back what the biologist typed and ticked.
         "sign_kept": request.session.pop(
@@ -98,6 +98,14 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
 # not type the conclusion again: {"comment": str, "domain_acknowledged": bool,
 # "count_acknowledged": bool}.
 REFUSED_SIGNATURE = "sign-refused:{accession}"
+
+
+def sign_blockers_context(by_meaning: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What stops signing, as the page and the reclassify endpoint give it: ``blockers`` stop
+    a validation (the list shown), ``reject_blockers`` a rejection (the button follows the
+    decision chosen)."""
+    return {"blockers": by_meaning[Meaning.VALIDATED],
+            "reject_blockers": by_meaning[Meaning.REJECTED]}
 
 
 @role_required(roles.CAN_VIEW)

@@ -34,7 +34,7 @@ from apps.patients.views import specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
 from apps.review.display import differential_table
-from apps.review.views import REFUSED_SIGNATURE
+from apps.review.views import REFUSED_SIGNATURE, sign_blockers_context
 from apps.smears.forms import SmearUploadForm
 from apps.smears.models import VACUOLE_READS
 from apps.smears.selectors import cells_grouped
@@ -235,7 +235,9 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
         differential = differential_table(review_selectors.differential(specimen, cells=cells))
         # What still stops signing (an image left without a class, ...), as the page lists it.
         return JsonResponse({"ok": True, "differential": differential,
-                             "blockers": review_services.sign_blockers(specimen, cells=cells),
+                             **sign_blockers_context(
+                                 review_services.sign_blockers_by_meaning(specimen,
+                                                                          cells=cells)),
                              # Which of the moved cells carry a biologist's class now (an undo
                              # can give a cell back the model's).
                              "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved},

@@ -264,10 +264,20 @@
     td.textContent = value;
     return td;
   }
-  // What still stops signing, as the endpoint words it (apps.review.services.sign_blockers).
-  function updateBlockers(blockers) {
+  // What still stops signing, as the endpoint words it (apps.review.services.sign_blockers):
+  // the list says what stops a validation; the button follows the decision chosen, since
+  // images without a class stop a validation, not a rejection.
+  function signAllowed() {
+    var button = document.getElementById("sign-submit");
+    var meaning = document.getElementById("sign-meaning");
+    if (!button || !meaning) { return; }
+    var key = meaning.value === "rejected" ? "data-blocked-rejected" : "data-blocked-validated";
+    button.disabled = Number(button.getAttribute(key) || "0") > 0;
+  }
+  function updateBlockers(blockers, rejectBlockers) {
     var list = document.getElementById("sign-blockers");
     var button = document.getElementById("sign-submit");
+    var allowed = document.getElementById("sign-reject-allowed");
     if (!list) { return; }
     list.innerHTML = "";
     blockers.forEach(function (b) {
@@ -276,7 +286,17 @@
       list.appendChild(li);
     });
     list.hidden = !blockers.length;
-    if (button) { button.disabled = blockers.length > 0; }
+    if (allowed) { allowed.hidden = !blockers.length || rejectBlockers.length > 0; }
+    if (button) {
+      button.setAttribute("data-blocked-validated", String(blockers.length));
+      button.setAttribute("data-blocked-rejected", String(rejectBlockers.length));
+    }
+    signAllowed();
+  }
+  var meaningSelect = document.getElementById("sign-meaning");
+  if (meaningSelect) {
+    meaningSelect.addEventListener("change", signAllowed);
+    signAllowed();
   }
   // The endpoint returns the differential table as the page renders it
   // (apps/review/display.py): labels, the short-count warning and the analyser's column.
@@ -377,7 +397,7 @@
         });
         recount();
         updateDifferential(res.data.differential);
-        updateBlockers(res.data.blockers || []);
+        updateBlockers(res.data.blockers || [], res.data.reject_blockers || []);
         if (shown) { preview(shown); }
         scoresChanging();
         root.setAttribute(undo ? "data-last-undo" : "data-last-move", cls + ":" + ids.join(","));

@@ -151,6 +151,13 @@ def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_no_class(
     blockers = page.locator("#sign-blockers")
     assert "1 image shows no white cell" in blockers.inner_text()
     assert page.locator("#sign-submit").is_disabled()
+    # It stops a validation, not a rejection (which releases no count): the page says so and
+    # the button follows the decision chosen.
+    assert page.locator("#sign-reject-allowed").is_visible()
+    page.select_option("#sign-meaning", "rejected")
+    assert page.locator("#sign-submit").is_enabled()
+    page.select_option("#sign-meaning", "validated")
+    assert page.locator("#sign-submit").is_disabled()
     total = int(page.locator("#diff-total").inner_text())
     other = page.locator(".group[data-group='lymphocyte'] figure.cell").first
     assert other.locator(".prediction").evaluate(
@@ -166,6 +173,7 @@ def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_no_class(
     assert int(page.locator("#diff-total").inner_text()) == total
     assert "Artefacts (not white cells)" in page.locator("#diff-body").inner_text()
     assert not blockers.is_visible() and page.locator("#sign-submit").is_enabled()
+    assert not page.locator("#sign-reject-allowed").is_visible()
     # A white cell made an artefact leaves the count.
     other.click()
     page.keyboard.press("x")

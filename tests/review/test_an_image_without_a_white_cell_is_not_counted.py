@@ -30,7 +30,7 @@ def test_it_is_not_counted_and_blocks_signing_until_classified(biologist, analys
     assert diff["wbc_counted"] == 5 and diff["unclassified"] == 1
     assert diff["counts"]["lymphocyte"] == 1
     assert sign_blockers(analysed) == [
-        "1 image shows no white cell: classify it (X: artefact) before signing."]
+        "1 image shows no white cell: classify it (X: artefact) before validating."]
 
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[cell.pk], new_class="artefact")
     diff = differential(analysed)
@@ -44,6 +44,34 @@ def test_it_is_not_counted_and_blocks_signing_until_classified(biologist, analys
                           meaning="validated", count_acknowledged=True, domain_acknowledged=True)
     assert signature.content["differential"]["excluded"] == {"artefact": 1}
     assert "artefact" not in signature.content["differential"]["per_100_wbc"]
+
+
+def test_it_does_not_stop_a_rejection_which_releases_no_count(biologist, analysed, client):
+    """A smear the biologist rejects (an unknown stain, a poor smear) is not classified image
+    by image first: only a validation releases a count."""
+    from apps.workflow.services import case_sign
+
+    _blank_is_an_erythroblast(analysed)
+    assert sign_blockers(analysed, meaning="rejected") == []
+    client.force_login(biologist)
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    assert 'data-blocked-validated="1" data-blocked-rejected="0"' in page
+    assert re.search(r'<p class="hint" id="sign-reject-allowed">', page)
+    signature = case_sign(actor=biologist, specimen=analysed, password=PASSWORD,
+                          meaning="rejected", comment="Smear to be redone.")
+    assert signature.meaning == "rejected" and signature.content["differential"]["unclassified"]
+
+
+def test_it_stops_a_validation_through_the_endpoint_too(biologist, analysed):
+    import pytest
+
+    from apps.review.services import ReviewError
+    from apps.workflow.services import case_sign
+
+    _blank_is_an_erythroblast(analysed)
+    with pytest.raises(ReviewError, match="shows no white cell"):
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True, domain_acknowledged=True)
 
 
 def test_a_biologist_can_still_count_it_as_the_cell_it_is(biologist, analysed):
