@@ -22,7 +22,7 @@ from apps.core.audit import audit_record
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import SIGNED_STATUSES, specimen_locked_reason, specimen_mixup
 from apps.patients.services import specimen_set_status
-from apps.smears.differential import BAND, OTHER, is_neutrophil
+from apps.smears.differential import BAND, NOT_WBC, OTHER, is_neutrophil
 from apps.smears.models import Cell
 
 from .models import Meaning, Signature
@@ -210,6 +210,10 @@ def _image_blockers(specimen: Specimen, cells: list[Cell] | None) -> list[str]:
         rest = len(unclassified) - no_cell - outside
         problems.append(ngettext("%(n)d cell is still unclassified.",
                                  "%(n)d cells are still unclassified.", rest) % {"n": rest})
+    if not unclassified and all(c.final_class in NOT_WBC for c in cells):
+        # Every image classed, none a white cell (artefacts, platelets...): nothing to validate.
+        problems.append(_("No white cell is counted: there is no differential to validate. "
+                          "Reject the case or request a rescan."))
     return problems
 
 

@@ -62,6 +62,19 @@ def test_it_does_not_stop_a_rejection_which_releases_no_count(biologist, analyse
     assert signature.meaning == "rejected" and signature.content["differential"]["unclassified"]
 
 
+def test_a_smear_without_any_white_cell_cannot_be_validated(biologist, analysed):
+    """Every image an artefact (a field of red cells, blank frames): no differential exists,
+    so none is validated and sent as final; the case is rejected or rescanned."""
+    cells = list(Cell.objects.filter(specimen=analysed))
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[c.pk for c in cells],
+                     new_class="artefact")
+    assert differential(analysed)["wbc_counted"] == 0
+    assert sign_blockers(analysed) == [
+        "No white cell is counted: there is no differential to validate. Reject the case or "
+        "request a rescan."]
+    assert sign_blockers(analysed, meaning="rejected") == []
+
+
 def test_it_stops_a_validation_through_the_endpoint_too(biologist, analysed):
     import pytest
 
