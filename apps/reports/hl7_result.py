@@ -105,6 +105,11 @@ def _english(message: str) -> str:
     return message
 
 
+# The key of an amendment's change in what the "other" cells were named (their share may stay:
+# a plasma cell renamed a reactive lymphocyte is a correction of that observation).
+OTHER_NAMES = "other_names"
+
+
 @dataclass(frozen=True)
 class Amended:
     """What an amendment changes of the version it replaces: that version, each figure of the
@@ -115,6 +120,7 @@ class Amended:
     changes: tuple[tuple[str, str, str], ...]
     comment_changed: bool
     separator: str = "; "  # between the changes, in the notes' language (French " ; ")
+    changed_keys: frozenset[str] = frozenset()  # the keys of the changes (OTHER_NAMES...)
 
 
 @dataclass(frozen=True)
@@ -461,11 +467,14 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     # Not knowing what was sent (None), every value is a correction.
     before = {_code(p.ident): p for p in previous} \
         if previous is not None and signature.version > 1 else None
+    renamed = amended is not None and OTHER_NAMES in amended.changed_keys
     for i, row in enumerate(rows, 1):
         kept = None if before is None else before.get(_code(row.ident))
-        # A value the earlier message did not send corrects nothing: final, as it is new.
+        # A value the earlier message did not send corrects nothing: final, as it is new. The
+        # "other" share corrects the earlier one when its cells were named otherwise.
         status = final_status if before is None or kept is not None and (
-            kept.value, kept.unit) != (row.value, row.unit) else "F"
+            (kept.value, kept.unit) != (row.value, row.unit)
+            or renamed and row.key == "other") else "F"
         _obx(order, i, row, status, signature.signed_at, collected)
     # What the earlier one sent and this one no longer holds (a class no cell is in any more;
     # a code since replaced) is sent as deleted, under the code it was sent with.

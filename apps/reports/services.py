@@ -223,7 +223,8 @@ def _amended(signature: Signature) -> Amended | None:
                    changes=tuple((c["label"], c["before"], c["after"])
                                  for c in earlier["changes"]),
                    comment_changed=bool(earlier["comment_changed"]),
-                   separator=translation.pgettext("between the items of a list", "; "))
+                   separator=translation.pgettext("between the items of a list", "; "),
+                   changed_keys=frozenset(c["key"] for c in earlier["changes"]))
 
 
 def control_id_of(message: str) -> str:

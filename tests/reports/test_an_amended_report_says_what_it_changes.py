@@ -82,3 +82,43 @@ def test_the_amendments_result_message_says_what_it_changed(make_specimen, sign,
     # A first version's message names no change.
     first_notes = hl7.parse(result_message_create(signature=first).message).segments("NTE")
     assert not any("Changed from version" in str(n[3]) for n in first_notes)
+
+
+def test_an_other_cell_named_otherwise_is_a_change(make_specimen, sign, settings):
+    """A plasma cell withdrawn (the same cell named a reactive lymphocyte) leaves the share of
+    "other" as it was, and is still a change: listed in the report and the message, and the
+    "other" observation sent as corrected."""
+    import hl7
+    from django.utils import translation
+
+    from apps.reports.document import report_html
+    from apps.reports.services import result_message_create
+
+    settings.LIS_OUTBOX_DIR = ""
+    settings.HL7_NOTES_LANGUAGE = "en"
+    specimen = make_specimen()
+    cell = Cell.objects.filter(specimen=specimen, analyser_class="lymphocyte").get()
+    Cell.objects.filter(pk=cell.pk).update(reviewed_class="other", reviewed_name="plasma cell")
+    first = sign(specimen)
+    result_message_create(signature=first)
+    Cell.objects.filter(pk=cell.pk).update(reviewed_name="reactive lymphocyte")
+    second = sign(specimen, version=2, amendment_reason="Not a plasma cell")
+    assert first.content["differential"]["per_100_wbc"]["other"] == \
+        second.content["differential"]["per_100_wbc"]["other"]
+    with translation.override("en"):
+        changes = differential_changes(first.content["differential"],
+                                       second.content["differential"])
+    assert [(c["key"], c["label"], c["before"], c["after"]) for c in changes] == [
+        ("other_names", "Other leukocytes (named)", "plasma cell 1", "reactive lymphocyte 1")]
+    english = report_html(signature=second, language="en", media_root=settings.MEDIA_ROOT)
+    assert "Other leukocytes (named) plasma cell 1 → reactive lymphocyte 1" in english
+    french = report_html(signature=second, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "Autres leucocytes (nommés) plasmocyte 1" not in french  # the name stays as typed
+    assert "Autres leucocytes (nommés) plasma cell 1 → reactive lymphocyte 1" in french
+    msg = hl7.parse(result_message_create(signature=second).message)
+    status = {str(o[3][0][0]): str(o[11]) for o in msg.segments("OBX")}
+    assert status["HC-OTHER-100WBC"] == "C"
+    assert status["23761-0"] == "F"  # the neutrophils did not change
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    assert ("Changed from version 1: Other leukocytes (named) plasma cell 1 → reactive "
+            "lymphocyte 1.") in notes
