@@ -42,7 +42,7 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     assert "Monocytes 1 25.0 0.78 (0.14–2.17) 0.0" in flat
     assert "Eosinophils 0 0.0 0.00 (0.00–1.52) 25.0" in flat
     assert "NRBC (per 100 WBC) 0 0.0 0.00 0.0" in flat
-    assert "×10⁹/L: each share times the analyser's white cell count (WBC 3.1 ×10⁹/L)." in flat
+    assert "×10⁹/L: each share times the analyser's white cell count (WBC 3.10 ×10⁹/L)." in flat
     assert "White cells counted 4 target 100" in flat
     assert "Only 4 white cells classified, fewer than the 100 the laboratory counts" in flat
     # On 4 cells a share is anywhere in a wide interval: the report says how wide.
