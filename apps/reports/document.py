@@ -28,6 +28,7 @@ from apps.analysis.score_text import (
 )
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import measured_value, plain_number
+from apps.hemograms.flags import critical_low
 from apps.hemograms.models import Flag
 from apps.hemograms.wording import (
     analyser_name,
@@ -148,6 +149,19 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
                         for r in cbc.get("earlier") or []]}
 
 
+def _context_flag(code: str, value: dict[str, Any]) -> str:
+    """An earlier specimen's value's flag as its CBC table words it: "Critical low" past a
+    critical limit (as signed; computed for content signed before it was kept), else Low or
+    High."""
+    critical = value.get("critical")
+    if critical is None:
+        critical = critical_low(code, value.get("value")) is not None
+    if critical:
+        return _("Critical low")
+    flag = value.get("flag") or ""
+    return str(Flag(flag).label) if flag in ("L", "H") else ""
+
+
 def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
     """The patient around the case as signed (review.selectors.patient_context_entry): age and
     sex at collection, the earlier specimens and the CBC trend, redrawn from the signed points by
@@ -166,8 +180,7 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
             "accession": row.get("accession", ""), "day": _day(_datetime(row.get("at"))),
             "values": [{"label": str(label), "value": _number(values[code].get("value")),
                         "unit": cbc_unit(values[code].get("unit")),
-                        "flag": str(Flag(values[code].get("flag") or "").label)
-                        if values[code].get("flag") in ("L", "H") else ""}
+                        "flag": _context_flag(code, values[code])}
                        if code in values else {"label": str(label), "value": "", "unit": "",
                                                "flag": ""}
                        for code, label in CONTEXT_CBC],

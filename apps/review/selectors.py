@@ -513,12 +513,12 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
     patient = specimen.patient
     if patient is None:
         return None
-    # This specimen and the earlier ones in one read: the newest up to this one's date, this one
-    # included; it is among them unless more than CONTEXT_PREVIOUS others share its very date.
+    # This specimen and the earlier ones in one read: the newest collected before this one,
+    # and this one. A specimen collected at the same time (or later) is not an earlier one.
     when = (Specimen.objects.filter(pk=specimen.pk)
             .annotate(when=Coalesce("collected_at", "created_at")).values("when"))
     around = list(_context_specimens(Specimen.objects.filter(patient=patient))
-                  .filter(Q(pk=specimen.pk) | Q(when__lte=Subquery(when)))
+                  .filter(Q(pk=specimen.pk) | Q(when__lt=Subquery(when)))
                   .order_by("-when", "-pk")[:CONTEXT_PREVIOUS + 1])
     current = next((s for s in around if s.pk == specimen.pk), None)
     if current is None:
@@ -579,7 +579,9 @@ def patient_context_entry(specimen: Specimen) -> dict[str, Any] | None:
         "previous": [{
             "accession": row["accession"], "at": row["when"].isoformat(),
             "status": row["status_code"],
-            "values": {v.code: {"value": v.value, "unit": v.unit, "flag": v.flag}
+            # Past a critical limit, as signed (the CBC table's "Critical low").
+            "values": {v.code: {"value": v.value, "unit": v.unit, "flag": v.flag,
+                                "critical": critical_low(v.code, v.value) is not None}
                        for _label, v in row["values"]},
             "signature": None if row["signature"] is None else {
                 "meaning": row["signature"]["meaning_code"],

@@ -128,3 +128,22 @@ def test_a_report_signed_before_the_patient_context_prints_without_it(case, rend
     text = _read(rendered(older, "fr"), tmp_path)
     assert "Contexte du patient" not in text and "Âge au prélèvement" not in text
     assert ACCESSION in text and "Féminin" in text
+
+
+def test_an_earlier_critical_value_reads_critical_in_the_report(make_specimen, sign, technician,
+                                                                 settings):
+    """Platelets 6 on an earlier specimen: "Critical low" in the report's patient context, as
+    its own CBC table says ("Critique (bas)" in French), not "Low"."""
+
+    specimen = make_specimen()
+    earlier = specimen_create(actor=technician, accession=EARLIER, patient=specimen.patient,
+                              collected_at=datetime(2026, 6, 15, 8, 0, tzinfo=UTC))
+    cbc_import(actor=technician, data=EARLIER_CBC.replace(b",162,", b",6,"), specimen=earlier)
+    signature = sign(specimen)
+    html = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
+    row = html[html.index(f'data-accession="{EARLIER}"'):]
+    row = row[:row.index("</tr>")]
+    assert '6 <span class="unit">×10⁹/L</span> <span class="flag">Critical low</span>' in row
+    french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
+    row = french[french.index(f'data-accession="{EARLIER}"'):]
+    assert "Critique (bas)" in row[:row.index("</tr>")]

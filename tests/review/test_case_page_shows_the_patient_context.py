@@ -153,3 +153,26 @@ def test_the_signed_context_keeps_the_earlier_nrbc_for_the_report(history):
               for row in patient_context_entry(history)["previous"]}
     assert signed["S-0001"]["nrbc_per_100_wbc"] == 2.0
     assert signed["S-0002"] is None
+
+
+def test_a_same_time_specimen_is_not_earlier_and_a_critical_value_says_so(
+        client, biologist, technician, history):
+    """A specimen collected at the case's very time is not an earlier one; an earlier count
+    past a critical limit reads "Critical low", as its own CBC table says, on the page and in
+    the signed content the report prints from."""
+    from apps.review.selectors import patient_context_entry
+
+    twin = specimen_create(actor=technician, accession="S-0005", patient=history.patient)
+    Specimen.objects.filter(pk=twin.pk).update(collected_at=history.collected_at)
+    second = Specimen.objects.get(accession="S-0002")
+    second.cbc_results.get().values.filter(code="PLT").update(value=6.0)
+    assert [r["accession"] for r in patient_context(history)["previous"]] == ["S-0002",
+                                                                             "S-0001"]
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0003"])).content.decode()
+    part = html[html.index('id="patient-context"'):]
+    assert re.search(r'Platelets <span class="nobreak">6 ×10⁹/L</span> '
+                     r'<strong class="flag critical">Critical low</strong>', part)
+    values = {r["accession"]: r["values"] for r in patient_context_entry(history)["previous"]}
+    assert values["S-0002"]["PLT"]["critical"] is True
+    assert values["S-0001"]["PLT"]["critical"] is False

@@ -1,6 +1,6 @@
 """The patient context reads the case and its earlier specimens in one query (with their CBCs,
-values and signatures: four in all), and still finds the case when more than CONTEXT_PREVIOUS
-other specimens share its very date."""
+values and signatures: four in all); specimens collected at the case's very time are not
+earlier ones."""
 
 from __future__ import annotations
 
@@ -40,14 +40,17 @@ def test_four_queries_for_the_case_and_its_history(technician, specimen,
     assert [(p.value, p.current) for p in hb["points"]][:2] == [(9.5, True), (12.0, False)]
 
 
-def test_the_case_is_found_among_many_specimens_of_its_very_date(technician, specimen):
+def test_specimens_of_the_cases_very_time_are_not_earlier_ones(technician, specimen):
+    """Collected at the case's very time (a tube drawn again, a second order): not history.
+    The case is still found and its trend drawn from it and what came before."""
     case = _specimen(technician, specimen.patient, "C-0001", CASE_DAY, "9.5")
-    # Created after the case (higher ids), on the same date: they sort before it.
-    same_day = [_specimen(technician, specimen.patient, f"D-{i:04d}", CASE_DAY, "11.0")
-                for i in range(CONTEXT_PREVIOUS + 2)]
+    before = _specimen(technician, specimen.patient, "B-0001", datetime(2026, 11, 1, tzinfo=UTC),
+                       "12.5")
+    # Created after the case (higher ids), at the same time.
+    for i in range(CONTEXT_PREVIOUS + 2):
+        _specimen(technician, specimen.patient, f"D-{i:04d}", CASE_DAY, "11.0")
     context = patient_context(Specimen.objects.select_related("patient").get(pk=case.pk))
-    assert [row["accession"] for row in context["previous"]] == [
-        s.accession for s in reversed(same_day)][:CONTEXT_PREVIOUS]
+    assert [row["accession"] for row in context["previous"]] == [before.accession]
     assert context["when"] == CASE_DAY
     hb = next(t for t in context["trends"] if t["code"] == "HGB")
-    assert [p.value for p in hb["points"] if p.current] == [9.5]
+    assert [(p.value, p.current) for p in hb["points"]] == [(9.5, True), (12.5, False)]
