@@ -469,6 +469,17 @@ def _vexas_needs_reads(p: Mapping[str, Any]) -> str:
     return text
 
 
+def _vexas_reads_missing(p: Mapping[str, Any]) -> str:
+    """``_vexas_needs_reads`` as a signed report says it: what was not done, not how to do it
+    (a report speaks to its reader, not to the biologist at the screen)."""
+    text = _("on a smear outside the validated domain the rule counts the biologist's vacuole "
+             "reads alone, and not every neutrophil was read: %(read)s of %(n)s") % {
+        "read": p.get("read"), "n": p.get("n")}
+    if p.get("waiting"):
+        text += _("; some images were not classified")
+    return text
+
+
 def _pct(fraction: object) -> str:
     """A stored fraction as a whole percentage, without the sign."""
     if isinstance(fraction, int | float) and not isinstance(fraction, bool):
@@ -583,17 +594,25 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def reason_text(reason: object) -> str:
+# A reason a signed report words otherwise than the case page: the page tells the biologist
+# what to do, the report says what was done.
+REPORT_REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    score_codes.VEXAS_NEEDS_READS: _vexas_reads_missing,
+}
+
+
+def reason_text(reason: object, *, report: bool = False) -> str:
     """A stored reason in the active language: a code with its parameters (a Reason or its
-    JSON) looked up in REASONS. An unknown code is shown as its code and parameters; a sentence
-    stored by a row written before reasons were codes, as stored."""
+    JSON) looked up in REASONS (``report``: REPORT_REASONS first, for a signed report). An
+    unknown code is shown as its code and parameters; a sentence stored by a row written before
+    reasons were codes, as stored."""
     if isinstance(reason, reasons.Reason):
         code, params = reason.code, dict(reason.params)
     elif isinstance(reason, dict) and isinstance(reason.get("code"), str):
         code, params = reason["code"], dict(reason.get("params") or {})
     else:
         return str(reason)
-    render = REASONS.get(code)
+    render = (REPORT_REASONS.get(code) if report else None) or REASONS.get(code)
     if render is None:
         return code + (f" {params}" if params else "")
     return render(params)

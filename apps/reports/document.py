@@ -234,7 +234,7 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              # Each unbroken (a break at an id's hyphen reads as two ids), apart at the space.
              "version_parts": [v for v in (s.get("definition"), s.get("version")) if v],
              "sha256": s.get("sha256") or "",
-             "reasons": [reason_text(r) for r in s.get("reasons") or []],
+             "reasons": [reason_text(r, report=True) for r in s.get("reasons") or []],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
              # In the score's unit (VEXAS: points of 100, never a figure read as a probability).
              "value": score_value_text(str(s.get("name") or ""), s.get("value"),

@@ -150,3 +150,22 @@ def test_one_cell_outside_reads_in_the_singular_in_french():
     flag.reason["params"]["outside"] = 2
     with translation.override("fr"):
         assert flag_text.flag_reason(flag) == "2 cellules sur 3 hors du domaine validé"
+
+
+def test_a_signed_report_says_what_was_not_done_not_which_key_to_press():
+    """The case page tells the biologist how to let the VEXAS rule count (their reads, keys V
+    and Shift+V); the signed report, read in the patient file, says what was not done."""
+    reason = reasons.Reason(scores.VEXAS_NEEDS_READS, {"read": 3, "n": 12, "waiting": 2})
+    with translation.override("en"):
+        page = score_text.reason_text(reason)
+        report = score_text.reason_text(reason, report=True)
+    assert "Shift+V" in page and "your" in page
+    assert report == ("on a smear outside the validated domain the rule counts the "
+                      "biologist's vacuole reads alone, and not every neutrophil was read: 3 of "
+                      "12; some images were not classified")
+    with translation.override("fr"):
+        french = score_text.reason_text(reason, report=True)
+    assert "Maj+V" not in french and "vos" not in french and "3 sur 12" in french
+    # Every other reason reads the same in both.
+    other = reasons.Reason(reasons.NO_NEUTROPHIL, {})
+    assert score_text.reason_text(other, report=True) == score_text.reason_text(other)
