@@ -59,3 +59,11 @@ def translated(*messages: Text) -> str:
 
     separator = pgettext("between the items of a list", "; ")
     return separator.join(m.render(gettext, separator) for m in messages)
+
+
+def file_reason(file: str, reason: str) -> str:
+    """A file named with why it was refused, in the active language's punctuation
+    ("fake.jpg: not a readable image"; French "fake.jpg : ...")."""
+    from django.utils.translation import gettext
+
+    return gettext("%(file)s: %(reason)s") % {"file": file, "reason": reason}

@@ -19,7 +19,7 @@ from django.utils.translation import pgettext
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
-from apps.core.text import translated
+from apps.core.text import file_reason, translated
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import IdentityProblem, specimen_identity_problem
 from apps.patients.services import specimen_mixup_flag, specimen_set_status
@@ -158,7 +158,7 @@ def smear_import(
     if not batch.images:
         if rejected:
             listed = pgettext("between the items of a list", "; ").join(
-                f"{r['file']}: {r['reason']}" for r in rejected[:10])
+                file_reason(r["file"], r["reason"]) for r in rejected[:10])
             if len(rejected) > 10:
                 listed = _("%(files)s (and %(n)d more)") % {"files": listed,
                                                             "n": len(rejected) - 10}

@@ -21,6 +21,7 @@ from apps.core import roles
 from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
 from apps.core.permissions import role_required
+from apps.core.text import file_reason
 from apps.hemograms import services as cbc_services
 from apps.hemograms.forms import CBCUploadForm
 from apps.hemograms.models import HeldCBCRecord
@@ -91,7 +92,7 @@ def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
         "%(n)d image(s) imported, %(d)d duplicate(s) ignored, %(r)d file(s) rejected.")
         % {"n": outcome.images_imported, "d": len(outcome.duplicates), "r": len(outcome.rejected)})
     for item in outcome.rejected[:20]:
-        messages.warning(request, f"{item['file']}: {item['reason']}")
+        messages.warning(request, file_reason(item["file"], item["reason"]))
     if outcome.cross_specimen_duplicates:
         others = sorted({d["specimen"] for d in outcome.cross_specimen_duplicates})
         messages.error(request, _(

@@ -109,13 +109,13 @@ def test_a_rejected_image_and_a_refused_upload_read_in_french(client, technician
     files = [SimpleUploadedFile("a.jpg", pbc_bytes("neutrophil", 0), "image/jpeg"),
              SimpleUploadedFile("notes.jpg", b"this is not an image", "image/jpeg")]
     page = client.post(url, {"files": files}, follow=True).content.decode()
-    assert "notes.jpg" in page and "pas une image lisible" in page
+    assert "notes.jpg : pas une image lisible" in page  # French punctuation
     assert "not an image" not in page
     # A cut JPEG: said in French, without the decoder's English words.
     cut = pbc_bytes("neutrophil", 1)[:-400]
     page = client.post(url, {"files": [SimpleUploadedFile("cut.jpg", cut, "image/jpeg")]},
                        follow=True).content.decode()
-    assert "cut.jpg" in page and "JPEG tronqué : le fichier s&#x27;arrête avant" in page
+    assert "cut.jpg : JPEG tronqué : le fichier s&#x27;arrête avant" in page
     assert "truncated" not in page and "not processed" not in page
 
     unsafe = zip_bytes([("export/neutrophil/ok.jpg", pbc_bytes()),
