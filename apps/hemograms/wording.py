@@ -123,6 +123,11 @@ CBC_SHORT_NAMES: dict[str, Promise] = {
     "WBC": _l("WBC"), "RBC": _l("RBC"), "HCT": _l("HCT"), "MCH": _l("MCH"),
     "MCHC": _l("MCHC"), "RDW-SD": _l("RDW-SD"), "RDW-CV": _l("RDW-CV"), "MPV": _l("MPV"),
     "PDW": _l("PDW"),
+    # The white-cell differential: the analyser's codes in English, the laboratory's short
+    # names in French (PNN, PNE, PNB...), not an English code beside French abbreviations.
+    "NEUT%": _l("NEUT%"), "LYMPH#": _l("LYMPH#"), "LYMPH%": _l("LYMPH%"),
+    "MONO#": _l("MONO#"), "MONO%": _l("MONO%"), "EO#": _l("EO#"), "EO%": _l("EO%"),
+    "BASO#": _l("BASO#"), "BASO%": _l("BASO%"), "IG#": _l("IG#"), "IG%": _l("IG%"),
 }
 
 

@@ -28,6 +28,16 @@ def test_french_short_names_with_the_code_in_the_title():
     assert '<span class="cbc-short nobreak">NE-WX</span>' not in html
 
 
+def test_the_french_differential_rows_read_as_a_french_laboratory_writes_them():
+    """Not "PNN" beside bare "LYMPH#", "EO#": every white-cell row has its French short
+    form."""
+    html = _table(["NEUT#", "NEUT%", "LYMPH#", "LYMPH%", "MONO#", "EO#", "EO%", "BASO#",
+                   "IG#", "IG%"], "fr")
+    for short in ("PNN", "PNN\u00a0%", "Lymphocytes", "Lymphocytes\u00a0%", "Monocytes", "PNE",
+                  "PNE\u00a0%", "PNB", "Gran. immatures", "Gran. immatures\u00a0%"):
+        assert f'<span class="cbc-short nobreak">{short}</span>' in html, short
+
+
 def test_english_keeps_the_codes_it_reads():
-    html = _table(["WBC", "MCV"], "en")
+    html = _table(["WBC", "MCV", "LYMPH#", "EO#"], "en")
     assert 'class="cbc-short' not in html
