@@ -342,6 +342,17 @@ def score_drivers_text(name: str, state: object, contributions: list[dict]) -> s
 PARTS_WITHOUT_RESULT = frozenset({"vexas"})
 
 
+def _qualified_level(name: str, state: object, level: object, thresholds: dict | None,
+                     contributions: list[dict]) -> str:
+    """``score_level_text``; a VEXAS level the vacuoles gave no point of says so
+    in the level itself, where a reader who skims the column reads it ("intermediate, on the
+    blood count, sex and age alone"), not only in the sentence below."""
+    text = score_level_text(level, thresholds)
+    if vexas_without_vacuoles_text(name, state, level, contributions):
+        return _("%(level)s, on the blood count, sex and age alone") % {"level": text}
+    return text
+
+
 def score_display(score: object) -> dict[str, object]:
     """What a page or a report shows of a score (a Score row or its JSON entry): the headline
     figure in its unit, how the level is read, the evidence table, the evidence cells and the
@@ -360,7 +371,8 @@ def score_display(score: object) -> dict[str, object]:
         # would invite adding their points up into a level.
         "levels": score_levels_text(name, thresholds)  # type: ignore[arg-type]
         if get("state") == "scored" else "",
-        "level": score_level_text(get("level"), thresholds),  # type: ignore[arg-type]
+        "level": _qualified_level(name, get("state"), get("level"), thresholds,  # type: ignore[arg-type]
+                                  list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []),  # type: ignore[union-attr]
                                     computed=(get("inputs") or {}).get("computed") or {})  # type: ignore[union-attr]

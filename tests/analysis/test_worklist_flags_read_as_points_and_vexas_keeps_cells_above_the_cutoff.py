@@ -138,6 +138,12 @@ def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
 
     shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
     assert shown.startswith("The vacuoles give none of its points: the level rests on")
+    # The level itself says so, where a reader skimming the column reads it.
+    level = score_display({"name": "vexas", **payloads["vexas"]})["level"]
+    assert level == "intermediate, on the blood count, sex and age alone"
+    with translation.override("fr"):
+        level = score_display({"name": "vexas", **payloads["vexas"]})["level"]
+    assert level == "intermédiaire, sur la NFS, le sexe et l'âge seuls"
     with translation.override("fr"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
     assert shown.startswith("Les vacuoles ne lui donnent aucun point : le niveau repose")
@@ -156,3 +162,4 @@ def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
                             "vacuolés, sous les 8\u00a0% à partir desquels elles comptent)")
     payloads = _payloads(0.6, "intermediate")  # with vacuolated neutrophils: nothing to add
     assert score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"] == ""
+    assert score_display({"name": "vexas", **payloads["vexas"]})["level"] == "intermediate"
