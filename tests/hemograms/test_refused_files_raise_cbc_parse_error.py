@@ -68,3 +68,33 @@ def test_not_bytes():
 
 def test_cbc_parse_error_is_a_value_error():
     assert issubclass(CBCParseError, ValueError)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("members", "message"), [
+    # A CellaVision export (a zip of cell images) dropped on the CBC upload.
+    ({"export/Neutrophil/1.jpg": b"\xff\xd8\xff", "export/Lymphocyte/2.jpg": b"\xff\xd8\xff"},
+     "the file is a zip archive, not a text CSV/HL7 file: a CBC file is the analyser's CSV or "
+     "HL7 export (cell images go in the smear upload)"),
+    # A workbook (.xlsx, .ods) is one: save it as CSV.
+    ({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"},
+     "the file is not a text CSV/HL7 file: it looks like an Excel workbook; save it as CSV "
+     "first"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"},
+     "the file is not a text CSV/HL7 file: it looks like an Excel workbook; save it as CSV "
+     "first"),
+])
+def test_a_zip_says_what_it_is(members: dict[str, bytes], message: str):
+    with pytest.raises(CBCParseError) as refused:
+        parse_cbc(_zip(members))
+    assert str(refused.value) == message

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -89,12 +90,30 @@ class CBCParseError(ValueError):
 _CONTROL = re.compile(r"[\x00-\x08\x0c\x0e-\x1b\x1d-\x1f\x7f]")
 
 
+def _is_workbook(data: bytes) -> bool:
+    """Whether a zip archive is an Office Open XML workbook (.xlsx, .ods): it holds xl/ (or an
+    OpenDocument spreadsheet's mimetype), not a folder of images."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if "mimetype" in names:
+                with archive.open("mimetype") as member:
+                    return b"spreadsheet" in member.read(200)
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return True  # unreadable: the workbook advice is as good as any
+    return any(n.startswith("xl/") for n in names)
+
+
 def decode_text(data: bytes) -> str:
     """Decode a CBC file deterministically, or raise CBCParseError when it is not text.
 
     A UTF-8 BOM means UTF-8, a UTF-16 BOM means UTF-16; without a BOM the bytes are read as
     UTF-8 when they are valid UTF-8, else as Windows-1252, else as Latin-1.
     """
+    if data.startswith(b"PK\x03\x04") and not _is_workbook(data):
+        raise CBCParseError(Text.of(
+            "the file is a zip archive, not a text CSV/HL7 file: a CBC file is the analyser's "
+            "CSV or HL7 export (cell images go in the smear upload)"))
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise CBCParseError(Text.of(
             "the file is not a text CSV/HL7 file: it looks like an Excel workbook; save it as "
