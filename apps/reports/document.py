@@ -178,7 +178,9 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
         status = row.get("status") or ""
         previous.append({
             "accession": row.get("accession", ""), "day": _day(_datetime(row.get("at"))),
-            "values": [{"label": str(label), "value": _number(values[code].get("value")),
+            "values": [{"label": str(label),
+                        "value": measured_value(values[code].get("value"),
+                                                values[code].get("decimals")),
                         "unit": cbc_unit(values[code].get("unit")),
                         "flag": _context_flag(code, values[code])}
                        if code in values else {"label": str(label), "value": "", "unit": "",

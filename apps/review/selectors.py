@@ -581,7 +581,9 @@ def patient_context_entry(specimen: Specimen) -> dict[str, Any] | None:
             "status": row["status_code"],
             # Past a critical limit, as signed (the CBC table's "Critical low").
             "values": {v.code: {"value": v.value, "unit": v.unit, "flag": v.flag,
-                                "critical": critical_low(v.code, v.value) is not None}
+                                "critical": critical_low(v.code, v.value) is not None,
+                                # Printed with the decimals the analyser gave it ("5.20").
+                                "decimals": reported_decimals(v.code, v.raw_value, v.raw_unit)}
                        for _label, v in row["values"]},
             "signature": None if row["signature"] is None else {
                 "meaning": row["signature"]["meaning_code"],

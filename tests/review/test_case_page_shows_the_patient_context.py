@@ -165,7 +165,9 @@ def test_a_same_time_specimen_is_not_earlier_and_a_critical_value_says_so(
     twin = specimen_create(actor=technician, accession="S-0005", patient=history.patient)
     Specimen.objects.filter(pk=twin.pk).update(collected_at=history.collected_at)
     second = Specimen.objects.get(accession="S-0002")
-    second.cbc_results.get().values.filter(code="PLT").update(value=6.0)
+    second.cbc_results.get().values.filter(code="PLT").update(value=6.0, raw_value="6")
+    # A count the analyser gave with two decimals keeps them, as its CBC table prints it.
+    second.cbc_results.get().values.filter(code="WBC").update(value=5.2, raw_value="5.20")
     assert [r["accession"] for r in patient_context(history)["previous"]] == ["S-0002",
                                                                              "S-0001"]
     client.force_login(biologist)
@@ -173,6 +175,8 @@ def test_a_same_time_specimen_is_not_earlier_and_a_critical_value_says_so(
     part = html[html.index('id="patient-context"'):]
     assert re.search(r'Platelets <span class="nobreak">6 ×10⁹/L</span> '
                      r'<strong class="flag critical">Critical low</strong>', part)
+    assert '<span class="nobreak">5.20 ×10⁹/L</span>' in part
     values = {r["accession"]: r["values"] for r in patient_context_entry(history)["previous"]}
     assert values["S-0002"]["PLT"]["critical"] is True
+    assert values["S-0002"]["WBC"]["decimals"] == 2
     assert values["S-0001"]["PLT"]["critical"] is False
