@@ -463,14 +463,18 @@ def subtype_disagrees(subtype: str, attributes: dict[str, Any] | None) -> bool:
 
 def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: Any,
                 anomalies: dict[str, float | None], domain_flag: str,
-                phrases: Phrases | None = None) -> dict[str, Any]:
+                phrases: Phrases | None = None, other_name: str = "") -> dict[str, Any]:
     """What the large-cell pane shows of one cell, in the active language: its class (after
     review), the model's class probabilities (highest first), subtype, attributes and the
     neutrophil outputs (`anomalies`, already limited to neutrophils). Pass the page's
-    `phrases` when wording many cells."""
+    `phrases` when wording many cells. `other_name`: what the biologist named a cell classed
+    "other", printed with its class ("Other: plasma cell")."""
     say = phrases or Phrases()
+    label = say.class_label(final_class or "unclassified")
+    if other_name:
+        label = _("%(class)s: %(name)s") % {"class": label, "name": other_name}
     detail: dict[str, Any] = {"id": cell_id, "final": final_class or "unclassified",
-                              "final_label": say.class_label(final_class or "unclassified"),
+                              "final_label": label, "other_name": other_name,
                               "reviewed": reviewed, "domain": domain_flag,
                               "probs": [], "subtype": "", "attributes": [], "anomalies": []}
     if prediction is None or not prediction.shows_a_cell:

@@ -152,6 +152,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         disagreements += differs
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
+            # What the biologist named a cell classed "other" (a plasma cell), shown with it.
+            "other_name": cell.reviewed_name if final == OTHER else "",
             # The biologist's read of its vacuoles (shown while it is a neutrophil).
             "vacuoles_read": cell.vacuoles_read,
             "label": phrases.class_label(prediction.cell_class) if named else "",
@@ -187,7 +189,7 @@ def case_cell_detail(specimen: Specimen, *, cell_id: int) -> dict[str, Any] | No
     final, prediction = cell.final_class, cell.latest_prediction()
     return cell_detail(
         cell_id=cell.pk, final_class=final, reviewed=bool(cell.reviewed_class),
-        prediction=prediction,
+        other_name=cell.reviewed_name if final == OTHER else "", prediction=prediction,
         anomalies=cell_anomalies(final_class=final, anomalies=prediction.anomalies)
         if prediction else {},
         domain_flag=cell_flag_text(prediction.domain_flag if prediction else ""))

@@ -242,6 +242,8 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                              # Which of the moved cells carry a biologist's class now (an undo
                              # can give a cell back the model's).
                              "reviewed": {str(c.pk): bool(c.reviewed_class) for c in moved},
+                             # What the biologist named those now classed "other".
+                             "names": {str(c.pk): c.reviewed_name for c in moved},
                              # Their vacuole output, shown while they are neutrophils.
                              "vacuole": review_selectors.vacuole_captions(moved)})
 

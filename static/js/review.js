@@ -391,6 +391,7 @@
         figs.forEach(function (c) {
           c.setAttribute("data-class", cls);
           c.classList.toggle("reviewed", !!(res.data.reviewed || {})[c.getAttribute("data-cell")]);
+          otherName(c, (res.data.names || {})[c.getAttribute("data-cell")] || "");
           caption(c, (res.data.vacuole || {})[c.getAttribute("data-cell")] || {});
           forget(c.getAttribute("data-cell"));   // read again: new class, its outputs
           target.appendChild(c);
@@ -504,11 +505,29 @@
     span.textContent = (root.getAttribute("data-word-vac") || "") + " " + output.vacuole;
     span.classList.toggle("high", !!output.vacuole_high);
   }
+  // What the biologist named a cell classed "other", in its caption and as its attribute.
+  function otherName(fig, name) {
+    var span = fig.querySelector("figcaption .other-name");
+    if (name) {
+      fig.setAttribute("data-other-name", name);
+      if (!span) {
+        span = document.createElement("span");
+        span.className = "other-name";
+        var caption = fig.querySelector("figcaption");
+        caption.insertBefore(span, caption.firstChild);
+      }
+      span.textContent = name;
+    } else {
+      fig.removeAttribute("data-other-name");
+      if (span) { span.parentNode.removeChild(span); }
+    }
+  }
   function move(cls) {
     // A cell's own class key confirms it (the biologist's class, "reviewed"); a cell already
-    // confirmed in that class is left alone.
+    // confirmed in that class is left alone, but for "other", where the key names it again.
     var chosen = selected().filter(function (c) {
-      return c.getAttribute("data-class") !== cls || !c.classList.contains("reviewed");
+      return c.getAttribute("data-class") !== cls || !c.classList.contains("reviewed")
+        || cls === "other";
     });
     if (!chosen.length || locked || busy) { return; }
     var entry = chosen.map(function (c) {
@@ -518,7 +537,10 @@
     var name = "";
     if (cls === "other") {
       var question = document.getElementById("other-name-question");
-      name = window.prompt(question ? question.textContent : "", "");
+      // Its name so far as the answer to change (one cell, or several named alike).
+      var names = chosen.map(function (c) { return c.getAttribute("data-other-name") || ""; });
+      var same = names.every(function (n) { return n === names[0]; });
+      name = window.prompt(question ? question.textContent : "", same ? names[0] : "");
       if (name === null) { return; }  // cancelled: nothing is moved
     }
     busy = true;

@@ -65,6 +65,27 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
                .values_list("reviewed_class", "reviewed_name")) == {("other", "plasmocyte")}
     assert page.locator(".group[data-group='other'] figure.cell").count() == 2
     assert page.locator("#diff-other").inner_text() == "Autres : plasmocyte 2."
+    # The name shows with each cell, and the key names it again, the name so far offered.
+    named = page.locator(f"figure.cell[data-cell='{cell_id}']")
+    assert named.locator(".other-name").inner_text() == "plasmocyte"
+    defaults = []
+
+    def rename(dialog):  # type: ignore[no-untyped-def]
+        defaults.append(dialog.default_value)
+        dialog.accept("lymphocyte réactif")
+
+    named.click()
+    page.wait_for_selector("#preview-body:not([hidden])")
+    page.wait_for_function("document.getElementById('preview-class').textContent"
+                           " === 'Autre : plasmocyte'")
+    page.once("dialog", rename)
+    page.keyboard.press("o")
+    page.wait_for_selector(f"#review-cells[data-last-move='other:{cell_id}']")
+    assert defaults == ["plasmocyte"]
+    assert named.locator(".other-name").inner_text() == "lymphocyte réactif"
+    assert Cell.objects.get(pk=cell_id).reviewed_name == "lymphocyte réactif"
+    assert page.locator("#diff-other").inner_text() == \
+        "Autres : lymphocyte réactif 1, plasmocyte 1."
 
     page.fill("#sign-comment", "<script>alert(1)</script> Contrôle morphologique.")
     page.fill("#sign-password", PASSWORD)
@@ -91,7 +112,8 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
                           check=True).stdout
     assert "FLOW-1" in text and "Claire Martin" in text
     assert "<script>alert(1)</script>" in " ".join(text.split()) or "alert(1)" in text
-    assert "Autres : plasmocyte 2." in " ".join(text.split())  # what the biologist named them
+    # What the biologist named them.
+    assert "Autres : lymphocyte réactif 1, plasmocyte 1." in " ".join(text.split())
     assert "Le biologiste validant a validé la formule sur ce nombre de leucocytes." in \
         " ".join(text.split())
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
