@@ -315,7 +315,7 @@
         var span = document.createElement("span");
         span.className = "interval nobreak";
         span.textContent = "(" + r.interval + ")";
-        percent.appendChild(document.createTextNode(" "));
+        percent.appendChild(document.createElement("br"));  // under its share, every row alike
         percent.appendChild(span);
       }
       tr.appendChild(percent);
@@ -323,7 +323,7 @@
         var absolute = tableCell("td", r.absolute, true);
         if (r.absolute_interval) {  // short of the target count: its 95 % interval too
           var range = document.createElement("span");
-          range.className = "interval";  // may wrap after its dash in the narrow panel
+          range.className = "interval nobreak";  // whole, under its count
           range.textContent = "(" + r.absolute_interval + ")";
           absolute.appendChild(document.createElement("br"));  // the panel is narrow
           absolute.appendChild(range);

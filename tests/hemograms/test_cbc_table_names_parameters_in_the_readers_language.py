@@ -33,8 +33,8 @@ def test_the_french_differential_rows_read_as_a_french_laboratory_writes_them():
     form."""
     html = _table(["NEUT#", "NEUT%", "LYMPH#", "LYMPH%", "MONO#", "EO#", "EO%", "BASO#",
                    "IG#", "IG%"], "fr")
-    for short in ("PNN", "PNN\u00a0%", "Lymphocytes", "Lymphocytes\u00a0%", "Monocytes", "PNE",
-                  "PNE\u00a0%", "PNB", "Gran. immatures", "Gran. immatures\u00a0%"):
+    for short in ("PNN", "PNN\u00a0%", "Lympho.", "Lympho.\u00a0%", "Mono.", "PNE",
+                  "PNE\u00a0%", "PNB", "IG", "IG\u00a0%"):
         assert f'<span class="cbc-short nobreak">{short}</span>' in html, short
 
 

@@ -35,11 +35,10 @@ def _row(page: str, cls: str) -> list[str]:
     body = page.split('id="diff-body"', 1)[1].split("</tbody>", 1)[0]
     row = re.search(rf'<tr data-class="{cls}">(.*?)</tr>', body)
     assert row, cls
-    # A share's 95 % interval, beside it when the count is short of the target, is checked
+    # A share's 95 % interval, under it when the count is short of the target, is checked
     # in tests/review/test_differential_warning_reads_the_count.py, and an absolute count's
-    # below it in tests/review/test_differential_gives_absolute_counts_and_flags_discrepancies.
-    return [re.sub(r'( <span class="interval nobreak">|<br><span class="interval">)\(.*?\)'
-                   r'</span>', "", cell)
+    # under it in tests/review/test_differential_gives_absolute_counts_and_flags_discrepancies.
+    return [re.sub(r'<br><span class="interval nobreak">\(.*?\)</span>', "", cell)
             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
 
 
