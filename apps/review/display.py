@@ -25,6 +25,7 @@ from apps.smears.differential import (
     SMUDGE,
     WBC_CLASSES,
     absolute_figure,
+    adjusted_shares,
     outside_interval,
     per_100_interval,
     per_100_of,
@@ -237,6 +238,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             # counted), so that the page's live update has it to fill.
             "absolute_note": absolute_note, "has_absolute": diff.get("analyser_wbc") is not None,
             "discrepancy_note": discrepancy_note,
+            "rounding_note": rounding_note(diff.get("counts") or {}, per_100),
             "interval_note": _("In brackets: the 95%% interval of each share on the %(n)s "
                                "white cells counted (Wilson); it narrows as more are counted.")
             % {"n": wbc} if short else "",
@@ -254,6 +256,18 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "analyser_note": analyser_note(analyser),
             "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner),
             "signature_version": diff.get("signature_version")}
+
+
+def rounding_note(counts: dict[str, int], per_100: dict[str, Any]) -> str:
+    """Why a share may read 0.1 from its own count rounded (apps.smears.differential.
+    adjusted_shares), naming the classes it concerns; '' when none."""
+    moved = adjusted_shares(counts, {c: float(v) for c, v in per_100.items()
+                                     if isinstance(v, int | float)})
+    if not moved:
+        return ""
+    return _("Rounded so that the shares add up to 100.0: %(classes)s read 0.1 from their own "
+             "rounding.") % {"classes": pgettext("between the items of a list", ", ").join(
+                 str(row_label(c)) for c in moved)}
 
 
 def other_note(names: dict[str, int] | None) -> str:

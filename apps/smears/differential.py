@@ -107,6 +107,17 @@ def shares_per_100(counts: dict[str, int]) -> dict[str, float]:
     return {c: t / 10 for c, t in tenths.items()}
 
 
+def adjusted_shares(counts: dict[str, int], shares: dict[str, float]) -> list[str]:
+    """The classes whose share (``shares_per_100``) is not their own count rounded to the
+    tenth (half up): those the largest-remainder rule moved by 0.1 so that the shares add up to
+    100.0 (7 of 98 reads 7.2, not 7.1). A reader checking one share by hand is told why."""
+    total = sum(counts.values())
+    if total <= 0:
+        return []
+    return [c for c, n in counts.items()
+            if c in shares and round(shares[c] * 10) != math.floor(1000 * n / total + 0.5)]
+
+
 ABSOLUTE_DECIMALS = 2  # x10^9/L: an absolute count is printed and sent with two decimals
 
 

@@ -340,7 +340,7 @@
     document.getElementById("diff-reviewed").textContent = diff.reviewed;
     [["diff-short", diff.warning], ["diff-interval", diff.interval_note],
      ["diff-absolute", diff.absolute_note], ["diff-other", diff.other_note],
-     ["diff-discrepancy", diff.discrepancy_note]].forEach(function (p) {
+     ["diff-discrepancy", diff.discrepancy_note], ["diff-rounding", diff.rounding_note]].forEach(function (p) {
       var note = document.getElementById(p[0]);
       if (note) {
         note.textContent = p[1] || "";
