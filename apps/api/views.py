@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from apps.core.auth_views import client_ip
 from apps.core.errors import ImportRefusedError
+from apps.core.permissions import HasReviewRole
 from apps.hemograms.services import CBCImportOutcome
 from apps.patients import selectors, services
 from apps.reports import selectors as report_selectors
@@ -126,13 +127,15 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     @extend_schema(
         responses={(200, "x-application/hl7-v2+er7"): OpenApiTypes.STR,
                    400: error("version is not a positive integer."),
+                   403: error("Not a biologist: the result message is a biologist's read."),
                    404: error("No such specimen, or no result message (of that version).")},
         parameters=[OpenApiParameter("version", int, description="A signed version; by "
                                      "default the latest.")],
         description="The HL7 v2.5 ORU^R01 result message of the latest signed version (or of "
                     "`?version=N`), exactly as stored and written to the outbox at signing; "
-                    "its sha256 in the X-Content-SHA256 header. 404 until one is produced.")
-    @action(detail=True, methods=["get"])
+                    "its sha256 in the X-Content-SHA256 header. 404 until one is produced. "
+                    "For a biologist (or an admin), as its download from the case page.")
+    @action(detail=True, methods=["get"], permission_classes=[HasReviewRole])
     def hl7(self, request: Request, accession: str) -> HttpResponse:
         specimen = self.get_object()
         version = request.query_params.get("version")

@@ -35,3 +35,11 @@ class HasClinicalRole(BasePermission):
         if request.method in SAFE_METHODS:
             return roles.has_any_role(request.user, roles.CAN_VIEW)
         return roles.has_any_role(request.user, getattr(view, "write_roles", roles.CAN_IMPORT))
+
+
+class HasReviewRole(BasePermission):
+    """A biologist's (or admin's) read: the result message released to the laboratory system,
+    as its download from the case page (``role_required(roles.CAN_REVIEW)``)."""
+
+    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+        return roles.has_any_role(request.user, roles.CAN_REVIEW)

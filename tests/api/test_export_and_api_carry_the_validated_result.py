@@ -86,19 +86,27 @@ def test_the_validated_differential_conclusion_and_signature(client, technician,
 
 
 def test_before_signing_the_differential_is_current_and_not_validated(client, technician,
+                                                                      biologist,
                                                                       analysed):  # noqa: F811
     document = _document(client, technician, analysed.accession)
     assert document["signature"] is None and document["conclusion"] is None
     assert document["differential"]["signed"] is False
     assert document["differential"]["per_100_wbc"]["neutrophil"] == 50.0
     assert document["result_messages"] == []
+    client.force_login(biologist)
     assert client.get(f"/api/specimens/{analysed.accession}/hl7/").status_code == 404
 
 
-def test_the_api_returns_the_stored_hl7_message(client, technician, make_user, signed):
+def test_the_api_returns_the_stored_hl7_message(client, technician, biologist, make_user,
+                                                signed):
     signature, _cell = signed
     message = ResultMessage.objects.get(signature=signature)
-    client.force_login(technician)  # the document's permission: any clinical role
+    # The result released to the laboratory system is a biologist's download, through the API
+    # as from the case page; a technician reads the document, not the message.
+    client.force_login(technician)
+    assert client.get("/api/specimens/S-0001/hl7/").status_code == 403
+    assert client.get("/api/specimens/S-0001/hl7/?version=1").status_code == 403
+    client.force_login(biologist)
     response = client.get("/api/specimens/S-0001/hl7/")
     assert response.status_code == 200
     assert response.content == message.message.encode()
