@@ -195,9 +195,11 @@ def count_acknowledged(content: dict[str, Any]) -> bool:
 
 
 def limits(content: dict[str, Any], *, gettext: Gettext = _english,
-           ip_text: Callable[[str], str] = str) -> list[str]:
+           ip_text: Callable[[str], str] = str, released: bool = True) -> list[str]:
     """What the signed content says limits its numbers, as notes for the laboratory system:
-    the receiving side shows the differential without the report's banners."""
+    the receiving side shows the differential without the report's banners. Not ``released``
+    (a rejection, which sends no value): only what bears on the smear and the blood count (the
+    domain, the analyser's flags), nothing about a differential that is not sent."""
     notes = []
     domain = content.get("domain") or {}
     if domain.get("code") == "outside":
@@ -221,7 +223,7 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english,
         # report does (as written alone by default).
         notes.append(gettext("Analyser flag (IP message) on the blood count: %(text)s")
                      % {"text": ip_text(str(text))})
-    diff = content.get("differential") or {}
+    diff = (content.get("differential") or {}) if released else {}
     names = diff.get("other_names") or {}
     if names and (diff.get("per_100_wbc") or {}).get("other"):
         notes.append(gettext("Other leukocytes, as the biologist named them: %(names)s.") % {
@@ -291,9 +293,14 @@ def _absolute_flag(value: float, code: str | None, interval: Interval | None) ->
     return flag_for(value, interval)
 
 
-def changes_note(amended: Amended, *, gettext: Gettext = _english) -> str:
+def changes_note(amended: Amended, *, gettext: Gettext = _english,
+                 released: bool = True) -> str:
     """The note that says what an amendment changed, for the receiving side's reader (the
-    OBX statuses say it to the system): "Changed from version 1: Neutrophils 60.0 → 58.0"."""
+    OBX statuses say it to the system): "Changed from version 1: Neutrophils 60.0 → 58.0".
+    An amendment that is not ``released`` (a rejection) withdraws the result it replaces."""
+    if not released:
+        return gettext("Replaces version %(version)s: its result is withdrawn, and this "
+                       "version is not validated.") % {"version": amended.version}
     if amended.changes:
         note = gettext("Changed from version %(version)s: %(changes)s.") % {
             "version": amended.version,
@@ -452,8 +459,8 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     if signature.amendment_reason:
         notes.append(gettext("Amendment: %(reason)s") % {"reason": signature.amendment_reason})
     if amended is not None:
-        notes.append(changes_note(amended, gettext=gettext))
-    notes += limits(content, gettext=gettext, ip_text=ip_text)
+        notes.append(changes_note(amended, gettext=gettext, released=validated))
+    notes += limits(content, gettext=gettext, ip_text=ip_text, released=validated)
     notes.append(gettext("Signed content sha256 %(sha256)s")
                  % {"sha256": signature.content_sha256})
     for i, note in enumerate(notes, 1):

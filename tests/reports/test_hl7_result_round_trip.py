@@ -9,6 +9,7 @@ import hl7
 from apps.reports.hl7_result import (
     LOINC_PER_100_WBC,
     OTHER_PER_100_WBC,
+    Amended,
     Sent,
     SignatureFacts,
     oru_r01,
@@ -216,11 +217,28 @@ def test_a_rejected_result_releases_no_value():
 def test_an_amendment_that_rejects_deletes_what_was_sent():
     first = oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
                     receiving_application="LIS", receiving_facility="CHU")
-    rejected = hl7.parse(oru_r01(content=CONTENT, signature=_facts(version=2, meaning="rejected",
+    # Content that, validated, would carry notes about its differential.
+    content = {**CONTENT, "differential": {**CONTENT["differential"], "cells": 210,
+                                           "reviewed": 12,
+                                           "other_names": {"plasma cell": 1}}}
+    rejected = hl7.parse(oru_r01(content=content, signature=_facts(version=2, meaning="rejected",
                                                                    amendment_reason="Bad smear"),
                                  sending_facility="CHU LAB", receiving_application="LIS",
-                                 receiving_facility="CHU", previous=sent_observations(first)))
+                                 receiving_facility="CHU", previous=sent_observations(first),
+                                 amended=Amended(version=1, changes=(), comment_changed=False)))
     assert str(rejected.segment("OBR")[25]) == "X"
+    notes = [rejected.unescape(str(n[3])) for n in rejected.segments("NTE")]
+    assert "Replaces version 1: its result is withdrawn, and this version is not validated." \
+        in notes
+    # Nothing about a differential that is not sent (which, validated, the notes would say).
+    validated = hl7.parse(oru_r01(content=content, signature=_facts(version=2),
+                                  sending_facility="CHU LAB", receiving_application="LIS",
+                                  receiving_facility="CHU"))
+    said = [validated.unescape(str(n[3])) for n in validated.segments("NTE")]
+    assert any(n.startswith("Cells classified") for n in said)
+    assert any(n.startswith("Other leukocytes") for n in said)
+    assert not any(n.startswith(("Changed from version", "Differential from", "Cells classified",
+                                 "Other leukocytes")) for n in notes)
     obx = list(rejected.segments("OBX"))
     assert {str(o[11]) for o in obx} == {"D"} and all(str(o[5]) == "" for o in obx)
     assert {str(o[3][0][0]) for o in obx} == {

@@ -92,6 +92,10 @@ def test_amendment_and_rejection_are_stated(make_specimen, sign, rendered, tmp_p
     assert "Reason for amendment Wrong specimen: tubes swapped at reception." in flat
     assert "reviewed and rejected by the biologist Claire Martin" in flat
     assert "Report version 2" in flat
+    # A rejection withdraws the result it replaces, and its differential is no result.
+    assert "The result of version 1 is withdrawn: this version is not validated." in flat
+    assert "The differential is unchanged." not in flat
+    assert "Not validated: the biologist rejected this result." in flat
 
 
 def test_scores_are_printed_with_their_version(make_specimen, sign, rendered, tmp_path):
