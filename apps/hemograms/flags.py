@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from apps.ml.scores.reasons import Reason
 from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
 
+from . import reference
+
 # 2: analyser IP messages flag the specimen; 3: critical limits and suspected blasts weigh more;
 # 4: a value past its critical limit says so, with that limit; 5: the value keeps the decimals
 # the analyser gave it ("WBC 3.10"); 6: an ANC the file left out is computed from NEUT% and WBC.
@@ -71,6 +73,17 @@ class Finding:
     rule: str  # as recorded ("HGB 9.5 g/dL < 12"; the analyser's messages as sent)
     weight: int
     reason: Reason | None = None  # the same finding as a code with its figures, to be worded
+
+
+def count_reading(code: str | None, value: float | None, low: float | None,
+                  high: float | None) -> str:
+    """How a count reads against its reference interval, as the CBC table reads the analyser's:
+    "LL" past the critical limit of that count (``critical_low``), else "L" or "H" outside the
+    interval (bounds inclusive), "" inside it or without one."""
+    if code is not None and critical_low(code, value) is not None:
+        return "LL"
+    return reference.flag_for(value, reference.Interval(low, high)
+                              if low is not None or high is not None else None)
 
 
 def critical_low(code: str, value: float | None) -> float | None:

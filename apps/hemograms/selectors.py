@@ -110,10 +110,16 @@ def cbc_computed(result: CBCResult, specimen: Specimen | None = None) -> list[Co
     """The counts ``result`` leaves out and gives the share and the WBC of (none when the file
     gave every count), in ABSOLUTE_OF_SHARE's order; its specimen (``specimen`` when the caller
     has it) is read only then."""
+    # Read once per result object (the CBC table and the differential's intervals both ask; a
+    # result's values never change once imported).
+    cached: list[ComputedCount] | None = getattr(result, "_computed_counts", None)
+    if cached is not None:
+        return list(cached)
     values = {v.code: v.value for v in result.values.all()}
     counts = [(code, count) for code in ABSOLUTE_OF_SHARE
               if (count := computed_count(code, values)) is not None]
     if not counts:
+        result._computed_counts = []  # type: ignore[attr-defined]
         return []
     table = reference_table(result.reference_ranges_version, tuple(c for c, _ in counts))
     subject = cbc_subject(specimen or result.specimen, result)
@@ -126,6 +132,27 @@ def cbc_computed(result: CBCResult, specimen: Specimen | None = None) -> list[Co
             ref_high=interval.high if interval else None,
             flag=reference.flag_for(count, interval),
             critical=critical_low(code, count) is not None))
+    result._computed_counts = out  # type: ignore[attr-defined]
+    return out
+
+
+WHITE_CELL_COUNTS = frozenset({*ABSOLUTE_OF_SHARE, "IG#"})
+
+
+def count_intervals(result: CBCResult, specimen: Specimen | None = None
+                    ) -> dict[str, tuple[float | None, float | None]]:
+    """The reference interval of each absolute white-cell count of ``result`` (ABSOLUTE_OF_SHARE's
+    codes and IG#): the one stored with the value the file gave, else the computed count's (a
+    file that gave the share alone); a count with neither is left out. What reads a smear's
+    absolute count against the same interval as the blood count's own."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for v in result.values.all():
+        if v.code in WHITE_CELL_COUNTS and (v.ref_low is not None or v.ref_high is not None):
+            out[v.code] = (v.ref_low, v.ref_high)
+    if len(out) < len(ABSOLUTE_OF_SHARE):
+        for c in cbc_computed(result, specimen):
+            if c.code not in out and (c.ref_low is not None or c.ref_high is not None):
+                out[c.code] = (c.ref_low, c.ref_high)
     return out
 
 

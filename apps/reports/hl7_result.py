@@ -53,9 +53,15 @@ from hl7apy.parser import parse_message
 from hl7apy.v2_5 import FT, ST
 
 from apps.core.hl7 import SENDING_APPLICATION
-from apps.hemograms.flags import critical_low
-from apps.hemograms.reference import Interval, flag_for
-from apps.smears.differential import ABSOLUTE_DECIMALS, SMUDGE, absolute_figure, per_100_of
+from apps.hemograms.flags import count_reading
+from apps.hemograms.reference import Interval
+from apps.smears.differential import (
+    ABSOLUTE_DECIMALS,
+    CBC_COUNT_OF_CLASS,
+    SMUDGE,
+    absolute_figure,
+    per_100_of,
+)
 
 PANEL = ("24318-8", "Manual differential panel - Blood", "LN")
 # Differential class -> (LOINC, display): the panel's members "by Manual count", so that a
@@ -72,20 +78,23 @@ LOINC_PER_100_WBC: Mapping[str, tuple[str, str]] = {
     "ig": ("38518-7", "Immature granulocytes/100 leukocytes in Blood"),
     "blast": ("709-6", "Blasts/100 leukocytes in Blood by Manual count"),
 }
-# Differential class -> (LOINC, display, the blood count's code for the same count): its
-# absolute count, the smear's share times the analyser's WBC, as the case page and the report
-# print it; "by Manual count" where LOINC has that member, else of no method, never the
-# analyser's "by Automated count". Read against the reference interval of the blood count's
-# own count (NEUT#...) in the signed content.
-ABSOLUTE_LOINC: Mapping[str, tuple[str, str, str | None]] = {
-    "neutrophil": ("753-4", "Neutrophils [#/volume] in Blood by Manual count", "NEUT#"),
-    "lymphocyte": ("732-8", "Lymphocytes [#/volume] in Blood by Manual count", "LYMPH#"),
-    "monocyte": ("743-5", "Monocytes [#/volume] in Blood by Manual count", "MONO#"),
-    "eosinophil": ("712-0", "Eosinophils [#/volume] in Blood by Manual count", "EO#"),
-    "basophil": ("705-4", "Basophils [#/volume] in Blood by Manual count", "BASO#"),
-    "ig": ("51584-1", "Immature granulocytes [#/volume] in Blood", "IG#"),
-    "blast": ("30376-8", "Blasts [#/volume] in Blood", None),
+# Differential class -> (LOINC, display): its absolute count, the smear's count of the white
+# cells counted times the analyser's WBC, as the case page and the report print it; "by Manual
+# count" where LOINC has that member, else of no method, never the analyser's "by Automated
+# count". Read against the reference interval of the blood count's own count of the class
+# (apps.smears.differential.CBC_COUNT_OF_CLASS), kept with the signed differential.
+ABSOLUTE_LOINC: Mapping[str, tuple[str, str]] = {
+    "neutrophil": ("753-4", "Neutrophils [#/volume] in Blood by Manual count"),
+    "lymphocyte": ("732-8", "Lymphocytes [#/volume] in Blood by Manual count"),
+    "monocyte": ("743-5", "Monocytes [#/volume] in Blood by Manual count"),
+    "eosinophil": ("712-0", "Eosinophils [#/volume] in Blood by Manual count"),
+    "basophil": ("705-4", "Basophils [#/volume] in Blood by Manual count"),
+    "ig": ("51584-1", "Immature granulocytes [#/volume] in Blood"),
+    "blast": ("30376-8", "Blasts [#/volume] in Blood"),
 }
+# Blasts have no place in peripheral blood: any the biologist counted reads abnormal (OBX-8
+# "A", HL7 table 0078), so that the receiving system marks the result a laboratory calls.
+ABNORMAL_WHEN_PRESENT = frozenset({"blast"})
 ABSOLUTE_UNIT = "10*9/L"  # UCUM
 NRBC = ("18309-5", "Nucleated erythrocytes/100 leukocytes in Blood by Manual count")
 # Band neutrophils, already among the neutrophils sent under 23761-0: a part of that share,
@@ -285,12 +294,9 @@ def _reference_text(interval: Interval | None) -> str:
     return f"> {low:g}" if low is not None else f"< {high:g}"
 
 
-def _absolute_flag(value: float, code: str | None, interval: Interval | None) -> str:
-    """OBX-8 (HL7 table 0078): LL past the blood count's critical limit for the same count
-    (ANC < 0.5), else L or H against its reference interval, else empty."""
-    if code is not None and critical_low(code, value) is not None:
-        return "LL"
-    return flag_for(value, interval)
+def _present_flag(cls: str, value: float) -> str:
+    """OBX-8 "A" for a class that reads abnormal whenever present (ABNORMAL_WHEN_PRESENT)."""
+    return "A" if cls in ABNORMAL_WHEN_PRESENT and value > 0 else ""
 
 
 def changes_note(amended: Amended, *, gettext: Gettext = _english,
@@ -321,7 +327,8 @@ def observations(content: dict[str, Any]) -> list[Row]:
     for cls, value in (diff.get("per_100_wbc") or {}).items():
         if cls in LOINC_PER_100_WBC and value is not None:
             code, name = LOINC_PER_100_WBC[cls]
-            rows.append(Row("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls))
+            rows.append(Row("NM", f"{code}^{name}^LN", _number(float(value)), "%", cls,
+                            flag=_present_flag(cls, float(value))))
         elif cls == "other" and value is not None:
             rows.append(Row("NM", "^".join(OTHER_PER_100_WBC), _number(float(value)), "%",
                             cls))
@@ -331,16 +338,26 @@ def observations(content: dict[str, Any]) -> list[Row]:
     # Each class's absolute count beside the analyser's WBC, as the report prints it (content
     # signed before the WBC was kept with the differential has none).
     cbc = content.get("cbc") or {}
-    for cls, share in (diff.get("per_100_wbc") or {}).items():
-        absolute = absolute_figure(share, diff.get("analyser_wbc")) \
-            if cls in ABSOLUTE_LOINC and diff.get("wbc_counted") else None
+    counts = diff.get("counts") or {}
+    references = diff.get("absolute_reference") or {}
+    for cls in diff.get("per_100_wbc") or {}:
+        count = counts.get(cls)
+        absolute = absolute_figure(count, int(diff.get("wbc_counted") or 0),
+                                   diff.get("analyser_wbc")) \
+            if cls in ABSOLUTE_LOINC and isinstance(count, int) else None
         if absolute is None:
             continue
-        code, name, cbc_code = ABSOLUTE_LOINC[cls]
-        interval = _interval(cbc, cbc_code)
+        code, name = ABSOLUTE_LOINC[cls]
+        cbc_code = CBC_COUNT_OF_CLASS.get(cls)
+        # The interval kept with the differential; content signed before it was kept, the one
+        # its blood count gives the same count.
+        kept = references.get(cls)
+        interval = Interval(kept[1], kept[2]) if kept else _interval(cbc, cbc_code)
+        flag = count_reading(cbc_code, absolute, interval.low, interval.high) \
+            if interval else ""
         rows.append(Row("NM", f"{code}^{name}^LN", f"{absolute:.{ABSOLUTE_DECIMALS}f}",
                         ABSOLUTE_UNIT, f"{cls}#", _reference_text(interval),
-                        _absolute_flag(absolute, cbc_code, interval)))
+                        flag or _present_flag(cls, absolute)))
     smudge = (diff.get("excluded") or {}).get(SMUDGE) or 0
     if smudge and diff.get("wbc_counted"):
         rows.append(Row("NM", f"{SMUDGE_CELLS[0]}^{SMUDGE_CELLS[1]}^LN",

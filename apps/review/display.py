@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 
 from apps.analysis.score_text import probability_percent
 from apps.core.numbers import measured_value, probability, probability_end
+from apps.hemograms.flags import count_reading
 from apps.hemograms.wording import analyser_name
 from apps.smears.differential import (
     ABSOLUTE_DECIMALS,
@@ -30,6 +31,12 @@ from apps.smears.differential import (
     per_100_interval,
     per_100_of,
 )
+
+# How an absolute count reads against its interval (hemograms.flags.count_reading), worded as
+# the CBC table words the analyser's.
+READINGS: dict[str, Promise] = {"LL": gettext_lazy("Critical low"), "L": gettext_lazy("Low"),
+                                "H": gettext_lazy("High")}
+
 
 CELL_CLASSES: dict[str, Promise] = {
     "neutrophil": gettext_lazy("Neutrophil"),
@@ -149,9 +156,13 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     # each share's absolute count.
     analyser_wbc = diff.get("analyser_wbc") if wbc > 0 else None
 
-    def absolute(share: Any) -> str:
-        value = absolute_figure(share, analyser_wbc) if isinstance(share, int | float) else None
+    def figure(value: float | None) -> str:
         return "" if value is None else number_format(value, decimal_pos=ABSOLUTE_DECIMALS)
+
+    def absolute(count: Any) -> str:
+        """The class's absolute count: its count of the white cells counted times the WBC."""
+        return figure(absolute_figure(count, wbc, analyser_wbc)) \
+            if isinstance(count, int) and not isinstance(count, bool) else ""
 
     def absolute_interval(count: Any) -> str:
         """Short of the target, the absolute count's 95 % interval: the share's, times the
@@ -159,7 +170,20 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         bounds = bounds_of(count)
         if bounds is None or analyser_wbc is None:
             return ""
-        return f"{absolute(bounds[0])}–{absolute(bounds[1])}"
+        return "–".join(figure(round(b * analyser_wbc / 100.0, ABSOLUTE_DECIMALS))
+                        for b in bounds)
+
+    references = diff.get("absolute_reference") or {}
+
+    def absolute_flag(cls: str, count: Any) -> str:
+        """The absolute count read against the blood count's interval for the same count
+        (hemograms.flags.count_reading), worded as the CBC table words it."""
+        reference = references.get(cls)
+        value = absolute_figure(count, wbc, analyser_wbc) if isinstance(count, int) else None
+        if not reference or value is None:
+            return ""
+        return str(READINGS.get(count_reading(reference[0], value, reference[1],
+                                              reference[2]), ""))
 
     def differs(count: Any, share: Any) -> bool:
         """The analyser's share outside the 95 % interval of the smear's."""
@@ -172,7 +196,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         count = counts[cls]
         rows.append({"class": cls, "label": row_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
-                     "absolute": absolute(per_100.get(cls)),
+                     "absolute": absolute(count),
+                     "absolute_flag": absolute_flag(cls, count),
                      "absolute_interval": absolute_interval(count),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_differs": differs(count, analyser_per_100.get(cls)),
@@ -186,14 +211,14 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                          "count": bands if bands else "—",
                          "percent": one_decimal(diff.get("bands_per_100_wbc")) if bands else "—",
                          "interval": interval(bands) if bands else "",
-                         "absolute": absolute(diff.get("bands_per_100_wbc")) if bands else "",
+                         "absolute": absolute(bands) if bands else "",
                          "absolute_interval": absolute_interval(bands) if bands else "",
                          "analyser": "", "analyser_differs": False,
                          "analyser_count": scanner_figure(scanner.get("bands_per_100_wbc"))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
                  "count": diff.get("nrbc", 0),
                  "percent": one_decimal(diff.get("nrbc_per_100_wbc")),
-                 "absolute": absolute(diff.get("nrbc_per_100_wbc")),
+                 "absolute": absolute(diff.get("nrbc", 0)),
                  "analyser": one_decimal(analyser.get("nrbc_per_100_wbc")),
                  # A ratio to the white cells, not a share of them: no binomial interval.
                  "analyser_differs": False,

@@ -25,13 +25,20 @@ from apps.analysis.selectors import (
 from apps.analysis.selectors import specimen_document as analysis_document
 from apps.hemograms.flags import critical_low
 from apps.hemograms.models import CBCResult
-from apps.hemograms.selectors import cbc_computed, cbc_earlier, cbc_latest, cbc_subject
+from apps.hemograms.selectors import (
+    cbc_computed,
+    cbc_earlier,
+    cbc_latest,
+    cbc_subject,
+    count_intervals,
+)
 from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals
 from apps.ml.scores import vexas
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import (
     BAND,
+    CBC_COUNT_OF_CLASS,
     OTHER,
     differential_count,
     is_neutrophil,
@@ -230,6 +237,7 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
     latest = cbc_latest(specimen) if cbc is _LATEST else cbc
     wbc = next((v for v in latest.values.all() if v.code == "WBC"), None) \
         if isinstance(latest, CBCResult) else None
+    intervals = count_intervals(latest, specimen) if wbc is not None else {}
     target = settings.DIFFERENTIAL_TARGET_WBC
     counted = differential_count([c.final_class for c in cells], target=target)
     scanner_folders = [c.analyser_class for c in cells if c.analyser_class]
@@ -247,6 +255,10 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "analyser_wbc": None if wbc is None else wbc.value,
         "analyser_wbc_decimals": None if wbc is None
         else reported_decimals(wbc.code, wbc.raw_value, wbc.raw_unit),
+        # The reference interval of the blood count's own count of each class (NEUT#...), as
+        # [code, low, high]: the smear's absolute count is read against it.
+        "absolute_reference": {cls: [code, *intervals[code]]
+                               for cls, code in CBC_COUNT_OF_CLASS.items() if code in intervals},
         "scanner": None if scanner is None else scanner.as_dict(),
     }
 

@@ -129,10 +129,22 @@ def absolute_count(per_100: float | None, wbc: float | None) -> float | None:
     return per_100 * wbc / 100.0
 
 
-def absolute_figure(per_100: float | None, wbc: float | None) -> float | None:
-    """``absolute_count`` as printed and sent: rounded to ABSOLUTE_DECIMALS."""
-    value = absolute_count(per_100, wbc)
+def absolute_figure(count: int, counted: int, wbc: float | None) -> float | None:
+    """A class's absolute count as printed and sent: ``count`` of the ``counted`` white cells
+    times the analyser's WBC, rounded to ABSOLUTE_DECIMALS. From the count itself, not its
+    rounded share: 1, 1 and 1 of 3 cells beside a WBC of 4.00 are 1.33 each, not 1.34 for the
+    share the rounding to 100.0 moved."""
+    if counted <= 0:
+        return None
+    value = absolute_count(100.0 * count / counted, wbc)
     return None if value is None else round(value, ABSOLUTE_DECIMALS)
+
+
+# The blood count's own absolute count of each smear class: its reference interval reads the
+# smear's absolute count (the differential's "absolute_reference").
+CBC_COUNT_OF_CLASS: dict[str, str] = {
+    "neutrophil": "NEUT#", "lymphocyte": "LYMPH#", "monocyte": "MONO#", "eosinophil": "EO#",
+    "basophil": "BASO#", "ig": "IG#"}
 
 
 def outside_interval(count: int, counted: int, share: float | None) -> bool:

@@ -321,6 +321,13 @@
       tr.appendChild(percent);
       if (document.getElementById("absolute-heading")) {  // beside the analyser's WBC
         var absolute = tableCell("td", r.absolute, true);
+        if (r.absolute_flag) {  // read against the blood count's interval for that count
+          var flag = document.createElement("strong");
+          flag.className = "flag";
+          flag.textContent = r.absolute_flag;
+          absolute.appendChild(document.createElement("br"));
+          absolute.appendChild(flag);
+        }
         if (r.absolute_interval) {  // short of the target count: its 95 % interval too
           var range = document.createElement("span");
           range.className = "interval nobreak";  // whole, under its count

@@ -15,6 +15,8 @@ CONTENT = {
     "differential": {
         "per_100_wbc": {"neutrophil": 8.0, "lymphocyte": 80.0, "monocyte": 6.0,
                         "eosinophil": 4.0, "basophil": 1.0, "blast": 1.0},
+        "counts": {"neutrophil": 8, "lymphocyte": 80, "monocyte": 6, "eosinophil": 4,
+                   "basophil": 1, "blast": 1},
         "wbc_counted": 100,
         "analyser_wbc": 5.45,
     },
@@ -57,15 +59,19 @@ def test_each_is_read_against_the_blood_counts_interval_for_the_same_count():
     assert (str(neut[7]), str(neut[8])) == ("1.8-7.5", "LL")
     # The interval of a count the file left out is the computed row's.
     assert (str(lymph[7]), str(lymph[8])) == ("1-4", "H")
-    # No interval known (MONO# without one, EO# absent, blasts have none): no flag either.
-    for code in ("743-5", "712-0", "30376-8"):
+    # No interval known (MONO# without one, EO# absent): no flag either.
+    for code in ("743-5", "712-0"):
         assert (str(obx[code][7]), str(obx[code][8])) == ("", ""), code
+    # Blasts have no place in the blood: abnormal whenever counted, as share and as count.
+    assert str(obx["30376-8"][8]) == "A" and str(obx["709-6"][8]) == "A"
+    assert str(obx["23761-0"][8]) == ""
 
 
 def test_a_count_inside_its_interval_is_not_flagged():
     content = copy.deepcopy(CONTENT)
     content["differential"]["analyser_wbc"] = 30.0  # neutrophils 8 % of 30: 2.40
     content["differential"]["per_100_wbc"]["lymphocyte"] = 10.0  # 3.00
+    content["differential"]["counts"]["lymphocyte"] = 10
     obx = _obx(content)
     assert (str(obx["753-4"][5]), str(obx["753-4"][8])) == ("2.40", "")
     assert (str(obx["732-8"][5]), str(obx["732-8"][8])) == ("3.00", "")
@@ -75,5 +81,28 @@ def test_without_the_analysers_wbc_no_absolute_count_is_sent():
     content = copy.deepcopy(CONTENT)
     del content["differential"]["analyser_wbc"]
     obx = _obx(content)
-    assert not {code for code, _n, _c in ABSOLUTE_LOINC.values()} & set(obx)
+    assert not {code for code, _n in ABSOLUTE_LOINC.values()} & set(obx)
     assert str(obx["23761-0"][5]) == "8.0"  # the shares still go
+
+
+def test_the_interval_kept_with_the_differential_reads_it():
+    """Signed now, the differential keeps the interval of each class's count (the blood
+    count's NEUT#...): the message reads the smear's count against it, as the page does."""
+    content = copy.deepcopy(CONTENT)
+    content["cbc"] = {}
+    content["differential"]["absolute_reference"] = {"neutrophil": ["NEUT#", 2.0, 7.0],
+                                                     "lymphocyte": ["LYMPH#", 1.5, 4.0]}
+    obx = _obx(content)
+    assert (str(obx["753-4"][7]), str(obx["753-4"][8])) == ("2-7", "LL")
+    assert (str(obx["732-8"][7]), str(obx["732-8"][8])) == ("1.5-4", "H")
+
+
+def test_equal_counts_give_equal_absolute_counts():
+    """1, 1 and 1 of 3 cells read 33.4, 33.3 and 33.3 (the shares add up to 100.0); their
+    absolute counts are each a third of the WBC, not a share the rounding moved."""
+    content = {"specimen": CONTENT["specimen"], "differential": {
+        "per_100_wbc": {"neutrophil": 33.4, "lymphocyte": 33.3, "monocyte": 33.3},
+        "counts": {"neutrophil": 1, "lymphocyte": 1, "monocyte": 1}, "wbc_counted": 3,
+        "analyser_wbc": 4.0}}
+    obx = _obx(content)
+    assert [str(obx[c][5]) for c in ("753-4", "732-8", "743-5")] == ["1.33", "1.33", "1.33"]

@@ -38,7 +38,10 @@ def _row(page: str, cls: str) -> list[str]:
     # A share's 95 % interval, under it when the count is short of the target, is checked
     # in tests/review/test_differential_warning_reads_the_count.py, and an absolute count's
     # under it in tests/review/test_differential_gives_absolute_counts_and_flags_discrepancies.
-    return [re.sub(r'<br><span class="interval nobreak">\(.*?\)</span>', "", cell)
+    # An absolute count's reading against the blood count's interval (High, Low) is checked
+    # there too, and in test_monocytes_read_high_against_the_blood_counts_interval below.
+    return [re.sub(r'<br><(span class="interval nobreak"|strong class="flag")>.*?</(span|strong)>',
+                   "", cell)
             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
 
 
@@ -141,3 +144,12 @@ def test_the_analysers_neut_percentage_is_said_to_include_its_ig(client, biologi
             "also given apart; check the analyser's setting); the smear counts them apart.") in page
     page = " ".join(_page(client, biologist, reviewed, "fr").split()).replace("&#x27;", "'")
     assert "Sur un Sysmex XN dans son paramétrage habituel, le NEUT% inclut les granuleux" in page
+
+
+def test_monocytes_read_high_against_the_blood_counts_interval(client, biologist, reviewed):
+    """1 monocyte of 5 beside a WBC of 6.52 is 1.30 x10^9/L: above the 0.2-1 the blood count
+    gives its own (computed) MONO#, so the page reads it High, as the result message does."""
+    page = _page(client, biologist, reviewed, "en")
+    body = page.split('id="diff-body"', 1)[1].split("</tbody>", 1)[0]
+    row = re.search(r'<tr data-class="monocyte">(.*?)</tr>', body).group(1)
+    assert '1.30<br><strong class="flag">High</strong>' in row

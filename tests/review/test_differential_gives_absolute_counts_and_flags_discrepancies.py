@@ -137,3 +137,34 @@ def test_the_column_is_there_before_any_cell_is_counted():
         table = differential_table(none)
     assert table["has_absolute"] and table["absolute_note"] == ""
     assert all(not r.get("absolute") for r in table["rows"])
+
+
+def test_each_absolute_count_is_read_against_the_blood_counts_interval():
+    """The smear's 3.67 neutrophils beside an interval of 1.8-7.5 read nothing; 3.12
+    lymphocytes beside 1.0-3.0 read High; the same rule as the result message
+    (hemograms.flags.count_reading), worded as the CBC table words it."""
+    reference = {"neutrophil": ["NEUT#", 1.8, 7.5], "lymphocyte": ["LYMPH#", 1.0, 3.0],
+                 "monocyte": ["MONO#", 0.7, 1.0]}
+    with translation.override("en"):
+        rows = {r["class"]: r for r in differential_table(
+            _diff(analyser_wbc=7.8, absolute_reference=reference))["rows"]}
+    assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == ("3.67", "")
+    assert (rows["lymphocyte"]["absolute"], rows["lymphocyte"]["absolute_flag"]) == ("3.12",
+                                                                                   "High")
+    assert (rows["monocyte"]["absolute"], rows["monocyte"]["absolute_flag"]) == ("0.62", "Low")
+    assert rows["eosinophil"]["absolute_flag"] == ""  # no interval known
+    with translation.override("fr"):
+        rows = {r["class"]: r for r in differential_table(
+            _diff(analyser_wbc=0.9, absolute_reference=reference))["rows"]}
+    assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == (
+        "0,42", "Critique (bas)")
+
+
+def test_equal_counts_give_equal_absolute_counts():
+    """1, 1 and 1 of 3 read 33.4, 33.3 and 33.3: each is still a third of the WBC."""
+    counted = differential_count(["neutrophil", "lymphocyte", "monocyte"], target=100).as_dict()
+    table = differential_table({**counted, "cells": 3, "reviewed": 0, "analyser_wbc": 4.0})
+    rows = {r["class"]: r for r in table["rows"]}
+    assert [rows[c]["percent"] for c in ("neutrophil", "lymphocyte", "monocyte")] == [
+        "33.4", "33.3", "33.3"]
+    assert {rows[c]["absolute"] for c in ("neutrophil", "lymphocyte", "monocyte")} == {"1.33"}
