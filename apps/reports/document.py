@@ -22,7 +22,6 @@ from apps.analysis.score_text import (
     probability_percent,
     reason_text,
     score_display,
-    score_level_text,
     score_value_text,
     translate,
 )
@@ -231,7 +230,7 @@ def _differential(diff: dict[str, Any]) -> dict[str, Any]:
 
 def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": labels.label(labels.SCORE_NAMES, s.get("name")),
-             "display": score_display(s),
+             "display": (shown := score_display(s)),
              "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
              # Each unbroken (a break at an id's hyphen reads as two ids), apart at the space.
              "version_parts": [v for v in (s.get("definition"), s.get("version")) if v],
@@ -242,7 +241,8 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              "value": score_value_text(str(s.get("name") or ""), s.get("value"),
                                        s.get("thresholds"))
              or _number(s.get("value"), digits=3),
-             "level": score_level_text(s.get("level"), s.get("thresholds")),
+             # As the case page words it (a VEXAS level without points from vacuoles says so).
+             "level": shown["level"],
              "text": translate(s.get("text") or ""),
              # A model's known limits (its card), as the case page lists them under the score.
              "limits": [translate(str(t)) for t in (s.get("evidence") or {}).get("limits") or []]}

@@ -43,3 +43,23 @@ def test_a_value_with_a_long_level_is_not_wrapped_in_its_cell(make_specimen, sig
     entry = {**_vexas_entry(), "value": 0.8, "level": "intermediate"}
     fr = pdf_text(pdf_bytes(rendered(sign(make_specimen(), scores=[entry]), "fr")), tmp_path)
     assert any("80 points sur 100" in line for line in fr.splitlines())
+
+
+def test_a_level_without_points_from_vacuoles_says_so_in_its_column(make_specimen, sign,
+                                                                    settings):
+    """A macrocytic anaemia in an older man, no vacuolated neutrophil: the Level column of the
+    signed report says what the level rests on, as the case page does, not a bare
+    "intermediate" a reader skims."""
+    from apps.reports.document import report_html
+
+    result = vexas.vexas_score(vexas.VexasInputs(
+        n_neutrophils=25, vacuole_probs=[0.1] * 25, mcv_fl=111.8, hgb_g_dl=8.7,
+        plt_10_9_l=80.0, sex="M", age_years=83.0))
+    assert result.level == "intermediate"
+    entry = {**_vexas_entry(), "value": result.score, "level": result.level,
+             "evidence": {"contributions": [asdict(c) for c in result.contributions]}}
+    signature = sign(make_specimen(), scores=[entry])
+    html = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
+    assert '<td class="level">intermediate, on the blood count, sex and age alone</td>' in html
+    french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "intermédiaire, sur la NFS, le sexe et l&#x27;âge seuls" in french
