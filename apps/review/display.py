@@ -148,8 +148,11 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     def bounds_of(count: Any) -> tuple[float, float] | None:
         return per_100_interval(count, wbc) if short and isinstance(count, int) else None
 
-    def interval(count: Any) -> str:
-        bounds = bounds_of(count)
+    def interval(count: Any, marked: bool = False) -> str:
+        """The share's 95 % interval: short of the target, and on a row whose analyser share
+        is marked outside it (the mark points at it, so it is shown)."""
+        bounds = bounds_of(count) or (per_100_interval(count, wbc)
+                                      if marked and wbc > 0 and isinstance(count, int) else None)
         return "" if bounds is None else f"{one_decimal(bounds[0])}–{one_decimal(bounds[1])}"
 
     # Beside the analyser's white cell count (absent from content signed before it was kept),
@@ -194,13 +197,15 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     counts = diff.get("counts") or {}
     for cls in in_differential_order(counts):
         count = counts[cls]
+        marked = differs(count, analyser_per_100.get(cls))
         rows.append({"class": cls, "label": row_label(cls), "count": count,
-                     "percent": one_decimal(per_100.get(cls)), "interval": interval(count),
+                     "percent": one_decimal(per_100.get(cls)),
+                     "interval": interval(count, marked),
                      "absolute": absolute(count),
                      "absolute_flag": absolute_flag(cls, count),
                      "absolute_interval": absolute_interval(count),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
-                     "analyser_differs": differs(count, analyser_per_100.get(cls)),
+                     "analyser_differs": marked,
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
         if cls == "neutrophil" and (diff.get("bands") or scanner.get("bands")):
             # Band forms, already among the neutrophils: a left shift, beside their share.

@@ -168,3 +168,14 @@ def test_equal_counts_give_equal_absolute_counts():
     assert [rows[c]["percent"] for c in ("neutrophil", "lymphocyte", "monocyte")] == [
         "33.4", "33.3", "33.3"]
     assert {rows[c]["absolute"] for c in ("neutrophil", "lymphocyte", "monocyte")} == {"1.33"}
+
+
+def test_a_marked_share_shows_the_interval_it_is_outside_of():
+    """At the target count the intervals are not shown, but a "≠" points at one: the marked
+    row shows its interval, so the biologist can check it; the others do not."""
+    table = differential_table(_diff(analyser_wbc=7.8))
+    assert not table["short_of_target"]
+    rows = {r["class"]: r for r in table["rows"]}
+    assert rows["neutrophil"]["analyser_differs"]
+    assert rows["neutrophil"]["interval"] == "37.5–56.7"
+    assert rows["lymphocyte"]["interval"] == "" and not rows["lymphocyte"]["analyser_differs"]
