@@ -293,11 +293,15 @@ def rounding_note(counts: dict[str, int], per_100: dict[str, Any]) -> str:
     adjusted_shares), naming the classes it concerns; '' when none."""
     moved = adjusted_shares(counts, {c: float(v) for c, v in per_100.items()
                                      if isinstance(v, int | float)})
-    if not moved:
+    total = sum(counts.values())
+    if not moved or total <= 0:
         return ""
-    return _("Rounded so that the shares add up to 100.0: %(classes)s read 0.1 from their own "
-             "rounding.") % {"classes": pgettext("between the items of a list", ", ").join(
-                 str(row_label(c)) for c in moved)}
+    exact = {c: number_format(round(100 * counts[c] / total, 2), decimal_pos=2) for c in moved}
+    return _("Rounded so that the shares add up to 100.0: %(classes)s.") % {
+        "classes": pgettext("between the items of a list", "; ").join(
+            _("%(label)s %(shown)s (exactly %(exact)s)") % {
+                "label": row_label(c), "shown": one_decimal(per_100.get(c)), "exact": exact[c]}
+            for c in moved)}
 
 
 def other_note(names: dict[str, int] | None) -> str:

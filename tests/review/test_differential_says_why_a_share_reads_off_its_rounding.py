@@ -31,11 +31,11 @@ def test_the_table_says_so_in_the_readers_language():
     with translation.override("en"):
         table = differential_table(diff)
     assert table["rounding_note"] == ("Rounded so that the shares add up to 100.0: Immature "
-                                      "granulocytes read 0.1 from their own rounding.")
+                                      "granulocytes 7.2 (exactly 7.14).")
     with translation.override("fr"):
         french = differential_table(diff)
-    assert french["rounding_note"].startswith("Arrondis pour que les pourcentages totalisent "
-                                              "100,0 : Granuleux immatures")
+    assert french["rounding_note"] == ("Arrondis pour que les pourcentages totalisent 100,0 : "
+                                       "Granuleux immatures 7,2 (exactement 7,14).")
     even = {**differential_count(["neutrophil"] * 60 + ["lymphocyte"] * 40,
                                  target=100).as_dict(), "cells": 100, "reviewed": 0}
     assert differential_table(even)["rounding_note"] == ""
