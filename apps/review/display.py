@@ -242,7 +242,10 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     target = diff.get("target", 0)
     warning = ""
     if diff.get("short_of_target") and not wbc:
-        warning = _("No white cell classified: there is no differential yet.")
+        # Signed (a rejection: no validation has none), nothing is to come any more.
+        warning = _("No white cell was counted: there is no differential.") \
+            if diff.get("signature_version") else \
+            _("No white cell classified: there is no differential yet.")
     elif diff.get("short_of_target"):
         warning = ngettext(
             "Only %(counted)s white cell classified, fewer than the %(target)s the laboratory "

@@ -201,11 +201,14 @@ def _image_blockers(specimen: Specimen, cells: list[Cell] | None) -> list[str]:
             "%(n)d images show no white cell: classify them (X: artefact) before validating.",
             no_cell) % {"n": no_cell})
     if outside:
+        # Those outside on their own and those of a smear outside as a whole (the banner
+        # counts the first alone): all wait for the biologist's class.
         problems.append(ngettext(
-            "%(n)d image is outside the domain the model was validated on: confirm or "
-            "reclassify it before validating.",
-            "%(n)d images are outside the domain the model was validated on: confirm or "
-            "reclassify them before validating.", outside) % {"n": outside})
+            "%(n)d image waits for your class (outside the domain the model was validated on, "
+            "on its own or as part of its smear): confirm or reclassify it before validating.",
+            "%(n)d images wait for your class (outside the domain the model was validated on, "
+            "on their own or as part of their smear): confirm or reclassify them before "
+            "validating.", outside) % {"n": outside})
     if len(unclassified) > no_cell + outside:
         rest = len(unclassified) - no_cell - outside
         problems.append(ngettext("%(n)d cell is still unclassified.",

@@ -20,6 +20,9 @@ def test_no_white_cell_reads_as_no_differential_yet():
         assert differential_table(_diff(38))["warning"].startswith(
             "Only 38 white cells classified, fewer than the 100 the laboratory counts")
         assert differential_table(_diff(100))["warning"] == ""
+        # Signed (a rejection), nothing is to come: no "yet".
+        assert differential_table({**_diff(0), "signature_version": 1})["warning"] == \
+            "No white cell was counted: there is no differential."
     with translation.override("fr"):
         assert differential_table(_diff(0))["warning"] == \
             "Aucun leucocyte classé : il n'y a pas encore de formule."

@@ -35,8 +35,9 @@ def outside(analysed):  # type: ignore[no-untyped-def]
 
 def test_cells_outside_the_domain_are_not_counted_until_confirmed(biologist, analysed):
     _outside(analysed)
-    with pytest.raises(ReviewError, match="6 images are outside the domain the model was "
-                                          "validated on: confirm or reclassify them"):
+    with pytest.raises(ReviewError, match=r"6 images wait for your class \(outside the domain "
+                                          r"the model was validated on, on their own or as "
+                                          r"part of their smear\): confirm or reclassify them"):
         case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
                   count_acknowledged=True,
                   domain_acknowledged=True)
