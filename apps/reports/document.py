@@ -39,7 +39,6 @@ from apps.hemograms.wording import (
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import (
-    BAND_LABEL,
     NRBC_LABEL,
     differential_table,
     one_decimal,
@@ -379,7 +378,8 @@ def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[
         return out
 
     old, new = figures(before), figures(after)
-    named = {"bands": BAND_LABEL, "nrbc": NRBC_LABEL,
+    # A change is read apart from the table: band forms named on their own, not "of which".
+    named = {"bands": _("Band forms (among the neutrophils)"), "nrbc": NRBC_LABEL,
              "wbc_counted": _("White cells counted"),
              OTHER_NAMES: _("Other leukocytes (named)")}
     return [{"key": key, "label": str(named.get(key) or row_label(key)),

@@ -48,8 +48,8 @@ def test_an_amendment_that_changes_no_figure_says_so():
             "nrbc_per_100_wbc": 0.0}
     assert differential_changes(diff, dict(diff)) == []
     more = {**diff, "wbc_counted": 12, "bands": 1, "bands_per_100_wbc": 8.3}
-    assert [(c["before"], c["after"]) for c in differential_changes(diff, more)] == [
-        ("—", "8.3"), ("10", "12")]
+    assert [(c["label"], c["before"], c["after"]) for c in differential_changes(diff, more)] == [
+        ("Band forms (among the neutrophils)", "—", "8.3"), ("White cells counted", "10", "12")]
 
 
 def test_the_amendments_result_message_says_what_it_changed(make_specimen, sign, settings):
