@@ -25,6 +25,7 @@ from apps.core.permissions import HasReviewRole
 from apps.hemograms.services import CBCImportOutcome
 from apps.patients import selectors, services
 from apps.reports import selectors as report_selectors
+from apps.reports import services as report_services
 from apps.reports.views import result_message_response
 from apps.workflow import services as workflow
 
@@ -146,6 +147,7 @@ class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
             accession=specimen.accession, version=int(version) if version else None)
         if message is None:
             raise Http404
+        report_services.copy_taken_record(actor=request.user, obj=message, via="api")
         return result_message_response(message)
 
     @extend_schema(request={"multipart/form-data": s.FileUploadSerializer},

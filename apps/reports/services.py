@@ -320,3 +320,16 @@ def overlay_files_prune(*, dry_run: bool = False) -> list[StoredFile]:
         logger.info("overlay files pruned: %d files, %d bytes", len(removed),
                     sum(f.size for f in removed))
     return removed
+
+
+def copy_taken_record(*, actor: AbstractBaseUser | AnonymousUser, obj: Report | ResultMessage,
+                      via: str) -> None:
+    """Who took a copy of a signed result out of the application (its PDF, its HL7 message),
+    and from where ("page" or "api"): an access trail for a patient's result, in the
+    append-only audit trail."""
+    signature = obj.signature
+    action = "report.download" if isinstance(obj, Report) else "result_message.download"
+    audit_record(actor=actor, action=action, obj=obj, detail={
+        "specimen": signature.specimen.accession, "version": signature.version,
+        "sha256": obj.sha256, "via": via,
+        **({"language": obj.language} if isinstance(obj, Report) else {})})

@@ -12,7 +12,7 @@ from apps.core import roles
 from apps.core.permissions import role_required
 from apps.review.models import Signature
 
-from . import selectors
+from . import selectors, services
 from .models import ReportStatus
 from .services import ReportError, report_request
 
@@ -33,6 +33,7 @@ def report_download(request: HttpRequest, accession: str, version: int,
     report = _find(accession, version, language)
     if report is None or report.status != ReportStatus.READY:
         raise Http404
+    services.copy_taken_record(actor=request.user, obj=report, via="page")
     response = HttpResponse(selectors.report_pdf_bytes(report), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=selectors.report_filename(report))
@@ -75,6 +76,7 @@ def result_message_download(request: HttpRequest, accession: str, version: int) 
     message = selectors.result_message_find(accession=accession, version=version)
     if message is None:
         raise Http404
+    services.copy_taken_record(actor=request.user, obj=message, via="page")
     return result_message_response(message)
 
 

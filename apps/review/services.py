@@ -257,9 +257,16 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
         throttle.failure_record(username, ip, "signature")
         raise ReviewError(_("Wrong password."))
     throttle.failures_clear(username)
-    return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
-                 on_signed=on_signed, domain_acknowledged=domain_acknowledged,
-                 count_acknowledged=count_acknowledged)
+    try:
+        return _sign(actor=actor, specimen=specimen, meaning=meaning, comment=comment,
+                     on_signed=on_signed, domain_acknowledged=domain_acknowledged,
+                     count_acknowledged=count_acknowledged)
+    except ReviewError as refused:
+        # Written after the signing transaction rolled back, so that it stays: a signature
+        # refused (what still stopped it, what was asked) is in the audit trail too.
+        audit_record(actor=actor, action="case.sign_refused", obj=specimen, detail={
+            "specimen": specimen.accession, "meaning": meaning, "reason": str(refused)})
+        raise
 
 
 @transaction.atomic
