@@ -66,3 +66,17 @@ def test_a_key_cell_classed_other_shows_its_name(biologist, analysed, settings):
     with translation.override("en"):
         cards = report_context(signature=signature, media_root=settings.MEDIA_ROOT)["key_cells"]
     assert [c["label"] for c in cards if c["cell_id"] == cell.pk] == ["Other (plasma cell)"]
+
+
+def test_names_counted_alike_are_listed_by_name_whatever_the_cells_order(biologist, analysed):
+    """Two names of one cell each: listed by name, so that the page, the signed report and the
+    result message say them in one order on every database."""
+    from apps.review.selectors import differential
+
+    first, second = Cell.objects.filter(specimen=analysed).order_by("pk")[:2]
+    # The cell read first carries the name that sorts last.
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[first.pk],
+                     new_class="other", name="plasmocyte")
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[second.pk],
+                     new_class="other", name="lymphocyte réactif")
+    assert list(differential(analysed)["other_names"]) == ["lymphocyte réactif", "plasmocyte"]
