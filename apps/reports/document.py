@@ -48,7 +48,7 @@ from apps.review.display import (
 from apps.review.models import Meaning, Signature
 from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
-from apps.smears.differential import OTHER, wbc_class
+from apps.smears.differential import OTHER, names_in_order, wbc_class
 
 from . import labels
 from .hl7_result import OTHER_NAMES, count_acknowledged, domain_acknowledged
@@ -374,7 +374,7 @@ def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[
         names = diff.get("other_names") or {}
         if names and (diff.get("per_100_wbc") or {}).get(OTHER):
             out[OTHER_NAMES] = pgettext("between the items of a list", ", ").join(
-                f"{name or _('not named')} {count}" for name, count in names.items())
+                f"{name or _('not named')} {count}" for name, count in names_in_order(names))
         return out
 
     old, new = figures(before), figures(after)

@@ -60,6 +60,7 @@ from apps.smears.differential import (
     CBC_COUNT_OF_CLASS,
     SMUDGE,
     absolute_figure,
+    names_in_order,
     per_100_of,
 )
 
@@ -237,7 +238,7 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english,
     if names and (diff.get("per_100_wbc") or {}).get("other"):
         notes.append(gettext("Other leukocytes, as the biologist named them: %(names)s.") % {
             "names": "; ".join(f"{name or gettext('not named')} ({count})"
-                               for name, count in names.items())})
+                               for name, count in names_in_order(names))})
     if diff.get("per_100_wbc"):
         if diff.get("short_of_target") and diff.get("wbc_counted") is not None:
             notes.append(gettext(

@@ -27,6 +27,7 @@ from apps.smears.differential import (
     WBC_CLASSES,
     absolute_figure,
     adjusted_shares,
+    names_in_order,
     outside_interval,
     per_100_interval,
     per_100_of,
@@ -312,7 +313,7 @@ def other_note(names: dict[str, int] | None) -> str:
     reactive lymphocyte 1, not named 1.' ('' without any)."""
     if not names:
         return ""
-    parts = [f"{name or _('not named')} {count}" for name, count in names.items()]
+    parts = [f"{name or _('not named')} {count}" for name, count in names_in_order(names)]
     return _("Other: %(names)s.") % {
         "names": pgettext("between the items of a list", ", ").join(parts)}
 

@@ -42,6 +42,7 @@ from apps.smears.differential import (
     OTHER,
     differential_count,
     is_neutrophil,
+    names_in_order,
     scanner_differential,
     wbc_class,
 )
@@ -247,10 +248,9 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "cells": len(cells),
         "reviewed": sum(1 for c in cells if c.reviewed_class),
         # What the biologist named the cells classed "other" ('': not named), most first, then
-        # by name (the same order whatever order the database gives the cells).
-        "other_names": dict(sorted(Counter(c.reviewed_name for c in cells
-                                           if c.final_class == OTHER).items(),
-                                   key=lambda kv: (-kv[1], kv[0]))),
+        # by name (apps.smears.differential.names_in_order).
+        "other_names": dict(names_in_order(Counter(c.reviewed_name for c in cells
+                                                   if c.final_class == OTHER))),
         "analyser": analyser_differential(latest),
         # The analyser's white cell count (x10^9/L), for the absolute counts beside the shares,
         # and the decimals it gave it (printed "1.40" as the CBC table prints it).

@@ -118,6 +118,13 @@ def adjusted_shares(counts: dict[str, int], shares: dict[str, float]) -> list[st
             if c in shares and round(shares[c] * 10) != math.floor(1000 * n / total + 0.5)]
 
 
+def names_in_order(names: dict[str, int] | None) -> list[tuple[str, int]]:
+    """What the biologist named the cells classed "other", with how many: most first, then by
+    name. A signed content's JSON column may keep its keys in any order (PostgreSQL's jsonb
+    sorts them), so whatever prints or sends them orders them here."""
+    return sorted((names or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 ABSOLUTE_DECIMALS = 2  # x10^9/L: an absolute count is printed and sent with two decimals
 
 

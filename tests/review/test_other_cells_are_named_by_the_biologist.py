@@ -80,3 +80,13 @@ def test_names_counted_alike_are_listed_by_name_whatever_the_cells_order(biologi
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[second.pk],
                      new_class="other", name="lymphocyte réactif")
     assert list(differential(analysed)["other_names"]) == ["lymphocyte réactif", "plasmocyte"]
+
+
+def test_the_names_print_in_that_order_whatever_order_the_json_keeps():
+    """A jsonb column keeps an object's keys shortest first: the signed names come back
+    "plasmocyte" before "lymphocyte réactif", and still print by count, then by name."""
+    from apps.review.display import other_note
+
+    with translation.override("fr"):
+        assert other_note({"plasmocyte": 1, "lymphocyte réactif": 1, "tricholeucocyte": 2}) == \
+            "Autres : tricholeucocyte 2, lymphocyte réactif 1, plasmocyte 1."
