@@ -149,7 +149,7 @@ def count_intervals(result: CBCResult, specimen: Specimen | None = None
     for v in result.values.all():
         if v.code in WHITE_CELL_COUNTS and (v.ref_low is not None or v.ref_high is not None):
             out[v.code] = (v.ref_low, v.ref_high)
-    if len(out) < len(ABSOLUTE_OF_SHARE):
+    if any(code not in out for code in ABSOLUTE_OF_SHARE):
         for c in cbc_computed(result, specimen):
             if c.code not in out and (c.ref_low is not None or c.ref_high is not None):
                 out[c.code] = (c.ref_low, c.ref_high)

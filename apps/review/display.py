@@ -25,6 +25,7 @@ from apps.smears.differential import (
     REVIEW_ONLY_WBC,
     SMUDGE,
     WBC_CLASSES,
+    absolute_count,
     absolute_figure,
     adjusted_shares,
     names_in_order,
@@ -174,8 +175,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         bounds = bounds_of(count)
         if bounds is None or analyser_wbc is None:
             return ""
-        return "–".join(figure(round(b * analyser_wbc / 100.0, ABSOLUTE_DECIMALS))
-                        for b in bounds)
+        return "–".join(figure(round(absolute_count(b, analyser_wbc) or 0.0,
+                                     ABSOLUTE_DECIMALS)) for b in bounds)
 
     references = diff.get("absolute_reference") or {}
 

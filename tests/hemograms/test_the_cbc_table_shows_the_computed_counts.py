@@ -83,3 +83,19 @@ def test_the_signed_content_and_the_api_keep_them_apart(technician, biologist, s
     assert [r["code"] for r in rows][3:5] == ["NEUT%", "NEUT#"]
     assert rows[4]["computed_from"] == "NEUT%" and rows[4]["value"] == "0.40"
     assert rows[4]["range"] == "1.8 – 7.5" and rows[4]["critical"]
+
+
+def test_count_intervals_fill_a_missing_count_beside_ig(monkeypatch):
+    """IG# given with its interval beside four of the five counts: the fifth, left out, still
+    gets the computed count's interval (the check once counted IG# among the five)."""
+    from types import SimpleNamespace
+
+    from apps.hemograms import selectors
+
+    values = [SimpleNamespace(code=c, value=1.0, ref_low=0.1, ref_high=5.0)
+              for c in ("NEUT#", "LYMPH#", "MONO#", "EO#", "IG#")]
+    result = SimpleNamespace(values=SimpleNamespace(all=lambda: values))
+    computed = SimpleNamespace(code="BASO#", ref_low=0.0, ref_high=0.1)
+    monkeypatch.setattr(selectors, "cbc_computed", lambda r, s=None: [computed])
+    intervals = selectors.count_intervals(result)  # type: ignore[arg-type]
+    assert intervals["BASO#"] == (0.0, 0.1) and intervals["IG#"] == (0.1, 5.0)
