@@ -15,7 +15,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from apps.core.numbers import probability, probability_end
+from apps.core.numbers import measured_value, probability, probability_end
 from apps.hemograms.wording import from_analyser
 from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
 
@@ -211,18 +211,29 @@ SCORE_LEVELS = {
 }
 
 
-# The CBC models' count inputs and the analyser code each is read from (apps.analysis.scores).
-FEATURE_CODES = {"anc": "NEUT#", "mono": "MONO#"}
+# The analyser code each CBC figure of a score is read from (apps.analysis.scores): the CBC
+# models' inputs and the VEXAS rule's parts. A count the file left out is computed (its
+# inputs["computed"]); a value the file gave prints with the decimals the analyser gave it
+# (its inputs["decimals"]), as the CBC table prints it.
+FEATURE_CODES = {"anc": "NEUT#", "mono": "MONO#", "wbc": "WBC", "hb": "HGB", "plt": "PLT",
+                 "mcv": "MCV", "ne_wx": "NE-WX", "macrocytosis": "MCV", "anaemia": "HGB",
+                 "thrombocytopenia": "PLT"}
 
 
 def contribution_table(name: str, contributions: list[dict],
-                       computed: Mapping[str, str] | None = None) -> dict[str, object]:
+                       computed: Mapping[str, str] | None = None,
+                       decimals: Mapping[str, int] | None = None) -> dict[str, object]:
     """The evidence table of a score: column headings with their units and one row per
     contribution (label, value with its unit, part with its unit, and what the part found: for
     the VEXAS rule the measured value against the cut-off it was compared to). ``computed``
     (the score's ``inputs.computed``: code -> the share it was computed from with the WBC)
-    marks the counts the file left out."""
+    marks the counts the file left out; ``decimals`` (its ``inputs.decimals``) gives the file's
+    values their analyser's decimals."""
     computed = computed or {}
+    decimals = decimals or {}
+
+    def analyser_decimals(contribution: dict) -> int | None:
+        return decimals.get(FEATURE_CODES.get(str(contribution.get("name")), ""))
     rows = []
     if name == "vexas":
         for c in contributions:
@@ -232,7 +243,8 @@ def contribution_table(name: str, contributions: list[dict],
             if isinstance(shown, str) and shown.endswith("%"):
                 shown = shown[:-1].rstrip()  # the unit says "% of neutrophils"
             elif isinstance(shown, int | float) and not isinstance(shown, bool):
-                shown = _num(float(shown))
+                places = analyser_decimals(c)
+                shown = _num(float(shown)) if places is None else measured_value(shown, places)
             rows.append({
                 "name": contribution_name(str(c.get("name", ""))),
                 # a value and its unit never part at a line's end ("24 % des neutrophiles")
@@ -242,7 +254,7 @@ def contribution_table(name: str, contributions: list[dict],
                 "part": _("%(points)s of %(max)s") % {
                     "points": vexas_points(c.get("points") or 0.0),
                     "max": vexas_points(c.get("weight") or 0.0)},
-                "text": _contribution_text(c),
+                "text": _contribution_text(c, decimals),
             })
         return {"value_heading": _("Value (unit)"),
                 "part_heading": _("Points (of %(total)s)") % {"total": VEXAS_POINTS},
@@ -253,7 +265,8 @@ def contribution_table(name: str, contributions: list[dict],
         if c.get("name") == "sex_male" and value in (0, 1) and not isinstance(value, bool):
             shown, unit = _sex("M" if value == 1 else "F"), ""  # the model's 1/0 coding
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            shown = _num(float(value), 3)
+            places = analyser_decimals(c)
+            shown = _num(float(value), 3) if places is None else measured_value(value, places)
         else:
             shown = "" if value is None else str(value)
         part = c.get("contribution")
@@ -269,7 +282,7 @@ def contribution_table(name: str, contributions: list[dict],
             "part": "—" if unused else "" if part is None else _num(float(part), 3),
             "text": _("not used by this model (its training cohort did not measure it)")
             if unused else _("computed: %(share)s × WBC (the file gave no count)") % {
-                "share": share} if share else _contribution_text(c),
+                "share": share} if share else _contribution_text(c, decimals),
         })
     return {"value_heading": _("Value (unit)"),
             "part_heading": _("Contribution (log-odds)"),
@@ -282,11 +295,12 @@ def _short_unit(unit: str) -> bool:
     return bool(unit) and len(str(unit)) <= 8
 
 
-def _contribution_text(contribution: dict) -> str:
+def _contribution_text(contribution: dict, decimals: Mapping[str, int] | None = None) -> str:
     """What a part of a score found: its reason code worded; a text stored by a row written
     before contributions had codes, as stored."""
     reason = contribution.get("reason")
-    return reason_text(reason) if reason else str(contribution.get("text") or "")
+    return reason_text(reason, decimals=decimals) if reason else str(
+        contribution.get("text") or "")
 
 
 # Evidence strips: the cut-off each score's ranked cells are read against (model probability).
@@ -353,10 +367,17 @@ def _qualified_level(name: str, state: object, level: object, thresholds: dict |
     return text
 
 
-def score_display(score: object) -> dict[str, object]:
+def analyser_decimals(inputs: object) -> dict[str, int]:
+    """A score's inputs["decimals"] (code -> the decimals the analyser gave the value); {} for a
+    score stored before they were kept."""
+    decimals = inputs.get("decimals") if isinstance(inputs, dict) else None
+    return decimals if isinstance(decimals, dict) else {}
+
+
+def score_display(score: object, *, report: bool = False) -> dict[str, object]:
     """What a page or a report shows of a score (a Score row or its JSON entry): the headline
     figure in its unit, how the level is read, the evidence table, the evidence cells and the
-    cut-off they are read against."""
+    cut-off they are read against; its reasons (``report``: as a signed report words them)."""
     def get(key: str) -> object:
         return score.get(key) if isinstance(score, dict) else getattr(score, key, None)
 
@@ -364,6 +385,8 @@ def score_display(score: object) -> dict[str, object]:
     thresholds = get("thresholds") or {}
     evidence = get("evidence") or {}
     return {
+        "reasons": [reason_text(r, report=report, decimals=analyser_decimals(get("inputs")))
+                    for r in get("reasons") or []],  # type: ignore[attr-defined]
         "value": score_value_text(name, get("value"), thresholds),  # type: ignore[arg-type]
         "drivers": score_drivers_text(name, get("state"),
                                       list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
@@ -375,7 +398,8 @@ def score_display(score: object) -> dict[str, object]:
                                   list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []),  # type: ignore[union-attr]
-                                    computed=(get("inputs") or {}).get("computed") or {})  # type: ignore[union-attr]
+                                    computed=(get("inputs") or {}).get("computed") or {},  # type: ignore[union-attr]
+                                    decimals=analyser_decimals(get("inputs")))
         if evidence.get("contributions")  # type: ignore[union-attr]
         and (get("state") == "scored" or name in PARTS_WITHOUT_RESULT) else None,
         "cells": evidence_cells(name, evidence, thresholds),  # type: ignore[arg-type]
@@ -452,6 +476,20 @@ def _figure(value: object) -> str:
     return str(value)
 
 
+# Where reason_text puts the score's analyser decimals among a reason's parameters.
+_DECIMALS = "_analyser_decimals"
+
+
+def _cbc_figure(p: Mapping[str, Any], key: str, feature: str) -> str:
+    """A reason's CBC figure (parameter ``key``, read from ``feature``'s analyser code) with the
+    decimals the analyser gave it, else ``_figure``."""
+    places = (p.get(_DECIMALS) or {}).get(FEATURE_CODES.get(feature, ""))
+    value = p.get(key)
+    if places is None or not isinstance(value, int | float) or isinstance(value, bool):
+        return _figure(value)
+    return measured_value(value, places)
+
+
 def _vacuolated_share(p: Mapping[str, Any]) -> str:
     """The VEXAS rule's vacuole count, with the 95% interval of its share: with 28 neutrophils,
     3 vacuolated (11%) is 4-27%, on both sides of the cut-offs; one cell more or less moves the
@@ -500,10 +538,11 @@ def _pct(fraction: object) -> str:
 
 
 def _with_unit(value: object, unit: object) -> str:
-    """A stored figure followed by a CBC feature's unit as printed, joined by a no-break space:
-    the two never part at a line's end."""
+    """A stored figure (or a figure already printed) followed by a CBC feature's unit as
+    printed, joined by a no-break space: the two never part at a line's end."""
     shown = str(FEATURE_UNITS.get(str(unit or ""), unit or ""))
-    return f"{_figure(value)}\u00a0{shown}" if shown else _figure(value)
+    figure = value if isinstance(value, str) else _figure(value)
+    return f"{figure}\u00a0{shown}" if shown else figure
 
 
 def _outside_training(p: Mapping[str, Any]) -> str:
@@ -511,7 +550,8 @@ def _outside_training(p: Mapping[str, Any]) -> str:
     return _("%(input)s %(value)s: outside the values of the cohort the model was trained on "
              "(%(low)s to %(high)s)") % {
         "input": contribution_name(str(p.get("input", ""))),
-        "value": _with_unit(p.get("value"), p.get("unit")), "low": _figure(p.get("low")),
+        "value": _with_unit(_cbc_figure(p, "value", str(p.get("input", ""))), p.get("unit")),
+        "low": _figure(p.get("low")),
         "high": _with_unit(p.get("high"), p.get("unit"))}
 
 
@@ -520,10 +560,11 @@ def _no_cytopenia(p: Mapping[str, Any]) -> str:
     return _("no cytopenia (Hb %(hb)s ≥ %(hb_cut)s, ANC %(anc)s ≥ %(anc_cut)s, platelets "
              "%(plt)s ≥ %(plt_cut)s): an MDS needs at least one (WHO and ICC 2022), and on a "
              "count without one this model's output rests on age and sex") % {
-        "hb": _with_unit(p.get("hb"), "g/dL"), "hb_cut": _with_unit(p.get("hb_cutoff"), "g/dL"),
-        "anc": _with_unit(p.get("anc"), "10^9/L"),
+        "hb": _with_unit(_cbc_figure(p, "hb", "hb"), "g/dL"),
+        "hb_cut": _with_unit(p.get("hb_cutoff"), "g/dL"),
+        "anc": _with_unit(_cbc_figure(p, "anc", "anc"), "10^9/L"),
         "anc_cut": _with_unit(p.get("anc_cutoff"), "10^9/L"),
-        "plt": _with_unit(p.get("plt"), "10^9/L"),
+        "plt": _with_unit(_cbc_figure(p, "plt", "plt"), "10^9/L"),
         "plt_cut": _with_unit(p.get("plt_cutoff"), "10^9/L")}
 
 
@@ -578,16 +619,16 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     # What each part of the VEXAS rule found (its evidence table).
     reasons.VACUOLATED_SHARE: lambda p: _vacuolated_share(p),
     reasons.MCV_CUTOFF: lambda p: _("MCV %(value)s fL (%(op)s %(cut)s fL)") % {
-        "value": _figure(p.get("value")), "op": ">" if p.get("met") else "≤",
+        "value": _cbc_figure(p, "value", "mcv"), "op": ">" if p.get("met") else "≤",
         "cut": _figure(p.get("cutoff"))},
     reasons.HB_CUTOFF: lambda p: (
         _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, the cut-off for men)") if p.get("sex") == "M"
         else _("Hb %(value)s g/dL (%(op)s %(cut)s g/dL, the cut-off for women)")) % {
-        "value": _figure(p.get("value")), "op": "<" if p.get("met") else "≥",
+        "value": _cbc_figure(p, "value", "hb"), "op": "<" if p.get("met") else "≥",
         "cut": _figure(p.get("cutoff"))},
     reasons.ANAEMIA_CUTOFF_UNDEFINED: lambda p: _("sex unknown: anaemia cut-off undefined"),
     reasons.PLT_CUTOFF: lambda p: _("PLT %(value)s ×10⁹/L (%(op)s %(cut)s ×10⁹/L)") % {
-        "value": _figure(p.get("value")), "op": "<" if p.get("met") else "≥",
+        "value": _cbc_figure(p, "value", "plt"), "op": "<" if p.get("met") else "≥",
         "cut": _figure(p.get("cutoff"))},
     reasons.SEX: lambda p: _("male") if p.get("sex") == "M" else _("female"),
     reasons.AGE_CUTOFF: lambda p: _("age %(value)s (%(op)s %(cut)s)") % {
@@ -613,11 +654,13 @@ REPORT_REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
-def reason_text(reason: object, *, report: bool = False) -> str:
+def reason_text(reason: object, *, report: bool = False,
+                decimals: Mapping[str, int] | None = None) -> str:
     """A stored reason in the active language: a code with its parameters (a Reason or its
     JSON) looked up in REASONS (``report``: REPORT_REASONS first, for a signed report). An
     unknown code is shown as its code and parameters; a sentence stored by a row written before
-    reasons were codes, as stored."""
+    reasons were codes, as stored. ``decimals``: the score's ``analyser_decimals``, so a CBC
+    figure reads as the CBC table prints it ("ANC 5.20")."""
     if isinstance(reason, reasons.Reason):
         code, params = reason.code, dict(reason.params)
     elif isinstance(reason, dict) and isinstance(reason.get("code"), str):
@@ -627,7 +670,7 @@ def reason_text(reason: object, *, report: bool = False) -> str:
     render = (REPORT_REASONS.get(code) if report else None) or REASONS.get(code)
     if render is None:
         return code + (f" {params}" if params else "")
-    return render(params)
+    return render({**params, _DECIMALS: dict(decimals or {})})
 
 
 def _mds_cbc_disclaimer() -> str:

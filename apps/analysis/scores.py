@@ -19,6 +19,7 @@ from PIL import Image
 
 from apps.hemograms.flags import ABSOLUTE_OF_SHARE, blast_messages, computed_count
 from apps.hemograms.selectors import cbc_ip_messages, cbc_latest, cbc_subject
+from apps.hemograms.wording import reported_decimals
 from apps.ml.cards import card_of, load_card
 from apps.ml.cells import default_model_dir
 from apps.ml.domain import SPECIMEN_OUTSIDE, SPECIMEN_UNCHECKED
@@ -60,7 +61,8 @@ FEW_NEUTROPHILS_IN_DOMAIN = "few_neutrophils_in_domain"
 
 def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
     cbc = cbc_latest(specimen)
-    values = {v.code: v.value for v in cbc.values.all()} if cbc else {}
+    read = list(cbc.values.all()) if cbc else []
+    values = {v.code: v.value for v in read}
     # A count the file left out (a generic CSV with shares only), computed from its share and
     # the WBC as the analyser computes it (the CBC flags' one rule), and recorded as computed.
     computed = {code: count for code in ("NEUT#", "MONO#")
@@ -79,6 +81,12 @@ def _cbc_features(specimen: Specimen) -> tuple[CBCFeatures, dict[str, Any]]:
                           ("NEUT#", "HGB", "PLT", "WBC", "MONO#", "MCV", "NE-WX")}}
     if computed:
         context["computed"] = {code: ABSOLUTE_OF_SHARE[code] for code in computed}
+    # The decimals the analyser gave each value read from the file ("5.20"), so the evidence
+    # prints it as the CBC table does; a computed count has none.
+    decimals = {v.code: d for v in read if v.code in context["values"] and v.code not in computed
+                and (d := reported_decimals(v.code, v.raw_value, v.raw_unit)) is not None}
+    if decimals:
+        context["decimals"] = decimals
     return features, context
 
 

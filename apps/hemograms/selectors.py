@@ -17,6 +17,7 @@ from .models import (
     ReferenceInterval,
     ReferenceRangeSet,
 )
+from .wording import reported_decimals
 
 
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
@@ -40,7 +41,9 @@ def cbc_earlier(specimen: Specimen, latest: CBCResult | None) -> list[dict[str, 
     for result in others:
         values = {v.code: v for v in result.values.all() if v.value is not None}
         out.append({"measured_at": result.measured_at, "analyser": result.analyser,
-                    "values": [{"code": c, "value": values[c].value, "unit": values[c].unit}
+                    "values": [{"code": c, "value": values[c].value, "unit": values[c].unit,
+                                "decimals": reported_decimals(c, values[c].raw_value,
+                                                              values[c].raw_unit)}
                                for c in KEY_CODES if c in values],
                     # Its analyser alarms ("Blasts?"): the latest count may have none.
                     "ip_messages": result.ip_messages})

@@ -20,7 +20,6 @@ from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.overlays import report_cell_files
 from apps.analysis.score_text import (
     probability_percent,
-    reason_text,
     score_display,
     score_value_text,
     translate,
@@ -32,6 +31,7 @@ from apps.hemograms.models import Flag
 from apps.hemograms.wording import (
     analyser_name,
     cbc_name,
+    cbc_short_name,
     cbc_unit,
     ip_message,
     subject_note,
@@ -140,7 +140,9 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
                                   if m.get("kind") == "ip" else m
                                   for m in cbc.get("analyser_messages") or []],
             "earlier": [{"measured_at": _moment(_datetime(r.get("measured_at"))),
-                         "values": [{"code": v.get("code", ""), "value": _number(v.get("value")),
+                         "values": [{"code": v.get("code", ""),
+                                     "name": cbc_short_name(str(v.get("code") or "")),
+                                     "value": measured_value(v.get("value"), v.get("decimals")),
                                      "unit": cbc_unit(v.get("unit"))}
                                     for v in r.get("values") or []],
                          "ip_messages": [ip_message(str(t)) for t in r.get("ip_messages") or []]}
@@ -197,7 +199,8 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
     trends = []
     for trend in context.get("trends") or []:
         points = [Point(at=datetime.fromisoformat(p["at"]), value=float(p["value"]),
-                        current=bool(p.get("current"))) for p in trend.get("points") or []]
+                        current=bool(p.get("current")), decimals=p.get("decimals"))
+                  for p in trend.get("points") or []]
         panel = trend_panel(points, ref_low=trend.get("ref_low"), ref_high=trend.get("ref_high"))
         if panel is None:
             continue
@@ -205,7 +208,8 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
         trends.append({
             "code": code, "label": str(names.get(code, code)), "unit": cbc_unit(
                 trend.get("unit")), "panel": panel,
-            "range": f"{_number(panel.low)} – {_number(panel.high)}",
+            "range": f"{measured_value(panel.low, panel.low_decimals)} – "
+                     f"{measured_value(panel.high, panel.high_decimals)}",
             "first": _day(points[0].at) if points else "",
             "last": _day(points[-1].at) if points else ""})
     sex = context.get("sex") or ""
@@ -229,12 +233,12 @@ def _differential(diff: dict[str, Any]) -> dict[str, Any]:
 
 def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": labels.label(labels.SCORE_NAMES, s.get("name")),
-             "display": (shown := score_display(s)),
+             "display": (shown := score_display(s, report=True)),
              "version": " ".join(v for v in (s.get("definition"), s.get("version")) if v),
              # Each unbroken (a break at an id's hyphen reads as two ids), apart at the space.
              "version_parts": [v for v in (s.get("definition"), s.get("version")) if v],
              "sha256": s.get("sha256") or "",
-             "reasons": [reason_text(r, report=True) for r in s.get("reasons") or []],
+             "reasons": shown["reasons"],
              "state": labels.label(labels.SCORE_STATES, s.get("state")),
              # In the score's unit (VEXAS: points of 100, never a figure read as a probability).
              "value": score_value_text(str(s.get("name") or ""), s.get("value"),

@@ -564,7 +564,8 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
     current_values = values_of[current.pk]
     trends = []
     for code, label in CONTEXT_CBC:
-        points = [Point(at=s.when, value=v.value, current=s.pk == specimen.pk)
+        points = [Point(at=s.when, value=v.value, current=s.pk == specimen.pk,
+                        decimals=reported_decimals(v.code, v.raw_value, v.raw_unit))
                   for s in [current, *previous] if (v := values_of[s.pk].get(code))]
         reference = current_values.get(code) or next(
             (v for s in previous if (v := values_of[s.pk].get(code))), None)
@@ -612,7 +613,8 @@ def patient_context_entry(specimen: Specimen) -> dict[str, Any] | None:
         "trends": [{
             "code": t["code"], "unit": t["unit"], "ref_low": t["ref_low"],
             "ref_high": t["ref_high"],
-            "points": [{"at": p.at.isoformat(), "value": p.value, "current": p.current}
+            "points": [{"at": p.at.isoformat(), "value": p.value, "current": p.current,
+                        "decimals": p.decimals}
                        for p in sorted(t["points"], key=lambda p: p.at)],
         } for t in context["trends"]],
     }

@@ -21,6 +21,7 @@ class Point:
     at: datetime
     value: float
     current: bool = False
+    decimals: int | None = None  # as the analyser gave the value ("5.20": 2), None unknown
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Mark:
     value: float
     at: datetime
     current: bool
+    decimals: int | None
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Panel:
     marks: tuple[Mark, ...]
     low: float
     high: float
+    low_decimals: int | None  # the decimals of the point that gives the low, then the high
+    high_decimals: int | None
     band: tuple[str, str] | None  # (y of the upper limit, band height), clipped to the plot
 
 
@@ -72,10 +76,17 @@ def trend_panel(points: list[Point], *, ref_low: float | None = None,
         return HEIGHT - PAD_Y - (v - lo_axis) / (hi_axis - lo_axis) * (HEIGHT - 2 * PAD_Y)
 
     marks = tuple(Mark(x=_fmt(x(p)), y=_fmt(y(p.value)), value=p.value, at=p.at,
-                       current=p.current) for p in points)
+                       current=p.current, decimals=p.decimals) for p in points)
     band = None
     if ref_low is not None and ref_high is not None and ref_high > ref_low:
         top, bottom = y(ref_high), y(ref_low)
         band = (_fmt(top), _fmt(bottom - top))
     return Panel(points=" ".join(f"{m.x},{m.y}" for m in marks), marks=marks, low=low,
-                 high=high, band=band)
+                 high=high, low_decimals=_decimals_of(points, low),
+                 high_decimals=_decimals_of(points, high), band=band)
+
+
+def _decimals_of(points: list[Point], value: float) -> int | None:
+    """The decimals a value is printed with: the most any point of that value was given."""
+    known = [p.decimals for p in points if p.value == value and p.decimals is not None]
+    return max(known) if known else None

@@ -11,7 +11,7 @@ import pytest
 from django.utils import translation
 
 from apps.analysis.models import Score
-from apps.analysis.score_text import reason_text
+from apps.analysis.score_text import reason_text, score_display
 from apps.analysis.scores import scores_compute
 from apps.ml.scores.cytopenia import no_cytopenia
 from apps.ml.scores.reasons import NO_CYTOPENIA
@@ -70,3 +70,28 @@ def test_the_cut_offs_follow_the_sex_and_an_unknown_sex_misses_no_anaemia():
     assert no_cytopenia(13.2, 4.0, 250.0, None)["hb_cutoff"] == 13.0
     # A count not measured cannot rule a cytopenia out.
     assert no_cytopenia(14.0, None, 250.0, "M") is None
+
+
+def test_the_figures_keep_the_decimals_the_analyser_gave(technician, older_man):
+    """ANC 4.10 in the file reads "ANC 4.10" in the reason and in the evidence table, as the
+    CBC table prints it: not "4.1" beside it."""
+    cbc_import(actor=technician, data=HEADER + _row(hb="14.8", anc="4.10"))
+    score = _mds_cbc(older_man)
+    assert score.inputs["decimals"] == {"WBC": 1, "HGB": 1, "MCV": 1, "PLT": 0, "NEUT#": 2,
+                                        "MONO#": 1}
+    with translation.override("en"):
+        (text,) = score_display(score)["reasons"]
+    assert text.startswith("no cytopenia (Hb 14.8\u00a0g/dL ≥ 13\u00a0g/dL, ANC 4.10\u00a0×10⁹/L"
+                           " ≥ 1.8\u00a0×10⁹/L, platelets 250\u00a0×10⁹/L")
+    with translation.override("fr"):
+        assert "PNN 4,10\u00a0×10⁹/L" in score_display(score, report=True)["reasons"][0]
+    # Scored: the evidence table's values as the file gave them.
+    cbc_import(actor=technician, data=HEADER + _row(hb="12.90", anc="1.70").replace(
+        b",6.5,", b",6.50,"))
+    score = _mds_cbc(older_man)
+    assert score.state == "scored"
+    with translation.override("en"):
+        rows = {r["name"]: r["value"] for r in score_display(score)["table"]["rows"]}
+    assert rows["neutrophil count"] == "1.70\u00a0×10⁹/L"
+    assert rows["white cell count"] == "6.50\u00a0×10⁹/L"
+    assert rows["haemoglobin"] == "12.90\u00a0g/dL"

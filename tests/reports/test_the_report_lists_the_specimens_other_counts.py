@@ -17,8 +17,9 @@ def test_the_earlier_count_is_listed(make_specimen, sign, rendered, technician, 
     signature = sign(specimen)
     en = " ".join(pdf_text(pdf_bytes(rendered(signature, "en")), tmp_path).split())
     assert "Other blood counts of this specimen (the table shows the latest):" in en
-    assert "HGB 9.8 g/dL" in en and "PLT 90 ×10⁹/L" in en  # the 09:15 count, under the 15:40
+    # The 09:15 count, under the 15:40: short names, the analyser's decimals (WBC 3.10).
+    assert "WBC 3.10 ×10⁹/L" in en and "Hb 9.8 g/dL" in en and "Platelets 90 ×10⁹/L" in en
     fr = " ".join(pdf_text(pdf_bytes(rendered(signature, "fr")), tmp_path).split())
     assert "Autres hémogrammes de ce prélèvement (le tableau montre le plus récent) : mesuré " \
            "le 20 novembre 2026" in fr
-    assert "HGB 9,8 g/dL" in fr
+    assert "GB 3,10 ×10⁹/L" in fr and "Hb 9,8 g/dL" in fr and "PNN 1,20 ×10⁹/L" in fr

@@ -25,7 +25,9 @@ def test_the_earlier_count_is_listed_under_the_latest(client, biologist, technic
     for url in (f"/review/{analysed.accession}/", f"/specimens/{analysed.accession}/"):
         page = " ".join(client.get(url).content.decode().split())
         assert "Other blood counts of this specimen (the table shows the latest):" in page
-        assert "HGB 9.4&nbsp;g/dL" in page and "PLT 98&nbsp;×10⁹/L" in page
+        # Short names, and the decimals the analyser gave (WBC 3.0, MCV 106.0).
+        assert "Hb 9.4&nbsp;g/dL" in page and "Platelets 98&nbsp;×10⁹/L" in page
+        assert "WBC 3.0&nbsp;×10⁹/L" in page and "MCV 106.0&nbsp;fL" in page
     content = report_content(analysed)
     assert [v["value"] for v in content["cbc"]["earlier"][0]["values"]] == [3.0, 9.4, 106.0,
                                                                            98.0]

@@ -5,7 +5,6 @@ from apps.analysis.score_text import (
     anomaly_name,
     contribution_name,
     contribution_value,
-    reason_text,
     score_display,
     score_how,
     translate,
@@ -17,11 +16,6 @@ register = template.Library()
 @register.filter(name="score_text")
 def score_text(value: str) -> str:
     return translate(str(value))
-
-
-@register.filter(name="reason_text")
-def reason_text_filter(value: object) -> str:
-    return reason_text(value)
 
 
 @register.filter(name="contribution_name")

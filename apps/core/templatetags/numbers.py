@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from apps.core.numbers import measured_value as _measured_value
 from apps.core.numbers import plain_number as _plain_number
 from apps.core.numbers import probability as _probability
 
@@ -14,6 +15,12 @@ register = template.Library()
 def plain_number(value: Any) -> str:
     """apps.core.numbers.plain_number: 10.2 as "10.2" ("10,2" in French), never "10.20"."""
     return _plain_number(value)
+
+
+@register.filter(name="measured")
+def measured(value: Any, decimals: int | None) -> str:
+    """apps.core.numbers.measured_value: with the decimals the analyser gave it ("5.20")."""
+    return _measured_value(value, decimals)
 
 
 @register.filter(name="probability")
