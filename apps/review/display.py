@@ -84,6 +84,16 @@ def row_label(code: str | None) -> str:
     return str(said) if said is not None else class_label(code)
 
 
+# A gallery group's heading names the cells under it, in the plural, as a differential row
+# does ("Non classées 40", not "Non classée 40"); band neutrophils are a group, not a row.
+BAND_GROUP = pgettext_lazy("gallery group", "Band neutrophils")
+
+
+def group_label(code: str | None) -> str:
+    """The heading of the gallery's group of cells of a class (ROW_LABELS; BAND_GROUP)."""
+    return str(BAND_GROUP) if code == BAND else row_label(code)
+
+
 def class_label(code: str | None) -> str:
     if not code:
         return ""
@@ -514,6 +524,21 @@ def subtype_disagrees(subtype: str, attributes: dict[str, Any] | None) -> bool:
             or (subtype == "band_neutrophil" and shape.startswith("segmented")))
 
 
+def subtype_counted_note(subtype: str, final_class: str, reviewed: bool) -> str:
+    """What a neutrophil's model subtype does not change in the count: only a biologist's band
+    is counted among the band forms, so a model's band counted as a neutrophil, or a model's
+    segmented neutrophil the biologist called a band, says how it is counted. '' otherwise."""
+    if subtype == "band_neutrophil" and final_class == "neutrophil":
+        return str(_("Counted among the neutrophils, not among the band forms (the "
+                     "biologist's class).") if reviewed else
+                   _("Counted among the neutrophils, not among the band forms: only the "
+                     "biologist classes a band (key S)."))
+    if subtype == "segmented_neutrophil" and final_class == BAND:
+        return str(_("Counted as a band form (the biologist's class), not as the model's "
+                     "segmented neutrophil."))
+    return ""
+
+
 def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: Any,
                 anomalies: dict[str, float | None], domain_flag: str,
                 phrases: Phrases | None = None, other_name: str = "") -> dict[str, Any]:
@@ -551,11 +576,16 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
         shown = say.percent(prediction.subtype_prob) if hold else ""
         detail["subtype"] = f"{say.word(SUBTYPES, prediction.subtype)} " \
                             f"({shown})".replace(" ()", "")
+        notes = []
         if subtype_disagrees(prediction.subtype, prediction.attributes):
-            detail["subtype_note"] = str(_(
+            notes.append(str(_(
                 "The subtype and the nucleus-shape output disagree (%(shape)s): read the "
                 "nucleus on the image.") % {"shape": say.attribute_value(
-                    "nucleus_shape", (prediction.attributes or {}).get("nucleus_shape"))})
+                    "nucleus_shape", (prediction.attributes or {}).get("nucleus_shape"))}))
+        if counted := subtype_counted_note(prediction.subtype, final_class, reviewed):
+            notes.append(counted)
+        if notes:
+            detail["subtype_note"] = " ".join(notes)
     probs_of = prediction.attribute_probs or {}
     # A neutrophil's vacuole output is its vacuole attribute read as a probability: listed once,
     # among the outputs.

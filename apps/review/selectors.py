@@ -48,7 +48,7 @@ from apps.smears.differential import (
 )
 from apps.smears.models import PREDICTIONS_READ, Cell
 
-from .display import Phrases, cell_detail, class_label, signed_differential
+from .display import Phrases, cell_detail, class_label, group_label, signed_differential
 from .models import Signature
 from .trend import Point, trend_panel
 
@@ -176,9 +176,11 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "cam_vacuole_url": f"{cam_url(cell.pk)}?map=vacuole"
             if prediction and prediction.vacuole_cam_map and vacuole is not None else "",
             "domain_flag": flag, "domain_flag_text": flag_texts[flag]})
-    return {"groups": [{"code": code, "label": class_label(code), "cells": members}
+    return {"groups": [{"code": code, "label": group_label(code), "cells": members}
                        for code, members in groups.items() if members],
             "labels": {code: class_label(code) for code in GALLERY_ORDER},
+            # The headings of groups the page adds as cells are reclassified.
+            "group_labels": {code: group_label(code) for code in GALLERY_ORDER},
             # Cells not yet reviewed whose model class is not the scanner's pre-classification.
             "disagreements": disagreements,
             # The legend names the lobation proxy only where a cell shows it (earlier models).

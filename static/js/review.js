@@ -18,6 +18,7 @@
     return el ? JSON.parse(el.textContent) : {};
   }
   var labels = json("class-labels");
+  var groupLabels = json("group-labels");  // a group's heading: its cells, in the plural
   var KEYS = json("class-keys");  // key -> class code (apps.review.views.KEYS)
 
   function isNeutrophil(fig) {   // band forms too (apps.smears.differential.is_neutrophil)
@@ -236,7 +237,7 @@
       group.className = "group";
       group.setAttribute("data-group", name);
       group.innerHTML = "<h3><span class=\"group-label\"></span> <span class=\"count\"></span></h3><div class=\"cells\"></div>";
-      group.querySelector(".group-label").textContent = labels[name] || name;
+      group.querySelector(".group-label").textContent = groupLabels[name] || labels[name] || name;
       // In the gallery's order (the labels' order, apps.review.selectors.GALLERY_ORDER): before
       // the first group that comes after it, else last.
       var order = Object.keys(labels);

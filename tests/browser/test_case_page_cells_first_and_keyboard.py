@@ -168,7 +168,8 @@ def test_x_marks_an_artefact_out_of_the_count_and_the_caption_names_no_class(
     assert Cell.objects.get(pk=blank.pk).final_class == "artefact"
     moved = page.locator(f".group[data-group='artefact'] figure.cell[data-cell='{blank.pk}']")
     assert moved.count() == 1
-    assert page.locator(".group[data-group='artefact'] .group-label").inner_text() == "Artefact"
+    # A group added on the page is headed in the plural, as the page's own groups are.
+    assert page.locator(".group[data-group='artefact'] .group-label").inner_text() == "Artefacts"
     # Out of the denominator (it was not in it), counted apart; signing open again.
     assert int(page.locator("#diff-total").inner_text()) == total
     assert "Artefacts (not white cells)" in page.locator("#diff-body").inner_text()

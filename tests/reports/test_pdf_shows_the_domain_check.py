@@ -102,12 +102,12 @@ def test_once_the_biologist_classified_every_cell_the_report_says_whose_count_it
     assert signed.content["domain"]["waiting"] == 0
     en = _flat(rendered(signed, "en"), tmp_path)
     assert WARNING_EN in en
-    assert ("Each of these cells was confirmed or reclassified by a biologist before it was "
-            "counted: the differential is the biologist's; the scores that read the model's "
-            "outputs stay indeterminate.") in en
+    assert ("Each of these images was confirmed or reclassified by a biologist before it was "
+            "counted: the classes counted are the biologist's, not the model's; the scores that "
+            "read the model's outputs stay indeterminate.") in en
     assert ("All 4 cells were classified one by one by the biologist (reclassified or "
             "confirmed): no class of the model is counted.") in en
     assert "the others keep the model's class" not in en and "not counted until" not in en
     fr = _flat(rendered(signed, "fr"), tmp_path)
-    assert "la formule est celle du biologiste" in fr
+    assert "les classes comptées sont celles du biologiste" in fr
     assert "Les 4 cellules ont toutes été classées une à une par le biologiste" in fr

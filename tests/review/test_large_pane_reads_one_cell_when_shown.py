@@ -60,12 +60,43 @@ def test_a_subtype_its_nucleus_shape_contradicts_is_said_so(client, biologist, a
         attribute_probs={"nucleus_shape": {shape: 0.9}}, view="found", in_domain=True)
     client.force_login(biologist)
     detail = client.get(_url(analysed, neutrophil)).json()
+    note = detail.get("subtype_note", "")
     if disagree:
-        assert detail["subtype_note"].startswith(
-            "The subtype and the nucleus-shape output disagree (")
-        assert detail["subtype_note"].endswith("): read the nucleus on the image.")
+        assert note.startswith("The subtype and the nucleus-shape output disagree (")
+        assert "): read the nucleus on the image." in note
     else:
-        assert "subtype_note" not in detail
+        assert "disagree" not in note
+    # A model's band is counted among the neutrophils, and the pane says so.
+    assert ("not among the band forms" in note) == (subtype == "band_neutrophil")
+
+
+def test_the_pane_says_how_a_neutrophils_subtype_is_counted(client, biologist, analysed):
+    """Only the biologist's band is counted among the band forms: a model's band counted as a
+    neutrophil, or a model's segmented neutrophil the biologist called a band, says how it is
+    counted, beside the model's subtype."""
+    neutrophil = _cell(analysed, "neutrophil")
+    CellPrediction.objects.filter(cell=neutrophil).update(
+        subtype="band_neutrophil", subtype_prob=0.87, attributes={}, attribute_probs={},
+        view="found", in_domain=True)
+    client.force_login(biologist)
+    detail = client.get(_url(analysed, neutrophil)).json()
+    assert detail["subtype"] == "band neutrophil (87%)"
+    assert detail["subtype_note"] == ("Counted among the neutrophils, not among the band forms: "
+                                      "only the biologist classes a band (key S).")
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
+                     new_class="neutrophil")
+    assert client.get(_url(analysed, neutrophil)).json()["subtype_note"] == (
+        "Counted among the neutrophils, not among the band forms (the biologist's class).")
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
+                     new_class="band_neutrophil")
+    assert "subtype_note" not in client.get(_url(analysed, neutrophil)).json()
+    CellPrediction.objects.filter(cell=neutrophil).update(subtype="segmented_neutrophil")
+    assert client.get(_url(analysed, neutrophil)).json()["subtype_note"] == (
+        "Counted as a band form (the biologist's class), not as the model's segmented "
+        "neutrophil.")
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/worklist/"})
+    with_french = client.get(_url(analysed, neutrophil)).json()
+    assert with_french["subtype_note"].startswith("Compté comme non segmenté (bâtonnet)")
 
 
 def test_a_cell_outside_the_domain_waits_with_the_models_suggestion(client, biologist, analysed):
