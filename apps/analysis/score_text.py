@@ -338,10 +338,21 @@ def evidence_cells(name: str, evidence: dict | None, thresholds: dict | None,
     return cells[:limit]
 
 
-def score_drivers_text(name: str, state: object, contributions: list[dict]) -> str:
-    """What the headline adds when age and sex, not the counts, drive the CBC model's output."""
+def score_drivers_text(name: str, state: object, contributions: list[dict],
+                       value: object = None, thresholds: dict | None = None) -> str:
+    """What the headline adds when age and sex, not the counts, drive the CBC model's output:
+    that it reaches the operating threshold only through them (with the output the counts give
+    alone), else their share of the evidence when it is most of it."""
     if name not in ("mds_cbc", "mds_fused") or state != "scored":
         return ""
+    if only_through_demographics(name, state, value, thresholds, contributions):
+        alone = mds_cbc.output_without_demographics(float(value), contributions)  # type: ignore[arg-type]
+        return _("Above the operating threshold only through age and sex: with their part "
+                 "taken out (the training cohort's average age and sex), the blood count gives "
+                 "output %(alone)s, below %(cut)s: the count itself does not point to an "
+                 "MDS.") % {
+            "alone": probability(alone or 0.0),
+            "cut": _num(float((thresholds or {})["operating_point"]), 2)}
     if not mds_cbc.driven_by_demographics(contributions):
         return ""
     share = mds_cbc.demographic_share(contributions) or 0.0
@@ -356,14 +367,28 @@ def score_drivers_text(name: str, state: object, contributions: list[dict]) -> s
 PARTS_WITHOUT_RESULT = frozenset({"vexas"})
 
 
+def only_through_demographics(name: str, state: object, value: object,
+                              thresholds: dict | None, contributions: list[dict]) -> bool:
+    """Whether the CBC model's scored output reaches its threshold only through age and sex
+    (apps.ml.scores.mds_cbc.above_only_through_demographics)."""
+    point = (thresholds or {}).get("operating_point")
+    return (name == "mds_cbc" and state == "scored" and isinstance(value, int | float)
+            and not isinstance(value, bool) and isinstance(point, int | float)
+            and mds_cbc.above_only_through_demographics(float(value), float(point),
+                                                        contributions))
+
+
 def _qualified_level(name: str, state: object, level: object, thresholds: dict | None,
-                     contributions: list[dict]) -> str:
+                     contributions: list[dict], value: object = None) -> str:
     """``score_level_text``; a VEXAS level the vacuoles gave no point of says so
     in the level itself, where a reader who skims the column reads it ("intermediate, on the
-    blood count, sex and age alone"), not only in the sentence below."""
+    blood count, sex and age alone"), not only in the sentence below; so does a CBC model
+    above its threshold only through age and sex."""
     text = score_level_text(level, thresholds)
     if vexas_without_vacuoles_text(name, state, level, contributions):
         return _("%(level)s, on the blood count, sex and age alone") % {"level": text}
+    if only_through_demographics(name, state, value, thresholds, contributions):
+        return _("%(level)s, through age and sex alone") % {"level": text}
     return text
 
 
@@ -389,13 +414,15 @@ def score_display(score: object, *, report: bool = False) -> dict[str, object]:
                     for r in get("reasons") or []],  # type: ignore[attr-defined]
         "value": score_value_text(name, get("value"), thresholds),  # type: ignore[arg-type]
         "drivers": score_drivers_text(name, get("state"),
-                                      list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
+                                      list(evidence.get("contributions") or []),  # type: ignore[union-attr]
+                                      get("value"), thresholds),  # type: ignore[arg-type]
         # The levels' cut-offs only beside a score: beside an indeterminate rule's findings they
         # would invite adding their points up into a level.
         "levels": score_levels_text(name, thresholds)  # type: ignore[arg-type]
         if get("state") == "scored" else "",
         "level": _qualified_level(name, get("state"), get("level"), thresholds,  # type: ignore[arg-type]
-                                  list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
+                                  list(evidence.get("contributions") or []),  # type: ignore[union-attr]
+                                  get("value")),
         "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
         "table": contribution_table(name, list(evidence.get("contributions") or []),  # type: ignore[union-attr]
                                     computed=(get("inputs") or {}).get("computed") or {},  # type: ignore[union-attr]

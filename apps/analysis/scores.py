@@ -39,7 +39,7 @@ from .selectors import specimen_domain_latest
 VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fused"
 # 2: cells outside the validated domain flag the specimen; 3: the VEXAS rule flags a specimen
 # only with vacuolated neutrophils among its points (_vexas_flagged).
-FLAG_RULES_VERSION = "score-flags-3"
+FLAG_RULES_VERSION = "score-flags-4"
 # Reason code (translated in score_text): the specimen's images are outside the domain the cell
 # model was validated on, so a score that rests on the cells is indeterminate.
 # Reason codes of this layer (apps.ml.scores.reasons has those of the scoring code).
@@ -420,13 +420,20 @@ def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = 
     c = payloads[MDS_CBC]
     if c["state"] == ScoreState.SCORED and c["level"] == "above_threshold":
         cut = c["thresholds"]["operating_point"]
-        demographic = mds_cbc.driven_by_demographics(
-            (c.get("evidence") or {}).get("contributions") or [])
+        contributions = (c.get("evidence") or {}).get("contributions") or []
+        # Above the threshold only through age and sex: the count alone stays below it. Still
+        # flagged (without that part the model finds half the MDS of its cohort: docs/
+        # scores.md), but the flag says what carries it, with the output of the count alone.
+        alone = mds_cbc.output_without_demographics(c["value"], contributions) \
+            if mds_cbc.above_only_through_demographics(c["value"], cut, contributions) else None
+        demographic = alone is not None or mds_cbc.driven_by_demographics(contributions)
         out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= {cut:.2f}"
-                    + (", driven mostly by age and sex" if demographic else ""),
+                    + (f", only through age and sex (the count alone {alone:.2f})"
+                       if alone is not None else
+                       ", driven mostly by age and sex" if demographic else ""),
                     Reason(flag_reasons.MDS_CBC_ABOVE,
                            {"probability": c["value"], "threshold": cut,
-                            "age_and_sex": demographic,
+                            "age_and_sex": demographic, "count_alone": alone,
                             "prevalence": c["thresholds"].get("training_prevalence")})))
     i = payloads[MDS_IMAGE]
     if i["state"] == ScoreState.SCORED and i["level"] == "above_who":

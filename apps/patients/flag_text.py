@@ -86,11 +86,20 @@ def _vexas(p: Mapping[str, Any]) -> str:
 
 
 def _mds_cbc(p: Mapping[str, Any]) -> str:
-    text = (_("CBC MDS model: output %(value)s, at or above %(cut)s, driven mostly by age "
-              "and sex") if p.get("age_and_sex") else _(
-        "CBC MDS model: output %(value)s, at or above %(cut)s")) % {
+    alone = p.get("count_alone")
+    if isinstance(alone, int | float) and not isinstance(alone, bool):
+        # Above the threshold only through age and sex: the count alone gives this output.
+        text = _("CBC MDS model: output %(value)s, at or above %(cut)s only through age and "
+                 "sex (the blood count alone: %(alone)s)")
+    elif p.get("age_and_sex"):
+        text = _("CBC MDS model: output %(value)s, at or above %(cut)s, driven mostly by age "
+                 "and sex")
+    else:
+        text = _("CBC MDS model: output %(value)s, at or above %(cut)s")
+    text = text % {
         "value": probability(p["probability"]) if isinstance(p.get("probability"), int | float)
-        else _num(p.get("probability")), "cut": _num(p.get("threshold"))}
+        else _num(p.get("probability")), "cut": _num(p.get("threshold")),
+        "alone": probability(alone) if isinstance(alone, int | float) else ""}
     prevalence = p.get("prevalence")
     if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
         text += _(" (a probability only in a cohort with %(prevalence)s%% MDS)") % {

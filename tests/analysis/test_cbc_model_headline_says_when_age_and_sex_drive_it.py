@@ -11,7 +11,9 @@ from apps.analysis.score_text import score_display
 
 def _score(contributions: list[tuple[str, float]], state: str = "scored") -> dict:
     return {"name": "mds_cbc", "state": state, "value": 0.62,
-            "thresholds": {"operating_point": 0.5},
+            # The counts alone (output 0.42) reach it too: below it, the headline says the
+            # output is above only through age and sex (test_cbc_model_above_its_threshold...).
+            "thresholds": {"operating_point": 0.4},
             "evidence": {"contributions": [{"name": n, "unit": "", "value": 1.0,
                                             "contribution": c} for n, c in contributions]}}
 

@@ -72,8 +72,9 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
     """The worklist flag carries the case page headline's note (apps.ml.scores.mds_cbc
     .driven_by_demographics): a probability carried by age and sex is not read as the counts'."""
     payloads = _payloads(0.75, "high")
+    # Most of the evidence, but the count alone (output 0.61) still reaches the threshold.
     payloads["mds_cbc"]["evidence"] = {"contributions": [
-        {"name": "age", "contribution": 1.4}, {"name": "sex_male", "contribution": 0.6},
+        {"name": "age", "contribution": 0.8}, {"name": "sex_male", "contribution": 0.2},
         {"name": "hb", "contribution": 0.3}]}
     flag = {name: SpecimenFlag(name=name, rule=rule, reason=reason.as_dict())
             for name, rule, reason in _flags(payloads)}["mds_risk"]
@@ -87,6 +88,11 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
                                      "au-dessus, portée surtout par l'âge et le sexe")
     # Without contributions (or when the counts drive it) the flag says nothing more.
     assert _stored(0.75, "high")["mds_risk"].reason["params"]["age_and_sex"] is False
+    # Above the threshold only through age and sex (the count alone: 0.37): said so.
+    payloads["mds_cbc"]["evidence"]["contributions"][:2] = [
+        {"name": "age", "contribution": 1.4}, {"name": "sex_male", "contribution": 0.6}]
+    rule = {name: rule for name, rule, _reason in _flags(payloads)}["mds_risk"]
+    assert rule == "CBC MDS model 0.81 >= 0.50, only through age and sex (the count alone 0.37)"
 
 
 def test_the_mds_probability_names_the_prevalence_it_holds_at():

@@ -201,6 +201,32 @@ def driven_by_demographics(contributions: Sequence[Mapping[str, Any]]) -> bool:
     return share is not None and share >= DEMOGRAPHIC_SHARE
 
 
+def output_without_demographics(value: float,
+                                contributions: Sequence[Mapping[str, Any]]) -> float | None:
+    """The model's output with the part of age and sex taken out of its log-odds: the output
+    for a patient of the training cohort's average age and sex share (the features are
+    standardised on it), i.e. what the blood counts give on their own. None for a value that
+    is not a probability strictly between 0 and 1, or without contributions."""
+    if not 0.0 < value < 1.0 or not contributions:
+        return None
+    demographic = sum(float(c["contribution"]) for c in contributions
+                      if str(c.get("name", "")) in DEMOGRAPHIC_FEATURES
+                      and isinstance(c.get("contribution"), int | float)
+                      and not isinstance(c.get("contribution"), bool))
+    logit = float(np.log(value / (1.0 - value))) - demographic
+    return float(1.0 / (1.0 + np.exp(-logit)))
+
+
+def above_only_through_demographics(value: float, threshold: float,
+                                    contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the output reaches the operating threshold only through age and sex: the blood
+    counts alone (output_without_demographics) stay below it. Such an output says the patient
+    is old (or male), not that the count looks like an MDS: the score and its worklist flag
+    say so (apps.analysis.scores)."""
+    alone = output_without_demographics(value, contributions)
+    return value >= threshold and alone is not None and alone < threshold
+
+
 def load_model(model_dir: Path, *, threads: int = 1) -> MDSCBCModel:
     """The model in ``model_dir``, one instance (and session) per process."""
     return load_cached(MDSCBCModel.from_dir, model_dir, threads=threads)
