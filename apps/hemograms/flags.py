@@ -76,14 +76,26 @@ class Finding:
 
 
 def count_reading(code: str | None, value: float | None, low: float | None,
-                  high: float | None) -> str:
+                  high: float | None, *, bounds: tuple[float, float] | None = None) -> str:
     """How a count reads against its reference interval, as the CBC table reads the analyser's:
     "LL" past the critical limit of that count (``critical_low``), else "L" or "H" outside the
-    interval (bounds inclusive), "" inside it or without one."""
+    interval (bounds inclusive), "" inside it or without one.
+
+    A count estimated from a sample of cells (a smear's: its share of 100 cells times the WBC)
+    passes its 95 % interval as ``bounds``: it reads "L" or "H" only when the whole interval
+    lies outside the reference interval. One basophil in 96 cells beside a WBC of 12.4 is
+    0.13 x10^9/L, above 0.10, but anywhere from 0.02 to 0.70: not a basophilia. A critical
+    value is read on the count itself: it is called, not weighed."""
     if code is not None and critical_low(code, value) is not None:
         return "LL"
-    return reference.flag_for(value, reference.Interval(low, high)
-                              if low is not None or high is not None else None)
+    interval = reference.Interval(low, high) if low is not None or high is not None else None
+    if bounds is None:
+        return reference.flag_for(value, interval)
+    if value is None:
+        return ""
+    if reference.flag_for(max(bounds), interval) == "L":
+        return "L"
+    return "H" if reference.flag_for(min(bounds), interval) == "H" else ""
 
 
 def critical_low(code: str, value: float | None) -> float | None:

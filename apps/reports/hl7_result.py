@@ -56,9 +56,12 @@ from apps.core.hl7 import SENDING_APPLICATION
 from apps.hemograms.flags import count_reading
 from apps.hemograms.reference import Interval
 from apps.smears.differential import (
+    ABNORMAL_WHEN_PRESENT,
     ABSOLUTE_DECIMALS,
     CBC_COUNT_OF_CLASS,
+    OTHER_NAMES,
     SMUDGE,
+    absolute_bounds,
     absolute_figure,
     names_in_order,
     per_100_of,
@@ -94,8 +97,8 @@ ABSOLUTE_LOINC: Mapping[str, tuple[str, str]] = {
     "blast": ("30376-8", "Blasts [#/volume] in Blood"),
 }
 # Blasts have no place in peripheral blood: any the biologist counted reads abnormal (OBX-8
-# "A", HL7 table 0078), so that the receiving system marks the result a laboratory calls.
-ABNORMAL_WHEN_PRESENT = frozenset({"blast"})
+# "A", HL7 table 0078; apps.smears.differential.ABNORMAL_WHEN_PRESENT, as the report flags
+# them), so that the receiving system marks the result a laboratory calls.
 ABSOLUTE_UNIT = "10*9/L"  # UCUM
 NRBC = ("18309-5", "Nucleated erythrocytes/100 leukocytes in Blood by Manual count")
 # Band neutrophils, already among the neutrophils sent under 23761-0: a part of that share,
@@ -115,9 +118,6 @@ def _english(message: str) -> str:
     return message
 
 
-# The key of an amendment's change in what the "other" cells were named (their share may stay:
-# a plasma cell renamed a reactive lymphocyte is a correction of that observation).
-OTHER_NAMES = "other_names"
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,10 @@ def observations(content: dict[str, Any]) -> list[Row]:
         # its blood count gives the same count.
         kept = references.get(cls)
         interval = Interval(kept[1], kept[2]) if kept else _interval(cbc, cbc_code)
-        flag = count_reading(cbc_code, absolute, interval.low, interval.high) \
+        # Read on its 95 % interval, as the report reads it (hemograms.flags.count_reading).
+        flag = count_reading(cbc_code, absolute, interval.low, interval.high,
+                             bounds=absolute_bounds(count, int(diff.get("wbc_counted") or 0),
+                                                    diff.get("analyser_wbc"))) \
             if interval else ""
         rows.append(Row("NM", f"{code}^{name}^LN", f"{absolute:.{ABSOLUTE_DECIMALS}f}",
                         ABSOLUTE_UNIT, f"{cls}#", _reference_text(interval),

@@ -20,12 +20,15 @@ from apps.core.numbers import measured_value, probability, probability_end
 from apps.hemograms.flags import count_reading
 from apps.hemograms.wording import analyser_name
 from apps.smears.differential import (
+    ABNORMAL_WHEN_PRESENT,
     ABSOLUTE_DECIMALS,
     BAND,
+    OTHER,
+    OTHER_NAMES,
     REVIEW_ONLY_WBC,
     SMUDGE,
     WBC_CLASSES,
-    absolute_count,
+    absolute_bounds,
     absolute_figure,
     adjusted_shares,
     names_in_order,
@@ -37,7 +40,9 @@ from apps.smears.differential import (
 # How an absolute count reads against its interval (hemograms.flags.count_reading), worded as
 # the CBC table words the analyser's.
 READINGS: dict[str, Promise] = {"LL": gettext_lazy("Critical low"), "L": gettext_lazy("Low"),
-                                "H": gettext_lazy("High")}
+                                "H": gettext_lazy("High"),
+                                # A class abnormal whenever counted (a blast).
+                                "A": pgettext_lazy("a count's flag", "Abnormal")}
 
 
 CELL_CLASSES: dict[str, Promise] = {
@@ -179,26 +184,41 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         return figure(absolute_figure(count, wbc, analyser_wbc)) \
             if isinstance(count, int) and not isinstance(count, bool) else ""
 
-    def absolute_interval(count: Any) -> str:
-        """Short of the target, the absolute count's 95 % interval: the share's, times the
-        WBC (a count on 3 cells is not read as the patient's neutrophil count)."""
-        bounds = bounds_of(count)
-        if bounds is None or analyser_wbc is None:
-            return ""
-        return "–".join(figure(round(absolute_count(b, analyser_wbc) or 0.0,
-                                     ABSOLUTE_DECIMALS)) for b in bounds)
-
     references = diff.get("absolute_reference") or {}
 
-    def absolute_flag(cls: str, count: Any) -> str:
-        """The absolute count read against the blood count's interval for the same count
-        (hemograms.flags.count_reading), worded as the CBC table words it."""
+    def reading(cls: str, count: Any) -> str:
+        """The absolute count read against the blood count's interval for the same count, on
+        its 95 % interval (hemograms.flags.count_reading); "A" for a class abnormal whenever
+        counted (a blast)."""
+        if cls in ABNORMAL_WHEN_PRESENT and isinstance(count, int) and count > 0:
+            return "A"
         reference = references.get(cls)
         value = absolute_figure(count, wbc, analyser_wbc) if isinstance(count, int) else None
         if not reference or value is None:
             return ""
-        return str(READINGS.get(count_reading(reference[0], value, reference[1],
-                                              reference[2]), ""))
+        return count_reading(reference[0], value, reference[1], reference[2],
+                             bounds=absolute_bounds(count, wbc, analyser_wbc))
+
+    def withheld(cls: str, count: Any) -> bool:
+        """The count itself lies outside its reference interval, its 95 % interval does not:
+        no flag, and the interval is printed to show why."""
+        reference = references.get(cls)
+        value = absolute_figure(count, wbc, analyser_wbc) if isinstance(count, int) else None
+        return bool(reference) and value is not None and not reading(cls, count) \
+            and count_reading(reference[0], value, reference[1], reference[2]) != ""
+
+    def absolute_interval(cls: str, count: Any) -> str:
+        """The absolute count's 95 % interval (the share's, times the WBC): short of the target
+        (a count on 3 cells is not read as the patient's neutrophil count), and where it keeps
+        a count outside its reference interval from being flagged."""
+        if not isinstance(count, int) or not (short or withheld(cls, count)):
+            return ""
+        bounds = absolute_bounds(count, wbc, analyser_wbc)
+        return "" if bounds is None else "–".join(figure(b) for b in bounds)
+
+    def absolute_flag(cls: str, count: Any) -> str:
+        """``reading`` worded as the CBC table words it."""
+        return str(READINGS.get(reading(cls, count), ""))
 
     def differs(count: Any, share: Any) -> bool:
         """The analyser's share outside the 95 % interval of the smear's."""
@@ -215,7 +235,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                      "interval": interval(count, marked),
                      "absolute": absolute(count),
                      "absolute_flag": absolute_flag(cls, count),
-                     "absolute_interval": absolute_interval(count),
+                     "absolute_withheld": withheld(cls, count),
+                     "absolute_interval": absolute_interval(cls, count),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_differs": marked,
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
@@ -229,7 +250,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                          "percent": one_decimal(diff.get("bands_per_100_wbc")) if bands else "—",
                          "interval": interval(bands) if bands else "",
                          "absolute": absolute(bands) if bands else "",
-                         "absolute_interval": absolute_interval(bands) if bands else "",
+                         "absolute_interval": absolute_interval(BAND, bands) if bands else "",
                          "analyser": "", "analyser_differs": False,
                          "analyser_count": scanner_figure(scanner.get("bands_per_100_wbc"))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
@@ -272,6 +293,12 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     if absolute_note and short:
         absolute_note += " " + _("In brackets: its 95%% interval on the %(n)s white cells "
                                  "counted (the share's, times the WBC).") % {"n": wbc}
+    if absolute_note and any(r.get("absolute_withheld") for r in rows):
+        absolute_note += " " + _("A count is marked low or high only when its whole 95% "
+                                 "interval lies outside the reference interval: a count whose "
+                                 "interval reaches into it (in brackets) is not, as one "
+                                 "basophil among 100 cells is not a basophilia; the analyser's "
+                                 "counts (blood count) measure them on thousands of cells.")
     discrepancy_note = _(
         "≠: the analyser's share lies outside the 95%% interval of the smear's share on the "
         "%(n)s white cells counted, a difference the size of the count does not explain: one "

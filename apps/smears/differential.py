@@ -147,6 +147,27 @@ def absolute_figure(count: int, counted: int, wbc: float | None) -> float | None
     return None if value is None else round(value, ABSOLUTE_DECIMALS)
 
 
+def absolute_bounds(count: int, counted: int, wbc: float | None
+                    ) -> tuple[float, float] | None:
+    """The 95 % interval of a class's absolute count (``absolute_figure``): its share's
+    (``per_100_interval``) times the WBC, rounded as printed; None without either."""
+    shares = per_100_interval(count, counted)
+    if shares is None or wbc is None or wbc < 0:
+        return None
+    low, high = (round(absolute_count(b, wbc) or 0.0, ABSOLUTE_DECIMALS) for b in shares)
+    return low, high
+
+
+# The key of what the "other" cells were named in a differential, and of an amendment's change
+# in it (their share may stay: a plasma cell renamed a reactive lymphocyte is a correction).
+OTHER_NAMES = "other_names"
+
+
+# Classes that read abnormal whenever counted (a blast on a blood smear), whatever their share:
+# flagged on the page, in the report and in the result message alike.
+ABNORMAL_WHEN_PRESENT = frozenset({"blast"})
+
+
 # The blood count's own absolute count of each smear class: its reference interval reads the
 # smear's absolute count (the differential's "absolute_reference").
 CBC_COUNT_OF_CLASS: dict[str, str] = {

@@ -312,6 +312,13 @@
       tr.appendChild(tableCell("td", r.label, false));
       tr.appendChild(tableCell("td", r.count, true));
       var percent = tableCell("td", r.percent, true);
+      if (r.absolute_flag && !document.getElementById("absolute-heading")) {  // a blast: beside
+        var mark = document.createElement("strong");                      // its share then
+        mark.className = "flag";
+        mark.textContent = r.absolute_flag;
+        percent.appendChild(document.createElement("br"));
+        percent.appendChild(mark);
+      }
       if (r.interval) {  // short of the target count: the share's 95 % interval
         var span = document.createElement("span");
         span.className = "interval nobreak";
@@ -329,7 +336,7 @@
           absolute.appendChild(document.createElement("br"));
           absolute.appendChild(flag);
         }
-        if (r.absolute_interval) {  // short of the target count: its 95 % interval too
+        if (r.absolute_interval) {  // short of the target, or why a count is not flagged
           var range = document.createElement("span");
           range.className = "interval nobreak";  // whole, under its count
           range.textContent = "(" + r.absolute_interval + ")";

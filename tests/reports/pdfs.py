@@ -14,11 +14,13 @@ def pdf_bytes(report) -> bytes:  # type: ignore[no-untyped-def]
         return fh.read()
 
 
-def pdf_text(data: bytes, tmp_path: Path) -> str:
+def pdf_text(data: bytes, tmp_path: Path, *, drawn: bool = False) -> str:
+    """The PDF's text in reading order; ``drawn``: in the order it is drawn (a table row's cells
+    one after the other, where reading order may put a page's last cell after its footer)."""
     path = tmp_path / f"{hashlib.sha256(data).hexdigest()[:12]}.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(["pdftotext", *(["-raw"] if drawn else []), "-enc", "UTF-8",
+                           str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
 def squeezed(text: str) -> str:

@@ -37,9 +37,10 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     # the scanner's pre-classification (its folders: 2 neutrophils, 1 eosinophil, 1 lymphocyte).
     # Beside each share its absolute count from the blood count's WBC (3.1 x10^9/L).
     # Short of the target (4 cells): each absolute count with its 95% interval.
-    # 1.55 below the interval of the blood count's own NEUT# (1.8-7.5): read Low, as the
-    # result message reads it.
-    assert "Neutrophils 2 50.0 1.55 Low (0.47–2.63) 50.0" in flat
+    # 1.55 below the interval of the blood count's own NEUT# (1.8-7.5), but its 95% interval
+    # on 4 cells reaches into it: not read Low, as the result message does not.
+    assert "Neutrophils 2 50.0 1.55 (0.47–2.63) 50.0" in flat
+    assert "only when its whole 95% interval lies outside the reference interval" in flat
     assert "Lymphocytes 1 25.0 0.78 (0.14–2.17) 25.0" in flat
     assert "Monocytes 1 25.0 0.78 (0.14–2.17) 0.0" in flat
     assert "Eosinophils 0 0.0 0.00 (0.00–1.52) 25.0" in flat

@@ -25,7 +25,7 @@ CONTENT = {
         "values": [{"code": "WBC", "value": 5.45, "ref_low": 4.0, "ref_high": 10.0},
                    {"code": "NEUT#", "value": 0.5, "ref_low": 1.8, "ref_high": 7.5},
                    {"code": "MONO#", "value": 0.3, "ref_low": None, "ref_high": None}],
-        "computed": [{"code": "LYMPH#", "value": 4.3, "ref_low": 1.0, "ref_high": 4.0}],
+        "computed": [{"code": "LYMPH#", "value": 4.3, "ref_low": 1.0, "ref_high": 3.5}],
     },
 }
 
@@ -57,8 +57,9 @@ def test_each_is_read_against_the_blood_counts_interval_for_the_same_count():
     neut, lymph = obx["753-4"], obx["732-8"]
     # 0.44 < 0.5: past the critical limit of the ANC, as the CBC table says of the analyser's.
     assert (str(neut[7]), str(neut[8])) == ("1.8-7.5", "LL")
-    # The interval of a count the file left out is the computed row's.
-    assert (str(lymph[7]), str(lymph[8])) == ("1-4", "H")
+    # The interval of a count the file left out is the computed row's; 4.36 (its 95% interval
+    # 3.88-4.72) lies above 1-3.5 as a whole.
+    assert (str(lymph[7]), str(lymph[8])) == ("1-3.5", "H")
     # No interval known (MONO# without one, EO# absent): no flag either.
     for code in ("743-5", "712-0"):
         assert (str(obx[code][7]), str(obx[code][8])) == ("", ""), code
@@ -91,10 +92,27 @@ def test_the_interval_kept_with_the_differential_reads_it():
     content = copy.deepcopy(CONTENT)
     content["cbc"] = {}
     content["differential"]["absolute_reference"] = {"neutrophil": ["NEUT#", 2.0, 7.0],
-                                                     "lymphocyte": ["LYMPH#", 1.5, 4.0]}
+                                                     "lymphocyte": ["LYMPH#", 1.5, 3.5]}
     obx = _obx(content)
     assert (str(obx["753-4"][7]), str(obx["753-4"][8])) == ("2-7", "LL")
-    assert (str(obx["732-8"][7]), str(obx["732-8"][8])) == ("1.5-4", "H")
+    assert (str(obx["732-8"][7]), str(obx["732-8"][8])) == ("1.5-3.5", "H")
+
+
+def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
+    """4.36 lymphocytes beside 1-4 lie above it, but their 95% interval (3.88-4.72) reaches
+    into it: no H, as the report reads it; one basophil of 100 beside a WBC of 12.4 (0.12,
+    above 0-0.1; its interval 0.02-0.68) likewise."""
+    content = copy.deepcopy(CONTENT)
+    content["cbc"] = {}
+    content["differential"]["absolute_reference"] = {"lymphocyte": ["LYMPH#", 1.0, 4.0],
+                                                     "basophil": ["BASO#", 0.0, 0.1]}
+    content["differential"]["analyser_wbc"] = 12.4
+    obx = _obx(content)
+    assert (str(obx["705-4"][5]), str(obx["705-4"][7]), str(obx["705-4"][8])) == (
+        "0.12", "0-0.1", "")
+    content["differential"]["analyser_wbc"] = 5.45
+    obx = _obx(content)
+    assert (str(obx["732-8"][5]), str(obx["732-8"][8])) == ("4.36", "")
 
 
 def test_equal_counts_give_equal_absolute_counts():

@@ -146,10 +146,15 @@ def test_the_analysers_neut_percentage_is_said_to_include_its_ig(client, biologi
     assert "Sur un Sysmex XN dans son paramétrage habituel, le NEUT% inclut les granuleux" in page
 
 
-def test_monocytes_read_high_against_the_blood_counts_interval(client, biologist, reviewed):
-    """1 monocyte of 5 beside a WBC of 6.52 is 1.30 x10^9/L: above the 0.2-1 the blood count
-    gives its own (computed) MONO#, so the page reads it High, as the result message does."""
+def test_monocytes_on_one_cell_are_not_read_high(client, biologist, reviewed):
+    """1 monocyte of 5 beside a WBC of 6.52 is 1.30 x10^9/L, above the 0.2-1 the blood count
+    gives its own (computed) MONO#; but its 95 % interval (0.24-4.07) reaches into it: not
+    flagged High, the interval printed and the note saying why, as the result message reads it.
+    The count with its whole interval outside is flagged: test_a_count_is_flagged_only_on_its_
+    whole_interval."""
     page = _page(client, biologist, reviewed, "en")
     body = page.split('id="diff-body"', 1)[1].split("</tbody>", 1)[0]
     row = re.search(r'<tr data-class="monocyte">(.*?)</tr>', body).group(1)
-    assert '1.30<br><strong class="flag">High</strong>' in row
+    assert '1.30<br><span class="interval nobreak">(0.24–4.07)</span>' in row
+    assert "High" not in row
+    assert "only when its whole 95% interval lies outside the reference interval" in page

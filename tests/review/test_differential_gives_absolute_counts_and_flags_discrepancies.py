@@ -141,23 +141,55 @@ def test_the_column_is_there_before_any_cell_is_counted():
 
 def test_each_absolute_count_is_read_against_the_blood_counts_interval():
     """The smear's 3.67 neutrophils beside an interval of 1.8-7.5 read nothing; 3.12
-    lymphocytes beside 1.0-3.0 read High; the same rule as the result message
-    (hemograms.flags.count_reading), worded as the CBC table words it."""
-    reference = {"neutrophil": ["NEUT#", 1.8, 7.5], "lymphocyte": ["LYMPH#", 1.0, 3.0],
-                 "monocyte": ["MONO#", 0.7, 1.0]}
+    lymphocytes (95% interval 2.41-3.88) beside 1.0-2.2 read High, 0.62 monocytes (0.32-1.17)
+    beside 1.2-2.0 Low; the same rule as the result message (hemograms.flags.count_reading),
+    worded as the CBC table words it."""
+    reference = {"neutrophil": ["NEUT#", 1.8, 7.5], "lymphocyte": ["LYMPH#", 1.0, 2.2],
+                 "monocyte": ["MONO#", 1.2, 2.0]}
     with translation.override("en"):
-        rows = {r["class"]: r for r in differential_table(
-            _diff(analyser_wbc=7.8, absolute_reference=reference))["rows"]}
+        table = differential_table(_diff(analyser_wbc=7.8, absolute_reference=reference))
+    rows = {r["class"]: r for r in table["rows"]}
     assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == ("3.67", "")
     assert (rows["lymphocyte"]["absolute"], rows["lymphocyte"]["absolute_flag"]) == ("3.12",
                                                                                    "High")
     assert (rows["monocyte"]["absolute"], rows["monocyte"]["absolute_flag"]) == ("0.62", "Low")
     assert rows["eosinophil"]["absolute_flag"] == ""  # no interval known
+    # Flagged on their whole interval: no interval printed at the target count, no note.
+    assert not rows["lymphocyte"]["absolute_interval"]
+    assert "whole 95% interval" not in table["absolute_note"]
+    # A critical value is read on the count itself (0.42, its interval 0.34-0.51): called.
     with translation.override("fr"):
         rows = {r["class"]: r for r in differential_table(
             _diff(analyser_wbc=0.9, absolute_reference=reference))["rows"]}
     assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == (
         "0,42", "Critique (bas)")
+
+
+def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
+    """3.12 lymphocytes beside 1.0-3.0 are above it, but their 95% interval (2.41-3.88) reaches
+    into it; 0.62 monocytes (0.32-1.17) beside 0.7-1.0 likewise below: neither is flagged, each
+    shows its interval, and the note says why. A blast is abnormal whenever counted."""
+    reference = {"lymphocyte": ["LYMPH#", 1.0, 3.0], "monocyte": ["MONO#", 0.7, 1.0]}
+    counted = differential_count(CLASSES[:-3] + ["blast"], target=100).as_dict()
+    with translation.override("en"):
+        table = differential_table({**counted, "cells": 102, "reviewed": 0, "analyser": None,
+                                    "analyser_wbc": 7.8, "absolute_reference": reference})
+    rows = {r["class"]: r for r in table["rows"]}
+    assert (rows["lymphocyte"]["absolute_flag"], rows["lymphocyte"]["absolute_interval"]) == (
+        "", "2.41–3.88")
+    assert (rows["monocyte"]["absolute_flag"], rows["monocyte"]["absolute_interval"]) == (
+        "", "0.32–1.17")
+    assert rows["neutrophil"]["absolute_interval"] == ""  # no reference: nothing to explain
+    assert table["absolute_note"].endswith(
+        "A count is marked low or high only when its whole 95% interval lies outside the "
+        "reference interval: a count whose interval reaches into it (in brackets) is not, as "
+        "one basophil among 100 cells is not a basophilia; the analyser's counts (blood count) "
+        "measure them on thousands of cells.")
+    assert rows["blast"]["absolute_flag"] == "Abnormal"
+    with translation.override("fr"):
+        rows = {r["class"]: r for r in differential_table(
+            {**counted, "cells": 102, "reviewed": 0, "analyser": None})["rows"]}
+    assert rows["blast"]["absolute_flag"] == "Anormal"  # without a WBC as well
 
 
 def test_equal_counts_give_equal_absolute_counts():
