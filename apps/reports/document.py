@@ -39,19 +39,17 @@ from apps.hemograms.wording import (
 from apps.ml.domain import CELL_OUTSIDE
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import (
-    NRBC_LABEL,
+    differential_changes,
     differential_table,
-    one_decimal,
-    row_label,
     signed_differential,
 )
 from apps.review.models import Meaning, Signature
 from apps.review.selectors import CONTEXT_CBC
 from apps.review.trend import Point, trend_panel
-from apps.smears.differential import OTHER, names_in_order, wbc_class
+from apps.smears.differential import wbc_class
 
 from . import labels
-from .hl7_result import OTHER_NAMES, count_acknowledged, domain_acknowledged
+from .hl7_result import count_acknowledged, domain_acknowledged
 
 TEMPLATE = "reports/validation_report.html"
 # Dates that read one way in both languages: the day, the month in words, the year, a 24-hour
@@ -357,38 +355,6 @@ def replaced(signature: Signature) -> dict[str, Any] | None:
                                             signature.content.get("differential") or {}),
             "comment_changed": (earlier.content.get("comment") or "") != (
                 signature.content.get("comment") or "")}
-
-
-def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, str]]:
-    """Each figure of the differential an amendment changes: its label, before and after (per
-    100 white cells, one decimal as printed; "—" where one version has none), in the order of
-    the classes, then band forms, NRBC, the white cells counted and what the "other" cells
-    were named; each with its key."""
-    def figures(diff: dict[str, Any]) -> dict[str, str]:
-        out = {cls: one_decimal(v) for cls, v in (diff.get("per_100_wbc") or {}).items()
-               if v is not None}
-        if diff.get("bands"):
-            out["bands"] = one_decimal(diff.get("bands_per_100_wbc"))
-        if diff.get("nrbc_per_100_wbc") is not None:
-            out["nrbc"] = one_decimal(diff["nrbc_per_100_wbc"])
-        if diff.get("wbc_counted") is not None:
-            out["wbc_counted"] = str(int(diff["wbc_counted"]))
-        # What the "other" cells are, as the biologist named them (a plasma cell withdrawn is
-        # a change, even when the share of "other" stays).
-        names = diff.get("other_names") or {}
-        if names and (diff.get("per_100_wbc") or {}).get(OTHER):
-            out[OTHER_NAMES] = pgettext("between the items of a list", ", ").join(
-                f"{name or _('not named')} {count}" for name, count in names_in_order(names))
-        return out
-
-    old, new = figures(before), figures(after)
-    # A change is read apart from the table: band forms named on their own, not "of which".
-    named = {"bands": _("Band forms (among the neutrophils)"), "nrbc": NRBC_LABEL,
-             "wbc_counted": _("White cells counted"),
-             OTHER_NAMES: _("Other leukocytes (named)")}
-    return [{"key": key, "label": str(named.get(key) or row_label(key)),
-             "before": old.get(key) or "—", "after": new.get(key) or "—"}
-            for key in dict.fromkeys([*new, *old]) if old.get(key) != new.get(key)]
 
 
 def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:

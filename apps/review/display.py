@@ -627,3 +627,35 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
          "value": say.not_available() if value is None else say.percent(value)}
         for name, value in anomalies.items()] if hold else []
     return detail
+
+
+def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, str]]:
+    """Each figure of the differential an amendment changes: its label, before and after (per
+    100 white cells, one decimal as printed; "—" where one version has none), in the order of
+    the classes, then band forms, NRBC, the white cells counted and what the "other" cells
+    were named; each with its key."""
+    def figures(diff: dict[str, Any]) -> dict[str, str]:
+        out = {cls: one_decimal(v) for cls, v in (diff.get("per_100_wbc") or {}).items()
+               if v is not None}
+        if diff.get("bands"):
+            out["bands"] = one_decimal(diff.get("bands_per_100_wbc"))
+        if diff.get("nrbc_per_100_wbc") is not None:
+            out["nrbc"] = one_decimal(diff["nrbc_per_100_wbc"])
+        if diff.get("wbc_counted") is not None:
+            out["wbc_counted"] = str(int(diff["wbc_counted"]))
+        # What the "other" cells are, as the biologist named them (a plasma cell withdrawn is
+        # a change, even when the share of "other" stays).
+        names = diff.get("other_names") or {}
+        if names and (diff.get("per_100_wbc") or {}).get(OTHER):
+            out[OTHER_NAMES] = pgettext("between the items of a list", ", ").join(
+                f"{name or _('not named')} {count}" for name, count in names_in_order(names))
+        return out
+
+    old, new = figures(before), figures(after)
+    # A change is read apart from the table: band forms named on their own, not "of which".
+    named = {"bands": _("Band forms (among the neutrophils)"), "nrbc": NRBC_LABEL,
+             "wbc_counted": _("White cells counted"),
+             OTHER_NAMES: _("Other leukocytes (named)")}
+    return [{"key": key, "label": str(named.get(key) or row_label(key)),
+             "before": old.get(key) or "—", "after": new.get(key) or "—"}
+            for key in dict.fromkeys([*new, *old]) if old.get(key) != new.get(key)]

@@ -48,7 +48,14 @@ from apps.smears.differential import (
 )
 from apps.smears.models import PREDICTIONS_READ, Cell
 
-from .display import Phrases, cell_detail, class_label, group_label, signed_differential
+from .display import (
+    Phrases,
+    cell_detail,
+    class_label,
+    differential_changes,
+    group_label,
+    signed_differential,
+)
 from .models import Signature
 from .trend import Point, trend_panel
 
@@ -135,7 +142,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
     image_url, cam_url = _url_of_each("cell_image"), _url_of_each("cell_cam")
     flag_texts: dict[str, str] = {}
     groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GALLERY_ORDER}
-    disagreements = 0
+    disagreements = scanner_bands = 0
     for cell in cells:
         final, prediction = cell.final_class, cell.latest_prediction()
         flag = prediction.domain_flag if prediction else ""
@@ -158,6 +165,11 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         differs = bool(scanner) and prediction is not None \
             and wbc_class(scanner) != prediction.cell_class
         disagreements += differs
+        # ... but a band only the biologist counts (the model has no band class): a neutrophil
+        # the scanner put in its band folder is shown so, for the biologist to read.
+        scanner_band = scanner == BAND and prediction is not None \
+            and prediction.cell_class == "neutrophil"
+        scanner_bands += scanner_band
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             # What the biologist named a cell classed "other" (a plasma cell), shown with it.
@@ -166,6 +178,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "vacuoles_read": cell.vacuoles_read,
             "label": phrases.class_label(prediction.cell_class) if named else "",
             "scanner_label": phrases.class_label(scanner) if differs else "",
+            "scanner_band": scanner_band,
             "prob": phrases.probability(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",
             **_vacuole_caption(vacuole, phrases),
@@ -183,6 +196,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "group_labels": {code: group_label(code) for code in GALLERY_ORDER},
             # Cells not yet reviewed whose model class is not the scanner's pre-classification.
             "disagreements": disagreements,
+            # Neutrophils not yet reviewed the scanner pre-classified as band forms.
+            "scanner_bands": scanner_bands,
             # The legend names the lobation proxy only where a cell shows it (earlier models).
             "has_lobation": any(c["lobation"] for members in groups.values() for c in members)}
 
@@ -476,6 +491,18 @@ def sign_comment_initial(specimen: Specimen, *,
     else:
         latest = max(signatures, key=lambda s: s.version, default=None)
     return "" if latest is None else latest.comment
+
+
+def changes_since_signed(signatures: Sequence[Signature],
+                         current: dict[str, Any]) -> dict[str, Any] | None:
+    """What the current differential changes from the latest signed version's (the figures an
+    amendment would change: display.differential_changes), with that version: the comment
+    carried over was written for it. None before a first signature or without a change."""
+    latest = max(signatures, key=lambda s: s.version, default=None)
+    if latest is None:
+        return None
+    changes = differential_changes(latest.content.get("differential") or {}, current)
+    return {"version": latest.version, "changes": changes} if changes else None
 
 
 def specimen_document(specimen: Specimen) -> dict[str, Any]:

@@ -70,14 +70,14 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
     # Read once for the gallery, the differential and the sign blockers.
     cells, cbc = selectors.case_cells(specimen), cbc_latest(specimen)
+    diff = selectors.case_differential(specimen, cells=cells, cbc=cbc)
     signatures = list(specimen.signatures.select_related("signed_by")
                       .prefetch_related("reports", "result_messages"))
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
         "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
-        "differential": differential_table(
-            selectors.case_differential(specimen, cells=cells, cbc=cbc)),
+        "differential": differential_table(diff),
         "gallery": selectors.case_gallery(specimen, cells=cells),
         "keys": [(key, code, class_label(code)) for key, code in KEYS.items()],
         "key_classes": dict(KEYS),
@@ -87,6 +87,8 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "sign_kept": request.session.pop(
             REFUSED_SIGNATURE.format(accession=specimen.accession), None),
         "sign_comment": selectors.sign_comment_initial(specimen, signatures=signatures),
+        # What the differential changed since the version that comment was written for.
+        "comment_changes": selectors.changes_since_signed(signatures, diff),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),

@@ -118,3 +118,29 @@ def test_a_cleared_conclusion_stays_cleared(client, biologist, analysed, outbox,
     page = client.get(f"/review/{analysed.accession}/").content.decode()
     assert _sign_comment(client, analysed.accession) == ""
     assert 'id="sign-comment-carried"' not in page
+
+
+def test_the_carried_comment_says_what_changed_since_it_was_written(
+        client, biologist, analysed, outbox, django_capture_on_commit_callbacks):
+    """A conclusion that names 3 band forms, carried over to an amendment that counts one
+    fewer, contradicts the new figures: the sign form lists what changed since the version the
+    comment was written for, and asks to check it. Nothing changed, nothing said."""
+    from apps.smears.models import Cell
+    from apps.workflow.services import cells_reclassify
+
+    client.force_login(biologist)
+    with django_capture_on_commit_callbacks(execute=True):
+        case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="validated",
+                  count_acknowledged=True, comment=CONCLUSION, domain_acknowledged=True)
+    _amend(client, analysed.accession, "One neutrophil was a monocyte.")
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    assert 'id="sign-comment-changes"' not in page
+    neutrophil = Cell.objects.filter(specimen=analysed, analyser_class="neutrophil").first()
+    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
+                     new_class="monocyte")
+    page = " ".join(client.get(f"/review/{analysed.accession}/").content.decode().split())
+    hint = page.split('id="sign-comment-changes">', 1)[1].split("</p>", 1)[0]
+    assert hint.startswith("Changed since version 1: ")
+    assert "Neutrophils " in hint and "Monocytes " in hint and " → " in hint
+    assert hint.endswith("The comment was written for version 1: check that it still says "
+                         "what the figures say.")
