@@ -423,7 +423,9 @@ def score_display(score: object, *, report: bool = False) -> dict[str, object]:
         "level": _qualified_level(name, get("state"), get("level"), thresholds,  # type: ignore[arg-type]
                                   list(evidence.get("contributions") or []),  # type: ignore[union-attr]
                                   get("value")),
-        "calibration": score_calibration_text(name, thresholds),  # type: ignore[arg-type]
+        # What the output is calibrated to, beside an output only.
+        "calibration": score_calibration_text(name, thresholds)  # type: ignore[arg-type]
+        if get("state") == "scored" else "",
         "table": contribution_table(name, list(evidence.get("contributions") or []),  # type: ignore[union-attr]
                                     computed=(get("inputs") or {}).get("computed") or {},  # type: ignore[union-attr]
                                     decimals=analyser_decimals(get("inputs")))

@@ -89,8 +89,9 @@ def run_progress(run: AnalysisRun | None) -> dict[str, object]:
         return {"status": "none", "done": 0, "total": 0, "percent": 0, "error": "", "text": ""}
     from django.utils.translation import gettext as _
 
-    cells = _("%(done)s of %(total)s cells") % {"done": run.progress_done,
-                                                 "total": run.progress_total}
+    # "cells: 0 of 15": no plural to agree with 0 or 1 in French ("0 cellule sur 15").
+    cells = _("cells: %(done)s of %(total)s") % {"done": run.progress_done,
+                                                  "total": run.progress_total}
     return {
         "id": run.pk, "status": run.status, "done": run.progress_done,
         "total": run.progress_total, "percent": run.progress_percent, "error": run.error_text,

@@ -128,6 +128,8 @@ CBC_SHORT_NAMES: dict[str, Promise] = {
     "NEUT%": _l("NEUT%"), "LYMPH#": _l("LYMPH#"), "LYMPH%": _l("LYMPH%"),
     "MONO#": _l("MONO#"), "MONO%": _l("MONO%"), "EO#": _l("EO#"), "EO%": _l("EO%"),
     "BASO#": _l("BASO#"), "BASO%": _l("BASO%"), "IG#": _l("IG#"), "IG%": _l("IG%"),
+    # Erythroblasts: a count, and a ratio per 100 white cells (not a share of them).
+    "NRBC#": _l("NRBC#"), "NRBC%": _l("NRBC%"),
 }
 
 

@@ -206,8 +206,10 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
         trends.append({
             "code": code, "label": str(names.get(code, code)), "unit": cbc_unit(
                 trend.get("unit")), "panel": panel,
-            "range": f"{measured_value(panel.low, panel.low_decimals)} – "
-                     f"{measured_value(panel.high, panel.high_decimals)}",
+            # The patient's own lowest and highest: worded so, not read as an interval.
+            "range": _("values %(low)s–%(high)s") % {
+                "low": measured_value(panel.low, panel.low_decimals),
+                "high": measured_value(panel.high, panel.high_decimals)},
             "first": _day(points[0].at) if points else "",
             "last": _day(points[-1].at) if points else ""})
     sex = context.get("sex") or ""
@@ -245,8 +247,10 @@ def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
              # As the case page words it (a VEXAS level without points from vacuoles says so).
              "level": shown["level"],
              "text": translate(s.get("text") or ""),
-             # A model's known limits (its card), as the case page lists them under the score.
-             "limits": [translate(str(t)) for t in (s.get("evidence") or {}).get("limits") or []]}
+             # A model's known limits (its card), as the case page lists them under the score:
+             # beside a result, not beside a score that gave none.
+             "limits": [translate(str(t)) for t in (s.get("evidence") or {}).get("limits") or []]
+             if s.get("state") == "scored" else []}
             for s in scores]
 
 

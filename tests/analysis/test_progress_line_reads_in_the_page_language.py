@@ -1,6 +1,7 @@
 """The specimen page's analysis progress, polled while the run works, reads in the page's
-language: the poll returns the line the page shows, worded by the server ("En cours — 3 sur 60
-cellules"), not the run's status code ("running — 3 / 60")."""
+language: the poll returns the line the page shows, worded by the server ("En cours —
+cellules : 3 sur 60"), not the run's status code ("running — 3 / 60"); with no plural to agree
+with 0 or 1 ("0 cellules sur 15" is not French)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ def test_the_polled_line_is_worded_in_french(client, technician, specimen):
     client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
     data = client.get(f"/specimens/{specimen.accession}/progress/").json()
     assert data["status"] == "running" and data["done"] == 3
-    assert data["text"].startswith("En cours — 3 ") and "60" in data["text"]
+    assert data["text"] == "En cours — cellules\u00a0: 3 sur 60"
+    AnalysisRun.objects.filter(specimen=specimen).update(progress_done=0)
+    assert client.get(f"/specimens/{specimen.accession}/progress/").json()["text"] == (
+        "En cours — cellules\u00a0: 0 sur 60")
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     data = client.get(f"/specimens/{specimen.accession}/progress/").json()
-    assert data["text"] == "Running — 3 of 60 cells"
+    assert data["text"] == "Running — cells: 0 of 60"
+    page = client.get(f"/specimens/{specimen.accession}/").content.decode()
+    assert "cells: 0 of 60" in " ".join(page.split())

@@ -150,16 +150,18 @@ def test_an_earlier_critical_value_reads_critical_in_the_report(make_specimen, s
 
 
 def test_the_trend_headings_keep_the_analysers_decimals(case, settings, client, biologist):
-    """WBC 3.10 now and 4.80 before: the plot's heading reads "3.10 – 4.80", as the CBC table
-    prints them, on the page and in the report; each dot's title too."""
+    """WBC 3.10 now and 4.80 before: the plot's heading reads "values 3.10–4.80", as the CBC
+    table prints them, on the page and in the report; each dot's title too. "values": the
+    patient's own lowest and highest, not read as the reference interval the band draws."""
     specimen, signature = case
-    for language, low, high in (("en", "3.10", "4.80"), ("fr", "3,10", "4,80")):
+    for language, word, low, high in (("en", "values", "3.10", "4.80"),
+                                      ("fr", "valeurs", "3,10", "4,80")):
         html = report_html(signature=signature, language=language,
                            media_root=settings.MEDIA_ROOT)
         figure = html[html.index('data-code="WBC"'):]
-        assert f"· {low} – {high}</figcaption>" in figure[:figure.index("</svg>")]
+        assert f"· {word} {low}–{high}</figcaption>" in figure[:figure.index("</svg>")]
     client.force_login(biologist)
     page = client.get(f"/review/{specimen.accession}/").content.decode()
     figure = page[page.index('data-code="NEUT#"'):]
     figure = figure[:figure.index("</svg>")]
-    assert "· 1.20–2.40</figcaption>" in figure and ": 1.20</title>" in figure
+    assert "· values 1.20–2.40</figcaption>" in figure and ": 1.20</title>" in figure

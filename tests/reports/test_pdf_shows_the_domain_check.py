@@ -40,7 +40,9 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     # probability (the fixture's 0.71 and 0.81); the cell inside keeps its 0.91.
     assert "(71%)" not in en and "(81%)" not in en and "(91%)" in en
     assert WARNING_EN in en
-    assert "3 of them are not counted until you confirm or reclassify them." in en
+    # The signed report says what was done, not what its reader is to do.
+    assert "3 of them were not counted: no biologist confirmed or reclassified them." in en
+    assert "until you confirm" not in en
     assert "the others keep the model's class" in en
     assert "no white cell found: the stained region fills the image" in en
     # The two key cells outside say so in a few words, below the banner that explains it.

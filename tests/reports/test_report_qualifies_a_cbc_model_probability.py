@@ -53,3 +53,20 @@ def test_the_level_names_its_threshold_once_in_the_models_unit(make_specimen, si
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
     assert "au-dessus du seuil de décision (sortie 0,4)" in french
     assert french.count("seuil de décision") == 1
+
+
+def test_a_score_without_a_result_prints_no_calibration_and_no_limits(make_specimen, sign,
+                                                                       settings):
+    """A CBC model not scored (no blood count) gave no output: what an output is calibrated to
+    and the model card's limits qualify an output, and beside none they are noise."""
+    from apps.reports.document import report_html
+
+    payload = _score(DEMOGRAPHIC, state="indeterminate")
+    payload["thresholds"]["training_prevalence"] = 0.655
+    payload["evidence"]["limits"] = ["Single-centre cohort (one study, one analyser family); "
+                                     "no external validation."]
+    signature = sign(make_specimen(), scores=[{**payload, "definition": "mds-cbc",
+                                               "version": "1", "level": "", "value": None}])
+    english = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
+    assert "Calibrated to its training cohort" not in english
+    assert "Known limits (model card)" not in english
