@@ -166,3 +166,20 @@ def test_the_worklist_search_shows_its_whole_placeholder_in_french(browser_page,
     }""")
     assert sizes["placeholder"].startswith("N° de prélèvement"), sizes
     assert sizes["text"] <= sizes["room"], sizes
+
+
+def test_the_differential_stays_in_sight_while_signing(browser_page, live_server, review_case):
+    """The validation form sits beside the side panel, not under the whole layout: with the
+    password field in view, the differential's total (white cells counted) is on the screen
+    too, whole, not cut by the panel's end."""
+    page = browser_page
+    _french(page, live_server)
+    page.goto(f"{live_server.url}/review/{review_case.accession}/")
+    page.locator("#sign-password").scroll_into_view_if_needed()
+    box = page.locator("#diff-total").bounding_box()
+    side = page.locator(".review-side").bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and side is not None and viewport is not None
+    assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], box
+    assert box["y"] + box["height"] <= side["y"] + side["height"], (box, side)
+    assert page.locator("#sign-password").is_visible()
