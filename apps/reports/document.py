@@ -306,11 +306,15 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
             + (f" ({c['name']})" if c.get("name") else ""),
             "predicted_label": "" if no_cell else labels.label(labels.CELL_CLASSES,
                                                                 c.get("predicted_class")),
-            "reclassified": c.get("class") != c.get("predicted_class"),
+            # By the biologist (content signed before "reviewed" was kept: any other class); an
+            # image left without a class was not reclassified.
+            "reclassified": bool(c.get("class")) and c.get("reviewed", True) is not False
+            and c.get("class") != c.get("predicted_class"),
             # The scanner pre-classified it otherwise than it was signed: one of the two was
             # wrong, which the report keeps (a band neutrophil's folder names a neutrophil).
+            # An image signed without a class has nothing to differ from.
             "scanner_label": labels.label(labels.CELL_CLASSES, c["scanner_class"])
-            if c.get("scanner_class") and wbc_class(c["scanner_class"])
+            if c.get("scanner_class") and c.get("class") and wbc_class(c["scanner_class"])
             != wbc_class(c.get("class") or "") else "",
             "probability": "" if flag else probability_percent(c.get("probability")),
             "reviewed": bool(c.get("reviewed")),

@@ -252,6 +252,14 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english,
             notes.append(gettext(
                 "All %(cells)s cells classified one by one by the biologist (reclassified or "
                 "confirmed): no class of the model is counted.") % {"cells": int(diff["cells"])})
+        elif diff.get("reviewed") is not None and diff.get("cells") is not None \
+                and int(diff["reviewed"]) + int(diff.get("unclassified") or 0) \
+                >= int(diff["cells"]):
+            notes.append(gettext(
+                "Cells classified one by one by the biologist (reclassified or confirmed): "
+                "%(reviewed)s of %(cells)s; no class of the model is counted: the other images "
+                "were left without a class.") % {
+                "reviewed": int(diff["reviewed"]), "cells": int(diff["cells"])})
         elif diff.get("reviewed") is not None and diff.get("cells") is not None:
             notes.append(gettext(
                 "Cells classified one by one by the biologist (reclassified or confirmed): "

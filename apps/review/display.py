@@ -319,6 +319,10 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
             "reviewed": diff.get("reviewed", 0), "unclassified": diff.get("unclassified", 0),
             # Every cell classified by the biologist: no class of the model is counted.
             "all_reviewed": bool(diff.get("cells")) and diff.get("reviewed") == diff.get("cells"),
+            # Images counted on the model's class: none when every image was either classified
+            # by the biologist or left without a class (not counted).
+            "model_classes": max(0, int(diff.get("cells") or 0) - int(diff.get("reviewed") or 0)
+                                 - int(diff.get("unclassified") or 0)),
             "analyser": analyser or None, "has_analyser": bool(analyser),
             "analyser_name": analyser_name(analyser.get("analyser")) if analyser else "",
             # The analyser's parameters this CBC has (NEUT%, ... NRBC%), none it lacks.

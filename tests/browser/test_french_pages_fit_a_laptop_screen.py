@@ -180,6 +180,6 @@ def test_the_differential_stays_in_sight_while_signing(browser_page, live_server
     side = page.locator(".review-side").bounding_box()
     viewport = page.viewport_size
     assert box is not None and side is not None and viewport is not None
-    assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], box
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], box
     assert box["y"] + box["height"] <= side["y"] + side["height"], (box, side)
     assert page.locator("#sign-password").is_visible()

@@ -110,6 +110,14 @@ def test_the_message_says_what_limits_the_numbers():
     assert ("All 40 cells classified one by one by the biologist (reclassified or confirmed): "
             "no class of the model is counted.") in every_notes
     assert not any("the others keep" in n for n in every_notes)
+    # The others left without a class (outside the domain, waiting): no model class counted.
+    waiting = {**content, "differential": {**content["differential"], "unclassified": 37}}
+    waiting_notes = [msg.unescape(str(n[3])) for n in hl7.parse(oru_r01(
+        content=waiting, signature=_facts(), sending_facility="CHU LAB",
+        receiving_application="LIS", receiving_facility="CHU")).segments("NTE")]
+    assert ("Cells classified one by one by the biologist (reclassified or confirmed): 3 of "
+            "40; no class of the model is counted: the other images were left without a "
+            "class.") in waiting_notes
     # Inside the domain with a full count: none of these notes.
     inside = {**CONTENT, "domain": {**content["domain"], "code": "inside", "outside": 1}}
     plain = hl7.parse(oru_r01(content=inside, signature=_facts(), sending_facility="CHU LAB",

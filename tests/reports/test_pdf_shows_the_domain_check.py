@@ -43,7 +43,11 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     # The signed report says what was done, not what its reader is to do.
     assert "3 of them were not counted: no biologist confirmed or reclassified them." in en
     assert "until you confirm" not in en
-    assert "the others keep the model's class" in en
+    # The one cell inside was classified by the biologist, the 3 outside wait: no class of
+    # the model is counted, and no "others" keep one.
+    assert "the others keep the model's class" not in en
+    assert ("1 cell classified one by one by the biologist (reclassified or confirmed); no "
+            "class of the model is counted: the other images were left without a class.") in en
     assert "no white cell found: the stained region fills the image" in en
     # The two key cells outside say so in a few words, below the banner that explains it.
     assert en.count("Image outside the validated domain") == 2
@@ -113,3 +117,24 @@ def test_once_the_biologist_classified_every_cell_the_report_says_whose_count_it
     fr = _flat(rendered(signed, "fr"), tmp_path)
     assert "les classes comptées sont celles du biologiste" in fr
     assert "Les 4 cellules ont toutes été classées une à une par le biologiste" in fr
+
+
+def test_a_rejected_smear_whose_images_wait_claims_no_reclassification(make_specimen, sign,
+                                                                        rendered, tmp_path):
+    """Every image outside the domain and none classified, the case rejected: no key cell says
+    "reclassified" or that the scanner disagrees (nothing was classed to disagree with), and
+    the note does not say "the others keep the model's class" (none was counted)."""
+    from apps.smears.models import Cell
+
+    specimen = make_specimen()
+    _outside(specimen)
+    CellPrediction.objects.filter(cell__specimen=specimen).update(in_domain=False,
+                                                                  smear_outside=True)
+    Cell.objects.filter(specimen=specimen).update(analyser_class="monocyte", reviewed_class="")
+    signed = sign(specimen, meaning="rejected")
+    en = _flat(rendered(signed, "en"), tmp_path)
+    assert "reclassified ·" not in en.replace("(reclassified or confirmed)", "")
+    assert "· reclassified" not in en and "≠" not in en
+    assert "the others keep the model's class" not in en
+    assert ("0 cells classified one by one by the biologist (reclassified or confirmed); no "
+            "class of the model is counted: the other images were left without a class.") in en
