@@ -83,16 +83,20 @@ def count_reading(code: str | None, value: float | None, low: float | None,
 
     A count estimated from a sample of cells (a smear's: its share of 100 cells times the WBC)
     passes its 95 % interval as ``bounds``: it reads "L" or "H" only when the whole interval
-    lies outside the reference interval. One basophil in 96 cells beside a WBC of 12.4 is
-    0.13 x10^9/L, above 0.10, but anywhere from 0.02 to 0.70: not a basophilia. A critical
-    value is read on the count itself: it is called, not weighed."""
-    if code is not None and critical_low(code, value) is not None:
-        return "LL"
+    lies outside the reference interval, and "LL" only when all of it lies below the critical
+    limit. One basophil in 96 cells beside a WBC of 12.4 is 0.13 x10^9/L, above 0.10, but
+    anywhere from 0.02 to 0.70: not a basophilia; 0.42 neutrophils anywhere from 0.27 to 0.64
+    are low, not certainly below 0.5 (the analyser's ANC, on thousands of cells, is the one
+    the CBC table calls critical)."""
     interval = reference.Interval(low, high) if low is not None or high is not None else None
-    if bounds is None:
-        return reference.flag_for(value, interval)
     if value is None:
         return ""
+    # The count itself, or the highest it may be: below the critical limit either way.
+    if code is not None and critical_low(
+            code, value if bounds is None else max(bounds)) is not None:
+        return "LL"
+    if bounds is None:
+        return reference.flag_for(value, interval)
     if reference.flag_for(max(bounds), interval) == "L":
         return "L"
     return "H" if reference.flag_for(min(bounds), interval) == "H" else ""

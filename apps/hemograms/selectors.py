@@ -146,8 +146,10 @@ def count_intervals(result: CBCResult, specimen: Specimen | None = None
                     ) -> dict[str, tuple[float | None, float | None]]:
     """The reference interval of each absolute white-cell count of ``result`` (ABSOLUTE_OF_SHARE's
     codes and IG#): the one stored with the value the file gave, else the computed count's (a
-    file that gave the share alone); a count with neither is left out. What reads a smear's
-    absolute count against the same interval as the blood count's own."""
+    file that gave the share alone), else the count's interval in the result's reference set
+    for the same subject (a file that gave neither: a monocytopenia on the smear is read
+    against the interval the blood count would have used); a count with none is left out.
+    What reads a smear's absolute count against the same interval as the blood count's own."""
     out: dict[str, tuple[float | None, float | None]] = {}
     for v in result.values.all():
         if v.code in WHITE_CELL_COUNTS and (v.ref_low is not None or v.ref_high is not None):
@@ -156,6 +158,14 @@ def count_intervals(result: CBCResult, specimen: Specimen | None = None
         for c in cbc_computed(result, specimen):
             if c.code not in out and (c.ref_low is not None or c.ref_high is not None):
                 out[c.code] = (c.ref_low, c.ref_high)
+    missing = tuple(sorted(WHITE_CELL_COUNTS - set(out)))
+    table = reference_table(result.reference_ranges_version, missing) if missing else None
+    if table is not None:
+        subject = cbc_subject(specimen or result.specimen, result)
+        for code in missing:
+            interval = table.interval_for(code, subject.sex, subject.age)
+            if interval is not None and (interval.low is not None or interval.high is not None):
+                out[code] = (interval.low, interval.high)
     return out
 
 

@@ -294,8 +294,8 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         absolute_note += " " + _("In brackets: its 95%% interval on the %(n)s white cells "
                                  "counted (the share's, times the WBC).") % {"n": wbc}
     if absolute_note and any(r.get("absolute_withheld") for r in rows):
-        absolute_note += " " + _("A count is marked low or high only when its whole 95% "
-                                 "interval lies outside the reference interval: a count whose "
+        absolute_note += " " + _("A count is marked low, high or critical only when its "
+                                 "whole 95% interval lies past the limit: a count whose "
                                  "interval reaches into it (in brackets) is not, as one "
                                  "basophil among 100 cells is not a basophilia; the analyser's "
                                  "counts (blood count) measure them on thousands of cells.")

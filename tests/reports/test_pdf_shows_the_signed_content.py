@@ -40,7 +40,7 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     # 1.55 below the interval of the blood count's own NEUT# (1.8-7.5), but its 95% interval
     # on 4 cells reaches into it: not read Low, as the result message does not.
     assert "Neutrophils 2 50.0 1.55 (0.47–2.63) 50.0" in flat
-    assert "only when its whole 95% interval lies outside the reference interval" in flat
+    assert "only when its whole 95% interval lies past the limit" in flat
     assert "Lymphocytes 1 25.0 0.78 (0.14–2.17) 25.0" in flat
     assert "Monocytes 1 25.0 0.78 (0.14–2.17) 0.0" in flat
     assert "Eosinophils 0 0.0 0.00 (0.00–1.52) 25.0" in flat

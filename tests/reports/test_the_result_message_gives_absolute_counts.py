@@ -55,8 +55,9 @@ def test_each_absolute_count_is_the_share_times_the_wbc_with_two_decimals():
 def test_each_is_read_against_the_blood_counts_interval_for_the_same_count():
     obx = _obx(CONTENT)
     neut, lymph = obx["753-4"], obx["732-8"]
-    # 0.44 < 0.5: past the critical limit of the ANC, as the CBC table says of the analyser's.
-    assert (str(neut[7]), str(neut[8])) == ("1.8-7.5", "LL")
+    # 0.44 < 0.5, but its 95% interval (8 of 100 cells: 0.22-0.82) reaches above the critical
+    # limit of the ANC: low, not certainly critical (the analyser's ANC is the one called).
+    assert (str(neut[7]), str(neut[8])) == ("1.8-7.5", "L")
     # The interval of a count the file left out is the computed row's; 4.36 (its 95% interval
     # 3.88-4.72) lies above 1-3.5 as a whole.
     assert (str(lymph[7]), str(lymph[8])) == ("1-3.5", "H")
@@ -94,7 +95,7 @@ def test_the_interval_kept_with_the_differential_reads_it():
     content["differential"]["absolute_reference"] = {"neutrophil": ["NEUT#", 2.0, 7.0],
                                                      "lymphocyte": ["LYMPH#", 1.5, 3.5]}
     obx = _obx(content)
-    assert (str(obx["753-4"][7]), str(obx["753-4"][8])) == ("2-7", "LL")
+    assert (str(obx["753-4"][7]), str(obx["753-4"][8])) == ("2-7", "L")
     assert (str(obx["732-8"][7]), str(obx["732-8"][8])) == ("1.5-3.5", "H")
 
 
@@ -124,3 +125,12 @@ def test_equal_counts_give_equal_absolute_counts():
         "analyser_wbc": 4.0}}
     obx = _obx(content)
     assert [str(obx[c][5]) for c in ("753-4", "732-8", "743-5")] == ["1.33", "1.33", "1.33"]
+
+
+def test_a_count_whose_whole_interval_is_below_the_critical_limit_reads_ll():
+    """2 neutrophils of 100 beside a WBC of 5.45: 0.11, its interval 0.03-0.38 wholly below 0.5."""
+    content = copy.deepcopy(CONTENT)
+    content["differential"]["counts"].update({"neutrophil": 2, "lymphocyte": 86})
+    content["differential"]["per_100_wbc"].update({"neutrophil": 2.0, "lymphocyte": 86.0})
+    neut = _obx(content)["753-4"]
+    assert (str(neut[5]), str(neut[8])) == ("0.11", "LL")

@@ -157,4 +157,4 @@ def test_monocytes_on_one_cell_are_not_read_high(client, biologist, reviewed):
     row = re.search(r'<tr data-class="monocyte">(.*?)</tr>', body).group(1)
     assert '1.30<br><span class="interval nobreak">(0.24–4.07)</span>' in row
     assert "High" not in row
-    assert "only when its whole 95% interval lies outside the reference interval" in page
+    assert "only when its whole 95% interval lies past the limit" in page

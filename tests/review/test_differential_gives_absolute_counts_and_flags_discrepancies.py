@@ -157,12 +157,17 @@ def test_each_absolute_count_is_read_against_the_blood_counts_interval():
     # Flagged on their whole interval: no interval printed at the target count, no note.
     assert not rows["lymphocyte"]["absolute_interval"]
     assert "whole 95% interval" not in table["absolute_note"]
-    # A critical value is read on the count itself (0.42, its interval 0.34-0.51): called.
+    # Critical only when the whole interval is below 0.5: 0.42 (0.34-0.51) is low; 0.23
+    # (0.19-0.28) critical.
     with translation.override("fr"):
         rows = {r["class"]: r for r in differential_table(
             _diff(analyser_wbc=0.9, absolute_reference=reference))["rows"]}
+        assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == (
+            "0,42", "Bas")
+        rows = {r["class"]: r for r in differential_table(
+            _diff(analyser_wbc=0.5, absolute_reference=reference))["rows"]}
     assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == (
-        "0,42", "Critique (bas)")
+        "0,23", "Critique (bas)")
 
 
 def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
@@ -181,8 +186,8 @@ def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
         "", "0.32–1.17")
     assert rows["neutrophil"]["absolute_interval"] == ""  # no reference: nothing to explain
     assert table["absolute_note"].endswith(
-        "A count is marked low or high only when its whole 95% interval lies outside the "
-        "reference interval: a count whose interval reaches into it (in brackets) is not, as "
+        "A count is marked low, high or critical only when its whole 95% interval lies past the "
+        "limit: a count whose interval reaches into it (in brackets) is not, as "
         "one basophil among 100 cells is not a basophilia; the analyser's counts (blood count) "
         "measure them on thousands of cells.")
     assert rows["blast"]["absolute_flag"] == "Abnormal"
