@@ -633,11 +633,27 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
     return detail
 
 
+def comment_changes_text(since: dict[str, Any] | None) -> str:
+    """What the differential changed since the signed version a carried-over comment was
+    written for (selectors.changes_since_signed), as the sign form says it; '' for none."""
+    if not since or not since.get("changes"):
+        return ""
+    listed = pgettext("between the items of a list", "; ").join(
+        f"{c['label']} {c['before']} → {c['after']}" for c in since["changes"])
+    return _("Changed since version %(version)s: %(changes)s. The comment was written for "
+             "version %(version)s: check that it still says what the figures say.") % {
+        "version": since["version"], "changes": listed}
+
+
+# The key of an amendment's change in the analyser's WBC (differential_changes).
+ANALYSER_WBC = "analyser_wbc"
+
+
 def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, str]]:
     """Each figure of the differential an amendment changes: its label, before and after (per
     100 white cells, one decimal as printed; "—" where one version has none), in the order of
-    the classes, then band forms, NRBC, the white cells counted and what the "other" cells
-    were named; each with its key."""
+    the classes, then band forms, NRBC, the white cells counted, the analyser's WBC (with its
+    decimals) and what the "other" cells were named; each with its key."""
     def figures(diff: dict[str, Any]) -> dict[str, str]:
         out = {cls: one_decimal(v) for cls, v in (diff.get("per_100_wbc") or {}).items()
                if v is not None}
@@ -647,6 +663,11 @@ def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[
             out["nrbc"] = one_decimal(diff["nrbc_per_100_wbc"])
         if diff.get("wbc_counted") is not None:
             out["wbc_counted"] = str(int(diff["wbc_counted"]))
+        # The analyser's WBC the absolute counts rest on: a blood count attached by the
+        # amendment changes every one of them, not a share.
+        if diff.get("analyser_wbc") is not None:
+            out[ANALYSER_WBC] = measured_value(diff["analyser_wbc"],
+                                               diff.get("analyser_wbc_decimals"))
         # What the "other" cells are, as the biologist named them (a plasma cell withdrawn is
         # a change, even when the share of "other" stays).
         names = diff.get("other_names") or {}
@@ -659,6 +680,7 @@ def differential_changes(before: dict[str, Any], after: dict[str, Any]) -> list[
     # A change is read apart from the table: band forms named on their own, not "of which".
     named = {"bands": _("Band forms (among the neutrophils)"), "nrbc": NRBC_LABEL,
              "wbc_counted": _("White cells counted"),
+             ANALYSER_WBC: _("Analyser's WBC (×10⁹/L), which the absolute counts rest on"),
              OTHER_NAMES: _("Other leukocytes (named)")}
     return [{"key": key, "label": str(named.get(key) or row_label(key)),
              "before": old.get(key) or "—", "after": new.get(key) or "—"}

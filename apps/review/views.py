@@ -24,7 +24,7 @@ from apps.patients.models import Specimen, SpecimenStatus
 from apps.smears.differential import BAND
 
 from . import selectors, services
-from .display import class_label, differential_table
+from .display import class_label, comment_changes_text, differential_table
 from .models import Meaning
 
 KEYS = OrderedDict([("n", "neutrophil"), ("s", BAND), ("l", "lymphocyte"), ("m", "monocyte"),
@@ -88,7 +88,8 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
             REFUSED_SIGNATURE.format(accession=specimen.accession), None),
         "sign_comment": selectors.sign_comment_initial(specimen, signatures=signatures),
         # What the differential changed since the version that comment was written for.
-        "comment_changes": selectors.changes_since_signed(signatures, diff),
+        "comment_changes": comment_changes_text(selectors.changes_since_signed(signatures,
+                                                                              diff)),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),

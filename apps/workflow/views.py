@@ -34,7 +34,7 @@ from apps.patients.models import Specimen
 from apps.patients.views import specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
-from apps.review.display import differential_table
+from apps.review.display import comment_changes_text, differential_table
 from apps.review.views import REFUSED_SIGNATURE, sign_blockers_context
 from apps.smears.forms import SmearUploadForm
 from apps.smears.models import VACUOLE_READS
@@ -233,7 +233,8 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
             new_class=str(body.get("class", "")), undo=body.get("undo") is True,
             name=str(body.get("name") or ""))
         cells = review_selectors.case_cells(specimen)  # read once for both
-        differential = differential_table(review_selectors.differential(specimen, cells=cells))
+        counted = review_selectors.differential(specimen, cells=cells)
+        differential = differential_table(counted)
         # What still stops signing (an image left without a class, ...), as the page lists it.
         return JsonResponse({"ok": True, "differential": differential,
                              **sign_blockers_context(
@@ -245,7 +246,12 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                              # What the biologist named those now classed "other".
                              "names": {str(c.pk): c.reviewed_name for c in moved},
                              # Their vacuole output, shown while they are neutrophils.
-                             "vacuole": review_selectors.vacuole_captions(moved)})
+                             "vacuole": review_selectors.vacuole_captions(moved),
+                             # In an amendment: what the differential changed since the
+                             # version whose comment the sign form carries over.
+                             "comment_changes": comment_changes_text(
+                                 review_selectors.changes_since_signed(
+                                     list(specimen.signatures.all()), counted))})
 
     return _json_review(request, action)
 

@@ -414,6 +414,12 @@
         recount();
         updateDifferential(res.data.differential);
         updateBlockers(res.data.blockers || [], res.data.reject_blockers || []);
+        // In an amendment: what changed since the version the carried-over comment was for.
+        var changes = document.getElementById("sign-comment-changes");
+        if (changes) {
+          changes.textContent = res.data.comment_changes || "";
+          changes.hidden = !res.data.comment_changes;
+        }
         if (shown) { preview(shown); }
         scoresChanging();
         root.setAttribute(undo ? "data-last-undo" : "data-last-move", cls + ":" + ids.join(","));

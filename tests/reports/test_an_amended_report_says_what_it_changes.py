@@ -122,3 +122,20 @@ def test_an_other_cell_named_otherwise_is_a_change(make_specimen, sign, settings
     notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
     assert ("Changed from version 1: Other leukocytes (named) plasma cell 1 → reactive "
             "lymphocyte 1.") in notes
+
+
+def test_a_new_blood_count_is_a_change_of_the_absolute_counts():
+    """An amendment that attaches a blood count received after signing (WBC 18.20 -> 17.90)
+    changes every absolute count though no share moves: it says so, with the analyser's
+    decimals, not "the differential is unchanged"."""
+    from apps.reports.hl7_result import Amended, changes_note
+
+    diff = {"per_100_wbc": {"neutrophil": 86.0, "lymphocyte": 9.0, "monocyte": 5.0},
+            "wbc_counted": 100, "analyser_wbc": 18.2, "analyser_wbc_decimals": 2}
+    changes = differential_changes(diff, {**diff, "analyser_wbc": 17.9})
+    assert [(c["key"], c["before"], c["after"]) for c in changes] == [
+        ("analyser_wbc", "18.20", "17.90")]
+    note = changes_note(Amended(version=1, changes=tuple(
+        (c["label"], c["before"], c["after"]) for c in changes), comment_changed=False))
+    assert note == ("Changed from version 1: Analyser's WBC (×10⁹/L), which the absolute "
+                    "counts rest on 18.20 → 17.90.")

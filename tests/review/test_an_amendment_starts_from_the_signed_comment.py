@@ -125,8 +125,9 @@ def test_the_carried_comment_says_what_changed_since_it_was_written(
     """A conclusion that names 3 band forms, carried over to an amendment that counts one
     fewer, contradicts the new figures: the sign form lists what changed since the version the
     comment was written for, and asks to check it. Nothing changed, nothing said."""
+    import json
+
     from apps.smears.models import Cell
-    from apps.workflow.services import cells_reclassify
 
     client.force_login(biologist)
     with django_capture_on_commit_callbacks(execute=True):
@@ -134,13 +135,16 @@ def test_the_carried_comment_says_what_changed_since_it_was_written(
                   count_acknowledged=True, comment=CONCLUSION, domain_acknowledged=True)
     _amend(client, analysed.accession, "One neutrophil was a monocyte.")
     page = client.get(f"/review/{analysed.accession}/").content.decode()
-    assert 'id="sign-comment-changes"' not in page
+    assert '<p class="msg warning" id="sign-comment-changes" hidden></p>' in page
     neutrophil = Cell.objects.filter(specimen=analysed, analyser_class="neutrophil").first()
-    cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
-                     new_class="monocyte")
+    # The page's key (the reclassify endpoint) answers with it, for the form to show at once.
+    answer = client.post(f"/review/{analysed.accession}/reclassify/",
+                         data=json.dumps({"cells": [neutrophil.pk], "class": "monocyte"}),
+                         content_type="application/json").json()
+    assert answer["comment_changes"].startswith("Changed since version 1: ")
     page = " ".join(client.get(f"/review/{analysed.accession}/").content.decode().split())
     hint = page.split('id="sign-comment-changes">', 1)[1].split("</p>", 1)[0]
-    assert hint.startswith("Changed since version 1: ")
+    assert hint == answer["comment_changes"]
     assert "Neutrophils " in hint and "Monocytes " in hint and " → " in hint
     assert hint.endswith("The comment was written for version 1: check that it still says "
                          "what the figures say.")
