@@ -280,6 +280,7 @@ class Row:
     key: str
     reference: str = ""
     flag: str = ""
+    note: str = ""  # an NTE under the OBX: why a value outside OBX-7 carries no OBX-8
 
 
 def _interval(cbc: dict[str, Any], code: str | None) -> Interval | None:
@@ -329,8 +330,9 @@ def changes_note(amended: Amended, *, gettext: Gettext = _english,
     return note
 
 
-def observations(content: dict[str, Any]) -> list[Row]:
-    """The OBX rows of a signed content (see the module docstring)."""
+def observations(content: dict[str, Any], *, gettext: Gettext = _english) -> list[Row]:
+    """The OBX rows of a signed content (see the module docstring); ``gettext`` words the
+    notes of a row."""
     diff = content.get("differential") or {}
     rows: list[Row] = []
     for cls, value in (diff.get("per_100_wbc") or {}).items():
@@ -363,13 +365,22 @@ def observations(content: dict[str, Any]) -> list[Row]:
         kept = references.get(cls)
         interval = Interval(kept[1], kept[2]) if kept else _interval(cbc, cbc_code)
         # Read on its 95 % interval, as the report reads it (hemograms.flags.count_reading).
+        counted = int(diff.get("wbc_counted") or 0)
+        bounds = absolute_bounds(count, counted, diff.get("analyser_wbc"))
         flag = count_reading(cbc_code, absolute, interval.low, interval.high,
-                             bounds=absolute_bounds(count, int(diff.get("wbc_counted") or 0),
-                                                    diff.get("analyser_wbc"))) \
-            if interval else ""
+                             bounds=bounds) if interval else ""
+        # Outside OBX-7 and no OBX-8: a receiving system that flags against the interval
+        # itself, or its reader, is told why (as the report prints the interval and its note).
+        note = gettext(
+            "Not flagged: its 95%% interval on the %(n)s white cells counted (%(low)s-"
+            "%(high)s) reaches into the reference interval.") % {
+            "n": counted, "low": f"{bounds[0]:.{ABSOLUTE_DECIMALS}f}",
+            "high": f"{bounds[1]:.{ABSOLUTE_DECIMALS}f}"} \
+            if interval and bounds and not flag and count_reading(
+                cbc_code, absolute, interval.low, interval.high) else ""
         rows.append(Row("NM", f"{code}^{name}^LN", f"{absolute:.{ABSOLUTE_DECIMALS}f}",
                         ABSOLUTE_UNIT, f"{cls}#", _reference_text(interval),
-                        flag or _present_flag(cls, absolute)))
+                        flag or _present_flag(cls, absolute), note))
     smudge = (diff.get("excluded") or {}).get(SMUDGE) or 0
     if smudge and diff.get("wbc_counted"):
         rows.append(Row("NM", f"{SMUDGE_CELLS[0]}^{SMUDGE_CELLS[1]}^LN",
@@ -403,6 +414,10 @@ def _obx(order: Any, i: int, row: Row, status: str, signed_at: datetime,
     if collected is not None:
         obx.obx_14 = _ts(collected)
     obx.obx_19 = _ts(signed_at)
+    if row.note:
+        nte = obx.parent.add_segment("NTE")
+        nte.nte_1 = "1"
+        nte.nte_3 = _text(row.note)
 
 
 @dataclass(frozen=True)
@@ -497,7 +512,7 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
         nte.nte_1 = str(i)
         nte.nte_3 = _text(note)
 
-    rows = observations(content) if validated else []
+    rows = observations(content, gettext=gettext) if validated else []
     # An amendment replaces the earlier result: each value it changes is a correction (C),
     # each it keeps stays final (F), so the receiving side sees what the amendment changed.
     # Not knowing what was sent (None), every value is a correction.

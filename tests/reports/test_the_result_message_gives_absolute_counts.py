@@ -41,6 +41,24 @@ def _obx(content: dict, version: int = 1) -> dict[str, hl7.Segment]:
     return {str(o[3][0][0]): o for o in msg.segments("OBX")}
 
 
+def _note_after(content: dict, code: str) -> str | None:
+    """The NTE right under the OBX of ``code``, if any."""
+    facts = SignatureFacts(version=1, meaning="validated",
+                           signed_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
+                           signer_id="bio1", signer_family_name="Martin",
+                           signer_given_name="Anne", comment="", amendment_reason="",
+                           content_sha256="ab" * 32)
+    msg = hl7.parse(oru_r01(content=content, signature=facts, sending_facility="LAB",
+                            receiving_application="LIS", receiving_facility="CHU"))
+    segments = list(msg)
+    for i, seg in enumerate(segments):
+        if str(seg[0]) == "OBX" and str(seg[3][0][0]) == code:
+            after = segments[i + 1] if i + 1 < len(segments) else None
+            return msg.unescape(str(after[3])) if after is not None and str(after[0]) == "NTE" \
+                else None
+    raise AssertionError(code)
+
+
 def test_each_absolute_count_is_the_share_times_the_wbc_with_two_decimals():
     obx = _obx(CONTENT)
     expected = {"neutrophil": "0.44", "lymphocyte": "4.36", "monocyte": "0.33",
@@ -111,6 +129,11 @@ def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
     obx = _obx(content)
     assert (str(obx["705-4"][5]), str(obx["705-4"][7]), str(obx["705-4"][8])) == (
         "0.12", "0-0.1", "")
+    # Under it, a note says why a value outside OBX-7 carries no OBX-8.
+    assert _note_after(content, "705-4") == (
+        "Not flagged: its 95% interval on the 100 white cells counted (0.02-0.68) reaches into "
+        "the reference interval.")
+    assert _note_after(content, "753-4") is None  # no interval known for it: no note
     content["differential"]["analyser_wbc"] = 5.45
     obx = _obx(content)
     assert (str(obx["732-8"][5]), str(obx["732-8"][8])) == ("4.36", "")

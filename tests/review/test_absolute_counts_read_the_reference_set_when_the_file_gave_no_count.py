@@ -8,8 +8,8 @@ from __future__ import annotations
 from apps.review.selectors import case_differential
 from apps.workflow.services import cbc_import
 
-CSV = ("Sample No.,Date,Time,WBC(10^9/L),NEUT#(10^9/L)\r\n"
-       "S-0001,2026/11/20,08:00:00,1.10,0.45\r\n").encode()
+CSV = (b"Sample No.,Date,Time,WBC(10^9/L),NEUT#(10^9/L)\r\n"
+       b"S-0001,2026/11/20,08:00:00,1.10,0.45\r\n")
 
 
 def test_a_count_the_file_did_not_give_reads_the_reference_set(technician, analysed):
