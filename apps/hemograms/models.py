@@ -148,7 +148,8 @@ class HeldCBCRecord(TimeStampedModel):
     source_line = models.PositiveIntegerField()
     dedup_key = models.CharField(max_length=64)  # as CBCResult's: the same row is held once
     # What the biologist decides on without opening the file: when it was measured and its key
-    # values ([{"code", "value", "unit"}], hemograms.selectors.KEY_CODES).
+    # values ([{"code", "value", "unit", "decimals"}], hemograms.selectors.KEY_CODES; "decimals"
+    # as the analyser gave them, absent from rows held before it was kept).
     measured_at = models.DateTimeField(null=True, blank=True)
     key_values = models.JSONField(default=list, blank=True)
     attached_result = models.OneToOneField(CBCResult, null=True, blank=True,

@@ -236,7 +236,9 @@ def cbc_import(
         held = HeldCBCRecord.objects.create(
             specimen=target, source=source, source_line=record.line, dedup_key=key,
             measured_at=_aware(record.measured_at),
-            key_values=[{"code": m.code, "value": m.value, "unit": m.unit}
+            # With the decimals the analyser gave each ("17.90"), as the CBC table prints them.
+            key_values=[{"code": m.code, "value": m.value, "unit": m.unit,
+                         "decimals": reported_decimals(m.code, m.raw_value, m.raw_unit)}
                         for code in KEY_CODES for m in record.measurements
                         if m.code == code and m.value is not None])
         audit_record(actor=actor, action="cbc.hold", obj=held, after={

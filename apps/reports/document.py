@@ -219,7 +219,7 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
             "previous": previous, "trends": trends}
 
 
-def _differential(diff: dict[str, Any]) -> dict[str, Any]:
+def _differential(diff: dict[str, Any], version: int) -> dict[str, Any]:
     if "per_100_wbc" not in diff:
         # Signed before the differential per 100 white cells: printed as it was signed.
         rows = [{"label": labels.label(labels.CELL_CLASSES, r.get("class")),
@@ -228,7 +228,8 @@ def _differential(diff: dict[str, Any]) -> dict[str, Any]:
                 for r in diff.get("rows", [])]
         return {"legacy": True, "total": diff.get("total", 0),
                 "reviewed": diff.get("reviewed", 0), "rows": rows}
-    return {"legacy": False, **differential_table(diff)}
+    # Signed: nothing is to come any more ("there is no differential", not "... yet").
+    return {"legacy": False, **differential_table({**diff, "signature_version": version})}
 
 
 def _scores(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -378,7 +379,7 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         # Absent from content signed before the report carried it: then nothing is printed.
         "context": _patient_context(content.get("patient_context")),
         "cbc": _cbc(content.get("cbc")),
-        "differential": _differential(content.get("differential") or {}),
+        "differential": _differential(content.get("differential") or {}, signature.version),
         # Absent from content signed before the domain check existed: then nothing is printed.
         "domain": content.get("domain"),
         # The validating biologist's confirmation that they reviewed cells outside that domain.

@@ -138,3 +138,6 @@ def test_a_rejected_smear_whose_images_wait_claims_no_reclassification(make_spec
     assert "the others keep the model's class" not in en
     assert ("0 cells classified one by one by the biologist (reclassified or confirmed); no "
             "class of the model is counted: the other images were left without a class.") in en
+    # Signed, nothing is to come: "no differential", not "no differential yet".
+    assert "No white cell was counted: there is no differential." in en
+    assert "no differential yet" not in en

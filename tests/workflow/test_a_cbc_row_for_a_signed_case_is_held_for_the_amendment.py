@@ -60,8 +60,10 @@ def test_the_row_is_held_not_attached_and_the_page_says_so(client, technician, s
     client.force_login(technician)
     page = client.get(f"/review/{signed.accession}/").content.decode()
     assert 'id="held-cbc"' in page and "line 2 of xn.csv" in page
-    # What the biologist decides on without opening the file: its time and key values.
-    assert "measured" in page and "HGB 9.5&nbsp;g/dL" in page and "PLT 90&nbsp;×10⁹/L" in page
+    # What the biologist decides on without opening the file: its time and key values, with
+    # the decimals the analyser gave them (MCV 106.0) and their short names.
+    assert "measured" in page and "Hb 9.5&nbsp;g/dL" in page
+    assert "Platelets 90&nbsp;×10⁹/L" in page and "MCV 106.0&nbsp;fL" in page
     assert "Amend the case to attach them" in page
     assert "Attach to the case" not in page  # a signed case takes nothing
     page = client.get("/worklist/").content.decode()
