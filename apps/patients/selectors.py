@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
+
+from apps.core.models import AuditEvent
 
 from .models import (
     MIXUP_FLAG,
@@ -12,6 +15,7 @@ from .models import (
     Patient,
     Specimen,
     SpecimenFlag,
+    SpecimenStatus,
 )
 
 SPECIMEN_SIGNED = "specimen_signed"
@@ -98,3 +102,28 @@ def specimen_identity_problem(
     if patient.external_id != patient_id:
         return IdentityProblem("patient_mismatch", accession, patient_id)
     return None
+
+
+@dataclass(frozen=True)
+class RescanRequest:
+    """Why a biologist asked for the smear to be scanned again, who and when."""
+
+    reason: str
+    by: str
+    at: datetime
+
+
+def specimen_rescan_request(specimen: Specimen) -> RescanRequest | None:
+    """The rescan a biologist asked for, while the specimen waits for it (its status): the
+    reason, as recorded in the audit trail, for the technician who scans the slide again."""
+    if specimen.status != SpecimenStatus.RESCAN:
+        return None
+    event = (AuditEvent.objects.filter(action="case.rescan", object_type="patients.specimen",
+                                       object_id=str(specimen.pk))
+             .select_related("actor").order_by("-at", "-id").first())
+    if event is None:
+        return None
+    actor = event.actor
+    by = (actor.get_full_name() or actor.get_username()) if actor else event.actor_username
+    return RescanRequest(reason=str((event.after or {}).get("reason") or ""), by=by,
+                         at=event.at)

@@ -418,7 +418,8 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
 
     A search (`query`: part of the accession, the patient's pseudo-id or hospital number, or
     part of a name) looks at every specimen, flagged or not, in any status unless one is
-    chosen: the case looked for is found even when it is not waiting."""
+    chosen: the case looked for is found even when it is not waiting. A status chosen lists
+    every specimen in it, flagged or not."""
     from django.db.models import Prefetch, Q
 
     from apps.patients.models import SIGNED_CASE_FLAGS, SpecimenFlag
@@ -440,7 +441,9 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
                        | Q(patient__given_name__icontains=query))
     if flag:
         qs = qs.filter(flags__name=flag)
-    elif not include_unflagged and not query:
+    elif not include_unflagged and not query and not status:
+        # A status chosen is every specimen in it: the cases whose rescan was requested, the
+        # validated ones, are looked for whether or not a flag put them first.
         qs = qs.filter(priority__gt=0)
     if date_from:
         qs = qs.filter(created_at__date__gte=date_from)

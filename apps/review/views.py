@@ -21,6 +21,7 @@ from apps.core.permissions import role_required
 from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
 from apps.hemograms.wording import subject_note
 from apps.patients.models import Specimen, SpecimenStatus
+from apps.patients.selectors import specimen_rescan_request
 from apps.smears.differential import BAND
 
 from . import selectors, services
@@ -93,6 +94,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
+        "rescan": specimen_rescan_request(specimen),
     })
 
 

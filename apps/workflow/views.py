@@ -63,6 +63,8 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "smear_form": SmearUploadForm(),
         "cbc_form": CBCUploadForm(),
         "mixup": patient_selectors.specimen_mixup(specimen),
+        # Why the smear is to be scanned again, while it waits for it.
+        "rescan": patient_selectors.specimen_rescan_request(specimen),
         "mixup_form": MixupClearForm(),
         # A signed case takes no upload and no re-analysis: the forms give way to why.
         "locked": patient_selectors.specimen_locked_reason(specimen),
