@@ -22,7 +22,7 @@ def test_scanner_bands_are_marked_until_reviewed(client, biologist, analysed):
     client.force_login(biologist)
     page = " ".join(client.get(f"/review/{analysed.accession}/").content.decode().split())
     assert ('1 neutrophil not yet reviewed was pre-classified as a band form by the slide '
-            'scanner (marked "band")') in page.replace("&quot;", '"')
+            'scanner (marked "scanner: band")') in page.replace("&quot;", '"')
     assert f'data-cell="{neutrophil.pk}"' in page and 'class="scanner-band"' in page
     cells_reclassify(actor=biologist, specimen=analysed, cell_ids=[neutrophil.pk],
                      new_class="band_neutrophil")
