@@ -124,7 +124,7 @@ def cbc_computed(result: CBCResult, specimen: Specimen | None = None) -> list[Co
     if not counts:
         result._computed_counts = []  # type: ignore[attr-defined]
         return []
-    table = reference_table(result.reference_ranges_version, tuple(c for c, _ in counts))
+    table = _result_table(result)
     subject = cbc_subject(specimen or result.specimen, result)
     out = []
     for code, count in counts:
@@ -159,7 +159,7 @@ def count_intervals(result: CBCResult, specimen: Specimen | None = None
             if c.code not in out and (c.ref_low is not None or c.ref_high is not None):
                 out[c.code] = (c.ref_low, c.ref_high)
     missing = tuple(sorted(WHITE_CELL_COUNTS - set(out)))
-    table = reference_table(result.reference_ranges_version, missing) if missing else None
+    table = _result_table(result) if missing else None
     if table is not None:
         subject = cbc_subject(specimen or result.specimen, result)
         for code in missing:
@@ -182,14 +182,20 @@ def cbc_rows(result: CBCResult, specimen: Specimen | None = None
     return rows + list(computed.values())
 
 
-def reference_table(version: str, codes: tuple[str, ...] | None = None
-                    ) -> reference.RangeTable | None:
+def _result_table(result: CBCResult) -> reference.RangeTable | None:
+    """The reference set ``result`` was flagged with (reference_table), read once per result
+    object: its computed counts and the differential's intervals both read it."""
+    if not hasattr(result, "_reference_table"):
+        result._reference_table = reference_table(  # type: ignore[attr-defined]
+            result.reference_ranges_version)
+    return result._reference_table  # type: ignore[attr-defined, no-any-return]
+
+
+def reference_table(version: str) -> reference.RangeTable | None:
     """The reference set a count was flagged with (its ``reference_ranges_version``), its
-    intervals of ``codes`` (all by default) in one query: the admin's set of that version, the
-    built-in adult table for its version, else None."""
+    intervals in one query: the admin's set of that version, the built-in adult table for its
+    version, else None."""
     intervals = ReferenceInterval.objects.filter(range_set__version=version)
-    if codes is not None:
-        intervals = intervals.filter(code__in=codes)
     rules = tuple(reference.Rule(i.code, i.sex, i.age_min, i.age_max, i.low, i.high)
                   for i in intervals)
     if rules or ReferenceRangeSet.objects.filter(version=version).exists():
