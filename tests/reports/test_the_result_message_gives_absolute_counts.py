@@ -30,26 +30,23 @@ CONTENT = {
 }
 
 
-def _obx(content: dict, version: int = 1) -> dict[str, hl7.Segment]:
+def _message(content: dict, version: int = 1) -> hl7.Message:
     facts = SignatureFacts(version=version, meaning="validated",
                            signed_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
                            signer_id="bio1", signer_family_name="Martin",
                            signer_given_name="Anne", comment="", amendment_reason="",
                            content_sha256="ab" * 32)
-    msg = hl7.parse(oru_r01(content=content, signature=facts, sending_facility="LAB",
-                            receiving_application="LIS", receiving_facility="CHU"))
-    return {str(o[3][0][0]): o for o in msg.segments("OBX")}
+    return hl7.parse(oru_r01(content=content, signature=facts, sending_facility="LAB",
+                             receiving_application="LIS", receiving_facility="CHU"))
+
+
+def _obx(content: dict, version: int = 1) -> dict[str, hl7.Segment]:
+    return {str(o[3][0][0]): o for o in _message(content, version).segments("OBX")}
 
 
 def _note_after(content: dict, code: str) -> str | None:
     """The NTE right under the OBX of ``code``, if any."""
-    facts = SignatureFacts(version=1, meaning="validated",
-                           signed_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
-                           signer_id="bio1", signer_family_name="Martin",
-                           signer_given_name="Anne", comment="", amendment_reason="",
-                           content_sha256="ab" * 32)
-    msg = hl7.parse(oru_r01(content=content, signature=facts, sending_facility="LAB",
-                            receiving_application="LIS", receiving_facility="CHU"))
+    msg = _message(content)
     segments = list(msg)
     for i, seg in enumerate(segments):
         if str(seg[0]) == "OBX" and str(seg[3][0][0]) == code:
