@@ -633,6 +633,21 @@ def cell_detail(*, cell_id: int, final_class: str, reviewed: bool, prediction: A
     return detail
 
 
+def scanner_bands_text(n: int) -> str:
+    """What the gallery says of the neutrophils not yet reviewed that the scanner put in its
+    band folder (selectors.scanner_band); '' for none."""
+    if not n:
+        return ""
+    return ngettext(
+        '%(n)s neutrophil not yet reviewed was pre-classified as a band form by the slide '
+        'scanner (marked "scanner: band"): the model has no band class and counts it among the '
+        'neutrophils, not among the band forms. Only you count a band (key S).',
+        '%(n)s neutrophils not yet reviewed were pre-classified as band forms by the slide '
+        'scanner (marked "scanner: band"): the model has no band class and counts them among '
+        'the neutrophils, not among the band forms. Only you count a band (key S).', n) % {
+        "n": n}
+
+
 def comment_changes_text(since: dict[str, Any] | None) -> str:
     """What the differential changed since the signed version a carried-over comment was
     written for (selectors.changes_since_signed), as the sign form says it; '' for none."""

@@ -54,6 +54,7 @@ from .display import (
     class_label,
     differential_changes,
     group_label,
+    scanner_bands_text,
     signed_differential,
 )
 from .models import Signature
@@ -131,6 +132,20 @@ def vacuole_captions(cells: Sequence[Cell]) -> dict[str, dict[str, Any]]:
         for cell in cells}
 
 
+def scanner_band(cell: Cell, prediction: Any) -> bool:
+    """A neutrophil not yet reviewed, its model class counted, that the slide scanner put in
+    its band folder: counted among the neutrophils (the model has no band class) until the
+    biologist reads it."""
+    return (prediction is not None and prediction.shows_a_cell and prediction.figures_hold
+            and not cell.reviewed_class and cell.scanner_class == BAND
+            and prediction.cell_class == "neutrophil")
+
+
+def case_scanner_bands(cells: list[Cell]) -> int:
+    """How many of ``cells`` are a scanner_band (as case_cells reads them)."""
+    return sum(scanner_band(c, c.latest_prediction()) for c in cells)
+
+
 def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
     """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
     each group with its label; per cell what its figure prints, worded here once per page: its
@@ -167,9 +182,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         disagreements += differs
         # ... but a band only the biologist counts (the model has no band class): a neutrophil
         # the scanner put in its band folder is shown so, for the biologist to read.
-        scanner_band = scanner == BAND and prediction is not None \
-            and prediction.cell_class == "neutrophil"
-        scanner_bands += scanner_band
+        band = scanner_band(cell, prediction)
+        scanner_bands += band
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             # What the biologist named a cell classed "other" (a plasma cell), shown with it.
@@ -178,7 +192,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "vacuoles_read": cell.vacuoles_read,
             "label": phrases.class_label(prediction.cell_class) if named else "",
             "scanner_label": phrases.class_label(scanner) if differs else "",
-            "scanner_band": scanner_band,
+            "scanner_band": band,
             "prob": phrases.probability(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",
             **_vacuole_caption(vacuole, phrases),
@@ -197,7 +211,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             # Cells not yet reviewed whose model class is not the scanner's pre-classification.
             "disagreements": disagreements,
             # Neutrophils not yet reviewed the scanner pre-classified as band forms.
-            "scanner_bands": scanner_bands,
+            "scanner_bands": scanner_bands, "scanner_bands_text": scanner_bands_text(scanner_bands),
             # The legend names the lobation proxy only where a cell shows it (earlier models).
             "has_lobation": any(c["lobation"] for members in groups.values() for c in members)}
 

@@ -34,7 +34,11 @@ from apps.patients.models import Specimen
 from apps.patients.views import specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
-from apps.review.display import comment_changes_text, differential_table
+from apps.review.display import (
+    comment_changes_text,
+    differential_table,
+    scanner_bands_text,
+)
 from apps.review.views import REFUSED_SIGNATURE, sign_blockers_context
 from apps.smears.forms import SmearUploadForm
 from apps.smears.models import VACUOLE_READS
@@ -249,6 +253,9 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                              "names": {str(c.pk): c.reviewed_name for c in moved},
                              # Their vacuole output, shown while they are neutrophils.
                              "vacuole": review_selectors.vacuole_captions(moved),
+                             # The scanner's band forms still waiting for the biologist.
+                             "scanner_bands_text": scanner_bands_text(
+                                 review_selectors.case_scanner_bands(cells)),
                              # In an amendment: what the differential changed since the
                              # version whose comment the sign form carries over.
                              "comment_changes": comment_changes_text(

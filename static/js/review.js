@@ -414,6 +414,12 @@
         recount();
         updateDifferential(res.data.differential);
         updateBlockers(res.data.blockers || [], res.data.reject_blockers || []);
+        // The scanner's band forms still waiting for the biologist, counted again.
+        var bands = document.getElementById("scanner-bands");
+        if (bands) {
+          bands.textContent = res.data.scanner_bands_text || "";
+          bands.hidden = !res.data.scanner_bands_text;
+        }
         // In an amendment: what changed since the version the carried-over comment was for.
         var changes = document.getElementById("sign-comment-changes");
         if (changes) {
