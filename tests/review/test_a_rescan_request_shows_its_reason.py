@@ -36,4 +36,6 @@ def test_the_worklist_lists_every_specimen_of_a_status_chosen(client, biologist,
     Specimen.objects.filter(pk=analysed.pk).update(priority=0)
     page = client.get("/worklist/?status=rescan").content.decode()
     assert analysed.accession in page
+    # The date filter says which date it reads: the registration's, as the last column.
+    assert "Registered from" in page
     assert analysed.accession not in client.get("/worklist/").content.decode()
