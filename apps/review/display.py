@@ -199,26 +199,22 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
         return count_reading(reference[0], value, reference[1], reference[2],
                              bounds=absolute_bounds(count, wbc, analyser_wbc))
 
-    def withheld(cls: str, count: Any) -> bool:
-        """The count itself lies outside its reference interval, its 95 % interval does not:
-        no flag, and the interval is printed to show why."""
+    def withheld(cls: str, count: Any, read: str) -> bool:
+        """The count itself lies outside its reference interval, its 95 % interval does not
+        (``read``: its ``reading``, empty): no flag, and the interval is printed to show why."""
         reference = references.get(cls)
         value = absolute_figure(count, wbc, analyser_wbc) if isinstance(count, int) else None
-        return bool(reference) and value is not None and not reading(cls, count) \
+        return bool(reference) and value is not None and not read \
             and count_reading(reference[0], value, reference[1], reference[2]) != ""
 
-    def absolute_interval(cls: str, count: Any) -> str:
+    def absolute_interval(count: Any, held: bool = False) -> str:
         """The absolute count's 95 % interval (the share's, times the WBC): short of the target
         (a count on 3 cells is not read as the patient's neutrophil count), and where it keeps
-        a count outside its reference interval from being flagged."""
-        if not isinstance(count, int) or not (short or withheld(cls, count)):
+        a count outside its reference interval from being flagged (``held``)."""
+        if not isinstance(count, int) or not (short or held):
             return ""
         bounds = absolute_bounds(count, wbc, analyser_wbc)
         return "" if bounds is None else "–".join(figure(b) for b in bounds)
-
-    def absolute_flag(cls: str, count: Any) -> str:
-        """``reading`` worded as the CBC table words it."""
-        return str(READINGS.get(reading(cls, count), ""))
 
     def differs(count: Any, share: Any) -> bool:
         """The analyser's share outside the 95 % interval of the smear's."""
@@ -230,13 +226,16 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
     for cls in in_differential_order(counts):
         count = counts[cls]
         marked = differs(count, analyser_per_100.get(cls))
+        read = reading(cls, count)
+        held = withheld(cls, count, read)
         rows.append({"class": cls, "label": row_label(cls), "count": count,
                      "percent": one_decimal(per_100.get(cls)),
                      "interval": interval(count, marked),
                      "absolute": absolute(count),
-                     "absolute_flag": absolute_flag(cls, count),
-                     "absolute_withheld": withheld(cls, count),
-                     "absolute_interval": absolute_interval(cls, count),
+                     # Worded as the CBC table words it.
+                     "absolute_flag": str(READINGS.get(read, "")),
+                     "absolute_withheld": held,
+                     "absolute_interval": absolute_interval(count, held),
                      "analyser": one_decimal(analyser_per_100.get(cls)),
                      "analyser_differs": marked,
                      "analyser_count": scanner_figure(scanner_per_100.get(cls))})
@@ -250,7 +249,7 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                          "percent": one_decimal(diff.get("bands_per_100_wbc")) if bands else "—",
                          "interval": interval(bands) if bands else "",
                          "absolute": absolute(bands) if bands else "",
-                         "absolute_interval": absolute_interval(BAND, bands) if bands else "",
+                         "absolute_interval": absolute_interval(bands) if bands else "",
                          "analyser": "", "analyser_differs": False,
                          "analyser_count": scanner_figure(scanner.get("bands_per_100_wbc"))})
     rows.append({"class": "erythroblast", "label": str(NRBC_LABEL),
