@@ -30,6 +30,7 @@ from apps.patients.services import (
     accession_clean,
     specimen_flags_replace,
     specimen_get_or_create,
+    specimen_update,
 )
 
 from . import flags as flag_rules
@@ -112,6 +113,33 @@ def _disagreement_note(line: int, fields: tuple[str, ...]) -> str:
              "(%(fields)s); the registered patient's values are used for the reference intervals "
              "(check the sample's identity)") % {
                  "line": line, "fields": _(" and ").join(names[f] for f in fields)}
+
+
+def _collection_time_take(actor: User, record: CBCRecord, specimen: Specimen) -> str | None:
+    """The collection time the file gives (HL7: SPM-17, else OBR-7) becomes the specimen's when
+    it has none (audited as any change of the specimen); a different one already registered is
+    kept, and the returned warning says so. None when there is nothing to say."""
+    collected = _aware(record.collected_at)
+    if collected is None or specimen.collected_at == collected:
+        return None
+    if specimen.collected_at is None:
+        try:
+            specimen_update(actor=actor, specimen=specimen, collected_at=collected)
+        except ValidationError as exc:
+            return _("line %(line)s: the collection time %(time)s was not taken: "
+                     "%(reason)s") % {"line": record.line, "time": _when(collected),
+                                      "reason": " ".join(exc.messages)}
+        return None
+    return _("line %(line)s: the file gives the sample's collection time as %(time)s; "
+             "specimen %(accession)s keeps its registered one, %(registered)s (check which "
+             "is right)") % {"line": record.line, "time": _when(collected),
+                             "accession": specimen.accession,
+                             "registered": _when(specimen.collected_at)}
+
+
+def _when(value: datetime) -> str:
+    """A time as the import's messages print it: the laboratory's local time, to the minute."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -218,6 +246,8 @@ def cbc_import(
             record_sex=record.sex, record_birth_date=record.birth_date)
         if disagree:
             warnings.append(_disagreement_note(record.line, disagree))
+        if (note := _collection_time_take(actor, record, target)) is not None:
+            warnings.append(note)
         if result.measured_at is not None and CBCResult.objects.filter(
                 specimen=target, measured_at=result.measured_at).exclude(pk=result.pk).exists():
             # The same sample measured at the same time with other values: a correction, or

@@ -53,6 +53,8 @@ class CBCRecord:
     measurements: tuple[Measurement, ...]
     raw: str
     analyser_messages: tuple[AnalyserMessage, ...] = ()
+    # When the sample was collected, where the file says it (HL7: SPM-17, else OBR-7).
+    collected_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,14 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
             if problem:
                 problems.append(problem)
             break
+    # By HL7 v2, OBR-7 of a specimen's observation is when the specimen was collected; SPM-17
+    # (its collection date/time, the start of the range) says it where the sender fills it.
+    collected_at = measured_at
+    spm_times = [part(x.field(17), enc) for x in segments if x.name == "SPM"]
+    if spm_time := next((t for t in spm_times if t), ""):
+        collected_at, problem = _timestamp("SPM-17", spm_time)
+        if problem:
+            problems.append(problem)
 
     measurements, measurement_problems, unknown, equipment = _observations(segments, enc)
     messages = _analyser_messages(segments, enc)
@@ -325,6 +333,7 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
         line=first_line,
         accession=accession,
         measured_at=measured_at,
+        collected_at=collected_at,
         analyser=analyser or DEFAULT_ANALYSER,
         patient_id=patient_id,
         sex=sex,

@@ -1,0 +1,75 @@
+"""An HL7 blood count names when its sample was collected (SPM-17, else OBR-7, which HL7 v2
+defines as the collection time of a specimen's observation): a specimen without one takes it,
+audited, so the result sent back carries it in OBR-7 as the order did; a specimen that has
+another keeps its own and the import says so."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from apps.core.models import AuditEvent
+from apps.hemograms.parsers import parse_cbc
+from apps.patients.models import Specimen
+from apps.patients.services import patient_create, specimen_update
+from apps.workflow.services import cbc_import
+
+
+def message(*, obr7: str = "20261120081500+0100", spm17: str | None = None,
+            accession: str = "S-0001") -> bytes:
+    spm = f"SPM|1|{accession}||BLD^Whole blood^HL70487|||||||||||||{spm17}\r" \
+        if spm17 is not None else ""
+    return (f"MSH|^~\\&|XN-550|LAB|LIS|CHU|20261120093000+0100||ORU^R01|M1|P|2.5.1\r"
+            f"PID|1||MRN-1||DOE^JOHN||19500301|M\r"
+            f"OBR|1||{accession}|58410-2^CBC^LN|||{obr7}\r"
+            f"OBX|1|NM|6690-2^Leukocytes^LN||6.20|10*9/L|||||F\r"
+            f"OBX|2|NM|718-7^Hemoglobin^LN||13.1|g/dL|||||F\r"
+            f"{spm}").encode()
+
+
+def test_obr7_is_the_collection_time_and_spm17_comes_first():
+    (record,) = parse_cbc(message()).records
+    assert record.collected_at == record.measured_at == datetime(2026, 11, 20, 7, 15,
+                                                                 tzinfo=UTC)
+    (record,) = parse_cbc(message(spm17="20261120063000+0100")).records
+    assert record.collected_at == datetime(2026, 11, 20, 5, 30, tzinfo=UTC)
+    assert record.measured_at == datetime(2026, 11, 20, 7, 15, tzinfo=UTC)
+
+
+def test_a_bad_collection_time_is_refused_with_its_field():
+    parsed = parse_cbc(message(spm17="20261120"))
+    assert parsed.records == ()
+    assert "SPM-17 '20261120' has no time of day" in parsed.errors[0].reason
+
+
+@pytest.mark.django_db
+def test_a_specimen_created_by_the_message_takes_its_collection_time(technician):
+    patient_create(actor=technician, external_id="MRN-1", sex="M")
+    outcome = cbc_import(actor=technician, data=message(spm17="20261120063000+0100"))
+    assert outcome.results_created == 1, outcome.errors
+    specimen = Specimen.objects.get(accession="S-0001")
+    assert specimen.collected_at == datetime(2026, 11, 20, 5, 30, tzinfo=UTC)
+    event = AuditEvent.objects.filter(action="specimen.update").latest("at")
+    assert event.actor == technician and event.after["collected_at"].startswith("2026-11-20")
+    assert outcome.warnings == []
+
+
+@pytest.mark.django_db
+def test_a_registered_collection_time_is_kept_and_the_import_says_so(technician, specimen,
+                                                                      settings):
+    settings.TIME_ZONE = "UTC"
+    registered = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    specimen_update(actor=technician, specimen=specimen, collected_at=registered)
+    outcome = cbc_import(actor=technician, data=message(), specimen=specimen)
+    assert outcome.results_created == 1, outcome.errors
+    specimen.refresh_from_db()
+    assert specimen.collected_at == registered
+    assert outcome.warnings == [
+        "line 1: the file gives the sample's collection time as 2026-11-20 07:15; specimen "
+        "S-0001 keeps its registered one, 2026-11-20 06:00 (check which is right)"]
+
+    # The same time as registered: nothing to say.
+    again = cbc_import(actor=technician, data=message(obr7="20261120070000+0100").replace(
+        b"6.20", b"6.30"), specimen=specimen)
+    assert again.results_created == 1 and again.warnings == []
