@@ -67,6 +67,26 @@ def computed_count(code: str, values: Mapping[str, float | None]) -> float | Non
     return round(share * wbc / 100.0, COMPUTED_DECIMALS)
 
 
+# The reverse: the count a share (per 100 WBC) is computed from where a file gives the count
+# and not the share (a generic CSV with absolute counts only), as analysers compute their
+# shares, to one decimal.
+COUNT_OF_SHARE = {**{share: count for count, share in ABSOLUTE_OF_SHARE.items()},
+                  "IG%": "IG#"}
+SHARE_DECIMALS = 1
+
+
+def computed_share(code: str, values: Mapping[str, float | None]) -> float | None:
+    """A share (``COUNT_OF_SHARE``) that ``values`` leave out: its count divided by the WBC,
+    times 100. None when the share is there, or its count or a positive WBC is not."""
+    count_code = COUNT_OF_SHARE.get(code)
+    if count_code is None or values.get(code) is not None:
+        return None
+    count, wbc = values.get(count_code), values.get("WBC")
+    if count is None or wbc is None or wbc <= 0:
+        return None
+    return round(100.0 * count / wbc, SHARE_DECIMALS)
+
+
 @dataclass(frozen=True)
 class Finding:
     name: str

@@ -324,10 +324,12 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                                  - int(diff.get("unclassified") or 0)),
             "analyser": analyser or None, "has_analyser": bool(analyser),
             "analyser_name": analyser_name(analyser.get("analyser")) if analyser else "",
-            # The analyser's parameters this CBC has (NEUT%, ... NRBC%), none it lacks.
-            "analyser_codes": ", ".join([*(analyser.get("codes") or {}).values(),
-                                         *(["NRBC%"] if analyser.get("nrbc_per_100_wbc")
-                                           is not None else [])]),
+            # The analyser's parameters this CBC has (NEUT%, ... NRBC%), none it lacks; a
+            # share computed from its count is named by that count (NEUT#).
+            "analyser_codes": ", ".join([
+                *((analyser.get("computed") or {}).get(cls, code)
+                  for cls, code in (analyser.get("codes") or {}).items()),
+                *(["NRBC%"] if analyser.get("nrbc_per_100_wbc") is not None else [])]),
             "analyser_note": analyser_note(analyser),
             "has_scanner": bool(scanner), "scanner_note": scanner_note(scanner),
             "signature_version": diff.get("signature_version")}
@@ -364,11 +366,16 @@ def analyser_note(analyser: dict[str, Any]) -> str:
     the immature granulocytes too (Sysmex XN: NEUT% includes IG%, also given apart), where
     the smear counts them apart."""
     codes = analyser.get("codes") or {}
+    notes = []
     if codes.get("neutrophil") == "NEUT%" and codes.get("ig") == "IG%":
-        return _("On a Sysmex XN as usually set up, NEUT% includes the immature granulocytes "
-                 "(IG%, also given apart; check the analyser's setting); the smear counts them "
-                 "apart.")
-    return ""
+        notes.append(_("On a Sysmex XN as usually set up, NEUT% includes the immature "
+                       "granulocytes (IG%, also given apart; check the analyser's setting); the "
+                       "smear counts them apart."))
+    if computed := analyser.get("computed"):
+        notes.append(_("The file gave counts without their shares: %(codes)s per 100 WBC "
+                       "computed as the count ÷ WBC × 100.") % {
+            "codes": ", ".join(codes[cls] for cls in computed if cls in codes)})
+    return " ".join(notes)
 
 
 def _interval_summary(wbc: int, rows: list[dict[str, Any]]) -> SafeString:

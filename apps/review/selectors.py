@@ -23,7 +23,7 @@ from apps.analysis.selectors import (
     specimen_domain_latest,
 )
 from apps.analysis.selectors import specimen_document as analysis_document
-from apps.hemograms.flags import critical_low
+from apps.hemograms.flags import COUNT_OF_SHARE, computed_share, critical_low
 from apps.hemograms.models import CBCResult
 from apps.hemograms.selectors import (
     cbc_computed,
@@ -236,12 +236,21 @@ def case_cell_detail(specimen: Specimen, *, cell_id: int) -> dict[str, Any] | No
 
 def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:
     """The analyser's automated differential from a CBC (NEUT%, LYMPH%, ... IG%, NRBC%), or
-    None when the CBC has none of them."""
+    None when the CBC has none of them. A share the file left out and gave the count of (a
+    CSV with absolute counts only) is computed from it and the WBC (flags.computed_share),
+    and ``computed`` names the count it came from."""
     if cbc is None:
         return None
     values = {v.code: v for v in cbc.values.all()}
-    per_100 = {cls: values[code].value for cls, code in ANALYSER_DIFFERENTIAL
-               if code in values and values[code].value is not None}
+    given = {code: v.value for code, v in values.items()}
+    per_100: dict[str, float] = {}
+    computed: dict[str, str] = {}
+    for cls, code in ANALYSER_DIFFERENTIAL:
+        share = given.get(code)
+        if share is None and (share := computed_share(code, given)) is not None:
+            computed[cls] = COUNT_OF_SHARE[code]
+        if share is not None:
+            per_100[cls] = share
     nrbc = values.get(ANALYSER_NRBC)
     nrbc_value = nrbc.value if nrbc is not None else None
     if not per_100 and nrbc_value is None:
@@ -250,9 +259,11 @@ def analyser_differential(cbc: CBCResult | None) -> dict[str, Any] | None:
             "measured_at": cbc.measured_at.isoformat() if cbc.measured_at else None,
             "codes": {cls: code for cls, code in ANALYSER_DIFFERENTIAL if cls in per_100},
             "per_100_wbc": per_100, "nrbc_per_100_wbc": nrbc_value,
+            **({"computed": computed} if computed else {}),
             "analyser_flags": {cls: values[code].analyser_flag
                                for cls, code in ANALYSER_DIFFERENTIAL
-                               if cls in per_100 and values[code].analyser_flag}}
+                               if cls in per_100 and code in values
+                               and values[code].analyser_flag}}
 
 
 _LATEST = object()  # differential(cbc=...) not given: read the latest CBC

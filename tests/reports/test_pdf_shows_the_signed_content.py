@@ -39,7 +39,9 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     # Short of the target (4 cells): each absolute count with its 95% interval.
     # 1.55 below the interval of the blood count's own NEUT# (1.8-7.5), but its 95% interval
     # on 4 cells reaches into it: not read Low, as the result message does not.
-    assert "Neutrophils 2 50.0 1.55 (0.47–2.63) 50.0" in flat
+    # The analyser's NEUT% computed from the NEUT# the file gave (1.20 of 3.10), then the
+    # scanner's 50.0.
+    assert "Neutrophils 2 50.0 1.55 (0.47–2.63) 38.7 50.0" in flat
     assert "only when its whole 95% interval lies past the limit" in flat
     assert "Lymphocytes 1 25.0 0.78 (0.14–2.17) 25.0" in flat
     assert "Monocytes 1 25.0 0.78 (0.14–2.17) 0.0" in flat
@@ -51,7 +53,8 @@ def test_differential_counts_and_percentages(signed, rendered, tmp_path):
     # On 4 cells a share is anywhere in a wide interval: the report says how wide.
     assert ("95% interval of each share on the 4 white cells counted (Wilson), per 100 WBC: "
             "Neutrophils 15.0–85.0 · Lymphocytes 4.6–69.9") in flat
-    assert "The blood count has no automated differential." in flat
+    assert ("The file gave counts without their shares: NEUT% per 100 WBC computed as the "
+            "count ÷ WBC × 100.") in flat
     assert ("1 cell classified one by one by the biologist (reclassified or confirmed); the "
             "others keep the model's class.") in flat
 
