@@ -364,7 +364,7 @@ def other_note(names: dict[str, int] | None) -> str:
 def analyser_note(analyser: dict[str, Any]) -> str:
     """What the analyser's column means beside the smear's: its neutrophil percentage counts
     the immature granulocytes too (Sysmex XN: NEUT% includes IG%, also given apart), where
-    the smear counts them apart."""
+    the smear counts them apart; and which of its shares were computed from counts."""
     codes = analyser.get("codes") or {}
     notes = []
     if codes.get("neutrophil") == "NEUT%" and codes.get("ig") == "IG%":
