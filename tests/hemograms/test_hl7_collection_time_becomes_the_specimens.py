@@ -17,13 +17,13 @@ from apps.workflow.services import cbc_import
 
 
 def message(*, obr7: str = "20261120081500+0100", spm17: str | None = None,
-            accession: str = "S-0001") -> bytes:
+            obx19: str = "", accession: str = "S-0001") -> bytes:
     spm = f"SPM|1|{accession}||BLD^Whole blood^HL70487|||||||||||||{spm17}\r" \
         if spm17 is not None else ""
     return (f"MSH|^~\\&|XN-550|LAB|LIS|CHU|20261120093000+0100||ORU^R01|M1|P|2.5.1\r"
             f"PID|1||MRN-1||DOE^JOHN||19500301|M\r"
             f"OBR|1||{accession}|58410-2^CBC^LN|||{obr7}\r"
-            f"OBX|1|NM|6690-2^Leukocytes^LN||6.20|10*9/L|||||F\r"
+            f"OBX|1|NM|6690-2^Leukocytes^LN||6.20|10*9/L|||||F||||||||{obx19}\r"
             f"OBX|2|NM|718-7^Hemoglobin^LN||13.1|g/dL|||||F\r"
             f"{spm}").encode()
 
@@ -35,6 +35,16 @@ def test_obr7_is_the_collection_time_and_spm17_comes_first():
     (record,) = parse_cbc(message(spm17="20261120063000+0100")).records
     assert record.collected_at == datetime(2026, 11, 20, 5, 30, tzinfo=UTC)
     assert record.measured_at == datetime(2026, 11, 20, 7, 15, tzinfo=UTC)
+
+
+def test_obx19_is_the_measurement_time():
+    """OBX-19, the date/time of the analysis (HL7 v2.5), is when the count was measured; the
+    collection time stays OBR-7's."""
+    (record,) = parse_cbc(message(obx19="20261120103000+0100")).records
+    assert record.measured_at == datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert record.collected_at == datetime(2026, 11, 20, 7, 15, tzinfo=UTC)
+    assert "OBX-19 '2026112010' has no time of day" in parse_cbc(
+        message(obx19="2026112010")).errors[0].reason
 
 
 def test_a_bad_collection_time_is_refused_with_its_field():

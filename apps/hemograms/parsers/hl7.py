@@ -303,18 +303,26 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
     if problem:
         problems.append(problem)
 
-    measured_at: datetime | None = None
+    # By HL7 v2, OBR-7 (and OBX-14) of a specimen's observation is when the specimen was
+    # collected, the only time many senders give; OBX-19 (v2.5) is when the analyser ran it.
+    observed_at: datetime | None = None
     times = [("OBR-7", part(x.field(7), enc)) for x in segments if x.name == "OBR"]
     times += [("OBX-14", part(x.field(14), enc)) for x in segments if x.name == "OBX"]
     for label, value in times:
         if value:
-            measured_at, problem = _timestamp(label, value)
+            observed_at, problem = _timestamp(label, value)
             if problem:
                 problems.append(problem)
             break
-    # By HL7 v2, OBR-7 of a specimen's observation is when the specimen was collected; SPM-17
-    # (its collection date/time, the start of the range) says it where the sender fills it.
-    collected_at = measured_at
+    measured_at = observed_at
+    if analysed := next((t for x in segments if x.name == "OBX"
+                         and (t := part(x.field(19), enc))), ""):
+        measured_at, problem = _timestamp("OBX-19", analysed)
+        if problem:
+            problems.append(problem)
+    # SPM-17 (the specimen's collection date/time, the start of the range) says it where the
+    # sender fills it.
+    collected_at = observed_at
     spm_times = [part(x.field(17), enc) for x in segments if x.name == "SPM"]
     if spm_time := next((t for t in spm_times if t), ""):
         collected_at, problem = _timestamp("SPM-17", spm_time)
