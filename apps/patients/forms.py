@@ -22,13 +22,18 @@ class PatientForm(forms.Form):
         return value
 
 
-class SpecimenForm(forms.Form):
-    accession = forms.CharField(label=_("Accession number"), max_length=64)
-    collected_at = forms.DateTimeField(
-        label=_("Collected at"), required=False,
+def collected_at_field(*, required: bool) -> forms.DateTimeField:
+    """The collection time as every form takes it (a browser's date and time picker)."""
+    return forms.DateTimeField(
+        label=_("Collected at"), required=required,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
         validators=[validate_collected_at])
+
+
+class SpecimenForm(forms.Form):
+    accession = forms.CharField(label=_("Accession number"), max_length=64)
+    collected_at = collected_at_field(required=False)
     patient = forms.CharField(label=_("Patient (pseudonymous id)"), max_length=16, required=False)
 
     def clean_patient(self) -> Patient | None:
@@ -60,3 +65,9 @@ class MixupClearForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text=_("For example: both tubes' labels and the analyser's sample ids were checked; "
                     "the images were imported twice by mistake."))
+
+
+class CollectionTimeForm(forms.Form):
+    """A specimen's collection time entered or corrected on its page, while it is not signed."""
+
+    collected_at = collected_at_field(required=True)

@@ -25,6 +25,7 @@ from .models import (
     SpecimenFlag,
     SpecimenStatus,
 )
+from .selectors import specimen_locked_reason
 
 ACCESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PATIENT_FIELDS = ["external_id", "family_name", "given_name", "birth_date", "sex"]
@@ -110,6 +111,17 @@ def specimen_update(*, actor: User, specimen: Specimen, **changes: object) -> Sp
     audit_record(actor=actor, action="specimen.update", obj=specimen, before=before,
                  after=snapshot(specimen, SPECIMEN_FIELDS))
     return specimen
+
+
+@transaction.atomic
+def specimen_collection_time_set(*, actor: User, specimen: Specimen,
+                                 collected_at: datetime) -> Specimen:
+    """Enter or correct a specimen's collection time (audited as ``specimen.update``), while
+    the case is not signed: the signed report and the result message carry the time signed."""
+    locked = Specimen.objects.select_for_update().get(pk=specimen.pk)
+    if (reason := specimen_locked_reason(locked)) is not None:
+        raise ValidationError(reason)
+    return specimen_update(actor=actor, specimen=locked, collected_at=collected_at)
 
 
 @transaction.atomic

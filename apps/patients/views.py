@@ -12,7 +12,7 @@ from apps.core import roles
 from apps.core.permissions import role_required
 
 from . import selectors, services
-from .forms import MixupClearForm, PatientForm, SpecimenForm
+from .forms import CollectionTimeForm, MixupClearForm, PatientForm, SpecimenForm
 from .models import Patient, Specimen
 
 
@@ -74,4 +74,23 @@ def specimen_mixup_clear(request: HttpRequest, accession: str) -> HttpResponse:
         messages.error(request, "; ".join(exc.messages))
         return redirect("specimen_detail", accession=accession)
     messages.success(request, _("The possible mix-up flag was cleared; the reason is audited."))
+    return redirect("specimen_detail", accession=accession)
+
+
+@role_required(roles.CAN_IMPORT)
+@require_http_methods(["POST"])
+def specimen_collection_time(request: HttpRequest, accession: str) -> HttpResponse:
+    """Enter or correct the collection time (posted to the specimen page)."""
+    specimen = get_object_or_404(Specimen, accession=accession)
+    form = CollectionTimeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect("specimen_detail", accession=accession)
+    try:
+        services.specimen_collection_time_set(actor=request.user, specimen=specimen,
+                                              collected_at=form.cleaned_data["collected_at"])
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("specimen_detail", accession=accession)
+    messages.success(request, _("The collection time was saved; the change is audited."))
     return redirect("specimen_detail", accession=accession)

@@ -29,9 +29,9 @@ from apps.hemograms.parsers import MAX_CBC_BYTES
 from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
 from apps.hemograms.wording import subject_note
 from apps.patients import selectors as patient_selectors
-from apps.patients.forms import MixupClearForm
+from apps.patients.forms import CollectionTimeForm, MixupClearForm
 from apps.patients.models import Specimen
-from apps.patients.views import specimen_mixup_clear
+from apps.patients.views import specimen_collection_time, specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
 from apps.review.display import (
@@ -51,7 +51,10 @@ from . import services
 @require_http_methods(["GET", "POST"])
 def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
     if request.method == "POST":
-        if request.POST.get("action") != "mixup_clear":
+        action = request.POST.get("action")
+        if action == "collection_time":
+            return specimen_collection_time(request, accession)
+        if action != "mixup_clear":
             return HttpResponseBadRequest()
         return specimen_mixup_clear(request, accession)
     specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
@@ -70,6 +73,7 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         # Why the smear is to be scanned again, while it waits for it.
         "rescan": patient_selectors.specimen_rescan_request(specimen),
         "mixup_form": MixupClearForm(),
+        "collection_form": CollectionTimeForm(),
         # A signed case takes no upload and no re-analysis: the forms give way to why.
         "locked": patient_selectors.specimen_locked_reason(specimen),
     })
