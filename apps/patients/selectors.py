@@ -45,6 +45,25 @@ def specimen_mixup(specimen: Specimen) -> SpecimenFlag | None:
     return specimen.flags.filter(name=MIXUP_FLAG, source=MIXUP_SOURCE).first()
 
 
+def mixup_raised_before_signing(specimen: Specimen) -> bool:
+    """Whether a signed specimen's possible mix-up flag was already open when the case was last
+    signed (a rejection may be signed with it open; a validation may not), rather than raised
+    after, by another specimen's identical images: the audited status change into a signed
+    status that came last, against the flag's creation. No query for an open case."""
+    if not specimen.is_signed:
+        return False
+    flag = next((f for f in specimen.flags.all()
+                 if f.name == MIXUP_FLAG and f.source == MIXUP_SOURCE), None)
+    if flag is None:
+        return False
+    signed = (AuditEvent.objects.filter(action="specimen.status",
+                                        object_type=Specimen._meta.label_lower,
+                                        object_id=str(specimen.pk),
+                                        after__status__in=sorted(SIGNED_STATUSES))
+              .order_by("-at").values_list("at", flat=True).first())
+    return signed is not None and flag.created_at <= signed
+
+
 def specimen_locked_reason(specimen: Specimen | None) -> str | None:
     """Why nothing may be added to or recomputed for this specimen now (new images, CBC rows,
     a re-analysis, a reclassification), in the reader's language; None when it is open.

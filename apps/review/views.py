@@ -21,7 +21,7 @@ from apps.core.permissions import role_required
 from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
 from apps.hemograms.wording import subject_note
 from apps.patients.models import Specimen, SpecimenStatus
-from apps.patients.selectors import specimen_rescan_request
+from apps.patients.selectors import mixup_raised_before_signing, specimen_rescan_request
 from apps.smears.differential import BAND
 
 from . import selectors, services
@@ -76,6 +76,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
                       .prefetch_related("reports", "result_messages"))
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
+        "mixup_before_signing": mixup_raised_before_signing(specimen),
         "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "differential": differential_table(diff),

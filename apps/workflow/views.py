@@ -70,6 +70,7 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "smear_form": SmearUploadForm(),
         "cbc_form": CBCUploadForm(),
         "mixup": patient_selectors.specimen_mixup(specimen),
+        "mixup_before_signing": patient_selectors.mixup_raised_before_signing(specimen),
         # Why the smear is to be scanned again, while it waits for it.
         "rescan": patient_selectors.specimen_rescan_request(specimen),
         "mixup_form": MixupClearForm(),

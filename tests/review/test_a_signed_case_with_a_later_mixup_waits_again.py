@@ -48,3 +48,9 @@ def test_an_open_mixup_refuses_validation_not_rejection(client, biologist, techn
     assert not Signature.objects.filter(specimen=analysed).exists()
     case_sign(actor=biologist, specimen=analysed, password=PASSWORD, meaning="rejected")
     assert Specimen.objects.get(pk=analysed.pk).status == "rejected"
+    # Rejected with the flag open: the flag was not "found after this case was signed".
+    for url in (f"/review/{analysed.accession}/", f"/specimens/{analysed.accession}/"):
+        page = " ".join(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode().split())
+        warning = page[page.index('id="mixup-warning"'):].split("</p>", 1)[0]
+        assert "the flag was open when this case was signed (rejected)" in warning, url
+        assert "found after" not in warning and "amend it" not in warning
