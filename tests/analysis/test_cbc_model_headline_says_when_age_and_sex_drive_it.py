@@ -29,7 +29,7 @@ def test_headline_says_age_and_sex_drive_the_output():
                        "them, not from the blood counts.")
     with translation.override("fr"):
         assert score_display(_score(DEMOGRAPHIC))["drivers"].startswith(
-            "Résultat porté surtout par l'âge et le sexe : 67\u00a0%")
+            "Résultat porté surtout par l'âge et le sexe\u00a0: 67\u00a0%")
 
 
 def test_no_note_when_the_counts_drive_it_or_the_score_is_not_scored():

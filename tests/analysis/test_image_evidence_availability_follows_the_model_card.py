@@ -91,5 +91,5 @@ def test_too_few_says_it_counts_the_neutrophils_inside_the_domain(analysed):
                                        "read)")
     with translation.override("fr"):
         assert reason_text(reason) == ("moins de 50 neutrophiles dans le domaine validé "
-                                       "(0 ; 9 de plus hors domaine, dont les sorties du "
+                                       "(0\u00a0; 9 de plus hors domaine, dont les sorties du "
                                        "modèle ne sont pas lues)")

@@ -81,7 +81,8 @@ def test_french_contribution_texts_carry_the_stored_numbers_the_french_way():
             "hémoglobine 9,5 g/dL (< 13 g/dL, seuil chez l'homme)"
         assert words(reasons.VACUOLATED_SHARE, k=12, n=40, fraction=0.3, high=0.2,
                      low=0.08) == ("12/40 neutrophiles vacuolés (30\u00a0%, intervalle à "
-                                   "95\u00a0% 18–45\u00a0% ; tous les points dès 20\u00a0%, la "
+                                   "95\u00a0% 18–45\u00a0%\u00a0; tous les points dès "
+                                   "20\u00a0%, la "
                                    "moitié dès 8\u00a0%)")
         assert words(reasons.AGE_CUTOFF, value=49.5, cutoff=50.0, met=False) == \
             "âge 49,5 ans (< 50)"

@@ -21,11 +21,11 @@ def test_every_disclaimer_and_known_reason_has_a_french_text():
             "moins de 20 neutrophiles analysés (n=7)"
         # "Donnée" agrees with every input, masculine or feminine (hémoglobine manquante).
         assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "mcv"})) == \
-            "donnée manquante : VGM"
+            "donnée manquante\u00a0: VGM"
         assert reason_text(Reason(reasons.INPUT_MISSING, {"input": "hb"})) == \
-            "donnée manquante : hémoglobine"
+            "donnée manquante\u00a0: hémoglobine"
         assert reason_text({"code": "input_required", "params": {"input": "anc"}}) == \
-            "donnée manquante : nombre de polynucléaires neutrophiles (requise)"
+            "donnée manquante\u00a0: nombre de polynucléaires neutrophiles (requise)"
         assert "10\u00a0%" in translate(mds_image.DISCLAIMER)
     with translation.override("en"):
         assert translate(vexas.DISCLAIMER) == vexas.DISCLAIMER

@@ -42,9 +42,9 @@ def test_the_flag_reasons_in_english_and_in_french():
         assert flag_reason(_stored(0.45, "intermediate")["vexas_suspicion"]) == \
             "Suspicion de VEXAS intermédiaire (45 points sur 100)"
         assert flag_reason(flags["mds_risk"]) == \
-            "Modèle SMD sur NFS : sortie 0,81, au seuil de 0,5 ou au-dessus"
+            "Modèle SMD sur NFS\u00a0: sortie 0,81, au seuil de 0,5 ou au-dessus"
         assert flag_reason(flags["dysplasia"]) == \
-            "Neutrophiles d'aspect dysplasique : 12\u00a0%, au seuil de 10\u00a0% ou au-dessus"
+            "Neutrophiles d'aspect dysplasique\u00a0: 12\u00a0%, au seuil de 10\u00a0% ou au-dessus"
     with translation.override("en"):
         assert flag_reason(flags["vexas_suspicion"]) == "VEXAS suspicion high (75 points of 100)"
         assert flag_reason(flags["mds_risk"]) == \
@@ -84,7 +84,7 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
         assert flag_reason(flag) == ("CBC MDS model: output 0.81, at or above 0.5, driven "
                                      "mostly by age and sex")
     with translation.override("fr"):
-        assert flag_reason(flag) == ("Modèle SMD sur NFS : sortie 0,81, au seuil de 0,5 ou "
+        assert flag_reason(flag) == ("Modèle SMD sur NFS\u00a0: sortie 0,81, au seuil de 0,5 ou "
                                      "au-dessus, portée surtout par l'âge et le sexe")
     # Without contributions (or when the counts drive it) the flag says nothing more.
     assert _stored(0.75, "high")["mds_risk"].reason["params"]["age_and_sex"] is False
@@ -152,7 +152,7 @@ def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
     assert level == "intermédiaire, sur la NFS, le sexe et l'âge seuls"
     with translation.override("fr"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"]
-    assert shown.startswith("Les vacuoles ne lui donnent aucun point : le niveau repose")
+    assert shown.startswith("Les vacuoles ne lui donnent aucun point\u00a0: le niveau repose")
     # One vacuolated neutrophil of 25, under the share that scores: not "none vacuolated",
     # which the evidence beside it (1/25, its image) would contradict.
     payloads["vexas"]["evidence"]["contributions"][0]["reason"] = {

@@ -59,7 +59,7 @@ def test_refused_upload_is_a_422_with_the_reason(client, technician, specimen):
     response = client.post("/api/specimens/S-0001/uploads/",
                            {"files": [SimpleUploadedFile("x.zip", b"PK\x03\x04garbage")]},
                            HTTP_ACCEPT_LANGUAGE="fr")
-    assert response.json()["detail"].startswith("Refusé, rien n'a été importé : ")
+    assert response.json()["detail"].startswith("Refusé, rien n'a été importé\u00a0: ")
 
 
 def test_a_cbc_file_none_of_whose_rows_was_attached_is_a_422(client, technician, specimen):

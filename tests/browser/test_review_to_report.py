@@ -60,11 +60,11 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     page.once("dialog", answer)
     page.keyboard.press("o")
     page.wait_for_selector("#review-cells[data-last-move^='other:']")
-    assert asked and asked[0].startswith("Quelle est cette cellule ?")
+    assert asked and asked[0].startswith("Quelle est cette cellule\u00a0?")
     assert set(Cell.objects.filter(pk__in=[cell_id, second_id])
                .values_list("reviewed_class", "reviewed_name")) == {("other", "plasmocyte")}
     assert page.locator(".group[data-group='other'] figure.cell").count() == 2
-    assert page.locator("#diff-other").inner_text() == "Autres : plasmocyte 2."
+    assert page.locator("#diff-other").inner_text() == "Autres\u00a0: plasmocyte 2."
     # The name shows with each cell, and the key names it again, the name so far offered.
     named = page.locator(f"figure.cell[data-cell='{cell_id}']")
     assert named.locator(".other-name").inner_text() == "plasmocyte"
@@ -77,7 +77,7 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     named.click()
     page.wait_for_selector("#preview-body:not([hidden])")
     page.wait_for_function("document.getElementById('preview-class').textContent"
-                           " === 'Autre : plasmocyte'")
+                           " === 'Autre\u00a0: plasmocyte'")
     page.once("dialog", rename)
     page.keyboard.press("o")
     page.wait_for_selector(f"#review-cells[data-last-move='other:{cell_id}']")
@@ -85,7 +85,7 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
     assert named.locator(".other-name").inner_text() == "lymphocyte réactif"
     assert Cell.objects.get(pk=cell_id).reviewed_name == "lymphocyte réactif"
     assert page.locator("#diff-other").inner_text() == \
-        "Autres : lymphocyte réactif 1, plasmocyte 1."
+        "Autres\u00a0: lymphocyte réactif 1, plasmocyte 1."
 
     page.fill("#sign-comment", "<script>alert(1)</script> Contrôle morphologique.")
     page.fill("#sign-password", PASSWORD)

@@ -61,7 +61,7 @@ def test_a_refused_file_and_a_refused_row_read_in_french_with_the_files_values()
         parse_cbc(b"accession,WBC(10^9/L),XYZ(mmol/L)\nA1,5,1\n", format="csv")
     with translation.override("fr"):
         said = translated(refused.value.text)
-    assert said.startswith("En-tête CSV refusé : ")
+    assert said.startswith("En-tête CSV refusé\u00a0: ")
     assert "'XYZ(mmol/L)'" in said  # the file's column, as written
 
     result = parse_cbc(b"accession,WBC(10^9/L),sex\nA1,abc,Q\n", format="csv")
@@ -70,7 +70,8 @@ def test_a_refused_file_and_a_refused_row_read_in_french_with_the_files_values()
                             "number")
     with translation.override("fr"):
         assert translated(*error.problems) == (
-            "sexe 'Q' : ni M, ni F, ni vide ; valeur WBC 'abc' : ce n'est pas un nombre")
+            "sexe 'Q'\u00a0: ni M, ni F, ni vide\u00a0; valeur WBC 'abc'\u00a0: ce n'est pas "
+            "un nombre")
 
 
 def test_a_nested_message_and_a_list_are_translated_each():
@@ -78,7 +79,8 @@ def test_a_nested_message_and_a_list_are_translated_each():
     outer = Text.of("CSV header refused: %(problems)s", problems=(inner, inner))
     assert str(outer) == "CSV header refused: the file is empty; the file is empty"
     with translation.override("fr"):
-        assert translated(outer) == "En-tête CSV refusé : le fichier est vide ; le fichier est vide"
+        assert translated(outer) == ("En-tête CSV refusé\u00a0: le fichier est vide\u00a0; le "
+                                     "fichier est vide")
 
 
 @pytest.mark.django_db
@@ -90,7 +92,7 @@ def test_the_import_page_shows_refused_rows_and_notes_in_french(client, technici
             b"S-2,05/04/2024,5.1,2\n")
     page = client.post("/cbc/import/", {"file": SimpleUploadedFile("xn.csv", data)},
                        follow=True).content.decode()
-    assert "valeur WBC &#x27;abc&#x27; : ce n&#x27;est pas un nombre" in page
+    assert "valeur WBC &#x27;abc&#x27;\u00a0: ce n&#x27;est pas un nombre" in page
     assert "line 2:" not in page and "is not a number" not in page
     assert 'id="cbc-file-notes"' in page
     assert "lues jour/mois/année" in page  # the date order chosen for the whole file
@@ -109,20 +111,20 @@ def test_a_rejected_image_and_a_refused_upload_read_in_french(client, technician
     files = [SimpleUploadedFile("a.jpg", pbc_bytes("neutrophil", 0), "image/jpeg"),
              SimpleUploadedFile("notes.jpg", b"this is not an image", "image/jpeg")]
     page = client.post(url, {"files": files}, follow=True).content.decode()
-    assert "notes.jpg : pas une image lisible" in page  # French punctuation
+    assert "notes.jpg\u00a0: pas une image lisible" in page  # French punctuation
     assert "not an image" not in page
     # A cut JPEG: said in French, without the decoder's English words.
     cut = pbc_bytes("neutrophil", 1)[:-400]
     page = client.post(url, {"files": [SimpleUploadedFile("cut.jpg", cut, "image/jpeg")]},
                        follow=True).content.decode()
-    assert "cut.jpg : JPEG tronqué : le fichier s&#x27;arrête avant" in page
+    assert "cut.jpg\u00a0: JPEG tronqué\u00a0: le fichier s&#x27;arrête avant" in page
     assert "truncated" not in page and "not processed" not in page
 
     unsafe = zip_bytes([("export/neutrophil/ok.jpg", pbc_bytes()),
                         ("../evil.jpg", pbc_bytes("eosinophil"))])
     page = client.post(url, {"files": [SimpleUploadedFile("x.zip", unsafe)]},
                        follow=True).content.decode()
-    assert "contient un composant &#x27;..&#x27; ; l&#x27;envoi est refusé." in page
+    assert "contient un composant &#x27;..&#x27;\u00a0; l&#x27;envoi est refusé." in page
 
 
 def test_sizes_read_in_whole_units_and_the_readers_language():

@@ -90,8 +90,8 @@ def test_an_hl7_comment_is_shown_but_only_an_ip_message_flags(technician):
 
 @pytest.mark.parametrize(("language", "ip_label", "note_label"), [
     ("en", "Analyser flag (IP message):</strong> ", "Analyser comment:"),
-    # French puts a space before a colon; the apostrophe is escaped in the page.
-    ("fr", "(message IP) :</strong> ", "Commentaire de"),
+    # French puts a no-break space before a colon; the apostrophe is escaped in the page.
+    ("fr", "(message IP)\u00a0:</strong> ", "Commentaire de"),
 ])
 def test_the_messages_are_shown_beside_the_values(client, biologist, imported, language,
                                                   ip_label, note_label):
@@ -109,5 +109,5 @@ def test_the_messages_are_shown_beside_the_values(client, biologist, imported, l
     # The analyser's texts as written, after a prefix and separators in the reader's language,
     # each named in that language as the CBC table names it.
     assert {"en": "IP: WBC Abn Scattergram; Neutrophilia",
-            "fr": "IP : WBC Abn Scattergram (scattergramme GB anormal) ; Neutrophilia "
+            "fr": "IP\u00a0: WBC Abn Scattergram (scattergramme GB anormal)\u00a0; Neutrophilia "
                   "(neutrophilie)"}[language] in listed

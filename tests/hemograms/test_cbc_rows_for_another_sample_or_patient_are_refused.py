@@ -104,6 +104,6 @@ def test_a_possible_mix_up_reads_in_the_technicians_language(technician, sysmex_
         outcome = cbc_import(actor=technician, data=SYSMEX)
     reason = str(outcome.errors[0]["reason"])
     assert reason == ("l'identifiant patient 'H000777' n'est pas le patient du prélèvement "
-                      "S24-000103 ; refusé, rien n'a été rattaché (inversion d'échantillon "
+                      "S24-000103\u00a0; refusé, rien n'a été rattaché (inversion d'échantillon "
                       "possible)")
     assert "H000123" not in reason

@@ -55,4 +55,4 @@ def test_a_count_past_its_critical_limit_is_called_critical_with_that_limit():
         assert flag_reason(mild, analyte_name=cbc_short_name) == "ANC 1.2 ×10⁹/L < 1.5"
     with translation.override("fr"):
         assert flag_reason(critical, analyte_name=cbc_short_name) == \
-            "valeur critique : Hb 6,5 g/dL < 7"
+            "valeur critique\u00a0: Hb 6,5 g/dL < 7"

@@ -61,7 +61,7 @@ def test_an_anc_the_file_left_out_is_computed_from_its_share_and_the_wbc():
         assert flag_reason(Flag()) == ("critical value: NEUT# 0.40 ×10⁹/L < 0.5 "
                                        "(computed: NEUT% × WBC)")
     with translation.override("fr"):
-        assert flag_reason(Flag()).endswith("(calculé : NEUT% × leucocytes)")
+        assert flag_reason(Flag()).endswith("(calculé\u00a0: NEUT% × leucocytes)")
     given = cbc_findings([*values, Value("NEUT#", 1.2, 1.8, 7.5)])
     assert next(f for f in given if f.name == "neutropenia").rule == "NEUT# 1.2 x10^9/L < 1.5"
     assert computed_count("NEUT#", {"NEUT%": 25.0}) is None

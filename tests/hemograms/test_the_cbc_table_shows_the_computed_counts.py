@@ -56,7 +56,7 @@ def test_the_pages_mark_the_computed_rows(client, technician, biologist, specime
     assert "computed: NEUT% × WBC (the file gave no count)" in english
     assert '<td class="num">0.40</td>' in english
     french = case_page_html(client, biologist, specimen, "fr")
-    assert "calculé : NEUT% × leucocytes (le fichier ne donnait pas le nombre)" in french
+    assert "calculé\u00a0: NEUT% × leucocytes (le fichier ne donnait pas le nombre)" in french
     client.force_login(technician)
     page = client.get(f"/specimens/{specimen.accession}/").content.decode()
     assert page.count('data-computed-from="') == 3

@@ -39,7 +39,7 @@ def test_an_imported_count_is_quoted_with_its_decimals(technician):  # type: ign
     assert english["anaemia"] == "critical value: Hb 6.0 g/dL < 7"
     french = _reasons(specimen, "fr")
     assert french["leukopenia"] == "GB 3,10 ×10⁹/L < 4"
-    assert french["neutropenia"] == "valeur critique : PNN 0,40 ×10⁹/L < 0,5"
+    assert french["neutropenia"] == "valeur critique\u00a0: PNN 0,40 ×10⁹/L < 0,5"
 
 
 def test_a_reason_stored_without_decimals_reads_as_before():

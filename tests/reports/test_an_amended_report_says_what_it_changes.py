@@ -77,7 +77,8 @@ def test_the_amendments_result_message_says_what_it_changed(make_specimen, sign,
                                  "0.0 → 25.0. The conclusion was changed.")
     with translation.override("fr"):
         french = changes_note(_amended(second), gettext=translation.gettext)
-    assert french == ("Modifié depuis la version 1 : Monocytes 25,0 → 0,0 ; Polynucléaires "
+    assert french == ("Modifié depuis la version 1\u00a0: Monocytes 25,0 → 0,0\u00a0; "
+                      "Polynucléaires "
                       "éosinophiles 0,0 → 25,0. La conclusion a été modifiée.")
     # A first version's message names no change.
     first_notes = hl7.parse(result_message_create(signature=first).message).segments("NTE")

@@ -28,15 +28,15 @@ CONTENT = {
 }
 FRENCH = [
     "Conclusion du biologiste: Amendment: à revoir",
-    "Motif de la modification : Recomptage des lymphocytes",
+    "Motif de la modification\u00a0: Recomptage des lymphocytes",
     "Images de cellules hors du domaine sur lequel le modèle cellulaire (hemaclinic-cells "
-    "2.1.2) a été validé : 38 cellules sur 40. Les classifications automatiques des cellules et "
-    "les scores qui en sont calculés ne sont pas fiables pour ce frottis.",
+    "2.1.2) a été validé\u00a0: 38 cellules sur 40. Les classifications automatiques des "
+    "cellules et les scores qui en sont calculés ne sont pas fiables pour ce frottis.",
     "Le biologiste validant a confirmé avoir revu les images des cellules, qui sont hors du "
     "domaine sur lequel le modèle cellulaire a été validé.",
     "Formule établie sur 38 leucocytes, moins que la cible de 100.",
-    "Cellules classées une à une par le biologiste (reclassées ou confirmées) : 3 sur 40 ; les "
-    "autres gardent la classe du modèle.",
+    "Cellules classées une à une par le biologiste (reclassées ou confirmées)\u00a0: 3 sur 40"
+    "\u00a0; les autres gardent la classe du modèle.",
     f"Empreinte sha256 du contenu signé {SHA}",
 ]
 ENGLISH = [

@@ -26,4 +26,4 @@ def test_the_report_marks_a_computed_count(make_specimen, sign, technician, sett
     assert english.index("NEUT%") < neut < english.index("computed: MONO% × WBC")
     assert '<td class="num">0.40</td>' in english and "Critical low" in english
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
-    assert "calculé : NEUT% × leucocytes (le fichier ne donnait pas le nombre)" in french
+    assert "calculé\u00a0: NEUT% × leucocytes (le fichier ne donnait pas le nombre)" in french

@@ -23,7 +23,7 @@ def test_the_signed_report_carries_the_note_and_the_model_card_limits(make_speci
     assert "Driven mostly by age and sex: 67%" in english
     assert "Known limits (model card)" in english and "overstate MDS risk" in english
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
-    assert "Résultat porté surtout par l&#x27;âge et le sexe : 67" in french
+    assert "Résultat porté surtout par l&#x27;âge et le sexe\u00a0: 67" in french
     assert "Limites connues (fiche du modèle)" in french
     assert "surestiment le risque de SMD" in french
 
@@ -39,7 +39,7 @@ def test_a_scores_reasons_are_listed_as_each_language_punctuates(make_specimen, 
     english = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
     assert "fewer than 20 neutrophils analysed (n=7); MCV missing" in english
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
-    assert "moins de 20 neutrophiles analysés (n=7) ; donnée manquante : VGM" in french
+    assert "moins de 20 neutrophiles analysés (n=7)\u00a0; donnée manquante\u00a0: VGM" in french
 
 
 def test_the_level_names_its_threshold_once_in_the_models_unit(make_specimen, sign, settings):

@@ -38,5 +38,5 @@ def test_the_french_notes_name_the_message_in_french(make_specimen, sign):
     with translation.override("fr"):
         notes = limits(signature.content, gettext=translation.gettext, ip_text=ip_message)
     # As the analyser wrote it, then named in the notes' language, as the French report does.
-    assert ("Alarme de l'automate (message IP) sur l'hémogramme : Blasts/Abn Lympho? "
+    assert ("Alarme de l'automate (message IP) sur l'hémogramme\u00a0: Blasts/Abn Lympho? "
             "(blastes/lymphocytes anormaux\u00a0?)") in notes

@@ -100,7 +100,7 @@ def test_the_context_reads_french_with_decimal_commas(client, biologist, history
     part = html[html.index('id="patient-context"'):]
     part = part[:part.index("</section>")]
     assert "75 ans au prélèvement" in part and "Contexte du patient" in part
-    assert "Conclusion signée :" in part and "Plaquettes" in part and "PNN" in part
+    assert "Conclusion signée\u00a0:" in part and "Plaquettes" in part and "PNN" in part
     assert "13,5" in part and "1 mars 2026" in part
     assert "13.5" not in re.sub(r"<svg.*?</svg>", "", part, flags=re.S)
     # SVG coordinates keep the decimal point whatever the language.

@@ -74,7 +74,7 @@ def test_absolute_counts_and_the_mark_on_the_page_table():
     with translation.override("fr"):
         french = differential_table(_diff(analyser_wbc=7.8))
     assert {r["class"]: r for r in french["rows"]}["neutrophil"]["absolute"] == "3,67"
-    assert french["discrepancy_note"].startswith("≠ : le pourcentage de l'automate sort de "
+    assert french["discrepancy_note"].startswith("≠\u00a0: le pourcentage de l'automate sort de "
                                                  "l'intervalle à 95\u00a0% du pourcentage")
 
 

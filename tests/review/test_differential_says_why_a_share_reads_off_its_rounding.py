@@ -34,7 +34,7 @@ def test_the_table_says_so_in_the_readers_language():
                                       "granulocytes 7.2 (exactly 7.14).")
     with translation.override("fr"):
         french = differential_table(diff)
-    assert french["rounding_note"] == ("Arrondis pour que les pourcentages totalisent 100,0 : "
+    assert french["rounding_note"] == ("Arrondis pour que les pourcentages totalisent 100,0\u00a0: "
                                        "Granuleux immatures 7,2 (exactement 7,14).")
     even = {**differential_count(["neutrophil"] * 60 + ["lymphocyte"] * 40,
                                  target=100).as_dict(), "cells": 100, "reviewed": 0}

@@ -25,7 +25,7 @@ def test_no_white_cell_reads_as_no_differential_yet():
             "No white cell was counted: there is no differential."
     with translation.override("fr"):
         assert differential_table(_diff(0))["warning"] == \
-            "Aucun leucocyte classé : il n'y a pas encore de formule."
+            "Aucun leucocyte classé\u00a0: il n'y a pas encore de formule."
 
 
 def test_short_of_the_target_each_share_carries_its_95_interval():

@@ -26,7 +26,8 @@ def test_named_counted_audited_and_cleared(biologist, analysed):
     with translation.override("en"):
         assert differential_table(diff)["other_note"] == "Other: plasma cell 2, not named 1."
     with translation.override("fr"):
-        assert differential_table(diff)["other_note"] == "Autres : plasma cell 2, non nommée 1."
+        assert differential_table(diff)["other_note"] == ("Autres\u00a0: plasma cell 2, "
+                                                          "non nommée 1.")
     event = AuditEvent.objects.filter(action="cell.reclassify", object_id=str(a.pk)).latest("id")
     assert event.after["name"] == "plasma cell"
     # Another class clears the name; the note then counts what is left.
@@ -89,4 +90,4 @@ def test_the_names_print_in_that_order_whatever_order_the_json_keeps():
 
     with translation.override("fr"):
         assert other_note({"plasmocyte": 1, "lymphocyte réactif": 1, "tricholeucocyte": 2}) == \
-            "Autres : tricholeucocyte 2, lymphocyte réactif 1, plasmocyte 1."
+            "Autres\u00a0: tricholeucocyte 2, lymphocyte réactif 1, plasmocyte 1."

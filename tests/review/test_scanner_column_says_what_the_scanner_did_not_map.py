@@ -32,7 +32,8 @@ def foreign(analysed):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("language", "note"), [
     ("en", "Scanner: 6 cells not mapped to a class (folders: unclassified); no "
            "pre-classification to compare."),
-    ("fr", "Pré-classement : 6 cellules non rattachées à une classe (dossiers : unclassified) ; "
+    ("fr", "Pré-classement\u00a0: 6 cellules non rattachées à une classe (dossiers\u00a0: "
+     "unclassified)\u00a0; "
            "aucun pré-classement à comparer."),
 ])
 def test_unmapped_folders_give_a_dash_and_a_note(client, biologist, foreign, language, note):

@@ -39,9 +39,9 @@ def _scores(client, user, specimen, language):  # type: ignore[no-untyped-def]
 
 def test_french_puts_a_space_before_colons_and_percents(client, biologist, mds_image_scored):
     page = _scores(client, biologist, mds_image_scored, "fr")
-    assert "vacuoles cytoplasmiques : 0\u00a0%" in page
-    assert "noyau hyposegmenté (indicateur approché) : 25\u00a0%" in page
-    assert "hypogranulation : non disponible dans ce modèle" in page
+    assert "vacuoles cytoplasmiques\u00a0: 0\u00a0%" in page
+    assert "noyau hyposegmenté (indicateur approché)\u00a0: 25\u00a0%" in page
+    assert "hypogranulation\u00a0: non disponible dans ce modèle" in page
     assert "cytoplasmiques: " not in page and "0%" not in page
     assert ">vac " not in page and ">hypo-seg " not in page
     assert "vacuol. 0,80" in page and "non seg. 0,90" in page
