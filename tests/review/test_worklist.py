@@ -23,6 +23,12 @@ def test_flagged_specimens_by_priority_with_their_reasons(client, biologist, tec
     page = client.get("/worklist/?flag=anaemia").content.decode()
     assert "W-2" in page and "W-3" in page and "W-1" not in page
     assert "MCV 106.0 fL &gt; 100" in page  # as the analyser wrote it
+    # The counts above the list are of the flagged specimens waiting, and say so: with the
+    # unflagged ones listed too, "Analysed: 2" alone read as if it counted the list.
+    page = " ".join(client.get("/worklist/?all=1", HTTP_ACCEPT_LANGUAGE="en")
+                    .content.decode().split())
+    counts = page.split('id="worklist-counts">', 1)[1].split("</p>", 1)[0]
+    assert counts.startswith("Flagged and waiting: ") and ": 2</span>" in counts
 
 
 def test_macrocytosis_rule_boundary(technician):
