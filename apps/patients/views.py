@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -62,35 +66,39 @@ def specimen_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def specimen_mixup_clear(request: HttpRequest, accession: str) -> HttpResponse:
     """Clear the possible mix-up flag after checking (posted to the specimen page)."""
-    specimen = get_object_or_404(Specimen, accession=accession)
-    form = MixupClearForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Say what was checked before clearing the flag."))
-        return redirect("specimen_detail", accession=accession)
-    try:
-        services.specimen_mixup_clear(actor=request.user, specimen=specimen,
-                                      reason=form.cleaned_data["reason"])
-    except ValidationError as exc:
-        messages.error(request, "; ".join(exc.messages))
-        return redirect("specimen_detail", accession=accession)
-    messages.success(request, _("The possible mix-up flag was cleared; the reason is audited."))
-    return redirect("specimen_detail", accession=accession)
+    return _specimen_form_post(
+        request, accession, MixupClearForm(request.POST),
+        lambda specimen, data: services.specimen_mixup_clear(
+            actor=request.user, specimen=specimen, reason=data["reason"]),
+        done=_("The possible mix-up flag was cleared; the reason is audited."),
+        invalid=_("Say what was checked before clearing the flag."))
 
 
 @role_required(roles.CAN_IMPORT)
 @require_http_methods(["POST"])
 def specimen_collection_time(request: HttpRequest, accession: str) -> HttpResponse:
     """Enter or correct the collection time (posted to the specimen page)."""
+    return _specimen_form_post(
+        request, accession, CollectionTimeForm(request.POST),
+        lambda specimen, data: services.specimen_collection_time_set(
+            actor=request.user, specimen=specimen, collected_at=data["collected_at"]),
+        done=_("The collection time was saved; the change is audited."))
+
+
+def _specimen_form_post(request: HttpRequest, accession: str, form: forms.Form,
+                        act: Callable[[Specimen, dict[str, Any]], object], *, done: str,
+                        invalid: str | None = None) -> HttpResponse:
+    """A form posted to the specimen page: its errors (``invalid``, else the form's own), the
+    service's refusal, or ``done``, said as a message; then back to the page."""
     specimen = get_object_or_404(Specimen, accession=accession)
-    form = CollectionTimeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
-        return redirect("specimen_detail", accession=accession)
-    try:
-        services.specimen_collection_time_set(actor=request.user, specimen=specimen,
-                                              collected_at=form.cleaned_data["collected_at"])
-    except ValidationError as exc:
-        messages.error(request, "; ".join(exc.messages))
-        return redirect("specimen_detail", accession=accession)
-    messages.success(request, _("The collection time was saved; the change is audited."))
+        messages.error(request, invalid or " ".join(
+            m for errors in form.errors.values() for m in errors))
+    else:
+        try:
+            act(specimen, form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, "; ".join(exc.messages))
+        else:
+            messages.success(request, done)
     return redirect("specimen_detail", accession=accession)
