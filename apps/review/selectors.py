@@ -86,9 +86,7 @@ CASE_CELL_FIELDS = ("id", "specimen_id", "reviewed_class", "reviewed_name", "rev
                     "analyser_class")
 CASE_PREDICTION_FIELDS = (
     "id", "cell_id", "created_at", "cell_class", "cell_class_prob", "anomalies", "view",
-    "in_domain", "smear_outside", "cam", "cam_map", "vacuole_cam_map",
-    # the gallery's "model: band" (model_band)
-    "subtype")
+    "in_domain", "smear_outside", "cam", "cam_map", "vacuole_cam_map")
 
 
 def case_cells(specimen: Specimen) -> list[Cell]:
