@@ -654,20 +654,6 @@ def scanner_bands_text(n: int) -> str:
         "n": n}
 
 
-def model_bands_text(n: int) -> str:
-    """What the gallery says of the neutrophils not yet reviewed whose subtype the model reads
-    as a band form (selectors.model_band); '' for none."""
-    if not n:
-        return ""
-    return ngettext(
-        '%(n)s neutrophil not yet reviewed is a band form by the model\'s subtype output '
-        '(marked "model: band"): it is counted among the neutrophils, not among the band forms, '
-        'until you class it (key S). Read it for a left shift.',
-        '%(n)s neutrophils not yet reviewed are band forms by the model\'s subtype output '
-        '(marked "model: band"): they are counted among the neutrophils, not among the band '
-        'forms, until you class them (key S). Read them for a left shift.', n) % {"n": n}
-
-
 def comment_changes_text(since: dict[str, Any] | None) -> str:
     """What the differential changed since the signed version a carried-over comment was
     written for (selectors.changes_since_signed), as the sign form says it; '' for none."""

@@ -54,7 +54,6 @@ from .display import (
     class_label,
     differential_changes,
     group_label,
-    model_bands_text,
     scanner_bands_text,
     signed_differential,
 )
@@ -147,20 +146,6 @@ def case_scanner_bands(cells: list[Cell]) -> int:
     return sum(scanner_band(c, c.latest_prediction()) for c in cells)
 
 
-def model_band(cell: Cell, prediction: Any) -> bool:
-    """A neutrophil not yet reviewed, its model class counted, whose subtype the model reads as
-    a band form: counted among the neutrophils until the biologist reads it (only a biologist's
-    band is counted as one), so shown for a possible left shift."""
-    return (prediction is not None and prediction.shows_a_cell and prediction.figures_hold
-            and not cell.reviewed_class and prediction.cell_class == "neutrophil"
-            and prediction.subtype == BAND)
-
-
-def case_model_bands(cells: list[Cell]) -> int:
-    """How many of ``cells`` are a model_band (as case_cells reads them)."""
-    return sum(model_band(c, c.latest_prediction()) for c in cells)
-
-
 def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict[str, Any]:
     """The case page's cells: grouped by final class (Cell.final_class) in the keys' order,
     each group with its label; per cell what its figure prints, worded here once per page: its
@@ -172,7 +157,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
     image_url, cam_url = _url_of_each("cell_image"), _url_of_each("cell_cam")
     flag_texts: dict[str, str] = {}
     groups: dict[str, list[dict[str, Any]]] = {name: [] for name in GALLERY_ORDER}
-    disagreements = scanner_bands = model_bands = 0
+    disagreements = scanner_bands = 0
     for cell in cells:
         final, prediction = cell.final_class, cell.latest_prediction()
         flag = prediction.domain_flag if prediction else ""
@@ -199,9 +184,6 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         # the scanner put in its band folder is shown so, for the biologist to read.
         band = scanner_band(cell, prediction)
         scanner_bands += band
-        # ... and one the model's subtype reads as a band form, for a possible left shift.
-        banded = model_band(cell, prediction)
-        model_bands += banded
         groups.setdefault(final or "unclassified", []).append({
             "pk": str(cell.pk), "reviewed": bool(cell.reviewed_class),
             # What the biologist named a cell classed "other" (a plasma cell), shown with it.
@@ -210,7 +192,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "vacuoles_read": cell.vacuoles_read,
             "label": phrases.class_label(prediction.cell_class) if named else "",
             "scanner_label": phrases.class_label(scanner) if differs else "",
-            "scanner_band": band, "model_band": banded,
+            "scanner_band": band,
             "prob": phrases.probability(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",
             **_vacuole_caption(vacuole, phrases),
@@ -230,8 +212,6 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             "disagreements": disagreements,
             # Neutrophils not yet reviewed the scanner pre-classified as band forms.
             "scanner_bands": scanner_bands, "scanner_bands_text": scanner_bands_text(scanner_bands),
-            # Those the model's subtype reads as band forms.
-            "model_bands": model_bands, "model_bands_text": model_bands_text(model_bands),
             # The legend names the lobation proxy only where a cell shows it (earlier models).
             "has_lobation": any(c["lobation"] for members in groups.values() for c in members)}
 

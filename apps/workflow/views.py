@@ -37,7 +37,6 @@ from apps.review import services as review_services
 from apps.review.display import (
     comment_changes_text,
     differential_table,
-    model_bands_text,
     scanner_bands_text,
 )
 from apps.review.views import REFUSED_SIGNATURE, sign_blockers_context
@@ -262,9 +261,6 @@ def reclassify(request: HttpRequest, accession: str) -> JsonResponse:
                              # The scanner's band forms still waiting for the biologist.
                              "scanner_bands_text": scanner_bands_text(
                                  review_selectors.case_scanner_bands(cells)),
-                             # Those the model's subtype reads as band forms.
-                             "model_bands_text": model_bands_text(
-                                 review_selectors.case_model_bands(cells)),
                              # In an amendment: what the differential changed since the
                              # version whose comment the sign form carries over.
                              "comment_changes": comment_changes_text(

@@ -420,12 +420,6 @@
           bands.textContent = res.data.scanner_bands_text || "";
           bands.hidden = !res.data.scanner_bands_text;
         }
-        // And those the model's subtype reads as band forms.
-        var modelBands = document.getElementById("model-bands");
-        if (modelBands) {
-          modelBands.textContent = res.data.model_bands_text || "";
-          modelBands.hidden = !res.data.model_bands_text;
-        }
         // In an amendment: what changed since the version the carried-over comment was for.
         var changes = document.getElementById("sign-comment-changes");
         if (changes) {
