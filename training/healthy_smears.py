@@ -15,6 +15,9 @@ normal blood count (``VEXAS_NORMAL_COUNT``): his sex and age give the rule 10 po
 smear the model calls 20 % vacuolated or more reaches the intermediate level and the worklist's
 VEXAS flag. Prints how many smears get the vacuole part's points and how many are flagged
 (target: at most 5 of 100).
+
+Also prints how many neutrophils per smear the model's subtype reads as band forms, and how
+many of those were drawn as bands: why the case page does not prompt on them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.ml.cells import CellModel, default_model_dir
+from apps.ml.cells import CellModel, CellPrediction, default_model_dir
 from apps.ml.score_cells import open_image
 from apps.ml.scores import vexas
 from apps.ml.scores.mds_image import mds_image_evidence, neutrophil_anomalies
@@ -58,6 +61,17 @@ class HealthySmears:
     vexas_half: int = 0
     vexas_full: int = 0
     vexas_flagged: int = 0
+    # The neutrophils whose subtype the model reads as a band form (inside the domain) per
+    # smear, and how many of them were drawn as band neutrophils (BNE): what a "model: band"
+    # prompt on the case page would mark (measured so, and not shown: README, band forms).
+    model_bands: list[int] = field(default_factory=list)
+    model_bands_true: int = 0
+
+
+def model_band(pred: CellPrediction) -> bool:
+    """A neutrophil by the model, inside the domain, whose subtype it reads as a band form."""
+    return (pred.cell_class == "neutrophil" and pred.subtype == "band_neutrophil"
+            and pred.in_domain is not False)
 
 
 def simulate(model: CellModel, datasets: Path, *, smears: int = 100, cells: int = 100,
@@ -77,6 +91,9 @@ def simulate(model: CellModel, datasets: Path, *, smears: int = 100, cells: int 
         counts["LY"] = cells - sum(counts.values())
         drawn = [s for k, n in counts.items()
                  for s in gen.choice(pools[k], size=n, replace=n > len(pools[k]))]
+        marked = [s for s in drawn if model_band(preds[s.path])]
+        out.model_bands.append(len(marked))
+        out.model_bands_true += sum(1 for s in marked if s.prefix == "BNE")
         cols, idx = neutrophil_anomalies([preds[s.path] for s in drawn])
         res = mds_image_evidence(cols, n_neutrophils=len(idx))
         out.available, out.not_available = res.available, res.not_available
@@ -130,6 +147,12 @@ def main() -> None:
               f"{np.quantile(r.fractions, 0.95):.1%}")
     print(f"band neutrophils among the driving cells: {r.bands_driving} of {r.bands_drawn} "
           "bands drawn")
+    if r.model_bands:
+        print(f'neutrophils marked "model: band" per smear (band neutrophils drawn 0-5 per '
+              f"100): median {np.median(r.model_bands):.0f}, 95th percentile "
+              f"{np.quantile(r.model_bands, 0.95):.0f}, at most {max(r.model_bands)}; "
+              f"{r.model_bands_true} of {sum(r.model_bands)} marks were drawn as band "
+              "neutrophils")
     for reason, n in sorted(r.indeterminate.items()):
         print(f"indeterminate: {reason} ({n} smears)")
     if r.vacuolated:
