@@ -191,6 +191,16 @@
     if (!cell) { return; }
     select(cell, ev.shiftKey ? "range" : (ev.ctrlKey || ev.metaKey) ? "toggle" : "one");
   });
+  // A cell reached with Tab is the one the keys act on, as a clicked one is (a pointer's
+  // focus is left to the click, which may add the cell to the selection).
+  var pointing = false;
+  root.addEventListener("mousedown", function () { pointing = true; });
+  document.addEventListener("mouseup", function () { pointing = false; });
+  root.addEventListener("focusin", function (ev) {
+    var cell = ev.target.closest("figure.cell");
+    if (!cell || pointing || cell.classList.contains("selected")) { return; }
+    select(cell, "one");
+  });
   // Score evidence cells open in the large pane (and are selected in the gallery).
   document.addEventListener("click", function (ev) {
     var evidence = ev.target.closest("[data-evidence-cell]");
@@ -393,7 +403,10 @@
   }
 
   // ---- reclassification and its undo (an undo is one more audited reclassification) ----
-  function send(figs, cls, undo, name) {
+  // Moving a cell to its new group takes the keyboard focus from it: ``then`` (when given)
+  // says which cell the review goes on from, selected and focused before the page marks the
+  // move done, so that the arrows and keys never act on a cell the eye has left.
+  function send(figs, cls, undo, name, then) {
     var ids = figs.map(function (c) { return parseInt(c.getAttribute("data-cell"), 10); });
     return fetch(url, {
       method: "POST", credentials: "same-origin",
@@ -426,6 +439,7 @@
           changes.textContent = res.data.comment_changes || "";
           changes.hidden = !res.data.comment_changes;
         }
+        if (then) { then(); }
         if (shown) { preview(shown); }
         scoresChanging();
         root.setAttribute(undo ? "data-last-undo" : "data-last-move", cls + ":" + ids.join(","));
@@ -570,8 +584,25 @@
       name = window.prompt(question ? question.textContent : "", same ? names[0] : "");
       if (name === null) { return; }  // cancelled: nothing is moved
     }
+    // The review goes on from the next cell the chosen ones left (in the page's order, else
+    // the one before them), as long as the selection is still theirs when the move is done.
+    var visible = cells().filter(function (c) { return c.offsetParent !== null; });
+    var at = visible.indexOf(chosen[chosen.length - 1]);
+    var rest = visible.filter(function (c) { return chosen.indexOf(c) < 0; });
+    var after = rest.filter(function (c) { return visible.indexOf(c) > at; })[0]
+      || rest.filter(function (c) { return visible.indexOf(c) < at; }).pop();
     busy = true;
-    send(chosen, cls, false, name)
+    send(chosen, cls, false, name, function () {
+      var now = selected();
+      var same = now.length === chosen.length
+        && now.every(function (c) { return chosen.indexOf(c) >= 0; });
+      if (same && after) {
+        select(after, "one");
+        after.scrollIntoView({ block: "nearest" });
+      } else if (same) {
+        chosen[0].focus();
+      }
+    })
       .then(function () { undoStack.push(entry); })
       .catch(function (err) { window.alert(err.message); })
       .then(function () { busy = false; });
@@ -599,8 +630,16 @@
     });
     busy = true;
     var chain = Promise.resolve();
-    Object.keys(byClass).forEach(function (cls) {
-      chain = chain.then(function () { return send(byClass[cls], cls, true); });
+    var classes = Object.keys(byClass);
+    classes.forEach(function (cls, n) {
+      // Once the last class is back, the cells undone are the selection, the first focused.
+      var last = n === classes.length - 1 ? function () {
+        var figs = entry.map(function (m) { return m.fig; });
+        select(figs[0], "one");
+        figs.slice(1).forEach(function (c) { c.classList.add("selected"); });
+        figs[0].scrollIntoView({ block: "nearest" });
+      } : null;
+      chain = chain.then(function () { return send(byClass[cls], cls, true, "", last); });
     });
     chain.catch(function (err) { window.alert(err.message); })
       .then(function () { busy = false; });

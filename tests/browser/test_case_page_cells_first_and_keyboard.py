@@ -201,3 +201,45 @@ def test_a_cells_own_key_confirms_it_and_ctrl_z_takes_the_confirmation_back(
     page.wait_for_selector(f"#review-cells[data-last-undo='lymphocyte:{cell_id}']")
     assert Cell.objects.get(pk=cell_id).reviewed_class == ""
     assert "reviewed" not in mine.get_attribute("class")
+
+
+def test_after_a_key_the_review_goes_on_from_the_next_cell(browser_page, live_server,
+                                                           review_case):
+    """Moving a cell to its group took the keyboard focus from it while it stayed selected:
+    an arrow then did nothing and the next key moved the same cell again. The next cell is
+    now selected and focused, so each key acts on the cell the page shows as selected."""
+    page = browser_page
+    _open(page, live_server, review_case)
+    figs = page.locator(".group[data-group='neutrophil'] figure.cell")
+    first, second, third = (int(figs.nth(i).get_attribute("data-cell")) for i in range(3))
+    figs.first.click()
+    page.keyboard.press("l")
+    page.wait_for_selector(f"#review-cells[data-last-move='lymphocyte:{first}']")
+    active = "document.activeElement.getAttribute('data-cell')"
+    assert page.evaluate(active) == str(second)
+    assert page.locator("figure.cell.selected").evaluate_all(
+        "fs => fs.map(f => f.getAttribute('data-cell'))") == [str(second)]
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(active) == str(third)
+    page.keyboard.press("m")
+    page.wait_for_selector(f"#review-cells[data-last-move='monocyte:{third}']")
+    assert Cell.objects.get(pk=first).final_class == "lymphocyte"
+    assert Cell.objects.get(pk=second).reviewed_class == ""      # skipped, untouched
+    assert Cell.objects.get(pk=third).final_class == "monocyte"
+    # Ctrl-Z brings the last one back and makes it the selection again.
+    page.keyboard.press("Control+z")
+    page.wait_for_selector(f"#review-cells[data-last-undo='neutrophil:{third}']")
+    assert page.evaluate(active) == str(third)
+
+
+def test_a_cell_reached_with_tab_is_the_one_the_keys_act_on(browser_page, live_server,
+                                                            review_case):
+    page = browser_page
+    _open(page, live_server, review_case)
+    fig = page.locator("#review-cells figure.cell").first
+    cell_id = int(fig.get_attribute("data-cell"))
+    fig.focus()     # as Tab reaches it
+    assert "selected" in fig.get_attribute("class")
+    page.keyboard.press("x")
+    page.wait_for_selector(f"#review-cells[data-last-move='artefact:{cell_id}']")
+    assert Cell.objects.get(pk=cell_id).final_class == "artefact"

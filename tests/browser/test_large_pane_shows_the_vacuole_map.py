@@ -52,6 +52,8 @@ def test_a_neutrophil_shows_its_vacuole_map(browser_page, live_server, review_ca
 
     page.keyboard.press("l")                # reclassified: no longer a neutrophil
     page.wait_for_selector(f"#review-cells[data-last-move='lymphocyte:{cell_id}']")
+    # The review went on to the next cell; shown again, the moved one has no vacuole map.
+    page.locator(f"figure.cell[data-cell='{cell_id}']").click()
     assert page.locator("#preview-vacuole").is_disabled()
     assert page.get_attribute("#preview-image", "src").endswith(f"/cells/{cell_id}/image/")
     assert legend.is_hidden()
