@@ -37,6 +37,7 @@ from apps.ml.scores import vexas
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
 from apps.smears.differential import (
+    ABNORMAL_WHEN_PRESENT,
     BAND,
     CBC_COUNT_OF_CLASS,
     OTHER,
@@ -62,6 +63,8 @@ from .trend import Point, trend_panel
 
 REPORT_SCHEMA = "hemaclinic-report/1"
 KEY_CELLS = 12
+# The classes whose cells lead the key cells whatever else there is to show.
+KEY_FIRST = ABNORMAL_WHEN_PRESENT | {OTHER}
 # The analyser's automated differential (Sysmex XN and the like), per 100 white cells: CBC code
 # of each smear class, and the NRBC per 100 WBC.
 ANALYSER_DIFFERENTIAL: tuple[tuple[str, str], ...] = (
@@ -368,16 +371,18 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         })
     scores = scores_for_display(specimen)
     domain = specimen_domain_latest(specimen)
-    # Key cells: those a score rests on first (the VEXAS rule's vacuolated neutrophils, the
-    # image evidence's dysplastic ones, in the score's own order), then the least typical
-    # (images outside the validated domain, counted on a biologist's word; reclassified; then
-    # lowest model confidence).
+    # Key cells: first a class abnormal whenever counted (a blast) and a cell the biologist
+    # named ("other": a plasma cell), which a conclusion rests on; then those a score rests
+    # on (the VEXAS rule's vacuolated neutrophils, the image evidence's dysplastic ones, in
+    # the score's own order); then the least typical (images outside the validated domain,
+    # counted on a biologist's word; reclassified; then lowest model confidence).
     behind = [e.get("cell_id") for s in scores for e in ((s.evidence or {}).get("cells") or [])
               if isinstance(e, dict)]
     rank: dict[Any, int] = {}
     for i, cell_id in enumerate(behind):
         rank.setdefault(cell_id, i)  # a cell behind two scores keeps its first place
-    key_cells.sort(key=lambda c: (rank.get(c["cell_id"], len(rank)), not c["domain_flag"],
+    key_cells.sort(key=lambda c: (c["class"] not in KEY_FIRST,
+                                  rank.get(c["cell_id"], len(rank)), not c["domain_flag"],
                                   c["class"] == c["predicted_class"], c["probability"]))
     return {
         "schema": REPORT_SCHEMA,
