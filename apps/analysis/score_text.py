@@ -15,7 +15,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from apps.core.numbers import measured_value, probability, probability_end
+from apps.core.numbers import measured_value, probability, probability_against, probability_end
 from apps.hemograms.wording import from_analyser
 from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
 
@@ -347,12 +347,12 @@ def score_drivers_text(name: str, state: object, contributions: list[dict],
         return ""
     if only_through_demographics(name, state, value, thresholds, contributions):
         alone = mds_cbc.output_without_demographics(float(value), contributions)  # type: ignore[arg-type]
+        shown, cut = probability_against(alone or 0.0,
+                                         float((thresholds or {})["operating_point"]))
         return _("Above the operating threshold only through age and sex: with their part "
                  "taken out (the training cohort's average age and sex), the blood count gives "
                  "output %(alone)s, below %(cut)s: the count itself does not point to an "
-                 "MDS.") % {
-            "alone": probability(alone or 0.0),
-            "cut": _num(float((thresholds or {})["operating_point"]), 2)}
+                 "MDS.") % {"alone": shown, "cut": cut}
     if not mds_cbc.driven_by_demographics(contributions):
         return ""
     share = mds_cbc.demographic_share(contributions) or 0.0

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
+from apps.core.numbers import figures_apart
 from apps.hemograms.flags import ABSOLUTE_OF_SHARE, blast_messages, computed_count
 from apps.hemograms.selectors import cbc_ip_messages, cbc_latest, cbc_subject
 from apps.hemograms.wording import reported_decimals
@@ -427,8 +428,11 @@ def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = 
         alone = mds_cbc.output_without_demographics(c["value"], contributions) \
             if mds_cbc.above_only_through_demographics(c["value"], cut, contributions) else None
         demographic = alone is not None or mds_cbc.driven_by_demographics(contributions)
+        # The count alone and the threshold with the decimals it takes them to differ.
+        apart = figures_apart(alone, cut) if alone is not None else 2
         out.append(("mds_risk", f"CBC MDS model {c['value']:.2f} >= {cut:.2f}"
-                    + (f", only through age and sex (the count alone {alone:.2f})"
+                    + (f", only through age and sex (the count alone {alone:.{apart}f} < "
+                       f"{cut:.{apart}f})"
                        if alone is not None else
                        ", driven mostly by age and sex" if demographic else ""),
                     Reason(flag_reasons.MDS_CBC_ABOVE,

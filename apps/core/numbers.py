@@ -54,3 +54,23 @@ def probability(value: float) -> str:
         return (">\u00a0" if end > 0 else "<\u00a0") + number_format(
             Decimal("0.99" if end > 0 else "0.01"), decimal_pos=2)
     return number_format(Decimal(f"{float(value):.2f}"), decimal_pos=2)
+
+
+def figures_apart(value: float, limit: float, *, decimals: int = 2, most: int = 4) -> int:
+    """The fewest decimals, from ``decimals`` up to ``most``, at which ``value`` and ``limit``
+    print differently: an output just below its threshold (0.6835 against 0.6849) must not
+    read "0.68, below 0.68"."""
+    for digits in range(decimals, most + 1):
+        if f"{value:.{digits}f}" != f"{limit:.{digits}f}":
+            return digits
+    return most
+
+
+def probability_against(value: float, limit: float) -> tuple[str, str]:
+    """A probability and the threshold it is read against, each printed with as many decimals
+    as it takes them to differ (``figures_apart``; two at least, as ``probability``)."""
+    digits = figures_apart(value, limit)
+    if digits == 2:
+        return probability(value), number_format(Decimal(f"{limit:.2f}"), decimal_pos=2)
+    return (number_format(Decimal(f"{value:.{digits}f}"), decimal_pos=digits),
+            number_format(Decimal(f"{limit:.{digits}f}"), decimal_pos=digits))

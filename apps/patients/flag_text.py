@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
 
-from apps.core.numbers import measured_value, probability
+from apps.core.numbers import measured_value, probability, probability_against
 
 from . import flag_reasons
 
@@ -96,10 +96,16 @@ def _mds_cbc(p: Mapping[str, Any]) -> str:
                  "and sex")
     else:
         text = _("CBC MDS model: output %(value)s, at or above %(cut)s")
+    cut = p.get("threshold")
+    shown_alone = ""
+    if isinstance(alone, int | float) and isinstance(cut, int | float):
+        # Both with the decimals it takes them to differ (never "0.68, below 0.68").
+        shown_alone, shown_cut = probability_against(alone, cut)
+    else:
+        shown_cut = _num(cut)
     text = text % {
         "value": probability(p["probability"]) if isinstance(p.get("probability"), int | float)
-        else _num(p.get("probability")), "cut": _num(p.get("threshold")),
-        "alone": probability(alone) if isinstance(alone, int | float) else ""}
+        else _num(p.get("probability")), "cut": shown_cut, "alone": shown_alone}
     prevalence = p.get("prevalence")
     if isinstance(prevalence, int | float):  # flags raised before it was recorded have none
         text += _(" (a probability only in a cohort with %(prevalence)s%% MDS)") % {

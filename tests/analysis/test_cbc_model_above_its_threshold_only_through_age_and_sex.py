@@ -15,6 +15,7 @@ from django.utils import translation
 from apps.analysis.models import Score
 from apps.analysis.score_text import score_display
 from apps.analysis.scores import scores_compute
+from apps.core.numbers import figures_apart, probability_against
 from apps.ml.scores.mds_cbc import above_only_through_demographics, output_without_demographics
 from apps.patients.flag_text import flag_reason
 from apps.patients.models import SpecimenFlag
@@ -56,7 +57,7 @@ def test_an_older_man_with_a_count_against_mds_is_flagged_for_what_carries_it(ol
     assert alone < score.thresholds["operating_point"] <= score.value
     flag = _flag(older_man)
     assert flag.reason["params"]["count_alone"] == pytest.approx(alone)
-    assert flag.rule.endswith(f", only through age and sex (the count alone {alone:.2f})")
+    assert flag.rule.endswith(f", only through age and sex (the count alone {alone:.2f} < 0.68)")
     with translation.override("en"):
         assert flag_reason(flag).startswith(
             f"CBC MDS model: output {score.value:.2f}, at or above 0.68 only through age and sex "
@@ -82,3 +83,21 @@ def test_a_count_that_reaches_the_threshold_on_its_own_is_flagged(older_man):
         shown = score_display(score)
     assert "through age and sex alone" not in shown["level"]
     assert not shown["drivers"].startswith("Above the operating threshold only")
+
+
+def test_an_output_just_below_the_threshold_never_reads_as_equal_to_it():
+    """0.6835 against 0.6849 read "the blood count gives output 0.68, below 0.68": the two are
+    printed with the decimals it takes them to differ, in the flag, its record and the
+    headline alike."""
+    assert figures_apart(0.6835, 0.6849) == 3 and figures_apart(0.56, 0.6849) == 2
+    assert figures_apart(0.68491, 0.68492) == 4      # never more than four
+    with translation.override("en"):
+        assert probability_against(0.6835, 0.6849) == ("0.683", "0.685")
+        assert probability_against(0.56, 0.6849) == ("0.56", "0.68")
+        assert probability_against(0.001, 0.6849) == ("<\u00a00.01", "0.68")
+        text = flag_reason(SpecimenFlag(name="mds_risk", reason={
+            "code": "mds_cbc_above", "params": {"probability": 0.8, "threshold": 0.6849,
+                                                "age_and_sex": True, "count_alone": 0.6835}}))
+    assert "at or above 0.685 only through age and sex (the blood count alone: 0.683)" in text
+    with translation.override("fr"):
+        assert probability_against(0.6835, 0.6849) == ("0,683", "0,685")

@@ -92,7 +92,8 @@ def test_the_mds_flag_says_when_age_and_sex_drive_the_probability():
     payloads["mds_cbc"]["evidence"]["contributions"][:2] = [
         {"name": "age", "contribution": 1.4}, {"name": "sex_male", "contribution": 0.6}]
     rule = {name: rule for name, rule, _reason in _flags(payloads)}["mds_risk"]
-    assert rule == "CBC MDS model 0.81 >= 0.50, only through age and sex (the count alone 0.37)"
+    assert rule == ("CBC MDS model 0.81 >= 0.50, only through age and sex (the count alone "
+                    "0.37 < 0.50)")
 
 
 def test_the_mds_probability_names_the_prevalence_it_holds_at():
