@@ -1,0 +1,27 @@
+"""Every page of the signed report names the patient (name and birth date), not only the first:
+a page read apart from the others in the patient file is still that patient's."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.reports.pdfs import pdf_bytes
+
+
+def _pages(data: bytes, tmp_path) -> list[str]:  # type: ignore[no-untyped-def]
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    return [" ".join(p.split()) for p in text.split("\f") if p.strip()]
+
+
+def test_each_page_footer_names_the_patient(make_specimen, sign, rendered, tmp_path):
+    signed = sign(make_specimen())
+    english = _pages(pdf_bytes(rendered(signed, "en")), tmp_path)
+    assert len(english) > 1
+    for n, page in enumerate(english, 1):
+        assert "DUPONT Jeanne (born 4 March 1951) · " in page, n
+    french = _pages(pdf_bytes(rendered(signed, "fr")), tmp_path)
+    for n, page in enumerate(french, 1):
+        assert "DUPONT Jeanne (né(e) le 4 mars 1951) · " in page, n
