@@ -100,6 +100,11 @@ def test_amendment_produces_a_new_version_and_keeps_the_old(client, biologist, a
     page = client.get(f"/review/{analysed.accession}/").content.decode()
     history = page[page.index('id="sign"'):]
     assert "Reason for amendment:</strong> Blasts missed on first read" in history
+    # The replaced version says so; the one in force does not.
+    v2, v1 = (" ".join(p.split()) for p in history.split("</p>")[:2])
+    v2 = v2.split("</h2>", 1)[1].strip()
+    assert v2.startswith("<p>v2 · ") and "replaced" not in v2
+    assert v1.startswith('<p class="superseded">v1 · <em>replaced by version 2</em> · ')
 
 
 def test_wrong_password_is_refused_and_counts_toward_the_login_throttle(
