@@ -20,7 +20,9 @@ from apps.core.models import TimeStampedModel
 
 # A collection time outside these bounds is a typing or clock error, not a specimen.
 EARLIEST_COLLECTION = datetime(1900, 1, 1, tzinfo=UTC)
-COLLECTION_CLOCK_SKEW = timedelta(days=1)
+# A sample is not collected in the future: this much ahead of the server's clock is taken as
+# another clock's drift (an analyser's, a ward's), no more.
+COLLECTION_CLOCK_SKEW = timedelta(minutes=15)
 
 
 def validate_collected_at(value: datetime | None) -> None:
@@ -28,7 +30,7 @@ def validate_collected_at(value: datetime | None) -> None:
     if value is None:
         return
     if value < EARLIEST_COLLECTION or value > timezone.now() + COLLECTION_CLOCK_SKEW:
-        raise ValidationError(_("The collection time must lie between 1900 and today."),
+        raise ValidationError(_("The collection time must lie between 1900 and now."),
                               code="collected_at_out_of_range")
 
 
