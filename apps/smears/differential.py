@@ -28,6 +28,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 WBC_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinophil",
                                 "basophil", "ig")
@@ -141,10 +142,12 @@ def absolute_figure(count: int, counted: int, wbc: float | None) -> float | None
     times the analyser's WBC, rounded to ABSOLUTE_DECIMALS. From the count itself, not its
     rounded share: 1, 1 and 1 of 3 cells beside a WBC of 4.00 are 1.33 each, not 1.34 for the
     share the rounding to 100.0 moved."""
-    if counted <= 0:
+    if counted <= 0 or wbc is None or wbc < 0:
         return None
-    value = absolute_count(100.0 * count / counted, wbc)
-    return None if value is None else round(value, ABSOLUTE_DECIMALS)
+    # In decimal, half up, as a laboratory rounds: 110 of 200 cells beside a WBC of 8.90 are
+    # 4.895, printed 4.90 (binary floating point rounds it to 4.89).
+    exact = Decimal(count) * Decimal(str(wbc)) / Decimal(counted)
+    return float(exact.quantize(Decimal(1).scaleb(-ABSOLUTE_DECIMALS), rounding=ROUND_HALF_UP))
 
 
 def absolute_bounds(count: int, counted: int, wbc: float | None

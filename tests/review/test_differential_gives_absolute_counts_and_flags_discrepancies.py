@@ -10,6 +10,7 @@ from django.utils import translation
 from apps.review.display import differential_table
 from apps.smears.differential import (
     absolute_count,
+    absolute_figure,
     differential_count,
     outside_interval,
     per_100_interval,
@@ -32,6 +33,10 @@ def _diff(**extra: object) -> dict:
 
 def test_the_rules():
     assert absolute_count(47.0, 7.8) == 47.0 * 7.8 / 100
+    # Printed from the count, rounded half up in decimal as a laboratory rounds: 110 of 200
+    # beside 8.90 are 4.895, "4.90" (binary floating point made it 4.89).
+    assert absolute_figure(110, 200, 8.9) == 4.9
+    assert absolute_figure(1, 3, 4.0) == 1.33 and absolute_figure(3, 0, 4.0) is None
     assert absolute_count(None, 7.8) is None and absolute_count(47.0, None) is None
     # 47 of 100: 95% interval 37.5-56.7; 65.4 is outside, 50.0 inside.
     assert outside_interval(47, 100, 65.4) and not outside_interval(47, 100, 50.0)
@@ -157,8 +162,8 @@ def test_each_absolute_count_is_read_against_the_blood_counts_interval():
     # Flagged on their whole interval: no interval printed at the target count, no note.
     assert not rows["lymphocyte"]["absolute_interval"]
     assert "whole 95% interval" not in table["absolute_note"]
-    # Critical only when the whole interval is below 0.5: 0.42 (0.34-0.51) is low; 0.23
-    # (0.19-0.28) critical.
+    # Critical only when the whole interval is below 0.5: 0.42 (0.34-0.51) is low; 0.24
+    # (0.19-0.28, 47 of 100 beside 0.5: 0.235 rounded half up) critical.
     with translation.override("fr"):
         rows = {r["class"]: r for r in differential_table(
             _diff(analyser_wbc=0.9, absolute_reference=reference))["rows"]}
@@ -167,7 +172,7 @@ def test_each_absolute_count_is_read_against_the_blood_counts_interval():
         rows = {r["class"]: r for r in differential_table(
             _diff(analyser_wbc=0.5, absolute_reference=reference))["rows"]}
     assert (rows["neutrophil"]["absolute"], rows["neutrophil"]["absolute_flag"]) == (
-        "0,23", "Critique (bas)")
+        "0,24", "Critique (bas)")
 
 
 def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
