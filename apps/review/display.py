@@ -346,7 +346,7 @@ def rounding_note(counts: dict[str, int], per_100: dict[str, Any]) -> str:
     exact = {c: number_format(round(100 * counts[c] / total, 2), decimal_pos=2) for c in moved}
     return _("Rounded so that the shares add up to 100.0: %(classes)s.") % {
         "classes": pgettext("between the items of a list", "; ").join(
-            _("%(label)s %(shown)s (exactly %(exact)s)") % {
+            _("%(label)s %(shown)s (%(exact)s to two decimals)") % {
                 "label": row_label(c), "shown": one_decimal(per_100.get(c)), "exact": exact[c]}
             for c in moved)}
 

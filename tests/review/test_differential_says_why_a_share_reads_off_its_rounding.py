@@ -31,11 +31,11 @@ def test_the_table_says_so_in_the_readers_language():
     with translation.override("en"):
         table = differential_table(diff)
     assert table["rounding_note"] == ("Rounded so that the shares add up to 100.0: Immature "
-                                      "granulocytes 7.2 (exactly 7.14).")
+                                      "granulocytes 7.2 (7.14 to two decimals).")
     with translation.override("fr"):
         french = differential_table(diff)
     assert french["rounding_note"] == ("Arrondis pour que les pourcentages totalisent 100,0\u00a0: "
-                                       "Granuleux immatures 7,2 (exactement 7,14).")
+                                       "Granuleux immatures 7,2 (7,14 à deux décimales).")
     even = {**differential_count(["neutrophil"] * 60 + ["lymphocyte"] * 40,
                                  target=100).as_dict(), "cells": 100, "reviewed": 0}
     assert differential_table(even)["rounding_note"] == ""
