@@ -121,6 +121,8 @@ def specimen_collection_time_set(*, actor: User, specimen: Specimen,
     locked = Specimen.objects.select_for_update().get(pk=specimen.pk)
     if (reason := specimen_locked_reason(locked)) is not None:
         raise ValidationError(reason)
+    if locked.collected_at == collected_at:
+        return locked  # the same time saved again: nothing changed, nothing to audit
     return specimen_update(actor=actor, specimen=locked, collected_at=collected_at)
 
 

@@ -33,6 +33,8 @@ def test_the_collection_time_is_entered_and_audited(client, technician, specimen
     event = AuditEvent.objects.filter(action="specimen.update").latest("at")
     assert event.actor == technician and event.before["collected_at"] is None
     assert 'id="no-collection-time"' not in answer.content.decode()
+    _post(client, specimen.accession, "2026-11-20T07:40")       # saved again, unchanged
+    assert AuditEvent.objects.filter(action="specimen.update").latest("at") == event
     assert "Correct the collection time" in answer.content.decode()
 
     # Later than now (beyond a clock's drift): refused, even the same day.
