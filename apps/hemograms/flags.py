@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from apps.ml.scores.reasons import Reason
 from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
@@ -84,7 +85,9 @@ def computed_share(code: str, values: Mapping[str, float | None]) -> float | Non
     count, wbc = values.get(count_code), values.get("WBC")
     if count is None or wbc is None or wbc <= 0:
         return None
-    return round(100.0 * count / wbc, SHARE_DECIMALS)
+    # In decimal, half up, as the smear's absolute counts (smears.differential.absolute_figure).
+    exact = Decimal(str(count)) * 100 / Decimal(str(wbc))
+    return float(exact.quantize(Decimal(1).scaleb(-SHARE_DECIMALS), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ def test_the_rule():
     assert computed_share("NEUT%", {"NEUT#": 4.1, "WBC": 6.4}) == 64.1
     assert computed_share("NEUT%", {"NEUT%": 60.0, "NEUT#": 4.1, "WBC": 6.4}) is None
     assert computed_share("IG%", {"IG#": 0.06, "WBC": 6.0}) == 1.0
+    # 12.25 rounded half up in decimal (binary floating point gave 12.2).
+    assert computed_share("NEUT%", {"NEUT#": 0.49, "WBC": 4.0}) == 12.3
     assert computed_share("NEUT%", {"NEUT#": 4.1, "WBC": 0.0}) is None
     assert computed_share("NEUT%", {"NEUT#": 4.1}) is None
     assert computed_share("HGB", {"HGB": None, "WBC": 6.4}) is None
