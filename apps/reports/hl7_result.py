@@ -388,7 +388,8 @@ def observations(content: dict[str, Any], *, gettext: Gettext = _english) -> lis
                         "smudge"))
     if diff.get("nrbc_per_100_wbc") is not None:
         rows.append(Row("NM", f"{NRBC[0]}^{NRBC[1]}^LN",
-                        _number(float(diff["nrbc_per_100_wbc"])), "/100{WBCs}", "nrbc"))
+                        _number(float(diff["nrbc_per_100_wbc"])), "/100{WBCs}", "nrbc",
+                        flag="A" if diff.get("nrbc_abnormal") else ""))
     if diff.get("wbc_counted") is not None:
         rows.append(Row("NM", "^".join(WBC_COUNTED), str(int(diff["wbc_counted"])), "{cells}",
                         "wbc_counted"))

@@ -256,6 +256,9 @@ def differential_table(diff: dict[str, Any]) -> dict[str, Any]:
                  "count": diff.get("nrbc", 0),
                  "percent": one_decimal(diff.get("nrbc_per_100_wbc")),
                  "absolute": absolute(diff.get("nrbc", 0)),
+                 # Past the newborn age, erythroblasts in the blood read abnormal (the
+                 # differential's nrbc_abnormal, as the result message flags them).
+                 "absolute_flag": str(READINGS["A"]) if diff.get("nrbc_abnormal") else "",
                  "analyser": one_decimal(analyser.get("nrbc_per_100_wbc")),
                  # A ratio to the white cells, not a share of them: no binomial interval.
                  "analyser_differs": False,

@@ -44,6 +44,7 @@ from apps.smears.differential import (
     differential_count,
     is_neutrophil,
     names_in_order,
+    nrbc_abnormal,
     scanner_differential,
     wbc_class,
 )
@@ -307,6 +308,9 @@ def differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         "absolute_reference": {cls: [code, *intervals[code]]
                                for cls, code in CBC_COUNT_OF_CLASS.items() if code in intervals},
         "scanner": None if scanner is None else scanner.as_dict(),
+        # Erythroblasts counted in the blood of a patient past the newborn age: abnormal.
+        "nrbc_abnormal": counted.nrbc > 0 and nrbc_abnormal(counted.nrbc, cbc_subject(
+            specimen, latest if isinstance(latest, CBCResult) else None).age),
     }
 
 

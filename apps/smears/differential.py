@@ -169,6 +169,16 @@ OTHER_NAMES = "other_names"
 # Classes that read abnormal whenever counted (a blast on a blood smear), whatever their share:
 # flagged on the page, in the report and in the result message alike.
 ABNORMAL_WHEN_PRESENT = frozenset({"blast"})
+# Nucleated red cells (erythroblasts) in the blood read abnormal whenever counted from this age
+# (completed years): a newborn's blood has them in its first days, an older child's or an
+# adult's does not. Unknown age: not read so (nothing is claimed).
+NRBC_ABNORMAL_FROM_AGE = 1
+
+
+def nrbc_abnormal(nrbc: int, age: int | None) -> bool:
+    """Whether ``nrbc`` erythroblasts counted beside the white cells read abnormal, for a
+    patient of ``age`` (NRBC_ABNORMAL_FROM_AGE)."""
+    return nrbc > 0 and age is not None and age >= NRBC_ABNORMAL_FROM_AGE
 
 
 # The blood count's own absolute count of each smear class: its reference interval reads the
