@@ -17,7 +17,8 @@ VEXAS flag. Prints how many smears get the vacuole part's points and how many ar
 (target: at most 5 of 100).
 
 Also prints how many neutrophils per smear the model's subtype reads as band forms, and how
-many of those were drawn as bands: why the case page does not prompt on them.
+many of those were drawn as bands: why the case page does not prompt on them; and on how many
+smears the model calls a white cell an erythroblast, which an adult's NRBC row reads abnormal.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class HealthySmears:
     # prompt on the case page would mark (measured so, and not shown: README, band forms).
     model_bands: list[int] = field(default_factory=list)
     model_bands_true: int = 0
+    # Smears where the model calls a white cell an erythroblast (inside the domain): their
+    # NRBC would read "Abnormal" (apps.smears.differential.nrbc_abnormal) without a reviewer.
+    nrbc_smears: int = 0
 
 
 def model_band(pred: CellPrediction) -> bool:
@@ -91,6 +95,8 @@ def simulate(model: CellModel, datasets: Path, *, smears: int = 100, cells: int 
         counts["LY"] = cells - sum(counts.values())
         drawn = [s for k, n in counts.items()
                  for s in gen.choice(pools[k], size=n, replace=n > len(pools[k]))]
+        out.nrbc_smears += any(preds[s.path].cell_class == "erythroblast"
+                               and preds[s.path].in_domain is not False for s in drawn)
         marked = [s for s in drawn if model_band(preds[s.path])]
         out.model_bands.append(len(marked))
         out.model_bands_true += sum(1 for s in marked if s.prefix == "BNE")
@@ -148,11 +154,13 @@ def main() -> None:
     print(f"band neutrophils among the driving cells: {r.bands_driving} of {r.bands_drawn} "
           "bands drawn")
     if r.model_bands:
-        print(f'neutrophils marked "model: band" per smear (band neutrophils drawn 0-5 per '
-              f"100): median {np.median(r.model_bands):.0f}, 95th percentile "
+        print(f"neutrophils whose subtype the model reads as a band form, per smear (band "
+              f"neutrophils drawn 0-5 per 100): median {np.median(r.model_bands):.0f}, 95th "
+              f"percentile "
               f"{np.quantile(r.model_bands, 0.95):.0f}, at most {max(r.model_bands)}; "
-              f"{r.model_bands_true} of {sum(r.model_bands)} marks were drawn as band "
-              "neutrophils")
+              f"{r.model_bands_true} of {sum(r.model_bands)} were drawn as band neutrophils")
+    print(f"smears where the model calls a white cell an erythroblast (NRBC would read "
+          f"abnormal): {r.nrbc_smears} of {r.smears}")
     for reason, n in sorted(r.indeterminate.items()):
         print(f"indeterminate: {reason} ({n} smears)")
     if r.vacuolated:
