@@ -76,8 +76,10 @@ def test_upload_review_reclassify_sign_and_download(browser_page, live_server, m
 
     named.click()
     page.wait_for_selector("#preview-body:not([hidden])")
-    page.wait_for_function("document.getElementById('preview-class').textContent"
-                           " === 'Autre\u00a0: plasmocyte'")
+    # Read for that cell when shown (polled by selector: the page's Content-Security-Policy
+    # refuses the eval a string predicate of wait_for_function needs).
+    page.wait_for_selector("#preview-class:has-text('plasmocyte')")
+    assert page.locator("#preview-class").inner_text() == "Autre\u00a0: plasmocyte"
     page.once("dialog", rename)
     page.keyboard.press("o")
     page.wait_for_selector(f"#review-cells[data-last-move='other:{cell_id}']")

@@ -35,7 +35,8 @@ def test_free_text_is_escaped_in_the_html(attacked, settings):
     html = report_html(signature=attacked, language="en", media_root=settings.MEDIA_ROOT)
     assert "<script" not in html.lower() and "<a " not in html.lower()
     assert 'rel="attachment"' not in html.lower() and 'href="file:' not in html.lower()
-    assert html.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;") == 2  # name, comment
+    # The name (identity table and every page's footer) and the comment.
+    assert html.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;") == 3
     assert "&lt;a rel=&quot;attachment&quot; href=&quot;file:///etc/passwd&quot;&gt;" in html
 
 
