@@ -7,7 +7,7 @@ zeros are precision), on the page, in the report and in a worklist reason.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.formats import number_format
@@ -74,3 +74,9 @@ def probability_against(value: float, limit: float) -> tuple[str, str]:
         return probability(value), number_format(Decimal(f"{limit:.2f}"), decimal_pos=2)
     return (number_format(Decimal(f"{value:.{digits}f}"), decimal_pos=digits),
             number_format(Decimal(f"{limit:.{digits}f}"), decimal_pos=digits))
+
+
+def half_up(exact: Decimal, decimals: int) -> float:
+    """``exact`` rounded half up to ``decimals``, as a laboratory rounds (4.895 -> 4.90, where
+    binary floating point gives 4.89): one rule for the figures HemaClinic computes."""
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))

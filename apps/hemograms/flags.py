@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from apps.core.numbers import half_up
 from apps.ml.scores.reasons import Reason
 from apps.patients.flag_reasons import ANALYSER_IP, CBC_LIMIT
 
@@ -87,7 +88,7 @@ def computed_share(code: str, values: Mapping[str, float | None]) -> float | Non
         return None
     # In decimal, half up, as the smear's absolute counts (smears.differential.absolute_figure).
     exact = Decimal(str(count)) * 100 / Decimal(str(wbc))
-    return float(exact.quantize(Decimal(1).scaleb(-SHARE_DECIMALS), rounding=ROUND_HALF_UP))
+    return half_up(exact, SHARE_DECIMALS)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+
+from apps.core.numbers import half_up
 
 WBC_CLASSES: tuple[str, ...] = ("neutrophil", "lymphocyte", "monocyte", "eosinophil",
                                 "basophil", "ig")
@@ -147,7 +149,7 @@ def absolute_figure(count: int, counted: int, wbc: float | None) -> float | None
     # In decimal, half up, as a laboratory rounds: 110 of 200 cells beside a WBC of 8.90 are
     # 4.895, printed 4.90 (binary floating point rounds it to 4.89).
     exact = Decimal(count) * Decimal(str(wbc)) / Decimal(counted)
-    return float(exact.quantize(Decimal(1).scaleb(-ABSOLUTE_DECIMALS), rounding=ROUND_HALF_UP))
+    return half_up(exact, ABSOLUTE_DECIMALS)
 
 
 def absolute_bounds(count: int, counted: int, wbc: float | None
