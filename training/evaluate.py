@@ -459,14 +459,19 @@ def train_options(config: dict) -> str:
     return extra
 
 
-def run_commands(out: Path, run_dir: Path, version: str, train: str, *, int8: bool
-                 ) -> list[str]:
+def run_commands(out: Path, run_dir: Path, version: str, train: str, *, int8: bool,
+                 checkpoint: str = "best.pt") -> list[str]:
     """Train, export and evaluate, on the folders this card was written to and read from (its
     commands make this folder again, wherever it was written); ``train``: the training
-    options."""
+    options. ``checkpoint``: the one exported; another than the run's best is the run averaged
+    with its start model (``training.average_weights``, whose record gives the command)."""
     where = f"--out {out} --run-dir {run_dir}"
-    return [f"python -m training.train_cells {where} {train}",
-            f"python -m training.export_onnx {where}" + (" --int8" if int8 else ""),
+    made = []
+    if checkpoint != "best.pt":
+        made = [json.loads((run_dir / checkpoint).with_suffix(".json").read_text())["command"]]
+    return [f"python -m training.train_cells {where} {train}", *made,
+            f"python -m training.export_onnx {where}" + (" --int8" if int8 else "")
+            + (f" --checkpoint {checkpoint}" if checkpoint != "best.pt" else ""),
             f"python -m training.evaluate {where}"
             + (f" --version {version}" if version != out.name else "")]
 
@@ -632,6 +637,9 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             + (f"; an exponential moving average of the weights (decay {ema:g}) is what was "
                "validated and exported" if ema else "")
             + "; checkpoint chosen on validation",
+            **({"weights_averaged": json.loads(
+                (args.run_dir / export["checkpoint"]).with_suffix(".json").read_text())}
+               if export.get("checkpoint", "best.pt") != "best.pt" else {}),
             "selected_epoch": best["epoch"],
             "optimiser_steps": steps_done,
             "stopped_early": stopped,
@@ -681,7 +689,8 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
             *run_commands(args.out, args.run_dir, args.version,
                           f"--epochs {config['args']['epochs']} "
                           f"--freeze-blocks {config['args']['freeze_blocks']}{extra} "
-                          f"--seed {config['args']['seed']}{max_steps}", int8=bool(quant)),
+                          f"--seed {config['args']['seed']}{max_steps}", int8=bool(quant),
+                          checkpoint=export.get("checkpoint", "best.pt")),
         ],
         "environment": {
             "torch": config["torch"],

@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         "max_abs_diff": max_diff,
         "max_abs_diff_per_output": diffs,
         "check_images": len(rows),
+        "checkpoint": args.checkpoint,
         "macs_per_image": macs,
         "params": params,
         "onnx_bytes": onnx_path.stat().st_size,
