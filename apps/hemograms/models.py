@@ -47,6 +47,9 @@ class CBCResult(TimeStampedModel):
     # does not): used where the registered patient does not know them (reference.subject_for).
     record_sex = models.CharField(max_length=1, blank=True)
     record_birth_date = models.DateField(null=True, blank=True)
+    # The sample's collection time as the file gives it (HL7 SPM-17 / OBR-7): the specimen
+    # takes it when it has none; a different registered one is kept, and the case page says so.
+    record_collected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-measured_at", "-created_at"]

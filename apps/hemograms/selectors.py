@@ -17,7 +17,7 @@ from .models import (
     ReferenceInterval,
     ReferenceRangeSet,
 )
-from .wording import reported_decimals
+from .wording import record_differs_text, reported_decimals
 
 
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
@@ -85,6 +85,31 @@ def cbc_subject(specimen: Specimen, cbc: CBCResult | None) -> reference.Subject:
         record_sex=cbc.record_sex if cbc is not None else "",
         record_birth_date=cbc.record_birth_date if cbc is not None else None,
         day=timezone.localdate(when) if timezone.is_aware(when) else when.date())
+
+
+# A file's collection time and the specimen's differ when they are not the same minute (both
+# are entered and printed to the minute).
+SAME_TIME_SECONDS = 60
+
+
+def cbc_record_differs(specimen: Specimen, cbc: CBCResult | None) -> list[str]:
+    """What the count's file says otherwise than the registered specimen and patient, as the
+    case page's sentences (wording.record_differs_text): its collection time (the specimen kept
+    its own, or has none), and the patient's sex or birth date (reference.disagreements). Empty
+    when they agree or when the file says nothing of them; reads nothing the page has not."""
+    if cbc is None:
+        return []
+    patient = specimen.patient if specimen.patient_id else None
+    fields = reference.disagreements(
+        patient_sex=patient.sex if patient else "",
+        patient_birth_date=patient.birth_date if patient else None,
+        record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date)
+    file_time, registered = cbc.record_collected_at, specimen.collected_at
+    differs = file_time is not None and (
+        registered is None
+        or abs((file_time - registered).total_seconds()) >= SAME_TIME_SECONDS)
+    return record_differs_text(file_collected_at=file_time if differs else None,
+                               registered_collected_at=registered, fields=fields)
 
 
 @dataclass(frozen=True)

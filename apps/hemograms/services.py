@@ -51,7 +51,7 @@ from .selectors import (
     cbc_subject,
     reference_table_active,
 )
-from .wording import reported_decimals
+from .wording import record_fields, reported_decimals
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -108,11 +108,9 @@ def _identity_reason(problem: IdentityProblem, specimen: Specimen | None) -> str
 
 def _disagreement_note(line: int, fields: tuple[str, ...]) -> str:
     """Why a result's intervals may not be the analyser's, in the active language."""
-    names = {"sex": _("sex"), "birth_date": _("birth date")}
     return _("line %(line)s: the analyser's record and the registered patient disagree "
              "(%(fields)s); the registered patient's values are used for the reference intervals "
-             "(check the sample's identity)") % {
-                 "line": line, "fields": _(" and ").join(names[f] for f in fields)}
+             "(check the sample's identity)") % {"line": line, "fields": record_fields(fields)}
 
 
 def _collection_time_take(actor: User, record: CBCRecord, specimen: Specimen) -> str | None:
@@ -357,6 +355,7 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
         analyser_messages=[{"kind": m.kind, "text": m.text[:200]}
                            for m in record.analyser_messages],
         record_sex=record.sex, record_birth_date=record.birth_date,
+        record_collected_at=_aware(record.collected_at),
     )
     subject = cbc_subject(specimen, result)
     values = []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
@@ -68,6 +71,40 @@ def from_analyser(sex_from: object, age_from: object) -> list[str]:
     "sex" and "age", in the active language."""
     return [name for name, source in ((_("sex"), sex_from), (_("age"), age_from))
             if source == ANALYSER]
+
+
+def record_fields(fields: tuple[str, ...]) -> str:
+    """What an analyser's record says otherwise than the registered patient
+    (reference.disagreements: "sex", "birth_date"), in the active language: "sex and birth
+    date"."""
+    names = {"sex": _("sex"), "birth_date": _("birth date")}
+    return _(" and ").join(str(names[f]) for f in fields)
+
+
+def record_differs_text(*, file_collected_at: datetime | None,
+                        registered_collected_at: datetime | None,
+                        fields: tuple[str, ...]) -> list[str]:
+    """The case page's sentences on what a blood count's file says otherwise than the registered
+    specimen and patient (selectors.cbc_record_differs), one per disagreement: the import warned
+    of it once, the page keeps it in front of the biologist who validates."""
+    out = []
+    if file_collected_at is not None:
+        when = date_format(timezone.localtime(file_collected_at), "DATETIME_FORMAT")
+        if registered_collected_at is None:
+            out.append(_("The CBC file gives the sample's collection time as %(file)s, and the "
+                         "specimen has none: enter it on the specimen page.") % {"file": when})
+        else:
+            out.append(_(
+                "The CBC file gives the sample's collection time as %(file)s; the specimen's "
+                "registered one is %(registered)s. Check which is right: the report and the "
+                "result message carry the specimen's.") % {
+                    "file": when, "registered": date_format(
+                        timezone.localtime(registered_collected_at), "DATETIME_FORMAT")})
+    if fields:
+        out.append(_("The analyser's record and the registered patient disagree (%(fields)s): "
+                     "the registered patient's values are used for the reference intervals. "
+                     "Check the sample's identity.") % {"fields": record_fields(fields)})
+    return out
 
 
 # CBC parameters by the analyser's code (apps.hemograms.parsers.units): the name a reader knows.

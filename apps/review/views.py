@@ -18,7 +18,13 @@ from apps.analysis.selectors import (
 )
 from apps.core import roles
 from apps.core.permissions import role_required
-from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
+from apps.hemograms.selectors import (
+    cbc_earlier,
+    cbc_held,
+    cbc_latest,
+    cbc_record_differs,
+    cbc_subject,
+)
 from apps.hemograms.wording import subject_note
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import mixup_raised_before_signing, specimen_rescan_request
@@ -78,6 +84,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
         "mixup_before_signing": mixup_raised_before_signing(specimen),
         "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
+        "record_differs": cbc_record_differs(specimen, cbc),
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "differential": differential_table(diff),
         "gallery": selectors.case_gallery(specimen, cells=cells),

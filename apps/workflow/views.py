@@ -26,7 +26,13 @@ from apps.hemograms import services as cbc_services
 from apps.hemograms.forms import CBCUploadForm
 from apps.hemograms.models import HeldCBCRecord
 from apps.hemograms.parsers import MAX_CBC_BYTES
-from apps.hemograms.selectors import cbc_earlier, cbc_held, cbc_latest, cbc_subject
+from apps.hemograms.selectors import (
+    cbc_earlier,
+    cbc_held,
+    cbc_latest,
+    cbc_record_differs,
+    cbc_subject,
+)
 from apps.hemograms.wording import subject_note
 from apps.patients import selectors as patient_selectors
 from apps.patients.forms import CollectionTimeForm, MixupClearForm
@@ -62,6 +68,7 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "patients/specimen_detail.html", {
         "specimen": specimen,
         "cbc": cbc, "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
+        "record_differs": cbc_record_differs(specimen, cbc),
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "groups": cells_grouped(specimen),
         "run": run_latest(specimen),

@@ -5,6 +5,8 @@ another keeps its own and the import says so."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -83,3 +85,71 @@ def test_a_registered_collection_time_is_kept_and_the_import_says_so(technician,
     again = cbc_import(actor=technician, data=message(obr7="20261120070000+0100").replace(
         b"6.20", b"6.30"), specimen=specimen)
     assert again.results_created == 1 and again.warnings == []
+
+
+def _warnings(client, url: str) -> list[str]:
+    page = client.get(url).content.decode()
+    box = re.search(r'<div id="cbc-record-differs"[^>]*>(.*?)</div>', page, re.S)
+    return [" ".join(html.unescape(p).split())
+            for p in re.findall(r"<p[^>]*>(.*?)</p>", box.group(1), re.S)] if box else []
+
+
+@pytest.mark.django_db
+def test_the_case_page_keeps_a_collection_time_the_file_gives_otherwise(
+        client, technician, biologist, specimen, settings):
+    """The import warns once; the case page and the specimen page keep saying it until the
+    times agree, and the sign form points at it."""
+    settings.TIME_ZONE = "UTC"
+    specimen_update(actor=technician, specimen=specimen,
+                    collected_at=datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    cbc_import(actor=technician, data=message(), specimen=specimen)
+    client.force_login(biologist)
+    expected = ["The CBC file gives the sample's collection time as 20 November 2026, 07:15; "
+                "the specimen's registered one is 20 November 2026, 06:00. Check which is "
+                "right: the report and the result message carry the specimen's."]
+    assert _warnings(client, "/review/S-0001/") == expected
+    assert _warnings(client, "/specimens/S-0001/") == expected
+    assert b'id="sign-record-differs"' in client.get("/review/S-0001/").content
+
+    # Corrected to the file's time (to the minute): nothing left to say.
+    specimen_update(actor=technician, specimen=specimen,
+                    collected_at=datetime(2026, 11, 20, 7, 15, 30, tzinfo=UTC))
+    assert _warnings(client, "/review/S-0001/") == []
+    assert b'id="sign-record-differs"' not in client.get("/review/S-0001/").content
+
+
+@pytest.mark.django_db
+def test_the_case_page_keeps_a_patient_the_analyser_record_gives_otherwise(
+        client, technician, biologist, specimen):
+    """PID-8 says F where the registered patient is M: the import's warning stays on the page."""
+    cbc_import(actor=technician, data=message().replace(b"|19500301|M", b"|19500301|F"),
+               specimen=specimen)
+    client.force_login(biologist)
+    assert _warnings(client, "/review/S-0001/") == [
+        "The analyser's record and the registered patient disagree (sex): the registered "
+        "patient's values are used for the reference intervals. Check the sample's identity."]
+
+
+@pytest.mark.django_db
+def test_a_file_that_agrees_adds_nothing(client, technician, biologist):
+    patient_create(actor=technician, external_id="MRN-1", sex="M")
+    cbc_import(actor=technician, data=message(spm17="20261120063000+0100"))
+    client.force_login(biologist)
+    assert _warnings(client, "/review/S-0001/") == []
+
+
+@pytest.mark.django_db
+def test_in_french_the_times_read_a_la_francaise(client, technician, biologist, specimen,
+                                                 settings):
+    from tests.helpers import case_page_html
+
+    settings.TIME_ZONE = "UTC"
+    specimen_update(actor=technician, specimen=specimen,
+                    collected_at=datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    cbc_import(actor=technician, data=message(), specimen=specimen)
+    case_page_html(client, biologist, specimen, "fr")
+    assert _warnings(client, "/review/S-0001/") == [
+        "Le fichier de l'hémogramme donne 20 novembre 2026 à 07:15 comme heure de prélèvement ; "
+        "celle qui est enregistrée pour le prélèvement est 20 novembre 2026 à 06:00. Vérifiez "
+        "laquelle est juste : le compte rendu et le message de résultat portent celle du "
+        "prélèvement."]
