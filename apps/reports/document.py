@@ -44,7 +44,7 @@ from apps.review.display import (
     signed_differential,
 )
 from apps.review.models import Meaning, Signature
-from apps.review.selectors import CONTEXT_CBC
+from apps.review.selectors import CONTEXT_CBC, same_day
 from apps.review.trend import Point, trend_panel
 from apps.smears.differential import wbc_class
 
@@ -53,9 +53,10 @@ from .hl7_result import count_acknowledged, domain_acknowledged
 
 TEMPLATE = "reports/validation_report.html"
 # Dates that read one way in both languages: the day, the month in words, the year, a 24-hour
-# time ("12 February 2026, 03:38", "12 février 2026, 03:38"), never 12/02 or a.m.
-DAY = "j F Y"
-MOMENT = "j F Y, H:i"
+# time ("12 February 2026, 03:38", "12 février 2026 à 03:38"), never 12/02 or a.m.: the
+# language's own formats (hemaclinic/formats), as the pages print them.
+DAY = "DATE_FORMAT"
+MOMENT = "DATETIME_FORMAT"
 
 
 def _number(value: Any, digits: int = 4) -> str:
@@ -169,13 +170,16 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     names = dict(CONTEXT_CBC)
     previous = []
+    case_at = _datetime(context.get("at"))
     for row in context.get("previous") or []:
         values = row.get("values") or {}
+        at = _datetime(row.get("at"))
         signed = row.get("signature")
         meaning = (signed or {}).get("meaning") or ""
         status = row.get("status") or ""
         previous.append({
-            "accession": row.get("accession", ""), "day": _day(_datetime(row.get("at"))),
+            "accession": row.get("accession", ""),
+            "day": _moment(at) if at and case_at and same_day(at, case_at) else _day(at),
             "values": [{"label": str(label),
                         "value": measured_value(values[code].get("value"),
                                                 values[code].get("decimals")),

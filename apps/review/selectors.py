@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.analysis.domain_text import cell_flag_text
 from apps.analysis.models import CellPrediction
@@ -571,6 +573,12 @@ CONTEXT_CBC: tuple[tuple[str, Any], ...] = tuple(
 CONTEXT_PREVIOUS = 10
 
 
+def same_day(a: datetime, b: datetime) -> bool:
+    """Whether two times fall on one day of the laboratory's calendar: an earlier specimen of
+    the case's own day is dated to the minute (which came first), the others to the day."""
+    return timezone.localdate(a) == timezone.localdate(b)
+
+
 def _context_specimens(queryset):  # type: ignore[no-untyped-def]
     # Model orderings pick the latest CBC (CBCResult.Meta, as cbc_latest) and the latest
     # signature version (Signature.Meta): [0] of each list.
@@ -617,6 +625,7 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
         nrbc = signed_diff.get("nrbc_per_100_wbc")
         rows.append({
             "accession": other.accession, "when": other.when,
+            "same_day": same_day(other.when, current.when),
             "status": other.get_status_display(),
             "status_code": other.status,
             "signature": None if signature is None else {

@@ -180,3 +180,25 @@ def test_a_same_time_specimen_is_not_earlier_and_a_critical_value_says_so(
     assert values["S-0002"]["PLT"]["critical"] is True
     assert values["S-0002"]["WBC"]["decimals"] == 2
     assert values["S-0001"]["PLT"]["critical"] is False
+
+
+def test_an_earlier_specimen_of_the_same_day_is_dated_to_the_minute(client, biologist,
+                                                                    technician, history,
+                                                                    settings):
+    """Two samples drawn the same morning read which came first; other days keep the date."""
+    settings.TIME_ZONE = "UTC"
+    morning = specimen_create(actor=technician, accession="S-0005", patient=history.patient)
+    Specimen.objects.filter(pk=morning.pk).update(
+        collected_at=datetime(2026, 11, 20, 6, 30, tzinfo=UTC))
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0003"])).content.decode()
+    part = html[html.index('id="previous-specimens"'):]
+    assert "<strong>20 November 2026, 06:30</strong>" in part
+    assert "<strong>1 June 2026</strong>" in part
+
+    from apps.reports.document import _patient_context
+    from apps.review.selectors import patient_context_entry
+
+    signed = _patient_context(patient_context_entry(history))
+    assert [r["day"] for r in signed["previous"]] == ["20 November 2026, 06:30", "1 June 2026",
+                                                      "1 March 2026"]
