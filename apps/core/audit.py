@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
+from django.utils import timezone
 
 from .models import AuditEvent
 
@@ -34,10 +36,23 @@ def audit_record(
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         object_repr=str(obj)[:200],
-        before=before,
-        after=after,
-        detail=detail or {},
+        before=in_utc(before),
+        after=in_utc(after),
+        detail=in_utc(detail or {}),
     )
+
+
+def in_utc(value: Any) -> Any:
+    """``value`` with every aware datetime in it (nested in dicts and lists) brought to UTC, so
+    that the trail writes every time one way ("...Z"): a time typed in a form arrives in the
+    laboratory's zone ("+01:00"), one read from the database in UTC."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return value.astimezone(UTC)
+    if isinstance(value, dict):
+        return {k: in_utc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [in_utc(v) for v in value]
+    return value
 
 
 def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
