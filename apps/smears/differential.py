@@ -290,13 +290,32 @@ _SCANNER_FOLDERS: dict[str, str] = {
 }
 
 
+# The folders of a scanner that sorts its neutrophils into band and segmented forms: an export
+# holding one of them says how many band forms the scanner found, none included. An export
+# whose neutrophils are in one "Neutrophils" folder does not separate them.
+_SEPARATES_BANDS = frozenset({"segmented neutrophil", "neutrophil, segmented"})
+
+
+def _folder_name(folder: str | None) -> str:
+    """A class folder's name as the map reads it: lower case, "_" and "-" as spaces, singular
+    when the plural is not listed."""
+    name = " ".join((folder or "").lower().replace("_", " ").replace("-", " ").split())
+    if name not in _SCANNER_FOLDERS and name not in _SEPARATES_BANDS and name.endswith("s"):
+        name = name[:-1]
+    return name
+
+
 def scanner_class(folder: str | None) -> str:
     """The class a scanner's class folder names, or '' when it names none."""
-    name = " ".join((folder or "").lower().replace("_", " ").replace("-", " ").split())
-    found = _SCANNER_FOLDERS.get(name, "")
-    if not found and name.endswith("s"):
-        found = _SCANNER_FOLDERS.get(name[:-1], "")
-    return found
+    return _SCANNER_FOLDERS.get(_folder_name(folder), "")
+
+
+def separates_bands(folders: Iterable[str]) -> bool:
+    """Whether a scanner's export sorts its neutrophils into band and segmented forms (a band or
+    a segmented-neutrophil folder): only then is its count of band forms a figure, zero
+    included."""
+    return any(scanner_class(f) == BAND or _folder_name(f) in _SEPARATES_BANDS
+               for f in folders)
 
 
 @dataclass(frozen=True)
@@ -311,6 +330,7 @@ class ScannerDifferential:
     nrbc_per_100_wbc: float | None
     unmapped: int
     unmapped_folders: dict[str, int]  # folder name -> cells, largest first
+    separates_bands: bool = True  # separates_bands(folders)
 
     def as_dict(self) -> dict[str, object]:
         d = self.differential
@@ -320,9 +340,9 @@ class ScannerDifferential:
             "nrbc_per_100_wbc": self.nrbc_per_100_wbc, "excluded": dict(d.excluded),
             "unmapped": self.unmapped, "unmapped_folders": dict(self.unmapped_folders),
             # Its band-neutrophil folder, under the same rule: none found is a zero only when
-            # every cell was mapped.
+            # every cell was mapped, and only from a scanner that sorts out band forms.
             "bands": d.bands, "bands_per_100_wbc": d.bands_per_100_wbc
-            if d.bands or not self.unmapped else None,
+            if d.bands or (not self.unmapped and self.separates_bands) else None,
         }
 
 
@@ -339,4 +359,5 @@ def scanner_differential(folders: Iterable[str], *, target: int) -> ScannerDiffe
         nrbc_per_100_wbc=d.nrbc_per_100_wbc if not missing or d.nrbc else None,
         unmapped=missing,
         unmapped_folders=dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        separates_bands=separates_bands(folders),
     )

@@ -4,6 +4,8 @@ erythroblasts, smudge cells) stay out of the denominator by the differential's o
 
 from __future__ import annotations
 
+import pytest
+
 from apps.smears.differential import scanner_class, scanner_differential
 
 
@@ -54,3 +56,15 @@ def test_band_neutrophils_are_neutrophils_counted_apart_as_well():
     d = scanner_differential(folders, target=100).as_dict()
     assert d["per_100_wbc"]["neutrophil"] == 80.0 and "band_neutrophil" not in d["per_100_wbc"]
     assert (d["bands"], d["bands_per_100_wbc"]) == (2, 20.0)
+
+
+@pytest.mark.parametrize("neutrophils, bands", [
+    ("Segmented neutrophils", 0.0),    # sorts band forms out and found none: a real zero
+    ("Neutrophil, segmented", 0.0),
+    ("Neutrophils", None),             # one folder for every neutrophil: no band figure
+    ("neutrophil", None),
+])
+def test_a_band_zero_only_from_a_scanner_that_sorts_band_forms(neutrophils, bands):
+    d = scanner_differential([neutrophils] * 6 + ["Lymphocytes"] * 4, target=100).as_dict()
+    assert d["per_100_wbc"]["neutrophil"] == 60.0
+    assert d["bands_per_100_wbc"] == bands
