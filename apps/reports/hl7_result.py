@@ -104,6 +104,10 @@ NRBC = ("18309-5", "Nucleated erythrocytes/100 leukocytes in Blood by Manual cou
 # Band neutrophils, already among the neutrophils sent under 23761-0: a part of that share,
 # not a class of the panel beside it (the classes alone sum to 100).
 BANDS = ("764-1", "Band form neutrophils/100 leukocytes in Blood by Manual count")
+# Their absolute count beside the analyser's WBC, as the case page and the report print it: the
+# member of LOINC's manual differential panel (24318-8), of no method; no reference interval
+# (the blood count has none for band forms), so no flag.
+BANDS_ABSOLUTE = ("26507-4", "Band form neutrophils [#/volume] in Blood")
 # Smudge cells, out of the denominator, per 100 white cells counted, when the biologist named any.
 SMUDGE_CELLS = ("34992-8", "Smudge cells/100 leukocytes in Blood")
 # Cells the biologist counted as white cells of no listed class: in the denominator, so they are
@@ -346,6 +350,11 @@ def observations(content: dict[str, Any], *, gettext: Gettext = _english) -> lis
     if diff.get("bands"):
         rows.append(Row("NM", f"{BANDS[0]}^{BANDS[1]}^LN",
                         _number(float(diff["bands_per_100_wbc"])), "%", "bands"))
+        absolute = absolute_figure(int(diff["bands"]), int(diff.get("wbc_counted") or 0),
+                                   diff.get("analyser_wbc"))
+        if absolute is not None:
+            rows.append(Row("NM", f"{BANDS_ABSOLUTE[0]}^{BANDS_ABSOLUTE[1]}^LN",
+                            f"{absolute:.{ABSOLUTE_DECIMALS}f}", ABSOLUTE_UNIT, "bands#"))
     # Each class's absolute count beside the analyser's WBC, as the report prints it (content
     # signed before the WBC was kept with the differential has none).
     cbc = content.get("cbc") or {}

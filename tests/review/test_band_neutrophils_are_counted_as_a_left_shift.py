@@ -58,3 +58,18 @@ def test_the_hl7_result_sends_the_bands_as_a_part_of_the_neutrophils():
     assert values[BANDS[0]] == 10.0 and values["23761-0"] == 60.0
     # The classes of the panel alone sum to 100; the bands are a part of the neutrophils.
     assert values["23761-0"] + values["737-7"] == 100.0
+
+
+def test_the_hl7_result_sends_the_bands_absolute_count_beside_the_wbc():
+    """10 band forms of 100 white cells beside a WBC of 8.90: 0.89 x10^9/L, as the page and
+    the report print it, under LOINC's manual-differential member, with no interval or flag."""
+    from apps.reports.hl7_result import BANDS_ABSOLUTE
+
+    counted = differential_count(["neutrophil"] * 50 + ["band_neutrophil"] * 10
+                                 + ["lymphocyte"] * 40, target=100).as_dict()
+    with_wbc = result_message({**counted, "analyser_wbc": 8.9})
+    (band,) = [o for o in with_wbc.segments("OBX") if str(o[3][0][0]) == BANDS_ABSOLUTE[0]]
+    assert (str(band[5]), str(band[6]), str(band[7]), str(band[8])) == ("0.89", "10*9/L", "", "")
+    # Without the analyser's WBC there is no absolute count to send.
+    codes = [str(o[3][0][0]) for o in result_message(counted).segments("OBX")]
+    assert BANDS_ABSOLUTE[0] not in codes
