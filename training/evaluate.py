@@ -444,7 +444,7 @@ def train_options(config: dict) -> str:
     lisc_split = config["args"].get("lisc_split", "None")
     extra += f" --lisc-split {lisc_split}" if lisc_split != "None" else ""
     extra += "".join(f" --extra-labelled {folder}" for folder in config.get("extra_labelled", []))
-    for option in ("region_colour", "randconv", "cell_cutout", "mixstyle"):
+    for option in ("region_colour", "randconv", "cell_cutout", "mixstyle", "distil_features"):
         share = float(config["args"].get(option, "0"))
         extra += f" --{option.replace('_', '-')} {share:g}" if share else ""
     cutout_od = config["args"].get("cutout_od")
@@ -457,6 +457,15 @@ def train_options(config: dict) -> str:
     keep_split = config["args"].get("keep_split", "None")
     extra += f" --keep-split {keep_split}" if keep_split != "None" else ""
     return extra
+
+
+def parent_training(card: dict) -> list[str]:
+    """The commands that made the weights of the model a run started from (``--init``): every
+    training run and weight average of its card's ``reproduce``, in order. A model warm-restarted
+    from one that was itself warm-restarted (2.1.4: 2.0.0, then 2.1.0) lists both runs."""
+    return [c for c in card["reproduce"]
+            if c.startswith(("python -m training.train_cells ",
+                             "python -m training.average_weights "))]
 
 
 def run_commands(out: Path, run_dir: Path, version: str, train: str, *, int8: bool,
@@ -499,7 +508,7 @@ def build_card(args: argparse.Namespace, config: dict, export: dict, best: dict,
         parent = Path(init).parent  # a shipped model folder, or a sibling run's output
         if not (parent / "card.json").is_file():
             parent = args.out.parent / Path(init).parent.name.removeprefix("cells-")
-        parent_train = [json.loads((parent / "card.json").read_text())["reproduce"][1]]
+        parent_train = parent_training(json.loads((parent / "card.json").read_text()))
     macs = export["macs_per_image"]
     heads = [n for n, _ in config["heads"]]
     quant = export.get("quantization")

@@ -5,10 +5,12 @@ card's commands make the averaged file before exporting it. Needs the training e
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_average_weighs_each_tensor_and_keeps_the_runs_counters():
@@ -66,3 +68,29 @@ def test_an_averaged_export_lists_the_average_in_the_cards_commands(tmp_path):
     assert train.startswith("python -m training.train_cells")
     assert average == made
     assert export.endswith("--checkpoint average-0.5.pt")
+
+
+def test_a_warm_restart_of_a_warm_restart_lists_every_run_that_made_its_start():
+    """2.1.4's weights are 2.1.0's, itself started from 2.0.0: a run started from 2.1.4 is
+    reproduced from both runs (its card listed 2.0.0's alone)."""
+    from training.evaluate import parent_training
+
+    card = json.loads((REPO / "models_onnx/hemaclinic-cells/2.1.4/card.json").read_text())
+    runs = parent_training(card)
+    assert [c.split("--out ")[1].split()[0] for c in runs] == [
+        "models_onnx/hemaclinic-cells/2.0.0", "models_onnx/hemaclinic-cells/2.1.0"]
+    averaged = {"reproduce": ["pip install x", runs[0], "python -m training.average_weights "
+                              "--run-dir r --checkpoint best.pt --alpha 0.5",
+                              "python -m training.export_onnx --out o --run-dir r"]}
+    assert len(parent_training(averaged)) == 2
+
+
+def test_the_cards_training_command_keeps_the_feature_distillation():
+    from training.evaluate import train_options
+
+    config = {"args": {"cell_cutout": "0.1", "cutout_od": "[0.05, 0.4]", "distil_features": "3.0",
+                       "augment": "robust"}}
+    options = train_options(config)
+    assert "--distil-features 3" in options and "--cell-cutout 0.1" in options
+    assert "--cutout-od 0.05 0.4" in options
+    assert "--distil-features" not in train_options({"args": {"augment": "robust"}})
