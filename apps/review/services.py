@@ -179,8 +179,15 @@ def sign_blockers_by_meaning(specimen: Specimen, *, cells: list[Cell] | None = N
     latest = run_latest(specimen)
     if latest is not None and latest.is_active:
         problems.append(_("The analysis is still running."))
-    if latest is None or latest.status != RunStatus.SUCCEEDED:
-        problems.append(_("The cells have not been analysed successfully."))
+    elif latest is not None and latest.status == RunStatus.FAILED:
+        problems.append(_("The analysis of the cells failed: start it again on the specimen "
+                          "page."))
+    elif latest is None and not (cells if cells is not None
+                                 else Cell.objects.filter(specimen=specimen).exists()):
+        problems.append(_("No smear image has been uploaded: upload the export on the "
+                          "specimen page."))
+    elif latest is None or latest.status != RunStatus.SUCCEEDED:
+        problems.append(_("The cells have not been analysed yet."))
     locked = [_("This case is already signed: amend it first.")] \
         if specimen.status in LOCKED else []
     return {Meaning.VALIDATED: [*problems, *_image_blockers(specimen, cells), *locked],
