@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from apps.core.numbers import measured_value, probability, probability_against, probability_end
 from apps.hemograms.wording import from_analyser
 from apps.ml.scores import fused, mds_cbc, mds_image, reasons, vexas
+from apps.ml.scores.features import against_the_usual_reading
 
 from . import scores as score_codes
 
@@ -274,15 +275,25 @@ def contribution_table(name: str, contributions: list[dict],
         # Neutro-WX): its 0 is not a finding that the value does not matter.
         unused = c.get("coef") == 0 and not c.get("missing_coef")
         share = computed.get(FEATURE_CODES.get(str(c.get("name")), ""))
+        coef = c.get("coef")
+        against = not unused and against_the_usual_reading(
+            str(c.get("name", "")), float(coef) if isinstance(coef, int | float) else None)
+        text = _("not used by this model (its training cohort did not measure it)") \
+            if unused else _("computed: %(share)s × WBC (the file gave no count)") % {
+                "share": share} if share else _contribution_text(c, decimals)
+        if against:
+            # Learned from its one training cohort, not the clinical rule (features.py).
+            text = " ".join(t for t in (text, _(
+                "Learned from the training cohort: a lower count lowers the output, the "
+                "opposite of the usual reading, in which a cytopenia raises the suspicion of "
+                "an MDS.")) if t)
         rows.append({
             "name": contribution_name(str(c.get("name", ""))),
             "value": f"{shown}\u00a0{unit}" if shown and unit else shown,
             "nobreak": _short_unit(unit),
             "missing": bool(c.get("missing")),
             "part": "—" if unused else "" if part is None else _num(float(part), 3),
-            "text": _("not used by this model (its training cohort did not measure it)")
-            if unused else _("computed: %(share)s × WBC (the file gave no count)") % {
-                "share": share} if share else _contribution_text(c, decimals),
+            "text": text,
         })
     return {"value_heading": _("Value (unit)"),
             "part_heading": _("Contribution (log-odds)"),
@@ -351,8 +362,9 @@ def score_drivers_text(name: str, state: object, contributions: list[dict],
                                          float((thresholds or {})["operating_point"]))
         return _("Above the operating threshold only through age and sex: with their part "
                  "taken out (the training cohort's average age and sex), the blood count gives "
-                 "output %(alone)s, below %(cut)s: the count itself does not point to an "
-                 "MDS.") % {"alone": shown, "cut": cut}
+                 "output %(alone)s, below %(cut)s. That is the model's output, not a reading of "
+                 "the count: its cytopenias and its MCV are read on the CBC table.") % {
+                     "alone": shown, "cut": cut}
     if not mds_cbc.driven_by_demographics(contributions):
         return ""
     share = mds_cbc.demographic_share(contributions) or 0.0

@@ -66,7 +66,10 @@ def test_an_older_man_with_a_count_against_mds_is_flagged_for_what_carries_it(ol
         shown = score_display(score)
     assert shown["level"].endswith(", through age and sex alone")
     assert shown["drivers"].startswith("Above the operating threshold only through age and sex:")
-    assert shown["drivers"].endswith("the count itself does not point to an MDS.")
+    # The model's output, not a clinical reading of the count (which the CBC table gives).
+    assert shown["drivers"].endswith("That is the model's output, not a reading of the count: "
+                                     "its cytopenias and its MCV are read on the CBC table.")
+    assert "does not point to" not in shown["drivers"]
     with translation.override("fr"):
         assert score_display(score, report=True)["level"].endswith(
             ", par l'âge et le sexe seuls")

@@ -179,3 +179,31 @@ def test_a_feature_the_model_gives_no_weight_is_said_to_be_unused():
     with translation.override("fr"):
         assert contribution_table("mds_cbc", rows)["rows"][0]["text"].startswith(
             "non utilisé par ce modèle")
+
+
+def test_a_count_the_model_reads_against_the_usual_direction_says_so():
+    """Platelets 96 x10^9/L lowering the CBC MDS model's output (its cohort learnt a positive
+    coefficient) read as "thrombocytopenia argues against an MDS": the row says the direction
+    is the training cohort's, the opposite of the usual reading. Hb (negative coef) does not."""
+    import json
+    from pathlib import Path
+
+    from apps.analysis.score_text import contribution_table
+
+    card = json.loads((Path(__file__).resolve().parents[2] / "models_onnx"
+                       / "hemaclinic-mds-cbc/1.0.0/card.json").read_text())
+    coefs = {f["name"]: f["coef"] for f in card["features"]}
+    assert coefs["plt"] > 0 > coefs["hb"]  # the shipped model's own directions
+    rows = [{"name": "plt", "unit": "10^9/L", "value": 96, "missing": False,
+             "coef": coefs["plt"], "contribution": -0.125},
+            {"name": "hb", "unit": "g/dL", "value": 10.2, "missing": False, "coef": coefs["hb"],
+             "contribution": -0.004}]
+    with translation.override("en"):
+        plt, hb = contribution_table("mds_cbc", rows)["rows"]
+    assert plt["text"] == ("Learned from the training cohort: a lower count lowers the output, "
+                           "the opposite of the usual reading, in which a cytopenia raises the "
+                           "suspicion of an MDS.")
+    assert hb["text"] == ""
+    with translation.override("fr"):
+        assert contribution_table("mds_cbc", rows)["rows"][0]["text"].startswith(
+            "Appris de la cohorte d'entraînement")

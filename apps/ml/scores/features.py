@@ -36,6 +36,18 @@ FEATURES: tuple[FeatureSpec, ...] = (
                 "Neutro-WX: width of the neutrophil side-scatter distribution"),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+# The direction in which a hematologist reads a count in an MDS work-up: a cytopenia (a lower
+# ANC, Hb or platelet count) raises the suspicion. A model fitted on one cohort may learn the
+# other direction (1.0.0: platelets, coef +0.224); its evidence then says so
+# (``against_the_usual_reading``), so that no row reads as the clinical rule.
+USUAL_DIRECTION: dict[str, int] = {"anc": -1, "hb": -1, "plt": -1}
+
+
+def against_the_usual_reading(name: str, coef: float | None) -> bool:
+    """Whether a fitted coefficient makes ``name`` point the other way than the usual reading
+    (USUAL_DIRECTION): a lower count that lowers the output."""
+    usual = USUAL_DIRECTION.get(name)
+    return usual is not None and coef is not None and coef * usual < 0
 # Without these the CBC score is indeterminate: they carry most of the signal and a
 # prediction built mostly from imputed constants would look more certain than it is.
 REQUIRED: tuple[str, ...] = ("anc", "hb", "plt")
