@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
@@ -122,12 +123,18 @@ def _collection_time_take(actor: User, record: CBCRecord, specimen: Specimen) ->
         return None
     if specimen.collected_at is None:
         try:
-            specimen_update(actor=actor, specimen=specimen, collected_at=collected)
+            specimen_update(actor=actor, specimen=specimen, collected_at=collected,
+                            detail={"from": "cbc_file", "field": record.collected_at_field,
+                                    "line": record.line})
         except ValidationError as exc:
             return _("line %(line)s: the collection time %(time)s was not taken: "
                      "%(reason)s") % {"line": record.line, "time": _when(collected),
                                       "reason": " ".join(exc.messages)}
-        return None
+        return _("line %(line)s: specimen %(accession)s takes the sample's collection time "
+                 "from the file (%(field)s): %(time)s") % {
+                     "line": record.line, "accession": specimen.accession,
+                     "field": record.collected_at_field or _("the file"),
+                     "time": _when(collected)}
     return _("line %(line)s: the file gives the sample's collection time as %(time)s; "
              "specimen %(accession)s keeps its registered one, %(registered)s (check which "
              "is right)") % {"line": record.line, "time": _when(collected),
@@ -136,8 +143,9 @@ def _collection_time_take(actor: User, record: CBCRecord, specimen: Specimen) ->
 
 
 def _when(value: datetime) -> str:
-    """A time as the import's messages print it: the laboratory's local time, to the minute."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    """A time as the import's messages print it: the laboratory's local time, to the minute,
+    in the language's own format, as the pages print it."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -100,7 +100,10 @@ def specimen_get_or_create(
 
 
 @transaction.atomic
-def specimen_update(*, actor: User, specimen: Specimen, **changes: object) -> Specimen:
+def specimen_update(*, actor: User, specimen: Specimen, detail: dict | None = None,
+                    **changes: object) -> Specimen:
+    """Change a specimen's patient or collection time, audited; ``detail``: where the change
+    came from, kept with the audit event (a CBC file's line and field)."""
     before = snapshot(specimen, SPECIMEN_FIELDS)
     for name, value in changes.items():
         if name not in {"patient", "collected_at"}:
@@ -109,7 +112,7 @@ def specimen_update(*, actor: User, specimen: Specimen, **changes: object) -> Sp
     specimen.full_clean()
     specimen.save()
     audit_record(actor=actor, action="specimen.update", obj=specimen, before=before,
-                 after=snapshot(specimen, SPECIMEN_FIELDS))
+                 after=snapshot(specimen, SPECIMEN_FIELDS), detail=detail)
     return specimen
 
 

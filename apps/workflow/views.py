@@ -135,8 +135,8 @@ def _report(request: HttpRequest, outcome) -> None:  # type: ignore[no-untyped-d
     level = messages.warning if not outcome.results_created and outcome.errors \
         else messages.success
     level(request, _(
-        "%(n)d CBC result(s) imported, %(d)d already present, %(h)d held for a signed case, "
-        "%(e)d row(s) with errors.")
+        "CBC results imported: %(n)d; already present: %(d)d; held for a signed case: %(h)d; "
+        "rows with errors: %(e)d.")
         % {"n": outcome.results_created, "d": outcome.duplicates, "h": outcome.held,
            "e": len(outcome.errors) - outcome.held})
     for warning in outcome.warnings:

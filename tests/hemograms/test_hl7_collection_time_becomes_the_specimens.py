@@ -34,8 +34,10 @@ def test_obr7_is_the_collection_time_and_spm17_comes_first():
     (record,) = parse_cbc(message()).records
     assert record.collected_at == record.measured_at == datetime(2026, 11, 20, 7, 15,
                                                                  tzinfo=UTC)
+    assert record.collected_at_field == "OBR-7"
     (record,) = parse_cbc(message(spm17="20261120063000+0100")).records
     assert record.collected_at == datetime(2026, 11, 20, 5, 30, tzinfo=UTC)
+    assert record.collected_at_field == "SPM-17"
     assert record.measured_at == datetime(2026, 11, 20, 7, 15, tzinfo=UTC)
 
 
@@ -56,15 +58,20 @@ def test_a_bad_collection_time_is_refused_with_its_field():
 
 
 @pytest.mark.django_db
-def test_a_specimen_created_by_the_message_takes_its_collection_time(technician):
+def test_a_specimen_created_by_the_message_takes_its_collection_time(technician, settings):
+    """Taken, audited with the field and line it came from, and announced."""
+    settings.TIME_ZONE = "UTC"
     patient_create(actor=technician, external_id="MRN-1", sex="M")
     outcome = cbc_import(actor=technician, data=message(spm17="20261120063000+0100"))
     assert outcome.results_created == 1, outcome.errors
     specimen = Specimen.objects.get(accession="S-0001")
     assert specimen.collected_at == datetime(2026, 11, 20, 5, 30, tzinfo=UTC)
     event = AuditEvent.objects.filter(action="specimen.update").latest("at")
-    assert event.actor == technician and event.after["collected_at"].startswith("2026-11-20")
-    assert outcome.warnings == []
+    assert event.actor == technician and event.after["collected_at"] == "2026-11-20T05:30:00Z"
+    assert event.detail == {"from": "cbc_file", "field": "SPM-17", "line": 1}
+    assert outcome.warnings == [
+        "line 1: specimen S-0001 takes the sample's collection time from the file (SPM-17): "
+        "20 November 2026, 05:30"]
 
 
 @pytest.mark.django_db
@@ -78,8 +85,9 @@ def test_a_registered_collection_time_is_kept_and_the_import_says_so(technician,
     specimen.refresh_from_db()
     assert specimen.collected_at == registered
     assert outcome.warnings == [
-        "line 1: the file gives the sample's collection time as 2026-11-20 07:15; specimen "
-        "S-0001 keeps its registered one, 2026-11-20 06:00 (check which is right)"]
+        "line 1: the file gives the sample's collection time as 20 November 2026, 07:15; "
+        "specimen S-0001 keeps its registered one, 20 November 2026, 06:00 (check which is "
+        "right)"]
 
     # The same time as registered: nothing to say.
     again = cbc_import(actor=technician, data=message(obr7="20261120070000+0100").replace(

@@ -151,7 +151,7 @@ def test_columns_that_are_not_parameters_are_named_in_a_warning():
     result = parse_cbc(DATA)
     assert len(result.warnings) == 1
     warning = str(result.warnings[0])
-    assert warning.startswith("2 Sysmex columns that are not CBC parameters were ignored")
+    assert warning.startswith("Sysmex columns that are not CBC parameters were ignored (2)")
     for name in ("[PLT-I(10^3/uL)]", "Q-Flag(Blasts?)"):
         assert repr(name) in warning
     assert "IP SUS" not in warning  # read as an analyser message, not ignored

@@ -47,8 +47,8 @@ def test_the_row_is_held_not_attached_and_the_page_says_so(client, technician, s
     page = client.post("/cbc/import/", {"file": SimpleUploadedFile("xn.csv", CBC)})
     text = " ".join(page.content.decode().split())
     assert "1 held for a signed case (its case page lists them)" in text
-    assert "0 CBC result(s) imported, 1 already present, 1 held for a signed case, 0 row(s) " \
-        "with errors." in text
+    assert "CBC results imported: 0; already present: 1; held for a signed case: 1; rows with " \
+        "errors: 0." in text
     again = workflow.cbc_import(actor=technician, data=CBC, file_name="xn-again.csv")
     assert again.duplicates == 1 and HeldCBCRecord.objects.count() == 1  # held once
     assert "already kept with the case" in str(again.errors[0]["reason"])

@@ -55,6 +55,7 @@ class CBCRecord:
     analyser_messages: tuple[AnalyserMessage, ...] = ()
     # When the sample was collected, where the file says it (HL7: SPM-17, else OBR-7).
     collected_at: datetime | None = None
+    collected_at_field: str = ""  # where the file gives it ("SPM-17", "OBR-7"), for its audit
 
 
 @dataclass(frozen=True)

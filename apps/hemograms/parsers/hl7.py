@@ -306,11 +306,13 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
     # By HL7 v2, OBR-7 (and OBX-14) of a specimen's observation is when the specimen was
     # collected, the only time many senders give; OBX-19 (v2.5) is when the analyser ran it.
     observed_at: datetime | None = None
+    observed_field = ""
     times = [("OBR-7", part(x.field(7), enc)) for x in segments if x.name == "OBR"]
     times += [("OBX-14", part(x.field(14), enc)) for x in segments if x.name == "OBX"]
     for label, value in times:
         if value:
             observed_at, problem = _timestamp(label, value)
+            observed_field = label
             if problem:
                 problems.append(problem)
             break
@@ -322,10 +324,11 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
             problems.append(problem)
     # SPM-17 (the specimen's collection date/time, the start of the range) says it where the
     # sender fills it.
-    collected_at = observed_at
+    collected_at, collected_field = observed_at, observed_field
     spm_times = [part(x.field(17), enc) for x in segments if x.name == "SPM"]
     if spm_time := next((t for t in spm_times if t), ""):
         collected_at, problem = _timestamp("SPM-17", spm_time)
+        collected_field = "SPM-17"
         if problem:
             problems.append(problem)
 
@@ -342,6 +345,7 @@ def _record(message: _Message) -> tuple[CBCRecord | None, list[Text], list[str]]
         accession=accession,
         measured_at=measured_at,
         collected_at=collected_at,
+        collected_at_field=collected_field,
         analyser=analyser or DEFAULT_ANALYSER,
         patient_id=patient_id,
         sex=sex,

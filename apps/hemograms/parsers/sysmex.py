@@ -163,7 +163,7 @@ def _layout(header: tuple[str, ...]) -> _Layout:
     warnings: list[Text] = []
     if ignored:
         warnings.append(Text.of(
-            "%(n)s Sysmex columns that are not CBC parameters were ignored: %(names)s",
+            "Sysmex columns that are not CBC parameters were ignored (%(n)s): %(names)s",
             n=len(ignored), names=summarise(ignored)))
     if duplicates:
         warnings.append(Text.of(
