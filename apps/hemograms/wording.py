@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
-from django.utils.translation import ngettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from .parsers import generic_csv, hl7
 from .parsers.units import conversion_factor, parameter_for
@@ -83,7 +83,8 @@ def record_fields(fields: tuple[str, ...]) -> str:
 
 def record_differs_text(*, file_collected_at: datetime | None,
                         registered_collected_at: datetime | None,
-                        fields: tuple[str, ...]) -> list[str]:
+                        fields: tuple[str, ...],
+                        values: dict[str, tuple[str, str]] | None = None) -> list[str]:
     """The case page's sentences on what a blood count's file says otherwise than the registered
     specimen and patient (selectors.cbc_record_differs), one per disagreement: the import warned
     of it once, the page keeps it in front of the biologist who validates."""
@@ -101,9 +102,17 @@ def record_differs_text(*, file_collected_at: datetime | None,
                     "file": when, "registered": date_format(
                         timezone.localtime(registered_collected_at), "DATETIME_FORMAT")})
     if fields:
+        # Each field with what the file says and what is registered: "sex: Male in the file,
+        # Female registered".
+        names = {"sex": _("sex"), "birth_date": _("birth date")}
+        said = [_("%(field)s: %(file)s in the file, %(registered)s registered") % {
+                    "field": names[f], "file": (values or {})[f][0],
+                    "registered": (values or {})[f][1]}
+                if f in (values or {}) else str(names[f]) for f in fields]
         out.append(_("The analyser's record and the registered patient disagree (%(fields)s): "
                      "the registered patient's values are used for the reference intervals. "
-                     "Check the sample's identity.") % {"fields": record_fields(fields)})
+                     "Check the sample's identity.") % {
+                         "fields": pgettext("between the items of a list", "; ").join(said)})
     return out
 
 

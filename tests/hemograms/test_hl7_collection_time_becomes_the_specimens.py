@@ -134,8 +134,9 @@ def test_the_case_page_keeps_a_patient_the_analyser_record_gives_otherwise(
                specimen=specimen)
     client.force_login(biologist)
     assert _warnings(client, "/review/S-0001/") == [
-        "The analyser's record and the registered patient disagree (sex): the registered "
-        "patient's values are used for the reference intervals. Check the sample's identity."]
+        "The analyser's record and the registered patient disagree (sex: female in the file, "
+        "male registered): the registered patient's values are used for the reference "
+        "intervals. Check the sample's identity."]
 
 
 @pytest.mark.django_db
