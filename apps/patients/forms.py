@@ -26,7 +26,8 @@ def collected_at_field(*, required: bool) -> forms.DateTimeField:
     """The collection time as every form takes it (a browser's date and time picker)."""
     return forms.DateTimeField(
         label=_("Collected at"), required=required,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        # The picker's own format, so that a time already entered shows in it to be corrected.
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
         validators=[validate_collected_at])
 

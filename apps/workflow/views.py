@@ -81,7 +81,8 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         # Why the smear is to be scanned again, while it waits for it.
         "rescan": patient_selectors.specimen_rescan_request(specimen),
         "mixup_form": MixupClearForm(),
-        "collection_form": CollectionTimeForm(),
+        # Filled with the time registered, to be corrected rather than typed again.
+        "collection_form": CollectionTimeForm(initial={"collected_at": specimen.collected_at}),
         # A signed case takes no upload and no re-analysis: the forms give way to why.
         "locked": patient_selectors.specimen_locked_reason(specimen),
     })

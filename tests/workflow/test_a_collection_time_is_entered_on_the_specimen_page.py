@@ -36,6 +36,8 @@ def test_the_collection_time_is_entered_and_audited(client, technician, specimen
     _post(client, specimen.accession, "2026-11-20T07:40")       # saved again, unchanged
     assert AuditEvent.objects.filter(action="specimen.update").latest("at") == event
     assert "Correct the collection time" in answer.content.decode()
+    # The picker shows the time registered, to be corrected rather than typed again.
+    assert 'name="collected_at" value="2026-11-20T07:40"' in answer.content.decode()
 
     # Later than now (beyond a clock's drift): refused, even the same day.
     later = (timezone.localtime() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
