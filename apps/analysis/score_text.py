@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from apps.core.numbers import measured_value, probability, probability_against, probability_end
 from apps.hemograms.wording import from_analyser
@@ -50,7 +50,8 @@ CONTRIBUTIONS = {
 ANOMALY_NAMES = {
     "vacuole": gettext_lazy("cytoplasmic vacuoles"),
     "pseudo_pelger": gettext_lazy("hyposegmented nucleus (proxy)"),
-    "hypogranulation": gettext_lazy("hypogranulation"), "barr_body": gettext_lazy("Barr body"),
+    "hypogranulation": gettext_lazy("hypogranulation"),
+    "barr_body": pgettext_lazy("in a list of lower-case outputs", "Barr body"),
 }
 
 

@@ -466,7 +466,8 @@ ATTRIBUTE_VALUES_OF: dict[tuple[str, str], Promise] = {
 ANOMALIES: dict[str, Promise] = {
     "vacuole": gettext_lazy("vacuole output (probability)"),
     "pseudo_pelger": gettext_lazy("non-segmented nucleus (lobation proxy)"),
-    "hypogranulation": gettext_lazy("hypogranulation"), "barr_body": gettext_lazy("Barr body"),
+    "hypogranulation": gettext_lazy("hypogranulation"),
+    "barr_body": pgettext_lazy("in a list of lower-case outputs", "Barr body"),
 }
 # An output the model does not give, named for what is missing: the nucleus output of earlier
 # models was a lobation proxy, but "non-segmented nucleus: not available" beside a band
