@@ -97,7 +97,18 @@ def _patient(patient: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     birth = _date(patient.get("birth_date"))
     return {**patient, "birth_date": birth, "birth_date_text": _day(birth),
+            "born_text": _born(patient.get("sex") or "", _day(birth)) if birth else "",
             "sex_label": _sex(patient.get("sex") or "")}
+
+
+def _born(sex: str, day: str) -> str:
+    """"born 3 March 1952", agreed with the patient's sex where a language marks it (French
+    "né le", "née le"; "né(e) le" when the sex is not known)."""
+    if sex == "M":
+        return pgettext("of a man", "born %(day)s") % {"day": day}
+    if sex == "F":
+        return pgettext("of a woman", "born %(day)s") % {"day": day}
+    return _("born %(day)s") % {"day": day}
 
 
 def _cbc_row(v: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +231,10 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"age": context.get("age"), "sex": _sex(sex),
             "day": _day(_datetime(context.get("at"))), "labels": [str(label) for _c, label in
                                                                    CONTEXT_CBC],
-            "previous": previous, "trends": trends}
+            "previous": previous, "trends": trends,
+            # The note on the validated differentials only beside one.
+            "any_differential": any(r["signature"] and r["signature"]["differential"]
+                                    for r in previous)}
 
 
 def _differential(diff: dict[str, Any], version: int) -> dict[str, Any]:
@@ -367,7 +381,19 @@ def replaced(signature: Signature) -> dict[str, Any] | None:
             "changes": differential_changes(earlier.content.get("differential") or {},
                                             signature.content.get("differential") or {}),
             "comment_changed": (earlier.content.get("comment") or "") != (
-                signature.content.get("comment") or "")}
+                signature.content.get("comment") or ""),
+            "collected_changed": collection_change(earlier.content, signature.content)}
+
+
+def collection_change(earlier: dict[str, Any], content: dict[str, Any]) -> tuple[str, str] | None:
+    """The specimen's collection time before and after an amendment, as the report prints it
+    (a time the earlier version did not have reads "none"); None when it did not change. The
+    report and the result message both say it: OBR-7 moves with it."""
+    before = (earlier.get("specimen") or {}).get("collected_at")
+    after = (content.get("specimen") or {}).get("collected_at")
+    if _datetime(before) == _datetime(after):
+        return None
+    return (_moment(_datetime(before)) or _("none"), _moment(_datetime(after)) or _("none"))
 
 
 def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:

@@ -135,6 +135,7 @@ class Amended:
     comment_changed: bool
     separator: str = "; "  # between the changes, in the notes' language (French " ; ")
     changed_keys: frozenset[str] = frozenset()  # the keys of the changes (OTHER_NAMES...)
+    collected_changed: tuple[str, str] | None = None  # the collection time, before and after
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,9 @@ def changes_note(amended: Amended, *, gettext: Gettext = _english,
             "version": amended.version}
     if amended.comment_changed:
         note += " " + gettext("The conclusion was changed.")
+    if amended.collected_changed:
+        note += " " + gettext("The collection time was changed: %(before)s → %(after)s.") % {
+            "before": amended.collected_changed[0], "after": amended.collected_changed[1]}
     return note
 
 

@@ -223,6 +223,7 @@ def _amended(signature: Signature) -> Amended | None:
                    changes=tuple((c["label"], c["before"], c["after"])
                                  for c in earlier["changes"]),
                    comment_changed=bool(earlier["comment_changed"]),
+                   collected_changed=earlier["collected_changed"],
                    separator=translation.pgettext("between the items of a list", "; "),
                    changed_keys=frozenset(c["key"] for c in earlier["changes"]))
 

@@ -140,3 +140,42 @@ def test_a_new_blood_count_is_a_change_of_the_absolute_counts():
         (c["label"], c["before"], c["after"]) for c in changes), comment_changed=False))
     assert note == ("Changed from version 1: Analyser's WBC (×10⁹/L), which the absolute "
                     "counts rest on 18.20 → 17.90.")
+
+
+def test_an_amendment_that_moves_the_collection_time_says_so(make_specimen, sign, settings):
+    """The time moves in OBR-7; the report and the message's note say from what to what."""
+    from datetime import UTC, datetime
+
+    import hl7
+
+    from apps.patients.models import Specimen
+    from apps.reports.document import report_html
+    from apps.reports.services import result_message_create
+
+    settings.TIME_ZONE = "UTC"
+    settings.LIS_OUTBOX_DIR = ""
+    settings.HL7_NOTES_LANGUAGE = "en"
+    specimen = make_specimen()
+    Specimen.objects.filter(pk=specimen.pk).update(
+        collected_at=datetime(2026, 12, 7, 7, 45, tzinfo=UTC))
+    specimen.refresh_from_db()
+    first = sign(specimen)
+    Specimen.objects.filter(pk=specimen.pk).update(
+        collected_at=datetime(2026, 12, 7, 7, 15, tzinfo=UTC))
+    specimen.refresh_from_db()
+    second = sign(specimen, version=2, amendment_reason="Collection time corrected",
+                  comment=first.comment)
+    english = " ".join(report_html(signature=second, language="en",
+                                   media_root=settings.MEDIA_ROOT).split())
+    assert ("The collection time was changed: 7 December 2026, 07:45 → 7 December 2026, "
+            "07:15.") in english
+    french = " ".join(report_html(signature=second, language="fr",
+                                  media_root=settings.MEDIA_ROOT).split())
+    assert ("L'heure de prélèvement a été modifiée : 7 décembre 2026 à 07:45 → 7 décembre 2026 "
+            "à 07:15.") in french
+    msg = hl7.parse(result_message_create(signature=second).message)
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    assert ("Changed from version 1: the differential is unchanged. The collection time was "
+            "changed: 7 December 2026, 07:45 → 7 December 2026, 07:15.") in notes
+    assert "collection time" not in " ".join(report_html(
+        signature=first, language="en", media_root=settings.MEDIA_ROOT).split())
