@@ -24,4 +24,16 @@ def test_each_page_footer_names_the_patient(make_specimen, sign, rendered, tmp_p
         assert "DUPONT Jeanne (born 4 March 1951) · " in page, n
     french = _pages(pdf_bytes(rendered(signed, "fr")), tmp_path)
     for n, page in enumerate(french, 1):
-        assert "DUPONT Jeanne (né(e) le 4 mars 1951) · " in page, n
+        assert "DUPONT Jeanne (née le 4 mars 1951) · " in page, n  # agreed with her sex
+
+
+def test_born_agrees_with_the_sex_in_french():
+    from django.utils import translation
+
+    from apps.reports.document import _born
+
+    with translation.override("fr"):
+        assert [_born(sex, "3 mars 1952") for sex in ("M", "F", "U")] == [
+            "né le 3 mars 1952", "née le 3 mars 1952", "né(e) le 3 mars 1952"]
+    with translation.override("en"):
+        assert _born("F", "3 March 1952") == "born 3 March 1952"

@@ -202,3 +202,10 @@ def test_an_earlier_specimen_of_the_same_day_is_dated_to_the_minute(client, biol
     signed = _patient_context(patient_context_entry(history))
     assert [r["day"] for r in signed["previous"]] == ["20 November 2026, 06:30", "1 June 2026",
                                                       "1 March 2026"]
+    # S-0001's signed differential is in the table: the note on it is printed; without a
+    # signed earlier differential it is not (it named a column that was not there).
+    assert signed["any_differential"]
+    unsigned = patient_context_entry(history)
+    for row in unsigned["previous"]:
+        row["signature"] = None
+    assert not _patient_context(unsigned)["any_differential"]
