@@ -51,6 +51,12 @@ class CBCResult(TimeStampedModel):
     # takes it when it has none; a different registered one is kept, and the case page says so.
     record_collected_at = models.DateTimeField(null=True, blank=True)
 
+    @property
+    def dated_by_collection(self) -> bool:
+        """Whether the count's time is its sample's collection time, the file giving no time of
+        analysis (HL7 without OBX-19: OBR-7 dates it): "measured at" would misname it."""
+        return self.record_collected_at is not None and self.measured_at == self.record_collected_at
+
     class Meta:
         ordering = ["-measured_at", "-created_at"]
         verbose_name = _("CBC result")

@@ -143,6 +143,7 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
     rows += [_cbc_row(c) for c in computed.values()]
     return {"analyser": analyser_name(cbc.get("analyser")),
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
+            "dated_by_collection": bool(cbc.get("dated_by_collection")),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
             "subject_note": subject_note(cbc.get("subject")),
             # An IP message as the analyser wrote it, then in the report's language.

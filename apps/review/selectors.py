@@ -406,6 +406,7 @@ def report_content(specimen: Specimen, *, comment: str = "") -> dict[str, Any]:
         "cbc": None if cbc is None else {
             "analyser": cbc.analyser,
             "measured_at": cbc.measured_at.isoformat() if cbc.measured_at else None,
+            "dated_by_collection": cbc.dated_by_collection,
             "reference_ranges_version": cbc.reference_ranges_version,
             # Whom the intervals are for (sex, age and where each was read), as signed.
             "subject": asdict(cbc_subject(specimen, cbc)),

@@ -162,3 +162,23 @@ def test_in_french_the_times_read_a_la_francaise(client, technician, biologist, 
         "celle qui est enregistrée pour le prélèvement est 20 novembre 2026 à 06:00. Vérifiez "
         "laquelle est juste : le compte rendu et le message de résultat portent celle du "
         "prélèvement."]
+
+
+@pytest.mark.django_db
+def test_a_count_dated_by_its_collection_time_is_not_called_measured_then(
+        client, technician, specimen):
+    """Without OBX-19 the message's only time is OBR-7, the collection time: the count is dated
+    by it, and the pages and the report say that it is not a time of analysis."""
+    from apps.hemograms.models import CBCResult
+
+    cbc_import(actor=technician, data=message(), specimen=specimen)
+    first = CBCResult.objects.get(specimen=specimen)
+    assert first.dated_by_collection
+    client.force_login(technician)
+    page = client.get("/specimens/S-0001/").content.decode()
+    assert "(the file's collection time: it gives no time of analysis)" in page
+    cbc_import(actor=technician, data=message(obx19="20261120093000+0100").replace(
+        b"6.20", b"6.40"), specimen=specimen)
+    analysed = CBCResult.objects.filter(specimen=specimen).exclude(pk=first.pk).get()
+    assert analysed.measured_at == datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+    assert not analysed.dated_by_collection
