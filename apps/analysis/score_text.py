@@ -398,6 +398,8 @@ def _qualified_level(name: str, state: object, level: object, thresholds: dict |
     blood count, sex and age alone"), not only in the sentence below; so does a CBC model
     above its threshold only through age and sex."""
     text = score_level_text(level, thresholds)
+    if name == "vexas" and state == "scored" and vexas.woman_kept_low(level, contributions):
+        return _("%(level)s: a woman without vacuolated neutrophils") % {"level": text}
     if vexas_without_vacuoles_text(name, state, level, contributions):
         return _("%(level)s, on the blood count, sex and age alone") % {"level": text}
     if only_through_demographics(name, state, value, thresholds, contributions):
@@ -477,9 +479,15 @@ def vexas_without_vacuoles_text(name: str, state: object, level: object,
                                 contributions: list[dict]) -> str:
     """Why a VEXAS level reached without any vacuolated neutrophil is no worklist suspicion
     (apps.analysis.scores._vexas_flagged)."""
-    if name != "vexas" or state != "scored" or level not in ("intermediate", "high"):
+    if name != "vexas" or state != "scored":
         return ""
-    if vexas.vacuoles_scored(contributions):
+    if vexas.woman_kept_low(level, contributions):
+        return _("Her points reach %(level)s, and her level is low: VEXAS comes of a UBA1 "
+                 "mutation on the X chromosome and is reported in men (and in a few women with "
+                 "a single X). Without vacuolated neutrophils, a woman's macrocytosis and "
+                 "cytopenias are an MDS's, a B12 deficiency's or alcohol's.") % {
+                     "level": score_level_text(vexas.points_level(contributions), None)}
+    if level not in ("intermediate", "high") or vexas.vacuoles_scored(contributions):
         return ""
     rest = _("the level rests on the blood count, sex and age, which MDS, a B12 deficiency or "
              "alcohol give too. It is not put on the worklist as a VEXAS suspicion.")

@@ -170,3 +170,35 @@ def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
     payloads = _payloads(0.6, "intermediate")  # with vacuolated neutrophils: nothing to add
     assert score_display({"name": "vexas", **payloads["vexas"]})["without_vacuoles"] == ""
     assert score_display({"name": "vexas", **payloads["vexas"]})["level"] == "intermediate"
+
+
+def test_a_woman_whose_points_reach_intermediate_without_vacuoles_reads_low_and_why():
+    """55 points of a woman's macrocytic anaemia and low platelets, no vacuolated neutrophil:
+    the level is low (vexas-rule 1.2), and the level and the sentence below it say why."""
+    from apps.analysis.score_text import score_display
+
+    payloads = _payloads(0.55, "low")
+    payloads["vexas"]["evidence"]["contributions"] = [
+        {"name": "vacuoles", "points": 0.0, "weight": 0.4},
+        {"name": "macrocytosis", "points": 0.25, "weight": 0.25},
+        {"name": "anaemia", "points": 0.15, "weight": 0.15},
+        {"name": "thrombocytopenia", "points": 0.10, "weight": 0.10},
+        {"name": "male_sex", "points": 0.0, "weight": 0.05, "value": "F"},
+        {"name": "age_over_50", "points": 0.05, "weight": 0.05, "value": 78}]
+    assert "vexas_suspicion" not in {name for name, _rule, _reason in _flags(payloads)}
+    with translation.override("en"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})
+    assert shown["level"] == "low: a woman without vacuolated neutrophils"
+    assert shown["without_vacuoles"].startswith(
+        "Her points reach intermediate, and her level is low: VEXAS comes of a UBA1 mutation "
+        "on the X chromosome")
+    with translation.override("fr"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})
+    assert shown["level"] == "faible\u00a0: une femme sans neutrophile vacuolé"
+    # A man with the same points: intermediate, on the blood count alone, as before.
+    payloads["vexas"]["evidence"]["contributions"][4] = {
+        "name": "male_sex", "points": 0.05, "weight": 0.05, "value": "M"}
+    payloads["vexas"]["level"] = "intermediate"
+    with translation.override("en"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})
+    assert shown["level"] == "intermediate, on the blood count, sex and age alone"

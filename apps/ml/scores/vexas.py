@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from apps.ml.scores import cytopenia
@@ -38,7 +38,9 @@ from apps.ml.scores.reasons import (
     Reason,
 )
 
-VERSION = "vexas-rule/1.1.0"  # 1.1: the biologist's read of a neutrophil's vacuoles wins
+# 1.1: the biologist's read of a neutrophil's vacuoles wins. 1.2: a woman without vacuolated
+# neutrophils stays "low" whatever her blood count (WOMAN_WITHOUT_VACUOLES).
+VERSION = "vexas-rule/1.2.0"
 
 # Fewer cells and the vacuolated fraction is too noisy: with 20 neutrophils a true
 # fraction of 20% has a 95% binomial interval of roughly 8-42%, which still separates it
@@ -79,6 +81,11 @@ WEIGHTS: dict[str, float] = {
 # vacuoles alone or a macrocytic anaemia in an older man without vacuoles stay "intermediate".
 LEVEL_INTERMEDIATE = 0.40
 LEVEL_HIGH = 0.70
+# UBA1 is on the X chromosome: the reported patients are men, with a few women with X
+# monosomy. A woman's macrocytic anaemia and thrombocytopenia without vacuolated neutrophils
+# are an MDS's, a B12 deficiency's or alcohol's, and reach 0.55 points: her level is "low"
+# (capped_for_a_woman), her points are kept and shown.
+WOMAN_WITHOUT_VACUOLES_LEVEL: Level = "low"
 
 DISCLAIMER = (
     "VEXAS suspicion score: a rule-based suspicion that should prompt UBA1 sequencing, never "
@@ -293,5 +300,33 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
                            thresholds(), VERSION, DISCLAIMER)
     # Round away float noise so a case exactly on a level boundary lands where documented.
     score = round(sum(c.points for c in parts), 10)
-    return VexasResult("scored", score, level_of(score), tuple(parts), (), thresholds(),
+    level = level_of(score)
+    if capped_for_a_woman(inputs.sex, level, [asdict(c) for c in parts]):
+        level = WOMAN_WITHOUT_VACUOLES_LEVEL
+    return VexasResult("scored", score, level, tuple(parts), (), thresholds(),
                        VERSION, DISCLAIMER)
+
+
+def woman_kept_low(level: object, contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a stored result is a woman's whose points reach "intermediate" or more and whose
+    level was kept "low" (capped_for_a_woman), read from its contributions: the pages say
+    why beside her points."""
+    sex = next((c.get("value") for c in contributions
+                if isinstance(c, Mapping) and c.get("name") == "male_sex"), None)
+    reached = points_level(contributions)
+    return (level == WOMAN_WITHOUT_VACUOLES_LEVEL and reached != WOMAN_WITHOUT_VACUOLES_LEVEL
+            and capped_for_a_woman(sex, reached, contributions))
+
+
+def points_level(contributions: Sequence[Mapping[str, Any]]) -> Level:
+    """The level a stored result's points reach (level_of their sum), before any cap."""
+    return level_of(round(sum(float(c.get("points") or 0.0) for c in contributions
+                              if isinstance(c, Mapping)), 10))
+
+
+def capped_for_a_woman(sex: object, level: object,
+                       contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a level the points reach is lowered for a woman without vacuolated neutrophils
+    (WOMAN_WITHOUT_VACUOLES_LEVEL); the pages say why beside her points."""
+    return (sex == "F" and level in ("intermediate", "high")
+            and not vacuoles_scored(contributions))

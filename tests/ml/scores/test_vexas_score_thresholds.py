@@ -119,3 +119,21 @@ def test_full_picture_scores_one_and_pseudo_pelger_adds_nothing():
 
 def test_weights_sum_to_one():
     assert sum(vexas.WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_a_woman_without_vacuoles_stays_low_whatever_her_blood_count():
+    """UBA1 is X-linked: a woman's macrocytic anaemia and thrombocytopenia without vacuolated
+    neutrophils (0.55 points) are no VEXAS suspicion; her points are kept. A man's are
+    (intermediate), and so are hers with vacuoles."""
+    blood = dict(mcv_fl=105.0, hgb_g_dl=10.0, plt_10_9_l=100.0, age_years=78.0)
+    woman = vexas_score(_inputs(**blood))
+    assert woman.score == pytest.approx(0.55) and woman.level == "low"
+    man = vexas_score(_inputs(sex="M", **blood))
+    assert man.score == pytest.approx(0.60) and man.level == "intermediate"
+    with_vacuoles = vexas_score(_inputs(vacuole_probs=_probs(50, 10), **blood))
+    assert with_vacuoles.level == "high"
+    from dataclasses import asdict
+
+    stored = [asdict(c) for c in woman.contributions]
+    assert vexas.woman_kept_low("low", stored)
+    assert not vexas.woman_kept_low("intermediate", [asdict(c) for c in man.contributions])
