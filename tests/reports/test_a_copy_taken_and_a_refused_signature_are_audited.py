@@ -39,7 +39,7 @@ def test_a_refused_signature_is_recorded(make_specimen, signer):
                   meaning="validated")
     event = AuditEvent.objects.get(action="case.sign_refused")
     assert event.actor_username == "cmartin" and event.detail["meaning"] == "validated"
-    assert "analysed" in event.detail["reason"]
+    assert "analysis of the cells failed" in event.detail["reason"]
 
 
 def test_the_pdf_download_is_recorded(client, make_specimen, sign, rendered, technician):
