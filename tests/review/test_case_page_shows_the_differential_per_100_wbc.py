@@ -79,8 +79,8 @@ def test_french_uses_the_decimal_comma_everywhere(client, biologist, reviewed):
     assert "Seulement 5 leucocytes classés, moins que les 100" in page
     analyser = page.split('id="analyser-differential"', 1)[1].split("</table>", 1)[0]
     assert ">27,9<" in analyser and ">27.9<" not in analyser
-    # Its header too ("%" in a translated string is looked up as "%%").
-    assert "Automate (NFS, %)" in analyser.replace("\u00a0", " ")
+    # Its header too, per 100 white cells as its NRBC row is (not "%").
+    assert "Automate (NFS, pour 100 leucocytes)" in analyser.replace("\u00a0", " ")
     assert "Analyser (CBC" not in analyser
     assert "60.0" not in page.split('id="differential"', 1)[1].split("</section>", 1)[0]
 
