@@ -77,8 +77,12 @@ def record_fields(fields: tuple[str, ...]) -> str:
     """What an analyser's record says otherwise than the registered patient
     (reference.disagreements: "sex", "birth_date"), in the active language: "sex and birth
     date"."""
-    names = {"sex": _("sex"), "birth_date": _("birth date")}
-    return _(" and ").join(str(names[f]) for f in fields)
+    return _(" and ").join(_field_name(f) for f in fields)
+
+
+def _field_name(field: str) -> str:
+    """A patient field an analyser's record may give otherwise (reference.disagreements)."""
+    return {"sex": _("sex"), "birth_date": _("birth date")}[field]
 
 
 def record_differs_text(*, file_collected_at: datetime | None,
@@ -104,11 +108,10 @@ def record_differs_text(*, file_collected_at: datetime | None,
     if fields:
         # Each field with what the file says and what is registered: "sex: Male in the file,
         # Female registered".
-        names = {"sex": _("sex"), "birth_date": _("birth date")}
         said = [_("%(field)s: %(file)s in the file, %(registered)s registered") % {
-                    "field": names[f], "file": (values or {})[f][0],
+                    "field": _field_name(f), "file": (values or {})[f][0],
                     "registered": (values or {})[f][1]}
-                if f in (values or {}) else str(names[f]) for f in fields]
+                if f in (values or {}) else _field_name(f) for f in fields]
         out.append(_("The analyser's record and the registered patient disagree (%(fields)s): "
                      "the registered patient's values are used for the reference intervals. "
                      "Check the sample's identity.") % {
