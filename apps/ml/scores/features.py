@@ -48,6 +48,8 @@ def against_the_usual_reading(name: str, coef: float | None) -> bool:
     (USUAL_DIRECTION): a lower count that lowers the output."""
     usual = USUAL_DIRECTION.get(name)
     return usual is not None and coef is not None and coef * usual < 0
+
+
 # Without these the CBC score is indeterminate: they carry most of the signal and a
 # prediction built mostly from imputed constants would look more certain than it is.
 REQUIRED: tuple[str, ...] = ("anc", "hb", "plt")
