@@ -649,6 +649,8 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
                             ref_high=reference.ref_high if reference else None)
         if panel is not None and len(points) > 1:
             trends.append({"code": code, "label": label, "panel": panel,
+                           # The time the plot spans, as the report's axis prints it.
+                           "first": min(p.at for p in points), "last": max(p.at for p in points),
                            "unit": reference.unit if reference else "", "points": points,
                            "ref_low": reference.ref_low if reference else None,
                            "ref_high": reference.ref_high if reference else None})

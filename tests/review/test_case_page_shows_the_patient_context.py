@@ -89,6 +89,11 @@ def test_earlier_specimens_with_conclusion_values_and_trend(client, biologist, h
     hgb = part[part.index('data-code="HGB"'):]
     hgb = hgb[:hgb.index("</svg>")]
     assert hgb.count("<circle") == 3 and 'r="4"' in hgb
+    # The time the plot spans, under its values' range.
+    caption = part[part.index('data-code="HGB"'):]
+    caption = caption[:caption.index("</figcaption>")]
+    assert ('<span class="nobreak">1 March 2026</span> – <span class="nobreak">20 November '
+            '2026</span>') in caption
     assert "<script" not in part and "style=" not in part
 
 
