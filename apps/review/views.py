@@ -107,9 +107,9 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
 
 
 # What a signature just refused (wrong password, a box not ticked) was sent with: its comment
-# and its boxes, kept in the session for the page that says why, so that the biologist does
-# not type the conclusion again: {"comment": str, "domain_acknowledged": bool,
-# "count_acknowledged": bool}.
+# its decision and its boxes, kept in the session for the page that says why, so that the
+# biologist does not type the conclusion again nor find another decision chosen:
+# {"comment": str, "meaning": str, "domain_acknowledged": bool, "count_acknowledged": bool}.
 REFUSED_SIGNATURE = "sign-refused:{accession}"
 
 

@@ -315,6 +315,8 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
         # The page that says why keeps the comment typed and the boxes ticked.
         request.session[REFUSED_SIGNATURE.format(accession=accession)] = {
             "comment": request.POST.get("comment", ""),
+            # The decision too: a refused rejection must not come back as "Validated".
+            "meaning": request.POST.get("meaning", ""),
             **{box: request.POST.get(box) == "yes"
                for box in ("domain_acknowledged", "count_acknowledged")}}
     else:

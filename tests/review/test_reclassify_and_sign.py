@@ -154,3 +154,20 @@ def test_rescan_request_is_audited_and_amend_needs_a_reason(client, biologist, a
     assert event.after == {"reason": "smear too thick"}
     response = client.post(f"/review/{analysed.accession}/amend/", {"reason": ""}, follow=True)
     assert "Only a signed case can be amended" in response.content.decode()
+
+
+def test_a_refused_rejection_comes_back_as_a_rejection(client, biologist, analysed):
+    """A rejection refused for a wrong password must not come back with "Validated" chosen: the
+    next password typed would validate a case the biologist meant to reject."""
+    client.force_login(biologist)
+    client.post(f"/review/{analysed.accession}/sign/",
+                {"password": "wrong", "meaning": "rejected", "comment": "Possible tube mix-up."})
+    page = client.get(f"/review/{analysed.accession}/").content.decode()
+    select = page[page.index('<select id="sign-meaning"'):]
+    select = select[:select.index("</select>")]
+    assert '<option value="rejected" selected>' in select
+    assert '<option value="validated">' in select
+    # Read once: the next visit offers the default again.
+    again = client.get(f"/review/{analysed.accession}/").content.decode()
+    assert " selected>" not in again[again.index('<select id="sign-meaning"'):].split(
+        "</select>")[0]
