@@ -399,7 +399,7 @@ def _qualified_level(name: str, state: object, level: object, thresholds: dict |
     above its threshold only through age and sex."""
     text = score_level_text(level, thresholds)
     if name == "vexas" and state == "scored" and vexas.woman_kept_low(level, contributions):
-        return _("%(level)s: a woman without vacuolated neutrophils") % {"level": text}
+        return _("%(level)s: a woman whose vacuoles give no points") % {"level": text}
     if vexas_without_vacuoles_text(name, state, level, contributions):
         return _("%(level)s, on the blood count, sex and age alone") % {"level": text}
     if only_through_demographics(name, state, value, thresholds, contributions):
@@ -484,7 +484,7 @@ def vexas_without_vacuoles_text(name: str, state: object, level: object,
     if vexas.woman_kept_low(level, contributions):
         return _("Her points reach %(level)s, and her level is low: VEXAS comes of a UBA1 "
                  "mutation on the X chromosome and is reported in men (and in a few women with "
-                 "a single X). Without vacuolated neutrophils, a woman's macrocytosis and "
+                 "a single X). Without vacuoles among her points, a woman's macrocytosis and "
                  "cytopenias are an MDS's, a B12 deficiency's or alcohol's.") % {
                      "level": score_level_text(vexas.points_level(contributions), None)}
     if level not in ("intermediate", "high") or vexas.vacuoles_scored(contributions):

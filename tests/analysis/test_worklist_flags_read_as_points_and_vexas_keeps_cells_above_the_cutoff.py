@@ -188,13 +188,13 @@ def test_a_woman_whose_points_reach_intermediate_without_vacuoles_reads_low_and_
     assert "vexas_suspicion" not in {name for name, _rule, _reason in _flags(payloads)}
     with translation.override("en"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})
-    assert shown["level"] == "low: a woman without vacuolated neutrophils"
+    assert shown["level"] == "low: a woman whose vacuoles give no points"
     assert shown["without_vacuoles"].startswith(
         "Her points reach intermediate, and her level is low: VEXAS comes of a UBA1 mutation "
         "on the X chromosome")
     with translation.override("fr"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})
-    assert shown["level"] == "faible\u00a0: une femme sans neutrophile vacuolé"
+    assert shown["level"] == "faible\u00a0: une femme dont les vacuoles ne donnent aucun point"
     # A man with the same points: intermediate, on the blood count alone, as before.
     payloads["vexas"]["evidence"]["contributions"][4] = {
         "name": "male_sex", "points": 0.05, "weight": 0.05, "value": "M"}
