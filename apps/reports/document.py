@@ -383,7 +383,27 @@ def replaced(signature: Signature) -> dict[str, Any] | None:
                                             signature.content.get("differential") or {}),
             "comment_changed": (earlier.content.get("comment") or "") != (
                 signature.content.get("comment") or ""),
-            "collected_changed": collection_change(earlier.content, signature.content)}
+            "collected_changed": collection_change(earlier.content, signature.content),
+            "cbc_changed": cbc_change(earlier.content, signature.content)}
+
+
+def cbc_change(earlier: dict[str, Any], content: dict[str, Any]) -> tuple[str, str] | None:
+    """The blood count an amendment signs, when it is not the one the earlier version signed
+    (another count attached, or other values): when each was measured, as the report prints it
+    ("none" for a version without a count); None when the count is the same."""
+    def signed(c: dict[str, Any]) -> tuple[Any, ...] | None:
+        cbc = c.get("cbc")
+        if not cbc:
+            return None
+        return (cbc.get("measured_at"), tuple(sorted(
+            (str(v.get("code")), v.get("value"), v.get("raw_value"))
+            for v in cbc.get("values") or [])))
+
+    before, after = signed(earlier), signed(content)
+    if before == after:
+        return None
+    return tuple(_moment(_datetime(s[0])) if s and s[0] else (_("none") if s is None else "—")
+                 for s in (before, after))  # type: ignore[return-value]
 
 
 def collection_change(earlier: dict[str, Any], content: dict[str, Any]) -> tuple[str, str] | None:

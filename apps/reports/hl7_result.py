@@ -136,6 +136,7 @@ class Amended:
     separator: str = "; "  # between the changes, in the notes' language (French " ; ")
     changed_keys: frozenset[str] = frozenset()  # the keys of the changes (OTHER_NAMES...)
     collected_changed: tuple[str, str] | None = None  # the collection time, before and after
+    cbc_changed: tuple[str, str] | None = None  # the blood count's measurement, before and after
 
 
 @dataclass(frozen=True)
@@ -332,6 +333,10 @@ def changes_note(amended: Amended, *, gettext: Gettext = _english,
             "version": amended.version}
     if amended.comment_changed:
         note += " " + gettext("The conclusion was changed.")
+    if amended.cbc_changed:
+        note += " " + gettext("The blood count was changed: measured %(before)s → measured "
+                              "%(after)s.") % {"before": amended.cbc_changed[0],
+                                               "after": amended.cbc_changed[1]}
     if amended.collected_changed:
         note += " " + gettext("The collection time was changed: %(before)s → %(after)s.") % {
             "before": amended.collected_changed[0], "after": amended.collected_changed[1]}

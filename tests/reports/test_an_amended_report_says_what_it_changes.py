@@ -179,3 +179,29 @@ def test_an_amendment_that_moves_the_collection_time_says_so(make_specimen, sign
             "changed: 7 December 2026, 07:45 → 7 December 2026, 07:15.") in notes
     assert "collection time" not in " ".join(report_html(
         signature=first, language="en", media_root=settings.MEDIA_ROOT).split())
+
+
+def test_an_amendment_that_signs_another_blood_count_says_so(settings):
+    """A held count attached after the amendment (Hb 10.0 → 9.8, measured at 11:00): the
+    summary says the blood count changed and when each was measured."""
+    from django.utils import translation
+
+    from apps.reports.document import cbc_change
+    from apps.reports.hl7_result import Amended, changes_note
+
+    settings.TIME_ZONE = "UTC"
+    first = {"cbc": {"measured_at": "2026-12-07T07:45:00+00:00",
+                     "values": [{"code": "HGB", "value": 10.0, "raw_value": "10.0"}]}}
+    second = {"cbc": {"measured_at": "2026-12-07T11:00:00+00:00",
+                      "values": [{"code": "HGB", "value": 9.8, "raw_value": "9.8"}]}}
+    with translation.override("en"):
+        change = cbc_change(first, second)
+        assert change == ("7 December 2026, 07:45", "7 December 2026, 11:00")
+        note = changes_note(Amended(version=1, changes=(), comment_changed=False,
+                                    cbc_changed=change))
+    assert note == ("Changed from version 1: the differential is unchanged. The blood count was "
+                    "changed: measured 7 December 2026, 07:45 → measured 7 December 2026, "
+                    "11:00.")
+    assert cbc_change(first, dict(first)) is None
+    with translation.override("en"):
+        assert cbc_change({"cbc": None}, second) == ("none", "7 December 2026, 11:00")
