@@ -177,6 +177,11 @@ def test_a_count_dated_by_its_collection_time_is_not_called_measured_then(
     client.force_login(technician)
     page = client.get("/specimens/S-0001/").content.decode()
     assert "(the file's collection time: it gives no time of analysis)" in page
+    # The case page's CBC tab says which count it shows and when it was measured, too.
+    case = client.get("/review/S-0001/").content.decode()
+    source = case[case.index('id="cbc-source"'):]
+    source = source[:source.index("</p>")]
+    assert "measured 20 November 2026" in source and "no time of analysis" in source
     cbc_import(actor=technician, data=message(obx19="20261120093000+0100").replace(
         b"6.20", b"6.40"), specimen=specimen)
     analysed = CBCResult.objects.filter(specimen=specimen).exclude(pk=first.pk).get()
