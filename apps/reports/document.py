@@ -129,7 +129,20 @@ def _cbc_row(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
+def _dated_note(cbc: dict[str, Any], collected_at: str | None) -> str:
+    """Beside "Measured at" of a count the file dates only by its collection time: that it is
+    no time of analysis, and, when the specimen's signed collection time is another (corrected
+    after the import), that too, so the report does not give two collection times unexplained."""
+    if not cbc.get("dated_by_collection"):
+        return ""
+    if _datetime(collected_at) not in (None, _datetime(cbc.get("measured_at"))):
+        return _("the file's collection time, not the specimen's above: the file gives no time "
+                 "of analysis")
+    return _("the file's collection time: it gives no time of analysis")
+
+
+def _cbc(cbc: dict[str, Any] | None, *, collected_at: str | None = None
+         ) -> dict[str, Any] | None:
     if cbc is None:
         return None
     # A count the file left out (signed with "computed", absent from older reports) right after
@@ -143,7 +156,7 @@ def _cbc(cbc: dict[str, Any] | None) -> dict[str, Any] | None:
     rows += [_cbc_row(c) for c in computed.values()]
     return {"analyser": analyser_name(cbc.get("analyser")),
             "measured_at": _moment(_datetime(cbc.get("measured_at"))),
-            "dated_by_collection": bool(cbc.get("dated_by_collection")),
+            "dated_note": _dated_note(cbc, collected_at),
             "reference_ranges_version": cbc.get("reference_ranges_version", ""), "rows": rows,
             "subject_note": subject_note(cbc.get("subject")),
             # An IP message as the analyser wrote it, then in the report's language.
@@ -429,7 +442,7 @@ def report_context(*, signature: Signature, media_root: Path) -> dict[str, Any]:
         "patient": _patient(content.get("patient")),
         # Absent from content signed before the report carried it: then nothing is printed.
         "context": _patient_context(content.get("patient_context")),
-        "cbc": _cbc(content.get("cbc")),
+        "cbc": _cbc(content.get("cbc"), collected_at=specimen.get("collected_at")),
         "differential": _differential(content.get("differential") or {}, signature.version),
         # Absent from content signed before the domain check existed: then nothing is printed.
         "domain": content.get("domain"),

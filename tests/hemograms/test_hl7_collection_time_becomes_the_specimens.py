@@ -187,3 +187,20 @@ def test_a_count_dated_by_its_collection_time_is_not_called_measured_then(
     analysed = CBCResult.objects.filter(specimen=specimen).exclude(pk=first.pk).get()
     assert analysed.measured_at == datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
     assert not analysed.dated_by_collection
+
+
+def test_the_report_explains_a_count_dated_by_a_collection_time_since_corrected():
+    """Signed with the specimen collected at 07:15 (corrected) and the count dated by the file's
+    07:45: the report says the count's time is the file's collection time, not the specimen's."""
+    from django.utils import translation
+
+    from apps.reports.document import _dated_note
+
+    cbc = {"dated_by_collection": True, "measured_at": "2026-12-07T07:45:00+00:00"}
+    with translation.override("en"):
+        assert _dated_note(cbc, "2026-12-07T07:15:00+00:00") == (
+            "the file's collection time, not the specimen's above: the file gives no time of "
+            "analysis")
+        assert _dated_note(cbc, "2026-12-07T07:45:00+00:00") == (
+            "the file's collection time: it gives no time of analysis")
+        assert _dated_note({**cbc, "dated_by_collection": False}, None) == ""
