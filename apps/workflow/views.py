@@ -108,15 +108,15 @@ def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
                        % {"reason": exc})
         return redirect("specimen_detail", accession=accession)
     messages.success(request, _(
-        "%(n)d image(s) imported, %(d)d duplicate(s) ignored, %(r)d file(s) rejected.")
+        "Images imported: %(n)d; duplicates ignored: %(d)d; files rejected: %(r)d.")
         % {"n": outcome.images_imported, "d": len(outcome.duplicates), "r": len(outcome.rejected)})
     for item in outcome.rejected[:20]:
         messages.warning(request, file_reason(item["file"], item["reason"]))
     if outcome.cross_specimen_duplicates:
         others = sorted({d["specimen"] for d in outcome.cross_specimen_duplicates})
         messages.error(request, _(
-            "Possible sample mix-up: %(n)d image(s) are identical to images of specimen(s) "
-            "%(others)s. Both specimens are flagged; check their identity.")
+            "Possible sample mix-up: images identical to images of other specimens (%(others)s): "
+            "%(n)d. Both specimens are flagged; check their identity.")
             % {"n": len({d["file"] for d in outcome.cross_specimen_duplicates}),
                "others": ", ".join(others)})
     return redirect("specimen_detail", accession=accession)

@@ -36,7 +36,7 @@ def test_technician_uploads_an_export_and_sees_the_gallery(browser_page, live_se
     page.set_input_files("#smear-files", str(zip_path))
     page.click("#smear-form button[type=submit]")
     page.wait_for_selector(".msg.success")
-    assert "100 image(s) imported" in page.inner_text(".messages")
+    assert "Images imported: 100;" in page.inner_text(".messages")
 
     cbc_path = tmp_path / "xn.csv"
     cbc_path.write_bytes(CBC)

@@ -87,7 +87,7 @@ def test_a_file_naming_this_specimen_and_its_patient_is_imported(client, technic
         f"/specimens/{specimen.accession}/smear/",
         {"files": [_dicom("slide.dcm", PatientID="MRN-1", AccessionNumber="S-0001")]},
         follow=True)
-    assert "1 image(s) imported" in response.content.decode()
+    assert "Images imported: 1;" in response.content.decode()
     cell = Cell.objects.get(specimen=specimen)
     assert (cell.metadata["PatientID"], cell.metadata["AccessionNumber"]) == ("MRN-1", "S-0001")
 

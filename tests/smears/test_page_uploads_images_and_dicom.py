@@ -22,7 +22,7 @@ def test_images_and_a_dicom_file_become_cells(client, technician, specimen, monk
     response = client.post(f"/specimens/{specimen.accession}/smear/", {"files": files},
                            follow=True)
     page = response.content.decode()
-    assert "3 image(s) imported" in page
+    assert "Images imported: 3;" in page
     assert "notes.jpg" in page                      # the rejected file is named with its reason
     cells = {c.source_name: c for c in Cell.objects.filter(specimen=specimen)}
     assert set(cells) == {"a.jpg", "b.jpg", "slide.dcm"}
