@@ -553,7 +553,9 @@ def oru_r01(*, content: dict[str, Any], signature: SignatureFacts, sending_facil
     for i, p in enumerate(gone, len(rows) + 1):
         _obx(order, i, Row(p.vtype, p.ident, "", p.unit, "deleted"), "D", signature.signed_at,
              collected)
-    return msg.to_er7()
+    # HL7 v2 ends every segment with a carriage return, the last one too: a strict interface
+    # engine refuses a message whose last segment is unterminated.
+    return msg.to_er7() + "\r"
 
 
 def _code(ident: str) -> str:

@@ -251,3 +251,10 @@ def test_an_amendment_that_rejects_deletes_what_was_sent():
     assert {str(o[11]) for o in obx} == {"D"} and all(str(o[5]) == "" for o in obx)
     assert {str(o[3][0][0]) for o in obx} == {
         str(o[3][0][0]) for o in hl7.parse(first).segments("OBX")}
+
+
+def test_every_segment_ends_with_a_carriage_return_the_last_one_too():
+    er7 = oru_r01(content=CONTENT, signature=_facts(), sending_facility="CHU LAB",
+                  receiving_application="LIS", receiving_facility="CHU")
+    assert er7.endswith("\r") and not er7.endswith("\r\r")
+    assert all(segment[:3].isalnum() for segment in er7.split("\r")[:-1])

@@ -164,4 +164,4 @@ def test_the_trend_headings_keep_the_analysers_decimals(case, settings, client, 
     page = client.get(f"/review/{specimen.accession}/").content.decode()
     figure = page[page.index('data-code="NEUT#"'):]
     figure = figure[:figure.index("</svg>")]
-    assert "· values 1.20–2.40</figcaption>" in figure and ": 1.20</title>" in figure
+    assert "· values 1.20–2.40 · " in figure and ": 1.20</title>" in figure
