@@ -4,9 +4,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
-from django.utils.formats import date_format
 
-from apps.patients.models import Sex, Specimen
+from apps.patients.models import Specimen
 
 from . import reference
 from .flags import ABSOLUTE_OF_SHARE, COMPUTED_DECIMALS, computed_count, critical_low
@@ -18,7 +17,7 @@ from .models import (
     ReferenceInterval,
     ReferenceRangeSet,
 )
-from .wording import record_differs_text, reported_decimals
+from .wording import record_differs_text, record_disagreement, reported_decimals
 
 
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
@@ -109,16 +108,12 @@ def cbc_record_differs(specimen: Specimen, cbc: CBCResult | None) -> list[str]:
     differs = file_time is not None and (
         registered is None
         or abs((file_time - registered).total_seconds()) >= SAME_TIME_SECONDS)
-    values = {}
-    if "sex" in fields and patient is not None:
-        values["sex"] = (str(Sex(cbc.record_sex).label).lower(),
-                         str(Sex(patient.sex).label).lower())
-    if "birth_date" in fields and patient is not None and patient.birth_date:
-        values["birth_date"] = (date_format(cbc.record_birth_date, "DATE_FORMAT"),
-                                date_format(patient.birth_date, "DATE_FORMAT"))
-    return record_differs_text(file_collected_at=file_time if differs else None,
-                               registered_collected_at=registered, fields=fields,
-                               values=values)
+    return record_differs_text(
+        file_collected_at=file_time if differs else None, registered_collected_at=registered,
+        disagreement=record_disagreement(
+            fields, record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date,
+            patient_sex=patient.sex, patient_birth_date=patient.birth_date)
+        if fields and patient is not None else "")
 
 
 @dataclass(frozen=True)

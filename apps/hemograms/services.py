@@ -52,7 +52,7 @@ from .selectors import (
     cbc_subject,
     reference_table_active,
 )
-from .wording import record_fields, reported_decimals
+from .wording import record_disagreement, reported_decimals
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -107,11 +107,12 @@ def _identity_reason(problem: IdentityProblem, specimen: Specimen | None) -> str
     return reasons[problem.code] % params
 
 
-def _disagreement_note(line: int, fields: tuple[str, ...]) -> str:
-    """Why a result's intervals may not be the analyser's, in the active language."""
+def _disagreement_note(line: int, disagreement: str) -> str:
+    """Why a result's intervals may not be the analyser's, in the active language;
+    ``disagreement``: wording.record_disagreement (each field with both values)."""
     return _("line %(line)s: the analyser's record and the registered patient disagree "
              "(%(fields)s); the registered patient's values are used for the reference intervals "
-             "(check the sample's identity)") % {"line": line, "fields": record_fields(fields)}
+             "(check the sample's identity)") % {"line": line, "fields": disagreement}
 
 
 def _collection_time_take(actor: User, record: CBCRecord, specimen: Specimen) -> str | None:
@@ -250,8 +251,10 @@ def cbc_import(
             patient_sex=patient.sex if patient else "",
             patient_birth_date=patient.birth_date if patient else None,
             record_sex=record.sex, record_birth_date=record.birth_date)
-        if disagree:
-            warnings.append(_disagreement_note(record.line, disagree))
+        if disagree and patient is not None:
+            warnings.append(_disagreement_note(record.line, record_disagreement(
+                disagree, record_sex=record.sex, record_birth_date=record.birth_date,
+                patient_sex=patient.sex, patient_birth_date=patient.birth_date)))
         if (note := _collection_time_take(actor, record, target)) is not None:
             warnings.append(note)
         if result.measured_at is not None and CBCResult.objects.filter(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -12,6 +12,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
+
+from apps.patients.models import Sex
 
 from .parsers import generic_csv, hl7
 from .parsers.units import conversion_factor, parameter_for
@@ -73,22 +75,34 @@ def from_analyser(sex_from: object, age_from: object) -> list[str]:
             if source == ANALYSER]
 
 
-def record_fields(fields: tuple[str, ...]) -> str:
-    """What an analyser's record says otherwise than the registered patient
-    (reference.disagreements: "sex", "birth_date"), in the active language: "sex and birth
-    date"."""
-    return _(" and ").join(_field_name(f) for f in fields)
-
-
 def _field_name(field: str) -> str:
     """A patient field an analyser's record may give otherwise (reference.disagreements)."""
     return {"sex": _("sex"), "birth_date": _("birth date")}[field]
 
 
+def record_disagreement(fields: tuple[str, ...], *, record_sex: str,
+                        record_birth_date: date | None, patient_sex: str,
+                        patient_birth_date: date | None) -> str:
+    """Each field an analyser's record gives otherwise than the registered patient, with both
+    values: "sex: female in the file, male registered", for the import's note and the case
+    page."""
+    values = {"sex": (record_sex, patient_sex), "birth_date": (record_birth_date,
+                                                               patient_birth_date)}
+
+    def shown(field: str, value: object) -> str:
+        if field == "sex":
+            return str(Sex(value).label).lower() if value in Sex.values else str(value)
+        return date_format(value, "DATE_FORMAT") if isinstance(value, date) else str(value)
+
+    return pgettext("between the items of a list", "; ").join(
+        _("%(field)s: %(file)s in the file, %(registered)s registered") % {
+            "field": _field_name(f), "file": shown(f, values[f][0]),
+            "registered": shown(f, values[f][1])} for f in fields)
+
+
 def record_differs_text(*, file_collected_at: datetime | None,
                         registered_collected_at: datetime | None,
-                        fields: tuple[str, ...],
-                        values: dict[str, tuple[str, str]] | None = None) -> list[str]:
+                        disagreement: str = "") -> list[str]:
     """The case page's sentences on what a blood count's file says otherwise than the registered
     specimen and patient (selectors.cbc_record_differs), one per disagreement: the import warned
     of it once, the page keeps it in front of the biologist who validates."""
@@ -105,17 +119,10 @@ def record_differs_text(*, file_collected_at: datetime | None,
                 "result message carry the specimen's.") % {
                     "file": when, "registered": date_format(
                         timezone.localtime(registered_collected_at), "DATETIME_FORMAT")})
-    if fields:
-        # Each field with what the file says and what is registered: "sex: Male in the file,
-        # Female registered".
-        said = [_("%(field)s: %(file)s in the file, %(registered)s registered") % {
-                    "field": _field_name(f), "file": (values or {})[f][0],
-                    "registered": (values or {})[f][1]}
-                if f in (values or {}) else _field_name(f) for f in fields]
+    if disagreement:  # record_disagreement
         out.append(_("The analyser's record and the registered patient disagree (%(fields)s): "
                      "the registered patient's values are used for the reference intervals. "
-                     "Check the sample's identity.") % {
-                         "fields": pgettext("between the items of a list", "; ").join(said)})
+                     "Check the sample's identity.") % {"fields": disagreement})
     return out
 
 

@@ -78,9 +78,9 @@ def test_the_registered_sex_wins_and_a_disagreeing_record_is_reported(technician
     assert outcome.results_created == 1
     assert _hgb("A-4").flag == "L"  # the registered man's interval, not the record's woman's
     assert outcome.warnings == [
-        "line 2: the analyser's record and the registered patient disagree (sex); the "
-        "registered patient's values are used for the reference intervals (check the sample's "
-        "identity)"]
+        "line 2: the analyser's record and the registered patient disagree (sex: female in the "
+        "file, male registered); the registered patient's values are used for the reference "
+        "intervals (check the sample's identity)"]
     subject = cbc_subject(Specimen.objects.get(accession="A-4"),
                           CBCResult.objects.get(specimen__accession="A-4"))
     assert (subject.sex_from, subject.age_from) == (PATIENT, PATIENT)
