@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from apps.core.models import AuditEvent
@@ -146,3 +147,11 @@ def specimen_rescan_request(specimen: Specimen) -> RescanRequest | None:
     by = (actor.get_full_name() or actor.get_username()) if actor else event.actor_username
     return RescanRequest(reason=str((event.after or {}).get("reason") or ""), by=by,
                          at=event.at)
+
+
+def patient_specimens(patient: Patient) -> QuerySet[Specimen]:
+    """A patient's specimens, the most recently collected first (a specimen without a collection
+    time at its registration), as the case page's earlier specimens are ordered: a specimen
+    registered late for an earlier sample does not read as the latest."""
+    return (patient.specimens.annotate(when=Coalesce("collected_at", "created_at"))
+            .order_by("-when", "-pk"))

@@ -41,7 +41,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def patient_detail(request: HttpRequest, pseudo_id: str) -> HttpResponse:
     patient = get_object_or_404(Patient, pseudo_id=pseudo_id)
     return render(request, "patients/patient_detail.html", {
-        "patient": patient, "specimens": patient.specimens.all()})
+        "patient": patient, "specimens": selectors.patient_specimens(patient)})
 
 
 @role_required(roles.CAN_VIEW)

@@ -39,3 +39,22 @@ def test_search_finds_specimens_by_accession_and_patient(client, biologist, spec
     pseudo = specimen.patient.pseudo_id
     assert "S-0001" in client.get(f"/specimens/?q={pseudo}").content.decode()
     assert "S-0001" not in client.get("/specimens/?q=nothing").content.decode()
+
+
+def test_a_patients_specimens_are_listed_by_collection_time(client, technician, specimen):
+    """A specimen registered later for an earlier sample is listed under the later sample."""
+    import re
+    from datetime import UTC, datetime
+
+    from apps.patients.models import Specimen
+    from apps.patients.services import specimen_create
+
+    Specimen.objects.filter(pk=specimen.pk).update(
+        collected_at=datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+    late = specimen_create(actor=technician, accession="S-0002", patient=specimen.patient)
+    Specimen.objects.filter(pk=late.pk).update(
+        collected_at=datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
+    client.force_login(technician)
+    page = client.get(f"/patients/{specimen.patient.pseudo_id}/").content.decode()
+    listed = re.findall(r">(S-000\d)<", page)
+    assert listed.index("S-0001") < listed.index("S-0002")
