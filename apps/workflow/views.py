@@ -8,6 +8,7 @@ import json
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -141,7 +142,8 @@ def _report(request: HttpRequest, outcome) -> None:  # type: ignore[no-untyped-d
         % {"n": outcome.results_created, "d": outcome.duplicates, "h": outcome.held,
            "e": len(outcome.errors) - outcome.held})
     for warning in outcome.warnings:
-        messages.info(request, warning)
+        # "Line 2: …", as the rows refused below it are worded.
+        messages.info(request, capfirst(warning))
     for error in outcome.errors[:20]:
         messages.warning(request, _("Line %(line)s: %(reason)s")
                          % {"line": error["line"], "reason": error["reason"]})
