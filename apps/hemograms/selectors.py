@@ -92,28 +92,39 @@ def cbc_subject(specimen: Specimen, cbc: CBCResult | None) -> reference.Subject:
 SAME_TIME_SECONDS = 60
 
 
-def cbc_record_differs(specimen: Specimen, cbc: CBCResult | None) -> list[str]:
-    """What the count's file says otherwise than the registered specimen and patient, as the
-    case page's sentences (wording.record_differs_text): its collection time (the specimen kept
-    its own, or has none), and the patient's sex or birth date (reference.disagreements). Empty
-    when they agree or when the file says nothing of them; reads nothing the page has not."""
+def cbc_record_fields(specimen: Specimen, cbc: CBCResult | None) -> tuple[str, ...]:
+    """What the count's file gives otherwise than the registered specimen and patient: of
+    "collected_at" (a time not the specimen's, to the minute, or the specimen has none), "sex"
+    and "birth_date" (reference.disagreements). The worklist flag and the case page read it."""
     if cbc is None:
-        return []
+        return ()
     patient = specimen.patient if specimen.patient_id else None
-    fields = reference.disagreements(
-        patient_sex=patient.sex if patient else "",
-        patient_birth_date=patient.birth_date if patient else None,
-        record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date)
     file_time, registered = cbc.record_collected_at, specimen.collected_at
     differs = file_time is not None and (
         registered is None
         or abs((file_time - registered).total_seconds()) >= SAME_TIME_SECONDS)
+    return (("collected_at",) if differs else ()) + reference.disagreements(
+        patient_sex=patient.sex if patient else "",
+        patient_birth_date=patient.birth_date if patient else None,
+        record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date)
+
+
+def cbc_record_differs(specimen: Specimen, cbc: CBCResult | None) -> list[str]:
+    """cbc_record_fields as the case page's sentences (wording.record_differs_text): the file's
+    collection time against the specimen's, each patient field with both values. Reads nothing
+    the page has not."""
+    fields = cbc_record_fields(specimen, cbc)
+    if cbc is None or not fields:
+        return []
+    patient = specimen.patient if specimen.patient_id else None
+    identity = tuple(f for f in fields if f != "collected_at")
     return record_differs_text(
-        file_collected_at=file_time if differs else None, registered_collected_at=registered,
+        file_collected_at=cbc.record_collected_at if "collected_at" in fields else None,
+        registered_collected_at=specimen.collected_at,
         disagreement=record_disagreement(
-            fields, record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date,
+            identity, record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date,
             patient_sex=patient.sex, patient_birth_date=patient.birth_date)
-        if fields and patient is not None else "")
+        if identity and patient is not None else "")
 
 
 @dataclass(frozen=True)

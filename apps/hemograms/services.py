@@ -18,7 +18,7 @@ from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.core.text import translated
 from apps.patients import flag_reasons
-from apps.patients.models import CBC_HELD_FLAG, Specimen
+from apps.patients.models import CBC_HELD_FLAG, RECORD_DIFFERS_FLAG, Specimen
 from apps.patients.selectors import (
     SPECIMEN_SIGNED,
     IdentityProblem,
@@ -48,6 +48,8 @@ from .parsers import CBCParseError, CBCRecord, decode_text, parse_cbc
 from .selectors import (
     KEY_CODES,
     cbc_ip_messages,
+    cbc_latest,
+    cbc_record_fields,
     cbc_results,
     cbc_subject,
     reference_table_active,
@@ -384,6 +386,27 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
     return result
 
 
+RECORD_RULES_VERSION = "cbc-record-1"
+RECORD_SOURCE = "cbc_record"
+# As a possible mix-up (patients.services.MIXUP_WEIGHT): the count may be another patient's.
+RECORD_WEIGHT = 10
+
+
+def record_differs_flag_update(specimen: Specimen) -> None:
+    """The worklist flag of a latest blood count whose file gives another collection time, sex
+    or birth date than the registered specimen and patient (selectors.cbc_record_fields); none
+    once they agree. Read again at each count and each change of the specimen
+    (patients.signals.specimen_changed)."""
+    fields = cbc_record_fields(specimen, cbc_latest(specimen))
+    specimen_flags_replace(specimen=specimen, source=RECORD_SOURCE,
+                           rules_version=RECORD_RULES_VERSION, flags=[FlagRaised(
+                               name=RECORD_DIFFERS_FLAG, rule=", ".join(fields),
+                               weight=RECORD_WEIGHT,
+                               reason={"code": flag_reasons.CBC_RECORD_DIFFERS,
+                                       "params": {"fields": list(fields)}})]
+                           if fields else [])
+
+
 def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
     """Re-derive the specimen's CBC flags from its latest CBC (and so its worklist priority)."""
     results = cbc_results(specimen)
@@ -399,6 +422,7 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
         specimen=specimen, source="cbc", rules_version=flag_rules.RULES_VERSION,
         flags=[FlagRaised(f.name, f.rule, f.weight, f.reason.as_dict() if f.reason else {})
                for f in findings])
+    record_differs_flag_update(specimen)
     return findings
 
 

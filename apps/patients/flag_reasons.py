@@ -28,5 +28,9 @@ ANALYSER_IP = "analyser_ip"
 # CBC rows received for the signed case, held until attached or left out: n (how many).
 CBC_HELD = "cbc_held"
 
+# A blood count's file gives another collection time, sex or birth date than the registered
+# specimen and patient: fields (of "collected_at", "sex", "birth_date").
+CBC_RECORD_DIFFERS = "cbc_record_differs"
+
 CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE, OUTSIDE_DOMAIN,
-                   ANALYSER_IP, CBC_HELD})
+                   ANALYSER_IP, CBC_HELD, CBC_RECORD_DIFFERS})

@@ -36,7 +36,13 @@ FLAG_NAMES: dict[str, Promise] = {
     "dysplasia": gettext_lazy("Dysplastic-looking neutrophils"),
     "cells_outside_domain": gettext_lazy("Cells outside the validated domain"),
     "cbc_after_signing": gettext_lazy("Blood count after signing"),
+    "cbc_record_differs": gettext_lazy("CBC file disagrees with the specimen or patient"),
 }
+
+# What a blood count's file may give otherwise than the registered specimen and patient.
+RECORD_FIELDS: dict[str, Promise] = {
+    "collected_at": gettext_lazy("collection time"), "sex": gettext_lazy("sex"),
+    "birth_date": gettext_lazy("birth date")}
 
 # Units as the hemogram rules write them, as printed.
 UNITS = {"x10^9/L": "×10⁹/L", "x10^12/L": "×10¹²/L"}
@@ -133,6 +139,10 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "%(n)s blood count received after signing: attach it after an amendment or leave it "
         "out", "%(n)s blood counts received after signing: attach them after an amendment or "
         "leave them out", p.get("n") if isinstance(p.get("n"), int) else 1) % {"n": p.get("n")},
+    flag_reasons.CBC_RECORD_DIFFERS: lambda p: _(
+        "the CBC file gives another %(fields)s than the registered specimen or patient: check "
+        "the sample's identity") % {"fields": _(" and ").join(
+            str(RECORD_FIELDS.get(f, f)) for f in p.get("fields") or [])},
     flag_reasons.OUTSIDE_DOMAIN: lambda p: ngettext(
         "%(outside)s of %(cells)s cells outside the validated domain",
         "%(outside)s of %(cells)s cells outside the validated domain",

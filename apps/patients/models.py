@@ -124,6 +124,10 @@ MIXUP_SOURCE = "identity"
 # The flag a CBC row received for a signed case raises until it is attached or left out
 # (apps.hemograms.services).
 CBC_HELD_FLAG = "cbc_after_signing"
+# The flag a blood count whose file disagrees with the registered specimen or patient raises
+# (its collection time, the patient's sex or birth date: apps.hemograms.services), until they
+# agree again.
+RECORD_DIFFERS_FLAG = "cbc_record_differs"
 # Flags that put a signed case back on the worklist: each waits for a biologist's decision.
 SIGNED_CASE_FLAGS = (MIXUP_FLAG, CBC_HELD_FLAG)
 

@@ -26,6 +26,7 @@ from .models import (
     SpecimenStatus,
 )
 from .selectors import specimen_locked_reason
+from .signals import specimen_changed
 
 ACCESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PATIENT_FIELDS = ["external_id", "family_name", "given_name", "birth_date", "sex"]
@@ -113,6 +114,7 @@ def specimen_update(*, actor: User, specimen: Specimen, detail: dict | None = No
     specimen.save()
     audit_record(actor=actor, action="specimen.update", obj=specimen, before=before,
                  after=snapshot(specimen, SPECIMEN_FIELDS), detail=detail)
+    specimen_changed.send(sender=Specimen, specimen=specimen)
     return specimen
 
 

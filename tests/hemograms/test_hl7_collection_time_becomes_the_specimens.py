@@ -204,3 +204,43 @@ def test_the_report_explains_a_count_dated_by_a_collection_time_since_corrected(
         assert _dated_note(cbc, "2026-12-07T07:45:00+00:00") == (
             "the file's collection time: it gives no time of analysis")
         assert _dated_note({**cbc, "dated_by_collection": False}, None) == ""
+
+
+@pytest.mark.django_db
+def test_a_file_that_disagrees_puts_the_specimen_on_the_worklist_until_corrected(
+        technician, specimen, settings):
+    """The case page's warning is only read once the case is opened: the specimen is flagged
+    (weighing as a possible mix-up) while the file and the registered facts disagree."""
+    from django.utils import translation
+
+    from apps.patients.flag_text import flag_reason
+    from apps.patients.models import SpecimenFlag
+    from apps.patients.services import specimen_collection_time_set
+
+    settings.TIME_ZONE = "UTC"
+    specimen_update(actor=technician, specimen=specimen,
+                    collected_at=datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+    cbc_import(actor=technician, data=message().replace(b"|19500301|M", b"|19500301|F"),
+               specimen=specimen)
+    flag = SpecimenFlag.objects.get(specimen=specimen, name="cbc_record_differs")
+    assert flag.weight == 10 and flag.reason["params"]["fields"] == ["collected_at", "sex"]
+    with translation.override("en"):
+        assert flag_reason(flag) == (
+            "the CBC file gives another collection time and sex than the registered specimen "
+            "or patient: check the sample's identity")
+    specimen.refresh_from_db()
+    assert specimen.priority >= 10
+    # The collection time corrected to the file's: only the sex is left.
+    specimen_collection_time_set(actor=technician, specimen=specimen,
+                                 collected_at=datetime(2026, 11, 20, 7, 15, tzinfo=UTC))
+    flag = SpecimenFlag.objects.get(specimen=specimen, name="cbc_record_differs")
+    assert flag.reason["params"]["fields"] == ["sex"]
+
+
+@pytest.mark.django_db
+def test_a_file_that_agrees_raises_no_flag(technician):
+    from apps.patients.models import SpecimenFlag
+
+    patient_create(actor=technician, external_id="MRN-1", sex="M")
+    cbc_import(actor=technician, data=message(spm17="20261120063000+0100"))
+    assert not SpecimenFlag.objects.filter(name="cbc_record_differs").exists()
