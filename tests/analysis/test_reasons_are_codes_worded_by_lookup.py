@@ -89,6 +89,7 @@ FLAG_EXAMPLES: dict[str, dict] = {
     flag_reasons.OUTSIDE_DOMAIN: {"outside": 20, "cells": 30, "max_outside": 0.1},
     flag_reasons.ANALYSER_IP: {"messages": ["Blasts/Abn Lympho?", "PLT Clumps?"]},
     flag_reasons.CBC_HELD: {"n": 2},
+    flag_reasons.CBC_RECORD_DIFFERS: {"fields": ["collected_at", "sex"]},
 }
 
 
