@@ -392,12 +392,12 @@ RECORD_SOURCE = "cbc_record"
 RECORD_WEIGHT = 10
 
 
-def record_differs_flag_update(specimen: Specimen) -> None:
+def record_differs_flag_update(specimen: Specimen, *, latest: CBCResult | None = None) -> None:
     """The worklist flag of a latest blood count whose file gives another collection time, sex
     or birth date than the registered specimen and patient (selectors.cbc_record_fields); none
     once they agree. Read again at each count and each change of the specimen
-    (patients.signals.specimen_changed)."""
-    fields = cbc_record_fields(specimen, cbc_latest(specimen))
+    (patients.signals.specimen_changed); ``latest``: the count when the caller has read it."""
+    fields = cbc_record_fields(specimen, latest if latest is not None else cbc_latest(specimen))
     specimen_flags_replace(specimen=specimen, source=RECORD_SOURCE,
                            rules_version=RECORD_RULES_VERSION, flags=[FlagRaised(
                                name=RECORD_DIFFERS_FLAG, rule=", ".join(fields),
@@ -422,7 +422,7 @@ def specimen_flags_update(*, specimen: Specimen) -> list[flag_rules.Finding]:
         specimen=specimen, source="cbc", rules_version=flag_rules.RULES_VERSION,
         flags=[FlagRaised(f.name, f.rule, f.weight, f.reason.as_dict() if f.reason else {})
                for f in findings])
-    record_differs_flag_update(specimen)
+    record_differs_flag_update(specimen, latest=latest)
     return findings
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
+from apps.patients.flag_text import RECORD_FIELDS
 from apps.patients.models import Sex
 
 from .parsers import generic_csv, hl7
@@ -76,8 +77,9 @@ def from_analyser(sex_from: object, age_from: object) -> list[str]:
 
 
 def _field_name(field: str) -> str:
-    """A patient field an analyser's record may give otherwise (reference.disagreements)."""
-    return {"sex": _("sex"), "birth_date": _("birth date")}[field]
+    """A patient field an analyser's record may give otherwise (reference.disagreements), as
+    the worklist flag names it (patients.flag_text.RECORD_FIELDS)."""
+    return str(RECORD_FIELDS[field])
 
 
 def record_disagreement(fields: tuple[str, ...], *, record_sex: str,
