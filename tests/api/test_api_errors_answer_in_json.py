@@ -16,3 +16,14 @@ def test_an_unknown_page_keeps_the_html_page(client, technician):
     client.force_login(technician)
     response = client.get("/no-such-page/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_a_404_speaks_the_readers_language(client, technician, specimen):
+    """The unmatched address and the unknown identifier say it alike, in French for a French
+    reader (DRF's own wording and translation)."""
+    client.force_login(technician)
+    for url in ("/api/specimens/S%0A1/cbc/", "/api/specimens/NO-SUCH/"):
+        for language, text in (("en", "Not found."), ("fr", "Non trouvé.")):
+            response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 404
+            assert response.json() == {"detail": text}, (url, language)
