@@ -33,6 +33,30 @@ class PatientCreateSerializer(serializers.Serializer):
         return value
 
 
+class PatientCorrectSerializer(serializers.Serializer):
+    """A correction of the record: the fields given change, the others stay; the record
+    number is not corrected (results are checked against it)."""
+
+    family_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    given_name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    reason = serializers.CharField(max_length=500, help_text="What was checked (audited).")
+
+
+class PatientCorrectionSerializer(serializers.Serializer):
+    patient = PatientSerializer()
+    fields = serializers.ListField(child=serializers.CharField(),
+                                   help_text="The fields that changed; none: nothing written.")
+    read_again = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Accessions whose blood counts and scores were read again for the corrected "
+        "sex and age.")
+    signed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Signed cases, kept as signed until amended (the amendment reads them again).")
+
+
 class SpecimenSerializer(serializers.ModelSerializer):
     # null: a specimen may be registered before its patient is known.
     patient = serializers.SlugRelatedField(slug_field="pseudo_id", read_only=True, allow_null=True)

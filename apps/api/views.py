@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -29,8 +30,8 @@ from apps.reports import services as report_services
 from apps.reports.views import result_message_response
 from apps.workflow import services as workflow
 
+from . import errors, tokens
 from . import serializers as s
-from . import tokens
 from .models import ApiToken
 from .schema import ApiAutoSchema, error
 
@@ -77,7 +78,7 @@ def _signed(exc: workflow.SpecimenSignedError) -> Response:
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any other URL under /api/: a JSON 404 as from the API's views, not the site's HTML page
     (an identifier outside its documented pattern matches no route)."""
-    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return errors.not_found(request)
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -96,6 +97,26 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         form.is_valid(raise_exception=True)
         patient = services.patient_create(actor=request.user, **form.validated_data)
         return Response(s.PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.PatientCorrectSerializer,
+                   responses={200: s.PatientCorrectionSerializer})
+    @action(detail=True, methods=["post"])
+    def correct(self, request: Request, pseudo_id: str) -> Response:
+        """Correct the patient's name, birth date or sex (audited with `reason`); the blood
+        counts and scores of the cases not signed are read again, as on the patient page."""
+        patient = self.get_object()
+        form = s.PatientCorrectSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        try:
+            done = workflow.patient_correct(actor=request.user, patient=patient,
+                                            reason=data.pop("reason"), **data)
+        except ValidationError as exc:
+            return Response({"detail": " ".join(exc.messages)},
+                            status=status.HTTP_400_BAD_REQUEST)
+        patient.refresh_from_db()
+        return Response({"patient": s.PatientSerializer(patient).data, "fields": done.fields,
+                         "read_again": done.read_again, "signed": done.signed})
 
 
 class SpecimenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -52,6 +52,7 @@ from .selectors import (
     cbc_record_fields,
     cbc_results,
     cbc_subject,
+    reference_table,
     reference_table_active,
 )
 from .wording import record_disagreement, reported_decimals
@@ -384,6 +385,29 @@ def _result_store(*, record: CBCRecord, specimen: Specimen, source: CBCImport,
     CBCValue.objects.bulk_create(values)
     specimen_flags_update(specimen=specimen)
     return result
+
+
+def cbc_intervals_reread(*, specimen: Specimen) -> int:
+    """Read every blood count of ``specimen`` again for whom it is now known to be (the
+    patient's sex or birth date corrected, patients.services.patient_correct): each value's
+    interval and Low/High flag in the count's own reference set, then the specimen's CBC flags
+    and worklist priority. Returns how many values changed."""
+    changed: list[CBCValue] = []
+    for result in CBCResult.objects.filter(specimen=specimen).prefetch_related("values"):
+        table = reference_table(result.reference_ranges_version)
+        if table is None:
+            continue
+        subject = cbc_subject(specimen, result)
+        for v in result.values.all():
+            interval = table.interval_for(v.code, subject.sex, subject.age)
+            now = (interval.low if interval else None, interval.high if interval else None,
+                   reference.flag_for(v.value, interval))
+            if (v.ref_low, v.ref_high, v.flag) != now:
+                v.ref_low, v.ref_high, v.flag = now
+                changed.append(v)
+    CBCValue.objects.bulk_update(changed, ["ref_low", "ref_high", "flag"])
+    specimen_flags_update(specimen=specimen)
+    return len(changed)
 
 
 RECORD_RULES_VERSION = "cbc-record-1"

@@ -22,6 +22,21 @@ class PatientForm(forms.Form):
         return value
 
 
+class PatientCorrectionForm(forms.Form):
+    """A registered patient's record corrected (not the record number: results are checked
+    against it), with what was checked; pre-filled with the record as registered."""
+
+    family_name = PatientForm.base_fields["family_name"]
+    given_name = PatientForm.base_fields["given_name"]
+    birth_date = PatientForm.base_fields["birth_date"]
+    sex = PatientForm.base_fields["sex"]
+    reason = forms.CharField(
+        label=_("What was checked"), max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("For example: the birth date was checked against the identity document; "
+                    "the ward's request gave the wrong sex."))
+
+
 def collected_at_field(*, required: bool) -> forms.DateTimeField:
     """The collection time as every form takes it (a browser's date and time picker)."""
     return forms.DateTimeField(

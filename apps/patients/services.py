@@ -67,6 +67,40 @@ def patient_create(
     return patient
 
 
+# What a correction of the patient's record may change: the hospital record number is the key
+# that CBC rows and DICOM files are checked against, so it is not corrected here.
+CORRECTABLE_FIELDS = ("family_name", "given_name", "birth_date", "sex")
+
+
+@transaction.atomic
+def patient_correct(*, actor: User, patient: Patient, reason: str,
+                    **changes: object) -> tuple[str, ...]:
+    """Correct a registered patient's name, birth date or sex, audited with what was checked
+    (``reason``). Returns the fields that changed (none: nothing written). Signed cases keep
+    the record as signed (their report is a snapshot); the caller re-reads what depends on
+    sex and age for the others (apps.workflow.services.patient_correct)."""
+    if not (reason or "").strip():
+        raise ValidationError(_("Say why the record is corrected (what was checked)."))
+    locked = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = snapshot(locked, PATIENT_FIELDS)
+    for name, value in changes.items():
+        if name not in CORRECTABLE_FIELDS:
+            raise ValueError(f"{name} cannot be corrected here")
+        setattr(locked, name, value.strip() if isinstance(value, str) else value)
+    if not locked.sex:
+        locked.sex = Sex.UNKNOWN
+    changed = tuple(name for name in CORRECTABLE_FIELDS
+                    if getattr(locked, name) != before[name])
+    if not changed:
+        return ()
+    locked.full_clean()
+    locked.save()
+    audit_record(actor=actor, action="patient.update", obj=locked, before=before,
+                 after=snapshot(locked, PATIENT_FIELDS),
+                 detail={"reason": reason.strip()[:500], "fields": list(changed)})
+    return changed
+
+
 @transaction.atomic
 def specimen_create(
     *,

@@ -160,7 +160,7 @@ def case_open(request: HttpRequest, accession: str) -> HttpResponse:
     return redirect("review_case", accession=accession)
 
 
-def _reasoned_action(request: HttpRequest, accession: str, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def reasoned_action(request: HttpRequest, accession: str, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]
     """Run a review action that takes a reason; report its refusal or success."""
     specimen = get_object_or_404(Specimen, accession=accession)
     try:
@@ -174,13 +174,6 @@ def _reasoned_action(request: HttpRequest, accession: str, action, done: str) ->
 
 @role_required(roles.CAN_REVIEW)
 @require_POST
-def amend(request: HttpRequest, accession: str) -> HttpResponse:
-    return _reasoned_action(request, accession, services.case_amend,
-                            _("The case is open for amendment; sign it again when done."))
-
-
-@role_required(roles.CAN_REVIEW)
-@require_POST
 def rescan(request: HttpRequest, accession: str) -> HttpResponse:
-    return _reasoned_action(request, accession, services.case_request_rescan,
+    return reasoned_action(request, accession, services.case_request_rescan,
                             _("Rescan requested."))

@@ -7,7 +7,7 @@ rolled back starts nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.base import File
@@ -18,7 +18,8 @@ from apps.analysis.services import analysis_request, scores_request
 from apps.core.errors import ImportRefusedError
 from apps.hemograms import services as cbc_services
 from apps.hemograms.models import CBCResult, HeldCBCRecord
-from apps.patients.models import Specimen
+from apps.patients import services as patient_services
+from apps.patients.models import Patient, Specimen
 from apps.patients.selectors import SPECIMEN_SIGNED, specimen_locked_reason
 from apps.reports.services import report_request, result_message_request
 from apps.review import services as review_services
@@ -147,3 +148,56 @@ def case_sign(*, actor: AbstractBaseUser, specimen: Specimen, password: str, mea
         for language in languages:
             report_request(signature=signature, language=language, actor=actor)
     return signature
+
+
+# The fields of a patient's record that the reading of a blood count and the scores depend on.
+SUBJECT_FIELDS = frozenset({"sex", "birth_date"})
+
+
+@dataclass(frozen=True)
+class PatientCorrection:
+    """fields: what changed (none: nothing written); read_again: the accessions whose blood
+    counts and scores were read again for the corrected record; signed: the signed cases,
+    kept as signed until an amendment (which reads them again)."""
+
+    fields: tuple[str, ...]
+    read_again: tuple[str, ...] = ()
+    signed: tuple[str, ...] = ()
+
+
+def _subject_read_again(specimen: Specimen) -> None:
+    """The blood count's intervals and flags read again for the specimen's patient as now
+    registered, and its scores recomputed (age and sex are inputs)."""
+    cbc_services.cbc_intervals_reread(specimen=specimen)
+    scores_request(specimen=specimen, trigger="patient")
+
+
+@transaction.atomic
+def patient_correct(*, actor: User, patient: Patient, reason: str,
+                    **changes: object) -> PatientCorrection:
+    """Correct the patient's record (audited), then read again, for every case not signed, what
+    depends on sex and age: the blood counts' intervals and flags, the record-disagreement
+    flag, the scores. A signed case keeps what was signed: its amendment reads it again."""
+    fields = patient_services.patient_correct(actor=actor, patient=patient, reason=reason,
+                                              **changes)
+    if not SUBJECT_FIELDS & set(fields):
+        return PatientCorrection(fields)
+    read_again, signed = [], []
+    for specimen in (Specimen.objects.select_for_update().filter(patient=patient)
+                     .select_related("patient").order_by("collected_at", "pk")):
+        if specimen_locked_reason(specimen) is not None:
+            signed.append(specimen.accession)
+            continue
+        _subject_read_again(specimen)
+        read_again.append(specimen.accession)
+    return PatientCorrection(fields, tuple(read_again), tuple(signed))
+
+
+@transaction.atomic
+def case_amend(*, actor: AbstractBaseUser, specimen: Specimen, reason: str) -> Specimen:
+    """Unlock a signed case for an amendment (review), then read its blood count and scores
+    again for the patient as now registered: a record corrected since the signature reaches
+    the amended report."""
+    amended = review_services.case_amend(actor=actor, specimen=specimen, reason=reason)
+    _subject_read_again(amended)
+    return amended

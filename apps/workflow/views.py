@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.analysis.selectors import (
@@ -36,8 +38,9 @@ from apps.hemograms.selectors import (
 )
 from apps.hemograms.wording import subject_note
 from apps.patients import selectors as patient_selectors
-from apps.patients.forms import CollectionTimeForm, MixupClearForm
-from apps.patients.models import Specimen
+from apps.patients.forms import CollectionTimeForm, MixupClearForm, PatientCorrectionForm
+from apps.patients.models import Patient, Specimen
+from apps.patients.services import CORRECTABLE_FIELDS
 from apps.patients.views import specimen_collection_time, specimen_mixup_clear
 from apps.review import selectors as review_selectors
 from apps.review import services as review_services
@@ -46,7 +49,7 @@ from apps.review.display import (
     differential_table,
     scanner_bands_text,
 )
-from apps.review.views import REFUSED_SIGNATURE, sign_blockers_context
+from apps.review.views import REFUSED_SIGNATURE, reasoned_action, sign_blockers_context
 from apps.smears.forms import SmearUploadForm
 from apps.smears.models import VACUOLE_READS
 from apps.smears.selectors import cells_grouped
@@ -324,3 +327,52 @@ def sign(request: HttpRequest, accession: str) -> HttpResponse:
     else:
         messages.success(request, _("Signed. The report is being rendered."))
     return redirect("review_case", accession=accession)
+
+
+@role_required(roles.CAN_REVIEW)
+@require_POST
+def amend(request: HttpRequest, accession: str) -> HttpResponse:
+    """Open a signed case for amendment (posted to the case page)."""
+    return reasoned_action(request, accession, services.case_amend,
+                           _("The case is open for amendment; sign it again when done."))
+
+
+CORRECTED_FIELDS = {"family_name": gettext_lazy("family name"),
+                    "given_name": gettext_lazy("given name"),
+                    "birth_date": gettext_lazy("birth date"), "sex": gettext_lazy("sex")}
+
+
+def _correction_text(done: services.PatientCorrection) -> str:
+    """What a correction of the patient's record changed and what it read again."""
+    if not done.fields:
+        return _("Nothing was changed: the record already reads so.")
+    parts = [_("The patient's record was corrected (%(fields)s); the change is audited.") % {
+        "fields": ", ".join(str(CORRECTED_FIELDS[f]) for f in done.fields)}]
+    if done.read_again:
+        parts.append(_("The blood counts and scores of %(accessions)s are read again for the "
+                       "corrected sex and age.") % {"accessions": ", ".join(done.read_again)})
+    if done.signed:
+        parts.append(_("Signed cases keep the record as signed: %(accessions)s. Amend a case "
+                       "to reissue its report with the correction.") % {
+                           "accessions": ", ".join(done.signed)})
+    return " ".join(parts)
+
+
+@role_required(roles.CAN_IMPORT)
+@require_http_methods(["GET", "POST"])
+def patient_correct(request: HttpRequest, pseudo_id: str) -> HttpResponse:
+    """Correct a registered patient's name, birth date or sex, with what was checked."""
+    patient = get_object_or_404(Patient, pseudo_id=pseudo_id)
+    form = PatientCorrectionForm(request.POST or None, initial={
+        name: getattr(patient, name) for name in CORRECTABLE_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            done = services.patient_correct(actor=request.user, patient=patient,
+                                            reason=data.pop("reason"), **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _correction_text(done))
+            return redirect("patient_detail", pseudo_id=patient.pseudo_id)
+    return render(request, "patients/patient_correct.html", {"form": form, "patient": patient})
