@@ -14,6 +14,11 @@ WIDTH = 240
 HEIGHT = 64
 PAD_X = 6
 PAD_Y = 8
+# Left of the plot: the axis' two ends, as numbers (the plot itself keeps x from 0 to WIDTH).
+AXIS_WIDTH = 34
+# Two dots closer than this (two counts of one day, on a plot spanning months) are moved apart
+# in time order, so that each is seen and its tooltip reached; the caption gives the dates.
+MIN_GAP = 6.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Panel:
     low_decimals: int | None  # the decimals of the point that gives the low, then the high
     high_decimals: int | None
     band: tuple[str, str] | None  # (y of the upper limit, band height), clipped to the plot
+    axis_low: float = 0.0  # the values at the foot and the top of the plot (its scale, printed
+    axis_high: float = 0.0  # without padding zeros: a scale, not a measurement)
 
 
 def _fmt(v: float) -> str:
@@ -75,15 +82,33 @@ def trend_panel(points: list[Point], *, ref_low: float | None = None,
     def y(v: float) -> float:
         return HEIGHT - PAD_Y - (v - lo_axis) / (hi_axis - lo_axis) * (HEIGHT - 2 * PAD_Y)
 
-    marks = tuple(Mark(x=_fmt(x(p)), y=_fmt(y(p.value)), value=p.value, at=p.at,
-                       current=p.current, decimals=p.decimals) for p in points)
+    xs = _spread([x(p) for p in points])
+    marks = tuple(Mark(x=_fmt(xs[i]), y=_fmt(y(p.value)), value=p.value, at=p.at,
+                       current=p.current, decimals=p.decimals) for i, p in enumerate(points))
     band = None
     if ref_low is not None and ref_high is not None and ref_high > ref_low:
         top, bottom = y(ref_high), y(ref_low)
         band = (_fmt(top), _fmt(bottom - top))
     return Panel(points=" ".join(f"{m.x},{m.y}" for m in marks), marks=marks, low=low,
                  high=high, low_decimals=_decimals_of(points, low),
-                 high_decimals=_decimals_of(points, high), band=band)
+                 high_decimals=_decimals_of(points, high), band=band,
+                 axis_low=lo_axis, axis_high=hi_axis)
+
+
+def _spread(xs: list[float]) -> list[float]:
+    """``xs`` (in time order) with every dot at least MIN_GAP after the one before, kept
+    inside the plot: pushed right, then the whole row fitted back between the paddings."""
+    out = list(xs)
+    for i in range(1, len(out)):
+        out[i] = max(out[i], out[i - 1] + MIN_GAP)
+    right = WIDTH - PAD_X
+    if not out or out[-1] <= right:
+        return out
+    if out[-1] - out[0] <= right - PAD_X:  # fits once moved left
+        shift = out[-1] - right
+        return [v - shift for v in out]
+    scale = (right - PAD_X) / (out[-1] - out[0])
+    return [PAD_X + (v - out[0]) * scale for v in out]
 
 
 def _decimals_of(points: list[Point], value: float) -> int | None:

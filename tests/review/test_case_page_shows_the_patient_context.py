@@ -108,8 +108,9 @@ def test_the_context_reads_french_with_decimal_commas(client, biologist, history
     assert "Conclusion signée\u00a0:" in part and "Plaquettes" in part and "PNN" in part
     assert "13,5" in part and "1 mars 2026" in part
     assert "13.5" not in re.sub(r"<svg.*?</svg>", "", part, flags=re.S)
-    # SVG coordinates keep the decimal point whatever the language.
+    # SVG coordinates keep the decimal point whatever the language; the scale reads French.
     assert re.search(r'points="[\d.]+,[\d.]+ ', part)
+    assert re.findall(r'<text class="axis-value"[^>]*>([^<]*)</text>', part)[:2] == ["17", "9,8"]
 
 
 def test_no_patient_or_no_history(client, biologist, technician, specimen):
@@ -147,6 +148,26 @@ def test_trend_geometry_follows_time_and_the_reference_band():
     assert panel.band == ("8.0", "32.0") and panel.marks[-1].current
     assert trend_panel([]) is None
     assert trend_panel(points[:1]).marks[0].x == "120.0"
+
+
+def test_two_counts_of_one_day_are_both_seen_and_the_plot_has_its_scale():
+    """Two counts six hours apart on a plot spanning five months fell on one dot; the plot had
+    no scale, only the values' range in its caption."""
+    points = [Point(at=datetime(2026, 1, 1, tzinfo=UTC), value=10.0, decimals=1),
+              Point(at=datetime(2026, 6, 1, 8, tzinfo=UTC), value=12.0, decimals=1),
+              Point(at=datetime(2026, 6, 1, 14, tzinfo=UTC), value=13.0, current=True,
+                    decimals=1)]
+    panel = trend_panel(points, ref_low=12.0, ref_high=16.0)
+    xs = [float(m.x) for m in panel.marks]
+    assert xs[0] == 6.0 and xs[-1] <= 234.0 and xs[2] - xs[1] >= 5.9  # to 0.1 px
+    assert (panel.axis_low, panel.axis_high) == (10.0, 16.0)
+    same_time = trend_panel([Point(at=datetime(2026, 6, 1, tzinfo=UTC), value=v)
+                             for v in (1.0, 2.0, 3.0)])
+    assert [float(m.x) for m in same_time.marks] == [120.0, 126.0, 132.0]
+    many = trend_panel([Point(at=datetime(2026, 6, 1, tzinfo=UTC), value=float(v))
+                        for v in range(60)])
+    xs = [float(m.x) for m in many.marks]
+    assert xs[0] == 6.0 and abs(xs[-1] - 234.0) < 0.1 and xs == sorted(xs)
 
 
 def test_the_signed_context_keeps_the_earlier_nrbc_for_the_report(history):
