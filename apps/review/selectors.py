@@ -147,6 +147,17 @@ def scanner_band(cell: Cell, prediction: Any) -> bool:
             and prediction.cell_class == "neutrophil")
 
 
+def scanner_differs(cell: Cell, prediction: Any) -> bool:
+    """A cell not yet reviewed whose counted model class is not the slide scanner's
+    pre-classification (a band folder names a neutrophil, as the model does): one of the two
+    is wrong, and the biologist reads it before validating (review.services.sign_blockers).
+    Outside the validated domain the model's class is a suggestion and the cell waits anyway."""
+    counted = (prediction is not None and prediction.shows_a_cell and prediction.figures_hold
+               and not cell.reviewed_class)
+    return counted and bool(cell.scanner_class) \
+        and wbc_class(cell.scanner_class) != prediction.cell_class
+
+
 def case_scanner_bands(cells: list[Cell]) -> int:
     """How many of ``cells`` are a scanner_band (as case_cells reads them)."""
     return sum(scanner_band(c, c.latest_prediction()) for c in cells)
@@ -177,14 +188,8 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
         # image outside the validated domain waits unclassified with the network's class
         # shown as a suggestion beside its flag.
         named = prediction is not None and prediction.shows_a_cell
-        # The scanner pre-classified it otherwise: one of the two is wrong, read it first. Only
-        # where the model's class is counted: outside the validated domain it is a suggestion,
-        # and the cell waits for the biologist anyway.
-        counted = named and prediction.figures_hold and not cell.reviewed_class
-        scanner = cell.scanner_class if counted else ""
-        # A scanner's band-neutrophil folder names a neutrophil, as the model does.
-        differs = bool(scanner) and prediction is not None \
-            and wbc_class(scanner) != prediction.cell_class
+        # The scanner pre-classified it otherwise: one of the two is wrong, read it first.
+        differs = scanner_differs(cell, prediction)
         disagreements += differs
         # ... but a band only the biologist counts (the model has no band class): a neutrophil
         # the scanner put in its band folder is shown so, for the biologist to read.
@@ -197,7 +202,7 @@ def case_gallery(specimen: Specimen, *, cells: list[Cell] | None = None) -> dict
             # The biologist's read of its vacuoles (shown while it is a neutrophil).
             "vacuoles_read": cell.vacuoles_read,
             "label": phrases.class_label(prediction.cell_class) if named else "",
-            "scanner_label": phrases.class_label(scanner) if differs else "",
+            "scanner_label": phrases.class_label(cell.scanner_class) if differs else "",
             "scanner_band": band,
             "prob": phrases.probability(prediction.cell_class_prob)
             if named and prediction.figures_hold else "",

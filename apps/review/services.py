@@ -26,7 +26,7 @@ from apps.smears.differential import BAND, NOT_WBC, OTHER, is_neutrophil
 from apps.smears.models import Cell
 
 from .models import Meaning, Signature
-from .selectors import report_content
+from .selectors import report_content, scanner_differs
 
 CELL_CLASSES = ("neutrophil", BAND, "lymphocyte", "monocyte", "eosinophil", "basophil", "ig",
                 "erythroblast", "platelet", "smudge", "other", "artefact", "blast")
@@ -216,6 +216,14 @@ def _image_blockers(specimen: Specimen, cells: list[Cell] | None) -> list[str]:
             "%(n)d images wait for your class (outside the domain the model was validated on, "
             "on their own or as part of their smear): confirm or reclassify them before "
             "validating.", outside) % {"n": outside})
+    differs = sum(scanner_differs(c, c.latest_prediction()) for c in cells)
+    if differs:
+        problems.append(ngettext(
+            "%(n)d cell is classed otherwise by the model and by the slide scanner (marked ≠) "
+            "and is not reviewed yet: confirm or reclassify it before validating.",
+            "%(n)d cells are classed otherwise by the model and by the slide scanner (marked "
+            "≠) and are not reviewed yet: confirm or reclassify them before validating.",
+            differs) % {"n": differs})
     if len(unclassified) > no_cell + outside:
         rest = len(unclassified) - no_cell - outside
         problems.append(ngettext("%(n)d cell is still unclassified.",

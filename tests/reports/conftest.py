@@ -55,6 +55,19 @@ def signer(make_user):  # type: ignore[no-untyped-def]
     return user
 
 
+def confirm_scanner_disagreements(specimen) -> None:  # type: ignore[no-untyped-def]
+    """The biologist confirms the model's class of each cell the slide scanner classed
+    otherwise (review.selectors.scanner_differs): validating waits for them."""
+    from apps.review.selectors import scanner_differs
+    from apps.smears.models import Cell
+
+    for cell in Cell.objects.filter(specimen=specimen).prefetch_related("predictions"):
+        prediction = cell.latest_prediction()
+        if scanner_differs(cell, prediction):
+            cell.reviewed_class = prediction.cell_class
+            cell.save(update_fields=["reviewed_class"])
+
+
 @pytest.fixture
 def make_specimen(technician):  # type: ignore[no-untyped-def]
     """Build a specimen ready to sign: patient (names given), CBC, 4 cells with predictions

@@ -15,7 +15,7 @@ from apps.reports.hl7_result import SignatureFacts, oru_r01
 from apps.reports.models import ResultMessage
 from apps.smears.models import Cell
 from apps.workflow.services import case_sign
-from tests.reports.conftest import MODEL, SIGNED_AT
+from tests.reports.conftest import MODEL, SIGNED_AT, confirm_scanner_disagreements
 from tests.reports.pdfs import pdf_bytes, pdf_text
 
 PASSWORD = "correct-horse-battery"
@@ -46,6 +46,7 @@ def make_specimen(make_specimen, settings, tmp_path):  # type: ignore[no-untyped
             p.save()
             if not p.in_domain:  # a cell outside counts once the biologist confirms it
                 Cell.objects.filter(pk=p.cell_id).update(reviewed_class=p.cell_class)
+        confirm_scanner_disagreements(specimen)  # read before validating, inside or not
         return specimen
     return make
 

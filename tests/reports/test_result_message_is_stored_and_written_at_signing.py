@@ -17,6 +17,7 @@ from apps.reports.services import ReportError, result_message_outbox_write
 from apps.review.models import Signature
 from apps.review.services import case_amend
 from apps.workflow.services import case_sign
+from tests.reports.conftest import confirm_scanner_disagreements
 
 PASSWORD = "correct-horse-battery"
 
@@ -30,10 +31,12 @@ def outbox(settings, tmp_path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def make_specimen(make_specimen):  # type: ignore[no-untyped-def]
     """The report fixture's specimen, ready to sign: the run its import queued (never started
-    in a test) is dropped, the finished one stays."""
+    in a test) is dropped, the finished one stays, the cells the scanner classed otherwise are
+    read."""
     def make(**kw):  # type: ignore[no-untyped-def]
         specimen = make_specimen(**kw)
         AnalysisRun.objects.filter(specimen=specimen, status=RunStatus.QUEUED).delete()
+        confirm_scanner_disagreements(specimen)
         return specimen
     return make
 

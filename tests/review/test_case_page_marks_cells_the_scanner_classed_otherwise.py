@@ -53,3 +53,22 @@ def test_a_cell_outside_the_validated_domain_is_not_marked(client, biologist, an
                                                     view="found")
     page = _page(client, biologist, analysed, "en")
     assert "scanner-differs" not in page and "classed otherwise" not in page
+
+
+def test_validation_waits_for_the_disagreement_to_be_read(client, biologist, analysed):
+    """A case was validated with the disagreeing cells unread, counted in the model's class (an
+    immature granulocyte on a normal smear): validating now waits for them; rejecting does
+    not (it releases no count)."""
+    from apps.review.services import sign_blockers_by_meaning
+
+    blocker = ("1 cell is classed otherwise by the model and by the slide scanner (marked ≠) "
+               "and is not reviewed yet: confirm or reclassify it before validating.")
+    assert blocker not in sign_blockers_by_meaning(analysed)["validated"]
+    cell = _call_first_neutrophil_an_erythroblast(analysed)
+    blockers = sign_blockers_by_meaning(analysed)
+    assert blocker in blockers["validated"] and blocker not in blockers["rejected"]
+    assert blocker in _page(client, biologist, analysed, "en")
+    assert "1 cellule est classée autrement par le modèle" in _page(client, biologist, analysed,
+                                                                   "fr")
+    Cell.objects.filter(pk=cell.pk).update(reviewed_class="erythroblast")   # read: confirmed
+    assert blocker not in sign_blockers_by_meaning(analysed)["validated"]
