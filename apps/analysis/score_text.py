@@ -190,14 +190,14 @@ def score_levels_text(name: str, thresholds: dict | None) -> str:
 
 def score_level_text(level: object, thresholds: dict | None) -> str:
     """A score's level in the reader's language; a model's level with its operating threshold
-    (as an output of the model, the unit of its value)."""
+    (on the scale of the model's output, printed beside it)."""
     if not level:
         return ""
     point = (thresholds or {}).get("operating_point")
     if level in ("above_threshold", "below_threshold") and isinstance(point, int | float):
         above = level == "above_threshold"
-        return (_("above the operating threshold (output %(value)s)") if above else
-                _("below the operating threshold (output %(value)s)")) % {
+        return (_("above the operating threshold of %(value)s") if above else
+                _("below the operating threshold of %(value)s")) % {
             "value": _num(float(point), 2)}
     return str(SCORE_LEVELS.get(str(level), str(level).replace("_", " ")))
 

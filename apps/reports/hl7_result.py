@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.utils.formats import number_format
 from hl7apy.core import Message
 from hl7apy.parser import parse_message
 from hl7apy.v2_5 import FT, ST
@@ -392,8 +393,9 @@ def observations(content: dict[str, Any], *, gettext: Gettext = _english) -> lis
         note = gettext(
             "Not flagged: its 95%% interval on the %(n)s white cells counted (%(low)s-"
             "%(high)s) reaches into the reference interval.") % {
-            "n": counted, "low": f"{bounds[0]:.{ABSOLUTE_DECIMALS}f}",
-            "high": f"{bounds[1]:.{ABSOLUTE_DECIMALS}f}"} \
+            # A note is read, not parsed: its numbers the note's language's way ("1,29").
+            "n": counted, "low": number_format(bounds[0], decimal_pos=ABSOLUTE_DECIMALS),
+            "high": number_format(bounds[1], decimal_pos=ABSOLUTE_DECIMALS)} \
             if interval and bounds and not flag and count_reading(
                 cbc_code, absolute, interval.low, interval.high) else ""
         rows.append(Row("NM", f"{code}^{name}^LN", f"{absolute:.{ABSOLUTE_DECIMALS}f}",

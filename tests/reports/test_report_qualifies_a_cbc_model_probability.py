@@ -48,10 +48,10 @@ def test_the_level_names_its_threshold_once_in_the_models_unit(make_specimen, si
     signature = sign(make_specimen(), scores=[{**_score(DEMOGRAPHIC), "definition": "mds-cbc",
                                                "version": "1", "level": "above_threshold"}])
     english = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
-    assert "above the operating threshold (output 0.4)" in english
+    assert "above the operating threshold of 0.4" in english
     assert english.count("operating threshold") == 1
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
-    assert "au-dessus du seuil de décision (sortie 0,4)" in french
+    assert "au-dessus du seuil de décision de 0,4" in french
     assert french.count("seuil de décision") == 1
 
 

@@ -7,6 +7,7 @@ import copy
 from datetime import UTC, datetime
 
 import hl7
+from django.utils import translation
 
 from apps.reports.hl7_result import ABSOLUTE_LOINC, SignatureFacts, oru_r01
 
@@ -131,6 +132,8 @@ def test_a_count_whose_interval_reaches_into_the_reference_is_not_flagged():
         "Not flagged: its 95% interval on the 100 white cells counted (0.02-0.68) reaches into "
         "the reference interval.")
     assert _note_after(content, "753-4") is None  # no interval known for it: no note
+    with translation.override("fr"):   # a French note writes its numbers the French way
+        assert "(0,02-0,68)" in _note_after(content, "705-4")
     content["differential"]["analyser_wbc"] = 5.45
     obx = _obx(content)
     assert (str(obx["732-8"][5]), str(obx["732-8"][8])) == ("4.36", "")

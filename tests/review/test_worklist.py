@@ -28,7 +28,7 @@ def test_flagged_specimens_by_priority_with_their_reasons(client, biologist, tec
     page = " ".join(client.get("/worklist/?all=1", HTTP_ACCEPT_LANGUAGE="en")
                     .content.decode().split())
     counts = page.split('id="worklist-counts">', 1)[1].split("</p>", 1)[0]
-    assert counts.startswith("Flagged and waiting: ") and ": 2</span>" in counts
+    assert counts.startswith("Flagged and waiting, by status: ") and " 2</span>" in counts
 
 
 def test_macrocytosis_rule_boundary(technician):
