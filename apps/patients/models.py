@@ -132,6 +132,14 @@ RECORD_DIFFERS_FLAG = "cbc_record_differs"
 SIGNED_CASE_FLAGS = (MIXUP_FLAG, CBC_HELD_FLAG)
 
 
+def flag_waits(status: str, name: str) -> bool:
+    """Whether a flag named ``name`` keeps a specimen in ``status`` waiting (it counts in its
+    worklist priority and is shown as its reason): every flag of a case not signed; of a signed
+    case, only what its signature could not have decided (SIGNED_CASE_FLAGS), its other flags
+    having been read when it was signed."""
+    return status not in SIGNED_STATUSES or name in SIGNED_CASE_FLAGS
+
+
 class SpecimenFlag(models.Model):
     """Why a specimen is on the worklist: a hemogram rule, a score or the identity check that
     fired. The specimen's worklist priority is the sum of its flags' weights.

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, snapshot
@@ -24,6 +23,7 @@ from .models import (
     Specimen,
     SpecimenFlag,
     SpecimenStatus,
+    flag_waits,
 )
 from .selectors import specimen_locked_reason
 from .signals import specimen_changed
@@ -174,6 +174,7 @@ def specimen_set_status(*, actor: User, specimen: Specimen, status: str) -> Spec
     specimen.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="specimen.status", obj=specimen, before=before,
                  after={"status": specimen.status})
+    specimen.priority = specimen_priority_update(specimen=specimen)  # a signature changes it
     return specimen
 
 
@@ -189,9 +190,11 @@ class FlagRaised:
 
 
 def specimen_priority_update(*, specimen: Specimen) -> int:
-    """The specimen's worklist priority: the sum of its flags' weights (0 without a flag)."""
-    priority = SpecimenFlag.objects.filter(specimen=specimen).aggregate(
-        total=Sum("weight"))["total"] or 0
+    """The specimen's worklist priority: the sum of the weights of the flags it waits for
+    (models.flag_waits; 0 without one). Read again when its flags or its status change."""
+    status = Specimen.objects.values_list("status", flat=True).get(pk=specimen.pk)
+    priority = sum(weight for name, weight in SpecimenFlag.objects.filter(specimen=specimen)
+                   .values_list("name", "weight") if flag_waits(status, name))
     Specimen.objects.filter(pk=specimen.pk).update(priority=priority)
     return priority
 

@@ -2,7 +2,7 @@ from django import template
 
 from apps.hemograms.wording import cbc_short_name, ip_message
 from apps.patients.flag_text import flag_label, flag_reason
-from apps.patients.models import Specimen, SpecimenFlag, SpecimenStatus
+from apps.patients.models import Specimen, SpecimenFlag, SpecimenStatus, flag_waits
 from apps.review.display import class_label
 
 register = template.Library()
@@ -31,6 +31,13 @@ def flag_reason_filter(flag: SpecimenFlag) -> str:
 def has_flag_filter(specimen: Specimen, name: str) -> bool:
     """Whether the specimen carries the flag `name` (reads its prefetched flags)."""
     return any(f.name == name for f in specimen.flags.all())
+
+
+@register.filter(name="waiting_flags")
+def waiting_flags_filter(specimen: Specimen) -> list:
+    """The flags the specimen waits for (patients.models.flag_waits: of a signed case, only
+    what its signature could not have decided), from its prefetched flags."""
+    return [f for f in specimen.flags.all() if flag_waits(specimen.status, f.name)]
 
 
 @register.filter(name="status_label")
