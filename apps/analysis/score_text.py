@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 
 from apps.core.numbers import measured_value, probability, probability_against, probability_end
 from apps.hemograms.wording import from_analyser
@@ -455,6 +455,8 @@ def score_display(score: object, *, report: bool = False) -> dict[str, object]:
         "on_reads": on_reads_text(get("state"), get("inputs")),
         "without_vacuoles": vexas_without_vacuoles_text(
             name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
+        "unread_margin": vexas_unread_margin_text(
+            name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         # An indeterminate rule's findings are shown, never summed: its points read as a level.
         "parts_note": _("The points of the findings that could be read, not added up into a "
                         "level: the score is indeterminate for the reasons given.")
@@ -501,6 +503,24 @@ def vexas_without_vacuoles_text(name: str, state: object, level: object,
                  "under the %(low)s%% from which they score): %(rest)s") % {
             "k": k, "n": n, "low": _pct(p.get("low")), "rest": rest}
     return _("The vacuoles give none of its points: %(rest)s") % {"rest": rest}
+
+
+def vexas_unread_margin_text(name: str, state: object, level: object,
+                             contributions: list[dict]) -> str:
+    """How few model calls of vacuoles, read by no one, a VEXAS level rests on
+    (vexas.unread_margin): "With 2 fewer ... it would be intermediate"; '' otherwise."""
+    if name != "vexas" or state != "scored":
+        return ""
+    margin = vexas.unread_margin(level, contributions)
+    if margin is None:
+        return ""
+    m, lower = margin
+    return ngettext(
+        "This level rests on neutrophils counted vacuolated on the model's output alone, which "
+        "no one has read: with %(m)d fewer of them it would be %(lower)s.",
+        "This level rests on neutrophils counted vacuolated on the model's output alone, which "
+        "no one has read: with %(m)d fewer of them it would be %(lower)s.", m) % {
+        "m": m, "lower": score_level_text(lower, None)}
 
 
 # The scores that read the patient's sex or age (the VEXAS rule's points, the CBC model's inputs).

@@ -97,6 +97,7 @@ DISCLAIMER = (
 
 State = Literal["scored", "indeterminate"]
 Level = Literal["low", "intermediate", "high"]
+LEVEL_ORDER: tuple[Level, ...] = ("low", "intermediate", "high")
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,11 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
                 codes.VACUOLATED_SHARE, {"k": k, "n": n, "fraction": frac,
                                          "high": VACUOLE_FRACTION_HIGH,
                                          "low": VACUOLE_FRACTION_LOW,
-                                         "read": sum(r is not None for r in reads)})))
+                                         "read": sum(r is not None for r in reads),
+                                         # Of the k, those counted on the model's output
+                                         # alone (no biologist's read): unread_margin.
+                                         "unread": sum(v and r is None for v, r in
+                                                       zip(vacuolated, reads, strict=True))})))
         else:
             parts.append(Contribution("vacuoles", 0.0, w, None, Reason(codes.NO_NEUTROPHIL)))
 
@@ -316,6 +321,36 @@ def woman_kept_low(level: object, contributions: Sequence[Mapping[str, Any]]) ->
     reached = points_level(contributions)
     return (level == WOMAN_WITHOUT_VACUOLES_LEVEL and reached != WOMAN_WITHOUT_VACUOLES_LEVEL
             and capped_for_a_woman(sex, reached, contributions))
+
+
+def unread_margin(level: object, contributions: Sequence[Mapping[str, Any]]
+                  ) -> tuple[int, Level] | None:
+    """How few of the neutrophils counted vacuolated on the model's output alone (read by no
+    biologist) the level rests on: (m, the level with m fewer of them), for the smallest m
+    that lowers an "intermediate" or "high" level; None when no number of them would, or for
+    a result stored before they were counted apart. The pages say it beside the level: a
+    few cells' calls should be read before the level is."""
+    if level not in ("intermediate", "high"):
+        return None
+    parts = [c for c in contributions if isinstance(c, Mapping)]
+    vac = next((c for c in parts if c.get("name") == "vacuoles"), None)
+    params = ((vac or {}).get("reason") or {}).get("params") or {}
+    k, n, unread = params.get("k"), params.get("n"), params.get("unread")
+    if not (isinstance(k, int) and isinstance(n, int) and isinstance(unread, int) and n > 0):
+        return None
+    weight = float(vac.get("weight") or 0.0)  # type: ignore[union-attr]
+    sex = next((c.get("value") for c in parts if c.get("name") == "male_sex"), None)
+    for m in range(1, unread + 1):
+        frac = (k - m) / n
+        share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
+            0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
+        fewer = [({**c, "points": weight * share} if c is vac else c) for c in parts]
+        lower = points_level(fewer)
+        if capped_for_a_woman(sex, lower, fewer):
+            lower = WOMAN_WITHOUT_VACUOLES_LEVEL
+        if LEVEL_ORDER.index(lower) < LEVEL_ORDER.index(str(level)):
+            return m, lower
+    return None
 
 
 def points_level(contributions: Sequence[Mapping[str, Any]]) -> Level:
