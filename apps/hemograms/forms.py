@@ -3,8 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-FORMAT_CHOICES = [("", _("Detect automatically")), ("sysmex", "Sysmex XN CSV"),
-                  ("hl7", "HL7 v2 ORU^R01"), ("csv", _("Generic CSV"))]
+from .wording import FORMAT_NAMES
+
+FORMAT_CHOICES = [("", _("Detect automatically")), *FORMAT_NAMES.items()]
 
 
 class CBCUploadForm(forms.Form):

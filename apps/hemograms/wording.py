@@ -23,6 +23,16 @@ from .reference import ANALYSER, Subject
 CONVERTED_DECIMALS = 2  # at most, for a value converted from another unit
 _WRITTEN = re.compile(r"^\s*[<>]?\s*[-+]?\d+(?:[.,](\d+))?\s*$")
 
+# The CBC file formats (apps.hemograms.parsers.FORMATS) as the form and the import's result name
+# them.
+FORMAT_NAMES: dict[str, Promise | str] = {
+    "sysmex": "Sysmex XN CSV", "hl7": "HL7 v2 ORU^R01", "csv": _l("Generic CSV")}
+
+
+def format_name(code: str) -> str:
+    """A CBC file format's name ("Sysmex XN CSV"); an unknown code as it is."""
+    return str(FORMAT_NAMES.get(code, code))
+
 
 def reported_decimals(code: str, raw_value: str, raw_unit: str) -> int | None:
     """How many decimals the analyser gave a value ("1.30": 2), in the stored unit: a value

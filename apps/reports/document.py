@@ -219,6 +219,7 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
                 "meaning": str(Meaning(meaning).label) if meaning in Meaning.values else meaning,
                 "rejected": meaning == Meaning.REJECTED,
                 "day": _day(_datetime(signed.get("signed_at"))),
+                "version": signed.get("version") or 1,
                 "conclusion": signed.get("conclusion") or "",
                 "differential": signed_differential(signed.get("per_100_wbc"),
                                                     signed.get("nrbc_per_100_wbc"))},

@@ -67,7 +67,8 @@ def test_the_form_offers_the_box_when_short_and_a_refusal_keeps_the_comment(
     assert "Repris de la dernière version signée" not in refused
     _signed_on_the_form(client, analysed, count_acknowledged="yes")
     page = case_page_html(client, biologist, analysed, "en")
-    assert "Validated on a differential short of its target count, on the signer" in page
+    assert ("The signer confirmed validating the differential on fewer white cells than its "
+            "target count.") in page
 
 
 def test_the_box_is_hidden_on_a_full_count(client, biologist, analysed, settings):

@@ -235,3 +235,24 @@ def test_an_earlier_specimen_of_the_same_day_is_dated_to_the_minute(client, biol
     for row in unsigned["previous"]:
         row["signature"] = None
     assert not _patient_context(unsigned)["any_differential"]
+
+
+def test_an_amended_earlier_specimen_says_so(client, biologist, history):
+    """"Validated (1 March 2026)" read as the first signature when the conclusion shown was an
+    amendment's: its version is said, on the page and in the signed context the report
+    prints."""
+    from apps.reports.document import _patient_context
+    from apps.review.selectors import patient_context_entry
+
+    first = Specimen.objects.get(accession="S-0001")
+    Signature.objects.create(specimen=first, version=2, meaning="validated",
+                             signed_by=biologist, comment="Lymphocytes réactionnels",
+                             content_sha256="1" * 64, content={})
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0003"]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = html[html.index('data-accession="S-0001"'):]
+    row = " ".join(row[:row.index("</li>")].split())
+    assert "amended: version 2) — Lymphocytes réactionnels" in row
+    printed = _patient_context(patient_context_entry(history))
+    assert [r["signature"]["version"] for r in printed["previous"] if r["signature"]] == [2]

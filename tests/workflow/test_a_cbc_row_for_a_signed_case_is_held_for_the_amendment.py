@@ -46,7 +46,8 @@ def test_the_row_is_held_not_attached_and_the_page_says_so(client, technician, s
     client.force_login(technician)
     page = client.post("/cbc/import/", {"file": SimpleUploadedFile("xn.csv", CBC)})
     text = " ".join(page.content.decode().split())
-    assert "1 held for a signed case (its case page lists them)" in text
+    assert "Sysmex XN CSV · imported: 0; already present: 1 · 1 row held for a signed case (its " \
+        "case page lists it)" in text
     assert "CBC results imported: 0; already present: 1; held for a signed case: 1; rows with " \
         "errors: 0." in text
     again = workflow.cbc_import(actor=technician, data=CBC, file_name="xn-again.csv")

@@ -10,6 +10,7 @@ from apps.hemograms.wording import (
     cbc_name,
     cbc_short_name,
     cbc_unit,
+    format_name,
     ip_message,
     reported_decimals,
 )
@@ -26,7 +27,7 @@ def _on_text(word: Callable[[str], str]) -> Callable[[object], str]:
 # parameter's short name ("GB" for WBC in French), the analyser or that the file named none.
 for _name, _word in (("cbc_name", cbc_name), ("cbc_unit", cbc_unit),
                      ("cbc_short", cbc_short_name), ("cbc_analyser", analyser_name),
-                     ("cbc_ip_message", ip_message)):
+                     ("cbc_ip_message", ip_message), ("cbc_format", format_name)):
     register.filter(_name, _on_text(_word))
 
 
