@@ -58,3 +58,21 @@ def test_a_patients_specimens_are_listed_by_collection_time(client, technician, 
     page = client.get(f"/patients/{specimen.patient.pseudo_id}/").content.decode()
     listed = re.findall(r">(S-000\d)<", page)
     assert listed.index("S-0001") < listed.index("S-0002")
+
+
+def test_lists_print_times_as_every_other_page_does(client, technician, specimen, settings):
+    """The specimen list and the patient page printed "2026-12-05 08:30" where the worklist,
+    the case page and the report print "5 December 2026, 08:30" ("5 décembre 2026 à 08:30")."""
+    from datetime import UTC, datetime
+
+    from apps.patients.models import Specimen
+
+    settings.TIME_ZONE = "UTC"
+    Specimen.objects.filter(pk=specimen.pk).update(
+        collected_at=datetime(2026, 12, 5, 8, 30, tzinfo=UTC))
+    client.force_login(technician)
+    for url in ("/specimens/", f"/patients/{specimen.patient.pseudo_id}/"):
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "5 December 2026, 08:30" in english and "2026-12-05" not in english
+        french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert "5 décembre 2026 à 08:30" in french
