@@ -40,8 +40,11 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @role_required(roles.CAN_VIEW)
 def patient_detail(request: HttpRequest, pseudo_id: str) -> HttpResponse:
     patient = get_object_or_404(Patient, pseudo_id=pseudo_id)
+    specimens = list(selectors.patient_specimens(patient))
+    # The latest specimen's patient context (its blood counts over time and the signed
+    # conclusions before it), as its case page shows it.
     return render(request, "patients/patient_detail.html", {
-        "patient": patient, "specimens": selectors.patient_specimens(patient)})
+        "patient": patient, "specimens": specimens, "latest": specimens[0] if specimens else None})
 
 
 @role_required(roles.CAN_VIEW)

@@ -256,3 +256,18 @@ def test_an_amended_earlier_specimen_says_so(client, biologist, history):
     assert "amended: version 2) — Lymphocytes réactionnels" in row
     printed = _patient_context(patient_context_entry(history))
     assert [r["signature"]["version"] for r in printed["previous"] if r["signature"]] == [2]
+
+
+def test_the_patient_page_shows_the_blood_counts_over_time(client, technician, history):
+    """The patient page listed demographics and specimens only, though the patient had three
+    counts: it shows the latest specimen's context, its trend and the signed conclusions."""
+    client.force_login(technician)
+    html = client.get(f"/patients/{history.patient.pseudo_id}/",
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    part = html[html.index('id="patient-history"'):]
+    part = " ".join(part[:part.index("</section>")].split())
+    assert "As on the case page of the latest specimen, S-0004 (the red dot)" in part
+    hgb = part[part.index('data-code="HGB"'):]
+    assert hgb[:hgb.index("</svg>")].count("<circle") == 3    # S-0001..S-0003; S-0004 no count
+    assert re.findall(r'data-accession="([^"]+)"', part) == ["S-0003", "S-0002", "S-0001"]
+    assert "Frottis sans anomalie" in part and "X-0001" not in part
