@@ -11,8 +11,11 @@ class PatientForm(forms.Form):
     external_id = forms.CharField(label=_("Hospital record number"), max_length=64, required=False)
     family_name = forms.CharField(label=_("Family name"), max_length=120, required=False)
     given_name = forms.CharField(label=_("Given name"), max_length=120, required=False)
+    # The picker's own format: a date already entered (a correction) shows in it whatever the
+    # reader's language ("20/02/1971" is no value to it, and would be sent back empty).
     birth_date = forms.DateField(label=_("Birth date"), required=False,
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=forms.DateInput(attrs={"type": "date"},
+                                                        format="%Y-%m-%d"))
     sex = forms.ChoiceField(label=_("Sex"), choices=Sex.choices, initial=Sex.UNKNOWN)
 
     def clean_external_id(self) -> str:
