@@ -32,5 +32,9 @@ CBC_HELD = "cbc_held"
 # specimen and patient: fields (of "collected_at", "sex", "birth_date").
 CBC_RECORD_DIFFERS = "cbc_record_differs"
 
+# The patient's record corrected after the case was signed: fields (of "family_name",
+# "given_name", "birth_date", "sex").
+RECORD_CORRECTED = "record_corrected"
+
 CODES = frozenset({CBC_LIMIT, VEXAS_LEVEL, MDS_CBC_ABOVE, DYSPLASIA_ABOVE, OUTSIDE_DOMAIN,
-                   ANALYSER_IP, CBC_HELD, CBC_RECORD_DIFFERS})
+                   ANALYSER_IP, CBC_HELD, CBC_RECORD_DIFFERS, RECORD_CORRECTED})

@@ -37,12 +37,17 @@ FLAG_NAMES: dict[str, Promise] = {
     "cells_outside_domain": gettext_lazy("Cells outside the validated domain"),
     "cbc_after_signing": gettext_lazy("Blood count after signing"),
     "cbc_record_differs": gettext_lazy("CBC file disagrees with the specimen or patient"),
+    "record_corrected": gettext_lazy("Patient record corrected after signing"),
 }
 
 # What a blood count's file may give otherwise than the registered specimen and patient.
 RECORD_FIELDS: dict[str, Promise] = {
     "collected_at": gettext_lazy("collection time"), "sex": gettext_lazy("sex"),
     "birth_date": gettext_lazy("birth date")}
+# What a correction of the patient's record may change (services.CORRECTABLE_FIELDS).
+CORRECTED_FIELDS: dict[str, Promise] = {
+    "family_name": gettext_lazy("family name"), "given_name": gettext_lazy("given name"),
+    "birth_date": RECORD_FIELDS["birth_date"], "sex": RECORD_FIELDS["sex"]}
 
 # Units as the hemogram rules write them, as printed.
 UNITS = {"x10^9/L": "×10⁹/L", "x10^12/L": "×10¹²/L"}
@@ -143,6 +148,10 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "the CBC file gives another %(fields)s than the registered specimen or patient: check "
         "the sample's identity") % {"fields": _(" and ").join(
             str(RECORD_FIELDS.get(f, f)) for f in p.get("fields") or [])},
+    flag_reasons.RECORD_CORRECTED: lambda p: _(
+        "the patient's %(fields)s corrected after signing: the signed report carries the "
+        "record as it was; amend the case to read it again") % {"fields": _(" and ").join(
+            str(CORRECTED_FIELDS.get(f, f)) for f in p.get("fields") or [])},
     flag_reasons.OUTSIDE_DOMAIN: lambda p: ngettext(
         "%(outside)s of %(cells)s cells outside the validated domain",
         "%(outside)s of %(cells)s cells outside the validated domain",

@@ -128,8 +128,12 @@ CBC_HELD_FLAG = "cbc_after_signing"
 # (its collection time, the patient's sex or birth date: apps.hemograms.services), until they
 # agree again.
 RECORD_DIFFERS_FLAG = "cbc_record_differs"
+# The flag of a signed case whose patient's record was corrected after its signature
+# (apps.workflow.services.patient_correct): its report carries the record as it was, until an
+# amendment reads the case again.
+RECORD_CORRECTED_FLAG = "record_corrected"
 # Flags that put a signed case back on the worklist: each waits for a biologist's decision.
-SIGNED_CASE_FLAGS = (MIXUP_FLAG, CBC_HELD_FLAG)
+SIGNED_CASE_FLAGS = (MIXUP_FLAG, CBC_HELD_FLAG, RECORD_CORRECTED_FLAG)
 
 
 def flag_waits(status: str, name: str) -> bool:

@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, snapshot
 
+from . import flag_reasons
 from .models import (
     MIXUP_FLAG,
     MIXUP_SOURCE,
+    RECORD_CORRECTED_FLAG,
     Patient,
     Sex,
     Specimen,
@@ -218,6 +220,28 @@ MIXUP_RULES_VERSION = "identity-2"  # 2: the flag weighs MIXUP_WEIGHT, not 1
 MIXUP_WEIGHT = 10
 _RULE_MAX = 200  # SpecimenFlag.rule
 _MORE = "…"
+
+
+# Weighs as a blood count after signing: the signed report's patient record is out of date.
+RECORD_CORRECTED_WEIGHT = 3
+
+
+def specimen_record_corrected_flag(*, specimen: Specimen, fields: Iterable[str]) -> None:
+    """Flag a signed case whose patient's record was corrected (``fields``, added to those
+    of a correction before its amendment); no ``fields``: the flag goes (the amendment read the
+    case again)."""
+    fields = list(fields)
+    if fields:
+        earlier = SpecimenFlag.objects.filter(specimen=specimen,
+                                              name=RECORD_CORRECTED_FLAG).first()
+        before = ((earlier.reason or {}).get("params") or {}).get("fields") or [] \
+            if earlier is not None else []
+        fields = [f for f in CORRECTABLE_FIELDS if f in {*before, *fields}]
+    specimen_flags_replace(
+        specimen=specimen, source=RECORD_CORRECTED_FLAG, rules_version="patient-record-1",
+        flags=[FlagRaised(RECORD_CORRECTED_FLAG, ", ".join(fields), RECORD_CORRECTED_WEIGHT,
+                          {"code": flag_reasons.RECORD_CORRECTED, "params": {"fields": fields}})]
+        if fields else [])
 
 
 def mixup_accessions(rule: str) -> list[str]:

@@ -103,6 +103,8 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "scores": scores_for_display(specimen),
         "domain": specimen_domain_latest(specimen),
         "rescan": specimen_rescan_request(specimen),
+        # Read once for the page's two notes (a record corrected after signing, a mix-up).
+        "specimen_flags": list(specimen.flags.all()),
     })
 
 

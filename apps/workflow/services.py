@@ -167,9 +167,11 @@ class PatientCorrection:
 
 def _subject_read_again(specimen: Specimen) -> None:
     """The blood count's intervals and flags read again for the specimen's patient as now
-    registered, and its scores recomputed (age and sex are inputs)."""
+    registered, and its scores recomputed (age and sex are inputs); a correction it waited
+    for is then taken in."""
     cbc_services.cbc_intervals_reread(specimen=specimen)
     scores_request(specimen=specimen, trigger="patient")
+    patient_services.specimen_record_corrected_flag(specimen=specimen, fields=())
 
 
 @transaction.atomic
@@ -177,19 +179,21 @@ def patient_correct(*, actor: User, patient: Patient, reason: str,
                     **changes: object) -> PatientCorrection:
     """Correct the patient's record (audited), then read again, for every case not signed, what
     depends on sex and age: the blood counts' intervals and flags, the record-disagreement
-    flag, the scores. A signed case keeps what was signed: its amendment reads it again."""
+    flag, the scores. A signed case keeps what was signed (its report carries the record as it
+    was) and waits on the worklist for its amendment, which reads it again."""
     fields = patient_services.patient_correct(actor=actor, patient=patient, reason=reason,
                                               **changes)
-    if not SUBJECT_FIELDS & set(fields):
+    if not fields:
         return PatientCorrection(fields)
     read_again, signed = [], []
     for specimen in (Specimen.objects.select_for_update().filter(patient=patient)
                      .select_related("patient").order_by("collected_at", "pk")):
         if specimen_locked_reason(specimen) is not None:
+            patient_services.specimen_record_corrected_flag(specimen=specimen, fields=fields)
             signed.append(specimen.accession)
-            continue
-        _subject_read_again(specimen)
-        read_again.append(specimen.accession)
+        elif SUBJECT_FIELDS & set(fields):
+            _subject_read_again(specimen)
+            read_again.append(specimen.accession)
     return PatientCorrection(fields, tuple(read_again), tuple(signed))
 
 

@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.analysis.selectors import (
@@ -38,6 +37,7 @@ from apps.hemograms.selectors import (
 )
 from apps.hemograms.wording import subject_note
 from apps.patients import selectors as patient_selectors
+from apps.patients.flag_text import CORRECTED_FIELDS
 from apps.patients.forms import CollectionTimeForm, MixupClearForm, PatientCorrectionForm
 from apps.patients.models import Patient, Specimen
 from apps.patients.services import CORRECTABLE_FIELDS
@@ -337,11 +337,6 @@ def amend(request: HttpRequest, accession: str) -> HttpResponse:
                            _("The case is open for amendment; sign it again when done."))
 
 
-CORRECTED_FIELDS = {"family_name": gettext_lazy("family name"),
-                    "given_name": gettext_lazy("given name"),
-                    "birth_date": gettext_lazy("birth date"), "sex": gettext_lazy("sex")}
-
-
 def _correction_text(done: services.PatientCorrection) -> str:
     """What a correction of the patient's record changed and what it read again."""
     if not done.fields:
@@ -352,8 +347,8 @@ def _correction_text(done: services.PatientCorrection) -> str:
         parts.append(_("The blood counts and scores of %(accessions)s are read again for the "
                        "corrected sex and age.") % {"accessions": ", ".join(done.read_again)})
     if done.signed:
-        parts.append(_("Signed cases keep the record as signed: %(accessions)s. Amend a case "
-                       "to reissue its report with the correction.") % {
+        parts.append(_("Signed cases keep the record as signed and wait on the worklist for a "
+                       "biologist to amend them: %(accessions)s.") % {
                            "accessions": ", ".join(done.signed)})
     return " ".join(parts)
 

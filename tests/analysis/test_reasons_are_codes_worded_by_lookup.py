@@ -90,6 +90,7 @@ FLAG_EXAMPLES: dict[str, dict] = {
     flag_reasons.ANALYSER_IP: {"messages": ["Blasts/Abn Lympho?", "PLT Clumps?"]},
     flag_reasons.CBC_HELD: {"n": 2},
     flag_reasons.CBC_RECORD_DIFFERS: {"fields": ["collected_at", "sex"]},
+    flag_reasons.RECORD_CORRECTED: {"fields": ["birth_date", "sex"]},
 }
 
 

@@ -15,6 +15,7 @@ from apps.core.models import AuditEvent
 from apps.hemograms.models import CBCValue
 from apps.patients.models import Patient, Specimen, SpecimenFlag, SpecimenStatus
 from apps.patients.services import patient_create, specimen_create
+from apps.review.selectors import worklist
 from apps.workflow.services import cbc_import
 
 
@@ -69,8 +70,8 @@ def test_the_corrected_sex_is_audited_and_the_open_case_read_again(
     assert _messages(answer) == [
         "The patient's record was corrected (birth date, sex); the change is audited. The "
         "blood counts and scores of S-OPEN are read again for the corrected sex and age. "
-        "Signed cases keep the record as signed: S-SIGNED. Amend a case to reissue its "
-        "report with the correction."]
+        "Signed cases keep the record as signed and wait on the worklist for a biologist to "
+        "amend them: S-SIGNED."]
     patient.refresh_from_db()
     assert patient.sex == "F" and str(patient.birth_date) == "1950-03-01"
     event = AuditEvent.objects.get(action="patient.update")
@@ -80,8 +81,15 @@ def test_the_corrected_sex_is_audited_and_the_open_case_read_again(
     # The open case: a woman's interval, no low haemoglobin, the file agrees with the record.
     assert _hb("S-OPEN").flag == "" and _hb("S-OPEN").ref_low == 12.0
     assert not {"anaemia", "cbc_record_differs"} & _flags("S-OPEN")
-    # The signed case keeps what was signed.
+    # The signed case keeps what was signed, and waits for its amendment, saying why.
     assert _hb("S-SIGNED").flag == "L" and "cbc_record_differs" in _flags("S-SIGNED")
+    assert "record_corrected" in _flags("S-SIGNED")
+    signed = Specimen.objects.get(accession="S-SIGNED")
+    assert signed.priority == 3 and signed in worklist()
+    case = html.unescape(client.get("/review/S-SIGNED/",
+                                    HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    assert ("The patient's birth date and sex corrected after signing: the signed report "
+            "carries the record as it was; amend the case to read it again.") in case
 
 
 @pytest.mark.django_db
@@ -95,7 +103,21 @@ def test_the_amendment_reads_a_signed_case_again(client, technician, biologist,
     client.force_login(biologist)
     client.post("/review/S-SIGNED/amend/", {"reason": "The patient's sex was corrected."})
     assert Specimen.objects.get(accession="S-SIGNED").status == SpecimenStatus.IN_REVIEW
-    assert _hb("S-SIGNED").flag == "" and "cbc_record_differs" not in _flags("S-SIGNED")
+    assert _hb("S-SIGNED").flag == ""
+    assert not {"cbc_record_differs", "record_corrected"} & _flags("S-SIGNED")
+
+
+@pytest.mark.django_db
+def test_in_french_the_birth_date_is_kept_in_the_form(client, technician, registered_as_a_man):
+    """The French form printed the birth date "01/03/1950" in a date picker, which reads no
+    such value: saving the sex alone erased the birth date."""
+    from datetime import date
+
+    Patient.objects.filter(pk=registered_as_a_man.pk).update(birth_date=date(1950, 3, 1))
+    client.force_login(technician)
+    form = client.get(f"/patients/{registered_as_a_man.pseudo_id}/correct/",
+                      HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert 'name="birth_date" value="1950-03-01"' in form
 
 
 @pytest.mark.django_db
@@ -119,8 +141,11 @@ def test_a_correction_says_what_was_checked_and_a_name_changes_nothing_else(
     named = client.post(f"/patients/{patient.pseudo_id}/correct/", {
         "family_name": "Doe-Martin", "given_name": "Jane", "sex": "M", "reason": "Married name."},
         HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    # The signed report prints the name: the signed case waits for its amendment.
     assert _messages(named) == [
-        "The patient's record was corrected (family name); the change is audited."]
+        "The patient's record was corrected (family name); the change is audited. Signed "
+        "cases keep the record as signed and wait on the worklist for a biologist to amend "
+        "them: S-SIGNED."]
     assert _hb("S-OPEN").flag == "L"        # nothing that depends on sex or age was read again
 
 
