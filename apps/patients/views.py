@@ -44,7 +44,9 @@ def patient_detail(request: HttpRequest, pseudo_id: str) -> HttpResponse:
     # The latest specimen's patient context (its blood counts over time and the signed
     # conclusions before it), as its case page shows it.
     return render(request, "patients/patient_detail.html", {
-        "patient": patient, "specimens": specimens, "latest": specimens[0] if specimens else None})
+        "patient": patient, "specimens": specimens,
+        # Over time: with one specimen there is no time to show.
+        "latest": specimens[0] if len(specimens) > 1 else None})
 
 
 @role_required(roles.CAN_VIEW)

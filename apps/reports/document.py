@@ -221,8 +221,10 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
                 "day": _day(_datetime(signed.get("signed_at"))),
                 "version": signed.get("version") or 1,
                 "conclusion": signed.get("conclusion") or "",
+                # A rejection released no count: none is printed under it.
                 "differential": signed_differential(signed.get("per_100_wbc"),
-                                                    signed.get("nrbc_per_100_wbc"))},
+                                                    signed.get("nrbc_per_100_wbc"))
+                if meaning != Meaning.REJECTED else []},
         })
     trends = []
     for trend in context.get("trends") or []:

@@ -61,7 +61,7 @@ from .display import (
     scanner_bands_text,
     signed_differential,
 )
-from .models import Signature
+from .models import Meaning, Signature
 from .trend import Point, trend_panel
 
 REPORT_SCHEMA = "hemaclinic-report/1"
@@ -497,7 +497,9 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
 def worklist_counts() -> dict[str, int]:
     from django.db.models import Count
 
-    rows = (Specimen.objects.filter(status__in=WORKLIST_STATUSES, priority__gt=0)
+    # A signed case has a priority only while it waits again (patients.models.flag_waits), as
+    # the worklist lists it.
+    rows = (Specimen.objects.filter(priority__gt=0)
             .values("status").annotate(n=Count("id")))
     return {row["status"]: row["n"] for row in rows}
 
@@ -639,7 +641,9 @@ def patient_context(specimen: Specimen) -> dict[str, Any] | None:
                 "version": signature.version, "per_100_wbc": per_100 or {},
                 "nrbc_per_100_wbc": nrbc,
                 "signed_at": signature.signed_at, "conclusion": signature.comment,
-                "differential": signed_differential(per_100, nrbc)},
+                # A rejection released no count: none is shown under it.
+                "differential": signed_differential(per_100, nrbc)
+                if signature.meaning != Meaning.REJECTED else []},
             "values": [(label, values[code]) for code, label in CONTEXT_CBC if code in values],
         })
     current_values = values_of[current.pk]

@@ -173,7 +173,7 @@ def sign_blockers_by_meaning(specimen: Specimen, *, cells: list[Cell] | None = N
     has no class until a biologist gives it one (Cell.final_class): an artefact, or the cell it
     is. Those images stop a validation, not a rejection, which releases no count (a smear of an
     unknown stain is rejected without classifying its every image)."""
-    problems = []
+    problems, no_images = [], []
     # Only the latest run counts: an older one is superseded, and a run whose worker is gone
     # (AnalysisRun.is_active) is being queued again or failed by the analysis sweep.
     latest = run_latest(specimen)
@@ -184,13 +184,16 @@ def sign_blockers_by_meaning(specimen: Specimen, *, cells: list[Cell] | None = N
                           "page."))
     elif latest is None and not (cells if cells is not None
                                  else Cell.objects.filter(specimen=specimen).exists()):
-        problems.append(_("No smear image has been uploaded: upload the export on the "
-                          "specimen page."))
+        # Nothing to validate; a rejection (no smear made, a clotted sample) releases nothing.
+        no_images.append(_("No smear image has been uploaded: upload the export on the "
+                           "specimen page."))
     elif latest is None or latest.status != RunStatus.SUCCEEDED:
         problems.append(_("The cells have not been analysed yet."))
     locked = [_("This case is already signed: amend it first.")] \
         if specimen.status in LOCKED else []
-    return {Meaning.VALIDATED: [*problems, *_image_blockers(specimen, cells), *locked],
+    return {Meaning.VALIDATED: [*problems, *no_images,
+                                *([] if no_images else _image_blockers(specimen, cells)),
+                                *locked],
             Meaning.REJECTED: [*problems, *locked]}
 
 

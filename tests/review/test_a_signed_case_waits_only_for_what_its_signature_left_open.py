@@ -9,7 +9,7 @@ import pytest
 
 from apps.patients.models import Specimen, SpecimenFlag
 from apps.patients.services import FlagRaised, specimen_flags_replace, specimen_set_status
-from apps.review.selectors import worklist
+from apps.review.selectors import worklist, worklist_counts
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def test_signing_leaves_only_what_the_signature_could_not_decide(client, biologi
     specimen_flags_replace(specimen=flagged, source="cbc_held", rules_version="t",
                            flags=[FlagRaised("cbc_after_signing", "1 held", 3)])
     assert _priority(flagged) == 3 and flagged in worklist()
+    assert worklist_counts() == {"validated": 1}     # the header counts what the list lists
     client.force_login(biologist)
     page = client.get("/worklist/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     row = page[page.index(f'>{flagged.accession}<'):]

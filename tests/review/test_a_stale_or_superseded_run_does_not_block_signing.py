@@ -54,9 +54,35 @@ def test_each_reason_a_case_has_no_analysis_is_said(technician, analysed):
     from apps.patients.services import specimen_create
 
     empty = specimen_create(actor=technician, accession="S-0099", patient=analysed.patient)
-    assert sign_blockers(empty)[0] == (
-        "No smear image has been uploaded: upload the export on the specimen page.")
-    assert not any("analys" in b for b in sign_blockers(empty))
+    # That alone: not "No white cell is counted: there is no differential to validate", which
+    # asked for a rejection the page then refused.
+    assert sign_blockers(empty) == [
+        "No smear image has been uploaded: upload the export on the specimen page."]
+    # A rejection releases nothing: a case with no smear (none made, a clotted sample) can be
+    # rejected.
+    assert sign_blockers(empty, meaning="rejected") == []
     _run(analysed, RunStatus.FAILED)
     assert sign_blockers(analysed) == [
         "The analysis of the cells failed: start it again on the specimen page."]
+
+
+def test_a_case_without_a_smear_is_rejected(technician, biologist, settings, tmp_path,
+                                            django_capture_on_commit_callbacks):
+    """Signed as rejected, with its result message saying the order has no result."""
+    settings.LIS_OUTBOX_DIR = str(tmp_path / "outbox")
+    from apps.patients.services import patient_create, specimen_create
+    from apps.reports.models import ResultMessage
+    from apps.workflow import services as workflow
+
+    patient = patient_create(actor=technician, external_id="MRN-9", sex="F")
+    empty = specimen_create(actor=technician, accession="S-0098", patient=patient)
+    with django_capture_on_commit_callbacks(execute=True):
+        signature = workflow.case_sign(actor=biologist, specimen=empty,
+                                       password="correct-horse-battery", meaning="rejected",
+                                       comment="Sample clotted: no smear made.")
+    assert signature.meaning == "rejected"
+    import hl7
+
+    message = hl7.parse(ResultMessage.objects.get(signature=signature).message)
+    assert str(message.segment("OBR")[25]) == "X"      # the order has no result
+    assert "23761-0" not in str(message)                # and no differential

@@ -271,3 +271,29 @@ def test_the_patient_page_shows_the_blood_counts_over_time(client, technician, h
     assert hgb[:hgb.index("</svg>")].count("<circle") == 3    # S-0001..S-0003; S-0004 no count
     assert re.findall(r'data-accession="([^"]+)"', part) == ["S-0003", "S-0002", "S-0001"]
     assert "Frottis sans anomalie" in part and "X-0001" not in part
+
+
+def test_a_rejected_earlier_specimen_shows_no_differential(client, biologist, history):
+    """A rejection released no count: "Rejected — Per 100 white cells: ..." read as one."""
+    from apps.reports.document import _patient_context
+    from apps.review.selectors import patient_context_entry
+
+    first = Specimen.objects.get(accession="S-0001")
+    Signature.objects.create(specimen=first, version=2, meaning="rejected", signed_by=biologist,
+                             comment="Smear unreadable", content_sha256="1" * 64,
+                             content={"differential": {"per_100_wbc": {"neutrophil": 50.0,
+                                                                       "lymphocyte": 50.0}}})
+    client.force_login(biologist)
+    html = client.get(reverse("review_case", args=["S-0003"]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = html[html.index('data-accession="S-0001"'):]
+    row = " ".join(row[:row.index("</li>")].split())
+    assert "Rejected" in row and "Smear unreadable" in row and "Per 100 white cells" not in row
+    printed = _patient_context(patient_context_entry(history))
+    assert [r["signature"]["differential"] for r in printed["previous"] if r["signature"]] == [[]]
+
+
+def test_a_patient_with_one_specimen_has_no_history_section(client, technician, specimen):
+    client.force_login(technician)
+    html = client.get(f"/patients/{specimen.patient.pseudo_id}/").content.decode()
+    assert 'id="patient-history"' not in html

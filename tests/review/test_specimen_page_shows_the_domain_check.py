@@ -44,8 +44,8 @@ def test_a_model_without_a_domain_check_says_so(client, technician, analysed):  
 def test_while_a_new_analysis_runs_the_verdict_says_it_is_the_previous_ones(  # type: ignore[no-untyped-def]
         client, technician, analysed):
     """"Queued — cells: 0 of 91" beside "none of 3 outside" read as the new run's verdict."""
-    note = "The domain check below is the previous analysis's: the one running now reads " \
-        "every cell again."
+    note = "The domain check below is the previous analysis's: the new one reads every cell " \
+        "again."
     assert note not in _page(client, technician, analysed)
     AnalysisRun.objects.create(specimen=analysed, pipeline="test", status="queued",
                                progress_total=91)
