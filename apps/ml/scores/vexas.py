@@ -190,6 +190,13 @@ def level_of(score: float) -> Level:
     return "low"
 
 
+def vacuole_share(fraction: float) -> float:
+    """The share of the vacuole part's weight a vacuolated fraction gives: all of it from
+    VACUOLE_FRACTION_HIGH, half from VACUOLE_FRACTION_LOW, none below."""
+    return 1.0 if fraction >= VACUOLE_FRACTION_HIGH else (
+        0.5 if fraction >= VACUOLE_FRACTION_LOW else 0.0)
+
+
 def vexas_score(inputs: VexasInputs) -> VexasResult:
     """Score ``inputs``; indeterminate (score None) with reasons when anything needed is missing."""
     if inputs.n_neutrophils < 0:
@@ -220,9 +227,7 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
                           for i, read in enumerate(reads)]
             k = sum(vacuolated)
             frac = k / n
-            share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
-                0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
-            parts.append(Contribution("vacuoles", w * share, w, frac, Reason(
+            parts.append(Contribution("vacuoles", w * vacuole_share(frac), w, frac, Reason(
                 codes.VACUOLATED_SHARE, {"k": k, "n": n, "fraction": frac,
                                          "high": VACUOLE_FRACTION_HIGH,
                                          "low": VACUOLE_FRACTION_LOW,
@@ -341,9 +346,7 @@ def unread_margin(level: object, contributions: Sequence[Mapping[str, Any]]
     weight = float(vac.get("weight") or 0.0)  # type: ignore[union-attr]
     sex = next((c.get("value") for c in parts if c.get("name") == "male_sex"), None)
     for m in range(1, unread + 1):
-        frac = (k - m) / n
-        share = 1.0 if frac >= VACUOLE_FRACTION_HIGH else (
-            0.5 if frac >= VACUOLE_FRACTION_LOW else 0.0)
+        share = vacuole_share((k - m) / n)
         fewer = [({**c, "points": weight * share} if c is vac else c) for c in parts]
         lower = points_level(fewer)
         if capped_for_a_woman(sex, lower, fewer):
