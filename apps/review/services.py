@@ -172,7 +172,9 @@ def sign_blockers_by_meaning(specimen: Specimen, *, cells: list[Cell] | None = N
     the caller has read them already (the case page). An image in which no white cell was found
     has no class until a biologist gives it one (Cell.final_class): an artefact, or the cell it
     is. Those images stop a validation, not a rejection, which releases no count (a smear of an
-    unknown stain is rejected without classifying its every image)."""
+    unknown stain is rejected without classifying its every image); so do the cells the model
+    and the slide scanner class otherwise, and a case with no smear image at all (none made, a
+    clotted sample: rejected at once)."""
     problems, no_images = [], []
     # Only the latest run counts: an older one is superseded, and a run whose worker is gone
     # (AnalysisRun.is_active) is being queued again or failed by the analysis sweep.
