@@ -34,7 +34,7 @@ from apps.hemograms.selectors import (
     cbc_subject,
     count_intervals,
 )
-from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals
+from apps.hemograms.wording import CBC_SHORT_NAMES, reported_decimals, subject_note
 from apps.ml.scores import vexas
 from apps.patients.models import Specimen
 from apps.patients.selectors import SIGNED_STATUSES
@@ -333,6 +333,20 @@ def case_differential(specimen: Specimen, *, cells: list[Cell] | None = None,
         if "per_100_wbc" in signed:
             return {**signed, "signature_version": latest.version}
     return differential(specimen, cells=cells, cbc=cbc)
+
+
+def case_subject_note(specimen: Specimen, cbc: CBCResult | None) -> str:
+    """Whom the blood count's intervals are read for ("Reference intervals for a man aged 66
+    years."): while the case is signed, as signed, beside the values read then (a patient's
+    record corrected since waits for the amendment); else for the patient as registered."""
+    if cbc is None:
+        return ""
+    if specimen.status in SIGNED_STATUSES:
+        latest = specimen.signatures.order_by("-version").first()
+        signed = ((latest.content or {}).get("cbc") or {}) if latest is not None else {}
+        if signed.get("subject"):
+            return subject_note(signed["subject"])
+    return subject_note(cbc_subject(specimen, cbc))
 
 
 def _domain_models(models: object) -> list[dict[str, Any]]:

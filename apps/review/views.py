@@ -23,9 +23,7 @@ from apps.hemograms.selectors import (
     cbc_held,
     cbc_latest,
     cbc_record_differs,
-    cbc_subject,
 )
-from apps.hemograms.wording import subject_note
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import mixup_raised_before_signing, specimen_rescan_request
 from apps.smears.differential import BAND
@@ -83,7 +81,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     return render(request, "review/case.html", {
         "specimen": specimen, "cbc": cbc, "run": run_latest(specimen),
         "mixup_before_signing": mixup_raised_before_signing(specimen),
-        "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
+        "subject_note": selectors.case_subject_note(specimen, cbc),
         "record_differs": cbc_record_differs(specimen, cbc),
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "differential": differential_table(diff),

@@ -33,9 +33,7 @@ from apps.hemograms.selectors import (
     cbc_held,
     cbc_latest,
     cbc_record_differs,
-    cbc_subject,
 )
-from apps.hemograms.wording import subject_note
 from apps.patients import selectors as patient_selectors
 from apps.patients.flag_text import CORRECTED_FIELDS
 from apps.patients.forms import CollectionTimeForm, MixupClearForm, PatientCorrectionForm
@@ -71,7 +69,7 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
     cbc = cbc_latest(specimen)
     return render(request, "patients/specimen_detail.html", {
         "specimen": specimen,
-        "cbc": cbc, "subject_note": subject_note(cbc_subject(specimen, cbc)) if cbc else "",
+        "cbc": cbc, "subject_note": review_selectors.case_subject_note(specimen, cbc),
         "record_differs": cbc_record_differs(specimen, cbc),
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "groups": cells_grouped(specimen),

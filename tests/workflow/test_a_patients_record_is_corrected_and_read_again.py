@@ -42,13 +42,20 @@ def _messages(response) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def registered_as_a_man(technician):  # type: ignore[no-untyped-def]
+def registered_as_a_man(technician, biologist):  # type: ignore[no-untyped-def]
+    from apps.review.models import Signature
+    from apps.review.selectors import report_content
+
     patient = patient_create(actor=technician, external_id="MRN-7", family_name="Doe",
                              given_name="Jane", sex="M")
     for accession in ("S-OPEN", "S-SIGNED"):
         specimen = specimen_create(actor=technician, accession=accession, patient=patient)
         cbc_import(actor=technician, data=_message(accession), specimen=specimen)
-    Specimen.objects.filter(accession="S-SIGNED").update(status=SpecimenStatus.VALIDATED)
+    signed = Specimen.objects.get(accession="S-SIGNED")
+    Signature.objects.create(specimen=signed, version=1, meaning="validated",
+                             signed_by=biologist, content=report_content(signed),
+                             content_sha256="0" * 64)
+    Specimen.objects.filter(pk=signed.pk).update(status=SpecimenStatus.VALIDATED)
     return patient
 
 
@@ -90,6 +97,14 @@ def test_the_corrected_sex_is_audited_and_the_open_case_read_again(
                                     HTTP_ACCEPT_LANGUAGE="en").content.decode())
     assert ("The patient's birth date and sex corrected after signing: the signed report "
             "carries the record as it was; amend the case to read it again.") in case
+    # Its blood count reads as signed: a man's intervals, said as a man's (not "a woman"
+    # beside "13-17 Low").
+    assert re.findall(r'id="cbc-subject">([^<]*)<', case) == [
+        "Reference intervals for a man aged 76 years (age from the analyser's record)."]
+    assert "for a woman" not in case
+    opened = html.unescape(client.get("/review/S-OPEN/",
+                                      HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    assert "for a woman aged 76 years" in opened
 
 
 @pytest.mark.django_db
