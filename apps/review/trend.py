@@ -14,8 +14,8 @@ WIDTH = 240
 HEIGHT = 64
 PAD_X = 6
 PAD_Y = 8
-# Left of the plot: the axis' two ends, as numbers (the plot itself keeps x from 0 to WIDTH).
-AXIS_WIDTH = 34
+# The axis' two ends are printed left of the plot, in a 34-unit margin the template
+# (review/trend_svg.html) adds; the plot itself keeps x from 0 to WIDTH.
 # Two dots closer than this (two counts of one day, on a plot spanning months) are moved apart
 # in time order, so that each is seen and its tooltip reached; the caption gives the dates.
 MIN_GAP = 6.0
