@@ -447,7 +447,7 @@ def _flags(payloads: dict[str, dict[str, Any]], domain: dict[str, Any] | None = 
                            {"fraction": i["value"], "threshold": who})))
     if _is_outside(domain):
         out.append(("cells_outside_domain",
-                    f"{domain['outside']} of {domain['cells']} cells outside the validated domain",
+                    f"{domain['outside']} of {domain['cells']} images outside the validated domain",
                     Reason(flag_reasons.OUTSIDE_DOMAIN,
                            {k: domain[k] for k in ("outside", "cells", "max_outside")})))
     return out

@@ -153,8 +153,8 @@ REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "record as it was; amend the case to read it again") % {"fields": _(" and ").join(
             str(CORRECTED_FIELDS.get(f, f)) for f in p.get("fields") or [])},
     flag_reasons.OUTSIDE_DOMAIN: lambda p: ngettext(
-        "%(outside)s of %(cells)s cells outside the validated domain",
-        "%(outside)s of %(cells)s cells outside the validated domain",
+        "%(outside)s of %(cells)s images outside the validated domain",
+        "%(outside)s of %(cells)s images outside the validated domain",
         p.get("outside") if isinstance(p.get("outside"), int) else 2) % {
         "outside": _num(p.get("outside")), "cells": _num(p.get("cells"))},
 }

@@ -224,7 +224,7 @@ def limits(content: dict[str, Any], *, gettext: Gettext = _english,
                            for m in cell_models(content))
         notes.append(gettext(
             "Cell images outside the domain the cell model (%(models)s) was validated on: "
-            "%(outside)s of %(cells)s cells. Automated cell classifications and the scores "
+            "%(outside)s of %(cells)s images. Automated cell classifications and the scores "
             "computed from them are not reliable for this smear.") % {
             "models": models or gettext("unknown"), "outside": domain.get("outside"),
             "cells": domain.get("cells")})

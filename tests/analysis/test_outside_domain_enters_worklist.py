@@ -25,8 +25,8 @@ from tests.helpers import pbc_images
 
 FLAG = "cells_outside_domain"
 NAME_EN, NAME_FR = "Cells outside the validated domain", "Cellules hors du domaine validé"
-REASON_EN = "3 of 3 cells outside the validated domain"
-REASON_FR = "3 cellules sur 3 hors du domaine validé"
+REASON_EN = "3 of 3 images outside the validated domain"
+REASON_FR = "3 images sur 3 hors du domaine validé"
 
 
 def _export(n: int) -> bytes:
@@ -129,7 +129,7 @@ def test_the_worklist_page_words_the_flag_in_english_and_french(client, biologis
     assert f'<span class="tag">{NAME_EN}</span> <span class="muted">{REASON_EN}</span>' in row
     assert f'title="rules {FLAG_RULES_VERSION}"' in row
     # The flag says what the domain badge said: the row does not say it twice.
-    assert 'data-domain="outside"' not in row and "3 of 3 cells outside</span>" not in row
+    assert 'data-domain="outside"' not in row and "3 of 3 images outside</span>" not in row
     assert "IN-1" not in page
     assert f'<option value="{FLAG}">{NAME_EN}</option>' in page
     page = _page(client, biologist, "fr")

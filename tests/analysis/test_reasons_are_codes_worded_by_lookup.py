@@ -148,10 +148,10 @@ def test_one_cell_outside_reads_in_the_singular_in_french():
     flag = SpecimenFlag(name="cells_outside_domain", rule="", reason={
         "code": flag_reasons.OUTSIDE_DOMAIN, "params": {"outside": 1, "cells": 3}})
     with translation.override("fr"):
-        assert flag_text.flag_reason(flag) == "1 cellule sur 3 hors du domaine validé"
+        assert flag_text.flag_reason(flag) == "1 image sur 3 hors du domaine validé"
     flag.reason["params"]["outside"] = 2
     with translation.override("fr"):
-        assert flag_text.flag_reason(flag) == "2 cellules sur 3 hors du domaine validé"
+        assert flag_text.flag_reason(flag) == "2 images sur 3 hors du domaine validé"
 
 
 def test_a_signed_report_says_what_was_not_done_not_which_key_to_press():

@@ -30,7 +30,7 @@ FRENCH = [
     "Conclusion du biologiste: Amendment: à revoir",
     "Motif de la modification\u00a0: Recomptage des lymphocytes",
     "Images de cellules hors du domaine sur lequel le modèle cellulaire (hemaclinic-cells "
-    "2.1.2) a été validé\u00a0: 38 cellules sur 40. Les classifications automatiques des "
+    "2.1.2) a été validé\u00a0: 38 images sur 40. Les classifications automatiques des "
     "cellules et les scores qui en sont calculés ne sont pas fiables pour ce frottis.",
     "Le biologiste validant a confirmé avoir revu les images des cellules, qui sont hors du "
     "domaine sur lequel le modèle cellulaire a été validé.",
@@ -43,7 +43,7 @@ ENGLISH = [
     "Conclusion du biologiste: Amendment: à revoir",
     "Amendment: Recomptage des lymphocytes",
     "Cell images outside the domain the cell model (hemaclinic-cells 2.1.2) was validated on: "
-    "38 of 40 cells. Automated cell classifications and the scores computed from them are not "
+    "38 of 40 images. Automated cell classifications and the scores computed from them are not "
     "reliable for this smear.",
     "The validating biologist confirmed reviewing the cell images, which are outside the cell "
     "model's validated domain.",

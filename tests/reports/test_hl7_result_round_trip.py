@@ -96,7 +96,7 @@ def test_the_message_says_what_limits_the_numbers():
     msg = hl7.parse(er7)
     notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
     assert any(n.startswith("Cell images outside the domain the cell model "
-                            "(hemaclinic-cells 2.1.2) was validated on: 38 of 40 cells")
+                            "(hemaclinic-cells 2.1.2) was validated on: 38 of 40 images")
                for n in notes)
     assert "Differential from 38 white cells, fewer than the target of 100." in notes
     assert ("Cells classified one by one by the biologist (reclassified or confirmed): 3 of 40; "

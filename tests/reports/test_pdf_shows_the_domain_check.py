@@ -8,10 +8,10 @@ from apps.analysis.models import AnalysisRun, CellPrediction
 from tests.reports.conftest import MODEL
 from tests.reports.pdfs import pdf_bytes, pdf_text
 
-WARNING_EN = ("These images are outside the domain the model was validated on (3 of 4 cells): "
+WARNING_EN = ("These images are outside the domain the model was validated on (3 of 4 images): "
               "the model's classes and the scores that depend on them are not reliable.")
 WARNING_FR = ("Ces images sont hors du domaine sur lequel le modèle a été validé "
-              "(3 cellules sur 4)")
+              "(3 images sur 4)")
 
 
 def _flat(report, tmp_path) -> str:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ import re
 from apps.analysis.models import AnalysisRun, CellPrediction
 from tests.helpers import case_page_html
 
-BANNER_EN = ("These images are outside the domain the model was validated on (4 of 6 cells): "
+BANNER_EN = ("These images are outside the domain the model was validated on (4 of 6 images): "
              "the model's classes and the scores that depend on them are not reliable.")
-BANNER_FR = "Ces images sont hors du domaine sur lequel le modèle a été validé (4 cellules sur 6)"
+BANNER_FR = "Ces images sont hors du domaine sur lequel le modèle a été validé (4 images sur 6)"
 
 
 def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ def test_outside_images_are_announced_on_the_specimen_page(client, technician, a
         view="found", in_domain=False, domain_score=4.0)
     page = _page(client, technician, analysed)
     assert 'data-domain="outside"' in page and 'role="alert"' in page
-    assert "(6 of 6 cells)" in page
+    assert "(6 of 6 images)" in page
 
 
 def test_the_warning_is_in_the_analysis_card_before_uploads_and_cbc(client, technician,  # type: ignore[no-untyped-def]

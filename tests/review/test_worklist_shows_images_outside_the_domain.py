@@ -62,11 +62,11 @@ def test_outside_rows_say_so_beside_their_flags(client, biologist, technician, m
     page = _page(client, biologist, "en")
     row = _row(page, "EXT-1")
     assert f'data-domain="outside"><span class="tag">{OUTSIDE_EN}</span>' in row
-    assert "3 of 3 cells outside" in row and "Anaemia" in row
+    assert "3 of 3 images outside" in row and "Anaemia" in row
     assert OUTSIDE_EN not in _row(page, "IN-1") and OUTSIDE_EN not in _row(page, "NEW-1")
     page = _page(client, biologist, "fr")
     row = _row(page, "EXT-1")
-    assert OUTSIDE_FR in row and "3 cellules sur 3 hors domaine" in row and "Anémie" in row
+    assert OUTSIDE_FR in row and "3 images sur 3 hors domaine" in row and "Anémie" in row
     assert OUTSIDE_EN not in page and OUTSIDE_FR not in _row(page, "IN-1")
 
 

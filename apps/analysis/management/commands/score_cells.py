@@ -54,7 +54,7 @@ def domain_line(domain) -> str:  # type: ignore[no-untyped-def]
 
     if domain is None or domain.code == SPECIMEN_UNCHECKED:
         return "Domain check: not available for this model (no validated domain statistics)."
-    share = f"{domain.outside} of {domain.cells} cells outside the validated domain"
+    share = f"{domain.outside} of {domain.cells} images outside the validated domain"
     if domain.code == SPECIMEN_OUTSIDE:
         return (f"WARNING: these images are outside the domain the model was validated on "
                 f"({share}; limit {domain.max_outside:.0%}). Classifications and the scores "
