@@ -144,6 +144,13 @@ def test_a_correction_says_what_was_checked_and_a_name_changes_nothing_else(
         "family_name": "Doe", "given_name": "Jane", "sex": "F", "reason": "  "},
         HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 200 and "This field is required." in refused.content.decode()
+    # Said at the top too, where the reader looks first, in the reader's language.
+    assert "Nothing was saved: correct what is marked below." in refused.content.decode()
+    refused_fr = client.post(f"/patients/{patient.pseudo_id}/correct/", {
+        "family_name": "Doe", "given_name": "Jane", "sex": "F", "reason": ""},
+        HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Rien n'a été enregistré\u00a0: corrigez ce qui est signalé ci-dessous." in \
+        html.unescape(refused_fr.content.decode())
     assert Patient.objects.get(pk=patient.pk).sex == "M"
     assert not AuditEvent.objects.filter(action="patient.update").exists()
 
