@@ -240,8 +240,8 @@ def _patient_context(context: dict[str, Any] | None) -> dict[str, Any] | None:
                 trend.get("unit")), "panel": panel,
             # The patient's own lowest and highest: worded so, not read as an interval.
             "range": _("values %(low)s–%(high)s") % {
-                "low": measured_value(panel.low, panel.low_decimals),
-                "high": measured_value(panel.high, panel.high_decimals)},
+                "low": measured_value(panel.low, panel.decimals),
+                "high": measured_value(panel.high, panel.decimals)},
             "first": _day(points[0].at) if points else "",
             "last": _day(points[-1].at) if points else ""})
     sex = context.get("sex") or ""

@@ -47,8 +47,8 @@ class Panel:
     marks: tuple[Mark, ...]
     low: float
     high: float
-    low_decimals: int | None  # the decimals of the point that gives the low, then the high
-    high_decimals: int | None
+    decimals: int | None  # the range's two ends are printed with one precision: the most
+    # decimals any point was given ("110.0–112.0", not "110.0–112"); None unknown
     band: tuple[str, str] | None  # (y of the upper limit, band height), clipped to the plot
     axis_low: float = 0.0  # the values at the foot and the top of the plot (its scale, printed
     axis_high: float = 0.0  # without padding zeros: a scale, not a measurement)
@@ -90,8 +90,7 @@ def trend_panel(points: list[Point], *, ref_low: float | None = None,
         top, bottom = y(ref_high), y(ref_low)
         band = (_fmt(top), _fmt(bottom - top))
     return Panel(points=" ".join(f"{m.x},{m.y}" for m in marks), marks=marks, low=low,
-                 high=high, low_decimals=_decimals_of(points, low),
-                 high_decimals=_decimals_of(points, high), band=band,
+                 high=high, decimals=_decimals(points), band=band,
                  axis_low=lo_axis, axis_high=hi_axis)
 
 
@@ -111,7 +110,7 @@ def _spread(xs: list[float]) -> list[float]:
     return [PAD_X + (v - out[0]) * scale for v in out]
 
 
-def _decimals_of(points: list[Point], value: float) -> int | None:
-    """The decimals a value is printed with: the most any point of that value was given."""
-    known = [p.decimals for p in points if p.value == value and p.decimals is not None]
+def _decimals(points: list[Point]) -> int | None:
+    """The decimals the range is printed with: the most any point was given."""
+    known = [p.decimals for p in points if p.decimals is not None]
     return max(known) if known else None

@@ -170,6 +170,16 @@ def test_two_counts_of_one_day_are_both_seen_and_the_plot_has_its_scale():
     assert xs[0] == 6.0 and abs(xs[-1] - 234.0) < 0.1 and xs == sorted(xs)
 
 
+def test_the_range_of_values_prints_its_two_ends_with_one_precision():
+    """Two files gave platelets as "110.0" and "112": the caption read "110.0–112"."""
+    points = [Point(at=datetime(2026, 1, 1, tzinfo=UTC), value=110.0, decimals=1),
+              Point(at=datetime(2026, 6, 1, tzinfo=UTC), value=112.0, decimals=0),
+              Point(at=datetime(2026, 7, 1, tzinfo=UTC), value=111.0)]
+    panel = trend_panel(points)
+    assert (panel.low, panel.high, panel.decimals) == (110.0, 112.0, 1)
+    assert trend_panel([Point(at=datetime(2026, 1, 1, tzinfo=UTC), value=5.0)]).decimals is None
+
+
 def test_the_signed_context_keeps_the_earlier_nrbc_for_the_report(history):
     """The report prints the earlier specimen's differential from the signed content: its NRBC
     per 100 WBC is kept there, as the page shows it."""
