@@ -154,9 +154,9 @@ def test_the_domain_banner_follows_the_cells_classed_without_a_reload(
     browser_login(page, live_server, "bio", PASSWORD)
     page.goto(f"{live_server.url}/review/{review_case.accession}/")
     banner = "#domain-banner"
-    assert f"{cells} of them are not counted" in page.inner_text(banner)
+    assert f"{cells} of its {cells} images are not counted" in page.inner_text(banner)
     first = page.locator(".group[data-group='unclassified'] figure.cell").first
     first.click()
     page.keyboard.press("n")
     page.wait_for_selector("#review-cells[data-scores-refreshed]", timeout=15_000)
-    assert f"{cells - 1} of them are not counted" in page.inner_text(banner)
+    assert f"{cells - 1} of its {cells} images are not counted" in page.inner_text(banner)

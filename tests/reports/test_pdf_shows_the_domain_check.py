@@ -41,7 +41,8 @@ def test_outside_the_domain_the_pdf_warns_in_english_and_french(make_specimen, s
     assert "(71%)" not in en and "(81%)" not in en and "(91%)" in en
     assert WARNING_EN in en
     # The signed report says what was done, not what its reader is to do.
-    assert "3 of them were not counted: no biologist confirmed or reclassified them." in en
+    assert ("With the smear outside, no image was counted on the model's class alone; 3 of its 4 "
+            "images were not counted, as no biologist confirmed or reclassified them.") in en
     assert "until you confirm" not in en
     # The one cell inside was classified by the biologist, the 3 outside wait: no class of
     # the model is counted, and no "others" keep one.

@@ -4,6 +4,7 @@ and in English, and says the check is not available for a model without one."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from apps.analysis.models import AnalysisRun, CellPrediction
@@ -21,6 +22,11 @@ def _page(client, user, specimen, language):  # type: ignore[no-untyped-def]
 def test_the_banner_and_cell_markers_in_english(client, biologist, outside):
     page = _page(client, biologist, outside, "en")
     assert BANNER_EN in page
+    # With the smear outside, an image inside waits too: the count says of what, not "N of
+    # them" after "4 of 6 images" outside.
+    assert ("With the smear outside, no image is counted on the model's class alone: 4 of its 6 "
+            "images are not counted until you confirm or reclassify them.") in html.unescape(page)
+    assert "of them" not in page
     assert 'data-domain="outside"' in page
     assert len(re.findall(r'data-domain-flag="outside_features"', page)) == 3
     assert len(re.findall(r'data-domain-flag="no_stain"', page)) == 1
@@ -37,6 +43,9 @@ def test_the_banner_and_cell_markers_in_english(client, biologist, outside):
 def test_the_banner_and_cell_markers_in_french(client, biologist, outside):
     page = _page(client, biologist, outside, "fr")
     assert BANNER_FR in page
+    assert ("Le frottis étant hors du domaine, aucune image n'est comptée sur la seule classe du "
+            "modèle : 4 de ses 6 images ne sont comptées qu'une fois confirmées ou "
+            "reclassées.") in html.unescape(page)  # (its spaces made plain by _page)
     assert "outside the domain" not in page
     assert "aucun leucocyte trouvé" in page
     assert "no white cell found" not in page
