@@ -37,6 +37,7 @@ from apps.hemograms.wording import (
     subject_note,
 )
 from apps.ml.domain import CELL_OUTSIDE
+from apps.patients.flag_text import CORRECTED_FIELDS
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import (
     differential_changes,
@@ -400,7 +401,22 @@ def replaced(signature: Signature) -> dict[str, Any] | None:
             "comment_changed": (earlier.content.get("comment") or "") != (
                 signature.content.get("comment") or ""),
             "collected_changed": collection_change(earlier.content, signature.content),
-            "cbc_changed": cbc_change(earlier.content, signature.content)}
+            "cbc_changed": cbc_change(earlier.content, signature.content),
+            "patient_changed": patient_change(earlier.content, signature.content)}
+
+
+def patient_change(earlier: dict[str, Any], content: dict[str, Any]
+                   ) -> list[tuple[str, str, str]]:
+    """What an amendment signs of the patient's record that the earlier version did not (a
+    record corrected in between): each field, before and after, as the report prints them;
+    [] when the record is the same."""
+    before, after = earlier.get("patient") or {}, content.get("patient") or {}
+    shown = {"birth_date": lambda v: _day(_date(v)) or "—",
+             "sex": lambda v: str(_sex(v or "")) or "—"}
+    return [(str(label), shown.get(field, lambda v: v or "—")(before.get(field)),
+             shown.get(field, lambda v: v or "—")(after.get(field)))
+            for field, label in CORRECTED_FIELDS.items()
+            if (before.get(field) or None) != (after.get(field) or None)]
 
 
 def cbc_change(earlier: dict[str, Any], content: dict[str, Any]) -> tuple[str, str] | None:

@@ -138,6 +138,8 @@ class Amended:
     changed_keys: frozenset[str] = frozenset()  # the keys of the changes (OTHER_NAMES...)
     collected_changed: tuple[str, str] | None = None  # the collection time, before and after
     cbc_changed: tuple[str, str] | None = None  # the blood count's measurement, before and after
+    # The patient's record as signed: each field changed (label, before, after)
+    patient_changed: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,10 @@ def changes_note(amended: Amended, *, gettext: Gettext = _english,
     if amended.collected_changed:
         note += " " + gettext("The collection time was changed: %(before)s → %(after)s.") % {
             "before": amended.collected_changed[0], "after": amended.collected_changed[1]}
+    if amended.patient_changed:
+        note += " " + gettext("The patient's record was changed: %(changes)s.") % {
+            "changes": amended.separator.join(f"{label} {before} → {after}" for
+                                              label, before, after in amended.patient_changed)}
     return note
 
 

@@ -225,6 +225,7 @@ def _amended(signature: Signature) -> Amended | None:
                    comment_changed=bool(earlier["comment_changed"]),
                    collected_changed=earlier["collected_changed"],
                    cbc_changed=earlier["cbc_changed"],
+                   patient_changed=tuple(earlier["patient_changed"]),
                    separator=translation.pgettext("between the items of a list", "; "),
                    changed_keys=frozenset(c["key"] for c in earlier["changes"]))
 

@@ -4,6 +4,8 @@ and whether the conclusion changed; in English and in French."""
 
 from __future__ import annotations
 
+import re
+
 from apps.reports.document import differential_changes
 from apps.smears.models import Cell
 
@@ -205,3 +207,42 @@ def test_an_amendment_that_signs_another_blood_count_says_so(settings):
     assert cbc_change(first, dict(first)) is None
     with translation.override("en"):
         assert cbc_change({"cbc": None}, second) == ("none", "7 December 2026, 11:00")
+
+
+def test_an_amendment_that_signs_a_corrected_record_says_so(make_specimen, sign, settings):
+    """The patient's birth date corrected between the two versions: PID-7 moved, and the
+    summary read only "the differential is unchanged. The conclusion was changed." It now says
+    which field of the record changed, from what to what, in the report and the message."""
+    from datetime import date
+
+    import hl7
+
+    from apps.patients.models import Patient
+    from apps.reports.document import report_html
+    from apps.reports.services import result_message_create
+
+    settings.LIS_OUTBOX_DIR = ""
+    settings.HL7_NOTES_LANGUAGE = "en"
+    specimen = make_specimen()
+    Patient.objects.filter(pk=specimen.patient_id).update(birth_date=date(1958, 4, 12))
+    specimen.refresh_from_db()
+    first = sign(specimen)
+    Patient.objects.filter(pk=specimen.patient_id).update(birth_date=date(1958, 4, 21))
+    specimen.refresh_from_db()
+    second = sign(specimen, version=2, amendment_reason="Birth date corrected",
+                  comment=first.comment)
+    def text(language: str) -> str:
+        page = report_html(signature=second, language=language, media_root=settings.MEDIA_ROOT)
+        return " ".join(re.sub(r"<[^>]+>", "", page).split())
+
+    english, french = text("en"), text("fr")
+    assert ("The patient's record was changed: birth date 12 April 1958 → 21 April 1958."
+            in english)
+    assert ("Le dossier du patient a été modifié : date de naissance 12 avril 1958 → 21 avril "
+            "1958.") in french
+    msg = hl7.parse(result_message_create(signature=second).message)
+    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    assert ("Changed from version 1: the differential is unchanged. The patient's record was "
+            "changed: birth date 12 April 1958 → 21 April 1958.") in notes
+    assert "record was changed" not in " ".join(report_html(
+        signature=first, language="en", media_root=settings.MEDIA_ROOT).split())
