@@ -74,7 +74,7 @@ def test_the_message_names_the_model_and_both_say_the_cells_were_reviewed(
     assert signature.content["signature"]["domain_acknowledged"] is True
 
     notes = _notes(ResultMessage.objects.get(signature=signature).message)
-    assert any(n.startswith(f"{NAMED}: 3 of 4 cells") for n in notes)
+    assert any(n.startswith(f"{NAMED}: 3 of 4 images") for n in notes)
     assert not any("unknown" in n for n in notes)
     assert ACK_HL7 in notes
     # Right after the domain note, before the counts it qualifies.
@@ -134,7 +134,7 @@ def test_content_signed_before_the_domain_named_its_model_falls_back_to_the_cell
     notes = _notes(oru_r01(content=content, signature=_facts(), sending_facility="LAB",
                            receiving_application="LIS", receiving_facility="CHU"))
     assert any(n.startswith("Cell images outside the domain the cell model "
-                            "(hemaclinic-cells 2.1.2) was validated on: 12 of 30 cells")
+                            "(hemaclinic-cells 2.1.2) was validated on: 12 of 30 images")
                for n in notes)
     assert not any("unknown" in n or "vexas-rule" in n for n in notes)
     assert ACK_HL7 in notes
