@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.utils import timezone
 
-from apps.patients.models import Specimen
+from apps.patients.models import Patient, Specimen
 
 from . import reference
 from .flags import ABSOLUTE_OF_SHARE, COMPUTED_DECIMALS, computed_count, critical_low
@@ -17,7 +18,12 @@ from .models import (
     ReferenceInterval,
     ReferenceRangeSet,
 )
-from .wording import record_differs_text, record_disagreement, reported_decimals
+from .wording import (
+    record_differs_text,
+    record_disagreement,
+    record_explained_text,
+    reported_decimals,
+)
 
 
 def cbc_latest(specimen: Specimen) -> CBCResult | None:
@@ -92,10 +98,27 @@ def cbc_subject(specimen: Specimen, cbc: CBCResult | None) -> reference.Subject:
 SAME_TIME_SECONDS = 60
 
 
+def record_identity(patient: Patient | None, *, record_sex: str,
+                    record_birth_date: date | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What an analyser's record gives otherwise than the registered patient
+    (reference.disagreements), as (unexplained, explained): a field is explained when the file
+    gives the value the patient's record held before a correction, which checked it (the
+    laboratory system still sending the record as it was)."""
+    if patient is None:
+        return (), ()
+    fields = reference.disagreements(
+        patient_sex=patient.sex, patient_birth_date=patient.birth_date,
+        record_sex=record_sex, record_birth_date=record_birth_date)
+    given = {"sex": record_sex, "birth_date": record_birth_date}
+    explained = tuple(f for f in fields if patient.was_superseded(f, given[f]))
+    return tuple(f for f in fields if f not in explained), explained
+
+
 def cbc_record_fields(specimen: Specimen, cbc: CBCResult | None) -> tuple[str, ...]:
     """What the count's file gives otherwise than the registered specimen and patient: of
     "collected_at" (a time not the specimen's, to the minute, or the specimen has none), "sex"
-    and "birth_date" (reference.disagreements). The worklist flag and the case page read it."""
+    and "birth_date" (record_identity's unexplained). The worklist flag and the case page read
+    it."""
     if cbc is None:
         return ()
     patient = specimen.patient if specimen.patient_id else None
@@ -103,10 +126,20 @@ def cbc_record_fields(specimen: Specimen, cbc: CBCResult | None) -> tuple[str, .
     differs = file_time is not None and (
         registered is None
         or abs((file_time - registered).total_seconds()) >= SAME_TIME_SECONDS)
-    return (("collected_at",) if differs else ()) + reference.disagreements(
-        patient_sex=patient.sex if patient else "",
-        patient_birth_date=patient.birth_date if patient else None,
-        record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date)
+    return (("collected_at",) if differs else ()) + record_identity(
+        patient, record_sex=cbc.record_sex, record_birth_date=cbc.record_birth_date)[0]
+
+
+def cbc_record_explained(specimen: Specimen, cbc: CBCResult | None) -> list[str]:
+    """The case page's notes on what the count's file gives as the patient's record held it
+    before a correction (record_identity's explained): not a disagreement to check, but the
+    laboratory system still to correct."""
+    if cbc is None or not specimen.patient_id:
+        return []
+    _, explained = record_identity(specimen.patient, record_sex=cbc.record_sex,
+                                   record_birth_date=cbc.record_birth_date)
+    return record_explained_text(explained, record_sex=cbc.record_sex,
+                                 record_birth_date=cbc.record_birth_date)
 
 
 def cbc_record_differs(specimen: Specimen, cbc: CBCResult | None) -> list[str]:

@@ -52,10 +52,11 @@ from .selectors import (
     cbc_record_fields,
     cbc_results,
     cbc_subject,
+    record_identity,
     reference_table,
     reference_table_active,
 )
-from .wording import record_disagreement, reported_decimals
+from .wording import record_disagreement, record_explained_text, reported_decimals
 
 User = AbstractBaseUser | AnonymousUser | None
 
@@ -250,14 +251,16 @@ def cbc_import(
         result = _result_store(record=record, specimen=target, source=source, key=key)
         touched.append(target.accession)
         patient = target.patient if target.patient_id else None
-        disagree = reference.disagreements(
-            patient_sex=patient.sex if patient else "",
-            patient_birth_date=patient.birth_date if patient else None,
-            record_sex=record.sex, record_birth_date=record.birth_date)
+        disagree, explained = record_identity(patient, record_sex=record.sex,
+                                              record_birth_date=record.birth_date)
         if disagree and patient is not None:
             warnings.append(_disagreement_note(record.line, record_disagreement(
                 disagree, record_sex=record.sex, record_birth_date=record.birth_date,
                 patient_sex=patient.sex, patient_birth_date=patient.birth_date)))
+        warnings.extend(_("line %(line)s: %(note)s") % {"line": record.line, "note": note}
+                        for note in record_explained_text(
+                            explained, record_sex=record.sex,
+                            record_birth_date=record.birth_date))
         if (note := _collection_time_take(actor, record, target)) is not None:
             warnings.append(note)
         if result.measured_at is not None and CBCResult.objects.filter(

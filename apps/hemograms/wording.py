@@ -112,6 +112,20 @@ def record_disagreement(fields: tuple[str, ...], *, record_sex: str,
             "registered": shown(f, values[f][1])} for f in fields)
 
 
+def record_explained_text(fields: tuple[str, ...], *, record_sex: str,
+                          record_birth_date: date | None) -> list[str]:
+    """One sentence per field an analyser's record gives as the patient's record held it before
+    a correction (selectors.record_identity's explained), for the case page and the import."""
+    shown = {"sex": str(Sex(record_sex).label).lower() if record_sex in Sex.values
+             else record_sex,
+             "birth_date": date_format(record_birth_date, "DATE_FORMAT")
+             if record_birth_date else ""}
+    return [_("The CBC file gives the patient's %(field)s as %(file)s, as the record held it "
+              "before its correction: the corrected record is used. Have the laboratory "
+              "information system corrected too.") % {"field": _field_name(f), "file": shown[f]}
+            for f in fields]
+
+
 def record_differs_text(*, file_collected_at: datetime | None,
                         registered_collected_at: datetime | None,
                         disagreement: str = "") -> list[str]:

@@ -54,6 +54,10 @@ class Patient(TimeStampedModel):
     given_name = models.CharField(_("given name"), max_length=120, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    # The sex and birth dates the record held before a correction (services.patient_correct),
+    # {"sex": ["M"], "birth_date": ["1958-04-12"]}: an analyser's file that still gives one
+    # carries the record as it was, which the correction checked (was_superseded).
+    superseded = models.JSONField(default=dict, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
 
@@ -71,6 +75,12 @@ class Patient(TimeStampedModel):
 
     def age_on(self, day: date) -> int | None:
         return age_in_years(self.birth_date, day)
+
+    def was_superseded(self, field: str, value: object) -> bool:
+        """Did the record hold ``value`` for ``field`` ("sex", "birth_date") before a
+        correction replaced it?"""
+        shown = value.isoformat() if isinstance(value, date) else value
+        return shown in (self.superseded or {}).get(field, [])
 
 
 class SpecimenStatus(models.TextChoices):

@@ -95,12 +95,30 @@ def patient_correct(*, actor: User, patient: Patient, reason: str,
                     if getattr(locked, name) != before[name])
     if not changed:
         return ()
+    locked.superseded = _superseded(locked.superseded or {}, before, locked, changed)
     locked.full_clean()
     locked.save()
     audit_record(actor=actor, action="patient.update", obj=locked, before=before,
                  after=snapshot(locked, PATIENT_FIELDS),
                  detail={"reason": reason.strip()[:500], "fields": list(changed)})
     return changed
+
+
+def _superseded(kept: dict[str, list[str]], before: dict[str, object], patient: Patient,
+                changed: tuple[str, ...]) -> dict[str, list[str]]:
+    """The sex and birth dates the record held before this correction, added to those it held
+    before earlier ones; a value corrected back to is current again, not superseded."""
+    out = {name: list(values) for name, values in kept.items()}
+    for name in ("sex", "birth_date"):
+        if name not in changed:
+            continue
+        old, new = (v.isoformat() if isinstance(v, date) else v
+                    for v in (before[name], getattr(patient, name)))
+        values = [v for v in out.get(name, []) if v != new]
+        if old not in (None, "", Sex.UNKNOWN) and old not in values:
+            values.append(old)
+        out[name] = values
+    return {name: values for name, values in out.items() if values}
 
 
 @transaction.atomic

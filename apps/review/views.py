@@ -23,6 +23,7 @@ from apps.hemograms.selectors import (
     cbc_held,
     cbc_latest,
     cbc_record_differs,
+    cbc_record_explained,
 )
 from apps.patients.models import Specimen, SpecimenStatus
 from apps.patients.selectors import mixup_raised_before_signing, specimen_rescan_request
@@ -83,6 +84,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "mixup_before_signing": mixup_raised_before_signing(specimen),
         "subject_note": selectors.case_subject_note(specimen, cbc),
         "record_differs": cbc_record_differs(specimen, cbc),
+        "record_explained": cbc_record_explained(specimen, cbc),
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "differential": differential_table(diff),
         "gallery": selectors.case_gallery(specimen, cells=cells),

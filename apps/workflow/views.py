@@ -33,6 +33,7 @@ from apps.hemograms.selectors import (
     cbc_held,
     cbc_latest,
     cbc_record_differs,
+    cbc_record_explained,
 )
 from apps.patients import selectors as patient_selectors
 from apps.patients.flag_text import CORRECTED_FIELDS
@@ -71,6 +72,7 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "specimen": specimen,
         "cbc": cbc, "subject_note": review_selectors.case_subject_note(specimen, cbc),
         "record_differs": cbc_record_differs(specimen, cbc),
+        "record_explained": cbc_record_explained(specimen, cbc),
         "held_cbc": cbc_held(specimen), "cbc_earlier": cbc_earlier(specimen, cbc),
         "groups": cells_grouped(specimen),
         "run": run_latest(specimen),

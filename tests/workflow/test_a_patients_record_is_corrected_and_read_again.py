@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
 import pytest
 
@@ -193,3 +194,49 @@ def test_the_api_corrects_a_record_as_the_page_does(client, technician, register
     assert (body["fields"], body["read_again"], body["signed"]) == (
         ["sex"], ["S-OPEN"], ["S-SIGNED"])
     assert _hb("S-OPEN").flag == "" and _hb("S-SIGNED").flag == "L"
+
+
+@pytest.mark.django_db
+def test_a_file_that_still_gives_the_record_as_it_was_is_not_a_mixup(client, technician):
+    """The lab's system sent the same wrong birth date as the one registered: the correction,
+    made on the identity document, left a weight-10 "CBC file disagrees" flag on every case of
+    the patient, which only a new file from the analyser could clear. A file giving the value
+    the record held before its correction is explained: the page says so and that the
+    laboratory system is to be corrected too; a value the record never held still flags."""
+    def message(accession: str, born: str) -> bytes:
+        return _message(accession).replace(b"|19500301|F", f"|{born}|F".encode())
+
+    patient = patient_create(actor=technician, external_id="MRN-7", family_name="Roe",
+                             given_name="Ann", sex="F", birth_date=date(1958, 4, 12))
+    specimen = specimen_create(actor=technician, accession="S-TYPO", patient=patient)
+    cbc_import(actor=technician, data=message("S-TYPO", "19580412"), specimen=specimen)
+    assert _hb("S-TYPO").value == 12.5 and "cbc_record_differs" not in _flags("S-TYPO")
+    client.force_login(technician)
+    client.post(f"/patients/{patient.pseudo_id}/correct/", {
+        "family_name": "Roe", "given_name": "Ann", "birth_date": "1958-04-21", "sex": "F",
+        "reason": "Identity document checked."})
+    patient.refresh_from_db()
+    assert patient.superseded == {"birth_date": ["1958-04-12"]}
+    assert "cbc_record_differs" not in _flags("S-TYPO")
+    page = html.unescape(client.get("/specimens/S-TYPO/", HTTP_ACCEPT_LANGUAGE="en")
+                         .content.decode())
+    assert ("The CBC file gives the patient's birth date as 12 April 1958, as the record held "
+            "it before its correction: the corrected record is used. Have the laboratory "
+            "information system corrected too.") in page
+    assert 'id="cbc-record-differs"' not in page
+    # A later file with the old value: a note, not a disagreement; one with a value the record
+    # never held: the identity is to be checked.
+    later = specimen_create(actor=technician, accession="S-LATER", patient=patient)
+    outcome = cbc_import(actor=technician, data=message("S-LATER", "19580412"), specimen=later)
+    assert [w for w in outcome.warnings if "disagree" in w] == []
+    assert any("as the record held it before its correction" in w for w in outcome.warnings)
+    other = specimen_create(actor=technician, accession="S-OTHER", patient=patient)
+    cbc_import(actor=technician, data=message("S-OTHER", "19580415"), specimen=other)
+    assert "cbc_record_differs" in _flags("S-OTHER")
+    # Corrected back: the value is current again, and the file that gives it agrees.
+    client.post(f"/patients/{patient.pseudo_id}/correct/", {
+        "family_name": "Roe", "given_name": "Ann", "birth_date": "1958-04-12", "sex": "F",
+        "reason": "The first document was another patient's."})
+    patient.refresh_from_db()
+    assert patient.superseded == {"birth_date": ["1958-04-21"]}
+    assert "cbc_record_differs" not in _flags("S-TYPO")
