@@ -457,6 +457,8 @@ def score_display(score: object, *, report: bool = False) -> dict[str, object]:
             name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
         "unread_margin": vexas_unread_margin_text(
             name, get("state"), get("level"), list(evidence.get("contributions") or [])),  # type: ignore[union-attr]
+        "not_counted": vexas_not_counted_text(name, get("state"), get("inputs"),
+                                              report=report),
         # An indeterminate rule's findings are shown, never summed: its points read as a level.
         "parts_note": _("The points of the findings that could be read, not added up into a "
                         "level: the score is indeterminate for the reasons given.")
@@ -521,6 +523,28 @@ def vexas_unread_margin_text(name: str, state: object, level: object,
         "This level rests on neutrophils counted vacuolated on the model's output alone, which "
         "no one has read: with %(m)d fewer of them it would be %(lower)s.", m) % {
         "m": m, "lower": score_level_text(lower, None)}
+
+
+def vexas_not_counted_text(name: str, state: object, inputs: object, *,
+                           report: bool = False) -> str:
+    """Why the VEXAS rule counts fewer neutrophils than the differential: those whose image is
+    outside the validated domain and whose vacuoles the biologist has not read (the rule never
+    counts the model's vacuole output for them); '' when it counts them all."""
+    n = inputs.get("outside_not_counted") if isinstance(inputs, dict) else None
+    if name != "vexas" or state != "scored" or not isinstance(n, int) or n <= 0:
+        return ""
+    if report:
+        return ngettext(
+            "%(n)d neutrophil of the differential was not counted by the rule: its image is "
+            "outside the validated domain and its vacuoles were not read.",
+            "%(n)d neutrophils of the differential were not counted by the rule: their images "
+            "are outside the validated domain and their vacuoles were not read.", n) % {"n": n}
+    return ngettext(
+        "%(n)d neutrophil of the differential is not counted by the rule: its image is outside "
+        "the validated domain. Read its vacuoles (V: seen, Shift+V: none) to count it.",
+        "%(n)d neutrophils of the differential are not counted by the rule: their images are "
+        "outside the validated domain. Read their vacuoles (V: seen, Shift+V: none) to count "
+        "them.", n) % {"n": n}
 
 
 # The scores that read the patient's sex or age (the VEXAS rule's points, the CBC model's inputs).

@@ -479,6 +479,10 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     }
     # The neutrophils each score leaves out: the VEXAS rule counts the biologist's reads.
     left_out = {VEXAS: outside - len(read_outside)}
+    if payloads[VEXAS]["state"] == ScoreState.SCORED and left_out[VEXAS] > 0 \
+            and payloads[VEXAS]["inputs"].get("counted_on") != VEXAS_ON_READS:
+        # Its count is not the differential's: said beside it, with what would count them.
+        payloads[VEXAS]["inputs"]["outside_not_counted"] = left_out[VEXAS]
     payloads = {name: _counted_in_domain(payload, domain, left_out.get(name, outside))
                 for name, payload in payloads.items()}
     if _is_outside(domain) and read is None:

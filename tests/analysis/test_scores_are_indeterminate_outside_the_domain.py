@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone, translation
 
 from apps.analysis.models import AnalysisRun, CellPrediction, RunStatus
-from apps.analysis.score_text import reason_text
+from apps.analysis.score_text import reason_text, score_display
 from apps.analysis.scores import CELLS_OUTSIDE_DOMAIN, scores_compute, scores_current
 from apps.smears.models import Cell
 from apps.smears.services import smear_read_upload
@@ -173,6 +173,19 @@ def test_a_neutrophil_outside_the_domain_counts_once_the_biologist_classed_and_r
     vexas = {s.name: s for s in scores_current(specimen)}["vexas"]
     assert vexas.inputs["n_neutrophils"] == 28
     assert vexas.inputs["neutrophils_outside_domain"] == 2
+    # The differential counts 30 neutrophils, the rule 28: said beside the score, with what
+    # would count them (the walkthrough's "1/59 vacuolated" beside 60 neutrophils).
+    assert vexas.inputs["outside_not_counted"] == 2
+    with translation.override("en"):
+        assert score_display(vexas)["not_counted"] == (
+            "2 neutrophils of the differential are not counted by the rule: their images are "
+            "outside the validated domain. Read their vacuoles (V: seen, Shift+V: none) to "
+            "count them.")
+    with translation.override("fr"):
+        assert score_display(vexas, report=True)["not_counted"] == (
+            "2 polynucléaires neutrophiles de la formule n'ont pas été comptés par la "
+            "règle\u00a0: leurs images sont hors du domaine validé et leurs vacuoles n'ont pas "
+            "été lues.")
     # Classed and read (no vacuoles, against the model's 0.9): counted, as not vacuolated.
     cells_vacuoles_read(actor=biologist, specimen=specimen, cell_ids=[outside[0].pk],
                         seen=False)
@@ -183,6 +196,10 @@ def test_a_neutrophil_outside_the_domain_counts_once_the_biologist_classed_and_r
     assert vexas.inputs["n_neutrophils"] == 29
     assert vexas.inputs["neutrophils_outside_domain"] == 2
     assert vexas.inputs["outside_domain_read"] == 1
+    assert vexas.inputs["outside_not_counted"] == 1
+    with translation.override("en"):
+        assert score_display(vexas)["not_counted"].startswith(
+            "1 neutrophil of the differential is not counted by the rule: its image is outside")
     part = vexas.evidence["contributions"][0]
     assert (part["reason"]["params"]["k"], part["reason"]["params"]["read"]) == (6, 1)
     assert outside[0].pk not in {c["cell_id"] for c in vexas.evidence["cells"]}
