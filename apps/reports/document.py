@@ -36,7 +36,7 @@ from apps.hemograms.wording import (
     ip_message,
     subject_note,
 )
-from apps.ml.domain import CELL_OUTSIDE
+from apps.ml.domain import CELL_OUTSIDE, CELL_SMEAR_OUTSIDE
 from apps.patients.flag_text import CORRECTED_FIELDS
 from apps.patients.models import Sex, SpecimenStatus
 from apps.review.display import (
@@ -322,10 +322,11 @@ def _key_cells(cells: list[dict[str, Any]], media_root: Path) -> list[dict[str, 
     for c in cells:
         # An image without a white cell (its flag a view reason) is given no model class: the
         # network's class for a field of red cells is not a finding. An image outside the
-        # validated domain keeps the model's class as its suggestion, without the figures,
-        # which do not hold for it (CellPrediction.figures_hold).
+        # validated domain, or of a smear outside it, keeps the model's class as its
+        # suggestion, without the figures, which do not hold for it
+        # (CellPrediction.figures_hold).
         flag = c.get("domain_flag") or ""
-        no_cell = bool(flag) and flag != CELL_OUTSIDE
+        no_cell = bool(flag) and flag not in (CELL_OUTSIDE, CELL_SMEAR_OUTSIDE)
         # Neutrophils only (the rule of apps.analysis), also for content signed before it.
         shown = {} if flag else cell_anomalies(final_class=c.get("class") or "",
                                                anomalies=c.get("anomalies"))

@@ -142,3 +142,23 @@ def test_a_rejected_smear_whose_images_wait_claims_no_reclassification(make_spec
     # Signed, nothing is to come: "no differential", not "no differential yet".
     assert "No white cell was counted: there is no differential." in en
     assert "no differential yet" not in en
+
+
+def test_a_key_cell_of_a_smear_outside_keeps_the_models_class_as_a_suggestion(tmp_path):
+    """An image that passed the check on its own, of a smear outside as a whole: its key cell
+    printed only "Image: its smear is outside the validated domain", no model row, unlike the
+    images outside on their own (the walkthrough's LISC report). It keeps the model's class as
+    a suggestion, without the probability, which does not hold for it."""
+    from django.utils import translation
+
+    from apps.reports.document import _key_cells
+
+    cells = [{"cell_id": i, "class": "", "predicted_class": "lymphocyte", "probability": 0.97,
+              "domain_flag": flag, "image": None, "cam": None}
+             for i, flag in ((1, "outside_features"), (2, "smear_outside"), (3, "no_stain"))]
+    with translation.override("en"):
+        shown = {c["cell_id"]: c for c in _key_cells(cells, tmp_path)}
+    assert str(shown[1]["predicted_label"]) == str(shown[2]["predicted_label"]) == "Lymphocyte"
+    assert shown[1]["probability"] == shown[2]["probability"] == ""
+    assert shown[2]["domain_flag"] == "its smear is outside the validated domain"
+    assert shown[3]["predicted_label"] == ""  # no white cell found: no class is a finding
