@@ -251,3 +251,23 @@ class Score(models.Model):
         if not self._state.adding:
             raise ValueError("Scores are never changed: compute a new revision.")
         super().save(*args, **kwargs)
+
+
+class ScoresRequest(models.Model):
+    """When a specimen's scores were last asked for (services.scores_request: a blood count,
+    an analysis or a review changed what they read) and when the last computation began that
+    read it all: while a request is the newer, the pages say that the scores they show are the
+    previous ones (selectors.scores_pending)."""
+
+    specimen = models.OneToOneField(Specimen, on_delete=models.CASCADE,
+                                    related_name="scores_request")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"scores of specimen {self.specimen_id}"
+
+    @property
+    def pending(self) -> bool:
+        return self.requested_at is not None and (
+            self.computed_at is None or self.requested_at > self.computed_at)

@@ -15,6 +15,7 @@ from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from apps.core.numbers import figures_apart
@@ -34,7 +35,7 @@ from apps.patients.services import FlagRaised, specimen_flags_replace
 from apps.smears.differential import is_neutrophil
 from apps.smears.models import Cell
 
-from .models import Score, ScoreState
+from .models import Score, ScoresRequest, ScoreState
 from .selectors import specimen_domain_latest
 
 VEXAS, MDS_IMAGE, MDS_CBC, MDS_FUSED = "vexas", "mds_image", "mds_cbc", "mds_fused"
@@ -458,6 +459,9 @@ def scores_compute(*, specimen_id: int, trigger: str) -> list[Score]:
     """Compute every score; store a new revision of those whose inputs or result changed."""
     specimen = (Specimen.objects.select_for_update(of=("self",)).select_related("patient")
                 .get(pk=specimen_id))
+    # What it reads is what was committed by now: a request made after it waits for the next.
+    ScoresRequest.objects.update_or_create(specimen_id=specimen_id,
+                                           defaults={"computed_at": timezone.now()})
     features, context = _cbc_features(specimen)
     neutrophils, without_outputs, outside, every, waiting, read_outside = _neutrophils(specimen)
     read = _read_by_the_biologist(every, waiting)

@@ -9,7 +9,7 @@ from apps.ml.domain import specimen_domain_counts
 from apps.patients.models import Specimen
 from apps.smears.differential import is_neutrophil
 
-from .models import AnalysisRun, CellPrediction, RunStatus
+from .models import AnalysisRun, CellPrediction, RunStatus, ScoresRequest
 
 # The anomaly outputs (vacuoles, nucleus lobation, and those a model does not provide) are read
 # on neutrophils only (the model card's applies_to_cell_class): on any other cell they mean
@@ -214,6 +214,15 @@ def scores_how() -> dict[str, str]:
 
 
 SCORE_ORDER = ("vexas", "mds_cbc", "mds_image", "mds_fused")
+
+
+def scores_pending(specimen: Specimen) -> bool:
+    """Is a computation of the specimen's scores asked for and not yet begun (ScoresRequest):
+    the scores shown are the previous ones."""
+    try:  # one query, none when the specimen was read with select_related("scores_request")
+        return specimen.scores_request.pending
+    except ScoresRequest.DoesNotExist:
+        return False
 
 
 def scores_for_display(specimen: Specimen) -> list:  # type: ignore[type-arg]

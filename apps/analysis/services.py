@@ -32,7 +32,7 @@ from apps.patients.services import specimen_set_status
 from apps.smears.models import Cell
 
 from . import pipeline
-from .models import RUN_ERROR_TEXTS, AnalysisRun, CellPrediction, RunStatus
+from .models import RUN_ERROR_TEXTS, AnalysisRun, CellPrediction, RunStatus, ScoresRequest
 from .selectors import run_domain
 
 logger = logging.getLogger(__name__)
@@ -418,10 +418,13 @@ def _prediction_fields(*, run: AnalysisRun, out: pipeline.CellOutput) -> dict[st
 
 
 def scores_request(*, specimen: Specimen, trigger: str) -> None:
-    """Recompute the specimen's scores in the worker once the current transaction commits."""
+    """Recompute the specimen's scores in the worker once the current transaction commits; until
+    it has, the pages say the scores shown are the previous ones (ScoresRequest)."""
     from .tasks import scores_compute_task
 
     specimen_id = specimen.pk
+    ScoresRequest.objects.update_or_create(specimen_id=specimen_id,
+                                           defaults={"requested_at": timezone.now()})
     transaction.on_commit(lambda: scores_compute_task.delay(specimen_id, trigger))
 
 

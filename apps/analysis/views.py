@@ -17,7 +17,9 @@ from . import overlays, selectors
 @require_GET
 def analysis_progress(request: HttpRequest, accession: str) -> JsonResponse:
     specimen = get_object_or_404(Specimen, accession=accession)
-    return JsonResponse(selectors.run_progress(selectors.run_latest(specimen)))
+    # With whether the scores shown are the previous ones: the page reloads once they are not.
+    return JsonResponse({**selectors.run_progress(selectors.run_latest(specimen)),
+                         "scores_pending": selectors.scores_pending(specimen)})
 
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.analysis.selectors import (
     run_latest,
     scores_for_display,
+    scores_pending,
     specimen_domain_latest,
     specimens_domain_latest,
 )
@@ -73,7 +74,8 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
     first reclassification starts it too)."""
     if request.method == "POST":
         return case_open(request, accession)
-    specimen = get_object_or_404(Specimen.objects.select_related("patient"), accession=accession)
+    specimen = get_object_or_404(Specimen.objects.select_related("patient", "scores_request"),
+                                 accession=accession)
     # Read once for the gallery, the differential and the sign blockers.
     cells, cbc = selectors.case_cells(specimen), cbc_latest(specimen)
     diff = selectors.case_differential(specimen, cells=cells, cbc=cbc)
@@ -100,7 +102,7 @@ def case(request: HttpRequest, accession: str) -> HttpResponse:
         "comment_changes": comment_changes_text(selectors.changes_since_signed(signatures,
                                                                               diff)),
         "locked": specimen.status in services.LOCKED, "meanings": Meaning.choices,
-        "scores": scores_for_display(specimen),
+        "scores": scores_for_display(specimen), "scores_pending": scores_pending(specimen),
         "domain": specimen_domain_latest(specimen),
         "rescan": specimen_rescan_request(specimen),
         # Read once for the page's two notes (a record corrected after signing, a mix-up).
@@ -134,6 +136,7 @@ def case_scores(request: HttpRequest, accession: str) -> HttpResponse:
     # moves change.
     response = render(request, "review/case_live.html",
                       {"scores": scores_for_display(specimen),
+                       "scores_pending": scores_pending(specimen),
                        "domain": specimen_domain_latest(specimen)})
     response["Cache-Control"] = "private, no-store"
     return response

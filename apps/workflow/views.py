@@ -17,6 +17,7 @@ from apps.analysis.selectors import (
     run_latest,
     scores_for_display,
     scores_how,
+    scores_pending,
     specimen_domain_latest,
 )
 from apps.core import roles
@@ -77,7 +78,8 @@ def specimen_detail(request: HttpRequest, accession: str) -> HttpResponse:
         "groups": cells_grouped(specimen),
         "run": run_latest(specimen),
         "domain": specimen_domain_latest(specimen),
-        "scores": scores_for_display(specimen), "how": scores_how(),
+        "scores": scores_for_display(specimen), "scores_pending": scores_pending(specimen),
+        "how": scores_how(),
         "smear_form": SmearUploadForm(),
         "cbc_form": CBCUploadForm(),
         "mixup": patient_selectors.specimen_mixup(specimen),

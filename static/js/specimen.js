@@ -20,10 +20,26 @@
 
   var box = document.getElementById("analysis");
   var text = document.getElementById("analysis-text");
-  if (!box || !text) { return; }
-  var status = text.getAttribute("data-status");
-  if (status !== "queued" && status !== "running") { return; }
+  if (!box) { return; }
+  var status = text ? text.getAttribute("data-status") : "none";
   var url = box.getAttribute("data-progress-url");
+  var scores = document.getElementById("scores");
+  if (status !== "queued" && status !== "running") {
+    // The scores shown are the previous ones while the worker computes the new: reload once
+    // it has (the progress answer says so).
+    if (!scores || !scores.hasAttribute("data-pending")) { return; }
+    var waitScores = function () {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.scores_pending) { window.setTimeout(waitScores, 2000); }
+          else { window.location.reload(); }
+        })
+        .catch(function () { window.setTimeout(waitScores, 5000); });
+    };
+    window.setTimeout(waitScores, 1500);
+    return;
+  }
   var bar = box.querySelector(".bar");
   var progress = box.querySelector(".progress");
   function poll() {
