@@ -10,6 +10,16 @@ from apps.reports.document import differential_changes
 from apps.smears.models import Cell
 
 
+def _notes(signature) -> list[str]:  # type: ignore[no-untyped-def]
+    """The notes (NTE-3) of ``signature``'s result message, unescaped."""
+    import hl7
+
+    from apps.reports.services import result_message_create
+
+    msg = hl7.parse(result_message_create(signature=signature).message)
+    return [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+
+
 def test_the_amendment_lists_the_changed_figures(make_specimen, sign, settings):
     from django.utils import translation
 
@@ -72,8 +82,7 @@ def test_the_amendments_result_message_says_what_it_changed(make_specimen, sign,
     cell.save(update_fields=["reviewed_class"])
     second = sign(specimen, version=2, amendment_reason="Cell 3 is an eosinophil",
                   comment="Eosinophil confirmed.")
-    msg = hl7.parse(result_message_create(signature=second).message)
-    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    notes = _notes(second)
     reason = notes.index("Amendment: Cell 3 is an eosinophil")
     assert notes[reason + 1] == ("Changed from version 1: Monocytes 25.0 → 0.0; Eosinophils "
                                  "0.0 → 25.0. The conclusion was changed.")
@@ -148,11 +157,8 @@ def test_an_amendment_that_moves_the_collection_time_says_so(make_specimen, sign
     """The time moves in OBR-7; the report and the message's note say from what to what."""
     from datetime import UTC, datetime
 
-    import hl7
-
     from apps.patients.models import Specimen
     from apps.reports.document import report_html
-    from apps.reports.services import result_message_create
 
     settings.TIME_ZONE = "UTC"
     settings.LIS_OUTBOX_DIR = ""
@@ -175,8 +181,7 @@ def test_an_amendment_that_moves_the_collection_time_says_so(make_specimen, sign
                                   media_root=settings.MEDIA_ROOT).split())
     assert ("L'heure de prélèvement a été modifiée : 7 décembre 2026 à 07:45 → 7 décembre 2026 "
             "à 07:15.") in french
-    msg = hl7.parse(result_message_create(signature=second).message)
-    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    notes = _notes(second)
     assert ("Changed from version 1: the differential is unchanged. The collection time was "
             "changed: 7 December 2026, 07:45 → 7 December 2026, 07:15.") in notes
     assert "collection time" not in " ".join(report_html(
@@ -215,11 +220,8 @@ def test_an_amendment_that_signs_a_corrected_record_says_so(make_specimen, sign,
     which field of the record changed, from what to what, in the report and the message."""
     from datetime import date
 
-    import hl7
-
     from apps.patients.models import Patient
     from apps.reports.document import report_html
-    from apps.reports.services import result_message_create
 
     settings.LIS_OUTBOX_DIR = ""
     settings.HL7_NOTES_LANGUAGE = "en"
@@ -240,8 +242,7 @@ def test_an_amendment_that_signs_a_corrected_record_says_so(make_specimen, sign,
             in english)
     assert ("Le dossier du patient a été modifié : date de naissance 12 avril 1958 → 21 avril "
             "1958.") in french
-    msg = hl7.parse(result_message_create(signature=second).message)
-    notes = [msg.unescape(str(n[3])) for n in msg.segments("NTE")]
+    notes = _notes(second)
     assert ("Changed from version 1: the differential is unchanged. The patient's record was "
             "changed: birth date 12 April 1958 → 21 April 1958.") in notes
     assert "record was changed" not in " ".join(report_html(
