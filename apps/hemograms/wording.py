@@ -100,30 +100,28 @@ def record_disagreement(fields: tuple[str, ...], *, record_sex: str,
     page."""
     values = {"sex": (record_sex, patient_sex), "birth_date": (record_birth_date,
                                                                patient_birth_date)}
-
-    def shown(field: str, value: object) -> str:
-        if field == "sex":
-            return str(Sex(value).label).lower() if value in Sex.values else str(value)
-        return date_format(value, "DATE_FORMAT") if isinstance(value, date) else str(value)
-
     return pgettext("between the items of a list", "; ").join(
         _("%(field)s: %(file)s in the file, %(registered)s registered") % {
-            "field": _field_name(f), "file": shown(f, values[f][0]),
-            "registered": shown(f, values[f][1])} for f in fields)
+            "field": _field_name(f), "file": _record_value(f, values[f][0]),
+            "registered": _record_value(f, values[f][1])} for f in fields)
+
+
+def _record_value(field: str, value: object) -> str:
+    """A patient field's value as the record notes print it ("female", "12 April 1958")."""
+    if field == "sex":
+        return str(Sex(value).label).lower() if value in Sex.values else str(value)
+    return date_format(value, "DATE_FORMAT") if isinstance(value, date) else str(value)
 
 
 def record_explained_text(fields: tuple[str, ...], *, record_sex: str,
                           record_birth_date: date | None) -> list[str]:
     """One sentence per field an analyser's record gives as the patient's record held it before
     a correction (selectors.record_identity's explained), for the case page and the import."""
-    shown = {"sex": str(Sex(record_sex).label).lower() if record_sex in Sex.values
-             else record_sex,
-             "birth_date": date_format(record_birth_date, "DATE_FORMAT")
-             if record_birth_date else ""}
+    given = {"sex": record_sex, "birth_date": record_birth_date}
     return [_("The CBC file gives the patient's %(field)s as %(file)s, as the record held it "
               "before its correction: the corrected record is used. Have the laboratory "
-              "information system corrected too.") % {"field": _field_name(f), "file": shown[f]}
-            for f in fields]
+              "information system corrected too.") % {
+                  "field": _field_name(f), "file": _record_value(f, given[f])} for f in fields]
 
 
 def record_differs_text(*, file_collected_at: datetime | None,
