@@ -412,10 +412,13 @@ def patient_change(earlier: dict[str, Any], content: dict[str, Any]
     record corrected in between): each field, before and after, as the report prints them;
     [] when the record is the same."""
     before, after = earlier.get("patient") or {}, content.get("patient") or {}
-    shown = {"birth_date": lambda v: _day(_date(v)) or "—",
-             "sex": lambda v: str(_sex(v or "")) or "—"}
-    return [(str(label), shown.get(field, lambda v: v or "—")(before.get(field)),
-             shown.get(field, lambda v: v or "—")(after.get(field)))
+
+    def printed(field: str, value: Any) -> str:
+        text = _day(_date(value)) if field == "birth_date" else (
+            _sex(value or "") if field == "sex" else value)
+        return str(text or "—")
+
+    return [(str(label), printed(field, before.get(field)), printed(field, after.get(field)))
             for field, label in CORRECTED_FIELDS.items()
             if (before.get(field) or None) != (after.get(field) or None)]
 
