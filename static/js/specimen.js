@@ -22,35 +22,25 @@
   var text = document.getElementById("analysis-text");
   if (!box) { return; }
   var status = text ? text.getAttribute("data-status") : "none";
-  var url = box.getAttribute("data-progress-url");
   var scores = document.getElementById("scores");
-  if (status !== "queued" && status !== "running") {
-    // The scores shown are the previous ones while the worker computes the new: reload once
-    // it has (the progress answer says so).
-    if (!scores || !scores.hasAttribute("data-pending")) { return; }
-    var waitScores = function () {
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (r) { return r.json(); })
-        .then(function (data) {
-          if (data.scores_pending) { window.setTimeout(waitScores, 2000); }
-          else { window.location.reload(); }
-        })
-        .catch(function () { window.setTimeout(waitScores, 5000); });
-    };
-    window.setTimeout(waitScores, 1500);
-    return;
-  }
+  // Poll while the run works, or while the scores shown are the previous ones (the worker
+  // computes the new after a blood count or a run); reload once neither is so.
+  var running = status === "queued" || status === "running";
+  if (!running && !(scores && scores.hasAttribute("data-pending"))) { return; }
+  var url = box.getAttribute("data-progress-url");
   var bar = box.querySelector(".bar");
   var progress = box.querySelector(".progress");
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        if (bar) { bar.style.width = data.percent + "%"; }
-        if (progress) { progress.setAttribute("aria-valuenow", data.percent); }
-        text.textContent = data.text;   // worded by the server, in the page's language
-        text.setAttribute("data-status", data.status);
-        if (data.active) { window.setTimeout(poll, 1500); }
+        if (data.active && text) {
+          if (bar) { bar.style.width = data.percent + "%"; }
+          if (progress) { progress.setAttribute("aria-valuenow", data.percent); }
+          text.textContent = data.text;   // worded by the server, in the page's language
+          text.setAttribute("data-status", data.status);
+        }
+        if (data.active || data.scores_pending) { window.setTimeout(poll, 1500); }
         else { window.location.reload(); }
       })
       .catch(function () { window.setTimeout(poll, 5000); });
