@@ -22,6 +22,10 @@ the model as it is:
   card's domain check puts outside (more than its specimen share of cells with a stain unlike
   the training slides'); a specimen inside keeps the training statistics.
 
+``--shift NAME`` (repeatable; ``training.domain_eval.SHIFTS``) adds specimens of PBC
+validation cells with that shift applied to every image, as a whole smear restained or
+magnified: where the stain gate fires on a shift the model already reads, what it costs.
+
 It only reports: nothing here chooses or changes a model (LISC is the held-out domain).
 """
 
@@ -31,7 +35,7 @@ import argparse
 import csv
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +44,7 @@ from torch import nn
 
 from apps.ml.cells import CellModel, to_tensor
 from training.data import default_datasets_dir, read_labels, read_split_csv
-from training.domain_eval import load
+from training.domain_eval import SHIFTS, load
 from training.model import MultiHeadNet
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,7 +123,8 @@ VARIANTS: dict[str, dict] = {
 
 
 def measure(model_dir: Path, view_dir: Path, datasets: Path, draws: int, pbc_cells: int,
-            seed: int, variants: list[str] | None = None) -> dict:
+            seed: int, variants: list[str] | None = None,
+            shifts: Sequence[str] = ()) -> dict:
     card_model = CellModel.from_dir(model_dir)
     viewer = CellModel.from_dir(view_dir)
     heads = [(h.name, len(h.labels)) for h in card_model.card.heads]
@@ -154,6 +159,15 @@ def measure(model_dir: Path, view_dir: Path, datasets: Path, draws: int, pbc_cel
             "PBC test": (pbc_x, pbc_y, pbc_stain,
                          specimens(pbc_y, {**NORMAL_DIFFERENTIAL, **PBC_EXTRA}, 100, draws,
                                    seed + 1))}
+    # Validation cells with one shift applied to every image of a specimen: the stain gate may
+    # fire on a shift the model already reads (hue), where the statistics can only cost.
+    val = sorted(r[0] for r in read_split_csv(model_dir / "split.csv") if r[2] == "val")
+    val = random.Random(seed).sample(val, min(pbc_cells, len(val)))
+    val_y = np.array([by_path[p].cell_class for p in val])
+    for shift in shifts:
+        x, stain_out = tensors([SHIFTS[shift](load(datasets / "pbc" / p)) for p in val])
+        sets[f"PBC val, {shift}"] = (x, val_y, stain_out, specimens(
+            val_y, {**NORMAL_DIFFERENTIAL, **PBC_EXTRA}, 100, draws, seed + 2))
     out: dict = {"model": f"{card_model.card.name} {card_model.card.version}",
                  "view": f"{viewer.card.name} {viewer.card.version}", "specimens": draws,
                  "cells_per_specimen": 100, "variants": {}}
@@ -195,12 +209,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--variant", action="append", choices=list(VARIANTS), default=None,
                    help="only these variants (repeat; default all)")
+    p.add_argument("--shift", action="append", choices=list(SHIFTS), default=[],
+                   help="also specimens of validation cells under this shift (repeat)")
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"specimens of 100 cells, {args.specimens} per source, 5-class LISC / 8-class PBC:")
     res = measure(args.model, args.view, args.datasets, args.specimens, args.pbc_cells,
-                  args.seed, args.variant)
+                  args.seed, args.variant, args.shift)
     if args.out:
         args.out.write_text(json.dumps(res, indent=2) + "\n")
 
