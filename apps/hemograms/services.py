@@ -11,12 +11,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
 from apps.core.errors import ImportRefusedError
 from apps.core.text import translated
+from apps.core.written_dates import written_date
 from apps.patients import flag_reasons
 from apps.patients.models import CBC_HELD_FLAG, RECORD_DIFFERS_FLAG, Specimen
 from apps.patients.selectors import (
@@ -150,7 +150,7 @@ def _collection_time_take(actor: User, record: CBCRecord, specimen: Specimen) ->
 def _when(value: datetime) -> str:
     """A time as the import's messages print it: the laboratory's local time, to the minute,
     in the language's own format, as the pages print it."""
-    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return written_date(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def _aware(value: datetime | None) -> datetime | None:

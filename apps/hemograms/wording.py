@@ -7,12 +7,12 @@ from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
+from apps.core.written_dates import written_date
 from apps.patients.flag_text import RECORD_FIELDS
 from apps.patients.models import Sex
 
@@ -110,7 +110,7 @@ def _record_value(field: str, value: object) -> str:
     """A patient field's value as the record notes print it ("female", "12 April 1958")."""
     if field == "sex":
         return str(Sex(value).label).lower() if value in Sex.values else str(value)
-    return date_format(value, "DATE_FORMAT") if isinstance(value, date) else str(value)
+    return written_date(value, "DATE_FORMAT") if isinstance(value, date) else str(value)
 
 
 def record_explained_text(fields: tuple[str, ...], *, record_sex: str,
@@ -132,7 +132,7 @@ def record_differs_text(*, file_collected_at: datetime | None,
     of it once, the page keeps it in front of the biologist who validates."""
     out = []
     if file_collected_at is not None:
-        when = date_format(timezone.localtime(file_collected_at), "DATETIME_FORMAT")
+        when = written_date(timezone.localtime(file_collected_at), "DATETIME_FORMAT")
         if registered_collected_at is None:
             out.append(_("The CBC file gives the sample's collection time as %(file)s, and the "
                          "specimen has none: enter it on the specimen page.") % {"file": when})
@@ -141,7 +141,7 @@ def record_differs_text(*, file_collected_at: datetime | None,
                 "The CBC file gives the sample's collection time as %(file)s; the specimen's "
                 "registered one is %(registered)s. Check which is right: the report and the "
                 "result message carry the specimen's.") % {
-                    "file": when, "registered": date_format(
+                    "file": when, "registered": written_date(
                         timezone.localtime(registered_collected_at), "DATETIME_FORMAT")})
     if disagreement:  # record_disagreement
         out.append(_("The analyser's record and the registered patient disagree (%(fields)s): "

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -26,6 +25,7 @@ from apps.analysis.score_text import (
 )
 from apps.analysis.selectors import cell_anomalies
 from apps.core.numbers import measured_value, plain_number
+from apps.core.written_dates import written_date
 from apps.hemograms.flags import critical_low
 from apps.hemograms.models import Flag
 from apps.hemograms.wording import (
@@ -81,12 +81,12 @@ def _day(value: date | datetime | None) -> str:
     """A date in the active language, unambiguous ('17 May 1952', '17 mai 1952'); '' for None."""
     if value is None:
         return ""
-    return date_format(_local(value) if isinstance(value, datetime) else value, DAY)
+    return written_date(_local(value) if isinstance(value, datetime) else value, DAY)
 
 
 def _moment(value: datetime | None) -> str:
     """A time in the active language and time zone ('12 February 2026, 03:38')."""
-    return "" if value is None else date_format(_local(value), MOMENT)
+    return "" if value is None else written_date(_local(value), MOMENT)
 
 
 def _sex(code: str) -> str:

@@ -106,7 +106,8 @@ def test_the_context_reads_french_with_decimal_commas(client, biologist, history
     part = part[:part.index("</section>")]
     assert "75 ans au prélèvement" in part and "Contexte du patient" in part
     assert "Conclusion signée\u00a0:" in part and "Plaquettes" in part and "PNN" in part
-    assert "13,5" in part and "1 mars 2026" in part
+    # The first of the month as French writes it, an ordinal.
+    assert "13,5" in part and "1er mars 2026" in part and "1 mars 2026" not in part
     assert "13.5" not in re.sub(r"<svg.*?</svg>", "", part, flags=re.S)
     # SVG coordinates keep the decimal point whatever the language; the scale reads French.
     assert re.search(r'points="[\d.]+,[\d.]+ ', part)
