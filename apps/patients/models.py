@@ -109,13 +109,16 @@ class Specimen(TimeStampedModel):
                               default=SpecimenStatus.REGISTERED, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
-    # Worklist ordering: the more (and the more serious) flags, the higher; set by the flag rules.
+    # Worklist ordering, set by the flag rules (services.specimen_priority_update): the weight
+    # of its most serious waiting flag first (urgency: a possible mix-up, blasts suspected or a
+    # critical value before any number of milder findings), then the sum of their weights.
     priority = models.PositiveSmallIntegerField(default=0)
+    urgency = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("specimen")
-        indexes = [models.Index(fields=["status", "-priority", "created_at"],
+        indexes = [models.Index(fields=["status", "-urgency", "-priority", "created_at"],
                                 name="specimen_worklist")]
         verbose_name_plural = _("specimens")
 
@@ -156,7 +159,8 @@ def flag_waits(status: str, name: str) -> bool:
 
 class SpecimenFlag(models.Model):
     """Why a specimen is on the worklist: a hemogram rule, a score or the identity check that
-    fired. The specimen's worklist priority is the sum of its flags' weights.
+    fired. The specimen's worklist priority is the sum of its flags' weights, its urgency the
+    largest of them.
 
     `rule` is the finding as the rule recorded it (for the audit trail and the admin; the
     analyser's own message, or the accessions of a possible mix-up); `reason` is the same finding

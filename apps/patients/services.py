@@ -211,11 +211,14 @@ class FlagRaised:
 
 def specimen_priority_update(*, specimen: Specimen) -> int:
     """The specimen's worklist priority: the sum of the weights of the flags it waits for
-    (models.flag_waits; 0 without one). Read again when its flags or its status change."""
+    (models.flag_waits; 0 without one), and its urgency, the largest of those weights (the
+    worklist reads the urgency first). Read again when its flags or its status change."""
     status = Specimen.objects.values_list("status", flat=True).get(pk=specimen.pk)
-    priority = sum(weight for name, weight in SpecimenFlag.objects.filter(specimen=specimen)
-                   .values_list("name", "weight") if flag_waits(status, name))
-    Specimen.objects.filter(pk=specimen.pk).update(priority=priority)
+    weights = [weight for name, weight in SpecimenFlag.objects.filter(specimen=specimen)
+               .values_list("name", "weight") if flag_waits(status, name)]
+    priority = sum(weights)
+    Specimen.objects.filter(pk=specimen.pk).update(priority=priority,
+                                                   urgency=max(weights, default=0))
     return priority
 
 

@@ -470,7 +470,8 @@ WORKLIST_STATUSES = ("registered", "imported", "analysing", "analysed", "in_revi
 
 def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None,  # type: ignore[no-untyped-def]
              include_unflagged: bool = False, query: str = ""):
-    """Specimens waiting for a biologist: flagged first (priority), then the oldest first.
+    """Specimens waiting for a biologist: flagged first (urgency, then priority: the most
+    serious flag, then all of them), then the oldest first.
 
     A search (`query`: part of the accession, the patient's pseudo-id or hospital number, or
     part of a name) looks at every specimen, flagged or not, in any status unless one is
@@ -505,7 +506,8 @@ def worklist(*, flag: str = "", status: str = "", date_from=None, date_to=None, 
         qs = qs.filter(created_at__date__gte=date_from)
     if date_to:
         qs = qs.filter(created_at__date__lte=date_to)
-    return qs.order_by("-priority", "created_at", "id").distinct()
+    # The most serious finding first, whatever the number of milder ones beside another.
+    return qs.order_by("-urgency", "-priority", "created_at", "id").distinct()
 
 
 def worklist_counts() -> dict[str, int]:
