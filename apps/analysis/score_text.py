@@ -400,6 +400,8 @@ def _qualified_level(name: str, state: object, level: object, thresholds: dict |
     text = score_level_text(level, thresholds)
     if name == "vexas" and state == "scored" and vexas.woman_kept_low(level, contributions):
         return _("%(level)s: a woman whose vacuoles give no points") % {"level": text}
+    if name == "vexas" and state == "scored" and vexas.kept_low(level, contributions):
+        return _("%(level)s: the vacuoles give no points") % {"level": text}
     if vexas_without_vacuoles_text(name, state, level, contributions):
         return _("%(level)s, on the blood count, sex and age alone") % {"level": text}
     if only_through_demographics(name, state, value, thresholds, contributions):
@@ -481,7 +483,8 @@ def on_reads_text(state: object, inputs: object) -> str:
 
 def vexas_without_vacuoles_text(name: str, state: object, level: object,
                                 contributions: list[dict]) -> str:
-    """Why a VEXAS level reached without any vacuolated neutrophil is no worklist suspicion
+    """Why a VEXAS level reached without any vacuolated neutrophil is low, or, for a result
+    stored before vexas-rule 1.3 that kept it, no worklist suspicion
     (apps.analysis.scores._vexas_flagged)."""
     if name != "vexas" or state != "scored":
         return ""
@@ -491,10 +494,19 @@ def vexas_without_vacuoles_text(name: str, state: object, level: object,
                  "a single X). Without vacuoles among her points, a woman's macrocytosis and "
                  "cytopenias are an MDS's, a B12 deficiency's or alcohol's.") % {
                      "level": score_level_text(vexas.points_level(contributions), None)}
-    if level not in ("intermediate", "high") or vexas.vacuoles_scored(contributions):
+    kept = vexas.kept_low(level, contributions)
+    if not kept and (level not in ("intermediate", "high")
+                     or vexas.vacuoles_scored(contributions)):
         return ""
-    rest = _("the level rests on the blood count, sex and age, which MDS, a B12 deficiency or "
-             "alcohol give too. It is not put on the worklist as a VEXAS suspicion.")
+    if kept:
+        rest = _("the blood count, sex and age alone reach %(level)s, a pattern MDS, a B12 "
+                 "deficiency or alcohol give far more often than VEXAS: the level is low. "
+                 "VEXAS's hallmark is vacuoles in the marrow's myeloid and erythroid "
+                 "precursors.") % {
+                     "level": score_level_text(vexas.points_level(contributions), None)}
+    else:
+        rest = _("the level rests on the blood count, sex and age, which MDS, a B12 deficiency "
+                 "or alcohol give too. It is not put on the worklist as a VEXAS suspicion.")
     # Some neutrophils may be vacuolated, too few of them to score: said so, with their count.
     found = next((c.get("reason") or {} for c in contributions
                   if isinstance(c, Mapping) and c.get("name") == "vacuoles"), {})

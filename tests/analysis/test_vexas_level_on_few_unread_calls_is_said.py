@@ -25,10 +25,10 @@ def test_the_margin_is_said_in_english_and_french():
     with translation.override("en"):
         assert score_display(score)["unread_margin"] == (
             "This level rests on neutrophils counted vacuolated on the model's output alone, "
-            "which no one has read: with 2 fewer of them it would be intermediate.")
+            "which no one has read: with 2 fewer of them it would be low.")
     with translation.override("fr"):
         assert score_display(score, report=True)["unread_margin"] == (
             "Ce niveau repose sur des neutrophiles comptés vacuolés sur la seule sortie du "
-            "modèle, que personne n’a relus\u00a0: avec 2 de moins, il serait intermédiaire.")
+            "modèle, que personne n’a relus\u00a0: avec 2 de moins, il serait faible.")
     read = _stored([0.9] * 4 + [0.1] * 28, reads=[True] * 4 + [None] * 28)
     assert score_display(read)["unread_margin"] == ""

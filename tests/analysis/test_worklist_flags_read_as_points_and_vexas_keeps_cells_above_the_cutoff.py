@@ -134,8 +134,9 @@ def test_the_installed_cbc_model_gives_its_training_prevalence(settings):
 
 def test_without_vacuolated_neutrophils_the_vexas_rule_flags_nothing():
     """Macrocytic anaemia, low platelets, male sex and age reach 60 points without a single
-    vacuolated neutrophil: the score shows it, the worklist does not call it a VEXAS
-    suspicion (an older man with MDS or a B12 deficiency would be one)."""
+    vacuolated neutrophil: a result signed under vexas-rule 1.2 kept "intermediate"; the
+    worklist does not call it a VEXAS suspicion (an older man with MDS or a B12 deficiency
+    would be one) and the pages say what it rests on."""
     payloads = _payloads(0.6, "intermediate")
     payloads["vexas"]["evidence"]["contributions"] = [
         {"name": "vacuoles", "points": 0.0, "weight": 0.4},
@@ -195,9 +196,25 @@ def test_a_woman_whose_points_reach_intermediate_without_vacuoles_reads_low_and_
     with translation.override("fr"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})
     assert shown["level"] == "faible\u00a0: une femme dont les vacuoles ne donnent aucun point"
-    # A man with the same points: intermediate, on the blood count alone, as before.
+    # A man with the same blood count (60 points): low too since vexas-rule 1.3, and why,
+    # without the words about women.
     payloads["vexas"]["evidence"]["contributions"][4] = {
         "name": "male_sex", "points": 0.05, "weight": 0.05, "value": "M"}
+    payloads["vexas"]["value"] = 0.6
+    assert "vexas_suspicion" not in {name for name, _rule, _reason in _flags(payloads)}
+    with translation.override("en"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})
+    assert shown["level"] == "low: the vacuoles give no points"
+    assert shown["without_vacuoles"] == (
+        "The vacuoles give none of its points: the blood count, sex and age alone reach "
+        "intermediate, a pattern MDS, a B12 deficiency or alcohol give far more often than "
+        "VEXAS: the level is low. VEXAS's hallmark is vacuoles in the marrow's myeloid and "
+        "erythroid precursors.")
+    with translation.override("fr"):
+        shown = score_display({"name": "vexas", **payloads["vexas"]})
+    assert shown["level"] == "faible\u00a0: les vacuoles ne donnent aucun point"
+    assert "femme" not in shown["without_vacuoles"]
+    # His "intermediate" signed under vexas-rule 1.2 keeps its level, and says what it rests on.
     payloads["vexas"]["level"] = "intermediate"
     with translation.override("en"):
         shown = score_display({"name": "vexas", **payloads["vexas"]})

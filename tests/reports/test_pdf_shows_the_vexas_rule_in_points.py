@@ -47,19 +47,37 @@ def test_a_value_with_a_long_level_is_not_wrapped_in_its_cell(make_specimen, sig
 
 def test_a_level_without_points_from_vacuoles_says_so_in_its_column(make_specimen, sign,
                                                                     settings):
-    """A macrocytic anaemia in an older man, no vacuolated neutrophil: the Level column of the
-    signed report says what the level rests on, as the case page does, not a bare
-    "intermediate" a reader skims."""
+    """A macrocytic anaemia in an older man, no vacuolated neutrophil: the level is low
+    (vexas-rule 1.3) and the Level column of the signed report says why, as the case page
+    does; a result signed under 1.2, whose level was "intermediate", says what it rested on
+    (below), not a bare "intermediate" a reader skims."""
     from apps.reports.document import report_html
 
     result = vexas.vexas_score(vexas.VexasInputs(
         n_neutrophils=25, vacuole_probs=[0.1] * 25, mcv_fl=111.8, hgb_g_dl=8.7,
         plt_10_9_l=80.0, sex="M", age_years=83.0))
-    assert result.level == "intermediate"
+    assert result.level == "low" and result.score == 0.6
     entry = {**_vexas_entry(), "value": result.score, "level": result.level,
              "evidence": {"contributions": [asdict(c) for c in result.contributions]}}
     signature = sign(make_specimen(), scores=[entry])
     html = report_html(signature=signature, language="en", media_root=settings.MEDIA_ROOT)
-    assert '<td class="level">intermediate, on the blood count, sex and age alone</td>' in html
+    assert '<td class="level">low: the vacuoles give no points</td>' in html
+    assert "the blood count, sex and age alone reach intermediate" in html
     french = report_html(signature=signature, language="fr", media_root=settings.MEDIA_ROOT)
+    assert "faible\u00a0: les vacuoles ne donnent aucun point" in french
+
+
+def test_a_level_signed_under_the_earlier_rule_says_what_it_rested_on(make_specimen, sign,
+                                                                      settings):
+    from apps.reports.document import report_html
+
+    result = vexas.vexas_score(vexas.VexasInputs(
+        n_neutrophils=25, vacuole_probs=[0.1] * 25, mcv_fl=111.8, hgb_g_dl=8.7,
+        plt_10_9_l=80.0, sex="M", age_years=83.0))
+    entry = {**_vexas_entry(), "value": result.score, "level": "intermediate",
+             "evidence": {"contributions": [asdict(c) for c in result.contributions]}}
+    older = sign(make_specimen(), scores=[entry])
+    html = report_html(signature=older, language="en", media_root=settings.MEDIA_ROOT)
+    assert '<td class="level">intermediate, on the blood count, sex and age alone</td>' in html
+    french = report_html(signature=older, language="fr", media_root=settings.MEDIA_ROOT)
     assert "intermédiaire, sur la NFS, le sexe et l&#x27;âge seuls" in french

@@ -16,6 +16,7 @@ from apps.analysis.models import Score
 from apps.analysis.score_text import evidence_cells, reason_text
 from apps.analysis.scores import scores_compute
 from apps.core.models import AuditEvent
+from apps.ml.scores import vexas
 from apps.ml.scores.vexas import VexasInputs, vexas_score
 from apps.review.selectors import report_content
 from apps.review.services import ReviewError
@@ -85,7 +86,7 @@ def test_the_vexas_score_and_its_evidence_follow_the_read(biologist, technician,
     scores_compute(specimen_id=neutrophil_specimen.pk, trigger="test")
     score = Score.objects.filter(specimen=neutrophil_specimen, name="vexas").latest("revision")
     part = score.evidence["contributions"][0]
-    assert part["points"] == 0.2 and score.version == "vexas-rule/1.2.0"
+    assert part["points"] == 0.2 and score.version == vexas.VERSION
     assert reason_text(part["reason"]).endswith(
         "; vacuoles read by the biologist in 7 of the 30")
     # The cells counted: the one the biologist saw first, then the model's 2 left; none of

@@ -39,8 +39,8 @@ from apps.ml.scores.reasons import (
 )
 
 # 1.1: the biologist's read of a neutrophil's vacuoles wins. 1.2: a woman without vacuolated
-# neutrophils stays "low" whatever her blood count (WOMAN_WITHOUT_VACUOLES).
-VERSION = "vexas-rule/1.2.0"
+# neutrophils stays "low" whatever her blood count. 1.3: so does anyone (WITHOUT_VACUOLES_LEVEL).
+VERSION = "vexas-rule/1.3.0"
 
 # Fewer cells and the vacuolated fraction is too noisy: with 20 neutrophils a true
 # fraction of 20% has a 95% binomial interval of roughly 8-42%, which still separates it
@@ -78,14 +78,16 @@ WEIGHTS: dict[str, float] = {
     "pseudo_pelger": 0.0,
 }
 # Levels (score at or above): "high" needs vacuoles plus macrocytic anaemia or more;
-# vacuoles alone or a macrocytic anaemia in an older man without vacuoles stay "intermediate".
+# vacuoles alone are "intermediate".
 LEVEL_INTERMEDIATE = 0.40
 LEVEL_HIGH = 0.70
-# UBA1 is on the X chromosome: the reported patients are men, with a few women with X
-# monosomy. A woman's macrocytic anaemia and thrombocytopenia without vacuolated neutrophils
-# are an MDS's, a B12 deficiency's or alcohol's, and reach 0.55 points: her level is "low"
-# (capped_for_a_woman), her points are kept and shown.
-WOMAN_WITHOUT_VACUOLES_LEVEL: Level = "low"
+# Without vacuolated neutrophils among the points, the blood count, sex and age reach 0.55
+# (a woman) or 0.60 (an older man) with a macrocytic anaemia and low platelets: an MDS's, a B12
+# deficiency's or alcohol's far more often than VEXAS's, whose hallmark is vacuolated myeloid
+# and erythroid precursors. The level is "low" (capped_without_vacuoles); the points are kept
+# and shown, and the pages say why. UBA1 is on the X chromosome besides: the reported
+# patients are men, with a few women with X monosomy.
+WITHOUT_VACUOLES_LEVEL: Level = "low"
 
 DISCLAIMER = (
     "VEXAS suspicion score: a rule-based suspicion that should prompt UBA1 sequencing, never "
@@ -311,21 +313,27 @@ def vexas_score(inputs: VexasInputs) -> VexasResult:
     # Round away float noise so a case exactly on a level boundary lands where documented.
     score = round(sum(c.points for c in parts), 10)
     level = level_of(score)
-    if capped_for_a_woman(inputs.sex, level, [asdict(c) for c in parts]):
-        level = WOMAN_WITHOUT_VACUOLES_LEVEL
+    if capped_without_vacuoles(level, [asdict(c) for c in parts]):
+        level = WITHOUT_VACUOLES_LEVEL
     return VexasResult("scored", score, level, tuple(parts), (), thresholds(),
                        VERSION, DISCLAIMER)
 
 
+def kept_low(level: object, contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a stored result's points reach "intermediate" or more and its level was kept
+    "low" (capped_without_vacuoles), read from its contributions: the pages say why beside its
+    points. A result stored before vexas-rule 1.3 may be a man's "intermediate" without
+    vacuoles: it keeps its level, and the pages say what it rests on."""
+    reached = points_level(contributions)
+    return (level == WITHOUT_VACUOLES_LEVEL and reached != WITHOUT_VACUOLES_LEVEL
+            and capped_without_vacuoles(reached, contributions))
+
+
 def woman_kept_low(level: object, contributions: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether a stored result is a woman's whose points reach "intermediate" or more and whose
-    level was kept "low" (capped_for_a_woman), read from its contributions: the pages say
-    why beside her points."""
+    """``kept_low`` for a woman (the pages add that VEXAS is a disease of men)."""
     sex = next((c.get("value") for c in contributions
                 if isinstance(c, Mapping) and c.get("name") == "male_sex"), None)
-    reached = points_level(contributions)
-    return (level == WOMAN_WITHOUT_VACUOLES_LEVEL and reached != WOMAN_WITHOUT_VACUOLES_LEVEL
-            and capped_for_a_woman(sex, reached, contributions))
+    return sex == "F" and kept_low(level, contributions)
 
 
 def unread_margin(level: object, contributions: Sequence[Mapping[str, Any]]
@@ -344,13 +352,12 @@ def unread_margin(level: object, contributions: Sequence[Mapping[str, Any]]
     if not (isinstance(k, int) and isinstance(n, int) and isinstance(unread, int) and n > 0):
         return None
     weight = float(vac.get("weight") or 0.0)  # type: ignore[union-attr]
-    sex = next((c.get("value") for c in parts if c.get("name") == "male_sex"), None)
     for m in range(1, unread + 1):
         share = vacuole_share((k - m) / n)
         fewer = [({**c, "points": weight * share} if c is vac else c) for c in parts]
         lower = points_level(fewer)
-        if capped_for_a_woman(sex, lower, fewer):
-            lower = WOMAN_WITHOUT_VACUOLES_LEVEL
+        if capped_without_vacuoles(lower, fewer):
+            lower = WITHOUT_VACUOLES_LEVEL
         if LEVEL_ORDER.index(lower) < LEVEL_ORDER.index(str(level)):
             return m, lower
     return None
@@ -362,9 +369,7 @@ def points_level(contributions: Sequence[Mapping[str, Any]]) -> Level:
                               if isinstance(c, Mapping)), 10))
 
 
-def capped_for_a_woman(sex: object, level: object,
-                       contributions: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether a level the points reach is lowered for a woman without vacuolated neutrophils
-    (WOMAN_WITHOUT_VACUOLES_LEVEL); the pages say why beside her points."""
-    return (sex == "F" and level in ("intermediate", "high")
-            and not vacuoles_scored(contributions))
+def capped_without_vacuoles(level: object, contributions: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a level the points reach is lowered to WITHOUT_VACUOLES_LEVEL: no vacuolated
+    neutrophils among them; the pages say why beside the points."""
+    return level in ("intermediate", "high") and not vacuoles_scored(contributions)

@@ -1,5 +1,6 @@
 """A "high" VEXAS level reached with 4 of 32 neutrophils the model called vacuolated (12%,
-half the vacuole points) fell to "intermediate" with two fewer calls, and nothing on the page
+half the vacuole points) fell to "intermediate" (since vexas-rule 1.3, "low": no vacuole
+points left) with two fewer calls, and nothing on the page
 said so: the level now says how few calls that no one has read it rests on."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _result(probs: list[float], reads: list[bool | None] | None = None,
 
 def test_a_level_on_a_few_unread_calls_says_how_few():
     level, parts = _result([0.9] * 4 + [0.1] * 28)        # 4/32: half the vacuole points
-    assert level == "high" and unread_margin(level, parts) == (2, "intermediate")
+    assert level == "high" and unread_margin(level, parts) == (2, "low")  # none score: low
 
 
 def test_reads_and_a_wide_margin_say_nothing():
@@ -30,7 +31,7 @@ def test_reads_and_a_wide_margin_say_nothing():
     assert level == "high" and unread_margin(level, parts) is None
     # 16/32 vacuolated: the level holds while 3/32 (9%) still score half the points.
     level, parts = _result([0.9] * 16 + [0.1] * 16)
-    assert level == "high" and unread_margin(level, parts) == (14, "intermediate")
+    assert level == "high" and unread_margin(level, parts) == (14, "low")
     # A low level has nothing to fall from; a result stored before "unread" was kept, neither.
     level, parts = _result([0.1] * 32, mcv_fl=90.0, hgb_g_dl=14.0)
     assert level == "low" and unread_margin(level, parts) is None
