@@ -65,6 +65,7 @@ from apps.smears.differential import (
     absolute_bounds,
     absolute_figure,
     names_in_order,
+    outside_interval,
     per_100_of,
 )
 
@@ -303,6 +304,24 @@ def _interval(cbc: dict[str, Any], code: str | None) -> Interval | None:
     return None
 
 
+def _analyser_differs_note(diff: dict[str, Any], cls: str, count: object, counted: int, *,
+                           gettext: Gettext = _english) -> str:
+    """Under a smear count whose share the analyser's automated differential contradicts (the
+    page's "≠", smears.differential.outside_interval): the analyser's count beside it, so that
+    a receiving system that also holds the analyser's value is told the two disagree."""
+    share = ((diff.get("analyser") or {}).get("per_100_wbc") or {}).get(cls)
+    wbc = diff.get("analyser_wbc")
+    if not isinstance(share, int | float) or isinstance(share, bool) \
+            or not isinstance(count, int) or not outside_interval(count, counted, float(share)):
+        return ""
+    return gettext(
+        "The analyser's automated differential gives %(share)s%% (%(absolute)s ×10⁹/L), "
+        "outside this count's 95%% interval: one of the two counts misses cells.") % {
+        "share": number_format(float(share), decimal_pos=1),
+        "absolute": number_format(float(share) * float(wbc) / 100, decimal_pos=ABSOLUTE_DECIMALS)
+        if isinstance(wbc, int | float) else "?"}
+
+
 def _reference_text(interval: Interval | None) -> str:
     """OBX-7: "low-high", "> low" or "< high" (HL7 v2.5), empty without an interval."""
     if interval is None:
@@ -404,6 +423,8 @@ def observations(content: dict[str, Any], *, gettext: Gettext = _english) -> lis
             "high": number_format(bounds[1], decimal_pos=ABSOLUTE_DECIMALS)} \
             if interval and bounds and not flag and count_reading(
                 cbc_code, absolute, interval.low, interval.high) else ""
+        note = " ".join(n for n in (note, _analyser_differs_note(
+            diff, cls, count, counted, gettext=gettext)) if n)
         rows.append(Row("NM", f"{code}^{name}^LN", f"{absolute:.{ABSOLUTE_DECIMALS}f}",
                         ABSOLUTE_UNIT, f"{cls}#", _reference_text(interval),
                         flag or _present_flag(cls, absolute), note))

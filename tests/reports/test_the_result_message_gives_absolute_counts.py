@@ -157,3 +157,20 @@ def test_a_count_whose_whole_interval_is_below_the_critical_limit_reads_ll():
     content["differential"]["per_100_wbc"].update({"neutrophil": 2.0, "lymphocyte": 86.0})
     neut = _obx(content)["753-4"]
     assert (str(neut[5]), str(neut[8])) == ("0.11", "LL")
+
+
+def test_a_count_the_analysers_differential_contradicts_says_so():
+    """8 neutrophils of 100 (95% interval 4.1-15.0%) where the analyser's automated
+    differential gives 20.0%: the page marks it "≠"; the message says it under the absolute
+    count, with the analyser's share and count, in the notes' language. A share inside the
+    interval adds nothing."""
+    content = copy.deepcopy(CONTENT)
+    content["differential"]["analyser"] = {"per_100_wbc": {"neutrophil": 20.0,
+                                                           "lymphocyte": 78.0}}
+    assert _note_after(content, "753-4") == (
+        "The analyser's automated differential gives 20.0% (1.09 ×10⁹/L), outside this "
+        "count's 95% interval: one of the two counts misses cells.")
+    assert _note_after(content, "732-8") is None  # 78.0 lies inside 80 of 100's interval
+    with translation.override("fr"):  # its numbers the note's language's way
+        note = _note_after(content, "753-4")
+    assert "20,0" in note and "1,09" in note
