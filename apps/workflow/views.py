@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.analysis.selectors import (
@@ -118,6 +119,14 @@ def smear_upload(request: HttpRequest, accession: str) -> HttpResponse:
         % {"n": outcome.images_imported, "d": len(outcome.duplicates), "r": len(outcome.rejected)})
     for item in outcome.rejected[:20]:
         messages.warning(request, file_reason(item["file"], item["reason"]))
+    if outcome.skipped:
+        # Never opened (an export's side files, system files): named, so that no file of the
+        # upload goes unaccounted for.
+        names = [item["file"] for item in outcome.skipped]
+        messages.info(request, ngettext(
+            "%(n)d file not read, not an image: %(files)s.",
+            "%(n)d files not read, not images: %(files)s.", len(names)) % {
+            "n": len(names), "files": ", ".join(names[:10]) + (", …" if len(names) > 10 else "")})
     if outcome.cross_specimen_duplicates:
         others = sorted({d["specimen"] for d in outcome.cross_specimen_duplicates})
         messages.error(request, _(

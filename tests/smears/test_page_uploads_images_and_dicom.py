@@ -42,3 +42,22 @@ def test_oversize_upload_is_refused_before_reading(client, technician, specimen,
                            follow=True)
     assert "nothing was imported" in response.content.decode()
     assert not Cell.objects.exists()
+
+
+def test_every_file_of_a_zip_is_accounted_for(client, technician, specimen, monkeypatch):
+    """An export's image imported, a Word file refused as a document, a text file named as not
+    read: no file of the upload goes unmentioned."""
+    from tests.smears.builders import zip_bytes
+
+    monkeypatch.setattr("apps.analysis.tasks.analysis_run_execute.delay", lambda *_: None)
+    client.force_login(technician)
+    data = zip_bytes({"export/neutrophil/a.jpg": pbc_bytes("neutrophil", 0),
+                      "export/readme.txt": b"CellaVision export",
+                      "export/notes.docx": zip_bytes({"word/document.xml": b"<w:document/>"})})
+    response = client.post(f"/specimens/{specimen.accession}/smear/",
+                           {"files": [SimpleUploadedFile("export.zip", data, "application/zip")]},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    page = " ".join(response.content.decode().split())
+    assert "Images imported: 1; duplicates ignored: 0; files rejected: 1." in page
+    assert "export/notes.docx: not an image: a document stored as a zip archive" in page
+    assert "1 file not read, not an image: export/readme.txt." in page

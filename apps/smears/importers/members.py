@@ -87,7 +87,7 @@ def upload_too_large(size: int | None, limits: Limits) -> ImportRefused:
 def decode_member(name: str, data: bytes, analyser_class: str, limits: Limits) -> Outcome:
     """Judge one file on its content (never its extension)."""
     try:
-        decoded = _decode(data, limits)
+        decoded = _decode(data, limits, name)
     except FileRejected as exc:
         logger.info("smear import rejected %r: %s", name, exc.reason)
         return Rejected(file=name, message=exc.reason)
@@ -103,14 +103,22 @@ def decode_member(name: str, data: bytes, analyser_class: str, limits: Limits) -
     )
 
 
-def _decode(data: bytes, limits: Limits) -> Decoded:
+# Office documents are zip archives too: named so, they are told apart from an export's zip.
+OFFICE_SUFFIXES = (".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp")
+
+
+def _decode(data: bytes, limits: Limits, name: str = "") -> Decoded:
     if not data:
         raise FileRejected(Text.of("empty file (0 bytes)"))
     if len(data) > limits.max_member_bytes:
         raise FileRejected(too_large_reason(len(data), limits))
     if is_zip(data):
         # Never opened: one level of archive is all an export needs, and recursion is
-        # how zip bombs multiply. The file is listed so the user knows to upload it alone.
+        # how zip bombs multiply. The file is listed so the user knows to upload it alone. Its
+        # name only chooses the words: an office document is a zip too, and no export.
+        if name.lower().endswith(OFFICE_SUFFIXES):
+            raise FileRejected(Text.of("not an image: a document stored as a zip archive (a "
+                                       "Word, Excel or OpenDocument file, for instance)"))
         raise FileRejected(Text.of("a zip archive inside the upload; archives are not opened "
                                    "recursively, upload it on its own"))
     if is_dicom(data):
